@@ -1,0 +1,91 @@
+"""Command line: ``vaxreport demo | run | synth | validate``.
+
+Thin: parse arguments, call the package, turn ``VaxReportError`` into one clear message and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from vaxreport.exceptions import VaxReportError
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from vaxreport import synth
+
+    summary = synth.generate(Path(args.out), scale=args.scale, seed=args.seed)
+    print(summary.describe())
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from vaxreport import io
+
+    report = io.validate_folder(Path(args.folder))
+    print(report.describe())
+    return 0 if report.ok else 1
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from vaxreport import runner
+
+    result = runner.run(Path(args.params), out=Path(args.out) if args.out else None,
+                        districts=args.districts, jobs=args.jobs, force=args.force)
+    print(result.describe())
+    return 0 if result.ok else 1
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from vaxreport import runner
+
+    result = runner.demo(Path(args.out), scale=args.scale, seed=args.seed, jobs=args.jobs,
+                         force=args.force)
+    print(result.describe())
+    return 0 if result.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vaxreport", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("synth", help="write a synthetic province (inputs, params, ground truth)")
+    p.add_argument("--out", required=True, help="folder to write into")
+    p.add_argument("--scale", type=float, default=1.0, help="1 = Thái Nguyên 31/5/2022 totals")
+    p.add_argument("--seed", type=int, default=2022)
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("validate", help="load a folder of inputs and say what is wrong")
+    p.add_argument("folder")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("run", help="run the monthly job for a params YAML")
+    p.add_argument("params", help="params/<period>.yaml")
+    p.add_argument("--districts", nargs="*", default=None, help="district codes (default: all)")
+    p.add_argument("--jobs", type=int, default=2, help="district notebooks run in parallel")
+    p.add_argument("--out", default=None, help="run folder (default: outputs/<period>)")
+    p.add_argument("--force", action="store_true", help="replace an existing run folder")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("demo", help="synthesise the embedded province, then run the monthly job")
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=2022)
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--out", default="outputs/demo")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except VaxReportError as exc:
+        print(f"vaxreport {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
