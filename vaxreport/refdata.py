@@ -57,3 +57,56 @@ def booster_rules() -> pd.DataFrame:
 def phone_migration() -> pd.DataFrame:
     """The 2018 11→10-digit mobile prefix migration: ``old_prefix, new_prefix, carrier``."""
     return table("phone_migration")
+
+
+def admin_units(province_code: str | None = "19") -> pd.DataFrame:
+    """Pre-2025 administrative units in force in 2022, one row per commune (GSO codes as strings).
+
+    Columns: ``province_code, province_name, district_code, district_name, district_type,
+    district_short, commune_code, commune_name, commune_type``. Built by
+    ``scripts/build_admin_units.py``; see ``data/PROVENANCE.md``.
+
+    Args:
+        province_code: 2-digit GSO province code to keep ("19" Thái Nguyên); ``None`` for all 63.
+
+    Returns:
+        A fresh DataFrame sorted by codes, with a default RangeIndex.
+
+    Raises:
+        ValueError: If ``province_code`` is not a code in the table.
+
+    Examples:
+        >>> tn = admin_units()
+        >>> len(tn), tn.district_code.nunique()
+        (178, 9)
+        >>> tn.loc[tn.commune_code == "05854", ["district_short", "commune_name"]].values.tolist()
+        [['TP Phổ Yên', 'Phường Bãi Bông']]
+        >>> admin_units(None).province_code.nunique()
+        63
+    """
+    df = table("admin_units")
+    if province_code is None:
+        return df
+    if province_code not in set(df["province_code"]):
+        raise ValueError(f"province_code must be a 2-digit GSO code in admin_units.csv, got {province_code!r}")
+    return df.loc[df["province_code"] == province_code].reset_index(drop=True)
+
+
+def districts(province_code: str | None = "19") -> pd.DataFrame:
+    """District-level units of a province (or all), with their number of communes.
+
+    Args:
+        province_code: 2-digit GSO province code, or ``None`` for every province.
+
+    Returns:
+        ``province_code, province_name, district_code, district_name, district_type,
+        district_short, n_communes``, one row per district, sorted by code.
+
+    Examples:
+        >>> d = districts()
+        >>> d[["district_code", "district_short", "n_communes"]].head(3).values.tolist()
+        [['164', 'TP Thái Nguyên', 32], ['165', 'TP Sông Công', 10], ['167', 'Định Hóa', 23]]
+    """
+    keys = ["province_code", "province_name", "district_code", "district_name", "district_type", "district_short"]
+    units = admin_units(province_code)
+    return units.groupby(keys, sort=True).size().rename("n_communes").reset_index()
