@@ -1,0 +1,237 @@
+"""Vietnamese number, percentage and date formatting for everything a person reads.
+
+One rounding rule for the whole project: a percentage is computed from the raw integer counts
+and rounded half-up to 2 decimals (``pct``); it is printed with a decimal comma and a dot as the
+thousands separator (``"94,24%"``, ``"2.756.537"``). A ratio with a zero denominator has no
+percentage: ``pct`` returns ``None`` and ``fmt_pct`` prints an em dash ``"—"`` (short enough for a
+table cell; the sentence helper says ``"không áp dụng"`` instead).
+
+Dates follow NĐ 30/2020/NĐ-CP: a day below 10 and the months 1 and 2 take a leading zero
+(``"ngày 05 tháng 02 năm 2022"``, ``"01/6/2022"``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from numbers import Integral
+
+__all__ = [
+    "NOT_APPLICABLE",
+    "fmt_date_long",
+    "fmt_date_short",
+    "fmt_decimal",
+    "fmt_int",
+    "fmt_pct",
+    "fmt_pct_value",
+    "fmt_place_date",
+    "fmt_ratio",
+    "fmt_ratio_sentence",
+    "parse_pct",
+    "pct",
+]
+
+#: What ``fmt_pct`` prints when the denominator is zero.
+NOT_APPLICABLE = "—"
+_NA_WORDS = "không áp dụng"
+
+
+def _as_int(value: int, name: str) -> int:
+    """Return ``value`` as a plain int; reject floats, bools and other types (programmer misuse)."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an integer count, got {value!r}")
+    return int(value)
+
+
+def fmt_int(n: int) -> str:
+    """Format an integer with a dot as the thousands separator.
+
+    Args:
+        n: an integer (numpy integers are accepted).
+
+    Returns:
+        The Vietnamese-style digits, with a leading ``-`` for negatives.
+
+    Examples:
+        >>> fmt_int(2756537)
+        '2.756.537'
+        >>> fmt_int(0), fmt_int(999), fmt_int(-1000)
+        ('0', '999', '-1.000')
+    """
+    return f"{_as_int(n, 'n'):,}".replace(",", ".")
+
+
+def pct(num: int, den: int) -> Decimal | None:
+    """Percentage ``100 * num / den`` rounded half-up to 2 decimals, exactly, from integer counts.
+
+    Computed in integer arithmetic, so there is no float or double-rounding error.
+
+    Args:
+        num: numerator count (may be negative, e.g. a change).
+        den: denominator count, ``>= 0``.
+
+    Returns:
+        The percentage as a ``Decimal`` with 2 places, or ``None`` when ``den`` is 0.
+
+    Raises:
+        ValueError: if ``den`` is negative.
+
+    Examples:
+        >>> pct(2756537, 2924867)
+        Decimal('94.24')
+        >>> pct(2496793, 2756537)
+        Decimal('90.58')
+        >>> pct(1, 8), pct(0, 5), pct(3, 0)
+        (Decimal('12.50'), Decimal('0.00'), None)
+    """
+    num, den = _as_int(num, "num"), _as_int(den, "den")
+    if den < 0:
+        raise ValueError(f"den must be >= 0, got {den}")
+    if den == 0:
+        return None
+    q, r = divmod(abs(num) * 10_000, den)
+    if 2 * r >= den:
+        q += 1
+    return Decimal(-q if num < 0 else q).scaleb(-2)
+
+
+def fmt_decimal(value: Decimal | float | int, places: int = 2) -> str:
+    """Format a number with ``places`` decimals (half-up), decimal comma and thousands dots.
+
+    Args:
+        value: the number; floats are converted through ``str`` (shortest repr) first.
+        places: decimals to print.
+
+    Returns:
+        e.g. ``"1.234,50"``.
+
+    Examples:
+        >>> fmt_decimal(Decimal("94.24"))
+        '94,24'
+        >>> fmt_decimal(1234.5), fmt_decimal(Decimal("2.675"), 2), fmt_decimal(7, 0)
+        ('1.234,50', '2,68', '7')
+    """
+    d = value if isinstance(value, Decimal) else Decimal(str(value))
+    q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    sign = "-" if q < 0 else ""
+    whole, _, frac = f"{abs(q):f}".partition(".")
+    out = fmt_int(int(whole))
+    return f"{sign}{out},{frac}" if frac else f"{sign}{out}"
+
+
+def fmt_pct_value(value: Decimal | float | None, places: int = 2) -> str:
+    """Format an already computed percentage (``94.24`` → ``"94,24%"``); ``None`` → ``"—"``.
+
+    Prefer ``fmt_pct(num, den)`` when the raw counts are at hand.
+
+    Examples:
+        >>> fmt_pct_value(Decimal("100.00")), fmt_pct_value(None), fmt_pct_value(12.5, 1)
+        ('100,00%', '—', '12,5%')
+    """
+    if value is None:
+        return NOT_APPLICABLE
+    return f"{fmt_decimal(value, places)}%"
+
+
+def fmt_pct(num: int, den: int) -> str:
+    """Percentage of two counts, Vietnamese style: ``"94,24%"``; ``"—"`` when ``den`` is 0.
+
+    Examples:
+        >>> fmt_pct(2756537, 2924867)
+        '94,24%'
+        >>> fmt_pct(2628, 2628), fmt_pct(0, 0)
+        ('100,00%', '—')
+    """
+    return fmt_pct_value(pct(num, den))
+
+
+def parse_pct(text: str) -> Decimal | None:
+    """Inverse of ``fmt_pct``: ``"1.234,50%"`` → ``Decimal("1234.50")``; ``"—"`` → ``None``.
+
+    Examples:
+        >>> parse_pct("94,24%"), parse_pct("—")
+        (Decimal('94.24'), None)
+    """
+    if text == NOT_APPLICABLE:
+        return None
+    return Decimal(text.removesuffix("%").replace(".", "").replace(",", "."))
+
+
+def fmt_ratio(num: int, den: int) -> str:
+    """``"2.756.537/2.924.867"``.
+
+    Examples:
+        >>> fmt_ratio(2628, 2628)
+        '2.628/2.628'
+    """
+    return f"{fmt_int(num)}/{fmt_int(den)}"
+
+
+def fmt_ratio_sentence(num: int, den: int, unit: str = "", verb: str = "đạt") -> str:
+    """The report's phrase for an indicator: ``"2.756.537/2.924.867 mũi tiêm đạt 94,24%"``.
+
+    Args:
+        num: numerator count.
+        den: denominator count.
+        unit: what is counted (``"mũi tiêm"``, ``"phản ánh"``), placed after the ratio.
+        verb: the word before the percentage.
+
+    Returns:
+        The phrase; with a zero denominator the percentage is replaced by ``"(không áp dụng)"``.
+
+    Examples:
+        >>> fmt_ratio_sentence(2756537, 2924867, "mũi tiêm")
+        '2.756.537/2.924.867 mũi tiêm đạt 94,24%'
+        >>> fmt_ratio_sentence(2628, 2628, "phản ánh", verb=", đạt")
+        '2.628/2.628 phản ánh, đạt 100,00%'
+        >>> fmt_ratio_sentence(0, 0, "phản ánh")
+        '0/0 phản ánh (không áp dụng)'
+    """
+    head = fmt_ratio(num, den) + (f" {unit}" if unit else "")
+    p = pct(num, den)
+    if p is None:
+        return f"{head} ({_NA_WORDS})"
+    sep = "" if verb.startswith(",") else " "
+    return f"{head}{sep}{verb} {fmt_pct_value(p)}"
+
+
+def _day_month(d: date) -> tuple[str, str]:
+    day = f"{d.day:02d}"
+    month = f"{d.month:02d}" if d.month <= 2 else str(d.month)
+    return day, month
+
+
+def fmt_date_long(d: date) -> str:
+    """Date in words as NĐ 30 writes it: ``"ngày 01 tháng 6 năm 2022"``.
+
+    Examples:
+        >>> fmt_date_long(date(2022, 6, 1))
+        'ngày 01 tháng 6 năm 2022'
+        >>> fmt_date_long(date(2022, 2, 5)), fmt_date_long(date(2022, 12, 31))
+        ('ngày 05 tháng 02 năm 2022', 'ngày 31 tháng 12 năm 2022')
+    """
+    day, month = _day_month(d)
+    return f"ngày {day} tháng {month} năm {d.year}"
+
+
+def fmt_date_short(d: date) -> str:
+    """Short date with the same zero rule: ``"31/5/2022"``, ``"01/6/2022"``, ``"05/02/2022"``.
+
+    Examples:
+        >>> fmt_date_short(date(2022, 5, 31)), fmt_date_short(date(2022, 6, 1))
+        ('31/5/2022', '01/6/2022')
+        >>> fmt_date_short(date(2022, 2, 5))
+        '05/02/2022'
+    """
+    day, month = _day_month(d)
+    return f"{day}/{month}/{d.year}"
+
+
+def fmt_place_date(place: str, d: date) -> str:
+    """The header's place-and-date line: ``"Thái Nguyên, ngày 01 tháng 6 năm 2022"``.
+
+    Examples:
+        >>> fmt_place_date("Thái Nguyên", date(2022, 6, 1))
+        'Thái Nguyên, ngày 01 tháng 6 năm 2022'
+    """
+    return f"{place}, {fmt_date_long(d)}"

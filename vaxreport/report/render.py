@@ -1,0 +1,383 @@
+"""Render an official NĐ 30/2020 report (Báo cáo) to PDF with typst.
+
+The document is described by plain dataclasses (``ReportDoc`` and its blocks). ``render_pdf``
+turns it into JSON, hands that to the template ``templates/report.typ`` through typst's
+``sys.inputs`` and compiles with the vendored TeX Gyre Termes fonts only (no system fonts). No
+text is ever spliced into typst source, so data such as ``"#x"`` or ``"- a"`` prints literally.
+
+Guarantees:
+- Same document + same ``timestamp`` ⇒ byte-identical PDF.
+- Any typst error or warning, and any character the fonts cannot draw, raises
+  ``ReportRenderError`` (typst itself would silently print nothing for a missing glyph).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from functools import cache
+from numbers import Integral, Real
+from pathlib import Path
+from typing import Any, Literal
+
+import typst
+
+from vaxreport.exceptions import ReportRenderError
+from vaxreport.report.format import NOT_APPLICABLE, fmt_decimal, fmt_int, fmt_place_date
+
+__all__ = [
+    "FONTS_DIR",
+    "TEMPLATE",
+    "Figure",
+    "Paragraph",
+    "ReportDoc",
+    "Section",
+    "Signatory",
+    "Table",
+    "render_pdf",
+    "write_pdf",
+]
+
+_HERE = Path(__file__).resolve().parent
+#: Folder of the vendored TeX Gyre Termes OTFs (GUST Font Licence).
+FONTS_DIR = _HERE / "fonts"
+#: The typst template of the NĐ 30 layout.
+TEMPLATE = _HERE / "templates" / "report.typ"
+
+Align = Literal["left", "right", "center"]
+Cell = str | int | float | Decimal | None
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A body paragraph: justified, first line indented 1,27 cm; plain text, never markup."""
+
+    text: str
+    bold: bool = False
+    italic: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table with a bold header row that repeats on every page it spans.
+
+    Cells may be ``str`` (printed as is), ``int`` (``2.756.537``), ``Decimal``/``float``
+    (2 decimals, comma: ``94,24``) or ``None`` (``—``). ``align`` defaults to right for columns
+    whose cells are all numbers (or ``None``) and left otherwise. ``widths`` are relative
+    weights (e.g. ``[3, 1, 1]``), default equal. ``caption`` is printed above, bold, centred.
+    """
+
+    columns: list[str]
+    rows: list[list[Cell]]
+    align: list[Align] | None = None
+    caption: str | None = None
+    widths: list[float] | None = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A chart: PNG or SVG bytes (see ``vaxreport.figures.figure_png``), centred, caption below."""
+
+    image: bytes
+    caption: str | None = None
+    width_mm: float = 150.0
+
+
+Block = Paragraph | Table | Figure
+
+
+@dataclass(frozen=True)
+class Section:
+    """A numbered part of the body; ``heading`` is printed as given (``"I. KẾT QUẢ ..."``)."""
+
+    heading: str | None
+    blocks: list[Block] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Signatory:
+    """Who signs: ``authority`` (``"KT. GIÁM ĐỐC"``, may be ``""``), ``title``, ``name``."""
+
+    authority: str
+    title: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ReportDoc:
+    """A whole report in the NĐ 30/2020 Annex I layout.
+
+    Attributes:
+        agency_parent: governing body, e.g. ``"UBND tỉnh Thái Nguyên"`` (printed in capitals).
+        agency: issuing agency, e.g. ``"Sở Y tế"`` (printed in bold capitals).
+        doc_number: e.g. ``"2102/BC-SYT"`` (printed after ``"Số: "``).
+        place: e.g. ``"Thái Nguyên"``.
+        date: the document date.
+        title: ``"Báo cáo"`` (printed in capitals).
+        summary_line: the trích yếu under the title.
+        sections: the body.
+        recipients: Nơi nhận items; ``"- "`` is added in front and ``";"`` at the end when
+            missing, the last item ends with ``"."`` (``"Lưu: VT, NVY."``).
+        signatory: the signature block.
+        footer_note: small provenance line at the foot of every page, or ``None``.
+    """
+
+    agency_parent: str
+    agency: str
+    doc_number: str
+    place: str
+    date: date
+    title: str
+    summary_line: str
+    sections: list[Section]
+    recipients: list[str]
+    signatory: Signatory
+    footer_note: str | None = None
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (Integral, Real, Decimal)) and not isinstance(v, bool)
+
+
+def _cell_text(v: Cell) -> str:
+    """Format one table cell for reading (see ``Table``)."""
+    if v is None:
+        return NOT_APPLICABLE
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        raise TypeError(f"table cell must not be a bool: {v!r}")
+    if isinstance(v, Integral):
+        return fmt_int(int(v))
+    if isinstance(v, (Decimal, Real)):
+        return fmt_decimal(v)
+    raise TypeError(f"unsupported table cell {v!r} of type {type(v).__name__}")
+
+
+def _table_payload(t: Table) -> dict[str, Any]:
+    ncol = len(t.columns)
+    if ncol == 0:
+        raise ReportRenderError("a table needs at least one column")
+    for i, row in enumerate(t.rows):
+        if len(row) != ncol:
+            raise ReportRenderError(
+                f"table {t.caption!r}: row {i + 1} has {len(row)} cells, expected {ncol}")
+    if t.align is None:
+        align: list[str] = [
+            "right" if t.rows and all(r[j] is None or _is_number(r[j]) for r in t.rows)
+            and any(r[j] is not None for r in t.rows) else "left"
+            for j in range(ncol)]
+    else:
+        align = list(t.align)
+        bad = [a for a in align if a not in ("left", "right", "center")]
+        if len(align) != ncol or bad:
+            raise ReportRenderError(
+                f"table {t.caption!r}: align must list {ncol} of left/right/center, got {align}")
+    widths = [1.0] * ncol if t.widths is None else [float(w) for w in t.widths]
+    if len(widths) != ncol or any(not w > 0 for w in widths):
+        raise ReportRenderError(
+            f"table {t.caption!r}: widths must be {ncol} positive numbers, got {t.widths}")
+    return {"kind": "table", "columns": list(t.columns), "caption": t.caption,
+            "rows": [[_cell_text(c) for c in row] for row in t.rows],
+            "align": align, "widths": widths}
+
+
+def _image_kind(data: bytes) -> str:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    head = data[:512].lstrip()
+    if head.startswith(b"<?xml") or head.startswith(b"<svg"):
+        return "svg"
+    raise ReportRenderError("a figure must be PNG or SVG bytes")
+
+
+def _block_payload(b: Block) -> dict[str, Any]:
+    if isinstance(b, Paragraph):
+        return {"kind": "paragraph", "text": b.text, "bold": b.bold, "italic": b.italic}
+    if isinstance(b, Table):
+        return _table_payload(b)
+    if isinstance(b, Figure):
+        _image_kind(b.image)
+        if not 10 <= b.width_mm <= 165:
+            raise ReportRenderError(f"figure width_mm must be 10–165 (text width), got {b.width_mm}")
+        return {"kind": "figure", "image": list(b.image), "caption": b.caption,
+                "width_mm": float(b.width_mm)}
+    raise TypeError(f"unsupported block {b!r}")
+
+
+def _recipient_lines(items: Sequence[str]) -> list[str]:
+    """Normalise Nơi nhận items to ``"- X;"`` with the last ending in ``"."``.
+
+    Examples:
+        >>> _recipient_lines(["Bộ Y tế", "- UBND tỉnh;", "Lưu: VT, NVY"])
+        ['- Bộ Y tế;', '- UBND tỉnh;', '- Lưu: VT, NVY.']
+    """
+    out = []
+    for i, raw in enumerate(items):
+        s = raw.strip()
+        s = s if s.startswith("- ") else f"- {s.removeprefix('-').lstrip()}"
+        s = s.rstrip(";.").rstrip()
+        out.append(s + ("." if i == len(items) - 1 else ";"))
+    return out
+
+
+def _payload(doc: ReportDoc) -> dict[str, Any]:
+    """The JSON document the template reads (figure bytes as integer lists)."""
+    fig_no = 0
+    tab_no = 0
+    sections = []
+    for sec in doc.sections:
+        blocks = []
+        for b in sec.blocks:
+            p = _block_payload(b)
+            if p["kind"] == "figure":
+                fig_no += 1
+                p["caption"] = f"Hình {fig_no}. {p['caption']}" if p["caption"] else None
+            elif p["kind"] == "table":
+                tab_no += 1
+                p["caption"] = f"Bảng {tab_no}. {p['caption']}" if p["caption"] else None
+            blocks.append(p)
+        sections.append({"heading": sec.heading, "blocks": blocks})
+    return {
+        "agency_parent": doc.agency_parent, "agency": doc.agency,
+        "doc_number": doc.doc_number, "place_date": fmt_place_date(doc.place, doc.date),
+        "title": doc.title, "summary_line": doc.summary_line, "sections": sections,
+        "recipients": _recipient_lines(doc.recipients),
+        "signatory": {"authority": doc.signatory.authority, "title": doc.signatory.title,
+                      "name": doc.signatory.name},
+        "footer_note": doc.footer_note,
+    }
+
+
+def _strings(obj: Any) -> list[str]:
+    """Every string in the payload, skipping figure bytes."""
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [s for k, v in obj.items() if k != "image" for s in _strings(v)]
+    if isinstance(obj, list):
+        return [s for v in obj for s in _strings(v)]
+    return []
+
+
+@cache
+def _covered_chars() -> frozenset[str]:
+    """Characters drawn by *all four* vendored font files (regular, bold, italic, bold italic)."""
+    from fontTools.ttLib import TTFont  # matplotlib's dependency; only needed here
+
+    sets = []
+    for path in sorted(FONTS_DIR.glob("*.otf")):
+        with TTFont(path, lazy=True) as f:
+            sets.append({chr(cp) for cp in f.getBestCmap()})
+    if len(sets) != 4:
+        raise ReportRenderError(f"expected 4 TeX Gyre Termes OTFs in {FONTS_DIR}, found {len(sets)}")
+    return frozenset.intersection(*map(frozenset, sets))
+
+
+def _check_glyphs(payload: dict[str, Any]) -> None:
+    covered = _covered_chars()
+    missing = sorted({ch for s in _strings(payload) for ch in s + s.upper()
+                      if ch not in covered and not ch.isspace()})
+    if missing:
+        names = ", ".join(f"{ch!r} U+{ord(ch):04X} {unicodedata.name(ch, '?')}" for ch in missing)
+        raise ReportRenderError(f"the report font cannot draw: {names}")
+
+
+@cache
+def _fonts() -> typst.Fonts:
+    return typst.Fonts(include_system_fonts=False, include_embedded_fonts=False,
+                       font_paths=[str(FONTS_DIR)])
+
+
+def _as_utc(ts: datetime) -> datetime:
+    if ts.tzinfo is None:
+        raise ValueError(f"timestamp must be timezone-aware, got {ts!r}")
+    return ts.astimezone(timezone.utc)
+
+
+def render_pdf(doc: ReportDoc, *, timestamp: datetime) -> bytes:
+    """Render ``doc`` to PDF bytes.
+
+    Args:
+        doc: the report.
+        timestamp: timezone-aware creation date written into the PDF (use the report date so a
+            re-run gives the same bytes).
+
+    Returns:
+        The PDF; the same ``doc`` and ``timestamp`` always give the same bytes.
+
+    Raises:
+        ReportRenderError: typst failed or warned, or a character has no glyph in the fonts.
+
+    Examples:
+        >>> from datetime import date, datetime, timezone
+        >>> doc = ReportDoc("UBND tỉnh Thái Nguyên", "Sở Y tế", "2102/BC-SYT", "Thái Nguyên",
+        ...     date(2022, 6, 1), "Báo cáo", "Kết quả làm sạch dữ liệu",
+        ...     [Section("I. KẾT QUẢ", [Paragraph("Đạt 94,24%.")])], ["Lưu: VT"],
+        ...     Signatory("KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "Nguyễn Văn A"))
+        >>> pdf = render_pdf(doc, timestamp=datetime(2022, 6, 1, tzinfo=timezone.utc))
+        >>> pdf[:5]
+        b'%PDF-'
+    """
+    payload = _payload(doc)
+    _check_glyphs(payload)
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    try:
+        pdf, warnings = typst.compile_with_warnings(
+            TEMPLATE.read_bytes(), font_paths=_fonts(), ignore_system_fonts=True,
+            sys_inputs={"data": data}, timestamp=_as_utc(timestamp), format="pdf")
+    except typst.TypstError as exc:
+        raise ReportRenderError(f"typst failed: {exc.message}\n{exc.diagnostic}") from exc
+    except RuntimeError as exc:  # other binding errors
+        raise ReportRenderError(f"typst failed: {exc}") from exc
+    if warnings:
+        msgs = "; ".join(getattr(w, "message", str(w)) for w in warnings)
+        raise ReportRenderError(f"typst warned (treated as an error): {msgs}")
+    if not isinstance(pdf, bytes):
+        raise ReportRenderError(f"typst returned {type(pdf).__name__}, expected PDF bytes")
+    return pdf
+
+
+def write_pdf(doc: ReportDoc, path: str | os.PathLike[str], *, timestamp: datetime) -> Path:
+    """Render ``doc`` and write it to ``path`` atomically (temp file, then ``os.replace``).
+
+    Args:
+        doc: the report.
+        path: destination ``.pdf``; its folder must exist.
+        timestamp: see ``render_pdf``.
+
+    Returns:
+        The destination path.
+
+    Raises:
+        ReportRenderError: rendering failed (nothing is written then).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> from datetime import date, datetime, timezone
+        >>> doc = ReportDoc("UBND tỉnh X", "Sở Y tế", "1/BC-SYT", "X", date(2022, 6, 1),
+        ...     "Báo cáo", "Tóm tắt", [], ["Lưu: VT"], Signatory("", "GIÁM ĐỐC", "A"))
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     out = write_pdf(doc, pathlib.Path(tmp) / "r.pdf",
+        ...                     timestamp=datetime(2022, 6, 1, tzinfo=timezone.utc))
+        ...     out.read_bytes()[:5]
+        b'%PDF-'
+    """
+    dest = Path(path)
+    pdf = render_pdf(doc, timestamp=timestamp)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pdf)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dest
