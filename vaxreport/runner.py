@@ -1,0 +1,378 @@
+"""The monthly job as a DAG of papermill notebooks: cleanse → districts (parallel) → province.
+
+The only module that calls papermill. A run folder looks like::
+
+    <out>/cleansed/...                       stage 1 (cleanse.ipynb)
+    <out>/districts/<code>-<slug>/report.*   stage 2 (district_report.ipynb, one per district)
+    <out>/province/report.*                  stage 3 (province_report.ipynb)
+    <out>/manifest.json                      written last: a run without it is not complete
+
+Examples:
+    >>> slugify("TP Thái Nguyên")
+    'tp-thai-nguyen'
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import hashlib
+import json
+import multiprocessing
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator
+
+from vaxreport.exceptions import RunError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = PROJECT_ROOT / "notebooks"
+KERNEL = "python3"
+LOCK_NAME = ".vaxreport-run.lock"
+MANIFEST = "manifest.json"
+TRACKED_PACKAGES = ("vaxreport", "pandas", "numpy", "pyarrow", "rapidfuzz", "papermill", "nbconvert",
+                    "matplotlib", "typst", "phonenumbers", "openpyxl")
+
+
+def slugify(text: str) -> str:
+    """ASCII folder-safe slug of a unit name (no path separators can survive).
+
+    >>> slugify("Đồng Hỷ / ../x")
+    'dong-hy-x'
+    """
+    s = unicodedata.normalize("NFD", text).replace("đ", "d").replace("Đ", "D")
+    s = "".join(ch for ch in s if unicodedata.category(ch) != "Mn").lower()
+    return re.sub(r"[^a-z0-9]+", "-", s).strip("-") or "unit"
+
+
+@dataclass
+class NotebookRun:
+    """Outcome of one executed notebook."""
+
+    stage: str
+    name: str
+    output: str
+    ok: bool = False
+    seconds: float = 0.0
+    error: str | None = None
+    failed_cell: int | None = None
+    outputs: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
+
+    def line(self) -> str:
+        state = "ok" if self.ok else f"FAILED at cell In [{self.failed_cell}]: {self.error}"
+        return f"{self.stage:<9} {self.name:<28} {self.seconds:6.1f} s  {state}"
+
+
+@dataclass
+class RunResult:
+    """What a run did; ``describe()`` is the summary the CLI prints."""
+
+    out: Path
+    notebooks: list[NotebookRun]
+    seconds: float
+    resumed_note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.notebooks) and all(nb.ok for nb in self.notebooks)
+
+    def pdfs(self) -> list[Path]:
+        return sorted(self.out.glob("districts/*/report.pdf")) + sorted(self.out.glob("province/report.pdf"))
+
+    def describe(self) -> str:
+        lines = [nb.line() for nb in self.notebooks]
+        if self.resumed_note:
+            lines.insert(0, self.resumed_note)
+        failed = [nb for nb in self.notebooks if not nb.ok]
+        lines.append(f"{len(self.notebooks) - len(failed)}/{len(self.notebooks)} notebooks succeeded "
+                     f"in {self.seconds:.1f} s; run folder {self.out}")
+        pdfs = self.pdfs()
+        if pdfs:
+            lines.append(f"{len(pdfs)} PDF reports:")
+            lines += [f"  {p}" for p in pdfs]
+        for nb in failed:
+            lines.append(f"FAILED: {nb.output} (cell In [{nb.failed_cell}]): {nb.error}")
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# run folder: lock, interrupted runs, manifest
+
+
+@contextlib.contextmanager
+def _run_lock(out: Path, force: bool) -> Iterator[str]:
+    """Claim ``out`` for this run; refuse a folder in use or already complete unless ``force``."""
+    out.mkdir(parents=True, exist_ok=True)
+    lock = out / LOCK_NAME
+    note = ""
+    if lock.exists():
+        try:
+            pid = int(lock.read_text().strip() or 0)
+        except ValueError:
+            pid = 0
+        if pid and _pid_alive(pid) and pid != os.getpid():
+            raise RunError(f"{out} is in use by another vaxreport run (pid {pid}); "
+                           "choose another --out or wait for it to finish")
+        note = f"note: {out} holds an interrupted run (pid {pid}); starting clean"
+        lock.unlink()
+    elif (out / MANIFEST).exists() and not force:
+        raise RunError(f"{out} already holds a complete run; pass --force to replace it "
+                       "or choose another --out")
+    elif any(p.name != LOCK_NAME for p in out.iterdir()) and not (out / MANIFEST).exists():
+        note = f"note: {out} holds an incomplete run (no manifest); starting clean"
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        raise RunError(f"{out} was claimed by another vaxreport run just now; choose another --out")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(str(os.getpid()))
+    try:
+        for child in out.iterdir():
+            if child.name == LOCK_NAME:
+                continue
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+        yield note
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _git_commit() -> str | None:
+    try:
+        res = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if res.returncode != 0:
+        return None
+    dirty = subprocess.run(["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+    return res.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in TRACKED_PACKAGES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[pkg] = metadata.version(pkg)
+    return out
+
+
+def _write_manifest(out: Path, *, params_path: Path, params: dict[str, Any], inputs: dict[str, str],
+                    notebooks: list[NotebookRun], started: datetime, seconds: float) -> Path:
+    from vaxreport import io
+
+    manifest = {
+        "vaxreport_manifest": 1,
+        "started_utc": started.isoformat(timespec="seconds"),
+        "seconds": round(seconds, 2),
+        "ok": all(nb.ok for nb in notebooks),
+        "git_commit": _git_commit(),
+        "versions": _versions(),
+        "params_file": str(params_path),
+        "params_sha256": sha256_file(params_path),
+        "params": params,
+        "inputs": inputs,
+        "notebooks": [asdict(nb) for nb in notebooks],
+    }
+    path = out / MANIFEST
+    io.write_json(manifest, path)
+    return path
+
+
+# ----------------------------------------------------------------------------------------------
+# notebooks
+
+
+def _check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
+    import papermill
+
+    declared = set(papermill.inspect_notebook(str(notebook)))
+    unknown = sorted(set(parameters) - declared)
+    if unknown:
+        raise RunError(f"{notebook.name} has no parameters {unknown}; it declares {sorted(declared)}")
+
+
+def execute(stage: str, name: str, notebook: Path, output: Path, parameters: dict[str, Any],
+            *, run_dir: Path) -> NotebookRun:
+    """Execute one notebook with papermill, save it and an HTML copy without code.
+
+    Never raises for a failing notebook: the failure (cell and error) is in the result.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    result = NotebookRun(stage=stage, name=name, output=str(output.relative_to(run_dir)))
+    t0 = time.perf_counter()
+    try:
+        _check_parameters(notebook, parameters)
+        papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name=KERNEL,
+                                   progress_bar=False, cwd=str(output.parent), log_output=False)
+        result.ok = True
+    except PapermillExecutionError as exc:
+        result.failed_cell = exc.exec_count
+        result.error = f"{exc.ename}: {exc.evalue}"[:500]
+    except Exception as exc:  # kernel died, bad notebook, unknown parameter: isolate it too
+        result.error = f"{type(exc).__name__}: {exc}"[:500]
+    if output.exists():
+        with contextlib.suppress(Exception):
+            _export_html(output)
+    result.seconds = round(time.perf_counter() - t0, 2)
+    for path in sorted(output.parent.rglob("*")):
+        if path.is_file() and path.suffix in {".pdf", ".json", ".parquet", ".xlsx"}:
+            result.outputs[str(path.relative_to(run_dir))] = sha256_file(path)
+    return result
+
+
+def _export_html(executed: Path) -> Path:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(executed, as_version=4)
+    body, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                           exclude_output_prompt=True).from_notebook_node(nb)
+    html = executed.with_suffix(".html")
+    tmp = html.with_suffix(".html.tmp")
+    tmp.write_text(body, encoding="utf-8")
+    os.replace(tmp, html)
+    return html
+
+
+def _execute_star(args: tuple) -> NotebookRun:
+    return execute(*args[:5], run_dir=args[5])
+
+
+# ----------------------------------------------------------------------------------------------
+# the DAG
+
+
+def run(params_path: Path, *, out: Path | None = None, districts: list[str] | None = None, jobs: int = 2,
+        force: bool = False, progress: bool = True) -> RunResult:
+    """Run the monthly job: cleanse, then each district in parallel, then the province roll-up.
+
+    One failing district does not stop the others; the province roll-up uses the districts that
+    succeeded and says which did not. ``manifest.json`` is written last.
+    """
+    from vaxreport.params import RunParams
+
+    params_path = Path(params_path).resolve()
+    p = RunParams.from_yaml(params_path)
+    out = Path(out) if out is not None else PROJECT_ROOT / "outputs" / p.period
+    out = out.resolve()
+    chosen = p.district_codes()
+    if districts:
+        unknown = sorted(set(districts) - set(chosen))
+        if unknown:
+            raise RunError(f"unknown district codes {unknown}; known: {chosen}")
+        chosen = [d for d in chosen if d in set(districts)]
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    with _run_lock(out, force) as note:
+        if note and progress:
+            print(note, file=sys.stderr)
+        inputs = {str(path.relative_to(p.inputs)): sha256_file(path)
+                  for path in sorted(p.inputs.iterdir()) if path.is_file()}
+        runs: list[NotebookRun] = []
+        common = {"params_path": str(params_path), "run_dir": str(out)}
+        cleanse = execute("cleanse", "province-wide", NOTEBOOKS / "cleanse.ipynb",
+                          out / "cleansed" / "cleanse.ipynb", common, run_dir=out)
+        runs.append(cleanse)
+        _tick(progress, cleanse)
+        if cleanse.ok:
+            names = p.district_names()
+            tasks = [("district", f"{code} {names[code]}", NOTEBOOKS / "district_report.ipynb",
+                      out / "districts" / f"{code}-{slugify(names[code])}" / "report.ipynb",
+                      {**common, "district_code": code}, out) for code in chosen]
+            runs += _run_parallel(tasks, jobs, progress)
+            province = execute("province", p.province_name, NOTEBOOKS / "province_report.ipynb",
+                               out / "province" / "report.ipynb", common, run_dir=out)
+            runs.append(province)
+            _tick(progress, province)
+        seconds = time.perf_counter() - t0
+        _write_manifest(out, params_path=params_path, params=p.to_dict(), inputs=inputs, notebooks=runs,
+                        started=started, seconds=seconds)
+    return RunResult(out=out, notebooks=runs, seconds=seconds, resumed_note=note)
+
+
+def _tick(progress: bool, nb: NotebookRun) -> None:
+    if progress:
+        print(nb.line(), file=sys.stderr, flush=True)
+
+
+def _run_parallel(tasks: list[tuple], jobs: int, progress: bool) -> list[NotebookRun]:
+    if not tasks:
+        return []
+    if jobs <= 1 or len(tasks) == 1:
+        results = []
+        for t in tasks:
+            results.append(_execute_star(t))
+            _tick(progress, results[-1])
+        return results
+    from tqdm.auto import tqdm
+
+    ctx = multiprocessing.get_context("spawn")
+    results_by_name: dict[str, NotebookRun] = {}
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        futures = {pool.submit(_execute_star, t): t for t in tasks}
+        bar = tqdm(total=len(tasks), desc="districts", unit="nb", disable=not progress, file=sys.stderr)
+        for fut in cf.as_completed(futures):
+            task = futures[fut]
+            try:
+                nb = fut.result()
+            except Exception as exc:  # a worker process died
+                nb = NotebookRun(stage=task[0], name=task[1], output=str(task[3].relative_to(task[5])),
+                                 error=f"{type(exc).__name__}: {exc}")
+            results_by_name[nb.name] = nb
+            bar.update(1)
+            if not nb.ok:
+                bar.write(nb.line())
+        bar.close()
+    return [results_by_name[t[1]] for t in tasks]
+
+
+def demo(out: Path, *, scale: float = 1.0, seed: int = 2022, jobs: int = 2, force: bool = False,
+         progress: bool = True) -> RunResult:
+    """Synthesise the embedded province into ``out/data`` and run the monthly job into ``out/run``."""
+    from vaxreport import synth
+
+    out = Path(out)
+    data = out / "data"
+    if data.exists():
+        shutil.rmtree(data)
+    t0 = time.perf_counter()
+    summary = synth.generate(data, scale=scale, seed=seed)
+    if progress:
+        print(f"synthesised scale {scale} in {time.perf_counter() - t0:.1f} s into {data}",
+              file=sys.stderr)
+        print(summary.describe(), file=sys.stderr)
+    return run(data / "params.yaml", out=out / "run", jobs=jobs, force=force, progress=progress)
