@@ -1,0 +1,333 @@
+"""Charts for the reports: matplotlib ``Figure`` objects, built without pyplot and without disk I/O.
+
+Every builder returns a ``matplotlib.figure.Figure`` (shown inline in a notebook); ``figure_png``
+turns one into reproducible PNG bytes (no timestamp or software metadata) and
+``as_report_figure`` wraps it as a ``vaxreport.report.Figure`` for ``render_pdf``. Labels use the
+vendored TeX Gyre Termes (the report's font, full Vietnamese coverage) and Vietnamese number
+formatting (``94,24%``, ``2.756.537``). Text is never parsed as mathtext, so ``$`` prints as is.
+
+Input frames (one row per bar or point):
+- ``bar_indicator_by_unit``: a label column and a percentage column (0–100, ``Decimal`` or float,
+  NA allowed), e.g. from ``metrics`` at district or commune level.
+- ``weekly_trend``: ``week_start`` (date), ``entered`` and ``signed`` (dose counts per week).
+- ``coverage_by_age``: ``age_group``, ``dose`` (int → ``"Mũi 1"``, or a label) and ``coverage``
+  (percentage 0–100).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from vaxreport.exceptions import SchemaViolation
+from vaxreport.report.format import fmt_decimal, fmt_int, fmt_pct_value
+from vaxreport.report.render import FONTS_DIR
+from vaxreport.report.render import Figure as ReportFigure
+
+__all__ = [
+    "RC",
+    "as_report_figure",
+    "bar_indicator_by_unit",
+    "coverage_by_age",
+    "figure_png",
+    "figure_svg",
+    "weekly_trend",
+]
+
+FONT_FAMILY = "TeX Gyre Termes"
+_BLUE, _ORANGE, _GREY = "#1f4e79", "#c55a11", "#7f7f7f"
+
+#: Fixed rcParams used while building and saving every figure (reproducible bytes).
+RC: dict[str, Any] = {
+    "font.family": "serif",
+    "font.serif": [FONT_FAMILY],
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.unicode_minus": False,
+    "text.parse_math": False,
+    "text.usetex": False,
+    "figure.dpi": 100,
+    "savefig.dpi": 200,
+    "savefig.bbox": None,
+    "path.simplify": True,
+    "svg.hashsalt": "vaxreport",
+    "svg.fonttype": "path",
+    "legend.frameon": False,
+}
+
+
+@cache
+def _register_fonts() -> None:
+    """Make the vendored TeX Gyre Termes known to matplotlib (once per process)."""
+    from matplotlib import font_manager
+
+    for path in sorted(FONTS_DIR.glob("*.otf")):
+        font_manager.fontManager.addfont(str(path))
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    _register_fonts()
+    with matplotlib.rc_context(RC):
+        yield
+
+
+def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SchemaViolation(f"{what}: missing columns {missing}; has {list(df.columns)}")
+
+
+def _to_float(v: object) -> float | None:
+    if v is None or (not isinstance(v, str) and pd.isna(v)):  # type: ignore[call-overload]
+        return None
+    return float(v)  # type: ignore[arg-type]
+
+
+def _pct_axis(ax: Any, axis: str = "x") -> None:
+    fmt = FuncFormatter(lambda x, _pos: f"{fmt_decimal(x, 0)}%")
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
+
+
+def bar_indicator_by_unit(df: pd.DataFrame, value: str, label: str,
+                          target: float | Decimal | None = None, *, title: str | None = None,
+                          sort: bool = True) -> Figure:
+    """Horizontal bars of one percentage indicator per district/commune, each bar labelled.
+
+    Bars below ``target`` are orange, the others blue; ``target`` is a dashed line. Units with
+    no value (NA, e.g. a zero denominator) get no bar and the label ``"—"``.
+
+    Args:
+        df: one row per unit.
+        value: column with the percentage (0–100).
+        label: column with the unit name.
+        target: target percentage, or ``None``.
+        title: axes title.
+        sort: highest value at the top (ties by name); else keep ``df`` order top to bottom.
+
+    Returns:
+        The figure (one axes, one bar per unit with a value).
+
+    Raises:
+        SchemaViolation: ``value`` or ``label`` is not a column.
+
+    Examples:
+        >>> df = pd.DataFrame({"unit": ["Đại Từ", "Phú Bình"], "pct": [Decimal("94.24"), None]})
+        >>> fig = bar_indicator_by_unit(df, "pct", "unit", target=95)
+        >>> len(fig.axes[0].patches), [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        (1, ['Phú Bình', 'Đại Từ'])
+    """
+    _require(df, [value, label], "bar_indicator_by_unit")
+    rows = [(str(lab), v, _to_float(v)) for lab, v in zip(df[label], df[value], strict=True)]
+    if sort:
+        rows.sort(key=lambda r: (-(r[2] if r[2] is not None else float("-inf")), r[0]))
+    rows.reverse()  # barh draws the first row at the bottom
+    with _style():
+        fig = Figure(figsize=(6.3, 0.9 + 0.28 * max(len(rows), 1)), layout="constrained")
+        ax = fig.add_subplot()
+        tgt = _to_float(target)
+        ys = list(range(len(rows)))
+        for y, (_lab, raw, v) in zip(ys, rows, strict=True):
+            if v is None:
+                ax.text(103, y, "—", va="center", ha="left", color=_GREY)
+                continue
+            color = _ORANGE if tgt is not None and v < tgt else _BLUE
+            ax.barh(y, v, height=0.65, color=color)
+            ax.text(103, y, fmt_pct_value(raw), va="center", ha="left", fontsize=9)
+        ax.set_yticks(ys, [r[0] for r in rows])
+        ax.set_xlim(0, 116)
+        ax.set_xticks(range(0, 101, 20))
+        ax.spines["bottom"].set_bounds(0, 100)
+        _pct_axis(ax, "x")
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        if tgt is not None:
+            ax.axvline(tgt, color=_GREY, linestyle="--", linewidth=1)
+            ax.text(tgt, len(rows) - 0.45, f"Mục tiêu {fmt_pct_value(target, 0 if tgt == int(tgt) else 2)}",
+                    ha="center", va="bottom", fontsize=8, color=_GREY)
+        if title:
+            ax.set_title(title)
+    return fig
+
+
+def weekly_trend(df: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Doses entered and doses signed per week, as two lines.
+
+    Args:
+        df: ``week_start``, ``entered``, ``signed``; one row per week (sorted here).
+        title: axes title.
+
+    Returns:
+        The figure: one axes with two lines (entered, signed), x labels ``dd/m``.
+
+    Raises:
+        SchemaViolation: a column is missing.
+
+    Examples:
+        >>> df = pd.DataFrame({"week_start": pd.to_datetime(["2022-05-02", "2022-05-09"]),
+        ...                    "entered": [12000, 15000], "signed": [9000, 14000]})
+        >>> fig = weekly_trend(df)
+        >>> [line.get_label() for line in fig.axes[0].get_lines()]
+        ['Mũi tiêm đã nhập', 'Mũi tiêm đã ký xác nhận']
+    """
+    _require(df, ["week_start", "entered", "signed"], "weekly_trend")
+    d = df.sort_values("week_start")
+    weeks = pd.to_datetime(d["week_start"])
+    labels = [f"{w.day:02d}/{w.month}" for w in weeks]
+    xs = list(range(len(d)))
+    with _style():
+        fig = Figure(figsize=(6.3, 3.0), layout="constrained")
+        ax = fig.add_subplot()
+        ax.plot(xs, d["entered"].astype("float64").tolist(), marker="o", color=_BLUE,
+                label="Mũi tiêm đã nhập")
+        ax.plot(xs, d["signed"].astype("float64").tolist(), marker="s", color=_ORANGE,
+                label="Mũi tiêm đã ký xác nhận")
+        step = max(1, len(xs) // 12)
+        ax.set_xticks(xs[::step], labels[::step])
+        ax.set_xlabel("Tuần bắt đầu từ ngày")
+        ax.set_ylabel("Số mũi tiêm")
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: fmt_int(int(round(y)))))
+        ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+        ax.legend(loc="best")
+        if title:
+            ax.set_title(title)
+    return fig
+
+
+def coverage_by_age(df: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Grouped bars: coverage (%) per age group, one bar per dose, each bar labelled.
+
+    Args:
+        df: ``age_group``, ``dose``, ``coverage``; age groups keep the order
+            ``schemas.AGE_GROUPS`` where they appear in it, doses sort ascending.
+        title: axes title.
+
+    Returns:
+        The figure: one bar per (age group, dose) row with a value.
+
+    Raises:
+        SchemaViolation: a column is missing.
+
+    Examples:
+        >>> df = pd.DataFrame({"age_group": ["18+", "12-17", "18+", "12-17"], "dose": [1, 1, 2, 2],
+        ...                    "coverage": [99.1, 97.5, 96.0, 93.25]})
+        >>> fig = coverage_by_age(df)
+        >>> len(fig.axes[0].patches), [t.get_text() for t in fig.axes[0].get_xticklabels()]
+        (4, ['12-17', '18+'])
+    """
+    from vaxreport.schemas import AGE_GROUPS
+
+    _require(df, ["age_group", "dose", "coverage"], "coverage_by_age")
+    present = [str(g) for g in pd.unique(df["age_group"])]
+    groups = [g for g in AGE_GROUPS if g in present] + sorted(g for g in present if g not in AGE_GROUPS)
+    doses = sorted(pd.unique(df["dose"]), key=lambda x: (isinstance(x, str), x))
+    width = 0.8 / max(len(doses), 1)
+    palette = [_BLUE, _ORANGE, "#548235", "#7030a0", _GREY]
+    with _style():
+        fig = Figure(figsize=(6.3, 3.2), layout="constrained")
+        ax = fig.add_subplot()
+        for k, dose in enumerate(doses):
+            sub = df[df["dose"] == dose]
+            by_group = {str(g): v for g, v in zip(sub["age_group"], sub["coverage"], strict=True)}
+            name = f"Mũi {dose}" if not isinstance(dose, str) else dose
+            first = True
+            for i, g in enumerate(groups):
+                raw = by_group.get(g)
+                v = _to_float(raw)
+                if v is None:
+                    continue
+                x = i - 0.4 + width * (k + 0.5)
+                ax.bar(x, v, width=width * 0.92, color=palette[k % len(palette)],
+                       label=name if first else None)
+                first = False
+                ax.text(x, v + 1, fmt_pct_value(raw, 1), ha="center", va="bottom", fontsize=7.5)
+        ax.set_xticks(range(len(groups)), groups)
+        ax.set_xlabel("Nhóm tuổi")
+        ax.set_ylabel("Tỷ lệ bao phủ")
+        ax.set_ylim(0, 112)
+        ax.set_yticks(range(0, 101, 20))
+        _pct_axis(ax, "y")
+        ax.legend(loc="upper center", ncols=max(len(doses), 1), bbox_to_anchor=(0.5, -0.2))
+        if title:
+            ax.set_title(title)
+    return fig
+
+
+def figure_png(fig: Figure, *, dpi: int = 200) -> bytes:
+    """PNG bytes of ``fig`` with no metadata, so equal figures give equal bytes.
+
+    Examples:
+        >>> png = figure_png(weekly_trend(pd.DataFrame({"week_start": pd.to_datetime(["2022-05-02"]),
+        ...     "entered": [1], "signed": [1]})))
+        >>> png[:4], b"Software" in png
+        (b'\\x89PNG', False)
+    """
+    buf = io.BytesIO()
+    with _style():
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def figure_svg(fig: Figure) -> bytes:
+    """SVG bytes of ``fig`` (text as paths, fixed hash salt, no date), reproducible.
+
+    Examples:
+        >>> svg = figure_svg(coverage_by_age(pd.DataFrame({"age_group": ["18+"], "dose": [1],
+        ...     "coverage": [50.0]})))
+        >>> svg.lstrip().startswith(b"<?xml"), b"<dc:date>" in svg
+        (True, False)
+    """
+    buf = io.BytesIO()
+    with _style():
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    return buf.getvalue()
+
+
+def as_report_figure(fig: Figure, caption: str | None = None, *, width_mm: float = 150.0,
+                     dpi: int = 200) -> ReportFigure:
+    """Wrap ``fig`` as a ``vaxreport.report.Figure`` (PNG) for ``render_pdf``.
+
+    Examples:
+        >>> f = as_report_figure(coverage_by_age(pd.DataFrame({"age_group": ["18+"], "dose": [1],
+        ...     "coverage": [50.0]})), "Tỷ lệ bao phủ")
+        >>> f.caption, f.width_mm, f.image[:4]
+        ('Tỷ lệ bao phủ', 150.0, b'\\x89PNG')
+    """
+    return ReportFigure(image=figure_png(fig, dpi=dpi), caption=caption, width_mm=width_mm)
+
+
+def _demo_figures() -> list[ReportFigure]:
+    """Three illustrative charts (made-up district values) for the sample report and benches."""
+    units = ["TP Thái Nguyên", "TP Sông Công", "Định Hóa", "Phú Lương", "Đồng Hỷ", "Võ Nhai",
+             "Đại Từ", "TP Phổ Yên", "Phú Bình"]
+    signed = [Decimal(x) for x in ("92.41", "95.10", "88.37", "90.58", "86.02", "79.95",
+                                   "91.66", "93.80", "89.12")]
+    bars = bar_indicator_by_unit(pd.DataFrame({"unit": units, "pct": signed}), "pct", "unit",
+                                 target=95)
+    weeks = pd.date_range("2022-04-04", periods=9, freq="7D")
+    trend = weekly_trend(pd.DataFrame({"week_start": weeks,
+                                       "entered": [41000, 38500, 36010, 30900, 28750, 25100,
+                                                   22400, 20300, 18800],
+                                       "signed": [5200, 12800, 21500, 33900, 45100, 52300,
+                                                  48700, 40100, 36200]}))
+    age = coverage_by_age(pd.DataFrame({
+        "age_group": ["5-11", "12-17", "18+"] * 3, "dose": [1] * 3 + [2] * 3 + [3] * 3,
+        "coverage": [62.5, 99.1, 99.4, 21.0, 97.2, 98.8, 0.0, 41.3, 75.6]}))
+    return [
+        as_report_figure(bars, "Tỷ lệ mũi tiêm đã ký xác nhận theo huyện/thành phố (số liệu minh họa)"),
+        as_report_figure(trend, "Số mũi tiêm nhập và ký xác nhận theo tuần (số liệu minh họa)"),
+        as_report_figure(age, "Tỷ lệ bao phủ theo nhóm tuổi và mũi tiêm (số liệu minh họa)",
+                         width_mm=140),
+    ]
