@@ -1,0 +1,1243 @@
+"""Person-level entity resolution: blocking, rapidfuzz comparisons, Fellegi–Sunter scoring,
+guarded transitive clustering, survivor records and explanations.
+
+The pipeline of :func:`cluster_persons`:
+
+1. **Prepare** each field once on its unique values: names folded (NFD, marks stripped, đ→d,
+   lower case, single spaces) and split Vietnamese style into surname (first token), middle and
+   given name (last token); birth dates parsed to (year, month, day) from datetime64 or strings;
+   IDs and phones reduced to digits (``+84``/``84`` and the 2018 11→10-digit migration undone).
+2. **Block**: candidate pairs come from several cheap keys (:data:`BLOCKING_RULES`): ID and ID
+   pigeonhole keys (any one typo or adjacent transposition leaves one key intact), phone,
+   token-sorted name + birth year, given name + birth date with day/month order ignored, surname +
+   birth date, name + commune, name + day/month, birth date + commune.  A block with more than
+   ``cap`` records (a phone shared by a whole site, "Nguyễn Văn An" born 1990) only pairs each
+   record with its ``window`` neighbours in name/date order: never a cross product.
+3. **Compare** each field to an agreement level (:data:`LEVELS`) with vectorised numpy on integer
+   codes and :func:`rapidfuzz.process.cpdist` on the *unique* pairs of name strings.
+4. **Score**: the match weight is the sum of per-field log2(m/u) (Fellegi–Sunter).  ``u`` comes
+   from the data itself: exact-agreement levels use the smoothed frequency of the shared value
+   (term-frequency adjustment: "Nguyễn" or "An" weigh little, a rare given name a lot), other
+   levels the probability that two random records agree at that level, computed exactly from the
+   value frequencies.  ``m`` are reasoned priors (:data:`M_PRIORS`), documented below.  Phone,
+   address and commune describe a *household*; they are scored as one comparison worth the
+   strongest agreement (not their sum) with household-conditional ``u``, so parents, children and
+   twins sharing a phone and address are not merged on that evidence.
+5. **Decide and cluster**: pairs with weight ≥ ``threshold`` (default: the prior log-odds of a
+   random pair being a match, :func:`default_threshold`) are joined transitively.  A cluster that
+   ends up holding two incompatible IDs or birth dates (not typos of each other) is rebuilt from
+   its strongest links only, never joining incompatible records (Kruskal with cannot-links).
+
+Labels are the smallest row position (0-based) of each cluster, aligned to the input index.
+
+Examples:
+    >>> df = pd.DataFrame({
+    ...     "full_name": ["Nguyễn Văn An", "Nguyen Van An", "Nguyễn Thị Bình", "Nguyễn Văn An"],
+    ...     "birth_date": ["12/03/1990", "03/12/1990", "01/01/1960", "12/03/1990"],
+    ...     "id_number": ["019090000123", None, None, "019090000213"],
+    ...     "phone": ["0912345678", "0912345678", "0912345678", None],
+    ... })
+    >>> cluster_persons(df).tolist()
+    [0, 0, 2, 0]
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+__all__ = [
+    "BLOCKING_RULES",
+    "LEVELS",
+    "M_PRIORS",
+    "PairExplanation",
+    "candidate_pairs",
+    "cluster_persons",
+    "default_threshold",
+    "explain_pair",
+    "fold_name",
+    "merge_audit",
+    "score_pairs",
+    "survivors",
+]
+
+FIELDS = ("full_name", "birth_date", "gender", "id_number", "phone", "commune_code", "address")
+
+# --------------------------------------------------------------------------------------------
+# Model constants (documented priors; change them here, they are not buried in the code)
+# --------------------------------------------------------------------------------------------
+
+#: Agreement levels of each comparison; level 0 is always "missing / not comparable" (weight 0).
+LEVELS: dict[str, tuple[str, ...]] = {
+    "given": ("missing", "exact", "accent_differs", "typo", "different"),
+    "surname_middle": ("missing", "exact", "partial", "different"),
+    "birth_date": ("missing", "exact", "day_month_swapped", "one_digit", "same_year", "different"),
+    "id_number": ("missing", "exact", "one_edit", "different"),
+    "gender": ("missing", "same", "different"),
+    "household": ("missing", "phone", "address", "commune", "phone_one_digit", "none"),
+}
+
+#: m = P(level | same person), reasoned priors.  Data-entry error rates on the platform are a few
+#: per cent per field (DOMAIN.md §1: names typed without diacritics — folded away here —, typos,
+#: swapped day/month, wrong gender); people change phone and commune between registrations more
+#: often than their name or birth date; the same person may show a 9-digit CMND on one record and
+#: a 12-digit CCCD on another (then the IDs are "not comparable", not "different").
+M_PRIORS: dict[str, dict[str, float]] = {
+    "given": {"exact": 0.93, "accent_differs": 0.01, "typo": 0.045, "different": 0.015},
+    "surname_middle": {"exact": 0.88, "partial": 0.10, "different": 0.02},
+    "birth_date": {"exact": 0.88, "day_month_swapped": 0.04, "one_digit": 0.05,
+                   "same_year": 0.015, "different": 0.015},
+    "id_number": {"exact": 0.93, "one_edit": 0.05, "different": 0.02},
+    "gender": {"same": 0.97, "different": 0.03},
+    "phone": {"exact": 0.70, "one_digit": 0.03, "different": 0.27},
+    "commune": {"same": 0.80, "different": 0.20},
+    "address": {"same": 0.55, "different": 0.45},
+}
+
+#: u of household agreements *given that the two records come from the same household-like
+#: neighbourhood* (the pairs that blocking actually compares share a surname or a birth date):
+#: within a household about one pair in five shares a phone it registered with.  Using the
+#: random-pair u (≈1e-6) here would merge family members (DESIGN.md, Deduplication).
+HOUSEHOLD_U: dict[str, float] = {"phone": 0.15, "address": 0.30, "phone_one_digit": 0.02}
+
+#: Pseudo-count (records) shrinking value frequencies to the field's prior frequency: it makes
+#: term-frequency weights sane on small tables (a name seen twice among three rows is not common).
+TF_PSEUDO_RECORDS = 2000.0
+#: Prior frequency of a value when the table is too small to tell.
+TF_PRIOR: dict[str, float] = {"given": 0.01, "surname_middle": 0.02, "birth_date": 1 / 25_000,
+                              "id_number": 1e-7}
+#: Assumed share of records that duplicate another; sets the default threshold (prior odds).
+DUPLICATE_RATE = 0.10
+#: Floor of any u, so that no single agreement is worth more than ~25 bits.
+U_FLOOR = 1e-8
+
+#: Blocking rules: name → (key fields, cap on all-pairs block size, neighbour window beyond it).
+BLOCKING_RULES: dict[str, tuple[tuple[str, ...], int, int]] = {
+    "id": (("id",), 20, 5),
+    "id_tail6": (("id_len", "id_tail6"), 20, 5),
+    "id_head9": (("id_len", "id_head9"), 20, 5),
+    "id_head6_tail3": (("id_len", "id_head6_tail3"), 20, 5),
+    "id_sorted_digits": (("id_len", "id_sorted"), 20, 5),
+    "phone": (("phone",), 30, 8),
+    "name_year": (("sorted_name", "year"), 60, 15),
+    "given_dob_any_order": (("given", "year", "dm_lo", "dm_hi"), 60, 15),
+    "surname_dob_any_order": (("surname", "year", "dm_lo", "dm_hi"), 60, 15),
+    "name_commune": (("name", "commune"), 60, 15),
+    "given_surname_commune": (("given", "surname", "commune"), 60, 15),
+    "name_day_month": (("name", "month", "day"), 60, 15),
+    "dob_commune": (("year", "month", "day", "commune"), 60, 15),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Field preparation (on unique values)
+# --------------------------------------------------------------------------------------------
+
+def fold_name(name: object) -> str:
+    """Fold a name to its match key: NFD, marks stripped, đ→d, lower case, letters/digits only.
+
+    Args:
+        name: any value; NA and non-strings fold to ``""``.
+
+    Returns:
+        The folded key, tokens separated by single spaces.
+
+    Examples:
+        >>> fold_name("  Nguyễn   Thị  ĐÀO ")
+        'nguyen thi dao'
+        >>> fold_name(None)
+        ''
+    """
+    if not isinstance(name, str):
+        return ""
+    s = unicodedata.normalize("NFD", name).replace("đ", "d").replace("Đ", "D")
+    s = "".join(ch if ch.isalnum() else " " for ch in s if not unicodedata.combining(ch))
+    return " ".join(s.lower().split())
+
+
+def _fold_unique(values: pd.Series) -> pd.Series:
+    """Vectorised :func:`fold_name` (NFD, strip marks, đ→d, lower, non-alnum→space)."""
+    s = values.astype("string").fillna("")
+    s = s.str.normalize("NFD").str.replace("đ", "d").str.replace("Đ", "D")
+    s = s.str.replace(r"[\u0300-\u036f]", "", regex=True).str.lower()
+    s = s.str.replace(r"[^0-9a-z]+", " ", regex=True).str.strip()
+    return s
+
+
+def _accent_unique(values: pd.Series) -> pd.Series:
+    """NFC, lower case, single spaces: keeps diacritics (to tell "Lan" from "Lân")."""
+    s = values.astype("string").fillna("").str.normalize("NFC").str.lower()
+    return s.str.replace(r"\s+", " ", regex=True).str.strip()
+
+
+def _codes(values: pd.Series | np.ndarray, missing: Any = "") -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (sorted order) and uniques; ``missing``/NA get code -1."""
+    arr = pd.Series(values, copy=False)
+    arr = arr.where(arr != missing) if missing is not None else arr
+    codes, uniques = pd.factorize(arr, sort=True, use_na_sentinel=True)
+    return codes.astype(np.int32), np.asarray(uniques, dtype=object)
+
+
+def _column(persons: pd.DataFrame, name: str) -> pd.Series:
+    if name in persons.columns:
+        return persons[name].reset_index(drop=True)
+    return pd.Series([pd.NA] * len(persons), dtype="object")
+
+
+def _parse_dates(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) int arrays from datetime64 or strings; 0 where unknown.
+
+    Accepts ``dd/mm/yyyy`` (also ``-``/``.``), ISO ``yyyy-mm-dd[ time]``, ``yyyymmdd``, a bare
+    year.  Day and month are kept as written (1–31) so that swapped day/month stays comparable.
+    """
+    n = len(col)
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        dt = pd.DatetimeIndex(col)
+        ok = ~dt.isna()
+        y = np.where(ok, dt.year.fillna(0), 0).astype(np.int32)
+        m = np.where(ok, dt.month.fillna(0), 0).astype(np.int32)
+        d = np.where(ok, dt.day.fillna(0), 0).astype(np.int32)
+        return y, m, d
+    s = col.astype("string")
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    u = pd.Series(uniques, dtype="string").str.strip()
+    out = pd.DataFrame({"y": 0, "m": 0, "d": 0}, index=u.index)
+    patterns = [
+        (r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:\D.*)?$", None),
+        (r"^(?P<d>\d{1,2})[-/.](?P<m>\d{1,2})[-/.](?P<y>\d{4})(?:\D.*)?$", None),
+        (r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$", None),
+        (r"^(?P<y>\d{4})$", None),
+    ]
+    todo = pd.Series(True, index=u.index)
+    for pat, _ in patterns:
+        ext = u[todo].str.extract(pat)
+        hit = ext.notna().any(axis=1)
+        for part in ("y", "m", "d"):
+            if part in ext:
+                vals = pd.to_numeric(ext.loc[hit, part], errors="coerce").fillna(0).astype(int)
+                out.loc[vals.index, part] = vals
+        todo.loc[hit[hit].index] = False
+    yy, mm, dd = (out[c].to_numpy(np.int32) for c in ("y", "m", "d"))
+    bad = (yy < 1850) | (yy > 2100)
+    mm = np.where(bad | (mm < 1) | (mm > 31), 0, mm)
+    dd = np.where(bad | (dd < 1) | (dd > 31), 0, dd)
+    yy = np.where(bad, 0, yy)
+    # a date needs both day and month; a lone month/day is dropped
+    part = (mm == 0) | (dd == 0)
+    mm, dd = np.where(part, 0, mm), np.where(part, 0, dd)
+    take = np.where(codes >= 0, codes, 0)
+    present = codes >= 0
+    y = np.where(present, yy[take] if len(yy) else 0, 0).astype(np.int32)
+    m = np.where(present, mm[take] if len(mm) else 0, 0).astype(np.int32)
+    d = np.where(present, dd[take] if len(dd) else 0, 0).astype(np.int32)
+    assert len(y) == n
+    return y, m, d
+
+
+_GENDER = {"m": 1, "male": 1, "nam": 1, "1": 1, "f": 2, "female": 2, "nu": 2, "2": 2}
+
+
+def _parse_gender(col: pd.Series) -> np.ndarray:
+    codes, uniques = pd.factorize(col.astype("string"), use_na_sentinel=True)
+    folded = _fold_unique(pd.Series(uniques, dtype="string"))
+    mapped = np.array([_GENDER.get(v, 0) for v in folded], dtype=np.int8)
+    return np.where(codes >= 0, mapped[np.where(codes >= 0, codes, 0)] if len(mapped) else 0,
+                    0).astype(np.int8)
+
+
+def _digits(col: pd.Series) -> pd.Series:
+    s = col.astype("string").str.replace(r"\.0$", "", regex=True)
+    return s.str.replace(r"\D", "", regex=True).fillna("")
+
+
+def _clean_ids(col: pd.Series) -> pd.Series:
+    """Digits only; kept if 9 (CMND) or 12 (CCCD) digits and not one repeated digit."""
+    codes, uniques = pd.factorize(col.astype("string"), use_na_sentinel=True)
+    u = _digits(pd.Series(uniques, dtype="string"))
+    ok = u.str.len().isin([9, 12]) & ~u.str.fullmatch(r"(\d)\1*").fillna(False).astype(bool)
+    u = u.where(ok, "")
+    arr = np.append(u.to_numpy(dtype=object), "")
+    return pd.Series(arr[np.where(codes >= 0, codes, len(u))], dtype=object)
+
+
+_PHONE_MIGRATION = {"0162": "032", "0163": "033", "0164": "034", "0165": "035", "0166": "036",
+                    "0167": "037", "0168": "038", "0169": "039", "0120": "070", "0121": "079",
+                    "0122": "077", "0126": "076", "0128": "078", "0123": "083", "0124": "084",
+                    "0125": "085", "0127": "081", "0129": "082", "0186": "056", "0188": "058",
+                    "0199": "059"}
+
+
+def _clean_phones(col: pd.Series) -> pd.Series:
+    """Digits only, +84/84 → 0, old 11-digit mobiles migrated, junk (repeated digit) dropped."""
+    codes, uniques = pd.factorize(col.astype("string"), use_na_sentinel=True)
+    u = _digits(pd.Series(uniques, dtype="string"))
+    u = u.where(~(u.str.startswith("84") & u.str.len().isin([11, 12])), "0" + u.str[2:])
+    u = u.where(~(u.str.len().isin([9, 10]) & ~u.str.startswith("0") & (u.str.len() == 9)),
+                "0" + u)
+    old = u.str.len().eq(11) & u.str[:4].isin(list(_PHONE_MIGRATION))
+    u = u.where(~old, u.str[:4].map(_PHONE_MIGRATION).fillna("") + u.str[4:])
+    ok = u.str.len().between(9, 11) & ~u.str[1:].str.fullmatch(r"(\d)\1*").fillna(False)
+    u = u.where(ok.astype(bool), "")
+    arr = np.append(u.to_numpy(dtype=object), "")
+    return pd.Series(arr[np.where(codes >= 0, codes, len(u))], dtype=object)
+
+
+@dataclass(frozen=True)
+class _Prep:
+    """Integer-coded fields of a person table (row positions 0..n-1)."""
+
+    n: int
+    codes: dict[str, np.ndarray]
+    strings: dict[str, np.ndarray]
+    y: np.ndarray
+    m: np.ndarray
+    d: np.ndarray
+    gender: np.ndarray
+    freq: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _prepare(persons: pd.DataFrame) -> _Prep:
+    n = len(persons)
+    codes: dict[str, np.ndarray] = {}
+    strings: dict[str, np.ndarray] = {}
+
+    # names: work on unique raw strings, then on unique folded keys
+    raw_codes, raw_uniques = pd.factorize(_column(persons, "full_name").astype("string"),
+                                          use_na_sentinel=True)
+    raw_u = pd.Series(raw_uniques, dtype="string")
+    folded_u = _fold_unique(raw_u)
+    accent_u = _accent_unique(raw_u)
+    take = np.where(raw_codes >= 0, raw_codes, len(raw_u))
+    folded = np.append(folded_u.to_numpy(dtype=object), "")[take]
+    accent = np.append(accent_u.to_numpy(dtype=object), "")[take]
+    codes["name"], strings["name"] = _codes(folded)
+    nu = pd.Series(strings["name"], dtype=object).astype(str)
+    toks = nu.str.split(" ")
+    given_u = toks.str[-1]
+    surname_u = toks.str[0].where(toks.str.len() > 1, "")
+    middle_u = toks.str[1:-1].str.join(" ")
+    rest_u = toks.str[:-1].str.join(" ")
+    sorted_u = toks.map(lambda t: " ".join(sorted(t)))
+    nn = codes["name"]
+    nn_take = np.where(nn >= 0, nn, len(nu))
+    for key, vals in (("given", given_u), ("surname", surname_u), ("middle", middle_u),
+                      ("surname_middle", rest_u), ("sorted_name", sorted_u)):
+        arr = np.append(vals.to_numpy(dtype=object), "")[nn_take]
+        codes[key], strings[key] = _codes(arr)
+    # accent-aware given name: last token of the NFC lower-case name, only if it has marks
+    acc_given = pd.Series(accent, dtype=object).astype(str).str.split(" ").str[-1]
+    fold_given = np.append(given_u.to_numpy(dtype=object), "")[nn_take]
+    has_marks = acc_given.to_numpy(dtype=object) != fold_given
+    codes["given_accent"], strings["given_accent"] = _codes(
+        np.where(has_marks, acc_given.to_numpy(dtype=object), ""))
+
+    # dates
+    y, m, d = _parse_dates(_column(persons, "birth_date"))
+    gender = _parse_gender(_column(persons, "gender"))
+
+    # ids, phones, communes, addresses
+    ids = _clean_ids(_column(persons, "id_number"))
+    codes["id"], strings["id"] = _codes(ids)
+    phones = _clean_phones(_column(persons, "phone"))
+    codes["phone"], strings["phone"] = _codes(phones)
+    commune = _column(persons, "commune_code").astype("string").str.strip().fillna("")
+    codes["commune"], strings["commune"] = _codes(commune.to_numpy(dtype=object))
+    addr_codes, addr_u = pd.factorize(_column(persons, "address").astype("string"),
+                                      use_na_sentinel=True)
+    addr_f = np.append(_fold_unique(pd.Series(addr_u, dtype="string")).to_numpy(dtype=object),
+                       "")[np.where(addr_codes >= 0, addr_codes, len(addr_u))]
+    codes["address"], strings["address"] = _codes(addr_f)
+
+    prep = _Prep(n=n, codes=codes, strings=strings, y=y, m=m, d=d, gender=gender)
+    _add_id_keys(prep)
+    _add_frequencies(prep)
+    return prep
+
+
+def _add_id_keys(prep: _Prep) -> None:
+    """Pigeonhole keys on IDs: any single substitution or adjacent transposition keeps one."""
+    uniq = prep.strings["id"]
+    c = prep.codes["id"]
+    if len(uniq) == 0:
+        for k in ("id_len", "id_tail6", "id_head9", "id_head6_tail3", "id_sorted"):
+            prep.codes[k] = np.full(prep.n, -1, np.int32)
+        return
+    s = pd.Series(uniq, dtype=object).astype(str)
+    lens = s.str.len().to_numpy()
+    keys = {
+        "id_len": lens,
+        "id_tail6": s.str[-6:],
+        "id_head9": s.str[:-3],
+        "id_head6_tail3": s.str[:-6] + s.str[-3:],
+        "id_sorted": s.map(lambda v: "".join(sorted(v))),
+    }
+    take = np.where(c >= 0, c, 0)
+    for k, vals in keys.items():
+        kc, _ = pd.factorize(pd.Series(vals), sort=True)
+        prep.codes[k] = np.where(c >= 0, kc[take], -1).astype(np.int32)
+
+
+def _smoothed_freq(counts: np.ndarray, n: int, prior: float) -> np.ndarray:
+    return (counts + TF_PSEUDO_RECORDS * prior) / (n + TF_PSEUDO_RECORDS)
+
+
+def _add_frequencies(prep: _Prep) -> None:
+    n = max(prep.n, 1)
+    for key in ("given", "surname_middle", "id"):
+        c = prep.codes[key]
+        cnt = np.bincount(c[c >= 0], minlength=len(prep.strings[key])).astype(np.float64)
+        prior = TF_PRIOR["id_number" if key == "id" else key]
+        prep.freq[key] = _smoothed_freq(cnt, n, prior)
+    dob = _dob_int(prep.y, prep.m, prep.d)
+    vals, cnt = np.unique(dob[dob > 0], return_counts=True)
+    prep.freq["dob_values"] = vals
+    prep.freq["dob"] = _smoothed_freq(cnt.astype(np.float64), n, TF_PRIOR["birth_date"])
+
+
+def _dob_int(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    full = (y > 0) & (m > 0) & (d > 0)
+    return np.where(full, y.astype(np.int64) * 10000 + m * 100 + d, 0)
+
+
+# --------------------------------------------------------------------------------------------
+# Blocking
+# --------------------------------------------------------------------------------------------
+
+def _combine(prep: _Prep, names: tuple[str, ...]) -> np.ndarray:
+    """One int64 key per row from several code arrays; -1 if any part is missing."""
+    derived = {
+        "year": np.where(prep.y > 0, prep.y, -1),
+        "month": np.where(prep.m > 0, prep.m, -1),
+        "day": np.where(prep.d > 0, prep.d, -1),
+        "dm_lo": np.where(prep.m > 0, np.minimum(prep.m, prep.d), -1),
+        "dm_hi": np.where(prep.m > 0, np.maximum(prep.m, prep.d), -1),
+    }
+    key = np.zeros(prep.n, np.int64)
+    bad = np.zeros(prep.n, bool)
+    for name in names:
+        part = derived[name] if name in derived else prep.codes[name]
+        part = part.astype(np.int64)
+        bad |= part < 0
+        key = key * (int(part.max(initial=0)) + 2) + (part + 1)
+        if key.max(initial=0) > 2**40:
+            key = pd.factorize(key)[0].astype(np.int64)
+    return np.where(bad, -1, key)
+
+
+def _block_pairs(key: np.ndarray, tiebreak: np.ndarray, cap: int,
+                 window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of rows sharing a key: all pairs in blocks of ≤ cap rows, else a sliding window."""
+    rows = np.flatnonzero(key >= 0)
+    if rows.size < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    order = rows[np.lexsort((rows, tiebreak[rows], key[rows]))]
+    k = key[order]
+    cut = np.flatnonzero(k[1:] != k[:-1]) + 1
+    starts = np.concatenate(([0], cut))
+    ends = np.concatenate((cut, [k.size]))
+    sizes = ends - starts
+    gid = np.repeat(np.arange(starts.size), sizes)
+    pos = np.arange(k.size)
+    gend = ends[gid]
+    gsize = sizes[gid]
+    small = (gsize >= 2) & (gsize <= cap)
+    p = pos[small]
+    cnt = gend[small] - p - 1
+    left = np.repeat(p, cnt)
+    offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    lefts, rights = [left], [left + 1 + offs]
+    big = gsize > cap
+    pb, geb = pos[big], gend[big]
+    for w in range(1, window + 1):
+        ok = pb + w < geb
+        lefts.append(pb[ok])
+        rights.append(pb[ok] + w)
+    a = order[np.concatenate(lefts)]
+    b = order[np.concatenate(rights)]
+    return a.astype(np.int64), b.astype(np.int64)
+
+
+def _candidate_pairs(prep: _Prep, rules: Mapping[str, tuple[tuple[str, ...], int, int]]
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    n = prep.n
+    tiebreak = prep.codes["name"].astype(np.int64) * 100_000_000 + _dob_int(prep.y, prep.m,
+                                                                            prep.d) % 100_000_000
+    chunks = []
+    for names, cap, window in rules.values():
+        a, b = _block_pairs(_combine(prep, names), tiebreak, cap, window)
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        chunks.append(np.unique(lo * n + hi))
+    if not chunks:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    code = np.unique(np.concatenate(chunks))
+    return code // max(n, 1), code % max(n, 1)
+
+
+def candidate_pairs(persons: pd.DataFrame) -> pd.DataFrame:
+    """Candidate pairs of row positions from :data:`BLOCKING_RULES` (never a cross product).
+
+    Args:
+        persons: person table (any of the columns of :func:`cluster_persons`).
+
+    Returns:
+        DataFrame ``a, b`` of row positions with ``a < b``, sorted, without repeats.
+
+    Examples:
+        >>> df = pd.DataFrame({"full_name": ["Lê An", "Le An", "Trần Bình"],
+        ...                    "birth_date": ["1990-01-02"] * 3})
+        >>> candidate_pairs(df).values.tolist()
+        [[0, 1]]
+    """
+    prep = _prepare(persons)
+    a, b = _candidate_pairs(prep, BLOCKING_RULES)
+    return pd.DataFrame({"a": a, "b": b})
+
+
+# --------------------------------------------------------------------------------------------
+# Comparisons
+# --------------------------------------------------------------------------------------------
+
+def _unique_pair_apply(ca: np.ndarray, cb: np.ndarray, uniq: np.ndarray, func: Any
+                       ) -> np.ndarray:
+    """Apply ``func(strings_a, strings_b) -> array`` once per unique (code a, code b) pair."""
+    if ca.size == 0:
+        return np.empty(0, np.float64)
+    width = max(len(uniq), 1)
+    lo, hi = np.minimum(ca, cb).astype(np.int64), np.maximum(ca, cb).astype(np.int64)
+    key, inv = np.unique(lo * width + hi, return_inverse=True)
+    sa = uniq[key // width]
+    sb = uniq[key % width]
+    return np.asarray(func(sa, sb))[inv]
+
+
+def _lev(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
+    return process.cpdist(list(sa), list(sb), scorer=Levenshtein.distance, workers=-1)
+
+
+def _digit_edit_level(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
+    """1 if equal-length digit strings differ by one substitution or one adjacent
+    transposition, else 0."""
+    out = np.zeros(len(sa), np.int8)
+    if len(sa) == 0:
+        return out
+    la = np.fromiter((len(s) for s in sa), np.int64, len(sa))
+    lb = np.fromiter((len(s) for s in sb), np.int64, len(sb))
+    for width in np.unique(la):
+        sel = np.flatnonzero((la == width) & (lb == width))
+        if sel.size == 0 or width == 0:
+            continue
+        ma = np.frombuffer("".join(sa[sel]).encode(), np.uint8).reshape(-1, width)
+        mb = np.frombuffer("".join(sb[sel]).encode(), np.uint8).reshape(-1, width)
+        diff = ma != mb
+        nd = diff.sum(axis=1)
+        one = nd == 1
+        swap = np.zeros(sel.size, bool)
+        if width > 1:
+            adj = diff[:, :-1] & diff[:, 1:]
+            crossed = (ma[:, :-1] == mb[:, 1:]) & (ma[:, 1:] == mb[:, :-1])
+            swap = (nd == 2) & (adj & crossed).any(axis=1)
+        out[sel] = (one | swap).astype(np.int8)
+    return out
+
+
+def _compare(prep: _Prep, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+    """Agreement level (int8, see :data:`LEVELS`) of every field for pairs (a[k], b[k])."""
+    c = prep.codes
+    lv: dict[str, np.ndarray] = {}
+    P = a.size
+
+    # ---- names
+    ga, gb = c["given"][a], c["given"][b]
+    ra, rb = c["surname_middle"][a], c["surname_middle"][b]
+    swapped = (c["sorted_name"][a] == c["sorted_name"][b]) & (c["sorted_name"][a] >= 0) & (
+        c["name"][a] != c["name"][b])
+    given = np.zeros(P, np.int8)
+    has = (ga >= 0) & (gb >= 0)
+    eq = has & (ga == gb)
+    given[has] = 4
+    aa, ab = c["given_accent"][a], c["given_accent"][b]
+    given[eq] = 1
+    given[eq & (aa >= 0) & (ab >= 0) & (aa != ab)] = 2
+    ne = np.flatnonzero(has & ~eq)
+    if ne.size:
+        dist = _unique_pair_apply(ga[ne], gb[ne], prep.strings["given"], _lev)
+        la = np.fromiter((len(s) for s in prep.strings["given"]), np.int64,
+                         len(prep.strings["given"]))
+        short = np.minimum(la[ga[ne]], la[gb[ne]])
+        typo = (dist <= 1) | ((dist <= 2) & (short >= 6))
+        given[ne[typo]] = 3
+    given[swapped] = 1
+    lv["given"] = given
+
+    rest = np.zeros(P, np.int8)
+    has = (ra >= 0) & (rb >= 0)
+    eq = has & (ra == rb)
+    rest[has] = 3
+    rest[eq] = 1
+    ne = np.flatnonzero(has & ~eq)
+    if ne.size:
+        sa, sb = c["surname"][a[ne]], c["surname"][b[ne]]
+        mida, midb = c["middle"][a[ne]], c["middle"][b[ne]]
+        partial = (sa == sb) & (sa >= 0) & ((mida < 0) | (midb < 0))
+        dist = _unique_pair_apply(ra[ne], rb[ne], prep.strings["surname_middle"], _lev)
+        partial |= dist <= 2
+        rest[ne[partial]] = 2
+    # one side with a single-token name: surname/middle not comparable (level 0 already)
+    rest[swapped] = 1
+    lv["surname_middle"] = rest
+
+    # ---- birth date
+    ya, yb, ma_, mb_, da, db = prep.y[a], prep.y[b], prep.m[a], prep.m[b], prep.d[a], prep.d[b]
+    dob = np.zeros(P, np.int8)
+    full = (ya > 0) & (yb > 0) & (ma_ > 0) & (mb_ > 0)
+    dob[full] = 5
+    same = full & (ya == yb) & (ma_ == mb_) & (da == db)
+    swap = full & (ya == yb) & (ma_ == db) & (da == mb_) & ~same
+    dob[full & (ya == yb)] = 4
+    di = np.flatnonzero(full & ~same & ~swap)
+    if di.size:
+        ia = _dob_int(ya[di], ma_[di], da[di]).astype(str)
+        ib = _dob_int(yb[di], mb_[di], db[di]).astype(str)
+        one = _digit_edit_level(ia.astype(object), ib.astype(object)).astype(bool)
+        dob[di[one]] = 3
+    dob[swap] = 2
+    dob[same] = 1
+    # only the year is known on one side: same year counts as "same_year"
+    yonly = ~full & (ya > 0) & (yb > 0)
+    dob[yonly] = np.where(ya[yonly] == yb[yonly], 4, 5)
+    lv["birth_date"] = dob
+
+    # ---- id number
+    ia_, ib_ = c["id"][a], c["id"][b]
+    idl = np.zeros(P, np.int8)
+    has = (ia_ >= 0) & (ib_ >= 0)
+    lens = np.fromiter((len(s) for s in prep.strings["id"]), np.int64, len(prep.strings["id"]))
+    if has.any():
+        same_len = np.zeros(P, bool)
+        same_len[has] = lens[ia_[has]] == lens[ib_[has]]
+        comp = has & same_len
+        idl[comp] = 3
+        eq = comp & (ia_ == ib_)
+        idl[eq] = 1
+        ne = np.flatnonzero(comp & ~eq)
+        if ne.size:
+            one = _unique_pair_apply(ia_[ne], ib_[ne], prep.strings["id"],
+                                     _digit_edit_level).astype(bool)
+            idl[ne[one]] = 2
+    lv["id_number"] = idl
+
+    # ---- gender
+    gna, gnb = prep.gender[a], prep.gender[b]
+    gen = np.zeros(P, np.int8)
+    has = (gna > 0) & (gnb > 0)
+    gen[has] = np.where(gna[has] == gnb[has], 1, 2)
+    lv["gender"] = gen
+
+    # ---- household fields (phone / address / commune), levels per field
+    pa, pb = c["phone"][a], c["phone"][b]
+    ph = np.zeros(P, np.int8)
+    has = (pa >= 0) & (pb >= 0)
+    ph[has] = 3
+    ph[has & (pa == pb)] = 1
+    ne = np.flatnonzero(has & (pa != pb))
+    if ne.size:
+        one = _unique_pair_apply(pa[ne], pb[ne], prep.strings["phone"],
+                                 _digit_edit_level).astype(bool)
+        ph[ne[one]] = 2
+    lv["phone"] = ph
+    for key in ("commune", "address"):
+        xa, xb = c[key][a], c[key][b]
+        lvl = np.zeros(P, np.int8)
+        has = (xa >= 0) & (xb >= 0)
+        lvl[has] = np.where(xa[has] == xb[has], 1, 2)
+        lv[key] = lvl
+    return lv
+
+
+# --------------------------------------------------------------------------------------------
+# u probabilities (from the data) and weights
+# --------------------------------------------------------------------------------------------
+
+def _sum_sq(counts: np.ndarray) -> float:
+    tot = counts.sum()
+    if tot <= 1:
+        return 0.0
+    p = counts / tot
+    return float((p * p).sum())
+
+
+def _u_fuzzy(uniq: np.ndarray, counts: np.ndarray, pred: Any, top: int = 1500) -> float:
+    """P(two random non-equal values satisfy ``pred``), over the ``top`` most frequent values."""
+    if len(uniq) < 2 or counts.sum() == 0:
+        return 0.0
+    order = np.argsort(-counts, kind="stable")[:top]
+    vals = [str(v) for v in uniq[order]]
+    p = counts[order] / counts.sum()
+    mat = process.cdist(vals, vals, scorer=Levenshtein.distance, workers=-1)
+    hit = pred(mat, np.array([len(v) for v in vals]))
+    np.fill_diagonal(hit, False)
+    return float(p @ hit @ p)
+
+
+@dataclass(frozen=True)
+class _Model:
+    """u probabilities of the non-term-frequency levels, per comparison."""
+
+    u: dict[str, dict[str, float]]
+
+
+def _estimate_u(prep: _Prep) -> _Model:
+    c = prep.codes
+    u: dict[str, dict[str, float]] = {}
+
+    def counts(key: str) -> np.ndarray:
+        x = c[key]
+        return np.bincount(x[x >= 0], minlength=len(prep.strings[key])).astype(np.float64)
+
+    gc = counts("given")
+    g_typo = _u_fuzzy(prep.strings["given"], gc,
+                      lambda d, ln: (d <= 1) | ((d <= 2) & (np.minimum.outer(ln, ln) >= 6)))
+    u["given"] = {"accent_differs": 0.3 * max(_sum_sq(gc), 1e-3), "typo": max(g_typo, 1e-3)}
+    u["given"]["different"] = max(1 - _sum_sq(gc) - g_typo, 0.5)
+    rc = counts("surname_middle")
+    r_part = _u_fuzzy(prep.strings["surname_middle"], rc, lambda d, ln: d <= 2)
+    u["surname_middle"] = {"partial": max(r_part, 1e-3),
+                           "different": max(1 - _sum_sq(rc) - r_part, 0.3)}
+    # birth dates: exact from the value distribution, the others by enumerating neighbours
+    dob = prep.freq["dob_values"]
+    if dob.size:
+        dcnt = np.unique(_dob_int(prep.y, prep.m, prep.d)[_dob_int(prep.y, prep.m, prep.d) > 0],
+                         return_counts=True)[1].astype(np.float64)
+        pd_ = dcnt / dcnt.sum()
+        lookup = pd.Series(pd_, index=dob)
+        y, md = dob // 10000, dob % 10000
+        m, d = md // 100, md % 100
+        swapped = y * 10000 + d * 100 + m
+        u_swap = float((pd_ * lookup.reindex(swapped).fillna(0).to_numpy() * (m != d)).sum())
+        s = dob.astype(str)
+        u_one = 0.0
+        for pos in range(8):
+            for digit in "0123456789":
+                nb = np.array([v[:pos] + digit + v[pos + 1:] for v in s])
+                keep = nb != s
+                if keep.any():
+                    q = lookup.reindex(nb[keep].astype(np.int64)).fillna(0).to_numpy()
+                    u_one += float((pd_[keep] * q).sum())
+        ycnt = np.bincount(y.astype(np.int64), weights=pd_)
+        u_year = max(float((ycnt ** 2).sum()) - _sum_sq(dcnt) - u_swap, 1e-4)
+    else:
+        u_swap, u_one, u_year = 1e-5, 1e-4, 0.02
+    u["birth_date"] = {"day_month_swapped": max(u_swap, 1e-6), "one_digit": max(u_one, 1e-5),
+                       "same_year": u_year, "different": 0.97}
+    u["id_number"] = {"one_edit": 1e-6, "different": 1.0}
+    g = prep.gender[prep.gender > 0]
+    share_m = float((g == 1).mean()) if g.size else 0.5
+    same_g = max(share_m ** 2 + (1 - share_m) ** 2, 0.5)
+    u["gender"] = {"same": same_g, "different": 1 - same_g}
+    cc = counts("commune")
+    u["commune"] = {"same": max(_sum_sq(cc), 1e-4), "different": max(1 - _sum_sq(cc), 0.5)}
+    u["phone"] = {"exact": HOUSEHOLD_U["phone"], "one_digit": HOUSEHOLD_U["phone_one_digit"],
+                  "different": 0.85}
+    u["address"] = {"same": HOUSEHOLD_U["address"], "different": 0.7}
+    return _Model(u=u)
+
+
+def _w(m: float, u: float | np.ndarray) -> Any:
+    return np.log2(m / np.maximum(u, U_FLOOR))
+
+
+def _weights(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
+             lv: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-comparison weights (bits) for each pair; term-frequency adjusted exact levels."""
+    P = a.size
+    out: dict[str, np.ndarray] = {}
+    M, U = M_PRIORS, model.u
+
+    def table(comp: str, names: tuple[str, ...]) -> np.ndarray:
+        tab = np.zeros(len(names) + 1, np.float64)
+        for k, lvl in enumerate(names, start=1):
+            if lvl in U[comp]:
+                tab[k] = _w(M[comp][lvl], U[comp][lvl])
+        return tab
+
+    # given name: exact level weighted by the frequency of the shared value
+    w = table("given", LEVELS["given"][1:])[lv["given"]]
+    ex = lv["given"] == 1
+    freq_g = prep.freq["given"]
+    gi = prep.codes["given"][a[ex]]
+    w[ex] = _w(M["given"]["exact"], freq_g[gi]) if gi.size else w[ex]
+    acc = lv["given"] == 2
+    if acc.any():
+        w[acc] = _w(M["given"]["accent_differs"],
+                    0.3 * freq_g[prep.codes["given"][a[acc]]])
+    out["given"] = w
+
+    w = table("surname_middle", LEVELS["surname_middle"][1:])[lv["surname_middle"]]
+    ex = lv["surname_middle"] == 1
+    ri = prep.codes["surname_middle"][a[ex]]
+    if ri.size:
+        w[ex] = _w(M["surname_middle"]["exact"], prep.freq["surname_middle"][ri])
+    out["surname_middle"] = w
+
+    w = table("birth_date", LEVELS["birth_date"][1:])[lv["birth_date"]]
+    ex = lv["birth_date"] == 1
+    if ex.any():
+        vals = _dob_int(prep.y[a[ex]], prep.m[a[ex]], prep.d[a[ex]])
+        idx = np.searchsorted(prep.freq["dob_values"], vals)
+        w[ex] = _w(M["birth_date"]["exact"], prep.freq["dob"][idx])
+    out["birth_date"] = w
+
+    w = table("id_number", LEVELS["id_number"][1:])[lv["id_number"]]
+    ex = lv["id_number"] == 1
+    if ex.any():
+        w[ex] = _w(M["id_number"]["exact"], prep.freq["id"][prep.codes["id"][a[ex]]])
+    out["id_number"] = w
+
+    out["gender"] = table("gender", ("same", "different"))[lv["gender"]]
+
+    # household: the strongest agreement counts once; disagreements add up
+    wp = np.array([0.0, _w(M["phone"]["exact"], U["phone"]["exact"]),
+                   _w(M["phone"]["one_digit"], U["phone"]["one_digit"]),
+                   _w(M["phone"]["different"], U["phone"]["different"])])[lv["phone"]]
+    wc = table("commune", ("same", "different"))[lv["commune"]]
+    wa = table("address", ("same", "different"))[lv["address"]]
+    stack = np.vstack([wp, wc, wa])
+    pos = np.clip(stack, 0, None).max(axis=0)
+    neg = np.clip(stack, None, 0).sum(axis=0)
+    out["household"] = np.where(pos > 0, pos + 0.5 * neg, neg)
+    assert all(v.shape == (P,) for v in out.values())
+    return out
+
+
+def default_threshold(n_records: int) -> float:
+    """Default decision threshold in bits: the prior log2-odds against a random pair matching.
+
+    With ``n`` records of which about :data:`DUPLICATE_RATE` duplicate another, a random pair is
+    a match with probability ≈ ``rate·n / (n(n-1)/2)``; a pair is merged when its evidence
+    outweighs those odds (posterior probability ≥ 0.5).
+
+    Args:
+        n_records: number of rows in the person table.
+
+    Returns:
+        Threshold in bits (never below 8).
+
+    Examples:
+        >>> round(default_threshold(1_300_000), 1)
+        22.6
+        >>> default_threshold(3)
+        8.0
+    """
+    n = max(n_records, 2)
+    pairs = n * (n - 1) / 2
+    return max(math.log2(pairs / max(DUPLICATE_RATE * n, 1.0)), 8.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Scoring public API
+# --------------------------------------------------------------------------------------------
+
+def _score(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray
+           ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
+    lv = _compare(prep, a, b)
+    w = _weights(prep, model, a, b, lv)
+    total = np.zeros(a.size, np.float64)
+    for v in w.values():
+        total += v
+    return lv, w, total
+
+
+def score_pairs(persons: pd.DataFrame) -> pd.DataFrame:
+    """Candidate pairs with each comparison's level and weight and the total match weight.
+
+    Args:
+        persons: person table (see :func:`cluster_persons`).
+
+    Returns:
+        DataFrame ``a, b`` (row positions), ``<field>_level`` (level names), ``<comparison>_w``
+        and ``weight`` (bits), one row per candidate pair.
+
+    Examples:
+        >>> df = pd.DataFrame({"full_name": ["Lê Văn Tám", "Le Van Tam"],
+        ...                    "birth_date": ["1990-01-02", "02/01/1990"]})
+        >>> s = score_pairs(df)
+        >>> s.loc[0, ["given_level", "birth_date_level"]].tolist()
+        ['exact', 'exact']
+    """
+    prep = _prepare(persons)
+    model = _estimate_u(prep)
+    a, b = _candidate_pairs(prep, BLOCKING_RULES)
+    lv, w, total = _score(prep, model, a, b)
+    out = pd.DataFrame({"a": a, "b": b})
+    for k, v in lv.items():
+        names = LEVELS.get(k, ("missing", "exact", "one_digit", "different") if k == "phone"
+                           else ("missing", "same", "different"))
+        out[f"{k}_level"] = np.asarray(names, dtype=object)[v]
+    for k, v in w.items():
+        out[f"{k}_w"] = v
+    out["weight"] = total
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Clustering
+# --------------------------------------------------------------------------------------------
+
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components (label = smallest row of the component), vectorised hook+compress."""
+    parent = np.arange(n, dtype=np.int64)
+    if a.size == 0:
+        return parent
+    a = a.astype(np.int64)
+    b = b.astype(np.int64)
+    while True:
+        pa, pb = parent[a], parent[b]
+        diff = pa != pb
+        if not diff.any():
+            break
+        lo = np.minimum(pa[diff], pb[diff])
+        hi = np.maximum(pa[diff], pb[diff])
+        np.minimum.at(parent, hi, lo)
+        while True:
+            nxt = parent[parent]
+            if np.array_equal(nxt, parent):
+                break
+            parent = nxt
+    return parent
+
+
+def _compatible_ids(x: str, y: str) -> bool:
+    if not x or not y or x == y or len(x) != len(y):
+        return True
+    return bool(_digit_edit_level(np.array([x], object), np.array([y], object))[0])
+
+
+def _compatible_dobs(x: int, y: int) -> bool:
+    if x == 0 or y == 0 or x == y:
+        return True
+    if x // 10000 == y // 10000 and (x % 100) * 100 + (x // 100) % 100 == y % 10000:
+        return True
+    return bool(_digit_edit_level(np.array([str(x)], object), np.array([str(y)], object))[0])
+
+
+def _guard(prep: _Prep, labels: np.ndarray, a: np.ndarray, b: np.ndarray,
+           w: np.ndarray) -> np.ndarray:
+    """Split clusters holding incompatible IDs or birth dates on their weakest links."""
+    ids = np.where(prep.codes["id"] >= 0, prep.codes["id"], -1)
+    dob = _dob_int(prep.y, prep.m, prep.d)
+    frame = pd.DataFrame({"label": labels, "id": ids, "dob": dob})
+    sizes = frame.groupby("label").size()
+    multi = frame[frame["label"].map(sizes) > 1]
+    n_id = multi[multi["id"] >= 0].groupby("label")["id"].nunique()
+    n_dob = multi[multi["dob"] > 0].groupby("label")["dob"].nunique()
+    suspect = set(n_id[n_id > 1].index) | set(n_dob[n_dob > 1].index)
+    if not suspect:
+        return labels
+    id_str = prep.strings["id"]
+    members = frame[frame["label"].isin(suspect)].groupby("label").groups
+    edge_lab = labels[a]
+    in_suspect = np.isin(edge_lab, np.fromiter(suspect, np.int64))
+    ea, eb, ew = a[in_suspect], b[in_suspect], w[in_suspect]
+    order = np.lexsort((np.maximum(ea, eb), np.minimum(ea, eb), -ew))
+    ea, eb = ea[order], eb[order]
+    new = labels.copy()
+    conflict_clusters = 0
+    by_label: dict[int, list[tuple[int, int]]] = {}
+    for x, y in zip(ea.tolist(), eb.tolist()):
+        by_label.setdefault(int(labels[x]), []).append((x, y))
+    for lab, rows in members.items():
+        rows_l = [int(r) for r in rows]
+        id_vals = {r: (id_str[ids[r]] if ids[r] >= 0 else "") for r in rows_l}
+        dob_vals = {r: int(dob[r]) for r in rows_l}
+        # does the cluster actually hold an incompatible pair?
+        uid = sorted({v for v in id_vals.values() if v})
+        udob = sorted({v for v in dob_vals.values() if v})
+        clash = any(not _compatible_ids(p, q) for i, p in enumerate(uid) for q in uid[i + 1:])
+        clash |= any(not _compatible_dobs(p, q) for i, p in enumerate(udob) for q in udob[i + 1:])
+        if not clash:
+            continue
+        conflict_clusters += 1
+        parent = {r: r for r in rows_l}
+        comp_ids = {r: {id_vals[r]} - {""} for r in rows_l}
+        comp_dobs = {r: {dob_vals[r]} - {0} for r in rows_l}
+
+        def find(r: int) -> int:
+            while parent[r] != r:
+                parent[r] = parent[parent[r]]
+                r = parent[r]
+            return r
+
+        for x, y in by_label.get(int(lab), []):
+            rx, ry = find(x), find(y)
+            if rx == ry:
+                continue
+            ok = all(_compatible_ids(p, q) for p in comp_ids[rx] for q in comp_ids[ry])
+            ok = ok and all(_compatible_dobs(p, q) for p in comp_dobs[rx] for q in comp_dobs[ry])
+            if not ok:
+                continue
+            lo, hi = min(rx, ry), max(rx, ry)
+            parent[hi] = lo
+            comp_ids[lo] |= comp_ids.pop(hi)
+            comp_dobs[lo] |= comp_dobs.pop(hi)
+        for r in rows_l:
+            new[r] = find(r)
+    return new
+
+
+@dataclass(frozen=True)
+class _Result:
+    labels: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    weight: np.ndarray
+    threshold: float
+
+
+def _run(persons: pd.DataFrame, threshold: float | None) -> _Result:
+    prep = _prepare(persons)
+    model = _estimate_u(prep)
+    a, b = _candidate_pairs(prep, BLOCKING_RULES)
+    thr = default_threshold(prep.n) if threshold is None else float(threshold)
+    _, _, total = _score(prep, model, a, b)
+    keep = total >= thr
+    ka, kb, kw = a[keep], b[keep], total[keep]
+    labels = _components(prep.n, ka, kb)
+    labels = _guard(prep, labels, ka, kb, kw)
+    return _Result(labels=labels, a=ka, b=kb, weight=kw, threshold=thr)
+
+
+def cluster_persons(persons: pd.DataFrame, *, threshold: float | None = None) -> pd.Series:
+    """Cluster person records that describe the same person.
+
+    Args:
+        persons: one row per platform person record with any of ``full_name, birth_date,
+            gender, id_number, phone, commune_code, address`` (any may be missing or NA;
+            ``birth_date`` datetime64 or strings; names with or without diacritics).
+        threshold: match weight in bits above which a pair is merged; default
+            :func:`default_threshold` of the table size (posterior match probability ½).
+
+    Returns:
+        Series of int64 cluster labels aligned to ``persons.index`` (name ``person_id``): the
+        smallest row position (0-based) in the cluster.  Does not mutate the input.
+
+    Examples:
+        >>> df = pd.DataFrame({"full_name": ["Trần Thị Mai", "Tran Thi Mai", "Trần Văn Nam"],
+        ...                    "birth_date": ["1985-07-04", "07/04/1985", "2010-01-01"],
+        ...                    "phone": ["0987654321", None, "0987654321"]},
+        ...                   index=[10, 11, 12])
+        >>> cluster_persons(df).to_dict()
+        {10: 0, 11: 0, 12: 2}
+    """
+    if not isinstance(persons, pd.DataFrame):
+        raise TypeError(f"persons must be a DataFrame, got {type(persons).__name__}")
+    if len(persons) == 0:
+        return pd.Series([], index=persons.index, dtype=np.int64, name="person_id")
+    res = _run(persons, threshold)
+    return pd.Series(res.labels.astype(np.int64), index=persons.index, name="person_id")
+
+
+# --------------------------------------------------------------------------------------------
+# Explanations, survivors, audit
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PairExplanation:
+    """Why two records are (not) the same person.
+
+    Attributes:
+        table: one row per comparison: ``comparison, value_a, value_b, level, weight``.
+        total: sum of the weights (bits).
+        threshold: the decision threshold used (bits).
+        is_match: ``total >= threshold``.
+    """
+
+    table: pd.DataFrame
+    total: float
+    threshold: float
+    is_match: bool
+
+    def __str__(self) -> str:
+        verdict = "MATCH" if self.is_match else "no match"
+        return (f"{self.table.to_string(index=False)}\n"
+                f"total {self.total:.2f} bits vs threshold {self.threshold:.2f}: {verdict}")
+
+
+def explain_pair(a: Mapping[str, Any] | pd.Series, b: Mapping[str, Any] | pd.Series, *,
+                 persons: pd.DataFrame | None = None,
+                 threshold: float | None = None) -> PairExplanation:
+    """Explain the match decision between two records, comparison by comparison.
+
+    Args:
+        a: first record (dict or Series with any of the person columns).
+        b: second record.
+        persons: the table the records come from; its value frequencies set the u
+            probabilities (term-frequency weights) and its size the default threshold.
+            Without it, the two records alone are used (priors dominate).
+        threshold: override of the decision threshold (bits).
+
+    Returns:
+        :class:`PairExplanation` with the per-comparison table, total and decision.
+
+    Examples:
+        >>> e = explain_pair({"full_name": "Lê Thị Hoa", "birth_date": "1990-03-12"},
+        ...                  {"full_name": "Le Thi Hoa", "birth_date": "12/03/1990"})
+        >>> e.table.set_index("comparison").loc["birth_date", "level"]
+        'exact'
+        >>> e.is_match
+        True
+    """
+    ra, rb = dict(a), dict(b)
+    cols = [c for c in FIELDS if c in ra or c in rb]
+    pair = pd.DataFrame([{c: ra.get(c) for c in cols}, {c: rb.get(c) for c in cols}],
+                        dtype=object)
+    if persons is not None:
+        base = pd.concat([persons.reset_index(drop=True), pair], ignore_index=True)
+        ia, ib = len(persons), len(persons) + 1
+    else:
+        base, ia, ib = pair, 0, 1
+    if "birth_date" in base and base["birth_date"].map(
+            lambda v: isinstance(v, (pd.Timestamp, np.datetime64))).any():
+        base = base.assign(birth_date=base["birth_date"].map(
+            lambda v: v.strftime("%Y-%m-%d") if isinstance(v, pd.Timestamp) else v))
+    prep = _prepare(base)
+    model = _estimate_u(prep)
+    ai, bi = np.array([ia]), np.array([ib])
+    lv, w, total = _score(prep, model, ai, bi)
+    n_ref = len(persons) if persons is not None else 2
+    thr = default_threshold(n_ref) if threshold is None else float(threshold)
+    show = {"given": "full_name", "surname_middle": "full_name", "birth_date": "birth_date",
+            "id_number": "id_number", "gender": "gender", "phone": "phone",
+            "commune": "commune_code", "address": "address"}
+    rows = []
+    for comp, col in show.items():
+        names = LEVELS.get(comp) or (("missing", "exact", "one_digit", "different")
+                                     if comp == "phone" else ("missing", "same", "different"))
+        weight = float(w[comp][0]) if comp in w else float("nan")
+        rows.append({"comparison": comp, "value_a": ra.get(col), "value_b": rb.get(col),
+                     "level": names[int(lv[comp][0])], "weight": weight})
+    rows.append({"comparison": "household", "value_a": None, "value_b": None,
+                 "level": "strongest of phone/commune/address",
+                 "weight": float(w["household"][0])})
+    tab = pd.DataFrame(rows)
+    tot = float(total[0])
+    return PairExplanation(table=tab, total=tot, threshold=thr, is_match=tot >= thr)
+
+
+def _best(frame: pd.DataFrame, value: str, rank: list[str], ascending: list[bool]) -> pd.Series:
+    """Per label, the value with the best rank (rank columns sorted), NA labels skipped."""
+    f = frame[frame[value].notna()]
+    if f.empty:
+        return pd.Series(dtype=object)
+    f = f.sort_values(["label", *rank, value], ascending=[True, *ascending, True],
+                      kind="stable")
+    return f.drop_duplicates("label").set_index("label")[value]
+
+
+def survivors(persons: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+    """One survivor record per cluster: the best value of each field.
+
+    Best = valid values first (12-digit CCCD before 9-digit CMND, 10-digit mobiles), then the most
+    frequent in the cluster; names prefer accented spellings, then the most frequent folded form,
+    then the longest.  Ties break on the value itself, so the result is deterministic.
+
+    Args:
+        persons: the person table given to :func:`cluster_persons`.
+        labels: its cluster labels (aligned to ``persons.index``).
+
+    Returns:
+        DataFrame indexed by cluster label (``person_id``) with the person columns present in
+        ``persons`` plus ``n_records``.  Does not mutate the input.
+
+    Examples:
+        >>> df = pd.DataFrame({"full_name": ["Nguyen Van An", "Nguyễn Văn An"],
+        ...                    "id_number": [None, "019090000123"]})
+        >>> s = survivors(df, pd.Series([0, 0]))
+        >>> s.loc[0, "full_name"], s.loc[0, "id_number"], int(s.loc[0, "n_records"])
+        ('Nguyễn Văn An', '019090000123', 2)
+    """
+    lab = pd.Series(np.asarray(labels), index=persons.index)
+    cols = [c for c in persons.columns if c in FIELDS]
+    out = pd.DataFrame(index=pd.Index(sorted(lab.unique()), name="person_id"))
+    for col in cols:
+        v = persons[col]
+        if pd.api.types.is_datetime64_any_dtype(v.dtype):
+            key = v
+        else:
+            key = v.astype("string").str.strip().replace("", pd.NA)
+        frame = pd.DataFrame({"label": lab.to_numpy(), "value": key.to_numpy()})
+        frame = frame[frame["value"].notna()]
+        if frame.empty:
+            out[col] = pd.Series(pd.NA, index=out.index, dtype=v.dtype if
+                                 pd.api.types.is_datetime64_any_dtype(v.dtype) else object)
+            continue
+        txt = frame["value"].astype(str)
+        frame["count"] = frame.groupby(["label", "value"])["value"].transform("size")
+        if col == "full_name":
+            folded = _fold_unique(txt)
+            frame["accented"] = (folded != txt.str.lower()).astype(int)
+            frame["fcount"] = frame.assign(f=folded.to_numpy()).groupby(
+                ["label", "f"])["value"].transform("size")
+            frame["len"] = txt.str.len()
+            best = _best(frame, "value", ["accented", "fcount", "count", "len"],
+                         [False, False, False, False])
+        elif col in ("id_number", "phone"):
+            digits = _digits(txt)
+            good = (digits.str.len() == (12 if col == "id_number" else 10)).astype(int)
+            fair = digits.str.len().isin([9, 10, 11, 12]).astype(int)
+            frame["good"], frame["fair"] = good.to_numpy(), fair.to_numpy()
+            best = _best(frame, "value", ["good", "fair", "count"], [False, False, False])
+        else:
+            best = _best(frame, "value", ["count"], [False])
+        out[col] = best.reindex(out.index)
+    out["n_records"] = lab.value_counts().reindex(out.index).astype(int).tolist()
+    return out
+
+
+def merge_audit(persons: pd.DataFrame, labels: pd.Series | None = None, *,
+                threshold: float | None = None) -> pd.DataFrame:
+    """Every merge: each record of a multi-record cluster, its survivor and its best link score.
+
+    Args:
+        persons: person table.
+        labels: its labels from :func:`cluster_persons` (recomputed with the link scores
+            when omitted; the scores are always recomputed).
+        threshold: decision threshold (bits), as for :func:`cluster_persons`.
+
+    Returns:
+        DataFrame ``record, survivor, score`` — ``record`` the input index label of a record
+        that was merged into cluster ``survivor`` (the cluster label), ``score`` the weight
+        (bits) of the strongest accepted link from that record to another record of its
+        cluster.  The survivor's own row is not listed.
+
+    Examples:
+        >>> df = pd.DataFrame({"full_name": ["Lê Văn Tám", "Le Van Tam", "Phạm Hà"],
+        ...                    "birth_date": ["1990-01-02", "1990-01-02", "1970-05-05"]})
+        >>> merge_audit(df)[["record", "survivor"]].values.tolist()
+        [[1, 0]]
+    """
+    res = _run(persons, threshold)
+    lab = res.labels if labels is None else np.asarray(
+        pd.Series(labels).reindex(persons.index) if isinstance(labels, pd.Series)
+        else labels)
+    lab_pos = pd.Series(lab).astype(np.int64).to_numpy()
+    same = lab_pos[res.a] == lab_pos[res.b]
+    ea, eb, ew = res.a[same], res.b[same], res.weight[same]
+    best = pd.DataFrame({"row": np.concatenate([ea, eb]), "score": np.concatenate([ew, ew])}
+                        ).groupby("row")["score"].max()
+    rows = np.arange(len(persons))
+    counts = pd.Series(lab_pos).value_counts()
+    merged = rows[(pd.Series(lab_pos).map(counts).to_numpy() > 1)]
+    first = pd.Series(rows).groupby(lab_pos).transform("min").to_numpy()
+    merged = merged[merged != first[merged]]
+    return pd.DataFrame({
+        "record": persons.index.to_numpy()[merged],
+        "survivor": lab_pos[merged],
+        "score": best.reindex(merged).to_numpy(),
+    }).reset_index(drop=True)
