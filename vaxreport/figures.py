@@ -48,8 +48,7 @@ _BLUE, _ORANGE, _GREY = "#1f4e79", "#c55a11", "#7f7f7f"
 
 #: Fixed rcParams used while building and saving every figure (reproducible bytes).
 RC: dict[str, Any] = {
-    "font.family": "serif",
-    "font.serif": [FONT_FAMILY],
+    "font.family": [FONT_FAMILY],  # a concrete name, so inline notebook display uses it too
     "font.size": 10,
     "axes.titlesize": 11,
     "axes.labelsize": 10,

@@ -1,0 +1,142 @@
+"""Charts (vaxreport.figures): content, Vietnamese labels, reproducible bytes, no disk I/O."""
+
+from __future__ import annotations
+
+import builtins
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from vaxreport import figures
+from vaxreport.exceptions import SchemaViolation
+
+UNITS = ["TP Thái Nguyên", "Định Hóa", "Võ Nhai", "Đồng Hỷ"]
+
+
+@pytest.fixture
+def units() -> pd.DataFrame:
+    return pd.DataFrame({"unit": UNITS,
+                         "pct": [Decimal("94.24"), Decimal("90.58"), None, Decimal("97.00")]})
+
+
+@pytest.fixture
+def weeks() -> pd.DataFrame:
+    return pd.DataFrame({"week_start": pd.to_datetime(["2022-05-16", "2022-05-02", "2022-05-09"]),
+                         "entered": [300, 100, 200], "signed": [30, 10, 20]})
+
+
+@pytest.fixture
+def ages() -> pd.DataFrame:
+    return pd.DataFrame({"age_group": ["18+", "5-11", "12-17", "18+", "12-17"],
+                         "dose": [1, 1, 1, 2, 2],
+                         "coverage": [99.5, 40.25, 97.0, 98.0, None]})
+
+
+def _texts(fig: Figure) -> list[str]:
+    return [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+
+
+def test_bar_indicator_bars_labels_and_target(units: pd.DataFrame) -> None:
+    fig = figures.bar_indicator_by_unit(units, "pct", "unit", target=95)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 3  # Võ Nhai has no value: no bar
+    # highest at the top, the unit without a value at the bottom
+    assert [t.get_text() for t in ax.get_yticklabels()][::-1] == [
+        "Đồng Hỷ", "TP Thái Nguyên", "Định Hóa", "Võ Nhai"]
+    texts = _texts(fig)
+    assert {"94,24%", "90,58%", "97,00%", "—", "Mục tiêu 95%"} <= set(texts)
+    assert "100%" in [t.get_text() for t in ax.get_xticklabels()] or ax.get_xticks()[-1] == 100
+    colors = sorted(p.get_facecolor()[:3] for p in ax.patches)
+    assert len(set(colors)) == 2  # below-target bars differ from the others
+
+
+def test_bar_indicator_keeps_order_without_sort(units: pd.DataFrame) -> None:
+    fig = figures.bar_indicator_by_unit(units, "pct", "unit", sort=False)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()][::-1] == UNITS
+
+
+def test_dollar_signs_are_not_mathtext() -> None:
+    df = pd.DataFrame({"u": ["Xã $a$ #1"], "v": [50.0]})
+    fig = figures.bar_indicator_by_unit(df, "v", "u")
+    figures.figure_png(fig)  # would raise on unbalanced mathtext if it were parsed
+    assert fig.axes[0].get_yticklabels()[0].get_text() == "Xã $a$ #1"
+
+
+def test_weekly_trend_sorted_two_lines(weeks: pd.DataFrame) -> None:
+    fig = figures.weekly_trend(weeks)
+    ax = fig.axes[0]
+    entered, signed = ax.get_lines()
+    assert list(entered.get_ydata()) == [100, 200, 300]
+    assert list(signed.get_ydata()) == [10, 20, 30]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["02/5", "09/5", "16/5"]
+
+
+def test_coverage_by_age_groups_in_schema_order(ages: pd.DataFrame) -> None:
+    fig = figures.coverage_by_age(ages)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 4  # the NA cell has no bar
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["5-11", "12-17", "18+"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Mũi 1", "Mũi 2"]
+    assert "40,3%" in _texts(fig)  # 40.25 half-up to 1 decimal
+
+
+@pytest.mark.parametrize(("func", "kwargs"), [
+    (figures.bar_indicator_by_unit, {"value": "pct", "label": "huyện"}),
+    (figures.weekly_trend, {}),
+    (figures.coverage_by_age, {}),
+])
+def test_missing_columns_raise(func: Any, kwargs: dict[str, Any]) -> None:
+    with pytest.raises(SchemaViolation, match="missing columns"):
+        func(pd.DataFrame({"pct": [1.0]}), **kwargs)
+
+
+def test_bytes_are_reproducible(units: pd.DataFrame, weeks: pd.DataFrame) -> None:
+    a = figures.figure_png(figures.bar_indicator_by_unit(units, "pct", "unit", target=95))
+    b = figures.figure_png(figures.bar_indicator_by_unit(units, "pct", "unit", target=95))
+    assert a == b and a[:4] == b"\x89PNG"
+    assert b"Software" not in a and b"matplotlib" not in a
+    s1 = figures.figure_svg(figures.weekly_trend(weeks))
+    s2 = figures.figure_svg(figures.weekly_trend(weeks))
+    assert s1 == s2 and b"<dc:date>" not in s1
+
+
+def test_vietnamese_labels_use_the_vendored_font(units: pd.DataFrame) -> None:
+    from matplotlib import font_manager
+    fig = figures.bar_indicator_by_unit(units, "pct", "unit")
+    label = fig.axes[0].get_yticklabels()[0]
+    path = font_manager.findfont(label.get_fontproperties(), fallback_to_default=False)
+    assert Path(path).parent == figures.FONTS_DIR
+
+
+def test_no_disk_io(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, units: pd.DataFrame,
+                    weeks: pd.DataFrame, ages: pd.DataFrame) -> None:
+    figures.figure_png(figures.weekly_trend(weeks))  # warm caches (fonts are read once)
+    monkeypatch.chdir(tmp_path)
+    real_open = builtins.open
+
+    def guarded_open(file: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:
+        if any(m in mode for m in "wax+"):
+            raise AssertionError(f"figures wrote to {file!r}")
+        return real_open(file, mode, *args, **kw)
+
+    monkeypatch.setattr(builtins, "open", guarded_open)
+    monkeypatch.setattr(os, "replace", lambda *a: pytest.fail("os.replace called"))
+    for fig in (figures.bar_indicator_by_unit(units, "pct", "unit", target=95),
+                figures.weekly_trend(weeks), figures.coverage_by_age(ages)):
+        figures.figure_png(fig, dpi=60)
+    figures.figure_svg(figures.weekly_trend(weeks))
+    rep = figures.as_report_figure(figures.coverage_by_age(ages), "Độ bao phủ", width_mm=120)
+    assert rep.width_mm == 120 and rep.caption == "Độ bao phủ"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_builders_leave_pyplot_alone(units: pd.DataFrame) -> None:
+    import matplotlib.pyplot as plt
+    before = plt.get_fignums()
+    figures.bar_indicator_by_unit(units, "pct", "unit")
+    assert plt.get_fignums() == before
