@@ -1,0 +1,313 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vaxreport import doses as dz
+from vaxreport.exceptions import SchemaViolation
+
+CODES = {"AstraZeneca": "AZ", "Pfizer": "PFIZER", "Moderna": "MODERNA", "Vero Cell": "VEROCELL",
+         "Janssen": "JANSSEN"}
+
+
+def make(rows: list[tuple]) -> pd.DataFrame:
+    """rows: (record_id, person_id, birth, vaccine, dose_number, dose_date, site, sign, entered)."""
+    df = pd.DataFrame(rows, columns=["record_id", "person_id", "birth_date", "vaccine",
+                                     "dose_number", "dose_date", "site_code", "sign_status",
+                                     "entered_at"])
+    return df.assign(
+        person_ref=df["person_id"] + "-ref",
+        birth_date=pd.to_datetime(df["birth_date"]),
+        dose_date=pd.to_datetime(df["dose_date"]),
+        entered_at=pd.to_datetime(df["entered_at"]),
+        dose_number=df["dose_number"].astype("Int64"),
+        vaccine_code=df["vaccine"].map(CODES),
+    )
+
+
+ADULT = "1980-05-05"
+
+
+def codes_of(res: dz.ReconcileResult, record_id: str) -> set[str]:
+    return set(res.findings.loc[res.findings.record_id == record_id, "code"])
+
+
+def test_same_date_same_vaccine_keeps_signed_row():
+    df = make([
+        ("a1", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "unsigned", "2021-09-01"),
+        ("a2", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-05"),
+    ])
+    res = dz.reconcile(df)
+    assert res.data.record_id.tolist() == ["a2"]
+    assert res.merged[["record_id", "merged_into", "reason"]].values.tolist() == [
+        ["a1", "a2", "duplicate_same_vaccine"]]
+
+
+def test_survivor_tie_breaks_on_entered_at_then_record_id():
+    df = make([
+        ("b3", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "unsigned", "2021-09-02"),
+        ("b2", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "unsigned", "2021-09-03"),
+        ("b1", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "unsigned", "2021-09-03"),
+        ("c2", "Q", ADULT, "Pfizer", 1, "2021-09-01", "S1", "unsigned", "2021-09-03"),
+        ("c1", "Q", ADULT, "Pfizer", 1, "2021-09-01", "S1", "unsigned", "2021-09-03"),
+    ])
+    res = dz.reconcile(df)
+    assert sorted(res.data.record_id) == ["b3", "c1"]
+    assert dict(zip(res.merged.record_id, res.merged.merged_into)) == {
+        "b2": "b3", "b1": "b3", "c2": "c1"}
+
+
+def test_same_date_two_sites_merges_even_with_other_vaccine_and_chains():
+    df = make([
+        ("x1", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
+        ("x2", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "unsigned", "2021-09-01"),
+        ("x3", "P", ADULT, "Moderna", 1, "2021-09-01", "S2", "unsigned", "2021-09-02"),
+        ("x4", "P", ADULT, "Moderna", 1, "2021-09-01", "S2", "unsigned", "2021-09-03"),
+    ])
+    res = dz.reconcile(df)
+    assert res.data.record_id.tolist() == ["x1"]
+    got = res.merged.set_index("record_id")
+    assert got.merged_into.to_dict() == {"x2": "x1", "x3": "x1", "x4": "x1"}
+    assert got.reason.to_dict() == {"x2": "duplicate_same_vaccine", "x3": "duplicate_other_site",
+                                    "x4": "duplicate_same_vaccine"}
+
+
+def test_same_date_same_site_other_vaccine_is_a_finding_not_a_merge():
+    df = make([
+        ("y1", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
+        ("y2", "P", ADULT, "Moderna", 2, "2021-09-01", "S1", "signed", "2021-09-01"),
+    ])
+    res = dz.reconcile(df)
+    assert len(res.data) == 2 and res.merged.empty
+    assert codes_of(res, "y2") == {"same_day_two_vaccines"}
+
+
+def test_near_duplicate_is_a_finding_only():
+    df = make([
+        ("n1", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
+        ("n2", "P", ADULT, "Pfizer", 1, "2021-09-04", "S2", "signed", "2021-09-04"),
+    ])
+    res = dz.reconcile(df)
+    assert len(res.data) == 2
+    assert codes_of(res, "n2") == {"near_duplicate_dose"}
+    assert codes_of(res, "n1") == set()
+
+
+def test_renumbering_and_missing_and_out_of_order():
+    df = make([
+        # person A: only dose 2 entered -> missing, not also a mismatch
+        ("a1", "A", ADULT, "Pfizer", 2, "2021-10-01", "S1", "signed", "2021-10-01"),
+        # person B: 2 then 3 -> one missing dose before the first row only
+        ("b1", "B", ADULT, "Pfizer", 2, "2021-10-01", "S1", "signed", "2021-10-01"),
+        ("b2", "B", ADULT, "Pfizer", 3, "2022-03-01", "S1", "signed", "2022-03-01"),
+        # person C: dates swapped -> both mismatches, nothing missing
+        ("c1", "C", ADULT, "Pfizer", 2, "2021-09-01", "S1", "signed", "2021-09-01"),
+        ("c2", "C", ADULT, "Pfizer", 1, "2021-10-01", "S1", "signed", "2021-10-01"),
+        # person D: 1 then 3 -> missing at the second row
+        ("d1", "D", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
+        ("d2", "D", ADULT, "Pfizer", 3, "2021-10-01", "S1", "signed", "2021-10-01"),
+    ])
+    res = dz.reconcile(df)
+    seq = dict(zip(res.data.record_id, res.data.dose_seq))
+    assert seq == {"a1": 1, "b1": 1, "b2": 2, "c1": 1, "c2": 2, "d1": 1, "d2": 2}
+    assert codes_of(res, "a1") == {"missing_dose", "incomplete_primary"}
+    assert codes_of(res, "b1") == {"missing_dose"}
+    assert codes_of(res, "b2") == set()
+    assert codes_of(res, "c1") == {"dose_number_mismatch"}
+    assert codes_of(res, "c2") == {"dose_number_mismatch"}
+    assert codes_of(res, "d1") == set()
+    assert codes_of(res, "d2") == {"missing_dose"}
+
+
+def test_primary_interval_uses_previous_product():
+    df = make([
+        ("p1", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
+        ("p2", "P", ADULT, "Pfizer", 2, "2021-09-15", "S1", "signed", "2021-09-15"),  # 14 < 21
+        ("q1", "Q", ADULT, "AstraZeneca", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
+        ("q2", "Q", ADULT, "Pfizer", 2, "2021-09-25", "S1", "signed", "2021-09-25"),  # 24 < 28
+        ("r1", "R", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
+        ("r2", "R", ADULT, "Pfizer", 2, "2021-09-22", "S1", "signed", "2021-09-22"),  # 21 ok
+    ])
+    res = dz.reconcile(df)
+    assert "short_interval" in codes_of(res, "p2")
+    assert "short_interval" in codes_of(res, "q2")
+    assert codes_of(res, "r2") == set()
+    detail = res.findings.loc[res.findings.record_id == "p2", "detail"].item()
+    assert "14 ngày" in detail and "21 ngày" in detail
+
+
+def test_booster_interval_depends_on_rule_date_and_age():
+    teen = "2006-06-01"
+    df = make([
+        # adult, booster 100 days after dose 2 in April 2022: rule 90 days -> ok
+        ("a1", "A", ADULT, "Pfizer", 1, "2021-11-01", "S1", "signed", "2021-11-01"),
+        ("a2", "A", ADULT, "Pfizer", 2, "2021-12-01", "S1", "signed", "2021-12-01"),
+        ("a3", "A", ADULT, "Pfizer", 3, "2022-03-11", "S1", "signed", "2022-03-11"),
+        # adult, booster 100 days after dose 2 in January 2022: rule 180 days -> short
+        ("b1", "B", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
+        ("b2", "B", ADULT, "Pfizer", 2, "2021-10-01", "S1", "signed", "2021-10-01"),
+        ("b3", "B", ADULT, "Pfizer", 3, "2022-01-09", "S1", "signed", "2022-01-09"),
+        # 15-year-old, 100 days in April 2022: rule 150 days -> short
+        ("c1", "C", teen, "Pfizer", 1, "2021-11-01", "S1", "signed", "2021-11-01"),
+        ("c2", "C", teen, "Pfizer", 2, "2021-12-01", "S1", "signed", "2021-12-01"),
+        ("c3", "C", teen, "Pfizer", 3, "2022-03-11", "S1", "signed", "2022-03-11"),
+        # second booster 100 days after the first: rule 120 days -> short
+        ("a4", "A", ADULT, "Moderna", 4, "2022-06-19", "S1", "signed", "2022-06-19"),
+    ])
+    res = dz.reconcile(df)
+    assert codes_of(res, "a3") == set()
+    assert codes_of(res, "b3") == {"short_interval"}
+    assert codes_of(res, "c3") == {"short_interval"}
+    assert codes_of(res, "a4") == {"short_interval"}
+
+
+def test_janssen_booster_checked_as_first_booster():
+    df = make([
+        ("j1", "J", ADULT, "Janssen", 1, "2021-12-01", "S1", "signed", "2021-12-01"),
+        ("j2", "J", ADULT, "Pfizer", 2, "2022-04-01", "S1", "signed", "2022-04-01"),  # 121 ok
+        ("k1", "K", ADULT, "Janssen", 1, "2022-03-01", "S1", "signed", "2022-03-01"),
+        ("k2", "K", ADULT, "Pfizer", 2, "2022-04-01", "S1", "signed", "2022-04-01"),  # 31 short
+    ])
+    res = dz.reconcile(df)
+    assert codes_of(res, "j1") == set() and codes_of(res, "j2") == set()
+    assert codes_of(res, "k2") == {"short_interval"}
+
+
+def test_age_eligibility_per_product():
+    df = make([
+        ("e1", "E1", "2014-01-01", "AstraZeneca", 1, "2022-05-01", "S1", "signed", "2022-05-01"),
+        ("e2", "E2", "2016-12-01", "Moderna", 1, "2022-05-01", "S1", "signed", "2022-05-01"),
+        ("e3", "E3", "2016-12-01", "Pfizer", 1, "2022-05-01", "S1", "signed", "2022-05-01"),
+        ("e4", "E4", "2014-01-01", "Vero Cell", 1, "2022-05-01", "S1", "signed", "2022-05-01"),
+        ("e5", "E5", "2016-04-30", "Moderna", 1, "2022-05-01", "S1", "signed", "2022-05-01"),
+        ("e6", "E6", "2016-05-02", "Moderna", 1, "2022-05-01", "S1", "signed", "2022-05-01"),
+    ])
+    res = dz.reconcile(df)
+    inel = set(res.findings.loc[res.findings.code == "ineligible_age", "record_id"])
+    # e5 turned 6 the day before; e6 turns 6 the day after
+    assert inel == {"e1", "e2", "e4", "e6"}
+
+
+def test_mixing_rules_in_primary_series():
+    kid = "2013-01-01"
+    df = make([
+        ("a1", "A", ADULT, "AstraZeneca", 1, "2021-08-01", "S1", "signed", "2021-08-01"),
+        ("a2", "A", ADULT, "Pfizer", 2, "2021-10-01", "S1", "signed", "2021-10-01"),
+        ("b1", "B", ADULT, "Pfizer", 1, "2021-08-01", "S1", "signed", "2021-08-01"),
+        ("b2", "B", ADULT, "AstraZeneca", 2, "2021-10-01", "S1", "signed", "2021-10-01"),
+        ("c1", "C", ADULT, "Vero Cell", 1, "2021-08-01", "S1", "signed", "2021-08-01"),
+        ("c2", "C", ADULT, "Pfizer", 2, "2021-10-01", "S1", "signed", "2021-10-01"),
+        ("c3", "C", ADULT, "AstraZeneca", 3, "2022-04-01", "S1", "signed", "2022-04-01"),
+        ("d1", "D", kid, "Pfizer", 1, "2022-04-20", "S1", "signed", "2022-04-20"),
+        ("d2", "D", kid, "Moderna", 2, "2022-06-01", "S1", "signed", "2022-06-01"),
+    ])
+    res = dz.reconcile(df)
+    mix = set(res.findings.loc[res.findings.code == "mixing_not_allowed", "record_id"])
+    assert mix == {"b2", "c2", "d2"}  # a booster (c3) may differ
+
+
+def test_incomplete_primary_series_on_last_dose():
+    df = make([
+        ("a1", "A", ADULT, "Pfizer", 1, "2022-04-01", "S1", "signed", "2022-04-01"),
+        ("j1", "J", ADULT, "Janssen", 1, "2022-04-01", "S1", "signed", "2022-04-01"),
+    ])
+    res = dz.reconcile(df)
+    assert res.findings[["record_id", "code"]].values.tolist() == [["a1", "incomplete_primary"]]
+    assert res.findings.detail.item() == "Đã tiêm 1/2 mũi cơ bản (Pfizer)"
+
+
+def test_findings_carry_labels_from_table_and_contract_columns():
+    df = make([
+        ("p1", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
+        ("p2", "P", ADULT, "Pfizer", 3, "2021-09-15", "S1", "signed", "2021-09-15"),
+    ])
+    res = dz.reconcile(df)
+    assert tuple(res.findings.columns) == dz.FINDING_COLUMNS
+    labels = dz.finding_codes()["label_vi"]
+    assert (res.findings.label_vi == res.findings.code.map(labels)).all()
+    assert res.findings.label_vi.notna().all()
+    assert "Khoảng cách giữa hai mũi ngắn hơn quy định" in set(res.findings.label_vi)
+
+
+def test_undated_rows_are_kept_and_numbered_last():
+    df = make([
+        ("u1", "P", ADULT, "Pfizer", 1, None, "S1", "signed", "2021-09-01"),
+        ("u2", "P", ADULT, "Pfizer", 1, None, "S1", "signed", "2021-09-01"),
+        ("u3", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
+    ])
+    res = dz.reconcile(df)
+    assert res.merged.empty
+    assert dict(zip(res.data.record_id, res.data.dose_seq)) == {"u3": 1, "u1": 2, "u2": 3}
+
+
+def test_missing_person_id_falls_back_to_person_ref():
+    df = make([
+        ("m1", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
+        ("m2", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-02"),
+    ]).assign(person_id=[None, None], person_ref=["r1", "r2"])
+    res = dz.reconcile(df)
+    assert len(res.data) == 2 and res.merged.empty
+
+
+def test_input_untouched_order_kept_and_missing_column_raises():
+    df = make([
+        ("z2", "P", ADULT, "Pfizer", 2, "2021-10-01", "S1", "signed", "2021-10-01"),
+        ("z1", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
+    ])
+    before = df.copy()
+    res = dz.reconcile(df)
+    pd.testing.assert_frame_equal(df, before)
+    assert res.data.record_id.tolist() == ["z2", "z1"]
+    assert res.data.dose_seq.tolist() == [2, 1]
+    with pytest.raises(SchemaViolation, match="dose_date"):
+        dz.reconcile(df.drop(columns="dose_date"))
+
+
+def test_person_doses_summary():
+    df = make([
+        ("a1", "A", ADULT, "AstraZeneca", 1, "2021-08-01", "S1", "signed", "2021-08-01"),
+        ("a2", "A", ADULT, "Pfizer", 2, "2021-10-01", "S1", "signed", "2021-10-01"),
+        ("a3", "A", ADULT, "Pfizer", 3, "2022-04-01", "S1", "signed", "2022-04-01"),
+        ("b1", "B", ADULT, "Pfizer", 1, "2022-04-01", "S1", "signed", "2022-04-01"),
+        ("j1", "J", ADULT, "Janssen", 1, "2022-01-01", "S1", "signed", "2022-01-01"),
+    ])
+    s = dz.person_doses_summary(dz.reconcile(df).data)
+    assert s.doses.to_dict() == {"A": 3, "B": 1, "J": 1}
+    assert s.primary_complete.to_dict() == {"A": True, "B": False, "J": True}
+    assert s.boosters.to_dict() == {"A": 1, "B": 0, "J": 0}
+    assert s.loc["A", "last_dose_date"] == pd.Timestamp("2022-04-01")
+    assert s.loc["A", "birth_date"] == pd.Timestamp(ADULT)
+
+
+@st.composite
+def dose_frames(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(0, 25))
+    rows = []
+    for i in range(n):
+        rows.append((
+            f"r{i:03d}", draw(st.sampled_from(["P", "Q", "R"])),
+            draw(st.sampled_from([ADULT, "2015-03-03", None])),
+            draw(st.sampled_from(list(CODES))), draw(st.sampled_from([1, 2, 3, None])),
+            draw(st.sampled_from(["2021-09-01", "2021-09-03", "2021-10-01", "2022-04-01", None])),
+            draw(st.sampled_from(["S1", "S2"])), draw(st.sampled_from(["signed", "unsigned"])),
+            draw(st.sampled_from(["2021-09-01", "2022-05-01", None])),
+        ))
+    return make(rows) if rows else make([]).astype({"record_id": "object"})
+
+
+@settings(max_examples=40, deadline=None)
+@given(dose_frames())
+def test_conservation_and_idempotence(df: pd.DataFrame):
+    res = dz.reconcile(df)
+    assert len(df) == len(res.data) + len(res.merged)
+    assert set(res.data.record_id).isdisjoint(res.merged.record_id)
+    assert set(res.merged.merged_into) <= set(res.data.record_id)
+    assert set(res.findings.record_id) <= set(res.data.record_id)
+    again = dz.reconcile(res.data.drop(columns="dose_seq"))
+    assert again.merged.empty
+    assert again.data.dose_seq.tolist() == res.data.dose_seq.tolist()
+    # per person the sequence is 1..n
+    for _, g in res.data.groupby("person_id"):
+        assert sorted(g.dose_seq) == list(range(1, len(g) + 1))

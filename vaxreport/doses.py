@@ -1,0 +1,607 @@
+"""Dose-level reconciliation after person dedup (the MIROW "vaccination level" phase).
+
+Per person (``person_id``, the dedup cluster label):
+
+1. **Collapse duplicate entries of one dose.** Rows of one person on the same ``dose_date`` with
+   the same ``vaccine`` are one dose; so are rows on the same date entered by two different sites.
+   The survivor is the best row (signed over unsigned, earliest ``entered_at``, then smallest
+   ``record_id``); the others go to ``merged`` with ``merged_into`` and ``reason``.
+2. **Renumber** the remaining doses by date (``dose_seq``, 1-based).
+3. **Flag findings** on the surviving rows: ``dose_number_mismatch``, ``missing_dose``,
+   ``near_duplicate_dose`` (same entered number a few days apart: a finding, not a merge),
+   ``same_day_two_vaccines``, ``short_interval`` (primary series: ``vaccines.csv``
+   ``min_interval_days`` of the previous dose's product; boosters: ``booster_rules.csv`` by dose
+   date and age), ``ineligible_age``, ``mixing_not_allowed`` and ``incomplete_primary``.
+
+Finding codes, Vietnamese labels, priorities and worklist kinds live in the editable
+``vaxreport/data/findings.csv`` (:func:`finding_codes`).
+
+All work is vectorised over integer-coded numpy arrays sorted once (no per-person Python loops).
+
+Examples:
+    >>> doses = _example_doses()
+    >>> res = reconcile(doses)
+    >>> len(res.data), len(res.merged)
+    (3, 1)
+    >>> res.merged[["record_id", "merged_into", "reason"]].values.tolist()
+    [['r2', 'r1', 'duplicate_same_vaccine']]
+    >>> sorted(res.findings.code)
+    ['dose_number_mismatch', 'short_interval']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from vaxreport import refdata
+from vaxreport.exceptions import ConservationError, SchemaViolation
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("record_id", "person_id", "birth_date", "vaccine",
+                                     "dose_number", "dose_date", "site_code", "sign_status")
+FINDING_COLUMNS: tuple[str, ...] = ("record_id", "person_id", "code", "label_vi", "detail")
+MERGE_COLUMNS: tuple[str, ...] = ("merged_into", "reason")
+
+_NAT = np.iinfo(np.int64).max  # sorts after every real date
+
+
+def _default_mixing() -> frozenset[tuple[str, str]]:
+    pairs = {("AZ", "PFIZER"), ("AZ", "MODERNA"), ("MODERNA", "PFIZER"), ("PFIZER", "MODERNA")}
+    return frozenset(pairs)
+
+
+@dataclass(frozen=True, eq=False)
+class DoseRules:
+    """Schedule rules used by :func:`reconcile` (defaults from the shipped reference tables).
+
+    Attributes:
+        vaccines: ``refdata.vaccines()``: ``vaccine_code, canonical_name, primary_doses,
+            min_interval_days, min_age``.
+        boosters: ``refdata.booster_rules()``: ``valid_from, valid_to, dose_number (3|4),
+            age_min, age_max, min_days_after_previous``. Booster *k* after a primary series of
+            any length is checked against rule ``dose_number = k + 2``.
+        near_duplicate_days: two consecutive doses with the same entered ``dose_number`` at most
+            this many days apart are flagged ``near_duplicate_dose``.
+        grace_days: a dose this many days earlier than the minimum interval is still accepted.
+        child_age_max: oldest age (years at the dose) of the child schedule.
+        child_vaccines: the only products allowed at ``age <= child_age_max`` (each still
+            subject to its own ``min_age``); a child's primary series must not mix products.
+        mixing_allowed: ``(previous, next)`` product-code pairs allowed to differ in the primary
+            series (adults).
+    """
+
+    vaccines: pd.DataFrame = field(default_factory=refdata.vaccines)
+    boosters: pd.DataFrame = field(default_factory=refdata.booster_rules)
+    near_duplicate_days: int = 7
+    grace_days: int = 0
+    child_age_max: int = 11
+    child_vaccines: frozenset[str] = frozenset({"PFIZER", "MODERNA"})
+    mixing_allowed: frozenset[tuple[str, str]] = field(default_factory=_default_mixing)
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    """Output of :func:`reconcile`.
+
+    Attributes:
+        data: the unique doses (input columns + ``dose_seq`` Int64), in input order.
+        findings: one row per problem: ``record_id, person_id, code, label_vi, detail``.
+        merged: the collapsed duplicate rows (input columns + ``merged_into, reason``).
+    """
+
+    data: pd.DataFrame
+    findings: pd.DataFrame
+    merged: pd.DataFrame
+
+
+def finding_codes() -> pd.DataFrame:
+    """The finding vocabulary from ``vaxreport/data/findings.csv``, indexed by ``code``.
+
+    Columns: ``label_vi, priority (int, 1 = most urgent), worklist (kind or ""),
+    suggestion_vi``.
+
+    Examples:
+        >>> finding_codes().loc["short_interval", "label_vi"]
+        'Khoảng cách giữa hai mũi ngắn hơn quy định'
+    """
+    df = refdata.table("findings")
+    df["priority"] = df["priority"].astype(int)
+    return df.set_index("code")
+
+
+def _check_columns(df: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SchemaViolation(f"{what} lacks required columns: {missing}")
+
+
+def _days(s: pd.Series) -> np.ndarray:
+    """Datetime Series -> int64 days since epoch, NaT -> _NAT."""
+    d = pd.to_datetime(s, errors="coerce")
+    out = d.to_numpy(dtype="datetime64[D]").astype(np.int64)
+    out[d.isna().to_numpy()] = _NAT
+    return out
+
+
+def _seconds(s: pd.Series) -> np.ndarray:
+    """Datetime Series -> int64 seconds since epoch, NaT -> _NAT."""
+    d = pd.to_datetime(s, errors="coerce")
+    out = d.to_numpy(dtype="datetime64[s]").astype(np.int64)
+    out[d.isna().to_numpy()] = _NAT
+    return out
+
+
+def _codes(s: pd.Series) -> np.ndarray:
+    """Integer codes of a column; NA gets its own code (NA == NA for grouping)."""
+    codes, _ = pd.factorize(s, use_na_sentinel=False)
+    return codes.astype(np.int64)
+
+
+def _group_start(new_group: np.ndarray) -> np.ndarray:
+    """For rows in group order, the index of the first row of each row's group."""
+    idx = np.arange(len(new_group))
+    return np.maximum.accumulate(np.where(new_group, idx, 0)) if len(idx) else idx
+
+
+def _offset(a: np.ndarray) -> tuple[np.ndarray, int]:
+    """Shift an int array to start at 0; return it with its value range (max - min + 1)."""
+    nat = a == _NAT
+    if nat.any():  # missing dates sort last
+        a = np.where(nat, (a[~nat].max() + 1) if (~nat).any() else 0, a)
+    lo, hi = int(a.min()), int(a.max())
+    if hi - lo >= 2**62:  # cannot pack (e.g. a _NAT sentinel next to small values): rank it
+        u, inv = np.unique(a, return_inverse=True)
+        return inv.astype(np.int64), len(u)
+    return a - lo, hi - lo + 1
+
+
+def _pack(keys: list[np.ndarray]) -> list[np.ndarray]:
+    """Pack lexsort keys (last = primary) into as few int64 keys as their value ranges allow."""
+    packed: list[np.ndarray] = []
+    cur: np.ndarray | None = None
+    width = 1
+    for k in keys:
+        r, size = _offset(k) if k.size else (k.astype(np.int64), 1)
+        if cur is not None and width * max(size, 1) < 2**62:
+            cur = cur + r * width
+            width *= max(size, 1)
+        else:
+            if cur is not None:
+                packed.append(cur)
+            cur, width = r, max(size, 1)
+    if cur is not None:
+        packed.append(cur)
+    return packed
+
+
+def _sort_with_record_tiebreak(keys: list[np.ndarray], record_id: pd.Series) -> np.ndarray:
+    """``np.lexsort(keys)`` (last key primary) with ties broken by ``record_id`` (string order).
+
+    Only rows whose keys tie are ranked by record_id (ranking all ids costs seconds at scale).
+    """
+    keys = _pack(keys)
+    order = np.lexsort(keys) if len(keys) > 1 else np.argsort(keys[0], kind="stable")
+    n = len(order)
+    if n < 2:
+        return order
+    eq = np.ones(n - 1, bool)
+    for k in keys:
+        ks = k[order]
+        eq &= ks[1:] == ks[:-1]
+    if not eq.any():
+        return order
+    tie = np.zeros(n, bool)
+    tie[1:] |= eq
+    tie[:-1] |= eq
+    rows = order[tie]
+    rank = np.zeros(n, np.int64)
+    rank[rows], _ = pd.factorize(record_id.iloc[rows].astype("string"), sort=True)
+    return np.lexsort([rank, *keys])
+
+
+def _age_years(birth_days: np.ndarray, at_days: np.ndarray) -> np.ndarray:
+    """Completed years between two int day arrays; -1 where either is missing."""
+    ok = (birth_days != _NAT) & (at_days != _NAT)
+    b = np.where(ok, birth_days, 0).astype("datetime64[D]")
+    a = np.where(ok, at_days, 0).astype("datetime64[D]")
+    by, ay = b.astype("datetime64[Y]"), a.astype("datetime64[Y]")
+    # compare (month, day) keys, not day of year, so leap years do not shift birthdays
+    bm = b.astype("datetime64[M]")
+    am = a.astype("datetime64[M]")
+    bkey = (bm.astype(np.int64) % 12) * 100 + (b - bm.astype("datetime64[D]")).astype(np.int64)
+    akey = (am.astype(np.int64) % 12) * 100 + (a - am.astype("datetime64[D]")).astype(np.int64)
+    age = ay.astype(np.int64) - by.astype(np.int64) - (akey < bkey)
+    return np.where(ok, age, -1)
+
+
+def _person_codes(df: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
+    """Integer person codes and the person_id values (``"ref:<person_ref>"`` where missing)."""
+    pid_s = df["person_id"]
+    codes, _ = pd.factorize(pid_s)
+    codes = codes.astype(np.int64)
+    na = codes < 0
+    if na.any():
+        ref = df["person_ref"] if "person_ref" in df else df["record_id"]
+        rcodes, _ = pd.factorize(ref[na])
+        codes[na] = codes.max(initial=-1) + 1 + rcodes
+        pid_s = pid_s.astype("string").mask(na, "ref:" + ref.astype("string"))
+    return codes, pid_s
+
+
+def _dedup_doses(pid: np.ndarray, day: np.ndarray, vac: np.ndarray, site: np.ndarray,
+                 unsigned: np.ndarray, entered: np.ndarray,
+                 record_id: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Survivor position of every row and the merge reason code per row.
+
+    Returns ``(survivor, reason)``: ``survivor[i] == i`` for kept rows; ``reason`` is 0 kept,
+    1 ``duplicate_same_vaccine``, 2 ``duplicate_other_site``.
+    """
+    n = len(pid)
+    has_day = day != _NAT
+    # Stage 1: same person, date and vaccine. Order puts the best row first in each group.
+    o1 = _sort_with_record_tiebreak([entered, unsigned, vac, day, pid], record_id)
+    same1 = np.zeros(n, bool)
+    if n:
+        p1, d1, v1 = pid[o1], day[o1], vac[o1]
+        same1[1:] = (p1[1:] == p1[:-1]) & (d1[1:] == d1[:-1]) & (v1[1:] == v1[:-1]) & (
+            has_day[o1][1:])
+    surv1 = np.arange(n)
+    surv1[o1] = o1[_group_start(~same1)]
+    reason = np.where(surv1 != np.arange(n), 1, 0)
+
+    # Stage 2: among stage-1 survivors, same person and date: rows entered by a site other than
+    # the best row's site are the same dose entered twice.
+    keep1 = np.flatnonzero(surv1 == np.arange(n))
+    o2 = _sort_with_record_tiebreak([entered[keep1], unsigned[keep1], day[keep1], pid[keep1]],
+                                    record_id.iloc[keep1])
+    k = keep1[o2]
+    same2 = np.zeros(len(k), bool)
+    if len(k):
+        pk, dk = pid[k], day[k]
+        same2[1:] = (pk[1:] == pk[:-1]) & (dk[1:] == dk[:-1]) & has_day[k][1:]
+    best = k[_group_start(~same2)]
+    other_site = (best != k) & (site[best] != site[k])
+    surv2 = np.arange(n)
+    surv2[k[other_site]] = best[other_site]
+    reason[k[other_site]] = 2
+    return surv2[surv1], reason
+
+
+def reconcile(doses: pd.DataFrame, *, rules: DoseRules | None = None) -> ReconcileResult:
+    """Collapse duplicate doses, renumber each person's doses by date and flag rule breaches.
+
+    Does not mutate the input. Rows with a missing ``person_id`` are treated as their own
+    person ``"ref:<person_ref>"``; rows with no ``dose_date`` are never merged and are
+    numbered after the dated doses.
+
+    Args:
+        doses: cleansed doses (``schemas.CLEAN_DOSES``) plus ``person_id``.
+        rules: schedule rules; default :class:`DoseRules` from the shipped tables.
+
+    Returns:
+        ReconcileResult(data, findings, merged), with
+        ``len(doses) == len(data) + len(merged)``.
+
+    Raises:
+        SchemaViolation: a required column is missing.
+        ConservationError: rows were lost or duplicated (a bug, never expected).
+
+    Examples:
+        >>> res = reconcile(_example_doses())
+        >>> res.data.record_id.tolist(), res.data.dose_seq.tolist()
+        (['r1', 'r3', 'r4'], [1, 2, 3])
+        >>> [(f.record_id, f.code) for f in res.findings.itertuples()]
+        [('r3', 'dose_number_mismatch'), ('r3', 'short_interval')]
+    """
+    _check_columns(doses, REQUIRED_COLUMNS, "doses")
+    rules = rules or DoseRules()
+    n = len(doses)
+    pid, pid_values = _person_codes(doses)
+    day = _days(doses["dose_date"])
+    entered = _seconds(doses["entered_at"]) if "entered_at" in doses else np.zeros(n, np.int64)
+    unsigned = (doses["sign_status"].astype("string").fillna("") != "signed").to_numpy(
+        np.int64)
+    record_id = doses["record_id"]
+    vac = _Products.of(doses, rules.vaccines)
+
+    survivor, reason = _dedup_doses(pid, day, vac.text_idx, _codes(doses["site_code"]),
+                                    unsigned, entered, record_id)
+    is_kept = survivor == np.arange(n)
+    drop = np.flatnonzero(~is_kept)
+    merged = doses.iloc[drop].assign(
+        merged_into=record_id.iloc[survivor[drop]].astype("string").to_numpy(),
+        reason=pd.array(np.where(reason[drop] == 1, "duplicate_same_vaccine",
+                                 "duplicate_other_site"), dtype="string"),
+    )
+
+    kept = np.flatnonzero(is_kept)
+    data = doses.iloc[kept]
+    seq, findings = _sequence_and_flag(data, pid[kept], pid_values.iloc[kept], day[kept],
+                                       entered[kept], vac.subset(kept), rules)
+    data = data.assign(dose_seq=pd.array(seq, dtype="Int64"))
+
+    if n != len(data) + len(merged) or not data.index.intersection(merged.index).empty:
+        raise ConservationError(
+            f"dose reconciliation: {n} rows in, {len(data)} kept + {len(merged)} merged")
+    return ReconcileResult(data=data, findings=findings, merged=merged)
+
+
+@dataclass(frozen=True)
+class _Products:
+    """Integer-coded products of each row.
+
+    ``text_idx`` codes the ``vaccine`` text (NA has its own code), ``texts`` its values;
+    ``idx`` indexes the rows of the vaccine table (-1 unknown), ``codes`` the table's
+    ``vaccine_code`` values followed by "" for unknown.
+    """
+
+    text_idx: np.ndarray
+    texts: np.ndarray
+    idx: np.ndarray
+    codes: np.ndarray
+    table: pd.DataFrame
+
+    @classmethod
+    def of(cls, doses: pd.DataFrame, vaccines: pd.DataFrame) -> _Products:
+        table = vaccines.reset_index(drop=True)
+        pos_of_code = pd.Series(np.arange(len(table)), index=table["vaccine_code"].to_numpy())
+        pos_of_name = pd.Series(np.arange(len(table)), index=table["canonical_name"].to_numpy())
+        t_idx, t_uniq = pd.factorize(doses["vaccine"], use_na_sentinel=False)
+        texts = np.asarray(pd.Index(t_uniq).astype(object).fillna("?"), dtype=object)
+        by_text = pos_of_name.reindex(texts).fillna(-1).to_numpy(np.int64)[t_idx]
+        if "vaccine_code" in doses:
+            c_idx, c_uniq = pd.factorize(doses["vaccine_code"])
+            by_code = np.append(pos_of_code.reindex(np.asarray(c_uniq, dtype=object)).fillna(-1)
+                                .to_numpy(np.int64), -1)[c_idx]
+            idx = np.where(by_code >= 0, by_code, by_text)
+        else:
+            idx = by_text
+        codes = np.append(table["vaccine_code"].to_numpy(object), "")
+        return cls(t_idx.astype(np.int64), texts, idx.astype(np.int64), codes, table)
+
+    def subset(self, rows: np.ndarray) -> _Products:
+        return _Products(self.text_idx[rows], self.texts, self.idx[rows], self.codes, self.table)
+
+    def column(self, name: str) -> np.ndarray:
+        """Per-row float value of a table column (NaN where the product is unknown)."""
+        return np.append(self.table[name].to_numpy(float), np.nan)[self.idx]
+
+
+def _sequence_and_flag(kept: pd.DataFrame, pid: np.ndarray, pid_values: pd.Series,
+                       day: np.ndarray, entered: np.ndarray, vac: _Products,
+                       rules: DoseRules) -> tuple[np.ndarray, pd.DataFrame]:
+    """``dose_seq`` per kept row (in ``kept`` order) and the findings frame."""
+    m = len(kept)
+    order = _sort_with_record_tiebreak([entered, day, pid], kept["record_id"])
+    seq_out = np.empty(m, np.int64)
+
+    # Everything below is in sorted order (person, date).
+    p = pid[order]
+    d = day[order]
+    new_person = np.ones(m, bool)
+    new_person[1:] = p[1:] != p[:-1]
+    start = _group_start(new_person)
+    seq = np.arange(m) - start + 1
+    seq_out[order] = seq
+    if m == 0:
+        return seq_out, _label(kept, pid_values, np.zeros(0, np.int64), [], [])
+    run_id = np.cumsum(new_person) - 1
+    count = np.bincount(run_id)[run_id]
+    has_prev = ~new_person
+    prev = np.maximum(np.arange(m) - 1, 0)
+
+    vac_idx = vac.idx[order]
+    primary_n = vac.column("primary_doses")[order]
+    min_interval = vac.column("min_interval_days")[order]
+    min_age = vac.column("min_age")[order]
+    vac_text = vac.texts[vac.text_idx[order]]
+
+    person_primary = primary_n[start]  # the first product decides the series length
+    prev_day = np.where(has_prev, d[prev], _NAT)
+    dated = (d != _NAT) & (prev_day != _NAT) & has_prev
+    interval = np.where(dated, d - np.where(dated, prev_day, 0), -1)
+    age = _age_years(_days(kept["birth_date"])[order], d)
+    entered_no = kept["dose_number"].astype("Float64").to_numpy(float, na_value=np.nan)[order]
+
+    # --- numbering: missing doses and mismatches ---------------------------------------------
+    gap = entered_no - seq
+    max_entered = np.fmax.reduceat(np.nan_to_num(entered_no, nan=0), np.flatnonzero(
+        new_person))[run_id]
+    gap_person = max_entered > count
+    pos_gap = np.where(gap_person & ~np.isnan(gap), np.clip(np.nan_to_num(gap), 0, None), 0)
+    shift = pd.Series(pos_gap).groupby(run_id).cummax().to_numpy(float)
+    prev_shift = np.where(has_prev, shift[prev], 0)
+    missing = gap_person & ~np.isnan(gap) & (gap > prev_shift)
+    prev_no = np.where(has_prev, entered_no[prev], np.nan)
+    near_dup = has_prev & dated & (interval <= rules.near_duplicate_days) & (entered_no == prev_no)
+    mismatch = ~np.isnan(gap) & (gap != shift) & ~missing & ~near_dup
+
+    # --- same day, two products at one site (stage 2 kept them) ----------------------------
+    same_day = dated & (interval == 0)
+
+    # --- intervals ----------------------------------------------------------------------------
+    in_primary = seq <= np.nan_to_num(person_primary, nan=np.inf)
+    prev_min = np.where(has_prev, min_interval[prev], np.nan)
+    booster_req = _booster_required(d, age, seq - person_primary, rules.boosters)
+    required = np.where(in_primary, prev_min, booster_req)
+    short = (dated & ~np.isnan(required) & (interval + rules.grace_days < required)
+             & ~same_day & ~near_dup)
+
+    # --- age and product ------------------------------------------------------------------
+    known_age = age >= 0
+    child = known_age & (age <= rules.child_age_max)
+    child_ok = np.isin(vac.codes, list(rules.child_vaccines))[vac_idx]
+    ineligible = known_age & ((age < np.nan_to_num(min_age, nan=-1)) | (child & ~child_ok))
+
+    # --- mixing in the primary series ---------------------------------------------------------
+    k = len(vac.codes)
+    pair_ok = np.zeros((k, k), bool)
+    pos = {c: i for i, c in enumerate(vac.codes[:-1])}
+    for a, b in rules.mixing_allowed:  # a handful of product pairs, not rows
+        if a in pos and b in pos:
+            pair_ok[pos[a], pos[b]] = True
+    prev_idx = np.where(has_prev, vac_idx[prev], -1)
+    changed = has_prev & (prev_idx != vac_idx) & (prev_idx >= 0) & (vac_idx >= 0)
+    mixing = in_primary & changed & (child | ~pair_ok[prev_idx, vac_idx])
+
+    # --- incomplete primary series (on each person's last dose) ---------------------------
+    last = np.ones(m, bool)
+    last[:-1] = new_person[1:]
+    incomplete = last & ~np.isnan(person_primary) & (count < person_primary)
+
+    # --- details, built only for the flagged rows ------------------------------------------
+    def num(a: np.ndarray, rows: np.ndarray) -> pd.Series:
+        return pd.Series(a[rows], dtype="Float64").astype("Int64").astype("string")
+
+    def txt(a: np.ndarray, rows: np.ndarray) -> pd.Series:
+        return pd.Series(a[rows], dtype="string")
+
+    def detail(code: str, r: np.ndarray) -> pd.Series:
+        pr = prev[r]
+        if code == "missing_dose":
+            return "Nhập mũi " + num(entered_no, r) + " nhưng trước đó chỉ có " + num(
+                seq - 1, r) + " mũi"
+        if code == "dose_number_mismatch":
+            return "Nhập mũi " + num(entered_no, r) + ", theo thứ tự ngày tiêm là mũi " + num(
+                seq, r)
+        if code == "near_duplicate_dose":
+            return "Mũi " + num(entered_no, r) + " nhập hai lần cách nhau " + num(
+                interval, r) + " ngày"
+        if code == "same_day_two_vaccines":
+            return "Cùng ngày: " + txt(vac_text, pr) + " và " + txt(vac_text, r)
+        if code == "short_interval":
+            return ("Mũi " + num(seq, r) + " cách mũi trước " + num(interval, r)
+                    + " ngày, tối thiểu " + num(required, r) + " ngày")
+        if code == "ineligible_age":
+            return num(age, r) + " tuổi khi tiêm " + txt(vac_text, r)
+        if code == "mixing_not_allowed":
+            return "Liều cơ bản: " + txt(vac_text, pr) + " → " + txt(vac_text, r)
+        return ("Đã tiêm " + num(count, r) + "/" + num(person_primary, r) + " mũi cơ bản ("
+                + txt(vac_text, start[r]) + ")")
+
+    flags = {"missing_dose": missing, "dose_number_mismatch": mismatch,
+             "near_duplicate_dose": near_dup, "same_day_two_vaccines": same_day,
+             "short_interval": short, "ineligible_age": ineligible,
+             "mixing_not_allowed": mixing, "incomplete_primary": incomplete}
+    rows = [np.flatnonzero(mask) for mask in flags.values()]
+    details = [detail(code, r) for code, r in zip(flags, rows)]  # eight codes, not rows
+    return seq_out, _label(kept, pid_values, order, list(zip(flags, rows)), details)
+
+
+def _booster_required(day: np.ndarray, age: np.ndarray, booster_k: np.ndarray,
+                      boosters: pd.DataFrame) -> np.ndarray:
+    """Minimum days after the previous dose for booster rows (NaN where no rule applies).
+
+    Booster *k* (1-based, after the primary series) is checked against rule ``k + 2``.
+    """
+    out = np.full(len(day), np.nan)
+    rows = np.flatnonzero((booster_k >= 1) & (day != _NAT) & (age >= 0))
+    if not len(rows) or boosters.empty:
+        return out
+    cand = pd.DataFrame({"row": rows, "day": day[rows], "age": age[rows],
+                         "dose_number": (booster_k[rows] + 2).astype(np.int64)})
+    r = pd.DataFrame({
+        "lo": boosters["valid_from"].to_numpy(dtype="datetime64[D]").astype(np.int64),
+        "hi": boosters["valid_to"].to_numpy(dtype="datetime64[D]").astype(np.int64),
+        "dose_number": boosters["dose_number"].astype(np.int64).to_numpy(),
+        "age_min": boosters["age_min"].astype(np.int64).to_numpy(),
+        "age_max": boosters["age_max"].astype(np.int64).to_numpy(),
+        "req": boosters["min_days_after_previous"].astype(float).to_numpy()})
+    j = cand.merge(r, on="dose_number")
+    j = j[(j["day"] >= j["lo"]) & (j["day"] <= j["hi"])
+          & (j["age"] >= j["age_min"]) & (j["age"] <= j["age_max"])]
+    # overlapping rules: the most recent one in force wins
+    j = j.sort_values(["row", "lo"]).drop_duplicates("row", keep="last")
+    out[j["row"].to_numpy()] = j["req"].to_numpy(float)
+    return out
+
+
+def _label(kept: pd.DataFrame, pid_values: pd.Series, order: np.ndarray,
+           flagged: list[tuple[str, np.ndarray]], details: list[pd.Series]) -> pd.DataFrame:
+    """Assemble findings with Vietnamese labels, ordered by person, dose sequence, priority.
+
+    ``flagged`` holds ``(code, positions in sorted order)``; ``order`` maps sorted positions
+    to rows of ``kept``.
+    """
+    codes = finding_codes()
+    names = [c for c, _ in flagged]
+    pos = np.concatenate([r for _, r in flagged]) if flagged else np.zeros(0, np.int64)
+    code_idx = np.repeat(np.arange(len(names)), [len(r) for _, r in flagged]).astype(np.int64)
+    prio = codes["priority"].reindex(names).to_numpy(float)[code_idx]
+    o = np.lexsort((prio, pos))
+    rows = order[pos[o]]
+    label = codes["label_vi"].reindex(names).to_numpy(object)
+    detail = (pd.concat(details, ignore_index=True) if details
+              else pd.Series([], dtype="string")).iloc[o]
+    return pd.DataFrame({
+        "record_id": kept["record_id"].iloc[rows].astype("string").to_numpy(),
+        "person_id": pid_values.iloc[rows].astype("string").to_numpy(),
+        "code": pd.array(np.asarray(names, dtype=object)[code_idx[o]], dtype="string"),
+        "label_vi": pd.array(label[code_idx[o]], dtype="string"),
+        "detail": detail.astype("string").to_numpy(),
+    }, columns=list(FINDING_COLUMNS))
+
+
+def person_doses_summary(data: pd.DataFrame, *,
+                         vaccines: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per person: dose counts and dates, for coverage indicators.
+
+    Args:
+        data: ``ReconcileResult.data`` (needs ``person_id, dose_seq, dose_date`` and
+            ``vaccine_code`` or ``vaccine``; ``birth_date, commune_code, district_code`` are
+            carried when present, taken from the person's first dose).
+        vaccines: vaccine table (default ``refdata.vaccines()``).
+
+    Returns:
+        DataFrame indexed by ``person_id`` with ``doses, primary_required, primary_complete,
+        boosters, first_vaccine, first_dose_date, last_dose_date`` (+ carried columns).
+
+    Examples:
+        >>> summ = person_doses_summary(reconcile(_example_doses()).data)
+        >>> int(summ.loc["P1", "doses"]), bool(summ.loc["P1", "primary_complete"])
+        (3, True)
+        >>> int(summ.loc["P1", "boosters"])
+        1
+    """
+    _check_columns(data, ("person_id", "dose_seq", "dose_date"), "doses data")
+    vaccines = refdata.vaccines() if vaccines is None else vaccines
+    d = data.sort_values(["person_id", "dose_seq"], kind="stable")
+    if "vaccine_code" in d:
+        code = d["vaccine_code"]
+    else:
+        code = d["vaccine"].map(vaccines.set_index("canonical_name")["vaccine_code"])
+    g = d.assign(_code=code).groupby("person_id", sort=True)
+    first = g.first()
+    out = pd.DataFrame({
+        "doses": g.size().astype("int64"),
+        "first_vaccine": g["_code"].first().astype("string"),
+        "first_dose_date": g["dose_date"].min(),
+        "last_dose_date": g["dose_date"].max(),
+    })
+    req = out["first_vaccine"].map(vaccines.set_index("vaccine_code")["primary_doses"])
+    out.insert(1, "primary_required", req.astype("Int64"))
+    out.insert(2, "primary_complete", (out["doses"] >= req).fillna(False).astype(bool))
+    out.insert(3, "boosters", (out["doses"] - req).clip(lower=0).fillna(0).astype("int64"))
+    for col in ("birth_date", "commune_code", "district_code"):
+        if col in first:
+            out[col] = first[col]
+    return out
+
+
+def _example_doses() -> pd.DataFrame:
+    """Four rows of one person: r2 duplicates r1; r3 is 10 days after r1; r4 a booster."""
+    return pd.DataFrame({
+        "record_id": ["r1", "r2", "r3", "r4"],
+        "person_ref": ["a", "b", "a", "a"],
+        "person_id": ["P1"] * 4,
+        "birth_date": pd.to_datetime(["1980-01-01"] * 4),
+        "vaccine": ["Pfizer"] * 4,
+        "vaccine_code": ["PFIZER"] * 4,
+        "dose_number": pd.array([1, 1, 1, 3], dtype="Int64"),
+        "dose_date": pd.to_datetime(["2021-09-01", "2021-09-01", "2021-09-11", "2022-03-01"]),
+        "site_code": ["S1", "S1", "S1", "S2"],
+        "sign_status": ["signed", "unsigned", "signed", "signed"],
+        "entered_at": pd.to_datetime(["2021-09-01", "2021-09-02", "2021-09-11", "2022-03-01"]),
+    })
