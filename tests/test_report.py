@@ -219,3 +219,26 @@ def test_timestamp_zone_is_normalised() -> None:
     a = render_pdf(_minimal(), timestamp=datetime(2022, 6, 1, 0, 0, tzinfo=ict))
     b = render_pdf(_minimal(), timestamp=datetime(2022, 5, 31, 17, 0, tzinfo=timezone.utc))
     assert a == b
+
+
+def test_nfd_and_invisible_characters_are_normalised() -> None:
+    nfd = unicodedata.normalize("NFD", "Huyện Đồng Hỷ") + "\ufeff\u200b"
+    text = _pages(render_pdf(_minimal(sections=[Section("I.", [Paragraph(nfd)])]), timestamp=TS))
+    assert "Huyện Đồng Hỷ" in "".join(text)
+
+
+def test_table_from_frame_with_missing_values() -> None:
+    import pandas as pd
+    from vaxreport.report.render import _table_payload
+    df = pd.DataFrame({"Xã": ["Hóa Thượng", "La Hiên"],
+                       "Mũi": pd.array([1200, None], dtype="Int64"),
+                       "Tỷ lệ": [float("nan"), 12.345]})
+    p = _table_payload(Table.from_frame(df, caption="Theo xã"))
+    assert p["rows"] == [["Hóa Thượng", "1.200", "—"], ["La Hiên", "—", "12,35"]]
+    assert p["align"] == ["left", "right", "right"]
+
+
+def test_typst_failure_becomes_report_render_error() -> None:
+    broken_png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
+    with pytest.raises(ReportRenderError, match="typst failed"):
+        render_pdf(_minimal(sections=[Section("I.", [Figure(broken_png)])]), timestamp=TS)

@@ -14,6 +14,7 @@ Guarantees:
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import unicodedata
@@ -79,6 +80,21 @@ class Table:
     caption: str | None = None
     widths: list[float] | None = None
 
+    @classmethod
+    def from_frame(cls, df: Any, *, caption: str | None = None, align: list[Align] | None = None,
+                   widths: list[float] | None = None) -> Table:
+        """A table with the frame's column names as header and its rows (index dropped).
+
+        Examples:
+            >>> import pandas as pd
+            >>> t = Table.from_frame(pd.DataFrame({"Huyện": ["Đại Từ"], "Mũi": [2756537]}))
+            >>> t.columns, t.rows
+            (['Huyện', 'Mũi'], [['Đại Từ', 2756537]])
+        """
+        rows = [[v.item() if hasattr(v, "item") else v for v in row]
+                for row in df.itertuples(index=False, name=None)]
+        return cls([str(c) for c in df.columns], rows, align=align, caption=caption, widths=widths)
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -141,13 +157,22 @@ class ReportDoc:
     footer_note: str | None = None
 
 
+def _is_missing(v: object) -> bool:
+    """None, NaN (float or Decimal), ``pd.NA`` or ``pd.NaT`` (pandas is not imported here)."""
+    if v is None or type(v).__name__ in ("NAType", "NaTType"):
+        return True
+    if isinstance(v, Decimal):
+        return v.is_nan()
+    return isinstance(v, float) and math.isnan(v)
+
+
 def _is_number(v: object) -> bool:
     return isinstance(v, (Integral, Real, Decimal)) and not isinstance(v, bool)
 
 
 def _cell_text(v: Cell) -> str:
     """Format one table cell for reading (see ``Table``)."""
-    if v is None:
+    if _is_missing(v):
         return NOT_APPLICABLE
     if isinstance(v, str):
         return v
@@ -170,8 +195,8 @@ def _table_payload(t: Table) -> dict[str, Any]:
                 f"table {t.caption!r}: row {i + 1} has {len(row)} cells, expected {ncol}")
     if t.align is None:
         align: list[str] = [
-            "right" if t.rows and all(r[j] is None or _is_number(r[j]) for r in t.rows)
-            and any(r[j] is not None for r in t.rows) else "left"
+            "right" if all(_is_missing(r[j]) or _is_number(r[j]) for r in t.rows)
+            and any(not _is_missing(r[j]) for r in t.rows) else "left"
             for j in range(ncol)]
     else:
         align = list(t.align)
@@ -227,6 +252,23 @@ def _recipient_lines(items: Sequence[str]) -> list[str]:
     return out
 
 
+def _clean_text(obj: Any) -> Any:
+    """NFC-normalise every string and drop invisible format characters (BOM, ZWSP, soft hyphen).
+
+    Examples:
+        >>> _clean_text({"a": ["Ho\u0300a\ufeff"], "n": 1})
+        {'a': ['Hòa'], 'n': 1}
+    """
+    if isinstance(obj, str):
+        s = unicodedata.normalize("NFC", obj)
+        return "".join(ch for ch in s if unicodedata.category(ch) != "Cf")
+    if isinstance(obj, dict):
+        return {k: v if k == "image" else _clean_text(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_clean_text(v) for v in obj]
+    return obj
+
+
 def _payload(doc: ReportDoc) -> dict[str, Any]:
     """The JSON document the template reads (figure bytes as integer lists)."""
     fig_no = 0
@@ -244,7 +286,7 @@ def _payload(doc: ReportDoc) -> dict[str, Any]:
                 p["caption"] = f"Bảng {tab_no}. {p['caption']}" if p["caption"] else None
             blocks.append(p)
         sections.append({"heading": sec.heading, "blocks": blocks})
-    return {
+    return _clean_text({
         "agency_parent": doc.agency_parent, "agency": doc.agency,
         "doc_number": doc.doc_number, "place_date": fmt_place_date(doc.place, doc.date),
         "title": doc.title, "summary_line": doc.summary_line, "sections": sections,
@@ -252,7 +294,7 @@ def _payload(doc: ReportDoc) -> dict[str, Any]:
         "signatory": {"authority": doc.signatory.authority, "title": doc.signatory.title,
                       "name": doc.signatory.name},
         "footer_note": doc.footer_note,
-    }
+    })
 
 
 def _strings(obj: Any) -> list[str]:
