@@ -242,3 +242,12 @@ def test_typst_failure_becomes_report_render_error() -> None:
     broken_png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
     with pytest.raises(ReportRenderError, match="typst failed"):
         render_pdf(_minimal(sections=[Section("I.", [Figure(broken_png)])]), timestamp=TS)
+
+
+def test_any_typst_warning_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from vaxreport.report import render
+    bad = tmp_path / "bad.typ"
+    bad.write_text('#text(font: "No Such Font")[x]', encoding="utf-8")
+    monkeypatch.setattr(render, "TEMPLATE", bad)
+    with pytest.raises(ReportRenderError, match="(?i)warned.*no such font"):
+        render_pdf(_minimal(), timestamp=TS)
