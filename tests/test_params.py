@@ -1,0 +1,124 @@
+"""Tests of vaxreport.params: the example YAML, defaults, and every problem reported at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from vaxreport.exceptions import ParamsError
+from vaxreport.params import DEFAULT_TARGETS, RunParams
+
+ROOT = Path(__file__).resolve().parents[1]
+MINIMAL = "period: 2022-05\nreport_date: 2022-06-01\ninputs: exports\n"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "params.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(ParamsError) as err:
+        RunParams.from_yaml(write(tmp_path, text))
+    head, *lines = str(err.value).splitlines()
+    assert head == f"{tmp_path / 'params.yaml'}: {len(lines)} problem(s):"
+    return lines
+
+
+def test_example_params_2022_05() -> None:
+    p = RunParams.from_yaml(ROOT / "params" / "2022-05.yaml")
+    assert (p.province_code, p.province_name, p.period) == ("19", "Thái Nguyên", "2022-05")
+    assert (p.period_start, p.period_end) == (dt.date(2021, 3, 8), dt.date(2022, 5, 31))
+    assert p.report_date == dt.date(2022, 6, 1)
+    assert p.inputs == (ROOT / "inputs" / "2022-05").resolve()
+    assert (p.agency_parent, p.agency, p.doc_number) == ("UBND TỈNH THÁI NGUYÊN", "SỞ Y TẾ",
+                                                         "2102/BC-SYT")
+    assert (p.signatory.authority, p.signatory.title) == ("KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC")
+    assert p.recipients[-1] == "Lưu: VT, NVY" and len(p.proposals) == 3
+    assert p.targets["passport_signing"] == 95.0 and p.targets["data_entry"] == 100.0
+    assert p.district_codes() == ["164", "165", "167", "168", "169", "170", "171", "172", "173"]
+    tp = p.district("164")
+    assert (tp.agency, tp.doc_number, tp.signatory.name) == (
+        "TRUNG TÂM Y TẾ THÀNH PHỐ THÁI NGUYÊN", "…/BC-TTYT", "Trần Thị Thu Hà")
+    assert p.district("173").agency == "TRUNG TÂM Y TẾ HUYỆN PHÚ BÌNH"
+    assert p.district("173").recipients[1] == "UBND huyện Phú Bình (b/c)"
+    assert p.thresholds.unsigned_days == 14 and p.thresholds.dedup_threshold is None
+
+
+def test_defaults_fill_everything_else(tmp_path: Path) -> None:
+    p = RunParams.from_yaml(write(tmp_path, MINIMAL))
+    assert (p.period_start, p.period_end) == (dt.date(2022, 5, 1), dt.date(2022, 5, 31))
+    assert p.campaign_start == dt.date(2021, 3, 8)
+    assert p.agency_parent == "UBND TỈNH THÁI NGUYÊN" and p.place == "Thái Nguyên"
+    assert dict(p.targets) == DEFAULT_TARGETS
+    assert p.inputs == (tmp_path / "exports").resolve()
+    assert len(p.districts) == 9
+    assert p.to_dict()["report_date"] == "2022-06-01"
+
+
+def test_unquoted_codes_stay_strings(tmp_path: Path) -> None:
+    p = RunParams.from_yaml(write(tmp_path, MINIMAL + "province_code: 19\n"
+                                  "districts:\n  - code: 164\n    doc_number: 15/BC-TTYT\n"))
+    assert p.province_code == "19"
+    assert p.district("164").doc_number == "15/BC-TTYT"
+
+
+def test_octal_looking_code_keeps_its_text(tmp_path: Path) -> None:
+    # YAML 1.1 reads 017 as octal 15; the loader keeps the text "017".
+    lines = problems(tmp_path, MINIMAL + "districts:\n  - code: 017\n")
+    assert lines == ["- districts[0].code: district '017' is not in the admin reference table "
+                     "for province 19; known: ['164', '165', '167', '168', '169', '170', '171', "
+                     "'172', '173']"]
+
+
+def test_unknown_key_is_an_error_with_suggestion(tmp_path: Path) -> None:
+    assert problems(tmp_path, MINIMAL + "doc_numbr: 2102/BC-SYT\n") == [
+        "- unknown key 'doc_numbr' (did you mean 'doc_number'?)"]
+
+
+def test_wrong_type_echoes_value(tmp_path: Path) -> None:
+    assert problems(tmp_path, MINIMAL + "thresholds:\n  unsigned_days: two weeks\n") == [
+        "- thresholds.unsigned_days: expected a whole number, got 'two weeks' (str)"]
+
+
+def test_district_not_in_reference_table(tmp_path: Path) -> None:
+    assert problems(tmp_path, MINIMAL + 'districts:\n  - code: "999"\n') == [
+        "- districts[0].code: district '999' is not in the admin reference table for province "
+        "19; known: ['164', '165', '167', '168', '169', '170', '171', '172', '173']"]
+
+
+def test_all_problems_collected_in_one_error(tmp_path: Path) -> None:
+    text = ("period: 2022-13\nreport_date: 1/6/2022\nprovince_code: 99\ncolour: red\n"
+            "signatory: Nguyễn Văn A\ntargets:\n  passport_signing: 0.95\n"
+            "thresholds:\n  name_match_score: 150\n  dedup_threshold: high\n")
+    assert problems(tmp_path, text) == [
+        "- unknown key 'colour'",
+        '- period: expected "YYYY-MM" (e.g. "2022-05"), got \'2022-13\'',
+        "- report_date: expected a date YYYY-MM-DD, got '1/6/2022' (str)",
+        "- inputs: required (folder of the exports, relative to this file)",
+        "- province_code: '99' is not a GSO province code in vaxreport/data/admin_units.csv",
+        "- signatory: expected a mapping of keys to values, got 'Nguyễn Văn A' (str)",
+        "- targets.passport_signing: targets are percentages: write 95 for 95 %, got 0.95",
+        "- thresholds.dedup_threshold: expected a number, got 'high' (str)",
+        "- thresholds.name_match_score: must be between 0 and 100, got 150",
+    ]
+
+
+def test_dates_must_be_ordered(tmp_path: Path) -> None:
+    text = ("period: 2022-05\nreport_date: 2022-05-20\ninputs: x\nperiod_start: 2021-01-01\n"
+            "period_end: 2022-06-30\n")
+    assert problems(tmp_path, text) == [
+        "- period_end: 2022-06-30 is not in the period 2022-05",
+        "- period_start: 2021-01-01 is before campaign_start 2021-03-08",
+        "- report_date: 2022-05-20 is before period_end 2022-06-30",
+    ]
+
+
+def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        RunParams.from_yaml(write(tmp_path, "period: [2022\n"))
+    with pytest.raises(ParamsError, match="params file not found"):
+        RunParams.from_yaml(tmp_path / "nope.yaml")

@@ -1,0 +1,648 @@
+"""Run parameters: one typed, frozen ``RunParams`` built from ``params/<period>.yaml``.
+
+``RunParams.from_yaml(path)`` checks every key and value and raises one ``ParamsError`` listing all
+problems as ``- ...`` lines: unknown keys (with the closest known key), wrong types (echoing the
+value), impossible dates, unknown district codes.
+
+Codes stay strings. YAML reads ``164`` as a number and ``017`` as the octal number 15; the loader
+used here keeps the text of every integer scalar, so ``code: 017`` and ``code: 164`` give ``"017"``
+and ``"164"``. Codes are fixed width (province 2 digits, district 3), so a number written without
+its leading zeros (``province_code: 1``) is padded back (``"01"``). Quoting (``"019"``) is the
+unambiguous way and always works.
+
+Examples:
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "p.yaml").write_text(
+    ...     "period: 2022-05\\nreport_date: 2022-06-01\\ninputs: exports\\n", encoding="utf-8")
+    >>> p = RunParams.from_yaml(d / "p.yaml")
+    >>> p.province_name, p.period_end.isoformat(), p.district_codes()[:3]
+    ('Thái Nguyên', '2022-05-31', ['164', '165', '167'])
+    >>> p.district("164").agency
+    'TRUNG TÂM Y TẾ THÀNH PHỐ THÁI NGUYÊN'
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vaxreport.exceptions import ParamsError
+
+__all__ = ["Signatory", "DistrictParams", "Thresholds", "RunParams", "DEFAULT_TARGETS",
+           "load_yaml"]
+
+DEFAULT_TARGETS: dict[str, float] = {
+    "data_entry": 100.0,        # doses on platform ÷ doses administered
+    "feedback_handled": 100.0,  # tickets handled ÷ received
+    "passport_signing": 100.0,  # doses signed ÷ doses on platform
+    "id_verified": 100.0,       # persons verified by police ÷ persons
+}
+
+_INDICATOR_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+# --------------------------------------------------------------------------------------------
+# YAML that keeps codes as strings
+# --------------------------------------------------------------------------------------------
+
+
+class _Int(int):
+    """An int that remembers its YAML text (``017`` stays ``"017"`` when a code is wanted)."""
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> _Int:
+        obj = super().__new__(cls, value)
+        obj.text = text
+        return obj
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose integers remember their source text."""
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    value = yaml.SafeLoader.construct_yaml_int(loader, node)
+    return _Int(value, str(node.value))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse a YAML file with the code-preserving loader; syntax errors become ``ParamsError``.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.yaml"
+        >>> _ = p.write_text("code: 017\\nn: 14\\n")
+        >>> d = load_yaml(p); d["code"].text, d["n"] + 1
+        ('017', 15)
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ParamsError(f"params file not found: {path}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParamsError(f"cannot read params file {path}: {exc}") from exc
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
+
+
+# --------------------------------------------------------------------------------------------
+# The parameter classes
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signatory:
+    """Signature block of a report (NĐ 30/2020): authority line, title line, name."""
+
+    authority: str = "KT. GIÁM ĐỐC"
+    title: str = "PHÓ GIÁM ĐỐC"
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class DistrictParams:
+    """Everything a district report needs about its issuing agency (resolved with defaults).
+
+    Attributes:
+        code: 3-digit GSO district code ("164").
+        name: official name from the admin table ("Thành phố Thái Nguyên").
+        short_name: short name ("TP Thái Nguyên").
+        agency_parent: first header line ("SỞ Y TẾ THÁI NGUYÊN").
+        agency: issuing agency ("TRUNG TÂM Y TẾ THÀNH PHỐ THÁI NGUYÊN").
+        doc_number: document number ("…/BC-TTYT" until numbered).
+        place: place in the date line (the province by default).
+        signatory: signature block.
+        recipients: "Nơi nhận" lines.
+    """
+
+    code: str
+    name: str
+    short_name: str
+    agency_parent: str
+    agency: str
+    doc_number: str = "…/BC-TTYT"
+    place: str = ""
+    signatory: Signatory = field(default_factory=Signatory)
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Tunable thresholds of the cleansing, dedup and worklists.
+
+    Attributes:
+        dedup_threshold: match-probability threshold of ``dedup.cluster_persons`` (None = its
+            default).
+        unsigned_days: a dose unsigned for more than this many days goes on the worklist.
+        name_match_score: rapidfuzz score (0-100) to accept an admin-unit name match.
+        vaccine_match_score: rapidfuzz score (0-100) to accept a misspelt vaccine name.
+        worklist_top_n: rows shown per site in report tables of records to fix.
+        lowest_n: lowest-performing communes/sites listed in a report.
+        max_age: birth dates implying an older person are flagged.
+    """
+
+    dedup_threshold: float | None = None
+    unsigned_days: int = 14
+    name_match_score: int = 90
+    vaccine_match_score: int = 85
+    worklist_top_n: int = 20
+    lowest_n: int = 10
+    max_age: int = 120
+
+
+@dataclass(frozen=True)
+class RunParams:
+    """Parameters of one monthly run (one province, one period).
+
+    Attributes:
+        period: "YYYY-MM", the reporting month.
+        report_date: date printed on the reports; data after it are "future".
+        inputs: folder of the platform exports (resolved against the YAML's folder).
+        province_code: 2-digit GSO code ("19").
+        province_name: from the admin table when not given ("Thái Nguyên").
+        period_start: first day counted (default: the first of the month; set it to the campaign
+            start for cumulative figures).
+        period_end: last day counted (default: the last of the month; must lie in the month).
+        campaign_start: first day of the national campaign (2021-03-08).
+        agency_parent: first header line ("UBND TỈNH THÁI NGUYÊN").
+        agency: issuing agency ("SỞ Y TẾ").
+        doc_number: "2102/BC-SYT".
+        place: place in the date line ("Thái Nguyên").
+        doc_type: document type line ("BÁO CÁO").
+        title: the summary line (trích yếu) under the document type.
+        signatory: signature block.
+        recipients: "Nơi nhận" lines (the last one is usually "Lưu: VT, ...").
+        proposals: sentences of section III (đề xuất, kiến nghị).
+        targets: percent target per indicator id (merged over ``DEFAULT_TARGETS``).
+        deadlines: named deadlines (``cleansing: 2022-06-01``).
+        districts: every district of the province, in code order, with overrides applied.
+        thresholds: see ``Thresholds``.
+        source: the YAML file read (None when built in code).
+    """
+
+    period: str
+    report_date: dt.date
+    inputs: Path
+    province_code: str = "19"
+    province_name: str = ""
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    campaign_start: dt.date = dt.date(2021, 3, 8)
+    agency_parent: str = ""
+    agency: str = "SỞ Y TẾ"
+    doc_number: str = "…/BC-SYT"
+    place: str = ""
+    doc_type: str = "BÁO CÁO"
+    title: str = ("Kết quả làm sạch dữ liệu tiêm chủng COVID-19 và ký xác nhận "
+                  "“Hộ chiếu vắc xin” theo Đề án 06")
+    signatory: Signatory = field(default_factory=Signatory)
+    recipients: tuple[str, ...] = ("Bộ Y tế (b/c)", "UBND tỉnh (b/c)", "Lưu: VT")
+    proposals: tuple[str, ...] = ()
+    targets: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TARGETS))
+    deadlines: Mapping[str, dt.date] = field(default_factory=dict)
+    districts: tuple[DistrictParams, ...] = ()
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    source: Path | None = None
+
+    # ---------------------------------------------------------------- constructors
+
+    @classmethod
+    def from_yaml(cls, path: Path | str) -> RunParams:
+        """Load and validate a params YAML; ``inputs`` is relative to the YAML's folder.
+
+        Raises:
+            ParamsError: listing every problem, one ``- ...`` line each.
+        """
+        path = Path(path)
+        data = load_yaml(path)
+        return cls.from_dict(data, base_dir=path.resolve().parent, source=path)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, base_dir: Path | str = ".",
+                  source: Path | None = None) -> RunParams:
+        """Validate a mapping (as read from YAML) into ``RunParams``.
+
+        Examples:
+            >>> p = RunParams.from_dict({"period": "2022-05", "report_date": "2022-06-01",
+            ...                          "inputs": "x", "districts": [{"code": 164}]})
+            >>> p.district("164").name
+            'Thành phố Thái Nguyên'
+            >>> RunParams.from_dict({"period": "2022-5", "inputs": "x", "colour": 1})
+            Traceback (most recent call last):
+            ...
+            vaxreport.exceptions.ParamsError: params: 3 problem(s):
+            - unknown key 'colour'
+            - period: expected "YYYY-MM" (e.g. "2022-05"), got '2022-5'
+            - report_date: required (YYYY-MM-DD)
+        """
+        return _build(data, Path(base_dir), source)
+
+    # ---------------------------------------------------------------- accessors
+
+    def district_codes(self) -> list[str]:
+        """Codes of every district reported on, in code order."""
+        return [d.code for d in self.districts]
+
+    def district_names(self) -> dict[str, str]:
+        """District code -> official name ("164" -> "Thành phố Thái Nguyên")."""
+        return {d.code: d.name for d in self.districts}
+
+    def district(self, code: str) -> DistrictParams:
+        """The resolved parameters of one district.
+
+        Raises:
+            ParamsError: the code is not a district of the province.
+        """
+        for d in self.districts:
+            if d.code == str(code):
+                return d
+        raise ParamsError(f"district {code!r} is not a district of {self.province_name} "
+                          f"({self.province_code}); known: {self.district_codes()}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (dates ISO, paths strings) for manifests and notebooks."""
+        return _plain(asdict(self))
+
+    def with_overrides(self, **changes: Any) -> RunParams:
+        """A copy with some fields replaced (no re-validation; for tests and notebooks)."""
+        return replace(self, **changes)
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, (dt.date, dt.datetime)):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+# --------------------------------------------------------------------------------------------
+# Validation: typed converters that record problems instead of raising
+# --------------------------------------------------------------------------------------------
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, where: str, msg: str) -> None:
+        self.items.append(f"{where}: {msg}")
+
+
+_MISSING = object()
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, _Int):
+        return v.text
+    return f"{v!r}"
+
+
+def _type_name(v: Any) -> str:
+    return {dict: "mapping", list: "list", _Int: "int"}.get(type(v), type(v).__name__)
+
+
+def _str(v: Any, where: str, pr: _Problems, *, allow_empty: bool = True) -> str | None:
+    if isinstance(v, str) and (allow_empty or v.strip()):
+        return v.strip()
+    if isinstance(v, str):
+        pr.add(where, "must not be empty")
+    else:
+        pr.add(where, f"expected text, got {_show(v)} ({_type_name(v)})")
+    return None
+
+
+def _code(v: Any, where: str, pr: _Problems, digits: int) -> str | None:
+    if isinstance(v, _Int):
+        text = v.text
+    elif isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+        text = str(v)  # codes are fixed-width: leading zeros are restored below
+    elif isinstance(v, str):
+        text = v.strip()
+    else:
+        pr.add(where, f'expected a {digits}-digit code such as "{"0" * (digits - 1)}1" (quote it), '
+                      f"got {_show(v)} ({_type_name(v)})")
+        return None
+    if not re.fullmatch(r"\d+", text) or len(text) > digits:
+        pr.add(where, f"expected a {digits}-digit code, got {text!r}")
+        return None
+    return text.zfill(digits)
+
+
+def _int(v: Any, where: str, pr: _Problems, lo: int, hi: int | None = None) -> int | None:
+    if isinstance(v, bool) or not isinstance(v, int):
+        pr.add(where, f"expected a whole number, got {_show(v)} ({_type_name(v)})")
+        return None
+    if v < lo or (hi is not None and v > hi):
+        rng = f">= {lo}" if hi is None else f"between {lo} and {hi}"
+        pr.add(where, f"must be {rng}, got {int(v)}")
+        return None
+    return int(v)
+
+
+def _float(v: Any, where: str, pr: _Problems, lo: float, hi: float) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        pr.add(where, f"expected a number, got {_show(v)} ({_type_name(v)})")
+        return None
+    if not lo <= float(v) <= hi:
+        pr.add(where, f"must be between {lo:g} and {hi:g}, got {float(v):g}")
+        return None
+    return float(v)
+
+
+def _date(v: Any, where: str, pr: _Problems) -> dt.date | None:
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    if isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v.strip())
+        except ValueError:
+            pass
+    pr.add(where, f"expected a date YYYY-MM-DD, got {_show(v)} ({_type_name(v)})")
+    return None
+
+
+def _str_list(v: Any, where: str, pr: _Problems) -> tuple[str, ...] | None:
+    if not isinstance(v, list):
+        pr.add(where, f"expected a list of text lines, got {_show(v)} ({_type_name(v)})")
+        return None
+    out = [_str(x, f"{where}[{i}]", pr, allow_empty=False) for i, x in enumerate(v)]
+    return None if any(x is None for x in out) else tuple(x for x in out if x is not None)
+
+
+def _mapping(v: Any, where: str, pr: _Problems) -> dict[str, Any] | None:
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        pr.add(where, f"expected a mapping of keys to values, got {_show(v)} ({_type_name(v)})")
+        return None
+    return {str(k): x for k, x in v.items()}
+
+
+def _check_keys(d: Mapping[str, Any], known: set[str], where: str, pr: _Problems) -> None:
+    for key in d:
+        if key not in known:
+            near = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            pr.items.append(f"unknown key {where}{key!r}{hint}" if where
+                            else f"unknown key {key!r}{hint}")
+
+
+def _signatory(v: Any, where: str, pr: _Problems, default: Signatory) -> Signatory:
+    d = _mapping(v, where, pr)
+    if d is None:
+        return default
+    _check_keys(d, {f.name for f in fields(Signatory)}, f"{where}.", pr)
+    got = {k: _str(d[k], f"{where}.{k}", pr) for k in ("authority", "title", "name") if k in d}
+    return replace(default, **{k: x for k, x in got.items() if x is not None})
+
+
+def _thresholds(v: Any, pr: _Problems) -> Thresholds:
+    d = _mapping(v, "thresholds", pr)
+    if d is None:
+        return Thresholds()
+    _check_keys(d, {f.name for f in fields(Thresholds)}, "thresholds.", pr)
+    out: dict[str, Any] = {}
+    for key, conv in {
+        "dedup_threshold": lambda x, w: None if x is None else _float(x, w, pr, 0.0, 1.0),
+        "unsigned_days": lambda x, w: _int(x, w, pr, 0, 3650),
+        "name_match_score": lambda x, w: _int(x, w, pr, 0, 100),
+        "vaccine_match_score": lambda x, w: _int(x, w, pr, 0, 100),
+        "worklist_top_n": lambda x, w: _int(x, w, pr, 1),
+        "lowest_n": lambda x, w: _int(x, w, pr, 1),
+        "max_age": lambda x, w: _int(x, w, pr, 1, 150),
+    }.items():
+        if key in d:
+            before = len(pr.items)
+            val = conv(d[key], f"thresholds.{key}")
+            if len(pr.items) == before:
+                out[key] = val
+    return Thresholds(**out)
+
+
+def _targets(v: Any, pr: _Problems) -> dict[str, float]:
+    d = _mapping(v, "targets", pr)
+    out = dict(DEFAULT_TARGETS)
+    for key, x in (d or {}).items():
+        where = f"targets.{key}"
+        if not _INDICATOR_KEY.match(key):
+            pr.add(where, "indicator ids are lower_case_with_underscores")
+            continue
+        val = _float(x, where, pr, 0.0, 100.0)
+        if val is not None and 0 < val <= 1 and isinstance(x, float):
+            pr.add(where, f"targets are percentages: write {val * 100:g} for {val * 100:g} %, "
+                          f"got {x!r}")
+            continue
+        if val is not None:
+            out[key] = val
+    return out
+
+
+def _deadlines(v: Any, pr: _Problems) -> dict[str, dt.date]:
+    d = _mapping(v, "deadlines", pr)
+    out = {}
+    for key, x in (d or {}).items():
+        val = _date(x, f"deadlines.{key}", pr)
+        if val is not None:
+            out[key] = val
+    return out
+
+
+def _admin_districts(province_code: str, pr: _Problems) -> tuple[str, list[dict[str, str]]]:
+    """(province name, district rows) from the admin reference table."""
+    from vaxreport import refdata
+
+    try:
+        df = refdata.districts(province_code)
+    except ValueError:
+        pr.add("province_code", f"{province_code!r} is not a GSO province code in "
+                                "vaxreport/data/admin_units.csv")
+        return "", []
+    rows = df[["district_code", "district_name", "district_short"]].to_dict("records")
+    return str(df["province_name"].iloc[0]), rows
+
+
+_DISTRICT_KEYS = {"code", "name", "short_name", "agency_parent", "agency", "doc_number", "place",
+                  "signatory", "recipients"}
+
+
+def _districts(v: Any, admin: list[dict[str, str]], province_code: str, base: dict[str, Any],
+               pr: _Problems) -> tuple[DistrictParams, ...]:
+    overrides: dict[str, dict[str, Any]] = {}
+    if v is not None and not isinstance(v, list):
+        pr.add("districts", f"expected a list of district entries (- code: \"164\" ...), got "
+                            f"{_show(v)} ({_type_name(v)})")
+        v = None
+    known = {r["district_code"]: r for r in admin}
+    for i, entry in enumerate(v or []):
+        where = f"districts[{i}]"
+        if not isinstance(entry, dict):
+            pr.add(where, f"expected a mapping with at least 'code', got {_show(entry)}")
+            continue
+        _check_keys(entry, _DISTRICT_KEYS, f"{where}.", pr)
+        if "code" not in entry:
+            pr.add(where, "missing 'code'")
+            continue
+        code = _code(entry["code"], f"{where}.code", pr, 3)
+        if code is None:
+            continue
+        if admin and code not in known:
+            pr.add(f"{where}.code", f"district {code!r} is not in the admin reference table for "
+                                    f"province {province_code}; known: {sorted(known)}")
+            continue
+        if code in overrides:
+            pr.add(f"{where}.code", f"district {code!r} is listed twice")
+            continue
+        overrides[code] = {"entry": entry, "where": where}
+    out = []
+    for row in admin:
+        code = row["district_code"]
+        name = row["district_name"]
+        o = overrides.get(code)
+        entry, where = (o["entry"], o["where"]) if o else ({}, "")
+        kw: dict[str, Any] = {}
+        for key in ("name", "short_name", "agency_parent", "agency", "doc_number", "place"):
+            if key in entry:
+                s = _str(entry[key], f"{where}.{key}", pr, allow_empty=False)
+                if s is not None:
+                    kw[key] = s
+        if "recipients" in entry:
+            rec = _str_list(entry["recipients"], f"{where}.recipients", pr)
+            if rec is not None:
+                kw["recipients"] = rec
+        sig = base["district_signatory"]
+        if "signatory" in entry:
+            sig = _signatory(entry["signatory"], f"{where}.signatory", pr, sig)
+        name = kw.pop("name", name)
+        out.append(DistrictParams(
+            code=code, name=name, short_name=kw.pop("short_name", row["district_short"]),
+            agency_parent=kw.pop("agency_parent", base["district_parent"]),
+            agency=kw.pop("agency", f"TRUNG TÂM Y TẾ {name.upper()}"),
+            doc_number=kw.pop("doc_number", "…/BC-TTYT"),
+            place=kw.pop("place", base["place"]),
+            signatory=sig,
+            recipients=kw.pop("recipients", ("Sở Y tế (b/c)", f"UBND {name[:1].lower()}{name[1:]} (b/c)",
+                                             "Lưu: VT")),
+        ))
+    return tuple(out)
+
+
+_FIELD_NAMES = {f.name for f in fields(RunParams)} - {"source"}
+
+
+def _build(data: Any, base_dir: Path, source: Path | None) -> RunParams:
+    pr = _Problems()
+    label = str(source) if source is not None else "params"
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ParamsError(f"{label}: expected a mapping of keys to values at the top level, got "
+                          f"{_type_name(data)}")
+    data = {str(k): v for k, v in data.items()}
+    _check_keys(data, _FIELD_NAMES, "", pr)
+    kw: dict[str, Any] = {}
+
+    def get(key: str, conv: Callable[[Any, str], Any], *, required: bool = False,
+            hint: str = "") -> Any:
+        if key not in data or data[key] is None:
+            if required:
+                pr.add(key, f"required{hint}")
+            return _MISSING
+        return conv(data[key], key)
+
+    period = get("period", lambda v, w: _str(v, w, pr), required=True, hint=' ("YYYY-MM")')
+    month: tuple[int, int] | None = None
+    if isinstance(period, str):
+        m = _PERIOD.match(period)
+        if m and 1 <= int(m.group(2)) <= 12:
+            month = (int(m.group(1)), int(m.group(2)))
+            kw["period"] = period
+        else:
+            pr.add("period", f'expected "YYYY-MM" (e.g. "2022-05"), got {period!r}')
+    elif isinstance(data.get("period"), (dt.date, _Int)):
+        pass  # reported by _str
+    report_date = get("report_date", lambda v, w: _date(v, w, pr), required=True,
+                      hint=" (YYYY-MM-DD)")
+    inputs = get("inputs", lambda v, w: _str(v, w, pr, allow_empty=False), required=True,
+                 hint=" (folder of the exports, relative to this file)")
+    if isinstance(inputs, str):
+        folder = Path(inputs).expanduser()
+        kw["inputs"] = (folder if folder.is_absolute() else base_dir / folder).resolve()
+    if isinstance(report_date, dt.date):
+        kw["report_date"] = report_date
+
+    code = get("province_code", lambda v, w: _code(v, w, pr, 2))
+    province_code = code if isinstance(code, str) else RunParams.province_code
+    kw["province_code"] = province_code
+    admin_name, admin = _admin_districts(province_code, pr) if code is not None else ("", [])
+
+    for key in ("province_name", "agency_parent", "agency", "doc_number", "place", "doc_type",
+                "title"):
+        val = get(key, lambda v, w: _str(v, w, pr, allow_empty=False))
+        if isinstance(val, str):
+            kw[key] = val
+    kw.setdefault("province_name", admin_name)
+    kw.setdefault("agency_parent", f"UBND TỈNH {kw['province_name'].upper()}")
+    kw.setdefault("place", kw["province_name"])
+
+    for key in ("period_start", "period_end", "campaign_start"):
+        val = get(key, lambda v, w: _date(v, w, pr))
+        if isinstance(val, dt.date):
+            kw[key] = val
+    if month is not None:
+        first = dt.date(month[0], month[1], 1)
+        last = dt.date(month[0], month[1], calendar.monthrange(*month)[1])
+        kw.setdefault("period_start", first)
+        kw.setdefault("period_end", last)
+        if not first <= kw["period_end"] <= last:
+            pr.add("period_end", f"{kw['period_end']} is not in the period {kw['period']}")
+    campaign = kw.get("campaign_start", RunParams.campaign_start)
+    start, end = kw.get("period_start"), kw.get("period_end")
+    if isinstance(start, dt.date) and isinstance(end, dt.date) and start > end:
+        pr.add("period_start", f"{start} is after period_end {end}")
+    if isinstance(start, dt.date) and start < campaign:
+        pr.add("period_start", f"{start} is before campaign_start {campaign}")
+    if isinstance(end, dt.date) and "report_date" in kw and kw["report_date"] < end:
+        pr.add("report_date", f"{kw['report_date']} is before period_end {end}")
+
+    sig = get("signatory", lambda v, w: _signatory(v, w, pr, Signatory()))
+    if isinstance(sig, Signatory):
+        kw["signatory"] = sig
+    for key in ("recipients", "proposals"):
+        val = get(key, lambda v, w: _str_list(v, w, pr))
+        if isinstance(val, tuple):
+            kw[key] = val
+    kw["targets"] = _targets(data.get("targets"), pr)
+    kw["deadlines"] = _deadlines(data.get("deadlines"), pr)
+    kw["thresholds"] = _thresholds(data.get("thresholds"), pr)
+    base = {"district_parent": f"{kw.get('agency', RunParams.agency)} {kw['province_name'].upper()}",
+            "agency": kw.get("agency", RunParams.agency), "place": kw["place"],
+            "district_signatory": Signatory()}
+    kw["districts"] = _districts(data.get("districts"), admin, province_code, base, pr)
+
+    if pr.items:
+        raise ParamsError(f"{label}: {len(pr.items)} problem(s):\n"
+                          + "\n".join(f"- {p}" for p in pr.items))
+    return RunParams(**kw, source=source)
