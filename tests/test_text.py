@@ -1,0 +1,384 @@
+"""Tests for vaxreport.text: legacy repair, tone placement, folding, casing, Series versions."""
+
+from __future__ import annotations
+
+import csv
+import unicodedata
+from importlib import resources
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vaxreport import text
+from vaxreport.text import (
+    clean_whitespace,
+    detect_legacy,
+    encode_legacy,
+    fold,
+    fold_series,
+    normalize_tones,
+    title_case_name,
+    title_case_name_series,
+    to_unicode,
+    to_unicode_series,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Labelled examples
+# ---------------------------------------------------------------------------------------------
+LABELLED = [
+    # DOMAIN.md §6 and the classic fixed phrases of administrative documents
+    ("Céng hoµ x· héi chñ nghÜa ViÖt Nam", "Cộng hòa xã hội chủ nghĩa Việt Nam", "tcvn3"),
+    ("§éc lËp - Tù do - H¹nh phóc", "Độc lập - Tự do - Hạnh phúc", "tcvn3"),
+    ("Xin chaøo caùc baïn", "Xin chào các bạn", "vni"),
+    ("Nguyeãn Vaên Nam", "Nguyễn Văn Nam", "vni"),
+    ("NGUYEÃN", "NGUYỄN", "vni"),
+    ("Sở Y tế Thái Nguyên", "Sở Y tế Thái Nguyên", None),
+    ("Së Y tÕ Th¸i Nguyªn", "Sở Y tế Thái Nguyên", "tcvn3"),
+    ("Sôû Y teá Thaùi Nguyeân", "Sở Y tế Thái Nguyên", "vni"),
+    # names with every tone, both legacy encodings
+    ("TrÇn ThÞ Hång Nhung", "Trần Thị Hồng Nhung", "tcvn3"),
+    ("Lª V¨n Kh¶i", "Lê Văn Khải", "tcvn3"),
+    ("§ç ThÞ Ng·", "Đỗ Thị Ngã", "tcvn3"),
+    ("Hoµng V¨n Thñy", "Hoàng Văn Thủy", "tcvn3"),
+    ("Ph¹m Quúnh Anh", "Phạm Quỳnh Anh", "tcvn3"),
+    ("D­¬ng Minh TuÊn", "Dương Minh Tuấn", "tcvn3"),
+    ("Vò ThÞ Thu H­êng", "Vũ Thị Thu Hường", "tcvn3"),
+    ("Tröông Thò Kim Ngaân", "Trương Thị Kim Ngân", "vni"),
+    ("Ñaëng Vaên Ñöùc", "Đặng Văn Đức", "vni"),
+    ("Hoà Thò Thuyû", "Hồ Thị Thủy", "vni"),
+    ("Vuõ Ngoïc AÅn", "Vũ Ngọc Ẩn", "vni"),
+    ("Buøi Quang Hieáu", "Bùi Quang Hiếu", "vni"),
+    ("Löu Thò Myõ Leä", "Lưu Thị Mỹ Lệ", "vni"),
+    # capitals: .VnTimeH-style TCVN3 and upper-case VNI
+    ("NGUYÔN V¡N AN", "NGUYỄN VĂN AN", "tcvn3"),
+    ("CéNG HOµ X· HéI CHñ NGHÜA VIÖT NAM", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "tcvn3"),
+    ("NguyÔn V¨n HïNG", "Nguyễn Văn HÙNG", "tcvn3"),
+    ("Lª ¸nh TuyÕt", "Lê Ánh Tuyết", "tcvn3"),
+    ("TRAÀN THÒ ÑIEÄP", "TRẦN THỊ ĐIỆP", "vni"),
+    ("ÑAØ NAÜNG", "ĐÀ NẴNG", "vni"),
+    # acronyms and punctuation around legacy text
+    ("TTYT huyÖn Phó L­¬ng", "TTYT huyện Phú Lương", "tcvn3"),
+    ("Traïm Y teá xaõ Tieân Hoäi, (TP. Thaùi Nguyeân)", "Trạm Y tế xã Tiên Hội, (TP. Thái Nguyên)", "vni"),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected", "encoding"), LABELLED)
+def test_labelled_examples(raw: str, expected: str, encoding: str | None) -> None:
+    assert to_unicode(raw) == expected
+    assert detect_legacy(raw) == encoding
+
+
+def test_decomposed_and_partly_decomposed_input() -> None:
+    nfd = unicodedata.normalize("NFD", "Nguyễn Thị Hồng Nhung")
+    assert to_unicode(nfd) == "Nguyễn Thị Hồng Nhung"
+    # Windows-1258 style: precomposed â/ê/ô/ơ/ư/ă + a combining tone mark
+    assert to_unicode("Nguyê\u0303n Thi\u0323 Hô\u0300ng") == "Nguyễn Thị Hồng"
+    # tone mark typed before the vowel mark still composes
+    assert to_unicode("Nguye\u0303\u0302n") == "Nguyễn"
+    assert to_unicode("hoa\u0300") == "hòa"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("hoà", "hòa"),
+        ("Thuỷ", "Thủy"),
+        ("khoẻ", "khỏe"),
+        ("Quý", "Quý"),
+        ("quỳnh", "quỳnh"),
+        ("qủa", "quả"),
+        ("gìa", "già"),
+        ("gì", "gì"),
+        ("Hoàng", "Hoàng"),
+        ("toán", "toán"),
+        ("uỷ ban", "ủy ban"),
+        ("ngoài", "ngoài"),
+        ("khuỷu", "khuỷu"),
+        ("HOÀ", "HÒA"),
+        ("Thuý Hoà", "Thúy Hòa"),
+        ("thuở", "thuở"),
+        ("rượu", "rượu"),
+    ],
+)
+def test_tone_placement(raw: str, expected: str) -> None:
+    assert normalize_tones(raw) == expected
+    assert to_unicode(raw) == expected
+
+
+def test_mixed_column() -> None:
+    col = pd.Series(
+        ["NguyÔn V¨n An", "Nguyễn Văn An", "Nguyeãn Vaên An", "Nguyen Van An", None, "Nguyễn Văn An"],
+        index=[10, 11, 12, 13, 14, 15],
+        name="full_name",
+    )
+    out = to_unicode_series(col)
+    assert out.tolist()[:4] == ["Nguyễn Văn An", "Nguyễn Văn An", "Nguyễn Văn An", "Nguyen Van An"]
+    assert out.iloc[5] == "Nguyễn Văn An"
+    assert pd.isna(out.iloc[4])
+    assert list(out.index) == [10, 11, 12, 13, 14, 15]
+    assert out.name == "full_name"
+    assert col.iloc[0] == "NguyÔn V¨n An"  # input not mutated
+
+
+# ---------------------------------------------------------------------------------------------
+# False-positive guard: clean Vietnamese, ASCII and Western names pass unchanged
+# ---------------------------------------------------------------------------------------------
+CLEAN = [
+    "Nguyễn Văn A", "Lê Thị Lộc", "Trần Thị Thủy", "Phùng Thị Ánh", "Tô Lâm", "Lý Thị Mỹ",
+    "Đỗ Tó", "Hà Thị Tú", "Ô Chợ Dừa", "Vàng A Páo", "Giàng Seo Phử", "Y Bih Niê", "H'Mông",
+    "Ksor Nay", "Rơ Mah Hlin", "Sùng Thị Mây", "Trạm Y tế xã Tân Cương", "TTYT Phú Lương",
+    "Số 12, tổ 3, phường Hoàng Văn Thụ", "Nguyen Van An", "NGUYEN THI HOA", "Pfizer", "AstraZeneca",
+    "Müller", "José", "François", "Søren", "Zoë", "Chloé", "Renée", "Ångström", "Björn",
+    "Jürgen", "Gómez", "Muñoz", "Peña", "Núñez", "Anaïs", "Noël", "Hélène", "André", "Zoé",
+    "Thérèse", "Jörg", "Dvořák", "Çelik", "José Muñoz García", "Søren Kierkegaard",
+    "Ève", "Raphaël", "Benoît", "Jérôme", "Zoë Müller", "Åsa", "Øyvind", "Þór", "Straße",
+    "O'Neil", "D'Artagnan", "30°C", "½ liều", "Café", "Crème brûlée",
+]
+
+
+@pytest.mark.parametrize("value", CLEAN)
+def test_clean_values_pass_unchanged(value: str) -> None:
+    assert to_unicode(value) == value
+    assert detect_legacy(value) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables: all 134 letters, both encodings, and the cross-check against viparse
+# ---------------------------------------------------------------------------------------------
+def _table_rows() -> list[dict[str, str]]:
+    path = resources.files("vaxreport") / "data" / "legacy_vietnamese.csv"
+    with path.open("r", encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_table_covers_the_alphabet() -> None:
+    rows = _table_rows()
+    letters = {r["letter"] for r in rows}
+    assert len(rows) == len(letters) == 134
+    lower = {c for c in letters if c.islower()}
+    assert len(lower) == 67 and {c.upper() for c in lower} == letters - lower
+    assert {"đ", "Đ", "ẳ", "Ẳ", "ỵ", "Ỵ"} <= letters
+    assert all(r["vni"] for r in rows)
+    assert all(r["tcvn3"] for r in rows if r["letter"].islower())
+    assert {r["letter"] for r in rows if r["letter"].isupper() and r["tcvn3"]} == set("ĂÂÊÔƠƯĐ")
+    for r in rows:
+        assert r["codepoint"] == f"U+{ord(r['letter']):04X}"
+
+
+@pytest.mark.parametrize("encoding", ["tcvn3", "vni"])
+def test_every_letter_round_trips(encoding: str) -> None:
+    for r in _table_rows():
+        letter = r["letter"]
+        # in a lower-case word, and in an upper-case word (capitals context for TCVN3)
+        lower_word = f"x{letter.lower()}x"
+        upper_word = f"X{letter.upper()}X"
+        assert to_unicode(encode_legacy(lower_word, encoding), encoding=encoding) == lower_word
+        assert to_unicode(encode_legacy(upper_word, encoding), encoding=encoding) == upper_word
+
+
+def test_tables_match_viparse() -> None:
+    """Our tables agree with viparse's corpus-derived ones wherever viparse has an entry."""
+    tcvn3 = pytest.importorskip("viparse.normalize.tcvn3")
+    vni = pytest.importorskip("viparse.normalize.vni")
+    for legacy, letter in tcvn3._ENTRIES:
+        assert text._TCVN3_DEC[ord(legacy)] == letter, (legacy, letter)
+    for legacy, letter in vni._ENTRIES:
+        assert text._VNI_DEC[legacy] == letter, (legacy, letter)
+    # the other direction: every one of our codes that viparse has maps to the same letter
+    viparse_tcvn3 = dict(tcvn3._ENTRIES)
+    assert all(viparse_tcvn3[code] == letter for letter, code in text._TCVN3_CODES.items())
+
+
+def test_encode_legacy_rejects_unknown_encoding() -> None:
+    with pytest.raises(ValueError, match="tcvn3"):
+        encode_legacy("Văn", "viscii")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties
+# ---------------------------------------------------------------------------------------------
+_SYLLABLES = sorted(text._SYLLABLES)
+_LOWER_LETTERS = sorted(c for c in text.VIETNAMESE_LETTERS if c.islower())
+
+
+@st.composite
+def syllables(draw: st.DrawFn) -> str:
+    """A lower-case Vietnamese syllable with a tone on any of its vowels (either convention)."""
+    base = draw(st.sampled_from(_SYLLABLES))
+    stop = text._SYLLABLES[base][2]
+    tone = draw(st.sampled_from([0, 1, 5] if stop else [0, 1, 2, 3, 4, 5]))
+    at = draw(st.sampled_from(sorted(text._SYLLABLES[base][1])))
+    return base[:at] + text._JOIN[(base[at], tone)] + base[at + 1 :]
+
+
+def _cased(words: list[str], style: str) -> str:
+    if style == "lower":
+        return " ".join(words)
+    if style == "title":
+        return " ".join(w[0].upper() + w[1:] for w in words)
+    return " ".join(w.upper() for w in words)
+
+
+@st.composite
+def vietnamese_texts(draw: st.DrawFn, style: str | None = None) -> str:
+    words = draw(st.lists(syllables(), min_size=1, max_size=5))
+    style = style or draw(st.sampled_from(["lower", "title", "upper", "mixed"]))
+    if style == "mixed":
+        return " ".join(
+            _cased([w], draw(st.sampled_from(["lower", "title", "upper"]))) for w in words
+        )
+    return _cased(words, style)
+
+
+def _detectable(legacy: str, encoding: str) -> bool:
+    """Whether content alone can tell ``legacy`` is text in ``encoding``: it is not valid
+    Vietnamese as it stands ("hoà" is VNI for "hồ" and Unicode for "hòa"), and the other
+    encoding does not also decode it to valid Vietnamese ("bö" is VNI bư and TCVN3 bử)."""
+    if text._looks_clean(legacy):
+        return False
+    other = "tcvn3" if encoding == "vni" else "vni"
+    theirs = text._DECODERS[other](legacy)
+    return theirs == legacy or text._accept(legacy, theirs) == 0
+
+
+@settings(max_examples=120, deadline=None)
+@given(vietnamese_texts())
+def test_vni_round_trip(x: str) -> None:
+    legacy = encode_legacy(x, "vni")
+    assert to_unicode(legacy, encoding="vni") == to_unicode(x)
+    # Detection needs a word that is not Vietnamese as it stands: "hoà" is both VNI for "hồ"
+    # and Unicode for "hòa", and stays "hòa".
+    if _detectable(legacy, "vni"):
+        assert to_unicode(legacy) == to_unicode(x)
+
+
+def _tcvn3_case_recoverable(x: str) -> bool:
+    """Whether the case of ``x`` survives TCVN3, which has no capitals with a tone: all lower
+    case; title case with a word that starts with a letter TCVN3 can capitalise; upper case with
+    two letters TCVN3 can capitalise."""
+    enc = encode_legacy(x, "tcvn3")
+    signals = [c for c in enc if c not in text._TCVN3_TONED_CHARS and (c.isalpha() or c in text._TCVN3_UPPER)]
+    upper = sum(c in text._TCVN3_UPPER or c.isupper() for c in signals)
+    lower = len(signals) - upper
+    if x == x.lower():
+        return True
+    if x == x.upper():
+        return upper >= 2
+    return x == _cased(x.lower().split(), "title") and upper >= 1 and lower >= 1
+
+
+@settings(max_examples=120, deadline=None)
+@given(vietnamese_texts(), st.sampled_from(["lower", "title", "upper"]))
+def test_tcvn3_round_trip(x: str, style: str) -> None:
+    x = _cased(x.lower().split(), style)
+    legacy = encode_legacy(x, "tcvn3")
+    detectable = _detectable(legacy, "tcvn3")
+    if _tcvn3_case_recoverable(x):
+        assert to_unicode(legacy, encoding="tcvn3") == to_unicode(x)
+        if detectable:
+            assert to_unicode(legacy) == to_unicode(x)
+    # the letters always survive, whatever the case
+    assert to_unicode(legacy, encoding="tcvn3").lower() == to_unicode(x).lower()
+    if detectable:
+        assert to_unicode(legacy).lower() == to_unicode(x).lower()
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.text(alphabet=_LOWER_LETTERS + list("aeiouy bcdghklmnpqrstvx"), max_size=30))
+def test_codec_round_trip_on_any_letter_string(x: str) -> None:
+    """With the encoding known, decoding inverts encoding for any string of Vietnamese letters."""
+    nfc = unicodedata.normalize("NFC", x)
+    for enc in ("tcvn3", "vni"):
+        assert text._DECODERS[enc](encode_legacy(x, enc)) == nfc
+        assert text._DECODERS[enc](encode_legacy(x.upper(), enc)).lower() == nfc
+
+
+_ANY_CHARS = (
+    _LOWER_LETTERS
+    + [c.upper() for c in _LOWER_LETTERS]
+    + list("abcdefghijklmnopqrstuvwxyzAEIOUY  ,.-'0123")
+    + [chr(c) for c in range(0xA1, 0x100)]
+    + ["\u0300", "\u0301", "\u0302", "\u0303", "\u0309", "\u0323", "\u0306", "\u031b"]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.text(alphabet=_ANY_CHARS, max_size=25), vietnamese_texts().map(lambda x: encode_legacy(x, "vni")), vietnamese_texts().map(lambda x: encode_legacy(x, "tcvn3"))))
+def test_idempotent_and_nfc(x: str) -> None:
+    once = to_unicode(x)
+    assert to_unicode(once) == once
+    assert unicodedata.is_normalized("NFC", once)
+    assert normalize_tones(once) == once
+
+
+@settings(max_examples=100, deadline=None)
+@given(vietnamese_texts())
+def test_clean_vietnamese_is_never_converted(x: str) -> None:
+    assert detect_legacy(x) is None
+    assert to_unicode(x) == normalize_tones(x)
+    assert fold(x) == fold(to_unicode(x))
+
+
+# ---------------------------------------------------------------------------------------------
+# fold, casing, whitespace, Series versions
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Nguyễn Văn Đức", "nguyen van duc"),
+        ("  NGUYỄN   THỊ\tHOÀ-BÌNH ", "nguyen thi hoa binh"),
+        (unicodedata.normalize("NFD", "Trần Thị Ánh"), "tran thi anh"),
+        ("Đặng (Văn) O'Neil, Jr.", "dang van o neil jr"),
+        ("Phường 12", "phuong 12"),
+        ("", ""),
+    ],
+)
+def test_fold(raw: str, expected: str) -> None:
+    assert fold(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("nguyễn  văn AN", "Nguyễn Văn An"),
+        ("NGUYÔN V¡N AN", "Nguyễn Văn An"),
+        ("nguyeãn thò hoaø", "Nguyễn Thị Hòa"),
+        (unicodedata.normalize("NFD", "lê thị ánh"), "Lê Thị Ánh"),
+        (" đỗ\u00a0thị  thuỷ ", "Đỗ Thị Thủy"),
+    ],
+)
+def test_title_case_name(raw: str, expected: str) -> None:
+    assert title_case_name(raw) == expected
+
+
+def test_clean_whitespace_keeps_soft_hyphen() -> None:
+    assert clean_whitespace(" D\u00ad¬ng \n Minh\u200b ") == "D\u00ad¬ng Minh"
+    assert to_unicode(clean_whitespace(" D\u00ad¬ng  Minh ")) == "Dương Minh"
+
+
+@pytest.mark.parametrize("func", [to_unicode_series, fold_series, title_case_name_series])
+@pytest.mark.parametrize("dtype", [object, "str", "string"])
+def test_series_preserve_na_index_and_input(func, dtype) -> None:  # noqa: ANN001
+    s = pd.Series(["NguyÔn V¨n An", None, "trần thị b", "NguyÔn V¨n An"], index=list("abcd"), dtype=dtype, name="n")
+    before = s.copy()
+    out = func(s)
+    pd.testing.assert_series_equal(s, before)
+    assert list(out.index) == list("abcd") and out.name == "n"
+    assert out.dtype == s.dtype
+    assert pd.isna(out["b"]) and out["a"] == out["d"]
+    expected = {
+        to_unicode_series: "Nguyễn Văn An",
+        fold_series: fold("NguyÔn V¨n An"),  # fold does not repair legacy text (by contract)
+        title_case_name_series: "Nguyễn Văn An",
+    }
+    assert out["a"] == expected[func]
+    assert out["c"] == {to_unicode_series: "trần thị b", fold_series: "tran thi b", title_case_name_series: "Trần Thị B"}[func]
+
+
+def test_series_empty_and_all_na() -> None:
+    assert to_unicode_series(pd.Series([], dtype=object)).empty
+    out = fold_series(pd.Series([None, float("nan")], dtype=object))
+    assert out.isna().all()

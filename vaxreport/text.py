@@ -1,0 +1,690 @@
+"""Vietnamese text: NFC, one tone-placement convention, TCVN3/VNI repair, match keys, name casing.
+
+Platform exports mix four spellings of the same name: clean NFC Unicode, decomposed (NFD or
+Windows-1258-style partly decomposed) Unicode, and text typed in the legacy TCVN3 (ABC, ``.VnTime``
+fonts) or VNI-Windows fonts, which reaches us as "mojibake": each legacy byte shows up as the
+cp1252 character with the same value ("NguyÔn V¨n An", "Nguyeãn Vaên An"). :func:`to_unicode`
+repairs all of them to NFC with the "new" tone placement (hòa, thủy, khỏe).
+
+Legacy text is detected per value, by content: a value is converted only when the conversion turns
+a value that is not valid Vietnamese into one that is, so clean Vietnamese, ASCII and Western names
+("Müller", "José") pass unchanged. The byte tables live in ``vaxreport/data/legacy_vietnamese.csv``
+(one row per Vietnamese letter, the bytes in hex) and are cross-checked against viparse's tables in
+``tests/test_text.py``.
+
+Every function here works on one string; the ``*_series`` versions map over the unique values of a
+column only, so they stay cheap on millions of rows where names repeat.
+
+Examples:
+    >>> to_unicode("Céng hoµ x· héi chñ nghÜa ViÖt Nam")
+    'Cộng hòa xã hội chủ nghĩa Việt Nam'
+    >>> to_unicode("Nguyeãn Vaên Nam")
+    'Nguyễn Văn Nam'
+    >>> fold("Nguyễn  Văn-Đức")
+    'nguyen van duc'
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from collections.abc import Callable
+from importlib import resources
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "clean_whitespace",
+    "detect_legacy",
+    "encode_legacy",
+    "fold",
+    "fold_series",
+    "is_vietnamese_syllable",
+    "normalize_tones",
+    "title_case_name",
+    "title_case_name_series",
+    "to_unicode",
+    "to_unicode_series",
+]
+
+Encoding = Literal["tcvn3", "vni"]
+ENCODINGS: tuple[Encoding, ...] = ("tcvn3", "vni")
+
+# --------------------------------------------------------------------------------------------
+# Letters: every Vietnamese vowel letter as (toneless letter, tone), tones numbered
+# 0 none, 1 sắc (acute), 2 huyền (grave), 3 hỏi (hook), 4 ngã (tilde), 5 nặng (dot below).
+# --------------------------------------------------------------------------------------------
+_TONE_MARKS = ("", "\u0301", "\u0300", "\u0309", "\u0303", "\u0323")
+_BASE_VOWELS = "aăâeêioôơuưy"
+_QUALITY_VOWELS = frozenset("ăâêôơư")
+_VOWELS = frozenset(_BASE_VOWELS)
+
+_SPLIT: dict[str, tuple[str, int]] = {}  # letter (either case) -> (toneless letter, tone)
+_JOIN: dict[tuple[str, int], str] = {}  # (toneless letter, tone) -> letter, same case
+for _base in _BASE_VOWELS + _BASE_VOWELS.upper():
+    for _tone, _mark in enumerate(_TONE_MARKS):
+        _ch = unicodedata.normalize("NFC", _base + _mark)
+        _SPLIT[_ch] = (_base, _tone)
+        _JOIN[(_base, _tone)] = _ch
+
+VIETNAMESE_LETTERS: frozenset[str] = frozenset(
+    set(_SPLIT) | set("đĐ") | set("bcdghklmnpqrstvxBCDGHKLMNPQRSTVX")
+)
+"""The Vietnamese alphabet in NFC: 67 lower-case and 67 upper-case letters with diacritics
+(including đ/Đ), the plain vowels and the consonants (plus ``p``, used in loan words)."""
+
+# --------------------------------------------------------------------------------------------
+# Syllables: onset + rhyme, with the spelling rules (c/k/q, g/gh, ng/ngh, gi, qu). The table maps
+# each valid toneless lower-case syllable to the index of the letter that carries the tone in
+# the "new" convention.
+# --------------------------------------------------------------------------------------------
+_PLAIN_RHYMES = """
+a ai ao au ay ac ach am an ang anh ap at  ăc ăm ăn ăng ăp ăt  âc âm ân âng âp ât âu ây
+e eo ec em en eng ep et  ê êu êch êm ên ênh êp êt  i ia iu ich im in inh ip it
+o oi oc om on ong op ot ooc oong  ô ôi ôc ôm ôn ông ôp ôt  ơ ơi ơm ơn ơp ơt
+u ua ui uc um un ung up ut  uôc uôi uôm uôn uông uôt  ư ưa ưi ưu ưc ưm ưn ưng ưt
+ươc ươi ươm ươn ương ươp ươt ươu  y
+""".split()
+_IE_RHYMES = "iêc iêm iên iêng iêp iêt iêu".split()  # after an onset
+_YE_RHYMES = "yêm yên yêng yêt yêu".split()  # without an onset
+_MEDIAL_RHYMES = """
+oa oai oay oac oach oam oan oang oanh oap oat  oăc oăm oăn oăng oăt  oe oeo oen oet
+uân uâng uât uây  uê uêch uênh  uy uya uych uyn uynh uyp uyt uyu uyên uyêt  uơ
+""".split()
+_QU_RHYMES = [r for r in _PLAIN_RHYMES if r[0] in "aăe"] + [
+    r[1:] for r in _MEDIAL_RHYMES if r[0] == "u"
+] + ["ôc", "i", "it"]
+_FRONT = frozenset("eêi")  # letters after which c→k, g→gh, ng→ngh
+_ONSETS = "b ch d đ h kh l m n nh p ph r s t th tr v x".split()
+_STOP_CODAS = ("c", "ch", "p", "t")
+
+
+def _tone_positions(onset: str, rhyme: str) -> tuple[int, frozenset[int]]:
+    """Where the tone goes in ``onset + rhyme``: the project's convention, and every position
+    accepted as a spelling of the same syllable (the other convention, hoá/thuý, and the
+    common misspellings qủa, gìa, hòang)."""
+    n = 0
+    while n < len(rhyme) and rhyme[n] in _VOWELS:
+        n += 1
+    nucleus, coda = rhyme[:n], rhyme[n:]
+    quality = [i for i, ch in enumerate(nucleus) if ch in _QUALITY_VOWELS]
+    if quality:
+        pos = quality[-1]
+    elif coda:
+        pos = n - 1
+    elif n <= 2:
+        pos = 0  # hòa, khỏe, thủy (the project's convention), mùa, kìa, tai
+    else:
+        pos = 1  # ngoài, khuỷu, ngoẹo
+    accepted = {len(onset) + pos}
+    if nucleus in ("oa", "oe", "uy"):
+        accepted |= {len(onset), len(onset) + 1}
+    if onset in ("qu", "gi"):
+        accepted.add(1)
+    return len(onset) + pos, frozenset(accepted)
+
+
+def _build_syllables() -> dict[str, tuple[int, frozenset[int], bool]]:
+    table: dict[str, tuple[int, frozenset[int], bool]] = {}
+
+    def add(onset: str, rhymes: list[str]) -> None:
+        for rhyme in rhymes:
+            syl = onset + rhyme
+            # The first parse wins ("gia" is gi + a, not g + ia).
+            table.setdefault(syl, (*_tone_positions(onset, rhyme), rhyme.endswith(_STOP_CODAS)))
+
+    rhymes = _PLAIN_RHYMES + _MEDIAL_RHYMES
+    add("qu", _QU_RHYMES)
+    add("gi", [r for r in _PLAIN_RHYMES if r[0] not in "iy"])
+    add("", rhymes + _YE_RHYMES)
+    front = [r for r in rhymes + _IE_RHYMES if r[0] in _FRONT]
+    back = [r for r in rhymes if r[0] not in _FRONT]
+    add("k", front + [r for r in _PLAIN_RHYMES if r[0] == "y"])
+    add("c", [r for r in _PLAIN_RHYMES if r[0] not in _FRONT and r[0] != "y"])
+    add("gh", front)
+    add("g", back + [r for r in _PLAIN_RHYMES + _IE_RHYMES if r[0] == "i"])
+    add("ngh", front)
+    add("ng", back)
+    for onset in _ONSETS:
+        add(onset, rhymes + _IE_RHYMES)
+    return table
+
+
+_SYLLABLES = _build_syllables()
+_FOLD_BASE = str.maketrans("ăâêôơưđ", "aaeooud")
+_ASCII_SYLLABLES = frozenset(s.translate(_FOLD_BASE) for s in _SYLLABLES)
+
+
+def _analyse_word(word: str) -> str | None:
+    """``word`` with the tone on the "new"-style letter, or None if it is not one syllable."""
+    lower = word.lower()
+    if lower.isascii():
+        return word if lower in _ASCII_SYLLABLES else None
+    bases: list[str] = []
+    tone, tone_at = 0, -1
+    for i, ch in enumerate(lower):
+        split = _SPLIT.get(ch)
+        if split is None:
+            bases.append(ch)
+            continue
+        bases.append(split[0])
+        if split[1]:
+            if tone:
+                return None  # two tone marks
+            tone, tone_at = split[1], i
+    info = _SYLLABLES.get("".join(bases))
+    if info is None:
+        return None
+    target, accepted, stop = info
+    if stop and tone in (2, 3, 4):
+        return None  # a stop coda takes only sắc or nặng (or no mark, when stripped)
+    if tone and tone_at not in accepted:
+        return None  # a tone on a glide ("aù", "quyù") is VNI, not Vietnamese
+    if not tone or tone_at == target:
+        return word
+    chars = list(word)
+    old, new = chars[tone_at], chars[target]
+    chars[tone_at] = _JOIN[(_SPLIT[old][0], 0)]
+    chars[target] = _JOIN[(_SPLIT[new][0], tone)]
+    return "".join(chars)
+
+
+_WORD_CACHE: dict[str, str | None] = {}
+_WORD_CACHE_MAX = 500_000
+
+
+def _word(word: str) -> str | None:
+    """Cached :func:`_analyse_word`."""
+    try:
+        return _WORD_CACHE[word]
+    except KeyError:
+        if len(_WORD_CACHE) >= _WORD_CACHE_MAX:
+            _WORD_CACHE.clear()
+        out = _WORD_CACHE[word] = _analyse_word(word)
+        return out
+
+
+def _word_ok(word: str) -> bool:
+    """A syllable, or an ASCII initial or acronym ("A", "TTYT") that no legacy font produces."""
+    return _word(word) is not None or (
+        word.isascii() and (len(word) == 1 or (len(word) <= 6 and word.isupper()))
+    )
+
+
+def is_vietnamese_syllable(word: str) -> bool:
+    """Whether ``word`` (NFC, any case, either tone placement) is one Vietnamese syllable.
+
+    Diacritic-free spellings count ("Nguyen"), since names are often typed without marks.
+
+    Args:
+        word: One word, no spaces.
+
+    Returns:
+        True if it parses as onset + rhyme under Vietnamese spelling rules.
+
+    Examples:
+        >>> [is_vietnamese_syllable(w) for w in ("Nguyễn", "hoà", "Nguyen", "NguyÔn", "Müller")]
+        [True, True, True, False, False]
+    """
+    return _word(word) is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Tokens: letters, combining marks and the Latin-1 symbols that legacy fonts use as letters.
+# --------------------------------------------------------------------------------------------
+_TOKEN_RE = re.compile(
+    "[A-Za-z\u00a1-\u00ae\u00b5-\u00b9\u00bb-\u00be\u00c0-\u024f\u0300-\u036f\u1e00-\u1eff]+"
+)
+_NON_LATIN1_RE = re.compile("[^\u0000-\u00ff]")
+_COMBINING_RE = re.compile("[\u0300-\u036f]+")
+_QUALITY_MARKS = "\u0302\u0306\u031b"
+
+
+def _reorder_marks(m: re.Match[str]) -> str:
+    marks = m.group()
+    return "".join(sorted(marks, key=lambda c: c not in _QUALITY_MARKS))
+
+
+def _nfc(s: str) -> str:
+    """NFC, also composing Vietnamese letters whose tone mark was typed before the vowel mark."""
+    if unicodedata.is_normalized("NFC", s) and _COMBINING_RE.search(s) is None:
+        return s
+    t = unicodedata.normalize("NFC", s)
+    if _COMBINING_RE.search(t):
+        t = unicodedata.normalize("NFC", _COMBINING_RE.sub(_reorder_marks, unicodedata.normalize("NFD", t)))
+    return t
+
+
+def _fix_tones(s: str) -> str:
+    """Tone normalisation of an NFC string (only tokens that are valid syllables change)."""
+    changed = False
+    for tok in _TOKEN_RE.findall(s):
+        fixed = _word(tok)
+        if fixed is not None and fixed != tok:
+            changed = True
+            break
+    if not changed:
+        return s
+    return _TOKEN_RE.sub(lambda m: _word(m.group()) or m.group(), s)
+
+
+def normalize_tones(s: str) -> str:
+    """NFC with the tone mark on the letter the "new" convention puts it on.
+
+    The project's convention (docs/CONTRACTS.md: hoà → hòa, thuỷ → thủy), which typing tools
+    call the "old" style (kiểu cũ) and is the one of most official documents. The rule: a vowel
+    with a quality mark (ă â ê ô ơ ư; the second one in ươ) takes the tone; otherwise a syllable
+    with a final consonant has it on the last vowel (hoàng, toán, quýt); an open syllable has it
+    on the first of two vowels (hòa, khỏe, thủy, mùa, kìa) and the middle of three (ngoài,
+    khuỷu). ``qu`` and ``gi`` before a vowel are consonants (quý, quả, già). Words that are not
+    Vietnamese syllables are kept.
+
+    Args:
+        s: Any string.
+
+    Returns:
+        The NFC string with tone marks moved where needed.
+
+    Examples:
+        >>> normalize_tones("Hoà Thuỷ Khoẻ Quý")
+        'Hòa Thủy Khỏe Quý'
+        >>> normalize_tones("Ủy ban; gìa")
+        'Ủy ban; già'
+    """
+    if s.isascii():
+        return s
+    return _fix_tones(_nfc(s))
+
+
+# --------------------------------------------------------------------------------------------
+# Legacy tables (vaxreport/data/legacy_vietnamese.csv: letter, codepoint, tcvn3, vni as hex bytes)
+# --------------------------------------------------------------------------------------------
+def _load_tables() -> tuple[dict[str, str], dict[str, str]]:
+    tcvn3: dict[str, str] = {}
+    vni: dict[str, str] = {}
+    path = resources.files("vaxreport") / "data" / "legacy_vietnamese.csv"
+    with path.open("r", encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            letter = row["letter"]
+            if row["tcvn3"]:
+                tcvn3[letter] = "".join(chr(int(b, 16)) for b in row["tcvn3"].split())
+            vni[letter] = "".join(chr(int(b, 16)) for b in row["vni"].split())
+    return tcvn3, vni
+
+
+_TCVN3_CODES, _VNI_CODES = _load_tables()
+
+# TCVN3 has codes for the 67 lower-case letters and for Ă Â Ê Ô Ơ Ư Đ only: a capital with a
+# tone was set in a ".VnTimeH" capitals font over the lower-case code.
+_TCVN3_ENC: dict[int, str] = {ord(k): v for k, v in _TCVN3_CODES.items()}
+for _letter in _SPLIT:
+    if _letter.isupper() and _letter not in _TCVN3_CODES and not _letter.isascii():
+        _TCVN3_ENC[ord(_letter)] = _TCVN3_CODES[_letter.lower()]
+_TCVN3_DEC: dict[int, str] = {ord(v): k for k, v in _TCVN3_CODES.items()}
+_TCVN3_UPPER = frozenset(v for k, v in _TCVN3_CODES.items() if k.isupper())
+_TCVN3_LOWER = frozenset(_TCVN3_CODES[k.lower()] for k, v in _TCVN3_CODES.items() if k.isupper())
+_TCVN3_TONED = frozenset(_TCVN3_DEC) - {ord(c) for c in _TCVN3_UPPER | _TCVN3_LOWER}
+_TCVN3_TONED_CHARS = frozenset(chr(c) for c in _TCVN3_TONED)
+_TCVN3_SYMBOL_RE = re.compile("[" + re.escape("".join(chr(c) for c in _TCVN3_DEC if not chr(c).isalpha())) + "]")
+_TCVN3_ANY_RE = re.compile("[" + re.escape("".join(chr(c) for c in _TCVN3_DEC)) + "]")
+
+_VNI_ENC: dict[int, str] = {ord(k): v for k, v in _VNI_CODES.items()}
+_VNI_DEC: dict[str, str] = {}
+for _letter, _code in _VNI_CODES.items():
+    _VNI_DEC[_code] = _letter
+    if len(_code) == 2:  # the mark's case does not matter; the base letter's decides
+        _VNI_DEC.setdefault(_code[0] + _code[1].swapcase(), _letter)
+# Decode-only aliases seen in real VNI documents (viparse's corpus): i/y with a tone mark
+# instead of the dedicated ì í ỵ glyphs.
+for _alias, _letter in (("iø", "ì"), ("iù", "í"), ("yï", "ỵ")):
+    for _variant in (_alias, _alias.upper(), _alias[0].upper() + _alias[1], _alias[0] + _alias[1].upper()):
+        _VNI_DEC.setdefault(_variant, _letter.upper() if _variant[0].isupper() else _letter)
+_VNI_RE = re.compile("|".join(re.escape(k) for k in sorted(_VNI_DEC, key=len, reverse=True)))
+
+
+def encode_legacy(s: str, encoding: Encoding) -> str:
+    """What ``s`` looks like when typed in a legacy font and read back as cp1252 text.
+
+    The exact inverse of :func:`to_unicode` for Vietnamese text; used to inject realistic
+    mojibake into synthetic data. TCVN3 has no codes for capitals with a tone, which legacy
+    documents set in a ``.VnTimeH`` capitals font over the lower-case codes: so does this.
+    Characters outside the Vietnamese alphabet pass through.
+
+    Args:
+        s: Unicode text (any normalisation form).
+        encoding: ``"tcvn3"`` or ``"vni"``.
+
+    Returns:
+        The legacy rendering.
+
+    Raises:
+        ValueError: For an unknown encoding.
+
+    Examples:
+        >>> encode_legacy("Cộng hòa xã hội", "tcvn3")
+        'Céng hßa x· héi'
+        >>> encode_legacy("Nguyễn Văn Đức", "vni")
+        'Nguyeãn Vaên Ñöùc'
+        >>> encode_legacy("NGUYỄN VĂN", "tcvn3")
+        'NGUYÔN V¡N'
+    """
+    if encoding == "tcvn3":
+        table = _TCVN3_ENC
+    elif encoding == "vni":
+        table = _VNI_ENC
+    else:
+        raise ValueError(f"encoding must be one of: {list(ENCODINGS)}, got {encoding!r}")
+    if s.isascii():
+        return s
+    return _nfc(s).translate(table)
+
+
+def _case_signals(tok: str) -> tuple[int, int, bool]:
+    """(upper-case signals, lower-case signals, starts with a caseless toned code) of a token."""
+    upper = lower = 0
+    for ch in tok:
+        if ch in _TCVN3_TONED_CHARS:
+            continue
+        if ch in _TCVN3_UPPER or ch.isupper():
+            upper += 1
+        elif ch in _TCVN3_LOWER or ch.islower():
+            lower += 1
+    return upper, lower, tok[0] in _TCVN3_TONED_CHARS
+
+
+def _decode_tcvn3(s: str) -> str:
+    """TCVN3 → Unicode, restoring capitals set in a ``.VnTimeH`` font where the case shows it."""
+    spans = [m for m in _TOKEN_RE.finditer(s) if not _NON_LATIN1_RE.search(m.group())]
+    if not spans:
+        return s
+    stats = [_case_signals(m.group()) for m in spans]
+    total_upper = sum(u for u, _, _ in stats)
+    total_lower = sum(lo for _, lo, _ in stats)
+    value_upper = total_upper >= 2 and total_lower == 0
+    first_upper = [
+        not toned and (m.group()[0] in _TCVN3_UPPER or m.group()[0].isupper())
+        for m, (_, _, toned) in zip(spans, stats, strict=True)
+    ]
+    value_title = (
+        total_lower > 0
+        and any(first_upper)
+        and all(fu or toned for fu, (_, _, toned) in zip(first_upper, stats, strict=True))
+    )
+    out: list[str] = []
+    last = 0
+    for m, (upper, lower, toned) in zip(spans, stats, strict=True):
+        dec = m.group().translate(_TCVN3_DEC)
+        if lower == 0 and (upper >= 2 or value_upper):
+            dec = dec.upper()
+        elif toned and value_title:
+            dec = dec[0].upper() + dec[1:]
+        out.append(s[last : m.start()])
+        out.append(dec)
+        last = m.end()
+    out.append(s[last:])
+    return "".join(out)
+
+
+def _vni_sub(m: re.Match[str]) -> str:
+    return _VNI_DEC[m.group()]
+
+
+def _decode_vni(s: str) -> str:
+    """VNI → Unicode, leaving alone tokens that contain characters beyond Latin-1."""
+    if _NON_LATIN1_RE.search(s) is None:
+        return _VNI_RE.sub(_vni_sub, s)
+    return _TOKEN_RE.sub(
+        lambda m: m.group() if _NON_LATIN1_RE.search(m.group()) else _VNI_RE.sub(_vni_sub, m.group()),
+        s,
+    )
+
+
+_DECODERS: dict[str, Callable[[str], str]] = {"tcvn3": _decode_tcvn3, "vni": _decode_vni}
+
+
+def _accept(before: str, after: str) -> int:
+    """How many invalid words the conversion ``before`` → ``after`` repairs; 0 if it is not
+    a repair (a word it changes, or any word of the result, is not valid Vietnamese)."""
+    old = _TOKEN_RE.findall(before)
+    new = _TOKEN_RE.findall(after)
+    if len(old) != len(new):
+        return 0
+    repaired = 0
+    for o, n in zip(old, new, strict=True):
+        if not _word_ok(n):
+            return 0
+        if o != n and _word(o) is None:
+            repaired += 1
+    return repaired
+
+
+def _looks_clean(s: str) -> bool:
+    """Whether every word of ``s`` is valid Vietnamese (or an initial or acronym)."""
+    return all(_word_ok(tok) for tok in _TOKEN_RE.findall(s))
+
+
+def _detect(s: str) -> tuple[Encoding | None, str]:
+    """(encoding, decoded text) for an NFC string; (None, s) when it is not legacy text."""
+    if _looks_clean(s):
+        return None, s
+    # Rank by words repaired, then by evidence only one encoding leaves (TCVN3's symbol
+    # codes such as ¸ µ ¨; VNI's letter + mark pairs); a full tie goes to TCVN3, the north's
+    # usual legacy font. A value both decode to valid Vietnamese ("bö": bư or bử) is ambiguous.
+    best: tuple[tuple[int, int], Encoding | None, str] = ((0, 0), None, s)
+    if _TCVN3_ANY_RE.search(s):
+        dec = _decode_tcvn3(s)
+        if dec != s:
+            score = (_accept(s, dec), len(_TCVN3_SYMBOL_RE.findall(s)))
+            if score[0] and score > best[0]:
+                best = (score, "tcvn3", dec)
+    if _VNI_RE.search(s):
+        dec = _decode_vni(s)
+        if dec != s:
+            score = (_accept(s, dec), sum(len(m) == 2 for m in _VNI_RE.findall(s)))
+            if score[0] and score > best[0]:
+                best = (score, "vni", dec)
+    return best[1], best[2]
+
+
+def detect_legacy(s: str) -> Encoding | None:
+    """The legacy encoding :func:`to_unicode` would repair in ``s``, or None.
+
+    Args:
+        s: One value.
+
+    Returns:
+        ``"tcvn3"``, ``"vni"`` or None (clean Unicode, ASCII, or not confidently legacy).
+
+    Examples:
+        >>> [detect_legacy(x) for x in ("NguyÔn V¨n An", "Nguyeãn Vaên An", "Nguyễn Văn An", "Müller")]
+        ['tcvn3', 'vni', None, None]
+    """
+    if s.isascii():
+        return None
+    return _detect(_nfc(s))[0]
+
+
+def to_unicode(s: str, *, encoding: Encoding | None = None) -> str:
+    """Repair one value to NFC Vietnamese with the "new" tone placement.
+
+    Handles TCVN3 and VNI mojibake (detected per value, see :func:`detect_legacy`), decomposed
+    or partly decomposed Unicode, and old-style tone placement (see :func:`normalize_tones`).
+    Clean text comes back unchanged apart from tone placement; ASCII always unchanged.
+
+    Args:
+        s: One value.
+        encoding: Force a legacy decoding when it is known from elsewhere (e.g. the cell's font
+            was ``.VnTime``); the default detects it from the content.
+
+    Returns:
+        The repaired text.
+
+    Examples:
+        >>> to_unicode("Xin chaøo caùc baïn")
+        'Xin chào các bạn'
+        >>> to_unicode("NGUYEÃN THÒ HOAØ")
+        'NGUYỄN THỊ HÒA'
+        >>> to_unicode("CéNG HOµ X· HéI")
+        'CỘNG HÒA XÃ HỘI'
+        >>> to_unicode("Nguye\u0302\u0303n Thuy\u0309"), to_unicode("Müller")
+        ('Nguyễn Thủy', 'Müller')
+    """
+    if s.isascii():
+        return s
+    t = _nfc(s)
+    if encoding is not None:
+        if encoding not in _DECODERS:
+            raise ValueError(f"encoding must be one of: {list(ENCODINGS)}, got {encoding!r}")
+        return _fix_tones(_nfc(_DECODERS[encoding](t)))
+    return _fix_tones(_detect(t)[1])
+
+
+# --------------------------------------------------------------------------------------------
+# Whitespace, folding and casing
+# --------------------------------------------------------------------------------------------
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+
+
+def clean_whitespace(s: str) -> str:
+    """Collapse runs of any whitespace (tabs, newlines, no-break spaces) to one space; strip;
+    drop zero-width characters. The soft hyphen (TCVN3's ư) is kept.
+
+    Args:
+        s: Any string.
+
+    Returns:
+        The cleaned string.
+
+    Examples:
+        >>> clean_whitespace("  Nguyễn\\u00a0 Văn\\tAn\\u200b ")
+        'Nguyễn Văn An'
+    """
+    if not s.isascii():
+        s = s.translate(_ZERO_WIDTH)
+    return " ".join(s.split())
+
+
+def _build_fold_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for cp in list(range(0x20, 0x250)) + list(range(0x1E00, 0x1F00)) + list(range(0x2000, 0x2070)):
+        ch = chr(cp)
+        cat = unicodedata.category(ch)
+        if cat[0] in "PSZC":
+            table[cp] = " "
+        elif cat[0] == "L":
+            base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+            low = base.lower()
+            if low != ch:
+                table[cp] = low
+    for cp in range(0x300, 0x370):
+        table[cp] = ""
+    table[ord("đ")] = table[ord("Đ")] = "d"
+    return table
+
+
+_FOLD = _build_fold_table()
+
+
+def fold(s: str) -> str:
+    """Match key: lower case, diacritics removed, đ→d, punctuation to spaces, single spaces.
+
+    Accepts NFC or NFD input (legacy text must go through :func:`to_unicode` first).
+
+    Args:
+        s: Any string.
+
+    Returns:
+        The folded key.
+
+    Examples:
+        >>> fold("  NGUYỄN Thị  Hoà-Bình ")
+        'nguyen thi hoa binh'
+        >>> fold("Đặng Văn O'Neil")
+        'dang van o neil'
+    """
+    return " ".join(s.translate(_FOLD).lower().split())
+
+
+def title_case_name(s: str) -> str:
+    """A person's name in title case after :func:`to_unicode` and :func:`clean_whitespace`.
+
+    Args:
+        s: A name in any case, encoding or spacing.
+
+    Returns:
+        The name with each word capitalised.
+
+    Examples:
+        >>> title_case_name("nguyễn  văn AN")
+        'Nguyễn Văn An'
+        >>> title_case_name("NGUYEÃN THÒ HOAØ"), title_case_name("h'mông")
+        ('Nguyễn Thị Hòa', "H'Mông")
+    """
+    return clean_whitespace(to_unicode(s)).title()
+
+
+# --------------------------------------------------------------------------------------------
+# Series versions: map over unique values only
+# --------------------------------------------------------------------------------------------
+def _map_unique(s: pd.Series, func: Callable[[str], str]) -> pd.Series:
+    """Apply ``func`` to each distinct string of ``s``; NA and non-strings pass through."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    mapped = np.array([func(v) if isinstance(v, str) else v for v in uniques], dtype=object)
+    values = s.to_numpy(dtype=object, copy=True)
+    hit = codes >= 0
+    values[hit] = mapped[codes[hit]]
+    out = pd.Series(values, index=s.index, name=s.name, dtype=object)
+    if isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
+        return out.astype(s.dtype)
+    return out
+
+
+def to_unicode_series(s: pd.Series) -> pd.Series:
+    """:func:`to_unicode` over a column, computed once per distinct value.
+
+    Args:
+        s: A column of strings (NA allowed).
+
+    Returns:
+        A new Series, same index, name and dtype; NA stays NA; the input is not mutated.
+
+    Examples:
+        >>> to_unicode_series(pd.Series(["NguyÔn V¨n An", None, "Hoà"], index=[5, 6, 7])).tolist()
+        ['Nguyễn Văn An', nan, 'Hòa']
+    """
+    return _map_unique(s, to_unicode)
+
+
+def fold_series(s: pd.Series) -> pd.Series:
+    """:func:`fold` over a column, computed once per distinct value.
+
+    Args:
+        s: A column of strings (NA allowed).
+
+    Returns:
+        A new Series, same index, name and dtype; NA stays NA.
+
+    Examples:
+        >>> fold_series(pd.Series(["Lê Thị Hòa", "LÊ THỊ HÒA"])).tolist()
+        ['le thi hoa', 'le thi hoa']
+    """
+    return _map_unique(s, fold)
+
+
+def title_case_name_series(s: pd.Series) -> pd.Series:
+    """:func:`title_case_name` over a column, computed once per distinct value.
+
+    Args:
+        s: A column of names (NA allowed).
+
+    Returns:
+        A new Series, same index, name and dtype; NA stays NA.
+
+    Examples:
+        >>> title_case_name_series(pd.Series(["trần  thị b", "NguyÔn V¨n An"])).tolist()
+        ['Trần Thị B', 'Nguyễn Văn An']
+    """
+    return _map_unique(s, title_case_name)
