@@ -71,7 +71,8 @@ class Table:
     Cells may be ``str`` (printed as is), ``int`` (``2.756.537``), ``Decimal``/``float``
     (2 decimals, comma: ``94,24``) or ``None`` (``—``). ``align`` defaults to right for columns
     whose cells are all numbers (or ``None``) and left otherwise. ``widths`` are relative
-    weights (e.g. ``[3, 1, 1]``), default equal. ``caption`` is printed above, bold, centred.
+    weights (e.g. ``[3, 1, 1]``), default equal; the table spans the text width. ``caption`` is
+    printed above, bold, centred and numbered for you (``"Bảng 1. <caption>"``).
     """
 
     columns: list[str]
@@ -98,7 +99,11 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    """A chart: PNG or SVG bytes (see ``vaxreport.figures.figure_png``), centred, caption below."""
+    """A chart: PNG or SVG bytes (see ``vaxreport.figures.figure_png``), centred.
+
+    ``width_mm`` is 10–165 (the text width); ``caption`` is printed below in italics and
+    numbered for you (``"Hình 1. <caption>"``). The figure is never split across pages.
+    """
 
     image: bytes
     caption: str | None = None
