@@ -762,72 +762,42 @@ def load_inputs(folder: Path | str) -> Inputs:
 # Date columns: checked by validate_folder only (load keeps raw strings)
 # --------------------------------------------------------------------------------------------
 
-DATE_FORMATS = ("dd/mm/yyyy (also - or . separators, day and month may swap when unambiguous)",
-                "yyyy-mm-dd", "either with a time hh:mm[:ss]", "Excel serial day number",
-                "epoch milliseconds")
-_DMY = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\s*$")
-_YMD = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\s*$")
-_SERIAL = re.compile(r"^\s*(\d{1,5})(?:\.\d+)?\s*$")
-_EPOCH_MS = re.compile(r"^\s*-?\d{11,13}\s*$")
+DATE_FORMATS = ("dd/mm/yyyy", "d/m/yy", "dd-mm-yyyy", "dd.mm.yyyy", "yyyy-mm-dd[ time]",
+                "Excel serial", "epoch s/ms")  # what ``parse.parse_dates`` accepts, in short
+_BIRTH_COLUMNS = frozenset({"birth_date"})
 
 
-def _valid_ymd(y: pd.Series, m: pd.Series, d: pd.Series) -> pd.Series:
-    y, m, d = (pd.to_numeric(x, errors="coerce") for x in (y, m, d))
-    parsed = pd.to_datetime(pd.DataFrame({"year": y, "month": m, "day": d}), errors="coerce")
-    return parsed.notna()
+def _date_issues(df: pd.DataFrame, raw: _Raw, schema: TableSchema, path: Path,
+                 as_of: dt.date | None) -> list[str]:
+    """One line per date column holding values the cleanser cannot parse (it quarantines them)."""
+    from vaxreport import parse  # the cleanser's own parser: validate agrees with the run
 
-
-def unparseable_dates(s: pd.Series) -> pd.Series:
-    """Mask of non-empty values that are not a date in any accepted format (``DATE_FORMATS``).
-
-    Examples:
-        >>> unparseable_dates(pd.Series(["31/05/2022", "2022-05-31", "05/31/2022", "44712",
-        ...     "1653955200000", "31/02/2022", "hôm qua", None])).tolist()
-        [False, False, False, False, False, True, True, False]
-    """
-    text = s.astype("str")
-    present = text.notna() & text.str.strip().ne("")
-    ok = pd.Series(False, index=s.index)
-    dmy = text.str.extract(_DMY)
-    has = dmy[0].notna()
-    if has.any():
-        part = dmy[has]
-        ok[has] = (_valid_ymd(part[2], part[1], part[0])
-                   | _valid_ymd(part[2], part[0], part[1])).to_numpy()
-    ymd = text.str.extract(_YMD)
-    has = ymd[0].notna()
-    if has.any():
-        part = ymd[has]
-        ok[has] = ok[has] | _valid_ymd(part[0], part[1], part[2]).to_numpy()
-    serial = pd.to_numeric(text.str.extract(_SERIAL)[0], errors="coerce")
-    ok |= serial.between(1, 2958465).fillna(False).astype(bool)
-    ok |= text.str.match(_EPOCH_MS).fillna(False).astype(bool)
-    return present & ~ok
-
-
-def _date_issues(df: pd.DataFrame, raw: _Raw, schema: TableSchema, path: Path) -> list[str]:
     issues = []
     headers = {schemas.canonical_header(h, schema): h for h in raw.headers if h}
     for col in schema.dates:
-        if col not in df:
+        if col not in df or df[col].isna().all():
             continue
-        bad = np.flatnonzero(unparseable_dates(df[col]).to_numpy())
+        kind = "birth" if col in _BIRTH_COLUMNS else "dose"
+        status = parse.parse_dates(df[col], kind=kind, as_of=as_of)["status"]
+        bad = np.flatnonzero(status.isin(["unparseable", "impossible"]).to_numpy())
         if not len(bad):
             continue
         shown = ", ".join(f"row {raw.row_of(int(i))} {df[col].iloc[int(i)]!r}"
                           for i in bad[:_MAX_LISTED])
         more = f" and {len(bad) - _MAX_LISTED} more" if len(bad) > _MAX_LISTED else ""
         issues.append(f"file {path}, column {headers.get(col, col)!r}: {len(bad)} value(s) are "
-                      f"not a valid date: {shown}{more} (accepted: {'; '.join(DATE_FORMATS)})")
+                      f"not a valid date: {shown}{more} (accepted: {', '.join(DATE_FORMATS)})")
     return issues
 
 
-def validate_folder(folder: Path | str) -> ValidationReport:
+def validate_folder(folder: Path | str, *, as_of: dt.date | None = None) -> ValidationReport:
     """Check a folder of inputs and report everything wrong at once.
 
     Blocking problems are what makes ``load_inputs`` fail (every table is tried). For the tables
-    that load, date columns are checked against ``DATE_FORMATS``: a bad date is a *row issue*
-    (file, column, first rows and values), since the run quarantines those rows rather than stop.
+    that load, date columns are parsed with the cleanser's ``parse.parse_dates`` (``as_of``:
+    report date for two-digit birth years, default today): a value it cannot parse or an
+    impossible date (31/02/2022) is a *row issue* naming file, column, first rows and values, since
+    the run quarantines those rows rather than stop.
 
     Examples:
         >>> import tempfile, pathlib
@@ -838,7 +808,7 @@ def validate_folder(folder: Path | str) -> ValidationReport:
     frames, sources, warns, problems, raws = _load_all(folder)
     issues: list[str] = []
     for name, df in frames.items():
-        issues += _date_issues(df, raws[name], schemas.TABLES[name], sources[name].path)
+        issues += _date_issues(df, raws[name], schemas.TABLES[name], sources[name].path, as_of)
     return ValidationReport(folder=folder, problems=problems, row_issues=issues, warnings=warns,
                             rows={name: len(df) for name, df in frames.items()})
 

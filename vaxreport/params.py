@@ -406,8 +406,7 @@ def _check_keys(d: Mapping[str, Any], known: set[str], where: str, pr: _Problems
         if key not in known:
             near = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
-            pr.items.append(f"unknown key {where}{key!r}{hint}" if where
-                            else f"unknown key {key!r}{hint}")
+            pr.items.append(f"unknown key {where + key!r}{hint}")
 
 
 def _signatory(v: Any, where: str, pr: _Problems, default: Signatory) -> Signatory:
