@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from vaxreport.exceptions import ReportRenderError
@@ -251,3 +253,17 @@ def test_any_typst_warning_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setattr(render, "TEMPLATE", bad)
     with pytest.raises(ReportRenderError, match="(?i)warned.*no such font"):
         render_pdf(_minimal(), timestamp=TS)
+
+
+_MARKUP_ALPHABET = "#*_$@<>[]\\`~'\"-+=/:;{}().,!?%&|^ 0123456789\nabcfiđĐăâêôơưÀÁẢÃẠĂẮẰẲẴẶệỹ"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(alphabet=_MARKUP_ALPHABET, min_size=1, max_size=60))
+def test_any_markup_soup_prints_exactly(text: str) -> None:
+    doc = _minimal(sections=[Section(text, [Paragraph(text),
+                                            Table(columns=["Ô"], rows=[[text]])])],
+                   recipients=[text.replace("\n", " ")])
+    got = _squash("".join(_pages(render_pdf(doc, timestamp=TS))))
+    want = _squash(text)
+    assert want == "" or got.count(want) >= 3
