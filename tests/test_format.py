@@ -102,3 +102,10 @@ def test_dates_follow_nd30(d: date, long: str, short: str) -> None:
 
 def test_place_date() -> None:
     assert fmt_place_date("Thái Nguyên", date(2022, 6, 1)) == "Thái Nguyên, ngày 01 tháng 6 năm 2022"
+
+
+def test_changes_in_words() -> None:
+    from vaxreport.report.format import fmt_int_change, fmt_pp_change
+    assert fmt_pp_change(pct(2756537, 2924867), pct(2700000, 2924867)) == "tăng 1,93 điểm phần trăm"
+    assert fmt_pp_change(pct(1, 3), pct(1, 0)) == "không áp dụng"
+    assert fmt_int_change(100, 1100, "phản ánh") == "giảm 1.000 phản ánh"

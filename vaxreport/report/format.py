@@ -22,7 +22,9 @@ __all__ = [
     "fmt_date_short",
     "fmt_decimal",
     "fmt_int",
+    "fmt_int_change",
     "fmt_pct",
+    "fmt_pp_change",
     "fmt_pct_value",
     "fmt_place_date",
     "fmt_ratio",
@@ -193,6 +195,50 @@ def fmt_ratio_sentence(num: int, den: int, unit: str = "", verb: str = "đạt")
         return f"{head} ({_NA_WORDS})"
     sep = "" if verb.startswith(",") else " "
     return f"{head}{sep}{verb} {fmt_pct_value(p)}"
+
+
+def fmt_pp_change(new: Decimal | None, old: Decimal | None) -> str:
+    """Change between two printed percentages, in words: ``"tăng 1,23 điểm phần trăm"``.
+
+    Works on the rounded values (as returned by ``pct``) so the text agrees with the numbers a
+    reader sees next to it.
+
+    Args:
+        new: this period's percentage.
+        old: the previous period's percentage.
+
+    Returns:
+        ``"tăng X điểm phần trăm"``, ``"giảm X điểm phần trăm"``, ``"không đổi"``, or
+        ``"không áp dụng"`` if either value is missing.
+
+    Examples:
+        >>> fmt_pp_change(Decimal("94.24"), Decimal("93.01"))
+        'tăng 1,23 điểm phần trăm'
+        >>> fmt_pp_change(Decimal("90.00"), Decimal("90.58")), fmt_pp_change(Decimal("5"), Decimal("5"))
+        ('giảm 0,58 điểm phần trăm', 'không đổi')
+        >>> fmt_pp_change(None, Decimal("1"))
+        'không áp dụng'
+    """
+    if new is None or old is None:
+        return _NA_WORDS
+    diff = Decimal(new) - Decimal(old)
+    if diff == 0:
+        return "không đổi"
+    return f"{'tăng' if diff > 0 else 'giảm'} {fmt_decimal(abs(diff))} điểm phần trăm"
+
+
+def fmt_int_change(new: int, old: int, unit: str = "") -> str:
+    """Change between two counts in words: ``"tăng 1.234 mũi tiêm"``, ``"giảm 5"``, ``"không đổi"``.
+
+    Examples:
+        >>> fmt_int_change(2756537, 2755303, "mũi tiêm"), fmt_int_change(5, 10), fmt_int_change(3, 3)
+        ('tăng 1.234 mũi tiêm', 'giảm 5', 'không đổi')
+    """
+    diff = _as_int(new, "new") - _as_int(old, "old")
+    if diff == 0:
+        return "không đổi"
+    word = "tăng" if diff > 0 else "giảm"
+    return f"{word} {fmt_int(abs(diff))}" + (f" {unit}" if unit else "")
 
 
 def _day_month(d: date) -> tuple[str, str]:
