@@ -121,14 +121,14 @@ def _tz_offset(struct: pa.StructArray) -> tuple[np.ndarray, np.ndarray]:
     n = len(struct)
     if "tz" not in struct.type.names:
         return np.zeros(n, bool), np.zeros(n, "int64")
-    tz = np.asarray(struct.field("tz").fill_null("").to_numpy(zero_copy_only=False), dtype=object)
-    has = tz != ""
-    off = np.zeros(n, "int64")
-    for i in np.flatnonzero(has & (tz != "Z")):
-        t = tz[i].replace(":", "")
-        sign = -1 if t[0] == "-" else 1
-        off[i] = sign * (int(t[1:3]) * 60 + int(t[3:5]))
-    return has, off
+    codes, uniques = pd.factorize(pd.Series(struct.field("tz").fill_null(""), dtype="str"))
+    u_off = np.zeros(len(uniques), "int64")
+    for i, t in enumerate(uniques):
+        t = t.replace(":", "")
+        if t and t != "Z":
+            u_off[i] = (-1 if t[0] == "-" else 1) * (int(t[1:3]) * 60 + int(t[3:5]))
+    has = np.asarray([t != "" for t in uniques], dtype=bool)[codes] if n else np.zeros(0, bool)
+    return has, u_off[codes] if n else np.zeros(0, "int64")
 
 
 def _parse_date_uniques(u: pd.Series, *, kind: str, as_of_year: int, date_only: bool) -> pd.DataFrame:
@@ -147,7 +147,10 @@ def _parse_date_uniques(u: pd.Series, *, kind: str, as_of_year: int, date_only: 
         rule[idx] = rules
         status[idx] = "ok"
 
-    for family, order, pattern in _DATE_PATTERNS:
+    sample = arr.slice(0, 2000)
+    hits = [-(pc.sum(pc.match_substring_regex(sample, p)).as_py() or 0) for _, _, p in _DATE_PATTERNS]
+    patterns = [_DATE_PATTERNS[i] for i in np.argsort(hits, kind="stable")]
+    for family, order, pattern in patterns:
         idx = np.flatnonzero(todo)
         if not len(idx):
             break
@@ -156,11 +159,10 @@ def _parse_date_uniques(u: pd.Series, *, kind: str, as_of_year: int, date_only: 
         if not matched.any():
             continue
         idx, st = idx[matched], st.filter(pa.array(matched))
-        ytxt = np.asarray(st.field("y").to_numpy(zero_copy_only=False), dtype=object)
         y = _int_field(st, "y")
         a, b = _int_field(st, "a"), _int_field(st, "b")
         d, m = (a, b) if order == "dm" else (b, a)
-        two = np.array([len(t) == 2 for t in ytxt], dtype=bool)
+        two = np.asarray(pc.equal(pc.utf8_length(st.field("y")), 2).fill_null(False), dtype=bool)
         if two.any():
             if kind == "birth":
                 y = np.where(two, np.where(2000 + y <= as_of_year, 2000 + y, 1900 + y), y)
@@ -317,10 +319,78 @@ def parse_dates(values: pd.Series, *, kind: str = "dose", as_of: dt.date | None 
                                                  index=values.index, dtype="str")})
     if values.dtype == object:
         values = values.map(_object_to_text, na_action="ignore")
-    out = _on_uniques(_to_text(values), lambda u: _parse_date_uniques(
+    text = _to_text(values)
+    fast, ok = _fast_dates(text, date_only=date_only)
+    if ok.all():
+        return pd.DataFrame({"value": fast, "rule": _rule_series(values.index),
+                             "status": pd.Series("ok", index=values.index, dtype="str")})
+    rest = text[~ok]
+    out = _on_uniques(rest, lambda u: _parse_date_uniques(
         u, kind=kind, as_of_year=as_of_year, date_only=date_only))
     out["status"] = out["status"].fillna("empty")
-    return out
+    if not ok.any():
+        return out
+    return pd.DataFrame({
+        "value": fast.mask(~ok, out["value"].reindex(values.index)),
+        "rule": out["rule"].reindex(values.index),
+        "status": out["status"].reindex(values.index).fillna("ok")})
+
+
+# Zero-padded fixed-width formats parsed by pyarrow's strptime; (format, length, day slice,
+# month slice). strptime rolls 31/02 over to 03/03, so the parsed day and month are checked
+# against the digits at their fixed positions.
+_FAST_FORMATS = (
+    ("%d/%m/%Y", 10, (0, 2), (3, 5)),
+    ("%Y-%m-%d", 10, (8, 10), (5, 7)),
+    ("%Y-%m-%d %H:%M:%S", 19, (8, 10), (5, 7)),
+    ("%Y-%m-%dT%H:%M:%S", 19, (8, 10), (5, 7)),
+    ("%d/%m/%Y %H:%M:%S", 19, (0, 2), (3, 5)),
+    ("%d/%m/%Y %H:%M", 16, (0, 2), (3, 5)),
+    ("%Y-%m-%d %H:%M", 16, (8, 10), (5, 7)),
+)
+
+
+def _slice_int(arr: pa.Array, start: int, stop: int) -> pa.Array:
+    part = pc.utf8_slice_codeunits(arr, start, stop)
+    part = pc.if_else(pc.utf8_is_digit(part), part, pa.scalar("-1", pa.string()))
+    return pc.cast(part, pa.int64())
+
+
+def _fast_dates(text: pd.Series, *, date_only: bool) -> tuple[pd.Series, pd.Series]:
+    """Parse the common zero-padded formats of a whole column at C speed.
+
+    Returns (values, ok): ``ok`` marks the rows parsed here; the others go to the general
+    parser (unpadded, two-digit years, serials, swapped day/month, impossible dates…).
+    """
+    n = len(text)
+    arr = pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.string()) \
+        if text.dtype == object else pa.array(text)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arr = pc.cast(arr, pa.string()) if arr.type != pa.string() else arr
+    value = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    ok = np.zeros(n, dtype=bool)
+    length = pc.utf8_length(arr)
+    for fmt, width, dsl, msl in _FAST_FORMATS:
+        cand = np.flatnonzero(~ok & np.asarray(pc.equal(length, width).fill_null(False), bool))
+        if not len(cand):
+            continue
+        sub = arr.take(pa.array(cand))
+        parsed = pc.strptime(sub, format=fmt, unit="s", error_is_null=True)
+        good = pc.and_(pc.equal(pc.day(parsed), _slice_int(sub, *dsl)),
+                       pc.equal(pc.month(parsed), _slice_int(sub, *msl)))
+        year = pc.year(parsed)
+        good = pc.and_(good, pc.and_(pc.greater_equal(year, MIN_YEAR), pc.less_equal(year, MAX_YEAR)))
+        good = np.asarray(good.fill_null(False), dtype=bool)
+        if not good.any():
+            continue
+        vals = np.asarray(parsed.to_numpy(zero_copy_only=False), dtype="datetime64[s]")[good]
+        value[cand[good]] = vals.astype("datetime64[ns]")
+        ok[cand[good]] = True
+    v = pd.Series(value, index=text.index, dtype="datetime64[ns]")
+    if date_only:
+        v = v.dt.normalize()
+    return v, pd.Series(ok, index=text.index)
 
 
 def _object_to_text(v: object) -> object:
@@ -345,9 +415,12 @@ def _parse_id_uniques(u: pd.Series) -> pd.DataFrame:
     flag = _rule_series(s.index)
 
     # Excel scientific notation: "1.9E+11" has lost digits; "1.90900001234E+11" has not.
-    sci = s.str.extract(r"^(?P<m>\d+)(?:[.,](?P<f>\d*))?[eE]\+?(?P<e>\d+)$")
-    is_sci = sci["m"].notna()
-    if is_sci.any():
+    maybe_sci = s.str.contains("[eE]", regex=True).fillna(False)
+    is_sci = pd.Series(False, index=s.index)
+    if maybe_sci.any():
+        sci = s[maybe_sci].str.extract(r"^(?P<m>[0-9]+)(?:[.,](?P<f>[0-9]*))?[eE]\+?(?P<e>[0-9]+)$")
+        sci = sci.reindex(s.index)
+        is_sci = sci["m"].notna()
         mant = (sci["m"].fillna("") + sci["f"].fillna("")).str.lstrip("0")
         exp = pd.to_numeric(sci["e"], errors="coerce").fillna(0).astype(int)
         lead = sci["m"].fillna("").str.lstrip("0").str.len()
@@ -361,12 +434,12 @@ def _parse_id_uniques(u: pd.Series) -> pd.DataFrame:
         flag = flag.mask(lost, "id_excel_lost_digits")
 
     # Excel float rendering "19090000123.0".
-    flt = value.str.fullmatch(r"\d+\.0+") & rule.isna()
+    flt = value.str.fullmatch(r"[0-9]+\.0+") & rule.isna()
     value = value.mask(flt, value.str.replace(r"\.0+$", "", regex=True))
     rule = rule.mask(flt, "id_excel_float")
 
     # Labels and separators: "CCCD: 019 090 000 123", "019.090.000.123", "019-090-000-123".
-    label = value.str.fullmatch(r"(?i)\s*(?:s[ốo]\s*)?(?:cccd|cmnd|cmt|c[ăa]n\s*c[ưu][ớo]c|cc)"
+    label = value.str.fullmatch(r"(?i) *(?:s[ốo] *)?(?:cccd|cmnd|cmt|c[ăa]n *c[ưu][ớo]c|cc)"
                                 r"[^0-9]*[0-9][0-9 .\-]*")
     stripped = value.str.replace(r"^[^0-9]*", "", regex=True).where(label, value)
     sep = stripped.str.fullmatch(r"[0-9][0-9 .\-\u00a0]*[0-9]") & stripped.str.contains(r"[ .\-\u00a0]")
@@ -376,7 +449,7 @@ def _parse_id_uniques(u: pd.Series) -> pd.DataFrame:
     value = stripped
 
     value = value.mask(value.eq(""), NA)
-    digits = value.str.fullmatch(r"\d+").fillna(False)
+    digits = value.str.fullmatch(r"[0-9]+").fillna(False)
     bad = value.notna() & ~digits
     value = value.mask(bad, NA)
     rule = rule.mask(bad, "id_not_digits")
@@ -438,24 +511,27 @@ def _parse_phone_uniques(u: pd.Series) -> pd.DataFrame:
     s = raw.str.strip()
     rule = _rule_series(s.index)
     # Several numbers in one cell: keep the first.
-    many = s.str.contains(r"\d{6,}.*[/,;|].*\d{6,}|\d{9,}\s*-\s*\d{9,}", regex=True).fillna(False)
-    s = s.mask(many, s.str.extract(r"^\D*(\+?[\d .\-()]+?)\s*(?:[/,;|]|\s-\s|$)", expand=False))
+    many = s.str.contains(r"[0-9]{6,}.*[/,;|].*[0-9]{6,}|[0-9]{9,} *- *[0-9]{9,}",
+                          regex=True).fillna(False)
+    if many.any():
+        first = s[many].str.extract(r"^[^0-9+]*(\+?[0-9 .\-()]+?) *(?:[/,;|]|  *- |$)", expand=False)
+        s = s.mask(many, first.reindex(s.index))
     s = s.str.replace(r"\.0+$", "", regex=True)  # Excel float
-    plus = s.str.match(r"^\s*\+").fillna(False)
-    d = s.str.replace(r"\D", "", regex=True)
+    plus = s.str.match(r"^ *\+").fillna(False)
+    d = s.str.replace(r"[^0-9]", "", regex=True)
     kind = pd.Series(NA, index=s.index, dtype="str")
     # Country code: +84 / 0084 / 84 followed by a 9-digit (new) or 10-digit (old 01xx) number.
     cc = (plus & d.str.match(r"^84")) | d.str.match(r"^0084") | (
-        d.str.fullmatch(r"84\d{9}|841\d{9}"))
+        d.str.fullmatch(r"84[0-9]{9}|841[0-9]{9}"))
     cc = cc.fillna(False)
     d = d.mask(cc, "0" + d.str.replace(r"^(?:00)?84", "", regex=True).str.lstrip("0"))
     kind = kind.mask(cc, "phone_country_code")
     # Lost leading zero (Excel number): 9 digits of a mobile, or 10 digits of an old 1xx number.
-    lz = ~cc & (d.str.fullmatch(r"[35789]\d{8}") | d.str.fullmatch(r"1[2-9]\d{8}")).fillna(False)
+    lz = ~cc & d.str.fullmatch(r"[35789][0-9]{8}|1[2-9][0-9]{8}").fillna(False)
     d = d.mask(lz, "0" + d)
     kind = kind.mask(lz, "phone_restore_leading_zero")
     # 11-digit numbers of the 2018 migration.
-    old = d.str.fullmatch(r"01\d{9}").fillna(False)
+    old = d.str.fullmatch(r"01[0-9]{9}").fillna(False)
     new_prefix = d.str[:4].map(_migration())
     mig = old & new_prefix.notna()
     d = d.mask(mig, new_prefix + d.str[4:])
