@@ -140,3 +140,9 @@ def test_builders_leave_pyplot_alone(units: pd.DataFrame) -> None:
     before = plt.get_fignums()
     figures.bar_indicator_by_unit(units, "pct", "unit")
     assert plt.get_fignums() == before
+
+
+def test_figures_display_in_jupyter_without_pyplot(units: pd.DataFrame) -> None:
+    fig = figures.bar_indicator_by_unit(units, "pct", "unit")
+    assert isinstance(fig, Figure)
+    assert fig._repr_png_()[:4] == b"\x89PNG"

@@ -35,6 +35,7 @@ from vaxreport.report.render import Figure as ReportFigure
 
 __all__ = [
     "RC",
+    "ChartFigure",
     "as_report_figure",
     "bar_indicator_by_unit",
     "coverage_by_age",
@@ -65,6 +66,17 @@ RC: dict[str, Any] = {
     "svg.fonttype": "path",
     "legend.frameon": False,
 }
+
+
+class ChartFigure(Figure):
+    """A matplotlib ``Figure`` that also shows itself in Jupyter without pyplot.
+
+    (The inline backend registers its display hook only once pyplot is imported; notebooks that
+    never import pyplot would otherwise print ``<Figure size ...>``.)
+    """
+
+    def _repr_png_(self) -> bytes:
+        return figure_png(self, dpi=110)
 
 
 @cache
@@ -134,7 +146,7 @@ def bar_indicator_by_unit(df: pd.DataFrame, value: str, label: str,
         rows.sort(key=lambda r: (-(r[2] if r[2] is not None else float("-inf")), r[0]))
     rows.reverse()  # barh draws the first row at the bottom
     with _style():
-        fig = Figure(figsize=(6.3, 0.9 + 0.28 * max(len(rows), 1)), layout="constrained")
+        fig = ChartFigure(figsize=(6.3, 0.9 + 0.28 * max(len(rows), 1)), layout="constrained")
         ax = fig.add_subplot()
         tgt = _to_float(target)
         ys = list(range(len(rows)))
@@ -186,7 +198,7 @@ def weekly_trend(df: pd.DataFrame, *, title: str | None = None) -> Figure:
     labels = [f"{w.day:02d}/{w.month}" for w in weeks]
     xs = list(range(len(d)))
     with _style():
-        fig = Figure(figsize=(6.3, 3.0), layout="constrained")
+        fig = ChartFigure(figsize=(6.3, 3.0), layout="constrained")
         ax = fig.add_subplot()
         ax.plot(xs, d["entered"].astype("float64").tolist(), marker="o", color=_BLUE,
                 label="Mũi tiêm đã nhập")
@@ -235,7 +247,7 @@ def coverage_by_age(df: pd.DataFrame, *, title: str | None = None) -> Figure:
     width = 0.8 / max(len(doses), 1)
     palette = [_BLUE, _ORANGE, "#548235", "#7030a0", _GREY]
     with _style():
-        fig = Figure(figsize=(6.3, 3.2), layout="constrained")
+        fig = ChartFigure(figsize=(6.3, 3.2), layout="constrained")
         ax = fig.add_subplot()
         for k, dose in enumerate(doses):
             sub = df[df["dose"] == dose]
