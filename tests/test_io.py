@@ -119,3 +119,225 @@ def test_write_json_sorted_utf8_atomic(tmp_path: Path) -> None:
     p = io.write_json({"z": np.int64(3), "a": [dt.date(2022, 6, 1), "Sở Y tế"]}, tmp_path / "m.json")
     assert p.read_text(encoding="utf-8") == (
         '{\n  "a": [\n    "2022-06-01",\n    "Sở Y tế"\n  ],\n  "z": 3\n}\n')
+
+
+# --------------------------------------------------------------------------------------------
+# The bad-input corpus (tests/data/bad/, written by tests/data/make_bad_corpus.py)
+# --------------------------------------------------------------------------------------------
+
+BAD = Path(__file__).parent / "data" / "bad"
+NAMES = ["Nguyễn Văn An", "Lê Thị Hoà", "Đỗ Thuỷ Tiên"]
+
+
+def load_bad(name: str, schema: schemas.TableSchema = schemas.DOSES) -> pd.DataFrame:
+    return io.load_table(BAD / name, schema)
+
+
+def test_corpus_is_what_the_generator_writes(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_bad_corpus",
+                                                  BAD.parent / "make_bad_corpus.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for p in mod.build(tmp_path):
+        if p.suffix != ".xlsx":  # zip entries carry timestamps
+            assert p.read_bytes() == (BAD / p.name).read_bytes(), p.name
+
+
+def test_empty_file_is_an_error() -> None:
+    with pytest.raises(InputDataError) as err:
+        load_bad("empty.csv")
+    assert str(err.value) == f"file {BAD / 'empty.csv'}: the file is empty (no header row)"
+
+
+def test_header_only_is_a_valid_table_with_zero_rows() -> None:
+    df = load_bad("header_only.csv")
+    assert len(df) == 0 and tuple(df.columns) == schemas.DOSES.columns
+
+
+def test_wrong_delimiter_names_file_columns_and_delimiter() -> None:
+    with pytest.raises(SchemaViolation) as err:
+        load_bad("wrong_delimiter.csv")
+    msg = str(err.value)
+    assert msg.startswith(f"file {BAD / 'wrong_delimiter.csv'}: missing required column(s) "
+                          "['record_id', 'person_ref',")
+    assert "headers found (row 1): ['Mã bản ghi:Mã đối tượng:Họ và tên:" in msg
+    assert msg.endswith("the header row splits into 1 field(s) with delimiter ',' (encoding "
+                        "utf-8): is the file delimited by something other than , ; tab | or "
+                        "not a CSV at all?")
+
+
+@pytest.mark.parametrize("name, encoding, delimiter", [
+    ("semicolon.csv", "utf-8", ";"),
+    ("utf8_bom.csv", "utf-8-sig", ","),
+    ("utf16.csv", "utf-16", "\t"),
+    ("utf16be.csv", "utf-16", "\t"),
+])
+def test_encodings_and_delimiters_load_identically(name: str, encoding: str,
+                                                   delimiter: str) -> None:
+    raw = io._read_raw(BAD / name, schemas.DOSES)
+    assert (raw.encoding, raw.delimiter) == (encoding, delimiter)
+    df = load_bad(name)
+    assert df.full_name.tolist() == NAMES
+    assert df.record_id.tolist() == ["R001", "R002", "R003"]  # the BOM is not in the first header
+    assert df.id_number.tolist()[:2] == ["019080000123", "019185000456"]
+
+
+def test_cp1258_is_decoded_but_left_decomposed_for_the_cleanser() -> None:
+    import unicodedata
+
+    assert io._read_raw(BAD / "cp1258.csv", schemas.DOSES).encoding == "cp1258"
+    df = load_bad("cp1258.csv")
+    assert df.full_name.iloc[0] == "Nguyê\u0303n Văn An"  # base letter + combining tilde
+    assert [unicodedata.normalize("NFC", s) for s in df.full_name] == NAMES
+
+
+def test_tcvn3_bytes_are_read_as_cp1252_for_legacy_repair() -> None:
+    assert io._read_raw(BAD / "tcvn3.csv", schemas.DOSES).encoding == "cp1252"
+    assert load_bad("tcvn3.csv").full_name.tolist() == [
+        "NguyÔn ThÞ Hång", "§ç V¨n §¹t", "TrÇn ThÞ Thanh Hµ"]
+
+
+def test_xlsx_title_rows_merged_cells_and_numeric_cells() -> None:
+    with pytest.warns(io.InputWarning, match=r"row 9 below the table .* footer .*"
+                                             r"\['Người lập biểu'\]"):
+        df = load_bad("title_rows_merged.xlsx")
+    raw = io._read_raw(BAD / "title_rows_merged.xlsx", schemas.DOSES)
+    assert (raw.header_row, raw.sheet, raw.encoding) == (4, "Danh sách", "xlsx")
+    assert df.full_name.tolist() == NAMES
+    assert df.birth_date.tolist() == ["1980-02-01", "04/03/1985", "40159"]
+    assert df.dose_date.tolist() == ["2022-05-15", "2022-05-01 08:30:00", "20/05/2022"]
+    assert df.id_number.tolist()[:2] == ["19080000123", "019185000456"]  # number cell: zero lost
+    assert df.phone.tolist()[0] == "912345678"
+    assert df.district_code.tolist() == ["164", "171", "172"]
+    assert df.dose_number.tolist() == ["1", "2", "1.5"]
+    assert df.site_code.tolist() == ["S0101"] * 3  # M5:M7 merged: the value fills the block
+    assert df.sign_status.tolist() == ["signed", "unsigned", "unsigned"]
+
+
+def test_xlsx_error_rows_are_sheet_rows(tmp_path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(BAD / "title_rows_merged.xlsx")
+    wb.active["N6"] = "Không rõ"
+    wb.save(tmp_path / "doses.xlsx")
+    with pytest.raises(SchemaViolation, match=r"row 6, column 'Trạng thái ký': unknown value "
+                                              r"'Không rõ'"):
+        io.load_table(tmp_path / "doses.xlsx", schemas.DOSES)
+
+
+def test_duplicate_columns_are_an_error() -> None:
+    with pytest.raises(SchemaViolation) as err:
+        load_bad("duplicate_columns.csv")
+    assert str(err.value) == (
+        f"file {BAD / 'duplicate_columns.csv'}, row 1: duplicate columns: 'Họ và tên' (column C) "
+        "and 'Họ tên' (column O) both mean 'full_name'; keep one of each and re-export")
+
+
+def test_unknown_extra_columns_are_kept_and_warned() -> None:
+    with pytest.warns(io.InputWarning) as rec:
+        df = load_bad("extra_columns.csv")
+    assert [str(w.message) for w in rec] == [
+        f"{BAD / 'extra_columns.csv'}: 2 unknown column(s) kept as extra columns: "
+        "['Ghi chú', 'Người nhập']"]
+    assert tuple(df.columns) == schemas.DOSES.columns + ("Ghi chú", "Người nhập")
+    assert df["Người nhập"].tolist() == ["cb01"] * 3
+
+
+def test_missing_column_names_file_columns_and_headers_found() -> None:
+    with pytest.raises(SchemaViolation) as err:
+        load_bad("missing_column.csv")
+    assert str(err.value) == (
+        f"file {BAD / 'missing_column.csv'}: missing required column(s) ['dose_date'] for table "
+        "'doses'; headers found (row 1): ['Mã bản ghi', 'Mã đối tượng', 'Họ và tên', "
+        "'Ngày sinh', 'Giới tính', 'Số CMND/CCCD', 'Số điện thoại', 'Mã huyện', 'Mã xã', "
+        "'Tên vắc xin', 'Mũi tiêm', 'Mã cơ sở tiêm', 'Trạng thái ký']")
+
+
+def test_impossible_dates_stay_raw_and_validate_reports_them(tmp_path: Path) -> None:
+    df = load_bad("impossible_dates.csv")
+    assert df.dose_date.tolist()[0] == "31/02/2022"
+    assert df.birth_date.tolist()[1] == "ngày sinh?"
+    folder = write_inputs(tmp_path, (BAD / "impossible_dates.csv").read_text(encoding="utf-8"))
+    report = io.validate_folder(folder)
+    assert report.ok and report.problems == []
+    path = folder / "doses.csv"
+    assert report.row_issues == [
+        f"file {path}, column 'Ngày sinh': 1 value(s) are not a valid date: row 3 'ngày sinh?' "
+        f"(accepted: {', '.join(io.DATE_FORMATS)})",
+        f"file {path}, column 'Ngày tiêm': 1 value(s) are not a valid date: row 2 '31/02/2022' "
+        f"(accepted: {', '.join(io.DATE_FORMATS)})",
+    ]
+    assert "the run quarantines these rows" in report.describe()
+
+
+def test_excel_mangled_ids_are_kept_raw() -> None:
+    df = load_bad("excel_ids.csv")
+    assert df.id_number.tolist() == ["1.9E+11", "19185000456"]
+    assert df.phone.tolist() == ["912345678", "84987654321"]
+
+
+def test_truncated_file_names_the_row() -> None:
+    with pytest.raises(InputDataError) as err:
+        load_bad("truncated.csv")
+    assert str(err.value) == (
+        f"file {BAD / 'truncated.csv'}, row 4: has 3 fields, the header has 14 (delimiter ','): "
+        "'R003,P003,\"Đỗ Thu'; a truncated file, an unterminated quote or a stray delimiter")
+
+
+def test_100_kb_field_loads_whole() -> None:
+    df = load_bad("big_field.csv")
+    assert df.address.str.len().tolist() == [100_000]
+    assert df.address.iloc[0].startswith("Tổ 5, xxx")
+
+
+def test_unknown_status_value_lists_allowed_values() -> None:
+    with pytest.raises(SchemaViolation) as err:
+        load_bad("unknown_status.csv")
+    assert str(err.value).startswith(
+        f"file {BAD / 'unknown_status.csv'}, row 3, column 'Trạng thái ký': unknown value "
+        "'Đang chờ ký' for sign_status; allowed: ['signed', 'unsigned'] (as exported, any case "
+        "and diacritics: ['0', '1', 'chua ky',")
+
+
+def test_tally_that_is_not_an_integer() -> None:
+    with pytest.raises(SchemaViolation) as err:
+        load_bad("tallies_not_integer.csv", schemas.SITE_TALLIES)
+    assert str(err.value) == (f"file {BAD / 'tallies_not_integer.csv'}, row 3, column "
+                              "'Số mũi đã tiêm': '12,5' is not a non-negative integer")
+
+
+def test_validate_folder_reports_every_blocking_problem(tmp_path: Path) -> None:
+    folder = write_inputs(tmp_path, (BAD / "missing_column.csv").read_text(encoding="utf-8"))
+    (folder / "population.csv").write_text("commune_code,age_group,population\n05443,60+,10\n")
+    report = io.validate_folder(folder)
+    assert not report.ok and len(report.problems) == 2
+    assert "missing required column(s) ['dose_date']" in report.problems[0]
+    assert report.problems[1].startswith(f"file {folder / 'population.csv'}, row 2, column "
+                                         "'age_group': unknown value '60+' for age_group")
+    assert report.rows == {"site_tallies": 1, "feedback": 1, "registry": 1}
+    assert report.describe().splitlines()[0] == f"{folder}: 2 problem(s); the run cannot start:"
+
+
+def test_cli_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from vaxreport import cli
+
+    good = write_inputs(tmp_path / "good")
+    assert cli.main(["validate", str(good)]) == 0
+    assert capsys.readouterr().out.startswith(f"{good}: OK (doses 2, site_tallies 1, feedback 1, "
+                                              "registry 1, population 1 rows)")
+    (good / "doses.csv").write_bytes(b"")
+    assert cli.main(["validate", str(good)]) == 1
+    assert "the file is empty (no header row)" in capsys.readouterr().out
+
+
+def test_find_input_accepts_vietnamese_names_and_rejects_ambiguity(tmp_path: Path) -> None:
+    (tmp_path / "Dữ liệu tiêm.xlsx").write_bytes(b"")
+    (tmp_path / "~$Dữ liệu tiêm.xlsx").write_bytes(b"")
+    assert io.find_input(tmp_path, "doses").name == "Dữ liệu tiêm.xlsx"
+    (tmp_path / "doses.csv").write_text("x")
+    with pytest.raises(InputDataError, match=r"more than one doses file: \['Dữ liệu tiêm.xlsx', "
+                                             r"'doses.csv'\]"):
+        io.find_input(tmp_path, "doses")

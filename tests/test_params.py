@@ -122,3 +122,33 @@ def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
         RunParams.from_yaml(write(tmp_path, "period: [2022\n"))
     with pytest.raises(ParamsError, match="params file not found"):
         RunParams.from_yaml(tmp_path / "nope.yaml")
+
+
+BAD = Path(__file__).parent / "data" / "bad"
+
+
+def bad_problems(name: str) -> list[str]:
+    with pytest.raises(ParamsError) as err:
+        RunParams.from_yaml(BAD / name)
+    head, *lines = str(err.value).splitlines()
+    assert head == f"{BAD / name}: {len(lines)} problem(s):"
+    return lines
+
+
+def test_corpus_params_unknown_key() -> None:
+    assert bad_problems("params_unknown_key.yaml") == [
+        "- unknown key 'signer' (did you mean 'signatory'?)"]
+
+
+def test_corpus_params_wrong_types_echo_values() -> None:
+    assert bad_problems("params_wrong_type.yaml") == [
+        "- report_date: expected a date YYYY-MM-DD, got '01/06/2022' (str)",
+        "- recipients: expected a list of text lines, got 'Bộ Y tế' (str)",
+        "- thresholds.unsigned_days: expected a whole number, got 14.5 (float)",
+    ]
+
+
+def test_corpus_params_unknown_district() -> None:
+    assert bad_problems("params_unknown_district.yaml") == [
+        "- districts[0].code: district '166' is not in the admin reference table for province "
+        "19; known: ['164', '165', '167', '168', '169', '170', '171', '172', '173']"]

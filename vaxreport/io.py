@@ -185,8 +185,8 @@ class ValidationReport:
 _UTF8_MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 # TCVN3 puts its commonest letters (ă â ê ô ơ ư đ, à ả ã á ạ) on bytes that Windows-1258 uses only
-# for symbols (¨©ª«¬® µ¶·¸¹); VNI writes a base vowel followed by a mark byte (aø aù aû aï).
-_TCVN3_SIGNS = re.compile(rb"[\xa8-\xae\xb5-\xb9]")
+# for symbols (§¨©ª«¬® µ¶·¸¹); VNI writes a base vowel followed by a mark byte (aø aù aû aï).
+_TCVN3_SIGNS = re.compile(rb"[\xa7-\xae\xb5-\xb9]")
 _VNI_SIGNS = re.compile(rb"[aeiouyAEIOUY][\xf8\xf9\xfb\xef\xd8\xd9\xdb\xcf]")
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 
@@ -294,6 +294,7 @@ class _Raw:
     delimiter: str
     sheet: str = ""
     header_row: int = 1
+    notes: list[str] = field(default_factory=list)  # warnings raised while reading
 
     def row_of(self, i: int) -> int:
         return int(self.rows[i]) if self.rows is not None else self.first_row + i
@@ -485,13 +486,41 @@ def _read_xlsx(path: Path, schema: TableSchema) -> _Raw:
                 cols[c0][i] = anchor
     frame = pd.DataFrame({f"c{j}": pd.array(cols[j], dtype="str") for j in range(ncols)})
     row_numbers = np.arange(header_row + 1, header_row + 1 + len(data))
-    empty = frame.isna().all(axis=1).to_numpy() if ncols else np.ones(len(data), bool)
+    filled = frame.notna().sum(axis=1).to_numpy() if ncols else np.zeros(len(data), int)
+    notes = []
+    footer = _footer_rows(filled, min_filled=max(2, -(-len(schema.required) // 2)))
+    if footer is not None:
+        texts = [v for v in frame.iloc[footer:].to_numpy().ravel() if isinstance(v, str)][:3]
+        a, b = row_numbers[footer], row_numbers[-1]
+        rows = f"row {a}" if a == b else f"rows {a}-{b}"
+        notes.append(f"{path}: {rows} below the table (after a blank row, few cells filled) "
+                     f"look like a footer and were not loaded: {texts}")
+        frame, row_numbers, filled = frame.iloc[:footer], row_numbers[:footer], filled[:footer]
+    empty = filled == 0
     if empty.any():  # formatted but empty rows (often trailing): not data
         frame = frame.loc[~empty].reset_index(drop=True)
         row_numbers = row_numbers[~empty]
     headers = ["" if h is None else (_cell_text(h) or "").strip() for h in header_cells]
     return _Raw(headers=headers, frame=frame, rows=row_numbers, first_row=header_row + 1,
-                encoding="xlsx", delimiter="", sheet=title, header_row=header_row)
+                encoding="xlsx", delimiter="", sheet=title, header_row=header_row, notes=notes)
+
+
+def _footer_rows(filled: np.ndarray, min_filled: int) -> int | None:
+    """Index of the first footer row (signatures, "Người lập biểu"), or None.
+
+    A footer is what follows the last row with at least ``min_filled`` cells, when a blank row
+    separates them and no row below is that full.
+
+    >>> _footer_rows(np.array([9, 9, 0, 1, 0, 2]), 5), _footer_rows(np.array([9, 1, 9]), 5)
+    (3, None)
+    """
+    full = np.flatnonzero(filled >= min_filled)
+    if not len(full) or full[-1] == len(filled) - 1:
+        return None
+    below = np.flatnonzero(filled[full[-1] + 1:] > 0)
+    if not len(below) or below[0] == 0:
+        return None
+    return int(full[-1] + 1 + below[0])
 
 
 def _read_raw(path: Path, schema: TableSchema) -> _Raw:
@@ -626,7 +655,7 @@ def _load(path: Path, schema: TableSchema) -> tuple[pd.DataFrame, _Raw, list[str
         raise InputDataError(f"cannot read the file ({exc.strerror or exc})",
                              path=str(path)) from exc
     df, warns = _conform(raw, schema, path)
-    return df, raw, warns
+    return df, raw, raw.notes + warns
 
 
 def load_table(path: Path | str, schema: TableSchema) -> pd.DataFrame:
