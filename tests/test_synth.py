@@ -12,7 +12,7 @@ import pandas as pd
 import phonenumbers
 import pytest
 
-from vaxreport import schemas, synth
+from vaxreport import params, schemas, synth, text
 
 SCALE = 0.002
 
@@ -83,6 +83,13 @@ def test_files_load_with_schema_aliases(province: Path) -> None:
                 assert keys.isin(list(vocab)).all(), (schema.name, col, set(keys) - set(vocab))
 
 
+def test_params_yaml_loads(province: Path) -> None:
+    p = params.RunParams.from_yaml(province / "params.yaml")
+    assert p.inputs == (province / "inputs").resolve()
+    assert str(p.period_end) == "2022-05-31" and p.province_code == "19"
+    assert len(p.districts) == 9
+
+
 def test_same_seed_same_bytes(province: Path, tmp_path: Path) -> None:
     synth.generate(tmp_path, scale=SCALE, seed=7)
     assert _sha(tmp_path) == _sha(province)
@@ -124,6 +131,13 @@ def test_every_error_kind_appears_with_its_true_value(noisy: Path) -> None:
     m = has["name_nfd"]
     assert (doses.loc[m, "full_name"].map(lambda s: unicodedata.normalize("NFC", s))
             == truth.loc[m, "true_full_name"]).all()
+    for kind, enc in (("name_tcvn3", "tcvn3"), ("name_vni", "vni")):
+        m = has[kind]
+        # a few renderings are valid Vietnamese too ("Vũ" -> "Vò" in TCVN3): detection can miss them
+        detected = doses.loc[m, "full_name"].map(text.detect_legacy) == enc
+        assert detected.mean() > 0.9, kind
+        m = m & detected.reindex(doses.index, fill_value=False)
+        assert (doses.loc[m, "full_name"].map(text.to_unicode) == truth.loc[m, "true_full_name"]).all()
     m = has["birth_date_swapped"] & doses["birth_date"].str.match(r"^\d\d/\d\d/\d{4}$")
     raw = _date(doses.loc[m, "birth_date"])
     assert (raw.dt.day == truth.loc[m, "true_birth_date"].dt.month).all()

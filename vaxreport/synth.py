@@ -30,6 +30,7 @@ Examples:
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 import unicodedata
@@ -44,6 +45,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from vaxreport import refdata
+from vaxreport.text import encode_legacy
 
 # --------------------------------------------------------------------------------------------
 # Constants: the seed report, the period, the province
@@ -75,6 +77,8 @@ ERROR_KINDS: dict[str, str] = {
     "name_typo": "one letter deleted, doubled, swapped, or one tone mark changed/dropped",
     "name_no_diacritics": "name typed without Vietnamese diacritics",
     "name_nfd": "name stored decomposed (NFD)",
+    "name_tcvn3": "name in TCVN3 (ABC) mojibake, as typed in a .VnTime font",
+    "name_vni": "name in VNI-Windows mojibake, as typed in a VNI font",
     "name_case_spacing": "name in upper/lower case or with extra spaces",
     "name_incomplete": "middle name missing",
     "gender_wrong": "gender flipped",
@@ -126,6 +130,8 @@ class ErrorRates:
     name_typo: float = 0.012
     name_no_diacritics: float = 0.01
     name_nfd: float = 0.005
+    name_tcvn3: float = 0.004
+    name_vni: float = 0.003
     name_case_spacing: float = 0.01
     name_incomplete: float = 0.004
     gender_wrong: float = 0.004
@@ -227,12 +233,30 @@ def _join(*parts: pa.Array | str, sep: str = "") -> pa.Array:
     return pc.binary_join_element_wise(*parts, sep)
 
 
-def _ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _ymd_exact(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     d64 = days.astype("datetime64[D]")
     y = d64.astype("datetime64[Y]")
     m = d64.astype("datetime64[M]")
     return (y.astype(np.int64) + 1970, (m - y.astype("datetime64[M]")).astype(np.int64) + 1,
             (d64 - m.astype("datetime64[D]")).astype(np.int64) + 1)
+
+
+def _ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month, day of dates given as days since 1970-01-01 (lookup over the date range).
+
+    >>> [int(x[0]) for x in _ymd(np.array([19143]))]
+    [2022, 5, 31]
+    """
+    days = np.asarray(days, dtype=np.int64)
+    if days.size < 4096:
+        return _ymd_exact(days)
+    lo = int(days.min())
+    span = int(days.max()) - lo + 1
+    if span > days.size:
+        return _ymd_exact(days)
+    y, m, d = _ymd_exact(np.arange(lo, lo + span))
+    k = days - lo
+    return y[k], m[k], d[k]
 
 
 def _days(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -249,44 +273,71 @@ def _unique_numbers(prefix: np.ndarray, digits: int, rng: np.random.Generator) -
     """``prefix * 10**digits + random`` without repeats (redraws the collisions)."""
     base = prefix.astype(np.int64) * 10 ** digits
     out = base + rng.integers(0, 10 ** digits, prefix.shape[0])
-    for _ in range(50):
-        _, first = np.unique(out, return_index=True)
-        dup = np.ones(out.shape[0], bool)
-        dup[first] = False
-        if not dup.any():
+    for _ in range(100):
+        srt = np.sort(out)
+        dupvals = np.unique(srt[1:][srt[1:] == srt[:-1]])
+        if dupvals.size == 0:
             break
-        out[dup] = base[dup] + rng.integers(0, 10 ** digits, int(dup.sum()))
+        pos = np.flatnonzero(np.isin(out, dupvals))
+        _, first = np.unique(out[pos], return_index=True)
+        redo = np.delete(pos, first)
+        out[redo] = base[redo] + rng.integers(0, 10 ** digits, redo.size)
     return out
+
+
+def _fmt_date_exact(days: np.ndarray, style: int) -> pa.Array:
+    y, m, d = _ymd_exact(days)
+    ys, mm, dd = _s(y), _pad(m, 2), _pad(d, 2)
+    if style == 1:
+        return _join(_s(d), _s(m), ys, sep="/")
+    if style == 2:
+        return _join(ys, mm, dd, sep="-")
+    if style == 3:
+        return _join(dd, mm, ys, sep="-")
+    if style == 4:
+        return _s(days + 25569)
+    if style == 5:
+        return _s(days * 86_400_000)
+    return _join(dd, mm, ys, sep="/")
 
 
 def _fmt_date(days: np.ndarray, style: np.ndarray) -> pa.Array:
     """Dates (days since epoch) as strings; style 0 dd/mm/yyyy, 1 d/m/yyyy, 2 yyyy-mm-dd,
-    3 dd-mm-yyyy, 4 Excel serial, 5 epoch milliseconds (the platform API)."""
-    y, m, d = _ymd(days)
-    ys, mm, dd = _s(y), _pad(m, 2), _pad(d, 2)
-    out = _join(dd, mm, ys, sep="/")
-    variants = {
-        1: lambda: _join(_s(d), _s(m), ys, sep="/"),
-        2: lambda: _join(ys, mm, dd, sep="-"),
-        3: lambda: _join(dd, mm, ys, sep="-"),
-        4: lambda: _s(days + 25569),
-        5: lambda: _s(days * 86_400_000),
-    }
-    for code, make in variants.items():
-        mask = style == code
-        if mask.any():
-            out = pc.if_else(pa.array(mask), make(), out)
-    return out
+    3 dd-mm-yyyy, 4 Excel serial, 5 epoch milliseconds (the platform API).
+
+    Formats each (date, style) of the range once, then takes.
+
+    >>> _fmt_date(np.array([19143, 19143, 19143]), np.array([0, 2, 4])).to_pylist()
+    ['31/05/2022', '2022-05-31', '44712']
+    """
+    days = np.asarray(days, dtype=np.int64)
+    style = np.asarray(style, dtype=np.int64)
+    if days.size == 0:
+        return pa.array([], pa.string())
+    lo = int(days.min())
+    span = int(days.max()) - lo + 1
+    styles = np.unique(style)
+    rng_days = np.arange(lo, lo + span)
+    table = pa.concat_arrays([_fmt_date_exact(rng_days, int(st)) for st in styles])
+    k = np.searchsorted(styles, style) * span + (days - lo)
+    return table.take(pa.array(k))
+
+
+_CLOCK: list[pa.Array] = []
 
 
 def _fmt_timestamp(seconds: np.ndarray) -> pa.Array:
-    """Seconds since epoch as ``dd/mm/yyyy HH:MM:SS``."""
-    days = seconds // 86_400
-    sod = seconds % 86_400
-    y, m, d = _ymd(days)
-    date = _join(_pad(d, 2), _pad(m, 2), _s(y), sep="/")
-    clock = _join(_pad(sod // 3600, 2), _pad(sod // 60 % 60, 2), _pad(sod % 60, 2), sep=":")
-    return _join(date, clock, sep=" ")
+    """Seconds since epoch as ``dd/mm/yyyy HH:MM:SS``.
+
+    >>> _fmt_timestamp(np.array([19143 * 86400 + 3661])).to_pylist()
+    ['31/05/2022 01:01:01']
+    """
+    if not _CLOCK:
+        sod = np.arange(86_400)
+        _CLOCK.append(_join(_pad(sod // 3600, 2), _pad(sod // 60 % 60, 2), _pad(sod % 60, 2), sep=":"))
+    seconds = np.asarray(seconds, dtype=np.int64)
+    date = _fmt_date(seconds // 86_400, np.zeros(seconds.size, np.int64))
+    return _join(date, _CLOCK[0].take(pa.array(seconds % 86_400)), sep=" ")
 
 
 def _ascii_fold(s: str) -> str:
@@ -350,6 +401,8 @@ _NAME_VARIANTS = {
     "name_typo": lambda s, r: _name_typo(s, r),
     "name_no_diacritics": lambda s, r: _ascii_fold(s),
     "name_nfd": lambda s, r: unicodedata.normalize("NFD", s),
+    "name_tcvn3": lambda s, r: encode_legacy(s, "tcvn3"),
+    "name_vni": lambda s, r: encode_legacy(s, "vni"),
     "name_case_spacing": _name_case,
     "name_incomplete": lambda s, r: _name_incomplete(s),
 }
@@ -791,12 +844,15 @@ def _dose_histories(P: dict[str, np.ndarray], vaccinated: np.ndarray,
 # Writers
 # --------------------------------------------------------------------------------------------
 
+_CSV_OPTIONS = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+
+
 def _write_csv(table: pa.Table, path: Path, *, bom: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:
         if bom:
             fh.write(b"\xef\xbb\xbf")
-        pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=True, quoting_style="needed"))
+        pacsv.write_csv(table, fh, _CSV_OPTIONS)
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
@@ -804,37 +860,33 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
-def _params_yaml(com: dict[str, np.ndarray]) -> dict[str, object]:
-    dist: dict[str, str] = {}
-    for d, name in zip(com["district"], com["district_name"]):
-        dist.setdefault(str(d), str(name))
+def _params_yaml() -> dict[str, object]:
+    """Run parameters of the synthetic province (the layout of ``params/2022-05.yaml``)."""
     return {
         "province_code": PROVINCE_CODE,
         "province_name": PROVINCE_NAME,
         "period": "2022-05",
-        "period_start": "2021-03-08",
-        "period_end": "2022-05-31",
-        "report_date": REPORT_DATE,
-        "document_number": "2102/BC-SYT",
+        "period_start": dt.date(2021, 3, 8),
+        "period_end": dt.date(2022, 5, 31),
+        "report_date": dt.date(2022, 6, 1),
+        "campaign_start": dt.date(2021, 3, 8),
+        "inputs": "inputs",
+        "agency_parent": "UBND TỈNH THÁI NGUYÊN",
         "agency": "SỞ Y TẾ",
-        "parent_agency": "UBND TỈNH THÁI NGUYÊN",
+        "doc_number": "2102/BC-SYT",
         "place": PROVINCE_NAME,
+        "doc_type": "BÁO CÁO",
         "title": ("Kết quả thực hiện Đề án 06 trong triển khai “làm sạch” dữ liệu tiêm chủng "
                   "COVID-19 và triển khai ký xác nhận “Hộ chiếu vắc xin”"),
         "signatory": {"authority": "KT. GIÁM ĐỐC", "title": "PHÓ GIÁM ĐỐC", "name": "Nguyễn Văn Hùng"},
-        "recipients": ["Bộ Y tế (b/c)", "UBND tỉnh (b/c)", "Công an tỉnh", "Sở Thông tin và Truyền thông",
+        "recipients": ["Bộ Y tế (b/c)", "UBND tỉnh (b/c)", "Công an tỉnh (Tổ công tác Đề án 06 tỉnh)",
+                       "Sở Thông tin và Truyền thông", "Trung tâm Kiểm soát bệnh tật tỉnh",
                        "TTYT các huyện, thành phố", "Lưu: VT, NVY"],
-        "districts": [{"code": c, "name": n} for c, n in sorted(dist.items())],
-        "inputs": "inputs",
-        "targets": {"entry_completeness": 0.95, "feedback_handled": 1.0, "signing": 0.95},
-        "deadlines": {"cleansing": "2022-06-01"},
-        "thresholds": {"unsigned_older_than_days": 14, "dedup_threshold": None},
-        "seed_report": {"doses_on_platform": SEED_TOTALS["dose_rows"],
-                        "doses_administered": SEED_TOTALS["doses_administered"],
-                        "signed": SEED_TOTALS["signed"], "feedback": SEED_TOTALS["feedback"],
-                        "police_verified": SEED_TOTALS["registry"],
-                        "quoted_percentages": {"entry_completeness": "94,17%",
-                                               "feedback_handled": "100%", "signing": "90,57%"}},
+        "targets": {"data_entry": 100, "feedback_handled": 100, "passport_signing": 95,
+                    "id_verified": 95},
+        "deadlines": {"cleansing": dt.date(2022, 6, 1)},
+        "thresholds": {"dedup_threshold": None, "unsigned_days": 14, "name_match_score": 90,
+                       "vaccine_match_score": 85, "worklist_top_n": 20, "lowest_n": 10},
     }
 
 
@@ -1017,14 +1069,15 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     e = rng_err
     age_r = P["age"][rp]
     # names: one variant at most per record
-    name_kinds = ["name_typo", "name_no_diacritics", "name_nfd", "name_case_spacing", "name_incomplete"]
+    name_kinds = ["name_typo", "name_no_diacritics", "name_nfd", "name_case_spacing", "name_incomplete",
+                  "name_tcvn3", "name_vni"]
     name_rates = np.array([getattr(rates, k) for k in name_kinds])
     uu = e.random(n_ref)
     pick_name = np.full(n_ref, -1)
     cdf = np.cumsum(name_rates)
     pick_name = np.where(uu < cdf[-1], np.searchsorted(cdf, uu, side="right"), -1)
     dup_var = _pick(b, rates.dup_name_variant, e)
-    dup_choice = e.choice(len(name_kinds), n_ref, p=_p([0.35, 0.3, 0.1, 0.15, 0.1]))
+    dup_choice = e.choice(len(name_kinds), n_ref, p=_p([0.3, 0.27, 0.08, 0.12, 0.09, 0.08, 0.06]))
     pick_name = np.where(dup_var, dup_choice, np.where(b, -1, pick_name))
     ref_name = names.take(pa.array(rp))
     idx = np.flatnonzero(pick_name >= 0)
@@ -1237,24 +1290,30 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     for i, k in enumerate(dd_kinds):
         err_row[k] = dd_pick == i
 
-    # vaccine names
+    # vaccine names: product name, or (vaccine_alias) one of its variants from vaccines.csv
     vx = refdata.vaccines().set_index("vaccine_code")
-    canon = pa.array([vx.loc[c, "canonical_name"] for c in VAX])
-    vac_str = canon.take(pa.array(all_vax))
-    alias_lists = [[a for a in vx.loc[c, "aliases"].split("|") if a != vx.loc[c, "canonical_name"]] for c in VAX]
-    alias = _pick(np.ones(N, bool), rates.vaccine_alias, rng_row)
-    ai = np.flatnonzero(alias)
-    if ai.size:
-        choice = [alias_lists[v][int(j * len(alias_lists[v]))] for v, j in zip(all_vax[ai], rng_row.random(ai.size))]
-        vac_str = pc.replace_with_mask(vac_str, pa.array(alias), pa.array(choice))
+    canon_names = [str(vx.loc[c, "canonical_name"]) for c in VAX]
+    canon = pa.array(canon_names)
+    alias_lists = [[a for a in str(vx.loc[c, "aliases"]).split("|") if a != vx.loc[c, "canonical_name"]]
+                   for c in VAX]
+    max_alias = max(len(a) for a in alias_lists)
+    # vaccine string table: row v * (max_alias + 1) + j, j = 0 the product name, j ≥ 1 aliases
+    vac_table = pa.array([s for v in range(len(VAX))
+                          for s in ([canon_names[v]] + alias_lists[v] + [canon_names[v]] * max_alias)[: max_alias + 1]])
+    n_alias = np.array([len(a) for a in alias_lists])
+    alias = _pick(np.ones(N, bool), rates.vaccine_alias, rng_row) & (n_alias[all_vax] > 0)
+    alias_j = np.where(alias, 1 + (rng_row.random(N) * n_alias[all_vax]).astype(np.int64), 0)
+    vac_code = all_vax * (max_alias + 1) + alias_j
     err_row["vaccine_alias"] = alias
-    lot_no = (all_date - int(CAMPAIGN_START.astype(np.int64))) // 21
-    lot_pre = pa.array(np.array(["A", "NG", "FK", "AS", "I", "HV", "AB", "JS"]))
-    lot = _join(lot_pre.take(pa.array(all_vax)), _pad(1000 + lot_no * 37 % 900 + all_vax * 13, 4))
+    lot_code = all_vax * 1000 + (1000 + (all_date - int(CAMPAIGN_START.astype(np.int64))) // 21 * 37 % 900
+                                 + all_vax * 13) % 1000
+    lot_pre = np.array(["A", "NG", "FK", "AS", "I", "HV", "AB", "JS"])
+    lot_table = _join(pa.array(np.repeat(lot_pre, 1000)), _pad(np.tile(np.arange(1000, 2000), len(VAX)), 4))
 
     # entry, signing ---------------------------------------------------------------------------
     end_s = (int(PERIOD_END.astype(np.int64)) + 1) * 86_400 - 1
-    lag_days = np.select([uu < 0.7, uu < 0.9, uu < 0.98],
+    ul = rng_out.random(N)
+    lag_days = np.select([ul < 0.7, ul < 0.9, ul < 0.98],
                          [0, rng_out.integers(1, 8, N), rng_out.integers(8, 61, N)],
                          rng_out.integers(60, 300, N))
     lag_days = np.where(err_row["dose_duplicate"], rng_out.integers(1, 90, N), lag_days)
@@ -1262,7 +1321,7 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     late = entered > end_s
     entered = np.where(late, end_s - rng_out.integers(0, 10 * 86_400, N), entered)
     entered = np.maximum(entered, all_true_date * 86_400 + 7 * 3600)
-    # export order: by time of entry
+    # export order: by time of entry; record_id = rank in that order
     order = np.lexsort((rng_out.random(N), entered))
     rank = np.empty(N, np.int64)
     rank[order] = np.arange(N)
@@ -1277,98 +1336,113 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     lo_s = np.maximum(entered + 3600, sign_start)
     signed_at = lo_s + (rng_sign.random(N) * np.maximum(end_s - lo_s, 0)).astype(np.int64)
 
-    # ---- strings of record fields, broadcast to rows -----------------------------------------
+    # raw date strings: format style per row; impossible dates written as text
     style_b = rng_str.choice(6, N, p=[0.87, 0.04, 0.04, 0.02, 0.02, 0.01])
     style_d = rng_str.choice(4, N, p=[0.9, 0.04, 0.04, 0.02])
-    take = pa.array(all_ref)
-    birth_str = _fmt_date(ref_birth[all_ref], style_b)
-    dose_str = _fmt_date(shown_date, style_d)
-    imp = np.flatnonzero(err_row["dose_date_impossible"])
-    if imp.size:
-        im_m = np.where(np.isin(rm[imp], [4, 6, 9, 11]), rm[imp], 2)
-        im_d = np.where(im_m == 2, 30 + rng_str.integers(0, 2, imp.size), 31)
-        txt = _join(_s(im_d), _pad(im_m, 2), _s(ry[imp]), sep="/")
-        mask = np.zeros(N, bool)
-        mask[imp] = True
-        dose_str = pc.replace_with_mask(dose_str, pa.array(mask), txt)
+    imp = err_row["dose_date_impossible"]
+    imp_m = np.where(np.isin(rm, [4, 6, 9, 11]), rm, 2)
+    imp_d = np.where(imp_m == 2, 30 + rng_str.integers(0, 2, N), 31)
     dn_style = rng_str.random(N)
-    dose_no_str = pc.if_else(pa.array(dn_style < 0.75), _s(all_no), _join("Mũi", _s(all_no), sep=" "))
-    booster_txt = (all_no >= 3) & (dn_style > 0.98)
-    dose_no_str = pc.if_else(pa.array(booster_txt), "Mũi nhắc lại", dose_no_str)
-
+    dose_no_kind = np.where(dn_style < 0.75, 0, np.where((all_no >= 3) & (dn_style > 0.98), 2, 1))
     ref_person_ref = _s(10_000_000 + rng_out.permutation(n_ref))
-    record_id = _s(1_000_000_000 + rank)
-    site_code = pa.array(sites["code"]).take(pa.array(all_site))
-    site_name = pa.array(sites["name"]).take(pa.array(all_site))
-    row_commune = ref_commune[all_ref]
-    verify_str = pa.array([VERIFY_VI[c] for c in _VERIFY_CODES]).take(pa.array(row_verify))
-
-    cols = {
-        "record_id": record_id,
-        "person_ref": ref_person_ref.take(take),
-        "full_name": ref_name.take(take),
-        "birth_date": birth_str,
-        "gender": ref_gender.take(take),
-        "id_number": id_str.take(take),
-        "phone": ph_str.take(take),
-        "insurance_no": insurance.take(pa.array(rp[all_ref])),
-        "province_code": pa.array(np.full(N, PROVINCE_CODE)),
-        "district_code": pa.array(com["district"]).take(pa.array(row_commune)),
-        "commune_code": pa.array(com["code"]).take(pa.array(row_commune)),
-        "address": ref_address.take(take),
-        "vaccine": vac_str,
-        "lot": lot,
-        "dose_number": dose_no_str,
-        "dose_date": dose_str,
-        "site_code": site_code,
-        "site_name": site_name,
-        "entered_at": _fmt_timestamp(entered),
-        "sign_status": pc.if_else(pa.array(signed), "Đã ký", "Chưa ký"),
-        "signed_at": pc.if_else(pa.array(signed), _fmt_timestamp(signed_at), pa.nulls(N, pa.string())),
-        "verify_status": verify_str,
-    }
-    perm = pa.array(order)
-    doses_tbl = pa.table({DOSE_HEADERS[k]: v.take(perm) for k, v in cols.items()})
-    _write_csv(doses_tbl, out / "inputs" / "doses.csv", bom=True)
-    del doses_tbl
-
-    # ---- truth ---------------------------------------------------------------------------
-    row_errs = _error_strings(err_row, err_ref, all_ref, N)
     person_id = _join("P", _pad(np.arange(n_pers_all), 7))
-    true_name = names.take(pa.array(V[all_v]))
-    true_id = _id_strings(id_kind, id_num).take(pa.array(V[all_v]))
-    true_phone = _phone_strings(phone).take(pa.array(V[all_v]))
+    row_errs_code = _error_codes(err_row, err_ref, all_ref, N)
     dup_rank = np.where(dup_of_idx >= 0, rank[np.maximum(dup_of_idx, 0)], -1)
-    truth = pa.table({
-        "record_id": record_id,
-        "person_ref": ref_person_ref.take(take),
-        "person_id": person_id.take(pa.array(V[all_v])),
-        "dup_of": pc.if_else(pa.array(dup_of_idx >= 0), _s(1_000_000_000 + dup_rank), pa.nulls(N, pa.string())),
-        "true_full_name": true_name,
-        "true_birth_date": pa.array(P["birth"][V[all_v]].astype("datetime64[D]").astype("datetime64[s]")),
-        "true_gender": pc.if_else(pa.array(P["female"][V[all_v]]), "F", "M"),
-        "true_id_number": true_id,
-        "true_phone": true_phone,
-        "true_vaccine": canon.take(pa.array(all_vax)),
-        "true_dose_number": pa.array(all_pos + 1),
-        "true_dose_date": pa.array(all_true_date.astype("datetime64[D]").astype("datetime64[s]")),
-        "true_commune_code": pa.array(com["code"]).take(pa.array(commune[V[all_v]])),
-        "errors": row_errs,
-    })
-    _write_parquet(truth.take(perm), out / "truth" / "doses_truth.parquet")
-    del truth
-    ref_errs = _error_strings({}, err_ref, np.arange(n_ref), n_ref)
-    persons_truth = pa.table({"person_ref": ref_person_ref,
-                              "person_id": person_id.take(pa.array(rp)),
-                              "errors": ref_errs})
-    # records whose person has a dose never entered
+    true_id_all = _id_strings(id_kind, id_num)
+    true_phone_all = _phone_strings(phone)
+    verify_vi = pa.array([VERIFY_VI[c] for c in _VERIFY_CODES])
+    site_codes, site_names = pa.array(sites["code"]), pa.array(sites["name"])
+    com_codes, com_dist = pa.array(com["code"]), pa.array(com["district"])
+
+    def dose_chunk(ix: np.ndarray) -> tuple[pa.Table, pa.Table]:
+        """Raw export and truth columns for rows ``ix`` (in export order)."""
+        n = ix.size
+        ref = pa.array(all_ref[ix])
+        pers = pa.array(V[all_v[ix]])
+        rc = ref_commune[all_ref[ix]]
+        dose_txt = _fmt_date(shown_date[ix], style_d[ix])
+        im = imp[ix]
+        if im.any():
+            txt = _join(_s(imp_d[ix][im]), _pad(imp_m[ix][im], 2), _s(ry[ix][im]), sep="/")
+            dose_txt = pc.replace_with_mask(dose_txt, pa.array(im), txt)
+        no = all_no[ix]
+        no_txt = _s(no)
+        kind = dose_no_kind[ix]
+        no_txt = pc.if_else(pa.array(kind == 1), _join("Mũi", no_txt, sep=" "), no_txt)
+        no_txt = pc.if_else(pa.array(kind == 2), "Mũi nhắc lại", no_txt)
+        sg = signed[ix]
+        raw = {
+            "record_id": _s(1_000_000_000 + rank[ix]),
+            "person_ref": ref_person_ref.take(ref),
+            "full_name": ref_name.take(ref),
+            "birth_date": _fmt_date(ref_birth[all_ref[ix]], style_b[ix]),
+            "gender": ref_gender.take(ref),
+            "id_number": id_str.take(ref),
+            "phone": ph_str.take(ref),
+            "insurance_no": insurance.take(pa.array(rp[all_ref[ix]])),
+            "province_code": pa.array(np.full(n, PROVINCE_CODE)),
+            "district_code": com_dist.take(pa.array(rc)),
+            "commune_code": com_codes.take(pa.array(rc)),
+            "address": ref_address.take(ref),
+            "vaccine": vac_table.take(pa.array(vac_code[ix])),
+            "lot": lot_table.take(pa.array(lot_code[ix])),
+            "dose_number": no_txt,
+            "dose_date": dose_txt,
+            "site_code": site_codes.take(pa.array(all_site[ix])),
+            "site_name": site_names.take(pa.array(all_site[ix])),
+            "entered_at": _fmt_timestamp(entered[ix]),
+            "sign_status": pc.if_else(pa.array(sg), "Đã ký", "Chưa ký"),
+            "signed_at": pc.if_else(pa.array(sg), _fmt_timestamp(signed_at[ix]), pa.nulls(n, pa.string())),
+            "verify_status": verify_vi.take(pa.array(row_verify[ix])),
+        }
+        dup = dup_rank[ix]
+        truth = {
+            "record_id": raw["record_id"],
+            "person_ref": raw["person_ref"],
+            "person_id": person_id.take(pers),
+            "dup_of": pc.if_else(pa.array(dup >= 0), _s(1_000_000_000 + dup), pa.nulls(n, pa.string())),
+            "true_full_name": names.take(pers),
+            "true_birth_date": pa.array(P["birth"][V[all_v[ix]]].astype("datetime64[D]").astype("datetime64[s]")),
+            "true_gender": pc.if_else(pa.array(P["female"][V[all_v[ix]]]), "F", "M"),
+            "true_id_number": true_id_all.take(pers),
+            "true_phone": true_phone_all.take(pers),
+            "true_vaccine": canon.take(pa.array(all_vax[ix])),
+            "true_dose_number": pa.array(all_pos[ix] + 1),
+            "true_dose_date": pa.array(all_true_date[ix].astype("datetime64[D]").astype("datetime64[s]")),
+            "true_commune_code": com_codes.take(pa.array(commune[V[all_v[ix]]])),
+            "errors": _error_text(row_errs_code[ix]),
+        }
+        return (pa.table({DOSE_HEADERS[k]: v for k, v in raw.items()}), pa.table(truth))
+
+    doses_path = out / "inputs" / "doses.csv"
+    truth_path = out / "truth" / "doses_truth.parquet"
+    doses_path.parent.mkdir(parents=True, exist_ok=True)
+    truth_path.parent.mkdir(parents=True, exist_ok=True)
+    chunk = 400_000
+    with open(doses_path, "wb") as fh:
+        fh.write(b"\xef\xbb\xbf")
+        csv_writer: pacsv.CSVWriter | None = None
+        pq_writer: pq.ParquetWriter | None = None
+        for start in range(0, N, chunk):
+            raw_t, truth_t = dose_chunk(order[start:start + chunk])
+            if csv_writer is None:
+                csv_writer = pacsv.CSVWriter(fh, raw_t.schema, write_options=_CSV_OPTIONS)
+                pq_writer = pq.ParquetWriter(truth_path, truth_t.schema, compression="zstd")
+            csv_writer.write_table(raw_t)
+            assert pq_writer is not None
+            pq_writer.write_table(truth_t)
+        if csv_writer is not None:
+            csv_writer.close()
+        if pq_writer is not None:
+            pq_writer.close()
+
+    # persons_truth: one row per record; "dose_missing" on records with a dose never entered
     miss_ref_flag = np.zeros(n_ref, bool)
     miss_ref_flag[dose_ref[missing_rows + 1]] = True
-    persons_truth = persons_truth.set_column(
-        2, "errors", pc.if_else(pa.array(miss_ref_flag),
-                                pc.binary_join_element_wise(ref_errs, "dose_missing", ";"), ref_errs))
-    persons_truth = persons_truth.set_column(
-        2, "errors", pc.utf8_ltrim(persons_truth["errors"], characters=";"))
+    ref_code = _error_codes({"dose_missing": miss_ref_flag}, err_ref, np.arange(n_ref), n_ref)
+    persons_truth = pa.table({"person_ref": ref_person_ref,
+                              "person_id": person_id.take(pa.array(rp)),
+                              "errors": _error_text(ref_code)})
     _write_parquet(persons_truth.sort_by("person_ref"), out / "truth" / "persons_truth.parquet")
 
     # ---- site tallies ---------------------------------------------------------------------
@@ -1467,7 +1541,8 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
 
     # ---- params and summary ---------------------------------------------------------------
     (out / "params.yaml").write_text(
-        yaml.safe_dump(_params_yaml(com), allow_unicode=True, sort_keys=False), encoding="utf-8")
+        "# Synthetic Thái Nguyên (vaxreport synth): run with `vaxreport run params.yaml`.\n"
+        + yaml.safe_dump(_params_yaml(), allow_unicode=True, sort_keys=False, width=100), encoding="utf-8")
     error_rows = {k: int(v.sum()) for k, v in err_row.items()}
     for k, v in err_ref.items():
         error_rows[k] = error_rows.get(k, 0) + int(v[all_ref].sum())
@@ -1492,9 +1567,9 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     return summary
 
 
-def _error_strings(err_row: dict[str, np.ndarray], err_ref: dict[str, np.ndarray],
-                   row_ref: np.ndarray, n: int) -> pa.Array:
-    """``;``-joined error kinds per row (vocabulary order), "" if none."""
+def _error_codes(err_row: dict[str, np.ndarray], err_ref: dict[str, np.ndarray],
+                 row_ref: np.ndarray, n: int) -> np.ndarray:
+    """Bit mask of error kinds per row (bit i = ``list(ERROR_KINDS)[i]``)."""
     code = np.zeros(n, np.int64)
     for bit, kind in enumerate(ERROR_KINDS):
         mask = np.zeros(n, bool)
@@ -1503,6 +1578,11 @@ def _error_strings(err_row: dict[str, np.ndarray], err_ref: dict[str, np.ndarray
         if kind in err_row:
             mask |= err_row[kind]
         code |= mask.astype(np.int64) << bit
+    return code
+
+
+def _error_text(code: np.ndarray) -> pa.Array:
+    """``;``-joined error kinds (vocabulary order) of bit masks, "" if none."""
     uniq, inv = np.unique(code, return_inverse=True)
     kinds = list(ERROR_KINDS)
     text = [";".join(k for b, k in enumerate(kinds) if (int(u) >> b) & 1) for u in uniq]
