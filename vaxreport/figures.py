@@ -46,13 +46,14 @@ __all__ = [
 
 FONT_FAMILY = "TeX Gyre Termes"
 _BLUE, _ORANGE, _GREY = "#1f4e79", "#c55a11", "#7f7f7f"
+_WIDTH_IN = 150 / 25.4  # drawn at the report's default figure width (150 mm), so 11 pt stays 11 pt
 
 #: Fixed rcParams used while building and saving every figure (reproducible bytes).
 RC: dict[str, Any] = {
     "font.family": [FONT_FAMILY],  # a concrete name, so inline notebook display uses it too
-    "font.size": 10,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.unicode_minus": False,
@@ -146,7 +147,7 @@ def bar_indicator_by_unit(df: pd.DataFrame, value: str, label: str,
         rows.sort(key=lambda r: (-(r[2] if r[2] is not None else float("-inf")), r[0]))
     rows.reverse()  # barh draws the first row at the bottom
     with _style():
-        fig = ChartFigure(figsize=(6.3, 0.9 + 0.28 * max(len(rows), 1)), layout="constrained")
+        fig = ChartFigure(figsize=(_WIDTH_IN, 0.9 + 0.3 * max(len(rows), 1)), layout="constrained")
         ax = fig.add_subplot()
         tgt = _to_float(target)
         ys = list(range(len(rows)))
@@ -156,7 +157,7 @@ def bar_indicator_by_unit(df: pd.DataFrame, value: str, label: str,
                 continue
             color = _ORANGE if tgt is not None and v < tgt else _BLUE
             ax.barh(y, v, height=0.65, color=color)
-            ax.text(103, y, fmt_pct_value(raw), va="center", ha="left", fontsize=9)
+            ax.text(103, y, fmt_pct_value(raw), va="center", ha="left", fontsize=10)
         ax.set_yticks(ys, [r[0] for r in rows])
         ax.set_xlim(0, 116)
         ax.set_xticks(range(0, 101, 20))
@@ -166,7 +167,7 @@ def bar_indicator_by_unit(df: pd.DataFrame, value: str, label: str,
         if tgt is not None:
             ax.axvline(tgt, color=_GREY, linestyle="--", linewidth=1)
             ax.text(tgt, len(rows) - 0.45, f"Mục tiêu {fmt_pct_value(target, 0 if tgt == int(tgt) else 2)}",
-                    ha="center", va="bottom", fontsize=8, color=_GREY)
+                    ha="center", va="bottom", fontsize=9, color=_GREY)
         if title:
             ax.set_title(title)
     return fig
@@ -198,7 +199,7 @@ def weekly_trend(df: pd.DataFrame, *, title: str | None = None) -> Figure:
     labels = [f"{w.day:02d}/{w.month}" for w in weeks]
     xs = list(range(len(d)))
     with _style():
-        fig = ChartFigure(figsize=(6.3, 3.0), layout="constrained")
+        fig = ChartFigure(figsize=(_WIDTH_IN, 3.0), layout="constrained")
         ax = fig.add_subplot()
         ax.plot(xs, d["entered"].astype("float64").tolist(), marker="o", color=_BLUE,
                 label="Mũi tiêm đã nhập")
@@ -247,7 +248,7 @@ def coverage_by_age(df: pd.DataFrame, *, title: str | None = None) -> Figure:
     width = 0.8 / max(len(doses), 1)
     palette = [_BLUE, _ORANGE, "#548235", "#7030a0", _GREY]
     with _style():
-        fig = ChartFigure(figsize=(6.3, 3.2), layout="constrained")
+        fig = ChartFigure(figsize=(_WIDTH_IN, 3.3), layout="constrained")
         ax = fig.add_subplot()
         for k, dose in enumerate(doses):
             sub = df[df["dose"] == dose]
@@ -263,7 +264,7 @@ def coverage_by_age(df: pd.DataFrame, *, title: str | None = None) -> Figure:
                 ax.bar(x, v, width=width * 0.92, color=palette[k % len(palette)],
                        label=name if first else None)
                 first = False
-                ax.text(x, v + 1, fmt_pct_value(raw, 1), ha="center", va="bottom", fontsize=7.5)
+                ax.text(x, v + 1, fmt_pct_value(raw, 1), ha="center", va="bottom", fontsize=9)
         ax.set_xticks(range(len(groups)), groups)
         ax.set_xlabel("Nhóm tuổi")
         ax.set_ylabel("Tỷ lệ bao phủ")
