@@ -1338,6 +1338,8 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
 
     # raw date strings: format style per row; impossible dates written as text
     style_b = rng_str.choice(6, N, p=[0.87, 0.04, 0.04, 0.02, 0.02, 0.01])
+    # epoch milliseconds (API style) only for births from 1975 on: no negative or short values
+    style_b = np.where((style_b == 5) & (ref_birth[all_ref] < 1826), 0, style_b)
     style_d = rng_str.choice(4, N, p=[0.9, 0.04, 0.04, 0.02])
     imp = err_row["dose_date_impossible"]
     imp_m = np.where(np.isin(rm, [4, 6, 9, 11]), rm, 2)
