@@ -267,3 +267,12 @@ def test_any_markup_soup_prints_exactly(text: str) -> None:
     got = _squash("".join(_pages(render_pdf(doc, timestamp=TS))))
     want = _squash(text)
     assert want == "" or got.count(want) >= 3
+
+
+def test_only_captioned_tables_and_figures_are_numbered() -> None:
+    from vaxreport.report.render import _payload
+    t = Table(columns=["a"], rows=[["x"]])
+    doc = _minimal(sections=[Section("I.", [t, dataclasses.replace(t, caption="Theo huyện")]),
+                             Section("II.", [dataclasses.replace(t, caption="Theo xã")])])
+    caps = [b["caption"] for s in _payload(doc)["sections"] for b in s["blocks"]]
+    assert caps == [None, "Bảng 1. Theo huyện", "Bảng 2. Theo xã"]

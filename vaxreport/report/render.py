@@ -283,12 +283,12 @@ def _payload(doc: ReportDoc) -> dict[str, Any]:
         blocks = []
         for b in sec.blocks:
             p = _block_payload(b)
-            if p["kind"] == "figure":
+            if p["kind"] == "figure" and p["caption"]:
                 fig_no += 1
-                p["caption"] = f"Hình {fig_no}. {p['caption']}" if p["caption"] else None
-            elif p["kind"] == "table":
+                p["caption"] = f"Hình {fig_no}. {p['caption']}"
+            elif p["kind"] == "table" and p["caption"]:
                 tab_no += 1
-                p["caption"] = f"Bảng {tab_no}. {p['caption']}" if p["caption"] else None
+                p["caption"] = f"Bảng {tab_no}. {p['caption']}"
             blocks.append(p)
         sections.append({"heading": sec.heading, "blocks": blocks})
     return _clean_text({
