@@ -71,30 +71,84 @@ def commune_district_map(province_code: str) -> pd.Series:
     return units.drop_duplicates("commune_code").set_index("commune_code").district_code
 
 
-def build_dose_facts(raw: pd.DataFrame, clean_result: Any, reconciled: Any, site_district: pd.Series,
-                     person_of_ref: pd.Series) -> pd.DataFrame:
-    """One row per raw platform row, no personal data: where it was given, its state, signing."""
+def clean_params(p: Any) -> Any:
+    """``clean.CleanParams`` from run params (report date, campaign start, thresholds)."""
+    from vaxreport.clean import CleanParams
+
+    return CleanParams(as_of=p.report_date, campaign_start=p.campaign_start, province_code=p.province_code,
+                       name_match_threshold=float(p.thresholds.name_match_score),
+                       vaccine_match_threshold=float(p.thresholds.vaccine_match_score),
+                       max_age=p.thresholds.max_age)
+
+
+def with_person_id(doses: pd.DataFrame, persons: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+    """Attach the dedup cluster of each dose's ``person_ref`` as ``person_id``."""
+    person_of_ref = pd.Series(labels.to_numpy(), index=persons["person_ref"].to_numpy())
+    return doses.assign(person_id=doses["person_ref"].map(person_of_ref).astype("int64"))
+
+
+def site_districts(tallies: pd.DataFrame, doses: pd.DataFrame) -> pd.Series:
+    """District of each vaccination site: from the site tallies, else the most common on its doses."""
+    from_tallies = tallies.drop_duplicates("site_code").set_index("site_code")["district_code"]
+    from_doses = (doses.dropna(subset=["district_code"]).groupby("site_code")["district_code"]
+                  .agg(lambda s: s.mode().iloc[0]))
+    return from_tallies.combine_first(from_doses)
+
+
+def build_dose_facts(raw: pd.DataFrame, cleaned: Any, reconciled: Any, site_district: pd.Series) -> pd.DataFrame:
+    """One row per raw platform row, no personal data: where it was given, its state, signing.
+
+    ``state`` is ``kept`` (a unique dose), ``merged`` (a duplicate entry of a kept dose) or
+    ``quarantined``; ``len(result) == len(raw)``.
+    """
+    cols = ["record_id", "site_code", "site_name", "commune_code", "sign_status", "entered_at", "signed_at",
+            "dose_date", "vaccine", "vaccine_code", "person_id"]
     kept = reconciled.data
-    merged = reconciled.merged
-    typed = pd.concat([kept.assign(state="kept"), merged.assign(state="merged")], ignore_index=True)
-    cols = ["record_id", "state", "site_code", "site_name", "commune_code", "sign_status", "entered_at",
-            "signed_at", "dose_date", "vaccine", "person_ref"]
-    typed = typed[[c for c in cols if c in typed.columns]]
-    q = clean_result.quarantine
-    qf = pd.DataFrame({"record_id": q.record_id.astype(str), "state": "quarantined",
-                       "site_code": q.site_code.astype(str),
-                       "site_name": q.get("site_name", pd.Series(pd.NA, index=q.index)),
-                       "commune_code": q.commune_code, "sign_status": q.sign_status,
-                       "entered_at": pd.NaT, "signed_at": pd.NaT, "dose_date": pd.NaT, "vaccine": pd.NA,
-                       "person_ref": q.person_ref})
-    facts = pd.concat([typed, qf], ignore_index=True)
-    facts["dose_seq"] = facts.record_id.map(kept.set_index("record_id").dose_seq) if "dose_seq" in kept else pd.NA
-    raw_district = raw.set_index("record_id").district_code
-    facts["district_code"] = facts.site_code.map(site_district).fillna(facts.record_id.map(raw_district))
-    facts["person_id"] = facts.person_ref.map(person_of_ref)
+    typed = pd.concat([kept[cols + ["dose_seq"]].assign(state="kept"),
+                       reconciled.merged[cols].assign(state="merged")], ignore_index=True)
+    q = cleaned.quarantine
+    quarantined = pd.DataFrame({
+        "record_id": q["record_id"].astype(str), "site_code": q["site_code"].astype(str),
+        "site_name": q["site_name"] if "site_name" in q else pd.NA, "commune_code": q["commune_code"],
+        "sign_status": q["sign_status"], "state": "quarantined"})
+    facts = pd.concat([typed, quarantined], ignore_index=True)
+    raw_district = pd.Series(raw["district_code"].to_numpy(), index=raw["record_id"].astype(str).to_numpy())
+    facts["district_code"] = facts["site_code"].map(site_district).fillna(facts["record_id"].map(raw_district))
     for col in ("entered_at", "signed_at", "dose_date"):
         facts[col] = pd.to_datetime(facts[col])
-    return facts.drop(columns=["person_ref"]).sort_values("record_id", kind="stable").reset_index(drop=True)
+    facts["dose_seq"] = facts["dose_seq"].astype("Int64")
+    facts["person_id"] = facts["person_id"].astype("Int64")
+    return facts.sort_values("record_id", kind="stable").reset_index(drop=True)
+
+
+def build_person_facts(survivors: pd.DataFrame, reconciled: Any, verification: pd.DataFrame,
+                       commune_district: pd.Series, as_of: date) -> pd.DataFrame:
+    """One row per person after dedup: residence, age group, doses, ID validity, verification."""
+    from vaxreport.doses import person_doses_summary
+
+    summary = person_doses_summary(reconciled.data)
+    s = survivors
+    out = pd.DataFrame({"person_id": s.index.to_numpy()})
+    out["commune_code"] = s["commune_code"].to_numpy() if "commune_code" in s else pd.NA
+    out["district_code"] = out["commune_code"].map(commune_district)
+    out["age_group"] = age_group(s["birth_date"], as_of).to_numpy()
+    out["n_refs"] = s["n_records"].to_numpy()
+    out["id_valid"] = s["id_valid"].fillna(False).astype(bool).to_numpy() if "id_valid" in s else False
+    summ = summary.reindex(out["person_id"])
+    out["doses"] = summ["doses"].fillna(0).astype("int64").to_numpy()
+    out["primary_complete"] = summ["primary_complete"].fillna(False).astype(bool).to_numpy()
+    out["boosters"] = summ["boosters"].fillna(0).astype("int64").to_numpy()
+    status = verification.set_index("person_id")["status"]
+    out["verify_status"] = out["person_id"].map(status).fillna("unchecked")
+    return out
+
+
+def registry_facts(registry: pd.DataFrame, commune_district: pd.Series) -> pd.DataFrame:
+    """The police extract without personal data: commune, district, result."""
+    commune = registry["commune_code"].astype("string").str.strip()
+    commune = commune.where(~commune.str.fullmatch(r"\d{1,5}").fillna(False), commune.str.zfill(5))
+    return pd.DataFrame({"commune_code": commune, "district_code": commune.map(commune_district),
+                         "result": registry["result"]})
 
 
 def check_conservation(counts: dict[str, int]) -> None:
@@ -137,3 +191,137 @@ def timed(timings: dict[str, float], name: str):
 
 __all__ = ["StageOne", "age_group", "person_records", "build_dose_facts", "check_conservation",
            "example_params", "commune_district_map", "np"]
+
+
+def person_id_valid(persons: pd.DataFrame, labels: pd.Series) -> pd.Series:
+    """Per cluster: does any of its records carry a valid ID (``id_valid`` from cleansing)?"""
+    valid = persons["id_valid"].fillna(False).astype(bool) if "id_valid" in persons else pd.Series(False, persons.index)
+    return valid.groupby(labels.to_numpy()).any()
+
+
+def feedback_facts(feedback: pd.DataFrame) -> pd.DataFrame:
+    """Feedback tickets without personal data: district, site, status, dates."""
+    cols = [c for c in ("ticket_id", "district_code", "site_code", "status", "received_at", "resolved_at", "issue_type")
+            if c in feedback.columns]
+    return feedback[cols].reset_index(drop=True)
+
+
+def findings_facts(findings: pd.DataFrame, dose_facts: pd.DataFrame) -> pd.DataFrame:
+    """Findings with the district of the dose's site (the unit that must fix it), no details."""
+    district = dose_facts.set_index("record_id")["district_code"]
+    return findings[["record_id", "code", "label_vi"]].assign(
+        district_code=findings["record_id"].astype(str).map(district)).reset_index(drop=True)
+
+
+def quarantine_facts(quarantine: pd.DataFrame, dose_facts: pd.DataFrame) -> pd.DataFrame:
+    district = dose_facts.set_index("record_id")["district_code"]
+    return pd.DataFrame({"record_id": quarantine["record_id"].astype(str),
+                         "reason": quarantine["reason"].astype(str),
+                         "district_code": quarantine["record_id"].astype(str).map(district)})
+
+
+def build_facts(inputs: Any, cleaned: Any, persons: pd.DataFrame, labels: pd.Series, survivors: pd.DataFrame,
+                reconciled: Any, verification: pd.DataFrame, p: Any) -> dict[str, pd.DataFrame]:
+    """All non-personal tables the report notebooks compute indicators from (see ``metrics.Facts``).
+
+    Raises:
+        ConservationError: raw rows != cleansed + merged duplicates + quarantined.
+    """
+    check_conservation({"raw": len(inputs.doses), "cleansed": len(reconciled.data),
+                        "merged_duplicates": len(reconciled.merged), "quarantined": len(cleaned.quarantine)})
+    communes = commune_district_map(p.province_code)
+    sites = site_districts(inputs.site_tallies, inputs.doses)
+    dose_facts = build_dose_facts(inputs.doses, cleaned, reconciled, sites)
+    surv = survivors.assign(id_valid=person_id_valid(persons, labels).reindex(survivors.index).to_numpy())
+    person_facts = build_person_facts(surv, reconciled, verification, communes, p.period_end or p.report_date)
+    units = refdata.admin_units(p.province_code)
+    return {
+        "doses": dose_facts,
+        "persons": person_facts,
+        "tallies": inputs.site_tallies.assign(week_start=pd.to_datetime(inputs.site_tallies["week_start"],
+                                                                        dayfirst=True, errors="coerce")),
+        "feedback": feedback_facts(inputs.feedback),
+        "registry": registry_facts(inputs.registry, communes),
+        "population": inputs.population.assign(
+            commune_code=inputs.population["commune_code"].astype(str).str.zfill(5)),
+        "findings": findings_facts(reconciled.findings, dose_facts),
+        "quarantine": quarantine_facts(cleaned.quarantine, dose_facts),
+        "units": units,
+    }
+
+
+def save_stage_one(run_dir: Path | str, *, cleaned: Any, survivors: pd.DataFrame, reconciled: Any,
+                   verification: pd.DataFrame, facts: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """Write stage 1 under ``run_dir/cleansed``: personal tables owner-only, facts for the reports.
+
+    Returns the row-conservation counts (also written to ``conservation.json``).
+    """
+    from vaxreport import io
+
+    out = Path(run_dir) / "cleansed"
+    private = {"doses": reconciled.data, "merged_doses": reconciled.merged, "quarantine": cleaned.quarantine,
+               "audit": cleaned.audit, "findings": reconciled.findings, "persons": survivors.reset_index(),
+               "verification": verification}
+    for name, df in private.items():
+        io.write_parquet(df, out / f"{name}.parquet", private=True)
+    for name, df in facts.items():
+        io.write_parquet(df, out / "facts" / f"{name}.parquet")
+    counts = {"raw": len(facts["doses"]), "cleansed": len(reconciled.data),
+              "merged_duplicates": len(reconciled.merged), "quarantined": len(cleaned.quarantine)}
+    io.write_json(counts, out / "conservation.json")
+    return counts
+
+
+def load_facts(run_dir: Path | str) -> Any:
+    """The facts written by stage 1, as ``metrics.Facts``."""
+    from vaxreport.metrics import Facts
+
+    folder = Path(run_dir) / "cleansed" / "facts"
+    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in Facts.__dataclass_fields__}
+    return Facts(**tables)
+
+
+def run_stage_one(p: Any, run_dir: Path | str) -> dict[str, int]:
+    """Stage 1 in one call (what ``notebooks/cleanse.ipynb`` does step by step)."""
+    from vaxreport import clean, dedup, doses, io, verify
+
+    inputs = io.load_inputs(p.inputs)
+    cleaned = clean.clean_doses(inputs.doses, params=clean_params(p))
+    persons = person_records(cleaned.data)
+    labels = dedup.cluster_persons(persons, threshold=p.thresholds.dedup_threshold)
+    survivors = dedup.survivors(persons, labels)
+    reconciled = doses.reconcile(with_person_id(cleaned.data, persons, labels))
+    verification = verify.verify_persons(survivors.reset_index(), inputs.registry)
+    facts = build_facts(inputs, cleaned, persons, labels, survivors, reconciled, verification, p)
+    return save_stage_one(run_dir, cleaned=cleaned, survivors=survivors, reconciled=reconciled,
+                          verification=verification, facts=facts)
+
+
+def open_run(params_path: str, run_dir: str, *, need_stage_one: bool = False) -> tuple[Any, Path]:
+    """Params and run folder for a notebook; empty arguments give the tiny example province.
+
+    With ``need_stage_one`` (report notebooks opened by hand), stage 1 is run for the example
+    province if its run folder has no facts yet.
+    """
+    from vaxreport.params import RunParams
+
+    example = not params_path
+    p = RunParams.from_yaml(params_path or example_params())
+    folder = Path(run_dir) if run_dir else example_params().parent / "run"
+    if need_stage_one and example and not (folder / "cleansed" / "facts" / "units.parquet").exists():
+        run_stage_one(p, folder)
+    return p, folder
+
+
+def unit_dir(run_dir: Path | str, code: str | None, name: str) -> Path:
+    """Output folder of one report: ``districts/<code>-<slug>`` or ``province``."""
+    from vaxreport.runner import slugify
+
+    return Path(run_dir) / ("province" if code is None else f"districts/{code}-{slugify(name)}")
+
+
+def report_timestamp(p: Any) -> Any:
+    """The fixed PDF timestamp of a run: the report date at 00:00 UTC (byte-identical PDFs)."""
+    from datetime import datetime, timezone
+
+    return datetime(p.report_date.year, p.report_date.month, p.report_date.day, tzinfo=timezone.utc)

@@ -1,0 +1,236 @@
+"""The report's words: turns indicators into the sentences, tables and lists of a Báo cáo.
+
+Section I states the results as the seed report does (counts first, then the percentage computed
+from them); section II is written from the data (where unsigned doses and unverified persons are
+concentrated, which errors remain); section III comes from the params.
+
+Examples:
+    >>> from vaxreport.metrics import Ratio
+    >>> results_sentence({"entry": Ratio(2756537, 2924867), "feedback": Ratio(2628, 2628),
+    ...     "signing": Ratio(2496793, 2756537), "police_verified": Ratio(200763, 1300000)},
+    ...     date(2022, 5, 31))[:88]
+    'Tính đến ngày 31/5/2022, dữ liệu tiêm chủng được cập nhật trên hệ thống tiêm chủng COVID'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from vaxreport import figures, metrics
+from vaxreport.metrics import Facts, Ratio
+from decimal import Decimal
+
+from vaxreport.report.format import fmt_date_short, fmt_int, fmt_pct, fmt_pct_value
+from vaxreport.report.render import Figure, Paragraph, ReportDoc, Section, Signatory, Table
+
+DISTRICT_RECIPIENTS = ("Sở Y tế (b/c)", "UBND huyện, thành phố (b/c)", "Các cơ sở tiêm chủng trên địa bàn",
+                       "Lưu: VT")
+AGE_LABELS_VI = {"5-11": "Từ 5 đến 11 tuổi", "12-17": "Từ 12 đến 17 tuổi", "18+": "Từ 18 tuổi trở lên",
+                 "<5": "Dưới 5 tuổi", "Tổng": "Tổng"}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Who reports and about what: the province (code None) or one district."""
+
+    code: str | None
+    name: str
+    agency_parent: str
+    agency: str
+    doc_number: str
+    place: str
+    signatory: Signatory
+    recipients: tuple[str, ...] = ()
+
+
+def results_sentence(h: dict[str, Ratio], as_of: date) -> str:
+    """The seed report's headline paragraph, with percentages that reproduce from the counts."""
+    e, fb, s, pv = h["entry"], h["feedback"], h["signing"], h["police_verified"]
+    return (f"Tính đến ngày {fmt_date_short(as_of)}, dữ liệu tiêm chủng được cập nhật trên hệ thống tiêm chủng "
+            f"COVID-19 là {fmt_int(e.num)}/{fmt_int(e.den)} mũi tiêm, đạt {fmt_pct(e.num, e.den)}; "
+            f"công tác xử lý phản ánh thông tin tiêm chủng: các cơ sở y tế đã xử lý {fmt_int(fb.num)}/"
+            f"{fmt_int(fb.den)} phản ánh, đạt {fmt_pct(fb.num, fb.den)}; đã ký xác nhận \u201cHộ chiếu vắc xin\u201d "
+            f"cho {fmt_int(s.num)}/{fmt_int(s.den)} mũi tiêm đã nhập trên phần mềm, đạt {fmt_pct(s.num, s.den)}. "
+            f"Số đối tượng được Công an xác minh thông tin là {fmt_int(pv.num)} đối tượng "
+            f"({fmt_pct(pv.num, pv.den)} số người đã tiêm sau khi loại trùng).")
+
+
+def _pct_cell(value: Any) -> str:
+    """A percentage column value (already rounded half-up by ``metrics``) as ``"94,24%"``."""
+    return fmt_pct_value(None if value is None or pd.isna(value) else Decimal(str(value)))
+
+
+def headline_table(h: dict[str, Ratio]) -> Table:
+    rows = [[metrics.HEADLINE_LABELS[k], fmt_int(r.num), fmt_int(r.den), fmt_pct(r.num, r.den)]
+            for k, r in h.items()]
+    return Table(columns=["Chỉ tiêu", "Kết quả", "Mẫu số", "Tỷ lệ"], rows=rows,
+                 align=["left", "right", "right", "right"], caption="Kết quả các chỉ tiêu chính",
+                 widths=[3.2, 1.2, 1.2, 0.9])
+
+
+def district_table(table: pd.DataFrame) -> Table:
+    rows = [[r.district_name, f"{fmt_int(r.entry_num)}/{fmt_int(r.entry_den)}", _pct_cell(r.entry_pct),
+             f"{fmt_int(r.signing_num)}/{fmt_int(r.signing_den)}", _pct_cell(r.signing_pct),
+             fmt_int(r.police_verified_num)] for r in table.itertuples()]
+    return Table(columns=["Huyện/thành phố", "Mũi đã nhập/đã tiêm", "Tỷ lệ nhập", "Mũi đã ký/đã nhập",
+                          "Tỷ lệ ký", "Công an xác minh"], rows=rows,
+                 align=["left", "right", "right", "right", "right", "right"],
+                 caption="Kết quả theo huyện, thành phố", widths=[1.6, 1.6, 0.9, 1.6, 0.9, 1.0])
+
+
+def commune_table(table: pd.DataFrame) -> Table:
+    rows = [[r.commune_name, fmt_int(r.persons), fmt_int(r.doses), fmt_int(r.signed), _pct_cell(r.signing_pct),
+             fmt_int(r.police_verified)] for r in table.itertuples()]
+    return Table(columns=["Xã, phường, thị trấn", "Số người tiêm", "Mũi tiêm", "Mũi đã ký", "Tỷ lệ ký",
+                          "Công an xác minh"], rows=rows,
+                 align=["left", "right", "right", "right", "right", "right"],
+                 caption="Kết quả theo xã, phường, thị trấn (nơi cư trú)", widths=[2.0, 1, 1, 1, 0.8, 1])
+
+
+def site_table(table: pd.DataFrame, caption: str) -> Table:
+    rows = [[str(r.site_name if isinstance(getattr(r, "site_name", None), str) else r.site_code),
+             fmt_int(r.administered), fmt_int(r.on_platform), _pct_cell(r.entry_pct), fmt_int(r.signed),
+             _pct_cell(r.signing_pct)] for r in table.itertuples()]
+    return Table(columns=["Cơ sở tiêm chủng", "Mũi đã tiêm", "Mũi đã nhập", "Tỷ lệ nhập", "Mũi đã ký",
+                          "Tỷ lệ ký"], rows=rows, align=["left", "right", "right", "right", "right", "right"],
+                 caption=caption, widths=[2.4, 1, 1, 0.8, 1, 0.8])
+
+
+def coverage_table(table: pd.DataFrame) -> Table:
+    rows = [[AGE_LABELS_VI.get(r.age_group, r.age_group), fmt_int(r.population),
+             f"{fmt_int(r.at_least_one)} ({_pct_cell(r.at_least_one_pct)})",
+             f"{fmt_int(r.primary_complete)} ({_pct_cell(r.primary_complete_pct)})",
+             f"{fmt_int(r.booster)} ({_pct_cell(r.booster_pct)})"] for r in table.itertuples()]
+    return Table(columns=["Nhóm tuổi", "Dân số", "Tiêm ≥ 1 mũi", "Đủ liều cơ bản", "Mũi nhắc lại"], rows=rows,
+                 align=["left", "right", "right", "right", "right"],
+                 caption="Độ bao phủ vắc xin theo nhóm tuổi (người, sau khi loại trùng)",
+                 widths=[1.5, 1.1, 1.5, 1.5, 1.5])
+
+
+def quality_paragraphs(dq: dict[str, Any]) -> list[Paragraph]:
+    v = dq["valid_id"]
+    out = [Paragraph(
+        f"Kết quả làm sạch dữ liệu: {fmt_int(v.num)}/{fmt_int(v.den)} người có số định danh (CCCD/CMND) hợp lệ, "
+        f"đạt {fmt_pct(v.num, v.den)}; đã phát hiện và gộp {fmt_int(dq['person_records_merged'])} hồ sơ "
+        f"đối tượng trùng lặp (của {fmt_int(dq['persons_with_duplicates'])} người) và "
+        f"{fmt_int(dq['dose_rows_merged'])} mũi tiêm nhập trùng; {fmt_int(dq['quarantined_rows'])} dòng dữ liệu "
+        f"không sử dụng được đã được tách riêng để kiểm tra lại.")]
+    return out
+
+
+def difficulties(f: Facts, sites: pd.DataFrame, communes: pd.DataFrame, dq: dict[str, Any]) -> list[Paragraph]:
+    """Section II, written from the data."""
+    out: list[Paragraph] = []
+    unsigned = sites.assign(unsigned=sites.on_platform - sites.signed)
+    total_unsigned = int(unsigned.unsigned.sum())
+    if total_unsigned:
+        top = unsigned.sort_values(["unsigned", "site_code"], ascending=[False, True]).head(3)
+        share = int(top.unsigned.sum())
+        names = "; ".join(f"{(r.site_name if isinstance(r.site_name, str) else r.site_code)} "
+                          f"({fmt_int(r.unsigned)} mũi)" for r in top.itertuples())
+        out.append(Paragraph(
+            f"Còn {fmt_int(total_unsigned)} mũi tiêm đã nhập chưa được ký xác nhận; tập trung nhiều nhất tại: "
+            f"{names}, chiếm {fmt_pct(share, total_unsigned)} số mũi chưa ký."))
+    status = dq["verify_status"]
+    not_ok = {k: v for k, v in status.items() if k != "verified"}
+    if sum(not_ok.values()):
+        labels = {"mismatch": "thông tin lệch với CSDLQG", "not_found": "số định danh không có trong hệ thống",
+                  "no_id": "không có hoặc sai định dạng CCCD/CMND", "unchecked": "chưa xác thực"}
+        parts = "; ".join(f"{labels.get(k, k)}: {fmt_int(v)} người" for k, v in sorted(not_ok.items()))
+        worst = communes.assign(gap=communes.persons - communes.police_verified)
+        worst = worst[worst.persons > 0].sort_values(["gap", "commune_code"], ascending=[False, True]).head(3)
+        where = ", ".join(str(n) for n in worst.commune_name)
+        out.append(Paragraph(f"Số người chưa được xác thực định danh: {parts}. Tập trung nhiều tại: {where}."))
+    findings = dq["findings"].head(4)
+    if len(findings):
+        items = "; ".join(f"{r.label_vi.rstrip('.').lower()} ({fmt_int(r.n)})" for r in findings.itertuples())
+        out.append(Paragraph(f"Các lỗi dữ liệu mũi tiêm còn phải rà soát, sửa trên nền tảng: {items}."))
+    low = metrics.laggards(sites, "entry_pct", den="administered")
+    low = low[low.entry_pct < 100]
+    if len(low):
+        names = ", ".join(f"{(r.site_name if isinstance(r.site_name, str) else r.site_code)} "
+                          f"({_pct_cell(r.entry_pct)})" for r in low.head(3).itertuples())
+        out.append(Paragraph(f"Một số cơ sở tiêm chủng có tỷ lệ cập nhật mũi tiêm lên hệ thống thấp: {names}."))
+    if not out:
+        out.append(Paragraph("Không có khó khăn, vướng mắc đáng kể về dữ liệu trong kỳ báo cáo."))
+    return out
+
+
+def default_proposals(h: dict[str, Ratio], dq: dict[str, Any]) -> list[str]:
+    """Section III when the params give none: one proposal per indicator still short of 100%."""
+    out = []
+    if h["entry"].num < h["entry"].den:
+        out.append(f"Đề nghị các cơ sở tiêm chủng rà soát, cập nhật {fmt_int(h['entry'].den - h['entry'].num)} "
+                   "mũi tiêm còn thiếu lên Nền tảng quản lý tiêm chủng COVID-19.")
+    if h["signing"].num < h["signing"].den:
+        out.append(f"Đề nghị các cơ sở tiêm chủng hoàn thành ký xác nhận {fmt_int(h['signing'].den - h['signing'].num)} "
+                   "mũi tiêm còn lại để cấp \u201cHộ chiếu vắc xin\u201d cho người dân.")
+    if dq["valid_id"].num < dq["valid_id"].den:
+        out.append("Đề nghị Công an các xã, phường, thị trấn phối hợp xác minh, bổ sung số định danh cho "
+                   f"{fmt_int(dq['valid_id'].den - dq['valid_id'].num)} người chưa có hoặc sai số CCCD/CMND.")
+    return out
+
+
+def build_report(f: Facts, unit: Unit, p: Any, *, district_rollup: pd.DataFrame | None = None,
+                 missing_districts: list[str] | None = None) -> ReportDoc:
+    """The whole Báo cáo for one unit (the province roll-up when ``district_rollup`` is given)."""
+    h = metrics.headline(f)
+    sites = metrics.by_site(f)
+    communes = metrics.by_commune(f)
+    dq = metrics.data_quality(f)
+    cov = metrics.coverage(f)
+    blocks: list[Any] = [Paragraph(results_sentence(h, p.period_end)), headline_table(h)]
+    if district_rollup is not None:
+        blocks.append(district_table(district_rollup))
+        fig = figures.bar_indicator_by_unit(district_rollup.assign(label=district_rollup.district_name),
+                                            value="signing_pct", label="label",
+                                            target=p.targets.get("passport_signing"))
+        blocks.append(Figure(image=figures.figure_png(fig),
+                             caption="Tỷ lệ mũi tiêm đã ký xác nhận theo huyện, thành phố", width_mm=150))
+        if missing_districts:
+            blocks.append(Paragraph("Chưa tổng hợp được số liệu của: " + ", ".join(missing_districts)
+                                    + " (báo cáo huyện chưa hoàn thành)."))
+    else:
+        blocks.append(commune_table(communes))
+        blocks.append(site_table(sites, "Kết quả theo cơ sở tiêm chủng"))
+    blocks.append(coverage_table(cov))
+    blocks += quality_paragraphs(dq)
+    trend = metrics.weekly_trend(f, p.period_start, p.period_end)
+    blocks.append(Figure(image=figures.figure_png(figures.weekly_trend(trend)),
+                         caption="Mũi tiêm đã nhập và đã ký xác nhận theo tuần", width_mm=150))
+    proposals = list(p.proposals) or default_proposals(h, dq)
+    sections = [
+        Section("I. KẾT QUẢ THỰC HIỆN", blocks),
+        Section("II. KHÓ KHĂN, VƯỚNG MẮC", difficulties(f, sites, communes, dq)),
+        Section("III. ĐỀ XUẤT, KIẾN NGHỊ", [Paragraph(x) for x in proposals] or [Paragraph("Không có đề xuất.")]),
+    ]
+    recipients = list(p.recipients) if unit.code is None else list(unit.recipients or DISTRICT_RECIPIENTS)
+    return ReportDoc(agency_parent=unit.agency_parent, agency=unit.agency, doc_number=unit.doc_number,
+                     place=unit.place, date=p.report_date, title=p.doc_type, summary_line=summary_line(p, unit),
+                     sections=sections, recipients=recipients, signatory=unit.signatory, footer_note=None)
+
+
+def province_unit(p: Any) -> Unit:
+    """The province report's issuing agency, from the run params."""
+    return Unit(code=None, name=p.province_name, agency_parent=p.agency_parent, agency=p.agency,
+                doc_number=p.doc_number, place=p.place or p.province_name,
+                signatory=Signatory(p.signatory.authority, p.signatory.title, p.signatory.name))
+
+
+def district_unit(p: Any, code: str) -> Unit:
+    """A district health centre's report header, from the run params (with its overrides)."""
+    d = p.district(code)
+    return Unit(code=d.code, name=d.name, agency_parent=d.agency_parent, agency=d.agency,
+                doc_number=d.doc_number, place=d.place or p.place or p.province_name,
+                signatory=Signatory(d.signatory.authority, d.signatory.title, d.signatory.name),
+                recipients=tuple(d.recipients))
+
+
+def summary_line(p: Any, unit: Unit) -> str:
+    """The trích yếu: the params title, scoped to the unit and the period end."""
+    where = f" trên địa bàn {unit.name[:1].lower()}{unit.name[1:]}" if unit.code is not None else ""
+    return f"{p.title}{where} đến ngày {fmt_date_short(p.period_end)}"
