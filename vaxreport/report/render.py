@@ -69,10 +69,11 @@ class Table:
     """A table with a bold header row that repeats on every page it spans.
 
     Cells may be ``str`` (printed as is), ``int`` (``2.756.537``), ``Decimal``/``float``
-    (2 decimals, comma: ``94,24``) or ``None`` (``—``). ``align`` defaults to right for columns
-    whose cells are all numbers (or ``None``) and left otherwise. ``widths`` are relative
-    weights (e.g. ``[3, 1, 1]``), default equal; the table spans the text width. ``caption`` is
-    printed above, bold, centred and numbered for you (``"Bảng 1. <caption>"``).
+    (2 decimals, comma: ``94,24``) or ``None``/NaN/``pd.NA`` (``—``). ``align`` defaults to
+    right for columns of numbers (missing allowed), centre for all-missing columns, else left.
+    ``widths`` are relative weights (e.g. ``[3, 1, 1]``), default equal; the table spans the
+    text width. ``caption`` is printed above, bold, centred and numbered for you
+    (``"Bảng 1. <caption>"``).
     """
 
     columns: list[str]
@@ -190,6 +191,21 @@ def _cell_text(v: Cell) -> str:
     raise TypeError(f"unsupported table cell {v!r} of type {type(v).__name__}")
 
 
+def _auto_align(cells: list[Cell]) -> str:
+    """Right for numbers, centre for a column of only missing values, else left.
+
+    Examples:
+        >>> _auto_align([1, None]), _auto_align([None, None]), _auto_align(["a", 1]), _auto_align([])
+        ('right', 'center', 'left', 'left')
+    """
+    present = [c for c in cells if not _is_missing(c)]
+    if not cells:
+        return "left"
+    if not present:
+        return "center"
+    return "right" if all(_is_number(c) for c in present) else "left"
+
+
 def _table_payload(t: Table) -> dict[str, Any]:
     ncol = len(t.columns)
     if ncol == 0:
@@ -199,10 +215,7 @@ def _table_payload(t: Table) -> dict[str, Any]:
             raise ReportRenderError(
                 f"table {t.caption!r}: row {i + 1} has {len(row)} cells, expected {ncol}")
     if t.align is None:
-        align: list[str] = [
-            "right" if all(_is_missing(r[j]) or _is_number(r[j]) for r in t.rows)
-            and any(not _is_missing(r[j]) for r in t.rows) else "left"
-            for j in range(ncol)]
+        align: list[str] = [_auto_align([r[j] for r in t.rows]) for j in range(ncol)]
     else:
         align = list(t.align)
         bad = [a for a in align if a not in ("left", "right", "center")]
