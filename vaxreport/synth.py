@@ -821,7 +821,7 @@ def _dose_histories(P: dict[str, np.ndarray], vaccinated: np.ndarray,
     rule_change = np.datetime64("2022-03-01").astype(np.int64)
     eligible = np.minimum(primary_end + 180, np.maximum(primary_end + 90, rule_change))
     eligible = np.maximum(eligible, np.datetime64("2021-12-13").astype(np.int64))
-    b1 = eligible + rng.exponential(28.0, n).astype(np.int64)
+    b1 = eligible + rng.gamma(1.5, 30.0, n).astype(np.int64)
     takes = (group == 0) & (primary_end >= 0) & (rng.random(n) < 0.86)
     ok1 = takes & (b1 <= end)
     base = np.select([v1 == _PFIZER, v1 == _MODERNA], [0, 1], 2)
@@ -1205,12 +1205,14 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     err_ref["phone_other"] = other_ph
 
     # verification status per record (what the platform's check against CSDLQG returned)
-    name_err = pick_name >= 0
+    # the platform's check folds case, spacing and Unicode form: those slips still verify
+    name_err = (pick_name >= 0) & ~np.isin(pick_name, [name_kinds.index('name_case_spacing'),
+                                                       name_kinds.index('name_nfd')])
     no_id_raw = (~has_id & ~relative) | (id_pick == 0) | (id_pick == 1) | sci | lz
     mismatch = name_err | bswap | gw | relative | other_doc
     vu = e.random(n_ref)
     verify = np.select(
-        [no_id_raw, dig & (vu < 0.6), dig | mismatch, vu < 0.05, vu < 0.07],
+        [no_id_raw, dig & (vu < 0.6), dig | mismatch, vu < 0.02, vu < 0.03],
         [3, 2, 1, 4, 1], 0)  # index into _VERIFY_CODES
 
     # ---- dose rows on the platform ----------------------------------------------------------
@@ -1294,16 +1296,24 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     vx = refdata.vaccines().set_index("vaccine_code")
     canon_names = [str(vx.loc[c, "canonical_name"]) for c in VAX]
     canon = pa.array(canon_names)
-    alias_lists = [[a for a in str(vx.loc[c, "aliases"]).split("|") if a != vx.loc[c, "canonical_name"]]
-                   for c in VAX]
+    # children's Pfizer is written "Pfizer nhi" / "Pfizer trẻ em" on child rows only
+    kid_words = ("nhi", "trẻ em")
+    alias_lists = [[a for a in str(vx.loc[c, "aliases"]).split("|")
+                    if a != vx.loc[c, "canonical_name"] and not a.endswith(kid_words)] for c in VAX]
+    kid_alias = [a for a in str(vx.loc["PFIZER", "aliases"]).split("|") if a.endswith(kid_words)]
+    alias_lists.append(kid_alias)  # pseudo-product row len(VAX): Pfizer for children
     max_alias = max(len(a) for a in alias_lists)
     # vaccine string table: row v * (max_alias + 1) + j, j = 0 the product name, j ≥ 1 aliases
-    vac_table = pa.array([s for v in range(len(VAX))
-                          for s in ([canon_names[v]] + alias_lists[v] + [canon_names[v]] * max_alias)[: max_alias + 1]])
+    names_v = canon_names + [canon_names[_PFIZER]]
+    vac_table = pa.array([s for v in range(len(VAX) + 1)
+                          for s in ([names_v[v]] + alias_lists[v] + [names_v[v]] * max_alias)[: max_alias + 1]])
     n_alias = np.array([len(a) for a in alias_lists])
-    alias = _pick(np.ones(N, bool), rates.vaccine_alias, rng_row) & (n_alias[all_vax] > 0)
-    alias_j = np.where(alias, 1 + (rng_row.random(N) * n_alias[all_vax]).astype(np.int64), 0)
-    vac_code = all_vax * (max_alias + 1) + alias_j
+    kid_row = (all_vax == _PFIZER) & (all_true_date - P["birth"][V[all_v]] < int(12 * _DAYS_PER_YEAR))
+    vrow = np.where(kid_row, len(VAX), all_vax)
+    alias = _pick(np.ones(N, bool), rates.vaccine_alias * np.where(kid_row, 5.0, 1.0), rng_row) \
+        & (n_alias[vrow] > 0)
+    alias_j = np.where(alias, 1 + (rng_row.random(N) * n_alias[vrow]).astype(np.int64), 0)
+    vac_code = vrow * (max_alias + 1) + alias_j
     err_row["vaccine_alias"] = alias
     lot_code = all_vax * 1000 + (1000 + (all_date - int(CAMPAIGN_START.astype(np.int64))) // 21 * 37 % 900
                                  + all_vax * 13) % 1000
@@ -1327,14 +1337,17 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     rank[order] = np.arange(N)
 
     row_verify = verify[all_ref]
-    score = rng_sign.random(N) + 3.0 * (row_verify == 0) + 0.8 * (row_verify == 4) \
-        - 0.6 * err_row["dose_duplicate"] - 1.5 * (entered > end_s - 10 * 86_400)
+    # signing needs a verified record; recent entries are not signed yet
+    score = rng_sign.random(N) + 2.0 * (row_verify == 0) - 0.6 * err_row["dose_duplicate"] \
+        - 2.5 * (entered > end_s - 10 * 86_400)
     signed = np.zeros(N, bool)
     if n_signed > 0:
         signed[np.argpartition(-score, n_signed - 1)[:n_signed]] = True
     sign_start = np.datetime64("2022-01-10").astype(np.int64) * 86_400
-    lo_s = np.maximum(entered + 3600, sign_start)
-    signed_at = lo_s + (rng_sign.random(N) * np.maximum(end_s - lo_s, 0)).astype(np.int64)
+    lo_day = np.maximum(entered + 3600, sign_start) // 86_400
+    sign_day = lo_day + (rng_sign.random(N) * (end_s // 86_400 - lo_day + 1)).astype(np.int64)
+    signed_at = np.maximum(sign_day * 86_400 + rng_sign.integers(7 * 3600, 21 * 3600, N), entered + 600)
+    signed_at = np.minimum(signed_at, end_s)
 
     # raw date strings: format style per row; impossible dates written as text
     style_b = rng_str.choice(6, N, p=[0.87, 0.04, 0.04, 0.02, 0.02, 0.01])
@@ -1515,8 +1528,9 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     result = np.where(nf, "Không tìm thấy", np.where(problem, "Đã điều chỉnh", "Khớp"))
     reg_id = pc.if_else(pa.array(nf), pc.fill_null(id_str.take(pa.array(chosen)), ""),
                         _id_strings(id_kind, id_num).take(pa.array(c_rp)))
-    checked = (np.datetime64("2022-03-24").astype(np.int64) * 86_400
-               + (r.random(chosen.size) * (end_s - np.datetime64("2022-03-24").astype(np.int64) * 86_400)).astype(np.int64))
+    first_check = int(np.datetime64("2022-03-24").astype(np.int64))
+    checked = (first_check + r.integers(0, end_s // 86_400 - first_check + 1, chosen.size)) * 86_400 \
+        + r.integers(7 * 3600, 18 * 3600, chosen.size)
     registry = pa.table({
         "Số định danh": reg_id,
         "Họ và tên": names.take(pa.array(c_rp)),
