@@ -241,7 +241,7 @@ def _detectable(legacy: str, encoding: str) -> bool:
         return False
     other = "tcvn3" if encoding == "vni" else "vni"
     theirs = text._DECODERS[other](legacy)
-    return theirs == legacy or text._accept(legacy, theirs) == 0
+    return theirs == legacy or text._accept(text._TOKEN_RE.findall(legacy), theirs) == 0
 
 
 @settings(max_examples=120, deadline=None)

@@ -445,10 +445,9 @@ def _decode_vni(s: str) -> str:
 _DECODERS: dict[str, Callable[[str], str]] = {"tcvn3": _decode_tcvn3, "vni": _decode_vni}
 
 
-def _accept(before: str, after: str) -> int:
-    """How many invalid words the conversion ``before`` → ``after`` repairs; 0 if it is not
-    a repair (a word it changes, or any word of the result, is not valid Vietnamese)."""
-    old = _TOKEN_RE.findall(before)
+def _accept(old: list[str], after: str) -> int:
+    """How many invalid words of ``old`` (the tokens before) the conversion to ``after``
+    repairs; 0 if it is not a repair (any word of the result is not valid Vietnamese)."""
     new = _TOKEN_RE.findall(after)
     if len(old) != len(new):
         return 0
@@ -461,31 +460,52 @@ def _accept(before: str, after: str) -> int:
     return repaired
 
 
+_CHUNK_CACHE: dict[str, str | None] = {}
+_MISSING = object()
+
+
+def _clean_chunk(chunk: str) -> str | None:
+    """Cached: ``chunk`` with tones normalised if all its words are clean, else None."""
+    if len(_CHUNK_CACHE) >= _WORD_CACHE_MAX:
+        _CHUNK_CACHE.clear()
+    out = _CHUNK_CACHE[chunk] = _fix_tones(chunk) if _looks_clean(chunk) else None
+    return out
+
+
 def _looks_clean(s: str) -> bool:
     """Whether every word of ``s`` is valid Vietnamese (or an initial or acronym)."""
     return all(_word_ok(tok) for tok in _TOKEN_RE.findall(s))
 
 
 def _detect(s: str) -> tuple[Encoding | None, str]:
-    """(encoding, decoded text) for an NFC string; (None, s) when it is not legacy text."""
-    if _looks_clean(s):
+    """(encoding, decoded text) for an NFC string; (None, s) when it is not legacy text.
+
+    Candidates are ranked by words repaired, then by evidence that only one encoding leaves
+    (TCVN3's symbol codes such as ¸ µ ¨, which no VNI text has; VNI's letter + mark pairs); a
+    full tie goes to TCVN3, the north's usual legacy font. A value that both decode to valid
+    Vietnamese ("bö": VNI bư, TCVN3 bử) is ambiguous and gets the tie-break.
+    """
+    old = _TOKEN_RE.findall(s)
+    invalid = sum(not _word_ok(tok) for tok in old)
+    if not invalid:
         return None, s
-    # Rank by words repaired, then by evidence only one encoding leaves (TCVN3's symbol
-    # codes such as ¸ µ ¨; VNI's letter + mark pairs); a full tie goes to TCVN3, the north's
-    # usual legacy font. A value both decode to valid Vietnamese ("bö": bư or bử) is ambiguous.
     best: tuple[tuple[int, int], Encoding | None, str] = ((0, 0), None, s)
+    symbols = len(_TCVN3_SYMBOL_RE.findall(s))
+    if not symbols:  # a TCVN3 symbol code would leave its word invalid under VNI
+        pairs = sum(len(m) == 2 for m in _VNI_RE.findall(s))
+        dec = _decode_vni(s) if pairs or _VNI_RE.search(s) else s
+        if dec != s:
+            score = (_accept(old, dec), pairs)
+            if score[0]:
+                if score[0] == invalid and pairs:
+                    return "vni", dec  # TCVN3 could only tie, and has less evidence
+                best = (score, "vni", dec)
     if _TCVN3_ANY_RE.search(s):
         dec = _decode_tcvn3(s)
         if dec != s:
-            score = (_accept(s, dec), len(_TCVN3_SYMBOL_RE.findall(s)))
-            if score[0] and score > best[0]:
+            score = (_accept(old, dec), symbols)
+            if score[0] and score >= best[0]:
                 best = (score, "tcvn3", dec)
-    if _VNI_RE.search(s):
-        dec = _decode_vni(s)
-        if dec != s:
-            score = (_accept(s, dec), sum(len(m) == 2 for m in _VNI_RE.findall(s)))
-            if score[0] and score > best[0]:
-                best = (score, "vni", dec)
     return best[1], best[2]
 
 
@@ -534,12 +554,22 @@ def to_unicode(s: str, *, encoding: Encoding | None = None) -> str:
     """
     if s.isascii():
         return s
-    t = _nfc(s)
     if encoding is not None:
         if encoding not in _DECODERS:
             raise ValueError(f"encoding must be one of: {list(ENCODINGS)}, got {encoding!r}")
-        return _fix_tones(_nfc(_DECODERS[encoding](t)))
-    return _fix_tones(_detect(t)[1])
+        return _fix_tones(_nfc(_DECODERS[encoding](_nfc(s))))
+    if not unicodedata.is_normalized("NFC", s):
+        s = _nfc(s)
+    # Fast path: every space-separated chunk is clean Vietnamese (cached per chunk).
+    fixed = []
+    for chunk in s.split(" "):
+        out = _CHUNK_CACHE.get(chunk, _MISSING)
+        if out is _MISSING:
+            out = _clean_chunk(chunk)
+        if out is None:
+            return _fix_tones(_detect(_nfc(s))[1])
+        fixed.append(out)
+    return " ".join(fixed)
 
 
 # --------------------------------------------------------------------------------------------
@@ -632,14 +662,15 @@ def title_case_name(s: str) -> str:
 def _map_unique(s: pd.Series, func: Callable[[str], str]) -> pd.Series:
     """Apply ``func`` to each distinct string of ``s``; NA and non-strings pass through."""
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    mapped = np.array([func(v) if isinstance(v, str) else v for v in uniques], dtype=object)
-    values = s.to_numpy(dtype=object, copy=True)
-    hit = codes >= 0
-    values[hit] = mapped[codes[hit]]
-    out = pd.Series(values, index=s.index, name=s.name, dtype=object)
-    if isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
-        return out.astype(s.dtype)
-    return out
+    mapped = [func(v) if isinstance(v, str) else v for v in uniques.tolist()]
+    if isinstance(s.dtype, pd.StringDtype):
+        values = pd.array(mapped, dtype=s.dtype).take(codes, allow_fill=True)
+        return pd.Series(values, index=s.index, name=s.name, copy=False)
+    values = np.array(mapped + [None], dtype=object)[codes]  # code -1 picks the None
+    missing = codes < 0
+    if missing.any():
+        values[missing] = s.to_numpy(dtype=object)[missing]  # keep the original NA object
+    return pd.Series(values, index=s.index, name=s.name, dtype=object)
 
 
 def to_unicode_series(s: pd.Series) -> pd.Series:

@@ -1,0 +1,153 @@
+"""Throughput and accuracy of vaxreport.text on 500 k unique synthetic Vietnamese names.
+
+Run: ``.venv/bin/python bench/bench_text.py [--unique 500000] [--rows 2900000]``.
+
+Prints unique strings per second for ``to_unicode``, ``fold`` and ``title_case_name``, the
+column-level time of ``to_unicode_series`` on a column with repeats, and the repair accuracy on
+names rendered in TCVN3 and VNI (lower, title and upper case), plus the false-positive count on
+clean names. The names are generated here, independently of ``vaxreport.synth``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+import unicodedata
+
+import pandas as pd
+
+from vaxreport import text
+
+SURNAMES = (
+    "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đào Đoàn Vương Trịnh "
+    "Trương Lâm Phùng Mai Tô Hà Lương Đinh Quách Lục Nông Ma Triệu Hứa Lò Sầm Chu Thái Khổng Quan "
+    "Kiều Tạ Cao Tăng Mạc Từ Giáp Âu Ông Khúc"
+).split()
+MIDDLES = (
+    "Văn Thị Đức Minh Quang Hữu Ngọc Thanh Thu Thùy Thủy Hồng Xuân Kim Bảo Gia Hoài Phương Mạnh "
+    "Tuấn Anh Công Đình Trọng Khánh Thế Quốc Như Diệu Mỹ Bích Cẩm Diễm Huyền Khắc Nguyệt Tường "
+    "Thiện Hòa Hoà Quý Uyên Tuyết Yến"
+).split()
+GIVENS = (
+    "An Anh Ánh Bách Bảo Bình Cường Chi Châu Chiến Công Cúc Dũng Dung Duy Dương Đạt Định Đông Đức "
+    "Giang Hà Hải Hạnh Hào Hằng Hậu Hiền Hiếu Hiệp Hoa Hòa Hoà Hoài Hoàn Hoàng Hồng Huệ Hùng Hưng "
+    "Hương Hường Huy Huyền Kiên Kiều Khải Khang Khánh Khoa Khôi Lan Lâm Liên Liễu Linh Loan Long "
+    "Lộc Lợi Luân Lực Ly Mai Mạnh Minh My Mỹ Nam Nga Ngân Nghĩa Ngọc Nguyên Nhàn Nhân Nhật Nhi "
+    "Nhung Oanh Phát Phong Phú Phúc Phương Phượng Quân Quang Quế Quỳnh Quý Sang Sơn Sương Tài Tâm "
+    "Tân Thắm Thắng Thanh Thành Thảo Thắng Thịnh Thoa Thu Thư Thúy Thuý Thủy Thuỷ Thương Tiến Tiên "
+    "Toàn Trang Trâm Trí Trinh Trung Tuấn Tùng Tú Tuyết Uyên Vân Việt Vinh Vũ Vy Xuân Yến Ẩn Ổn "
+    "Ưng Ước Ửng Ấm Ỷ Ỵ Ễ Khuê Ngoãn Khuyến Huỳnh Quyết Nguyện Tưởng Nhượng Giảng Giỏi Giữ"
+).split()
+
+
+def make_names(n: int, seed: int = 7) -> list[str]:
+    """``n`` distinct full names (surname, one or two middle names, given name; a few given
+    names doubled), in NFC with both tone conventions present."""
+    rng = random.Random(seed)
+    names: set[str] = set()
+    while len(names) < n:
+        parts = [rng.choice(SURNAMES)]
+        parts += rng.sample(MIDDLES, rng.choice((1, 1, 1, 2)))
+        parts.append(rng.choice(GIVENS))
+        if rng.random() < 0.3:
+            parts.append(rng.choice(GIVENS))
+        names.add(" ".join(parts))
+    return sorted(names)
+
+
+def strip_marks(s: str) -> str:
+    """ASCII rendering (diacritics dropped), as typed without a Vietnamese keyboard."""
+    return text.fold(s).title()
+
+
+def variants(names: list[str], seed: int = 11) -> list[str]:
+    """The raw column values: mostly clean NFC, plus NFD, ASCII, capitals, TCVN3 and VNI."""
+    rng = random.Random(seed)
+    out = []
+    for name in names:
+        r = rng.random()
+        if r < 0.60:
+            out.append(name)
+        elif r < 0.66:
+            out.append(unicodedata.normalize("NFD", name))
+        elif r < 0.74:
+            out.append(strip_marks(name))
+        elif r < 0.78:
+            out.append(name.upper())
+        elif r < 0.89:
+            out.append(text.encode_legacy(name, "tcvn3"))
+        else:
+            out.append(text.encode_legacy(name, "vni"))
+    return out
+
+
+def rate(func, values: list[str]) -> tuple[float, float]:  # noqa: ANN001
+    text._WORD_CACHE.clear()
+    text._CHUNK_CACHE.clear()
+    t0 = time.perf_counter()
+    for v in values:
+        func(v)
+    dt = time.perf_counter() - t0
+    return len(values) / dt, dt
+
+
+def accuracy(names: list[str]) -> None:
+    """Share of legacy renderings repaired exactly, per encoding and case style."""
+    for enc in ("tcvn3", "vni"):
+        for style, f in (("lower", str.lower), ("title", str), ("upper", str.upper)):
+            sample = [f(n) for n in names]
+            ok = sum(text.to_unicode(text.encode_legacy(x, enc)) == text.to_unicode(x) for x in sample)
+            letters = sum(
+                text.to_unicode(text.encode_legacy(x, enc)).lower() == text.to_unicode(x).lower()
+                for x in sample
+            )
+            print(
+                f"  {enc:5s} {style:5s}: exact {ok / len(sample):7.3%}   "
+                f"letters (ignoring case) {letters / len(sample):7.3%}   n={len(sample)}"
+            )
+    fp = [x for x in names if text.detect_legacy(x) is not None]
+    print(f"  clean NFC names detected as legacy: {len(fp)} of {len(names)} {fp[:5]}")
+    nfd = sum(text.to_unicode(unicodedata.normalize("NFD", x)) == text.to_unicode(x) for x in names)
+    print(f"  NFD names repaired: {nfd / len(names):.3%}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--unique", type=int, default=500_000)
+    ap.add_argument("--rows", type=int, default=2_900_000)
+    ap.add_argument("--accuracy-sample", type=int, default=50_000)
+    args = ap.parse_args()
+
+    names = make_names(args.unique)
+    values = variants(names)
+    print(f"{len(values):,} unique raw names ({len(set(values)):,} distinct strings)")
+    for label, func in (
+        ("to_unicode", text.to_unicode),
+        ("fold", text.fold),
+        ("title_case_name", text.title_case_name),
+        ("detect_legacy", text.detect_legacy),
+    ):
+        per_s, dt = rate(func, values)
+        print(f"  {label:16s} {per_s:12,.0f} unique strings/s  ({dt:.2f} s)")
+    clean = [v for v in values if v.isascii() is False and text.detect_legacy(v) is None]
+    per_s, dt = rate(text.to_unicode, clean)
+    print(f"  to_unicode, clean non-ASCII only: {per_s:,.0f}/s ({len(clean):,} values)")
+
+    rng = random.Random(3)
+    column = pd.Series(rng.choices(values, k=args.rows), dtype="str")
+    text._WORD_CACHE.clear()
+    text._CHUNK_CACHE.clear()
+    t0 = time.perf_counter()
+    text.to_unicode_series(column)
+    print(f"  to_unicode_series on {args.rows:,} rows: {time.perf_counter() - t0:.2f} s")
+    t0 = time.perf_counter()
+    text.fold_series(column)
+    print(f"  fold_series on {args.rows:,} rows: {time.perf_counter() - t0:.2f} s")
+
+    print("accuracy on legacy renderings of clean names:")
+    accuracy(names[:: max(1, len(names) // args.accuracy_sample)])
+
+
+if __name__ == "__main__":
+    main()
