@@ -146,3 +146,10 @@ def test_figures_display_in_jupyter_without_pyplot(units: pd.DataFrame) -> None:
     fig = figures.bar_indicator_by_unit(units, "pct", "unit")
     assert isinstance(fig, Figure)
     assert fig._repr_png_()[:4] == b"\x89PNG"
+
+
+def test_weekly_trend_optional_administered_line(weeks: pd.DataFrame) -> None:
+    fig = figures.weekly_trend(weeks.assign(administered=[330, 110, 220]))
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 3 and list(lines[0].get_ydata()) == [110, 220, 330]
+    assert lines[0].get_label().startswith("Mũi tiêm đã thực hiện")

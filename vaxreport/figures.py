@@ -174,10 +174,11 @@ def bar_indicator_by_unit(df: pd.DataFrame, value: str, label: str,
 
 
 def weekly_trend(df: pd.DataFrame, *, title: str | None = None) -> Figure:
-    """Doses entered and doses signed per week, as two lines.
+    """Doses entered and doses signed per week, as lines (plus doses administered if given).
 
     Args:
-        df: ``week_start``, ``entered``, ``signed``; one row per week (sorted here).
+        df: ``week_start``, ``entered``, ``signed``; one row per week (sorted here). An optional
+            ``administered`` column (site tallies) adds a dashed grey line.
         title: axes title.
 
     Returns:
@@ -201,6 +202,9 @@ def weekly_trend(df: pd.DataFrame, *, title: str | None = None) -> Figure:
     with _style():
         fig = ChartFigure(figsize=(_WIDTH_IN, 3.0), layout="constrained")
         ax = fig.add_subplot()
+        if "administered" in d.columns:
+            ax.plot(xs, d["administered"].astype("float64").tolist(), linestyle="--", color=_GREY,
+                    label="Mũi tiêm đã thực hiện (báo cáo của cơ sở)")
         ax.plot(xs, d["entered"].astype("float64").tolist(), marker="o", color=_BLUE,
                 label="Mũi tiêm đã nhập")
         ax.plot(xs, d["signed"].astype("float64").tolist(), marker="s", color=_ORANGE,
