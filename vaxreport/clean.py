@@ -203,12 +203,34 @@ def _differs(a: pd.Series, b: pd.Series) -> pd.Series:
 
 
 # ----------------------------------------------------------------------------- text
+def _cp1252(s: str) -> bool:
+    """Whether ``s`` could be legacy-font text read as cp1252 (every character encodable)."""
+    try:
+        s.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _simple_title(s: str) -> str:
+    return " ".join(w[:1].upper() + w[1:].lower() for w in s.split(" "))
+
+
 def _text_rules(u: pd.Series, *, name: bool) -> pd.DataFrame:
     s0 = _str(u)
     s1 = _squeeze_ws(s0)
-    legacy = s1.map(text.detect_legacy, na_action="ignore")
-    s2 = text.to_unicode_series(s1)
-    s3 = s2.map(text.title_case_name, na_action="ignore").astype("str") if name else s2
+    # A value typed in a legacy font is cp1252 text throughout; one that also holds Unicode
+    # Vietnamese letters ("Lê Thị Vâ", a typo) is not legacy and only gets NFC + tones.
+    legacy_ok = s1.map(_cp1252, na_action="ignore").fillna(False).astype(bool)
+    legacy = s1.where(legacy_ok).map(text.detect_legacy, na_action="ignore")
+    s2 = text.to_unicode_series(s1).where(legacy_ok, s1.map(text.normalize_tones,
+                                                            na_action="ignore"))
+    s2 = s2.astype("str")
+    if name:
+        s3 = s2.where(~legacy_ok, s2.map(text.title_case_name, na_action="ignore"))
+        s3 = s3.where(legacy_ok, s2.map(_simple_title, na_action="ignore")).astype("str")
+    else:
+        s3 = s2
     nfc = s1.map(lambda x: unicodedata.normalize("NFC", x), na_action="ignore")
     rule = pd.Series(pd.NA, index=u.index, dtype="str")
     rule = rule.mask((s1 != s0).fillna(False) | (s1.isna() & s0.notna()), "text_whitespace")
@@ -387,21 +409,41 @@ def standardise_vaccines(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
 def parse_dose_numbers(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
     """``dose_number`` as Int64 from "Mũi 1", "2.0", "Mũi nhắc lại lần 1" (→ 3)…
 
+    A booster or additional dose written without its number ("Mũi nhắc lại", "Mũi bổ sung") is
+    placed in the sequence of its ``person_ref``: its position among the record's distinct dose
+    dates, at least 3 (rules ``dose_number_booster_seq``, ``dose_number_additional_seq``).
     Unreadable values become NA (rule ``dose_number_unknown``, flag in ``flags``): the dose is
-    still usable and ``doses.reconcile`` infers its number from the sequence. Does not mutate
-    the input.
+    still usable and ``doses.reconcile`` infers its number from the sequence. Needs
+    ``dose_date`` parsed. Does not mutate the input.
 
     Examples:
-        >>> parse_dose_numbers(pd.DataFrame({"dose_number": ["Mũi 1", "nhắc lại"]}), CleanParams())[
-        ...     "dose_number"].tolist()
-        [1, 3]
+        >>> df = pd.DataFrame({"person_ref": ["a", "a", "a", "a", "b"],
+        ...                    "dose_number": ["Mũi 1", "2", "nhắc lại", "Mũi nhắc lại", "nhắc lại"],
+        ...                    "dose_date": pd.to_datetime(["2021-06-01", "2021-09-01", "2022-01-01",
+        ...                                                 "2022-05-01", "2022-01-01"])})
+        >>> parse_dose_numbers(df, CleanParams())["dose_number"].tolist()
+        [1, 2, 3, 4, 3]
     """
     _require(df, ["dose_number"])
     r = parse.parse_dose_numbers(df["dose_number"])
-    return df.assign(dose_number=r["value"], **{RULE + "dose_number": r["rule"],
-                                                FLAG + "dose_number": _flag(
-                                                    r["rule"].eq("dose_number_unknown"),
-                                                    "dose_number_unknown")})
+    value, rule = r["value"], r["rule"]
+    seq = rule.isin(["dose_number_booster_seq", "dose_number_additional_seq"]).to_numpy(bool)
+    if seq.any() and "person_ref" in df and "dose_date" in df:
+        refs = df["person_ref"]
+        persons = refs[seq].dropna().unique()
+        mine = refs.isin(persons).to_numpy(bool) & df["dose_date"].notna().to_numpy(bool)
+        pairs = pd.DataFrame({"p": refs[mine], "d": df["dose_date"][mine]}).drop_duplicates()
+        pairs["pos"] = pairs.groupby("p", sort=False)["d"].rank(method="dense").astype("int64")
+        pos = pd.MultiIndex.from_frame(df.loc[seq, ["person_ref", "dose_date"]])
+        look = pairs.set_index(["p", "d"])["pos"]
+        found = look.reindex(pos).to_numpy(dtype="float64", na_value=np.nan)
+        number = np.where(np.isnan(found), 3, np.maximum(found, 3)).astype("int64")
+        value = value.copy()
+        value[seq] = number
+    return df.assign(dose_number=value, **{RULE + "dose_number": rule,
+                                           FLAG + "dose_number": _flag(
+                                               rule.eq("dose_number_unknown"),
+                                               "dose_number_unknown")})
 
 
 def standardise_gender(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
@@ -424,9 +466,9 @@ def standardise_ids(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
     """Normalise ``id_number`` and check CCCD structure against birth date and gender.
 
     Strips labels and separators and undoes Excel damage only where the digits are certain
-    (``parse.parse_ids``). An 11-digit value gets its leading zero back when ``0xx`` is a
-    province code and, if the birth date is known, the century and year digits agree with it
-    (rule ``id_restore_leading_zero``). Checks, each a flag in ``id_flags`` and never a fix:
+    (``parse.parse_ids``). A 10- or 11-digit value gets its leading zeros back when the padded
+    ``0xx`` is a province code and, if the birth date is known, the century and year digits
+    agree with it; an 8-digit value becomes a 9-digit CMND (rule ``id_restore_leading_zero``). Checks, each a flag in ``id_flags`` and never a fix:
     ``id_missing``, ``id_not_digits``, ``id_excel_lost_digits``, ``id_bad_length``,
     ``id_placeholder``, ``cmnd9`` (9-digit CMND, accepted), ``cccd_bad_province``,
     ``cccd_century_mismatch``, ``cccd_sex_mismatch``, ``cccd_year_mismatch``. ``id_valid`` is
@@ -458,11 +500,12 @@ def standardise_ids(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         y = np.asarray(parse._slice_int(arr, 4 - offset, 6 - offset), dtype="float64")
         return np.where(ok, g, np.nan), np.where(ok, y, np.nan)
 
-    g11, y11 = digit_fields(value, offset=1)
-    agree = (np.floor(g11 / 2) * 2 == base) & (y11 == year % 100)
-    restore = r["restorable"].to_numpy(bool) & (agree | ~known)
-    restore_s = pd.Series(restore, index=df.index)
-    value = value.mask(restore_s, "0" + value)
+    padded = r["padded"]
+    gp, yp = digit_fields(padded)
+    is_cccd = padded.str.len().eq(12).fillna(False).to_numpy(bool)
+    agree = ~is_cccd | ~known | ((np.floor(gp / 2) * 2 == base) & (yp == year % 100))
+    restore_s = pd.Series(r["restorable"].to_numpy(bool) & agree, index=df.index)
+    value = value.mask(restore_s, padded)
     rule = rule.mask(restore_s, "id_restore_leading_zero")
 
     n = value.str.len()

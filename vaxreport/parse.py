@@ -246,13 +246,18 @@ def _parse_date_uniques(u: pd.Series, *, kind: str, as_of_year: int, date_only: 
                     rule[i], status[i] = "date_compact", "ok"
                 continue
             ts: np.datetime64 | None = None
-            if len(digits) >= 11:  # epoch milliseconds (the platform API's format)
-                ms = int(i_txt)
-                ts = np.datetime64(ms, "ms").astype("datetime64[ns]") + np.timedelta64(7, "h")
-                r = "date_epoch_ms"
-            elif len(digits) in (9, 10) and frac_zero:
-                ts = np.datetime64(int(i_txt), "s").astype("datetime64[ns]") + np.timedelta64(7, "h")
-                r = "date_epoch_s"
+            if len(digits) >= 8 and frac_zero:
+                # Epoch milliseconds, the platform API's format (birthdays near 1970 have few
+                # digits, or a minus sign). Epoch seconds only for dose-side timestamps whose
+                # millisecond reading would fall before 2000.
+                if (kind == "dose" and len(digits) in (9, 10) and whole > 0
+                        and whole >= 946_684_800):
+                    ts = np.datetime64(whole, "s").astype("datetime64[ns]")
+                    r = "date_epoch_s"
+                else:
+                    ts = np.datetime64(whole, "ms").astype("datetime64[ns]")
+                    r = "date_epoch_ms"
+                ts = ts + np.timedelta64(7, "h")  # UTC → Vietnam local time
             elif 3 <= len(digits) <= 5 and whole >= 61:
                 days = float(f"{i_txt}.{f_txt or 0}")
                 ts = (EXCEL_EPOCH.astype("datetime64[ns]")
@@ -449,17 +454,26 @@ def _parse_id_uniques(u: pd.Series) -> pd.DataFrame:
     value = stripped
 
     value = value.mask(value.eq(""), NA)
+    # Letter O typed for the digit 0 in an otherwise numeric CCCD/CMND ("O19054491468").
+    oh = value.str.fullmatch(r"[0-9Oo]{9}|[0-9Oo]{12}").fillna(False) & value.str.contains("[Oo]")
+    value = value.mask(oh, value.str.replace("[Oo]", "0", regex=True))
+    rule = rule.mask(oh, "id_letter_o")
     digits = value.str.fullmatch(r"[0-9]+").fillna(False)
     bad = value.notna() & ~digits
     value = value.mask(bad, NA)
     rule = rule.mask(bad, "id_not_digits")
     flag = flag.mask(bad, "id_not_digits")
 
-    # Lost leading zero of a 12-digit CCCD: 11 digits whose "0" + first two is a province code.
-    eleven = digits & value.str.len().eq(11)
-    restorable = eleven & ("0" + value.str[:2]).isin(_cccd_codes())
+    # Leading zeros Excel dropped: a 10- or 11-digit value whose zero-padded prefix is a CCCD
+    # province code (019…, 006…), or an 8-digit value (a 9-digit CMND starting with 0).
+    length = value.str.len()
+    z12 = value.str.zfill(12)
+    cccd = digits & length.isin([10, 11]) & z12.str[:3].isin(_cccd_codes())
+    cmnd = digits & length.eq(8)
+    padded = z12.where(cccd, value.str.zfill(9).where(cmnd))
     return pd.DataFrame({"value": value, "rule": rule, "flag": flag,
-                         "restorable": restorable.fillna(False).astype(bool)},
+                         "padded": padded.astype("str"),
+                         "restorable": padded.notna().fillna(False).astype(bool)},
                         index=range(n))
 
 
@@ -469,13 +483,14 @@ def parse_ids(values: pd.Series) -> pd.DataFrame:
     Recovers only digits that are certain: ``19090000123.0`` (Excel float) and
     ``1.90900001234E+11`` (all 12 digits shown) are restored; ``1.9E+11`` has lost digits and
     becomes NA with flag ``id_excel_lost_digits``. Text that is not a number becomes NA with flag
-    ``id_not_digits``. An 11-digit value whose restored prefix ``0xx`` is a CCCD province code is
-    marked ``restorable``: the caller restores the zero after checking it against the birth date.
-    Does not mutate the input.
+    ``id_not_digits``. A 10- or 11-digit value whose zero-padded prefix ``0xx`` is a CCCD
+    province code, or an 8-digit value (9-digit CMND), has lost leading zeros to Excel: it is
+    marked ``restorable`` with its ``padded`` form, and the caller restores it after checking
+    the CCCD digits against the birth date. Does not mutate the input.
 
     Returns:
-        DataFrame aligned to ``values``: ``value`` (digit string or NA), ``rule``, ``flag`` and
-        ``restorable`` (bool).
+        DataFrame aligned to ``values``: ``value`` (digit string or NA), ``rule``, ``flag``,
+        ``padded`` (the zero-padded candidate or NA) and ``restorable`` (bool).
 
     Examples:
         >>> r = parse_ids(pd.Series(["019 090 000 123", "1.9E+11", "19090000123.0", "không có"]))
@@ -631,9 +646,9 @@ def _dose_number_one(text: str) -> tuple[int | None, str | None]:
         m = re.search(r"\bmui\s*(\d+)", k)
         if m:
             return int(m.group(1)), "dose_number_text"
-        return 3, "dose_number_booster"
+        return 3, "dose_number_booster_seq"
     if re.search(r"bo sung|additional", k):
-        return 3, "dose_number_additional"
+        return 3, "dose_number_additional_seq"
     m = re.fullmatch(r"(?:mui|lan|dose|m|so)?\s*(?:tiem\s*)?(?:thu|so|:|#)?\s*(\d+)\s*(?:\(.*\))?", k)
     if m:
         return int(m.group(1)), "dose_number_text"
@@ -646,9 +661,10 @@ def _dose_number_one(text: str) -> tuple[int | None, str | None]:
 def parse_dose_numbers(values: pd.Series) -> pd.DataFrame:
     """Dose number (1-based, Int64) from "Mũi 1", "mũi 2", "2.0", "Mũi nhắc lại lần 1" (→ 3)…
 
-    A booster ("nhắc lại", "tăng cường") without a number is dose 3, booster *k* is dose 2 + *k*;
-    an additional dose ("mũi bổ sung") is dose 3. ``doses.reconcile`` re-derives numbers from
-    the sequence later. Does not mutate the input.
+    Booster *k* ("Mũi nhắc lại lần 2") is dose 2 + *k*. A booster ("nhắc lại", "tăng cường")
+    or an additional dose ("mũi bổ sung") without a number is dose 3 here, with a rule ending in
+    ``_seq``: the caller may place it in the person's sequence (``clean.parse_dose_numbers``).
+    Does not mutate the input.
 
     Examples:
         >>> r = parse_dose_numbers(pd.Series(["Mũi 1", "mũi 2", "Mũi nhắc lại lần 1", "2.0", "?"]))
@@ -656,6 +672,8 @@ def parse_dose_numbers(values: pd.Series) -> pd.DataFrame:
         [1, 2, 3, 2, <NA>]
         >>> r["rule"].tolist()
         [nan, 'dose_number_text', 'dose_number_booster', 'dose_number_text', 'dose_number_unknown']
+        >>> parse_dose_numbers(pd.Series(["Mũi nhắc lại", "Mũi bổ sung"]))["rule"].tolist()
+        ['dose_number_booster_seq', 'dose_number_additional_seq']
     """
     if pd.api.types.is_integer_dtype(values.dtype):
         return pd.DataFrame({"value": values.astype("Int64"), "rule": _rule_series(values.index)})
