@@ -341,3 +341,51 @@ def test_find_input_accepts_vietnamese_names_and_rejects_ambiguity(tmp_path: Pat
     with pytest.raises(InputDataError, match=r"more than one doses file: \['Dữ liệu tiêm.xlsx', "
                                              r"'doses.csv'\]"):
         io.find_input(tmp_path, "doses")
+
+
+def test_csv_title_rows_above_the_header_are_skipped() -> None:
+    raw = io._read_raw(BAD / "csv_title_rows.csv", schemas.DOSES)
+    assert (raw.header_row, raw.first_row) == (4, 5)
+    assert load_bad("csv_title_rows.csv").full_name.tolist() == NAMES
+
+
+def test_csv_title_rows_keep_spreadsheet_row_numbers(tmp_path: Path) -> None:
+    p = tmp_path / "population.csv"
+    p.write_text("DÂN SỐ THEO XÃ,,\n\ncommune_code,age_group,population\n05443,18+,10\n"
+                 "05444,5-11,x\n", encoding="utf-8")
+    with pytest.raises(SchemaViolation, match=r"row 5, column 'population': 'x' is not"):
+        io.load_table(p, schemas.POPULATION)
+
+
+def test_invalid_utf8_byte_names_the_row() -> None:
+    with pytest.raises(InputDataError) as err:
+        load_bad("invalid_utf8.csv")
+    assert str(err.value) == (f"file {BAD / 'invalid_utf8.csv'}, row 3: invalid UTF-8 byte 0xe0 "
+                              "in an otherwise UTF-8 file; re-export the file as UTF-8")
+
+
+def test_legacy_bytes_after_the_sniffed_megabyte(tmp_path: Path) -> None:
+    head = b"commune_code,age_group,population\n" + b"05443,18+,10\n" * 90_000  # > 1 MB ASCII
+    late = tmp_path / "late_cp1258.csv"
+    late.write_bytes(head + b"0544\xe0,18+,10\n")
+    assert io.load_table(late, schemas.POPULATION).commune_code.iloc[-1] == "0544à"
+    corrupt = tmp_path / "late_corrupt.csv"
+    corrupt.write_bytes(head + "Hòa,18+,10\n".encode() * 20 + b"0544\xe0,18+,10\n")
+    with pytest.raises(InputDataError, match=r"row 90022: invalid UTF-8 byte 0xe0"):
+        io.load_table(corrupt, schemas.POPULATION)
+
+
+def test_utf16_without_bom_is_detected(tmp_path: Path) -> None:
+    p = tmp_path / "population.csv"
+    p.write_bytes("commune_code\tage_group\tpopulation\n05443\t18+\t10\n".encode("utf-16-le"))
+    assert io.load_table(p, schemas.POPULATION).population.tolist() == [10]
+    assert io._read_raw(p, schemas.POPULATION).encoding == "utf-16-le"
+
+
+def test_empty_vocab_cell_without_a_default_is_named(tmp_path: Path) -> None:
+    p = tmp_path / "registry.csv"
+    p.write_text("id_number,full_name,birth_date,gender,result\n019080000123,A,1/1/1980,Nam,\n")
+    with pytest.raises(SchemaViolation, match=r"row 2, column 'result': unknown value an empty "
+                                              r"cell for result; allowed: \['corrected', 'match', "
+                                              r"'not_found'\]"):
+        io.load_table(p, schemas.REGISTRY)

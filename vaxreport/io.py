@@ -300,20 +300,81 @@ class _Raw:
         return int(self.rows[i]) if self.rows is not None else self.first_row + i
 
 
-def _read_csv(path: Path) -> _Raw:
+def _find_header(sample: str, delimiter: str, schema: TableSchema,
+                 path: Path) -> tuple[list[str], int]:
+    """(header fields, physical line number of the header) among the first records.
+
+    The header is the record with most recognised column names (title rows above it are
+    skipped); when none is recognised, the first non-empty record.
+    """
+    reader = csv.reader(_stdio.StringIO(sample), delimiter=delimiter)
+    best: tuple[int, list[str], int] | None = None
+    first: tuple[list[str], int] | None = None
+    try:
+        for _ in range(_HEADER_SCAN_ROWS):
+            rec = next(reader, None)
+            if rec is None:
+                break
+            if not any(f.strip() for f in rec):
+                continue
+            if first is None:
+                first = (rec, reader.line_num)
+            score = _header_score(rec, schema)
+            if score and (best is None or score > best[0]):
+                best = (score, rec, reader.line_num)
+    except csv.Error as exc:
+        raise InputDataError(f"cannot read the header row: {exc}", path=str(path),
+                             row=reader.line_num) from exc
+    if best is not None:
+        return best[1], best[2]
+    if first is None:
+        raise InputDataError("the file is empty (no header row)", path=str(path))
+    return first
+
+
+def _first_bad_utf8(path: Path) -> tuple[int, int] | None:
+    """(physical line, byte) of the first invalid UTF-8 sequence in a file, else None."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with path.open("rb") as fh:
+        while chunk := fh.read(8 << 20):
+            try:
+                dec.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return line + chunk[: exc.start].count(b"\n"), chunk[exc.start]
+            line += chunk.count(b"\n")
+    return None
+
+
+def _read_csv(path: Path, schema: TableSchema) -> _Raw:
     with path.open("rb") as fh:
         head = fh.read(_SAMPLE_BYTES)
     if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise InputDataError("the file is empty (no header row)", path=str(path))
     encoding = _sniff_encoding(head, path)
+    try:
+        return _read_csv_as(path, schema, head, encoding)
+    except _NotUtf8:
+        pass
+    # The first megabyte was UTF-8 (often plain ASCII) but a later byte is not.
+    bad = _first_bad_utf8(path)
+    data = path.read_bytes()
+    if bad is not None and len(_UTF8_MULTIBYTE.findall(data)) > 10 * _count_invalid_utf8(data):
+        raise InputDataError(f"invalid UTF-8 byte 0x{bad[1]:02x} in an otherwise UTF-8 file; "
+                             "re-export the file as UTF-8", path=str(path), row=bad[0])
+    return _read_csv_as(path, schema, head, _legacy_encoding(data))
+
+
+class _NotUtf8(Exception):
+    """pyarrow found invalid UTF-8 after the sniffed sample."""
+
+
+def _read_csv_as(path: Path, schema: TableSchema, head: bytes, encoding: str) -> _Raw:
     sample = _decode_sample(head, encoding, path)
     if not sample.strip():
         raise InputDataError("the file is empty (no header row)", path=str(path))
     delimiter = _sniff_delimiter(sample)
-    try:
-        header = next(csv.reader(_stdio.StringIO(sample), delimiter=delimiter))
-    except (csv.Error, StopIteration) as exc:
-        raise InputDataError(f"cannot read the header row: {exc}", path=str(path), row=1) from exc
+    header, header_line = _find_header(sample, delimiter, schema, path)
     names = [f"c{i}" for i in range(len(header))]
     invalid: list[tuple[int | None, int, int, str]] = []
 
@@ -326,7 +387,8 @@ def _read_csv(path: Path) -> _Raw:
             path,
             read_options=pacsv.ReadOptions(
                 encoding="utf8" if encoding in ("utf-8", "utf-8-sig") else encoding,
-                column_names=names, skip_rows=1, use_threads=threads, block_size=16 << 20),
+                column_names=names, skip_rows=header_line, use_threads=threads,
+                block_size=16 << 20),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                              invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
@@ -341,23 +403,27 @@ def _read_csv(path: Path) -> _Raw:
             read(False)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         msg = str(exc)
+        if encoding == "utf-8" and ("UTF8" in msg or "UTF-8" in msg):
+            raise _NotUtf8 from exc
         if "UTF8" in msg or "UTF-8" in msg or isinstance(exc, UnicodeDecodeError):
             raise InputDataError(f"cannot decode the file as {encoding} ({msg.splitlines()[0]}); "
                                  "save it as UTF-8 CSV or XLSX", path=str(path)) from exc
         raise InputDataError(f"cannot parse the CSV ({msg.splitlines()[0]})",
                              path=str(path)) from exc
     if invalid:
+        # pyarrow numbers rows from the top of the file (header = its line), skipping blank
+        # lines inside the data.
         number, expected, actual, text = invalid[0]
-        row = None if number is None else number  # pyarrow counts the header as row 1
         more = f" ({len(invalid)} such rows)" if len(invalid) > 1 else ""
         text = text if len(text) <= 80 else text[:77] + "..."
         raise InputDataError(
             f"has {actual} fields, the header has {expected} (delimiter {delimiter!r}){more}: "
             f"{text!r}; a truncated file, an unterminated quote or a stray delimiter",
-            path=str(path), row=row)
+            path=str(path), row=number)
     frame = table.to_pandas()
-    return _Raw(headers=[h.strip() for h in header], frame=frame, rows=None, first_row=2,
-                encoding=encoding, delimiter=delimiter)
+    return _Raw(headers=[h.strip() for h in header], frame=frame, rows=None,
+                first_row=header_line + 1, encoding=encoding, delimiter=delimiter,
+                header_row=header_line)
 
 
 def _cell_text(v: Any) -> str | None:
@@ -536,7 +602,7 @@ def _read_raw(path: Path, schema: TableSchema) -> _Raw:
         magic = fh.read(4)
     if magic == b"PK\x03\x04":  # an XLSX saved under a .csv name
         return _read_xlsx(path, schema)
-    return _read_csv(path)
+    return _read_csv(path, schema)
 
 
 # --------------------------------------------------------------------------------------------
@@ -608,21 +674,27 @@ def _parse_integers(s: pd.Series, raw: _Raw, path: Path, header: str) -> pd.Seri
 
 def _map_vocab(s: pd.Series, vocab: Mapping[str, str], raw: _Raw, path: Path, header: str,
                column: str) -> pd.Series:
-    filled = s.fillna("")
-    uniques = pd.unique(filled)
-    lookup = {u: vocab.get(schemas.header_key(u)) for u in uniques}
-    unknown = [u for u, code in lookup.items() if code is None]
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)  # statuses repeat: map each once
+    values = [str(u) for u in uniques] + [""]  # the last slot stands for empty cells
+    mapped = [vocab.get(schemas.header_key(u)) for u in values]
+    codes = np.where(codes < 0, len(values) - 1, codes)
+    unknown = [i for i, m in enumerate(mapped) if m is None]
+    if unknown and unknown[-1] == len(values) - 1 and not (codes == unknown[-1]).any():
+        unknown.pop()  # no empty cells: the empty slot is unused
     if unknown:
-        bad = filled.isin(unknown).to_numpy()
+        bad = np.isin(codes, unknown)
         i = int(np.flatnonzero(bad)[0])
-        codes = sorted(set(vocab.values()))
+        shown = repr(values[codes[i]]) if values[codes[i]] else "an empty cell"
+        allowed = sorted(set(vocab.values()))
         accepted = sorted({k for k in vocab if k})
-        more = f" ({int(bad.sum())} rows, values {unknown[:_MAX_LISTED]})" if bad.sum() > 1 else ""
+        shown_all = [values[u] for u in unknown]
+        more = f" ({int(bad.sum())} rows, values {shown_all[:_MAX_LISTED]})" if bad.sum() > 1 else ""
         raise SchemaViolation(
-            f"unknown value {filled.iloc[i]!r} for {column}{more}; allowed: {codes} "
+            f"unknown value {shown} for {column}{more}; allowed: {allowed} "
             f"(as exported, any case and diacritics: {accepted})",
             path=str(path), row=raw.row_of(i), column=header)
-    return filled.map(lookup).astype("str")
+    table = pa.array(mapped, type=pa.string())
+    return pd.Series(table.take(pa.array(codes)).to_pandas(), index=s.index, dtype="str")
 
 
 def _conform(raw: _Raw, schema: TableSchema, path: Path) -> tuple[pd.DataFrame, list[str]]:

@@ -146,6 +146,14 @@ def build(out: Path) -> list[Path]:
                                           "Số mũi đã tiêm"],
                                          ["S0101", "164", "02/05/2022", "1.250"],
                                          ["S0102", "164", "02/05/2022", "12,5"]]).encode("utf-8"),
+        # CSV saved from a formatted sheet: title rows (padded with delimiters) above the header
+        "csv_title_rows.csv": _csv([["UBND TỈNH THÁI NGUYÊN"] + [""] * 13,
+                                    ["DANH SÁCH TIÊM CHỦNG THÁNG 5/2022"] + [""] * 13,
+                                    [""] * 14] + head + ROWS).encode("utf-8"),
+        # a UTF-8 export with one corrupt byte (a cp1258 "à" pasted into row 3)
+        "invalid_utf8.csv": _csv(head + ROWS[:1]).encode("utf-8")
+        + _csv([ROWS[1][:2] + ["Lê Thị Ho"] + ROWS[1][3:]]).encode("utf-8")
+        .replace(b"Ho,", b"Ho\xe0,") + _csv(ROWS[2:]).encode("utf-8"),
         "params_unknown_key.yaml": ("period: \"2022-05\"\nreport_date: 2022-06-01\n"
                                     "inputs: inputs\nsigner: Nguyễn Văn Hùng\n").encode("utf-8"),
         "params_wrong_type.yaml": ("period: \"2022-05\"\nreport_date: 01/06/2022\n"
