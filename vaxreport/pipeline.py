@@ -317,7 +317,9 @@ def unit_dir(run_dir: Path | str, code: str | None, name: str) -> Path:
     """Output folder of one report: ``districts/<code>-<slug>`` or ``province``."""
     from vaxreport.runner import slugify
 
-    return Path(run_dir) / ("province" if code is None else f"districts/{code}-{slugify(name)}")
+    folder = Path(run_dir) / ("province" if code is None else f"districts/{code}-{slugify(name)}")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def report_timestamp(p: Any) -> Any:
@@ -325,3 +327,32 @@ def report_timestamp(p: Any) -> Any:
     from datetime import datetime, timezone
 
     return datetime(p.report_date.year, p.report_date.month, p.report_date.day, tzinfo=timezone.utc)
+
+
+def district_rollup(run_dir: Path | str, p: Any, facts: Any) -> tuple[pd.DataFrame, list[str]]:
+    """The district table of the province report, from each district's ``metrics.json`` (stage 2).
+
+    Returns the table (one row per district whose report succeeded, headline counts and
+    percentages as in ``metrics.by_district``) and the names of districts with no report.
+    """
+    import json
+
+    from vaxreport.metrics import Ratio
+
+    rows, missing = [], []
+    for code, name in p.district_names().items():
+        path = unit_dir(run_dir, code, name) / "metrics.json"
+        if not path.exists():
+            missing.append(name)
+            continue
+        m = json.loads(path.read_text(encoding="utf-8"))
+        row: dict[str, Any] = {"district_code": code, "district_name": name}
+        for key, r in m["headline"].items():
+            ratio = Ratio(r["num"], r["den"])
+            row[f"{key}_num"], row[f"{key}_den"] = ratio.num, ratio.den
+            row[f"{key}_pct"] = float(ratio.pct) if ratio.pct is not None else np.nan
+        rows.append(row)
+    columns = ["district_code", "district_name"] + [f"{k}_{part}" for k in ("entry", "feedback", "signing",
+                                                                          "police_verified")
+                                                     for part in ("num", "den", "pct")]
+    return pd.DataFrame(rows, columns=columns), missing

@@ -284,6 +284,7 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
     succeeded and says which did not. ``manifest.json`` is written last.
     """
     from vaxreport.params import RunParams
+    from vaxreport.pipeline import unit_dir
 
     params_path = Path(params_path).resolve()
     p = RunParams.from_yaml(params_path)
@@ -311,11 +312,11 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
         if cleanse.ok:
             names = p.district_names()
             tasks = [("district", f"{code} {names[code]}", NOTEBOOKS / "district_report.ipynb",
-                      out / "districts" / f"{code}-{slugify(names[code])}" / "report.ipynb",
+                      unit_dir(out, code, names[code]) / "report.ipynb",
                       {**common, "district_code": code}, out) for code in chosen]
             runs += _run_parallel(tasks, jobs, progress)
             province = execute("province", p.province_name, NOTEBOOKS / "province_report.ipynb",
-                               out / "province" / "report.ipynb", common, run_dir=out)
+                               unit_dir(out, None, p.province_name) / "report.ipynb", common, run_dir=out)
             runs.append(province)
             _tick(progress, province)
         seconds = time.perf_counter() - t0

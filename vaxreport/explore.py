@@ -1,0 +1,74 @@
+"""Ad hoc look-ups for ``notebooks/explore.ipynb``: find a person, show a merge, slice indicators.
+
+Personal data is shown masked (IDs, phones) and with the birth year only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from vaxreport import text
+from vaxreport.metrics import Facts
+
+CLEANSED_TABLES = ("doses", "persons", "verification", "findings", "quarantine", "audit", "merged_doses")
+
+
+def load_cleansed(run_dir: Path | str) -> dict[str, pd.DataFrame]:
+    """The personal tables stage 1 wrote under ``run_dir/cleansed`` (owner-readable only)."""
+    folder = Path(run_dir) / "cleansed"
+    return {name: pd.read_parquet(folder / f"{name}.parquet") for name in CLEANSED_TABLES
+            if (folder / f"{name}.parquet").exists()}
+
+
+def mask_id(s: pd.Series) -> pd.Series:
+    """``019090000123`` → ``0190******23``: first 4 and last 2 digits kept.
+
+    >>> mask_id(pd.Series(["019090000123", None])).tolist()
+    ['0190******23', <NA>]
+    """
+    s = s.astype("string")
+    return s.str[:4] + s.str[4:-2].str.replace(r".", "*", regex=True) + s.str[-2:]
+
+
+def mask_phone(s: pd.Series) -> pd.Series:
+    """``0987654321`` → ``09******21``.
+
+    >>> mask_phone(pd.Series(["0987654321"])).tolist()
+    ['09******21']
+    """
+    return mask_id(s).str.replace(r"^(\d\d)\d\d", r"\1**", regex=True)
+
+
+def find_person(cleansed: dict[str, pd.DataFrame], query: str) -> pd.DataFrame:
+    """Persons whose folded name contains the folded ``query``, masked, with their dose count."""
+    persons = cleansed["persons"]
+    key = text.fold_series(persons["full_name"].astype("string"))
+    hits = persons[key.str.contains(text.fold(query), regex=False).fillna(False)]
+    doses = cleansed["doses"].groupby("person_id").size().rename("doses")
+    return pd.DataFrame({
+        "person_id": hits["person_id"], "full_name": hits["full_name"],
+        "birth_year": pd.to_datetime(hits["birth_date"], errors="coerce").dt.year.astype("Int64"),
+        "id_number": mask_id(hits["id_number"]), "phone": mask_phone(hits["phone"]),
+        "commune_code": hits.get("commune_code"), "records": hits.get("n_records"),
+    }).join(doses, on="person_id").reset_index(drop=True)
+
+
+def merged_pair(cleansed: dict[str, pd.DataFrame]) -> tuple[pd.Series, pd.Series]:
+    """Two platform person records that stage 1 merged into one person (the first such person)."""
+    doses = cleansed["doses"]
+    refs = doses.drop_duplicates("person_ref")
+    multi = refs.groupby("person_id").person_ref.transform("size") > 1
+    pair = refs[multi].sort_values(["person_id", "person_ref"]).head(2)
+    if len(pair) < 2:
+        raise LookupError("no person in this run was merged from two or more records")
+    cols = ["full_name", "birth_date", "gender", "id_number", "phone", "commune_code", "address"]
+    return pair.iloc[0][cols], pair.iloc[1][cols]
+
+
+def slice_doses(facts: Facts, by: list[str]) -> pd.DataFrame:
+    """Platform dose rows counted by any columns of the dose facts, with the signed share."""
+    d = facts.doses.assign(signed=facts.doses.sign_status.eq("signed"))
+    out = d.groupby(by, dropna=False).agg(doses=("record_id", "size"), signed=("signed", "sum")).reset_index()
+    return out.assign(signed_pct=(100 * out.signed / out.doses).round(2))
