@@ -311,3 +311,14 @@ def test_conservation_and_idempotence(df: pd.DataFrame):
     # per person the sequence is 1..n
     for _, g in res.data.groupby("person_id"):
         assert sorted(g.dose_seq) == list(range(1, len(g) + 1))
+
+
+def test_integer_person_ids_keep_their_dtype_in_findings():
+    df = make([
+        ("p1", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
+        ("p2", "P", ADULT, "Pfizer", 2, "2021-09-05", "S1", "signed", "2021-09-05"),
+    ]).assign(person_id=[7, 7])
+    res = dz.reconcile(df)
+    assert res.findings.person_id.tolist() == [7]
+    assert res.findings.person_id.dtype == df.person_id.dtype
+    assert dz.person_doses_summary(res.data).index.tolist() == [7]

@@ -87,7 +87,8 @@ class ReconcileResult:
 
     Attributes:
         data: the unique doses (input columns + ``dose_seq`` Int64), in input order.
-        findings: one row per problem: ``record_id, person_id, code, label_vi, detail``.
+        findings: one row per problem: ``record_id, person_id, code, label_vi, detail``
+            (``person_id`` keeps the input's dtype, e.g. dedup's int64 cluster labels).
         merged: the collapsed duplicate rows (input columns + ``merged_into, reason``).
     """
 
@@ -549,7 +550,7 @@ def _label(kept: pd.DataFrame, pid_values: pd.Series, order: np.ndarray,
               else pd.Series([], dtype="string")).iloc[o]
     return pd.DataFrame({
         "record_id": kept["record_id"].iloc[rows].astype("string").to_numpy(),
-        "person_id": pid_values.iloc[rows].astype("string").to_numpy(),
+        "person_id": pid_values.iloc[rows].to_numpy(),  # dtype of the input's person_id
         "code": pd.array(np.asarray(names, dtype=object)[code_idx[o]], dtype="string"),
         "label_vi": pd.array(label[code_idx[o]], dtype="string"),
         "detail": detail.astype("string").to_numpy(),
