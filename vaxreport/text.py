@@ -179,8 +179,8 @@ def _analyse_word(word: str) -> str | None:
     if info is None:
         return None
     target, accepted, stop = info
-    if stop and tone in (2, 3, 4):
-        return None  # a stop coda takes only sắc or nặng (or no mark, when stripped)
+    if stop and tone not in (1, 5):
+        return None  # a stop coda takes only sắc or nặng (ASCII words, stripped, handled above)
     if tone and tone_at not in accepted:
         return None  # a tone on a glide ("aù", "quyù") is VNI, not Vietnamese
     if not tone or tone_at == target:
@@ -212,6 +212,11 @@ def _word_ok(word: str) -> bool:
     return _word(word) is not None or (
         word.isascii() and (len(word) == 1 or (len(word) <= 6 and word.isupper()))
     )
+
+
+def _word_clean(word: str) -> bool:
+    """:func:`_word_ok` in lower, title or upper case: "QUý" is TCVN3 capitals for QUÝ."""
+    return _word_ok(word) and (word.islower() or word.isupper() or word.istitle())
 
 
 def is_vietnamese_syllable(word: str) -> bool:
@@ -455,7 +460,7 @@ def _accept(old: list[str], after: str) -> int:
     for o, n in zip(old, new, strict=True):
         if not _word_ok(n):
             return 0
-        if o != n and _word(o) is None:
+        if o != n and not _word_clean(o):
             repaired += 1
     return repaired
 
@@ -474,19 +479,20 @@ def _clean_chunk(chunk: str) -> str | None:
 
 def _looks_clean(s: str) -> bool:
     """Whether every word of ``s`` is valid Vietnamese (or an initial or acronym)."""
-    return all(_word_ok(tok) for tok in _TOKEN_RE.findall(s))
+    return all(_word_clean(tok) for tok in _TOKEN_RE.findall(s))
 
 
 def _detect(s: str) -> tuple[Encoding | None, str]:
     """(encoding, decoded text) for an NFC string; (None, s) when it is not legacy text.
 
     Candidates are ranked by words repaired, then by evidence that only one encoding leaves
-    (TCVN3's symbol codes such as ¸ µ ¨, which no VNI text has; VNI's letter + mark pairs); a
-    full tie goes to TCVN3, the north's usual legacy font. A value that both decode to valid
-    Vietnamese ("bö": VNI bư, TCVN3 bử) is ambiguous and gets the tie-break.
+    (TCVN3's symbol codes such as ¸ µ ¨, which no VNI text has; VNI's letter + mark pairs). A
+    value that both decode to valid Vietnamese with no such evidence ("bö": VNI bư, TCVN3 bử;
+    "TRÒNH": VNI TRỊNH, TCVN3 TRỀNH) goes to VNI: its one-byte codes are the frequent letters
+    ơ ư đ ị, where TCVN3 reads the rarer ụ ử ủ ề.
     """
     old = _TOKEN_RE.findall(s)
-    invalid = sum(not _word_ok(tok) for tok in old)
+    invalid = sum(not _word_clean(tok) for tok in old)
     if not invalid:
         return None, s
     best: tuple[tuple[int, int], Encoding | None, str] = ((0, 0), None, s)
@@ -504,7 +510,7 @@ def _detect(s: str) -> tuple[Encoding | None, str]:
         dec = _decode_tcvn3(s)
         if dec != s:
             score = (_accept(old, dec), symbols)
-            if score[0] and score >= best[0]:
+            if score[0] and score > best[0]:
                 best = (score, "tcvn3", dec)
     return best[1], best[2]
 
