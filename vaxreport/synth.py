@@ -34,6 +34,8 @@ import datetime as dt
 import json
 import time
 import unicodedata
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -667,8 +669,13 @@ def _person_names(P: dict[str, np.ndarray], rng: np.random.Generator) -> pa.Arra
     return _join(s, m_, g, sep=" ")
 
 
-def _person_ids(P: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """True IDs: (kind 0 none/1 CCCD/2 CMND, number as int64). CCCD = PPP G YY NNNNNN."""
+def _person_ids(P: dict[str, np.ndarray],
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """True IDs: (kind 0 none/1 CCCD/2 CMND, number as int64, spare CMNDs).
+
+    CCCD = PPP G YY NNNNNN; CMND = 09x + 6 digits. The spare CMNDs (unique, unused) are old
+    documents of CCCD holders, shown on some second records (``id_other_document``).
+    """
     n = P["hh"].shape[0]
     age = P["age"]
     by = _ymd(P["birth"])[0]
@@ -679,10 +686,14 @@ def _person_ids(P: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[np.
     origin = np.array([int(k) for k in CCCD_ORIGIN])[rng.choice(len(CCCD_ORIGIN), n, p=_p(list(CCCD_ORIGIN.values())))]
     century = (by - 1900) // 100
     g = century * 2 + P["female"].astype(np.int64)
-    cccd = _unique_numbers((origin * 10 + g) * 100 + by % 100, 6, rng)
-    cmnd = _unique_numbers(90 + rng.choice(3, n, p=[0.5, 0.3, 0.2]), 6, rng)
-    number = np.where(kind == 1, cccd, np.where(kind == 2, cmnd, -1))
-    return kind, number
+    number = np.full(n, -1, np.int64)
+    c = kind == 1
+    number[c] = _unique_numbers(((origin * 10 + g) * 100 + by % 100)[c], 6, rng)
+    k = int((kind == 2).sum())
+    spare = n // 50 + 10
+    cmnd = _unique_numbers(90 + rng.choice(3, k + spare, p=[0.5, 0.3, 0.2]), 6, rng)
+    number[kind == 2] = cmnd[:k]
+    return kind, number, cmnd[k:]
 
 
 def _id_strings(kind: np.ndarray, number: np.ndarray) -> pa.Array:
@@ -857,7 +868,7 @@ def _write_csv(table: pa.Table, path: Path, *, bom: bool = False) -> None:
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="zstd")
+    pq.write_table(table, path, compression="zstd", compression_level=1)
 
 
 def _params_yaml() -> dict[str, object]:
@@ -971,7 +982,7 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
 
     n_pers_all = P["hh"].shape[0]
     names = _person_names(P, rng_names)
-    id_kind, id_num = _person_ids(P, rng_ids)
+    id_kind, id_num, spare_cmnd = _person_ids(P, rng_ids)
     phone = _phones(P, rng_ids)
     insurance = _insurance(P, rng_ids)
     commune = P["hh_commune"][P["hh"]]
@@ -1124,9 +1135,8 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     raw_num = num_r.copy()
     raw_kind[relative] = hh_adult_kind[hh_r[relative]]
     raw_num[relative] = hh_adult_id[hh_r[relative]]
-    cmnd_new = _unique_numbers(90 + e.integers(0, 3, n_ref), 6, e)
     raw_kind[other_doc] = 2
-    raw_num[other_doc] = cmnd_new[other_doc]
+    raw_num[other_doc] = spare_cmnd[np.arange(int(other_doc.sum())) % spare_cmnd.size]
     # digit error: century/sex digit, year digits, or a serial digit
     pos_choice = e.integers(0, 3, n_ref)
     digit_pos = np.select([pos_choice == 0, pos_choice == 1], [3, 4 + e.integers(0, 2, n_ref)],
@@ -1433,23 +1443,31 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     truth_path = out / "truth" / "doses_truth.parquet"
     doses_path.parent.mkdir(parents=True, exist_ok=True)
     truth_path.parent.mkdir(parents=True, exist_ok=True)
-    chunk = 400_000
-    with open(doses_path, "wb") as fh:
+    # chunks are built on two threads (pyarrow and numpy release the GIL) and written in order
+    chunk = 250_000
+    _fmt_timestamp(np.zeros(1, np.int64))  # build the clock table before the threads start
+    with open(doses_path, "wb") as fh, ThreadPoolExecutor(max_workers=2) as pool:
         fh.write(b"\xef\xbb\xbf")
-        csv_writer: pacsv.CSVWriter | None = None
-        pq_writer: pq.ParquetWriter | None = None
+        writers: list[pacsv.CSVWriter | pq.ParquetWriter] = []
+        pending: deque[Future[tuple[pa.Table, pa.Table]]] = deque()
+
+        def write(tables: tuple[pa.Table, pa.Table]) -> None:
+            raw_t, truth_t = tables
+            if not writers:
+                writers.append(pacsv.CSVWriter(fh, raw_t.schema, write_options=_CSV_OPTIONS))
+                writers.append(pq.ParquetWriter(truth_path, truth_t.schema, compression="zstd",
+                                                compression_level=1))
+            writers[0].write_table(raw_t)
+            writers[1].write_table(truth_t)
+
         for start in range(0, N, chunk):
-            raw_t, truth_t = dose_chunk(order[start:start + chunk])
-            if csv_writer is None:
-                csv_writer = pacsv.CSVWriter(fh, raw_t.schema, write_options=_CSV_OPTIONS)
-                pq_writer = pq.ParquetWriter(truth_path, truth_t.schema, compression="zstd")
-            csv_writer.write_table(raw_t)
-            assert pq_writer is not None
-            pq_writer.write_table(truth_t)
-        if csv_writer is not None:
-            csv_writer.close()
-        if pq_writer is not None:
-            pq_writer.close()
+            pending.append(pool.submit(dose_chunk, order[start:start + chunk]))
+            if len(pending) > 2:
+                write(pending.popleft().result())
+        while pending:
+            write(pending.popleft().result())
+        for w in writers:
+            w.close()
 
     # persons_truth: one row per record; "dose_missing" on records with a dose never entered
     miss_ref_flag = np.zeros(n_ref, bool)
