@@ -240,3 +240,20 @@ def test_scale_rejects_nonpositive(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         synth.generate(tmp_path, scale=0)
     assert np.isfinite(synth.scaled_totals(3.0)["dose_rows"])
+
+
+def test_hard_cases_for_dedup_exist(noisy: Path) -> None:
+    """DESIGN.md's lessons: duplicates agreeing on little, and look-alike family members."""
+    doses = _canonical(_csv(noisy / "inputs" / "doses.csv"), schemas.DOSES)
+    truth = pd.read_parquet(noisy / "truth" / "doses_truth.parquet")
+    second = truth["errors"].str.contains("duplicate_person")
+    no_id = doses["id_number"].eq("") | truth["errors"].str.contains("id_missing|id_other_document")
+    no_phone = truth["errors"].str.contains("phone_other|phone_missing")
+    name = truth["errors"].str.contains("name_")
+    moved_or_swapped = truth["errors"].str.contains("commune_moved|birth_date_swapped")
+    assert (second & no_id & no_phone & name & moved_or_swapped).any()
+    # twins: same household phone, surname and birth date, different persons
+    persons = truth.drop_duplicates("person_id").dropna(subset=["true_phone"])
+    key = [persons["true_phone"], persons["true_birth_date"], persons["true_full_name"].str.split().str[0]]
+    sizes = persons.groupby(key)["person_id"].nunique()
+    assert (sizes >= 2).any()
