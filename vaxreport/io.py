@@ -879,8 +879,11 @@ def _date_issues(df: pd.DataFrame, raw: _Raw, schema: TableSchema, path: Path,
         if col not in df or df[col].isna().all():
             continue
         kind = "birth" if col in _BIRTH_COLUMNS else "dose"
-        status = parse.parse_dates(df[col], kind=kind, as_of=as_of)["status"]
-        bad = np.flatnonzero(status.isin(["unparseable", "impossible"]).to_numpy())
+        codes, uniques = pd.factorize(df[col], use_na_sentinel=True)  # parse each value once
+        status = parse.parse_dates(pd.Series(uniques, dtype="str"), kind=kind, as_of=as_of,
+                                   date_only=False)["status"]
+        bad_unique = np.append(status.isin(["unparseable", "impossible"]).to_numpy(), False)
+        bad = np.flatnonzero(bad_unique[codes])  # code -1 (empty) picks the appended False
         if not len(bad):
             continue
         shown = ", ".join(f"row {raw.row_of(int(i))} {df[col].iloc[int(i)]!r}"
