@@ -147,8 +147,8 @@ class Thresholds:
     """Tunable thresholds of the cleansing, dedup and worklists.
 
     Attributes:
-        dedup_threshold: match-probability threshold of ``dedup.cluster_persons`` (None = its
-            default).
+        dedup_threshold: match weight in bits above which ``dedup.cluster_persons`` merges a
+            pair (None = its default for the table size).
         unsigned_days: a dose unsigned for more than this many days goes on the worklist.
         name_match_score: rapidfuzz score (0-100) to accept an admin-unit name match.
         vaccine_match_score: rapidfuzz score (0-100) to accept a misspelt vaccine name.
@@ -425,7 +425,7 @@ def _thresholds(v: Any, pr: _Problems) -> Thresholds:
     _check_keys(d, {f.name for f in fields(Thresholds)}, "thresholds.", pr)
     out: dict[str, Any] = {}
     for key, conv in {
-        "dedup_threshold": lambda x, w: None if x is None else _float(x, w, pr, 0.0, 1.0),
+        "dedup_threshold": lambda x, w: None if x is None else _float(x, w, pr, -100.0, 100.0),
         "unsigned_days": lambda x, w: _int(x, w, pr, 0, 3650),
         "name_match_score": lambda x, w: _int(x, w, pr, 0, 100),
         "vaccine_match_score": lambda x, w: _int(x, w, pr, 0, 100),
