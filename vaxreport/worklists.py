@@ -1,0 +1,549 @@
+"""Correction worklists: the records each vaccination site must fix on the platform.
+
+:func:`build_worklists` turns findings (dose reconciliation), identity verification, person
+merges (dedup) and signing status into one table per kind of problem — one row per platform
+record, with masked ID and phone, birth year only, what is wrong and the suggested correction,
+in Vietnamese, sorted by priority (``vaxreport/data/findings.csv``). :func:`write_site_workbooks`
+writes one XLSX per site plus a province summary; files hold personal data, so they are
+created with mode 0o600, atomically, and byte-identical for the same inputs.
+
+Examples:
+    >>> mask_id(pd.Series(["019084000923", None])).tolist()
+    ['0190******23', <NA>]
+    >>> mask_phone(pd.Series(["0912345667"])).tolist()
+    ['09******67']
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.writer.excel import ExcelWriter
+
+from vaxreport.doses import finding_codes
+from vaxreport.exceptions import SchemaViolation
+
+#: kind -> sheet title (at most 31 characters, no ``[]:*?/\``), in display order.
+KINDS: dict[str, str] = {
+    "bad_id": "Sai-thiếu CCCD",
+    "id_mismatch": "Lệch CSDLQG",
+    "duplicate_person": "Trùng đối tượng",
+    "dose_sequence": "Thiếu-sai thứ tự mũi",
+    "short_interval": "Khoảng cách ngắn",
+    "vaccine_rule": "Sai vắc xin-độ tuổi",
+    "duplicate_dose": "Mũi nhập trùng",
+    "unsigned": "Chưa ký số",
+}
+
+#: worklist columns -> (Vietnamese header, column width).
+COLUMNS: dict[str, tuple[str, int]] = {
+    "priority": ("Ưu tiên", 8),
+    "site_code": ("Mã cơ sở", 11),
+    "site_name": ("Cơ sở tiêm", 28),
+    "record_id": ("Mã bản ghi", 16),
+    "person_ref": ("Mã đối tượng", 16),
+    "full_name": ("Họ và tên", 26),
+    "birth_year": ("Năm sinh", 9),
+    "id_masked": ("Số CCCD/CMND", 15),
+    "phone_masked": ("Số điện thoại", 13),
+    "vaccine": ("Vắc xin", 13),
+    "dose_number": ("Mũi số", 7),
+    "dose_date": ("Ngày tiêm", 11),
+    "code": ("Mã lỗi", 20),
+    "problem": ("Nội dung sai", 60),
+    "suggestion": ("Đề nghị điều chỉnh", 60),
+}
+
+PERSONAL_DATA_NOTICE = ("TÀI LIỆU CÓ THÔNG TIN CÁ NHÂN — chỉ sử dụng cho công tác làm sạch "
+                        "dữ liệu")
+SUMMARY_FILE = "_tong_hop.xlsx"
+_FIELD_VI = {"full_name": "họ tên", "birth_date": "ngày sinh", "gender": "giới tính"}
+_GENDER_VI = {"M": "Nam", "F": "Nữ"}
+_DOSE_COLUMNS = ("record_id", "person_ref", "person_id", "full_name", "birth_date",
+                 "id_number", "site_code", "dose_date", "sign_status")
+
+
+def _mask(s: pd.Series, keep_head: int, keep_tail: int) -> pd.Series:
+    text = s.astype("string").str.strip()
+    n = text.str.len().fillna(0).astype(int)
+    hidden = (n - keep_head - keep_tail).clip(lower=0)
+    short = n <= keep_head + keep_tail
+    stars = pd.Series("*", index=s.index, dtype="string").str.repeat(hidden.tolist())
+    out = text.str[:keep_head] + stars + text.str[-keep_tail:]
+    all_stars = pd.Series("*", index=s.index, dtype="string").str.repeat(n.tolist())
+    return out.mask(short, all_stars).where(text.notna() & (n > 0))
+
+
+def mask_id(s: pd.Series) -> pd.Series:
+    """Mask an ID: first 4 and last 2 characters kept ("0190******23"); short values all stars.
+
+    Does not mutate the input; NA stays NA.
+
+    Examples:
+        >>> mask_id(pd.Series(["019084000923", "123456789", "12345", None])).tolist()
+        ['0190******23', '1234***89', '*****', <NA>]
+    """
+    return _mask(s, 4, 2)
+
+
+def mask_phone(s: pd.Series) -> pd.Series:
+    """Mask a phone number: first 2 and last 2 digits kept ("09******67").
+
+    Does not mutate the input; NA stays NA.
+
+    Examples:
+        >>> mask_phone(pd.Series(["0912345667", "0208", None])).tolist()
+        ['09******67', '****', <NA>]
+    """
+    return _mask(s, 2, 2)
+
+
+def _fmt_date(s: pd.Series) -> pd.Series:
+    return pd.to_datetime(s, errors="coerce").dt.strftime("%d/%m/%Y").astype("string")
+
+
+def _record_info(rows: pd.DataFrame) -> pd.DataFrame:
+    """The human-facing columns of dose rows (masked, birth year only)."""
+    def col(name: str) -> pd.Series:
+        if name in rows:
+            return rows[name]
+        return pd.Series(pd.NA, index=rows.index, dtype="string")
+
+    birth = pd.to_datetime(col("birth_date"), errors="coerce")
+    return pd.DataFrame({
+        "site_code": col("site_code").astype("string"),
+        "site_name": col("site_name").astype("string"),
+        "record_id": col("record_id").astype("string"),
+        "person_ref": col("person_ref").astype("string"),
+        "full_name": col("full_name").astype("string"),
+        "birth_year": pd.array(birth.dt.year, dtype="Int64"),
+        "id_masked": mask_id(col("id_number")),
+        "phone_masked": mask_phone(col("phone")),
+        "vaccine": col("vaccine").astype("string"),
+        "dose_number": pd.array(col("dose_number"), dtype="Int64"),
+        "dose_date": _fmt_date(col("dose_date")),
+    }, index=rows.index)
+
+
+def _table(info: pd.DataFrame, code: pd.Series | str, problem: pd.Series,
+           suggestion: pd.Series, codes: pd.DataFrame, *,
+           person_level: bool = False) -> pd.DataFrame:
+    if person_level:  # the fix is on the person record, not on one dose
+        info = info.assign(record_id=pd.NA, vaccine=pd.NA, dose_number=pd.NA, dose_date=pd.NA)
+    code_s = (pd.Series(code, index=info.index, dtype="string") if isinstance(code, str)
+              else code.astype("string"))
+    out = info.assign(code=code_s.to_numpy(), problem=problem.astype("string").to_numpy(),
+                      suggestion=suggestion.astype("string").to_numpy())
+    out.insert(0, "priority", code_s.map(codes["priority"]).astype("Int64").to_numpy())
+    return out.loc[:, list(COLUMNS)]
+
+
+def _finalise(t: pd.DataFrame) -> pd.DataFrame:
+    """One row per record (problems of one record joined), sorted by priority then site."""
+    if t.empty:
+        return t.reset_index(drop=True)
+    key = t["record_id"].fillna("") + "\x1f" + t["person_ref"].fillna("")
+    dup = key.duplicated(keep=False).to_numpy()
+    if dup.any():  # rare: several problems of one kind on one record
+        d = t[dup].assign(_key=key[dup]).sort_values(["_key", "priority", "code"])
+        agg = d.groupby("_key", sort=False).agg(
+            {**{c: "first" for c in COLUMNS if c not in ("problem", "suggestion", "code")},
+             "code": ";".join, "problem": "; ".join, "suggestion": "; ".join})
+        t = pd.concat([t[~dup], agg.loc[:, list(COLUMNS)]], ignore_index=True)
+    t = t.sort_values(["priority", "site_code", "person_ref", "record_id", "code"],
+                      na_position="last", kind="stable")
+    return t.reset_index(drop=True).astype({c: "string" for c in
+                                            ("code", "problem", "suggestion")})
+
+
+def _first_rows_per_ref(doses: pd.DataFrame) -> pd.DataFrame:
+    """The first dose row (input order) of each platform person record."""
+    return doses.drop_duplicates("person_ref")
+
+
+def _valid_id(rows: pd.DataFrame) -> pd.Series:
+    ids = rows["id_number"].astype("string")
+    if "id_valid" in rows:
+        return rows["id_valid"].astype("boolean").fillna(False) & ids.notna()
+    return ids.str.fullmatch(r"\d{9}|\d{12}").fillna(False).astype(bool)
+
+
+def _identity_tables(refs: pd.DataFrame, verification: pd.DataFrame,
+                     codes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Bad/missing/unknown ID rows and registry-mismatch rows, one per person record."""
+    v = verification.drop_duplicates("person_id").set_index("person_id").reindex(
+        columns=["status", "mismatch_fields", "suggested_id", "registry_full_name",
+                 "registry_birth_date", "registry_gender"])
+    status = refs["person_id"].map(v["status"]).astype("string")
+    suggested = refs["person_id"].map(v["suggested_id"]).astype("string")
+    valid = _valid_id(refs).to_numpy(bool)
+    has_id = refs["id_number"].notna().to_numpy(bool)
+
+    code = np.where(~has_id, "no_id", np.where(~valid, "bad_id", np.where(
+        status.eq("not_found").fillna(False), "id_not_found", "")))
+    sel = code != ""
+    r = refs[sel]
+    c = pd.Series(code[sel], index=r.index, dtype="string")
+    flags = r["id_flags"].astype("string").fillna("") if "id_flags" in r else pd.Series(
+        "", index=r.index, dtype="string")
+    problem = c.map(codes["label_vi"]).astype("string")
+    problem = problem.where(flags.eq(""), problem + " (" + flags.str.replace(";", ", ") + ")")
+    sug = suggested[sel]
+    base = c.map(codes["suggestion_vi"]).astype("string")
+    suggestion = base.where(sug.isna(), "Số định danh theo CSDLQG: " + mask_id(sug)
+                            + " (đối chiếu với Công an xã)")
+    bad = _table(_record_info(r), c, problem, suggestion, codes, person_level=True)
+
+    mm = refs[status.eq("mismatch").fillna(False).to_numpy(bool)]
+    vm = v.reindex(mm["person_id"])
+    fields = vm["mismatch_fields"].astype("string").fillna("").to_numpy(object).astype(str)
+    reg_values = {
+        "full_name": vm["registry_full_name"].astype("string"),
+        "birth_date": _fmt_date(vm["registry_birth_date"]),
+        "gender": vm["registry_gender"].map(_GENDER_VI).astype("string"),
+    }
+    labels = {"full_name": "Họ tên: ", "birth_date": "Ngày sinh: ", "gender": "Giới tính: "}
+    what = np.full(len(mm), "", dtype=object)
+    fix = np.full(len(mm), "", dtype=object)
+    for f, vi in _FIELD_VI.items():
+        hit = np.char.find(fields, f) >= 0
+        what = np.where(hit, what + vi + ", ", what)
+        value = reg_values[f].fillna("?").to_numpy(object).astype(str)
+        fix = np.where(hit, fix + labels[f] + value + "; ", fix)
+    problem = pd.Series(codes.loc["id_mismatch", "label_vi"] + ": " + what.astype(str),
+                        index=mm.index, dtype="string").str.rstrip(", ")
+    suggestion = pd.Series("Sửa theo CSDLQG — " + fix.astype(str), index=mm.index,
+                           dtype="string").str.rstrip("; ")
+    mismatch = _table(_record_info(mm), "id_mismatch", problem, suggestion, codes,
+                      person_level=True)
+    return bad, mismatch
+
+
+def _merge_table(refs: pd.DataFrame, merges: pd.DataFrame, codes: pd.DataFrame) -> pd.DataFrame:
+    m = merges.rename(columns={"record": "person_ref", "survivor": "person_id"})
+    if not {"person_ref", "person_id"} <= set(m.columns):
+        raise SchemaViolation("person_merges lacks columns person_ref, person_id")
+    if "survivor_ref" not in m:  # dedup.merge_audit shape: the survivor is the unlisted ref
+        unlisted = refs.loc[~refs["person_ref"].isin(m["person_ref"]), ["person_id",
+                                                                          "person_ref"]]
+        first = unlisted.drop_duplicates("person_id").set_index("person_id")["person_ref"]
+        m = m.assign(survivor_ref=m["person_id"].map(first))
+    m = m[m["person_ref"].astype("string") != m["survivor_ref"].astype("string")]
+    by_ref = refs.set_index("person_ref")
+    rows = by_ref.reindex(m["person_ref"]).reset_index()
+    rows["person_ref"] = m["person_ref"].to_numpy()
+    rows.index = m.index
+    surv_site = m["survivor_ref"].map(by_ref["site_name"] if "site_name" in by_ref
+                                      else by_ref["site_code"]).astype("string")
+    score = (pd.to_numeric(m["score"], errors="coerce").round(1).astype("string")
+             if "score" in m else pd.Series(pd.NA, index=m.index, dtype="string"))
+    problem = (codes.loc["duplicate_person", "label_vi"] + ": trùng với mã "
+               + m["survivor_ref"].astype("string").fillna("?")
+               + (" (điểm " + score + ")").fillna(""))
+    suggestion = ("Gộp hồ sơ về mã đối tượng " + m["survivor_ref"].astype("string").fillna("?")
+                  + (" (" + surv_site + ")").fillna(""))
+    return _table(_record_info(rows), "duplicate_person", problem, suggestion, codes,
+                  person_level=True)
+
+
+def build_worklists(doses_data: pd.DataFrame, findings: pd.DataFrame,
+                    verification: pd.DataFrame, *, unsigned_days: int, as_of: date,
+                    person_merges: pd.DataFrame | None = None,
+                    merged_doses: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """One table per kind of problem (:data:`KINDS`), rows = platform records to fix.
+
+    Does not mutate its inputs. Kinds:
+
+    - ``bad_id``: person records without an ID, with a malformed one, or whose ID the registry
+      does not hold (suggesting the registry ID found by name + birth date);
+    - ``id_mismatch``: name/birth date/gender differ from the registry (with its values);
+    - ``duplicate_person``: records merged into another person record (``person_merges``:
+      ``person_ref, person_id, survivor_ref, score``, or dedup's ``record, survivor, score``);
+    - ``dose_sequence``, ``short_interval``, ``vaccine_rule``: dose findings by the
+      ``worklist`` column of ``findings.csv``;
+    - ``duplicate_dose``: duplicate dose rows collapsed by reconciliation (``merged_doses``);
+    - ``unsigned``: unsigned doses given more than ``unsigned_days`` before ``as_of``.
+
+    Args:
+        doses_data: ``ReconcileResult.data`` (needs ``record_id, person_ref, person_id,
+            full_name, birth_date, id_number, site_code, dose_date, sign_status``; uses
+            ``site_name, phone, vaccine, dose_number, id_valid, id_flags`` when present).
+        findings: ``ReconcileResult.findings``.
+        verification: :func:`vaxreport.verify.verify_persons` output.
+        unsigned_days: age in days after which an unsigned dose is listed.
+        as_of: reference date (end of the reporting period).
+        person_merges: optional merged person records.
+        merged_doses: optional ``ReconcileResult.merged``.
+
+    Returns:
+        ``{kind: DataFrame}`` for every kind of :data:`KINDS` (possibly empty), columns
+        :data:`COLUMNS`, sorted by priority, site, person record.
+
+    Raises:
+        SchemaViolation: a required column is missing.
+
+    Examples:
+        >>> wl = build_worklists(*_example_inputs(), unsigned_days=30, as_of=date(2022, 5, 31))
+        >>> {k: len(v) for k, v in wl.items() if len(v)}
+        {'bad_id': 1, 'short_interval': 1, 'unsigned': 1}
+        >>> wl["bad_id"][["person_ref", "id_masked", "problem"]].values.tolist()
+        [['b', <NA>, 'Không có số CCCD/CMND']]
+    """
+    missing = [c for c in _DOSE_COLUMNS if c not in doses_data.columns]
+    if missing:
+        raise SchemaViolation(f"doses data lacks required columns: {missing}")
+    codes = finding_codes()
+    refs = _first_rows_per_ref(doses_data)
+    out: dict[str, list[pd.DataFrame]] = {k: [] for k in KINDS}
+
+    bad, mismatch = _identity_tables(refs, verification, codes)
+    out["bad_id"].append(bad)
+    out["id_mismatch"].append(mismatch)
+    if person_merges is not None and len(person_merges):
+        out["duplicate_person"].append(_merge_table(refs, person_merges, codes))
+
+    # Dose findings -> their worklist kind.
+    kind_of = codes["worklist"]
+    f = findings[findings["code"].map(kind_of).fillna("").isin(list(KINDS)).to_numpy(bool)]
+    if len(f):
+        pos = pd.Index(doses_data["record_id"]).get_indexer(f["record_id"])
+        f = f[pos >= 0]
+        rows = doses_data.iloc[pos[pos >= 0]].set_axis(f.index)
+        problem = f["label_vi"].astype("string") + ": " + f["detail"].astype("string")
+        sugg = f["code"].map(codes["suggestion_vi"]).astype("string")
+        t = _table(_record_info(rows), f["code"], problem, sugg, codes)
+        kinds = f["code"].map(kind_of).to_numpy(object)
+        for k in pd.unique(kinds):
+            out[k].append(t[kinds == k])
+
+    if merged_doses is not None and len(merged_doses):
+        md = merged_doses
+        c = md["reason"].astype("string")
+        problem = c.map(codes["label_vi"]).astype("string") + ": trùng với bản ghi " + md[
+            "merged_into"].astype("string")
+        out["duplicate_dose"].append(_table(_record_info(md), c, problem,
+                                            c.map(codes["suggestion_vi"]), codes))
+
+    dose_day = pd.to_datetime(doses_data["dose_date"], errors="coerce")
+    age = (pd.Timestamp(as_of) - dose_day).dt.days
+    unsigned = doses_data["sign_status"].astype("string").ne("signed").fillna(True)
+    late = (unsigned & age.gt(unsigned_days).fillna(False)).to_numpy(bool)
+    u = doses_data[late]
+    if len(u):
+        st = u["person_id"].map(verification.drop_duplicates("person_id").set_index(
+            "person_id")["status"]).astype("string")
+        problem = (codes.loc["unsigned_dose", "label_vi"] + ": đã "
+                   + age[late].astype("Int64").astype("string") + " ngày")
+        suggestion = pd.Series(np.where(
+            st.eq("verified").fillna(False), codes.loc["unsigned_dose", "suggestion_vi"],
+            "Xác thực thông tin với CSDLQG trước khi ký số"), index=u.index, dtype="string")
+        out["unsigned"].append(_table(_record_info(u), "unsigned_dose", problem, suggestion,
+                                      codes))
+
+    empty = _table(_record_info(doses_data.iloc[:0]), pd.Series([], dtype="string"),
+                   pd.Series([], dtype="string"), pd.Series([], dtype="string"), codes)
+    return {k: _finalise(pd.concat([empty, *parts], ignore_index=True) if parts else empty)
+            for k, parts in out.items()}
+
+
+# ------------------------------------------------------------------------------ XLSX files
+def _period_stamp(period: str | date) -> datetime:
+    ts = pd.Timestamp(period)
+    return datetime(ts.year, ts.month, ts.day)
+
+
+def _safe_name(code: object) -> str:
+    text = "" if pd.isna(code) else str(code)
+    return re.sub(r"[^\w.-]", "_", text) or "_khong_ro_co_so"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary name and ``os.replace``, mode 0o600."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _workbook_bytes(wb: Workbook, stamp: datetime) -> bytes:
+    """Serialise without openpyxl's "modified = now" and with fixed zip entry timestamps."""
+    wb.properties.created = stamp
+    wb.properties.modified = stamp
+    wb.properties.creator = "vaxreport"
+    wb.properties.lastModifiedBy = "vaxreport"
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(wb, archive).save()
+    fixed = io.BytesIO()
+    when = (max(stamp.year, 1980), stamp.month, stamp.day, 0, 0, 0)
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():
+            info = zipfile.ZipInfo(name, date_time=when)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            dst.writestr(info, src.read(name))
+    return fixed.getvalue()
+
+
+_BOLD = Font(bold=True)
+_TITLE = Font(bold=True, size=13)
+_WARN = Font(bold=True, color="C00000")
+_HEAD_FILL = PatternFill("solid", fgColor="D9E1F2")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+def _cell(ws: object, value: object, font: Font | None = None,
+          fill: PatternFill | None = None) -> WriteOnlyCell:
+    c = WriteOnlyCell(ws, value=value)
+    if font is not None:
+        c.font = font
+    if fill is not None:
+        c.fill = fill
+    return c
+
+
+def _plain(v: object) -> object:
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def _write_sheet(wb: Workbook, title: str, lines: list[str], headers: list[str],
+                 widths: list[int], rows: list[list[object]]) -> None:
+    ws = wb.create_sheet(title=title)
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    first_data = len(lines) + 3
+    ws.freeze_panes = f"A{first_data}"
+    for i, line in enumerate(lines):
+        font = _TITLE if i == 0 else (_WARN if line == PERSONAL_DATA_NOTICE else None)
+        ws.append([_cell(ws, line, font)])
+    ws.append([])
+    ws.append([_cell(ws, h, _BOLD, _HEAD_FILL) for h in headers])
+    for row in rows:
+        ws.append([_plain(v) for v in row])
+
+
+def write_site_workbooks(worklists: Mapping[str, pd.DataFrame], out_dir: str | Path, *,
+                         province_name: str, period: str | date) -> list[Path]:
+    """Write one XLSX per site (a sheet per kind of problem) and ``_tong_hop.xlsx``.
+
+    Each sheet starts with a header block (title, province, period, site and the personal-data
+    notice), then the column headers (frozen) and the rows. Files are written atomically with
+    mode 0o600; same inputs ⇒ byte-identical files (timestamps come from ``period``).
+
+    Args:
+        worklists: :func:`build_worklists` output.
+        out_dir: folder to write into (created if missing).
+        province_name: e.g. "Thái Nguyên".
+        period: reporting period, "2022-05" or a date.
+
+    Returns:
+        The paths written, site files first (sorted), the summary last.
+
+    Examples:
+        >>> import tempfile
+        >>> wl = build_worklists(*_example_inputs(), unsigned_days=30, as_of=date(2022, 5, 31))
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     [p.name for p in write_site_workbooks(wl, d, province_name="Thái Nguyên",
+        ...                                           period="2022-05")]
+        ['S1.xlsx', 'S2.xlsx', '_tong_hop.xlsx']
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = _period_stamp(period)
+    period_text = f"{stamp.month:02d}/{stamp.year}" if isinstance(period, str) and len(
+        period) == 7 else stamp.strftime("%d/%m/%Y")
+    tables = {k: worklists.get(k, pd.DataFrame(columns=list(COLUMNS))) for k in KINDS}
+    keys = [c for c in COLUMNS if c not in ("site_code", "site_name")]
+    headers = [COLUMNS[c][0] for c in keys]
+    widths = [COLUMNS[c][1] for c in keys]
+
+    all_rows = pd.concat([t.assign(_kind=k) for k, t in tables.items()], ignore_index=True)
+    site_key = all_rows["site_code"].astype("string").fillna("")
+    names = all_rows.assign(_s=site_key).dropna(subset=["site_name"]).drop_duplicates(
+        "_s").set_index("_s")["site_name"]
+    written: list[Path] = []
+    for site in sorted(site_key.unique()):
+        site_rows = all_rows[site_key.eq(site).to_numpy(bool)]
+        site_name = names.get(site, "")
+        wb = Workbook(write_only=True)
+        for kind, title in KINDS.items():
+            part = site_rows[site_rows["_kind"].eq(kind).to_numpy(bool)]
+            if part.empty:
+                continue
+            lines = [f"DANH SÁCH BẢN GHI CẦN ĐIỀU CHỈNH — {title.upper()}",
+                     f"Tỉnh {province_name} — kỳ báo cáo {period_text} — cơ sở: {site} "
+                     f"{site_name or ''}".rstrip(),
+                     PERSONAL_DATA_NOTICE]
+            _write_sheet(wb, title, lines, headers, widths,
+                         part[keys].astype(object).to_numpy().tolist())
+        path = out / f"{_safe_name(site or None)}.xlsx"
+        _atomic_write(path, _workbook_bytes(wb, stamp))
+        written.append(path)
+
+    counts = (all_rows.assign(_s=site_key).groupby(["_s", "_kind"]).size().unstack(
+        fill_value=0).reindex(columns=list(KINDS), fill_value=0))
+    counts = counts[counts.sum(axis=1) > 0] if len(counts) else counts
+    summary_rows = [[s, names.get(s, None), *[int(x) for x in r], int(sum(r))]
+                    for s, r in zip(counts.index, counts.to_numpy().tolist())]
+    totals = counts.sum().astype(int).tolist() if len(counts) else [0] * len(KINDS)
+    summary_rows.append(["Tổng", None, *totals, int(sum(totals))])
+    wb = Workbook(write_only=True)
+    _write_sheet(wb, "Tổng hợp",
+                 [f"TỔNG HỢP BẢN GHI CẦN ĐIỀU CHỈNH THEO CƠ SỞ TIÊM — TỈNH "
+                  f"{province_name.upper()}", f"Kỳ báo cáo {period_text}",
+                  "Số bản ghi cần điều chỉnh theo loại lỗi (không chứa thông tin cá nhân)"],
+                 ["Mã cơ sở", "Cơ sở tiêm", *KINDS.values(), "Tổng"],
+                 [11, 28, *[14] * len(KINDS), 10], summary_rows)
+    path = out / SUMMARY_FILE
+    _atomic_write(path, _workbook_bytes(wb, stamp))
+    written.append(path)
+    return written
+
+
+def _example_inputs() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    doses = pd.DataFrame({
+        "record_id": ["r1", "r2", "r3"],
+        "person_ref": ["a", "a", "b"],
+        "person_id": [1, 1, 2],
+        "full_name": ["Nguyễn Văn An", "Nguyễn Văn An", "Lê Thị Hoa"],
+        "birth_date": pd.to_datetime(["1980-01-01", "1980-01-01", "1990-02-01"]),
+        "id_number": ["019080000001", "019080000001", None],
+        "phone": ["0912345678", "0912345678", None],
+        "site_code": ["S1", "S1", "S2"],
+        "site_name": ["TYT Phường A", "TYT Phường A", "TYT Xã B"],
+        "vaccine": ["Pfizer", "Pfizer", "Pfizer"],
+        "dose_number": pd.array([1, 2, 1], dtype="Int64"),
+        "dose_date": pd.to_datetime(["2021-09-01", "2021-09-10", "2022-05-20"]),
+        "sign_status": ["signed", "unsigned", "unsigned"],
+    })
+    findings = pd.DataFrame({"record_id": ["r2"], "person_id": [1], "code": ["short_interval"],
+                             "label_vi": ["Khoảng cách giữa hai mũi ngắn hơn quy định"],
+                             "detail": ["Mũi 2 cách mũi trước 9 ngày, tối thiểu 21 ngày"]})
+    verification = pd.DataFrame({"person_id": [1, 2], "status": ["verified", "no_id"],
+                                 "mismatch_fields": ["", ""],
+                                 "suggested_id": pd.array([pd.NA, pd.NA], dtype="string")})
+    return doses, findings, verification
