@@ -38,6 +38,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -851,6 +852,175 @@ def _dose_histories(P: dict[str, np.ndarray], vaccinated: np.ndarray,
     return dates, vax
 
 
+def _simulate_population(need: int, com: dict[str, np.ndarray], rng_hh: np.random.Generator,
+                         rng_dose: np.random.Generator
+                         ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Households and dose histories, cut where the cumulative dose count reaches ``need``.
+
+    Returns the persons ``P`` (all members of the kept households), the indices of the
+    vaccinated persons, and their dose dates and vaccines (N, 5), -1 where no dose.
+    """
+    n_hh = max(8, int(need / 6.0 * 1.15) + 10)
+    while True:
+        P = _households(n_hh, com, rng_hh)
+        P["age"] = _age_years(P["birth"], PERIOD_END)
+        p_vax = np.select([P["age"] >= 18, P["age"] >= 12, P["age"] >= 5], [0.975, 0.96, 0.6], 0.0)
+        vaccinated = np.flatnonzero(rng_hh.random(P["hh"].shape[0]) < p_vax)
+        dates, vax = _dose_histories(P, vaccinated, rng_dose)
+        count = (dates >= 0).sum(1)
+        csum = np.cumsum(count)
+        if csum.size and csum[-1] >= need:
+            break
+        n_hh = int(n_hh * 1.5) + 10
+    cut = int(np.searchsorted(csum, need))  # person index (in vaccinated) reaching the target
+    keep_doses = count.copy()
+    keep_doses[cut] = need - (csum[cut - 1] if cut > 0 else 0)
+    keep_doses[cut + 1:] = 0
+    last_hh = int(P["hh"][vaccinated[cut]])
+    in_pop = P["hh"] <= last_hh
+    for k in ("hh", "role", "female", "birth", "twin_of_prev", "age"):
+        P[k] = P[k][in_pop]
+    P["n_hh"] = np.array(last_hh + 1)
+    P["hh_commune"] = P["hh_commune"][: last_hh + 1]
+    vmask = keep_doses[: cut + 1] > 0
+    vaccinated = vaccinated[: cut + 1][vmask]
+    dates = dates[: cut + 1][vmask]
+    vax = vax[: cut + 1][vmask]
+    keep_doses = keep_doses[: cut + 1][vmask]
+    drop = np.cumsum(dates >= 0, axis=1) > keep_doses[:, None]
+    dates[drop] = -1
+    vax[drop] = -1
+    return P, vaccinated, dates, vax
+
+
+NAME_KINDS = ("name_typo", "name_no_diacritics", "name_nfd", "name_case_spacing", "name_incomplete",
+              "name_tcvn3", "name_vni")
+
+
+def _name_errors(names: pa.Array, rp: np.ndarray, second: np.ndarray, rates: ErrorRates,
+                 e: np.random.Generator, r_str: np.random.Generator) -> tuple[pa.Array, dict[str, np.ndarray]]:
+    """Names as recorded (one variant at most per record) and the mask of each name kind."""
+    n_ref = rp.size
+    name_rates = np.array([getattr(rates, k) for k in NAME_KINDS])
+    uu = e.random(n_ref)
+    cdf = np.cumsum(name_rates)
+    pick_name = np.where(uu < cdf[-1], np.searchsorted(cdf, uu, side="right"), -1)
+    dup_var = _pick(second, rates.dup_name_variant, e)
+    dup_choice = e.choice(len(NAME_KINDS), n_ref, p=_p([0.3, 0.27, 0.08, 0.12, 0.09, 0.08, 0.06]))
+    pick_name = np.where(dup_var, dup_choice, np.where(second, -1, pick_name))
+    ref_name = names.take(pa.array(rp))
+    idx = np.flatnonzero(pick_name >= 0)
+    kinds = [NAME_KINDS[i] for i in pick_name[idx]]
+    ref_name = _apply_strings(ref_name, idx, kinds, r_str)
+    return ref_name, {k: pick_name == i for i, k in enumerate(NAME_KINDS)}
+
+
+def _id_errors(P: dict[str, np.ndarray], rp: np.ndarray, id_kind: np.ndarray, id_num: np.ndarray,
+               spare_cmnd: np.ndarray, b: np.ndarray, rates: ErrorRates,
+               e: np.random.Generator) -> tuple[pa.Array, dict[str, np.ndarray]]:
+    """IDs as recorded (one error at most per record; second records draw their own) and masks."""
+    n_ref = rp.size
+    age_r = P["age"][rp]
+    kind_r, num_r = id_kind[rp], id_num[rp]
+    has_id = kind_r > 0
+    id_rates = ["id_missing", "id_malformed", "id_digit_error", "id_excel_scientific", "id_leading_zero_lost"]
+    cdf = np.cumsum([getattr(rates, k) for k in id_rates])
+    uu = e.random(n_ref)
+    id_pick = np.where(has_id & ~b & (uu < cdf[-1]), np.searchsorted(cdf, uu, side="right"), -1)
+    dmiss = _pick(b & has_id, rates.dup_id_missing, e)
+    id_pick = np.where(dmiss, 0, id_pick)
+    other_doc = _pick(b & (kind_r == 1) & ~dmiss & (age_r >= 18), rates.dup_id_other_document, e)
+    # children registered with a household adult's ID
+    hh_adult_id = np.full(int(P["n_hh"]), -1, np.int64)
+    hh_adult_kind = np.zeros(int(P["n_hh"]), np.int64)
+    for role in (1, 0):
+        m = (P["role"] == role) & (id_kind > 0)
+        hh_adult_id[P["hh"][m]] = id_num[m]
+        hh_adult_kind[P["hh"][m]] = id_kind[m]
+    hh_r = P["hh"][rp]
+    relative = (age_r < 18) & (hh_adult_id[hh_r] >= 0) & (id_pick < 0) & ~other_doc
+    relative = _pick(relative, rates.id_of_relative, e)
+    raw_kind = kind_r.copy()
+    raw_num = num_r.copy()
+    raw_kind[relative] = hh_adult_kind[hh_r[relative]]
+    raw_num[relative] = hh_adult_id[hh_r[relative]]
+    raw_kind[other_doc] = 2
+    raw_num[other_doc] = spare_cmnd[np.arange(int(other_doc.sum())) % spare_cmnd.size]
+    # digit error: century/sex digit, year digits, or a serial digit
+    pos_choice = e.integers(0, 3, n_ref)
+    digit_pos = np.select([pos_choice == 0, pos_choice == 1], [3, 4 + e.integers(0, 2, n_ref)],
+                          6 + e.integers(0, 6, n_ref))
+    width = np.where(raw_kind == 2, 9, 12)
+    digit_pos = np.where(raw_kind == 2, 2 + e.integers(0, 7, n_ref), digit_pos)
+    place = 10 ** (width - 1 - digit_pos)
+    old_digit = (raw_num // place) % 10
+    new_digit = (old_digit + e.integers(1, 10, n_ref)) % 10
+    dig = id_pick == 2
+    raw_num = np.where(dig, raw_num + (new_digit - old_digit) * place, raw_num)
+    id_str = _id_strings(np.where(id_pick == 0, 0, raw_kind), raw_num)
+    # malformed: drop or add a digit, or an O for a 0
+    mal = np.flatnonzero(id_pick == 1)
+    if mal.size:
+        vals = id_str.take(pa.array(mal)).to_pylist()
+        mk = e.integers(0, 3, mal.size)
+        mp = e.integers(1, 8, mal.size)
+        new = [v[:p] + v[p + 1:] if k == 0 else v[:p] + v[p] + v[p:] if k == 1 else v.replace("0", "O", 1)
+               if "0" in v else v[:-1] for v, k, p in zip(vals, mk, mp)]
+        mask = np.zeros(n_ref, bool)
+        mask[mal] = True
+        id_str = pc.replace_with_mask(id_str, pa.array(mask), pa.array(new))
+    sci = id_pick == 3
+    lz = id_pick == 4
+    if sci.any():
+        mant = raw_num[sci] / 10.0 ** np.floor(np.log10(np.maximum(raw_num[sci], 1)))
+        expo = np.floor(np.log10(np.maximum(raw_num[sci], 1))).astype(np.int64)
+        txt = [f"{m_:.5f}".rstrip("0").rstrip(".") + f"E+{x_:02d}" for m_, x_ in zip(mant, expo)]
+        id_str = pc.replace_with_mask(id_str, pa.array(sci), pa.array(txt))
+    id_str = pc.if_else(pa.array(lz), _s(raw_num), id_str)
+    return id_str, {"id_missing": id_pick == 0, "id_malformed": id_pick == 1, "id_digit_error": dig,
+                    "id_excel_scientific": sci, "id_leading_zero_lost": lz, "id_of_relative": relative,
+                    "id_other_document": other_doc}
+
+
+def _phone_errors(phone: np.ndarray, rp: np.ndarray, b: np.ndarray, rates: ErrorRates,
+                  e: np.random.Generator) -> tuple[pa.Array, dict[str, np.ndarray]]:
+    """Phones as recorded (one error at most per record; second records draw their own) and masks."""
+    n_ref = rp.size
+    ph = phone[rp].copy()
+    has_ph = ph >= 0
+    ph_kinds = ["phone_missing", "phone_old_11_digit", "phone_country_code", "phone_malformed"]
+    cdf = np.cumsum([getattr(rates, k) for k in ph_kinds])
+    uu = e.random(n_ref)
+    ph_pick = np.where(has_ph & ~b & (uu < cdf[-1]), np.searchsorted(cdf, uu, side="right"), -1)
+    other_ph = _pick(b & has_ph, rates.dup_phone_other, e)
+    dmiss_ph = _pick(b & has_ph & ~other_ph, rates.dup_phone_missing, e)
+    ph_pick = np.where(dmiss_ph, 0, ph_pick)
+    prefixes = np.array([int(p) for p in PHONE_PREFIXES])
+    fresh = prefixes[e.choice(len(prefixes), n_ref, p=_p(list(PHONE_PREFIXES.values())))] * 10 ** 7 \
+        + e.integers(0, 10 ** 7, n_ref)
+    ph = np.where(other_ph, fresh, ph)
+    mig = refdata.phone_migration()
+    new_to_old = {int(n): o for n, o in zip(mig["new_prefix"], mig["old_prefix"])}
+    pre3 = ph // 10 ** 7
+    migratable = np.isin(pre3, list(new_to_old))
+    ph_pick = np.where((ph_pick == 1) & ~migratable, -1, ph_pick)
+    ph_str = _phone_strings(np.where(ph_pick == 0, -1, ph))
+    old = ph_pick == 1
+    if old.any():
+        old_pre = np.array([new_to_old.get(int(p), "") for p in pre3[old]])
+        ph_str = pc.replace_with_mask(ph_str, pa.array(old), _join(pa.array(old_pre), _pad(ph[old] % 10 ** 7, 7)))
+    cc = ph_pick == 2
+    if cc.any():
+        style = e.integers(0, 3, int(cc.sum()))
+        pre = pa.array(np.array(["+84", "84", "+84 "])[style])
+        ph_str = pc.replace_with_mask(ph_str, pa.array(cc), _join(pre, _s(ph[cc])))
+    mf = ph_pick == 3
+    if mf.any():
+        ph_str = pc.replace_with_mask(ph_str, pa.array(mf), pc.utf8_slice_codeunits(_pad(ph[mf], 10), 0, 9))
+    return ph_str, {"phone_missing": ph_pick == 0, "phone_old_11_digit": old, "phone_country_code": cc,
+                    "phone_malformed": mf, "phone_other": other_ph}
+
+
 # --------------------------------------------------------------------------------------------
 # Writers
 # --------------------------------------------------------------------------------------------
@@ -869,6 +1039,120 @@ def _write_csv(table: pa.Table, path: Path, *, bom: bool = False) -> None:
 def _write_parquet(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression="zstd", compression_level=1)
+
+
+_END_S = (int(PERIOD_END.astype(np.int64)) + 1) * 86_400 - 1  # last second of the period
+
+
+def _write_site_tallies(out: Path, dose_date: np.ndarray, site: np.ndarray,
+                        sites: dict[str, np.ndarray], total: int, rng: np.random.Generator) -> int:
+    """Weekly doses per site: the true doses (entered or not) plus the doses never entered,
+    spread over the site-weeks in proportion, so that the sum is exactly ``total``."""
+    start = int(CAMPAIGN_START.astype(np.int64))
+    week0 = dose_date - (dose_date + 3) % 7  # Monday (1970-01-01 was a Thursday)
+    n_weeks = int((PERIOD_END.astype(np.int64) - start) // 7) + 2
+    cell = site * n_weeks + (week0 - start) // 7
+    counts = np.bincount(cell, minlength=len(sites["code"]) * n_weeks)
+    gap = total - int(counts.sum())
+    extra = rng.multinomial(gap, counts / counts.sum()) if gap > 0 else np.zeros_like(counts)
+    tally = counts + extra
+    nz = np.flatnonzero(tally)
+    t_site, t_week = nz // n_weeks, nz % n_weeks
+    tallies = pa.table({
+        "Mã cơ sở tiêm": pa.array(sites["code"]).take(pa.array(t_site)),
+        "Mã huyện": pa.array(sites["district"]).take(pa.array(t_site)),
+        "Tuần bắt đầu": _fmt_date(start + 7 * t_week, np.zeros(nz.size, np.int64)),
+        "Số mũi đã tiêm": pa.array(tally[nz]),
+    })
+    _write_csv(tallies, out / "inputs" / "site_tallies.csv")
+    return int(tally.sum())
+
+
+def _write_feedback(out: Path, n_fb: int, rp: np.ndarray, ref_commune: np.ndarray,
+                    ref_site: np.ndarray, has_err: np.ndarray, person: dict[str, Any],
+                    com: dict[str, np.ndarray], sites: dict[str, np.ndarray],
+                    r: np.random.Generator) -> int:
+    """Citizen feedback tickets (9458/BYT-CNTT), mostly about records with errors, all handled."""
+    n_ref = rp.size
+    w = np.where(has_err, 6.0, 1.0)
+    fb_ref = r.choice(n_ref, size=n_fb, replace=n_fb > n_ref, p=w / w.sum())
+    fb_days = np.arange(int(np.datetime64("2021-11-08").astype(np.int64)),
+                        int(PERIOD_END.astype(np.int64)) - 1)
+    fb_w = np.where(fb_days >= np.datetime64("2022-04-01").astype(np.int64), 6.0, 1.0)
+    recv = fb_days[r.choice(fb_days.size, n_fb, p=fb_w / fb_w.sum())] * 86_400 \
+        + r.integers(6 * 3600, 22 * 3600, n_fb)
+    resolved = np.minimum(recv + r.integers(1800, 47 * 3600, n_fb)
+                          + np.where(r.random(n_fb) < 0.05, r.integers(48 * 3600, 120 * 3600, n_fb), 0),
+                          _END_S)
+    approved = r.random(n_fb) < 0.84
+    fb_rp = pa.array(rp[fb_ref])
+    feedback = pa.table({
+        "Mã phản ánh": _join("PA", _pad(np.arange(1, n_fb + 1), 6)),
+        "Thời gian phản ánh": _fmt_timestamp(recv),
+        "Mã huyện": pa.array(com["district"]).take(pa.array(ref_commune[fb_ref])),
+        "Mã cơ sở tiêm": pa.array(sites["code"]).take(pa.array(ref_site[fb_ref])),
+        "Họ và tên": person["name"].take(fb_rp),
+        "Ngày sinh": _fmt_date(person["birth"][rp[fb_ref]], np.zeros(n_fb, np.int64)),
+        "Số CMND/CCCD": person["id"].take(fb_rp),
+        "Số điện thoại": person["phone"].take(fb_rp),
+        "Loại phản ánh": pa.array(np.array(ISSUE_TYPES)).take(pa.array(r.integers(0, len(ISSUE_TYPES), n_fb))),
+        "Trạng thái xử lý": pc.if_else(pa.array(approved), "Đã duyệt", "Từ chối"),
+        "Ngày xử lý": _fmt_timestamp(resolved),
+        "Lý do từ chối": pc.if_else(pa.array(approved), pa.nulls(n_fb, pa.string()),
+                                    pa.array(np.array(REJECT_REASONS)).take(
+                                        pa.array(r.integers(0, len(REJECT_REASONS), n_fb)))),
+    })
+    _write_csv(feedback, out / "inputs" / "feedback.csv")
+    return n_fb
+
+
+def _write_registry(out: Path, n_reg: int, rp: np.ndarray, has_id: np.ndarray, verify: np.ndarray,
+                    has_err: np.ndarray, digit_error: np.ndarray, sent_id: pa.Array,
+                    person: dict[str, Any], com: dict[str, np.ndarray], r: np.random.Generator) -> int:
+    """What the police returned for the records sent for checking (problem records first):
+    the CSDLQG identity ("Đã điều chỉnh" where the record differed), or "Không tìm thấy"."""
+    checkable = np.flatnonzero(has_id)
+    prio = np.where((verify[checkable] != 0) | has_err[checkable], 0.0, 1.0) + r.random(checkable.size)
+    chosen = checkable[np.argsort(prio, kind="stable")[: n_reg]]
+    if chosen.size < n_reg:  # tiny scales: check records more than once
+        chosen = np.concatenate([chosen, r.choice(checkable, n_reg - chosen.size)])
+    chosen = np.sort(chosen)
+    c_rp = rp[chosen]
+    problem = (verify[chosen] != 0) | has_err[chosen]
+    nf = digit_error[chosen] & (r.random(chosen.size) < 0.3) | (r.random(chosen.size) < 0.004)
+    result = np.where(nf, "Không tìm thấy", np.where(problem, "Đã điều chỉnh", "Khớp"))
+    reg_id = pc.if_else(pa.array(nf), pc.fill_null(sent_id.take(pa.array(chosen)), ""),
+                        person["id"].take(pa.array(c_rp)))
+    first_check = int(np.datetime64("2022-03-24").astype(np.int64))
+    checked = (first_check + r.integers(0, _END_S // 86_400 - first_check + 1, chosen.size)) * 86_400 \
+        + r.integers(7 * 3600, 18 * 3600, chosen.size)
+    registry = pa.table({
+        "Số định danh": reg_id,
+        "Họ và tên": person["name"].take(pa.array(c_rp)),
+        "Ngày sinh": _fmt_date(person["birth"][c_rp], np.zeros(chosen.size, np.int64)),
+        "Giới tính": pc.if_else(pa.array(person["female"][c_rp]), "Nữ", "Nam"),
+        "Mã xã": pa.array(com["code"]).take(pa.array(person["commune"][c_rp])),
+        "Ngày xác minh": _fmt_timestamp(checked),
+        "Kết quả xác minh": pa.array(result),
+    })
+    _write_csv(registry, out / "inputs" / "registry.csv")
+    return int(chosen.size)
+
+
+def _write_population(out: Path, age: np.ndarray, commune: np.ndarray, com: dict[str, np.ndarray],
+                      r: np.random.Generator) -> int:
+    """Commune denominators by age group: the simulated residents, give or take the census error."""
+    grp = np.select([age >= 18, age >= 12, age >= 5], [2, 1, 0], -1)
+    m = grp >= 0
+    pop = np.bincount(commune[m] * 3 + grp[m], minlength=len(com["code"]) * 3).astype(float)
+    pop = np.floor(pop * r.uniform(0.97, 1.06, pop.size) + 0.5).astype(np.int64)
+    population = pa.table({
+        "Mã xã": pa.array(np.repeat(com["code"], 3)),
+        "Nhóm tuổi": pa.array(np.tile(np.array(["5-11", "12-17", "18+"]), len(com["code"]))),
+        "Dân số": pa.array(pop),
+    })
+    _write_csv(population, out / "inputs" / "population.csv")
+    return int(pop.sum())
 
 
 def _params_yaml() -> dict[str, object]:
@@ -949,36 +1233,7 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
 
     # ---- households, persons and dose histories; cut exactly at the dose target --------------
     need = d_true + n_missing
-    n_hh = max(8, int(need / 6.0 * 1.15) + 10)
-    while True:
-        P = _households(n_hh, com, rng_hh)
-        P["age"] = _age_years(P["birth"], PERIOD_END)
-        p_vax = np.select([P["age"] >= 18, P["age"] >= 12, P["age"] >= 5], [0.975, 0.96, 0.6], 0.0)
-        vaccinated = np.flatnonzero(rng_hh.random(P["hh"].shape[0]) < p_vax)
-        dates, vax = _dose_histories(P, vaccinated, rng_dose)
-        count = (dates >= 0).sum(1)
-        csum = np.cumsum(count)
-        if csum.size and csum[-1] >= need:
-            break
-        n_hh = int(n_hh * 1.5) + 10
-    cut = int(np.searchsorted(csum, need))  # person index (in vaccinated) reaching the target
-    keep_doses = count.copy()
-    keep_doses[cut] = need - (csum[cut - 1] if cut > 0 else 0)
-    keep_doses[cut + 1:] = 0
-    last_hh = int(P["hh"][vaccinated[cut]])
-    in_pop = P["hh"] <= last_hh
-    for k in ("hh", "role", "female", "birth", "twin_of_prev", "age"):
-        P[k] = P[k][in_pop]
-    P["n_hh"] = np.array(last_hh + 1)
-    P["hh_commune"] = P["hh_commune"][: last_hh + 1]
-    vmask = keep_doses[: cut + 1] > 0
-    vaccinated = vaccinated[: cut + 1][vmask]
-    dates = dates[: cut + 1][vmask]
-    vax = vax[: cut + 1][vmask]
-    keep_doses = keep_doses[: cut + 1][vmask]
-    drop = np.cumsum(dates >= 0, axis=1) > keep_doses[:, None]
-    dates[drop] = -1
-    vax[drop] = -1
+    P, vaccinated, dates, vax = _simulate_population(need, com, rng_hh, rng_dose)
 
     n_pers_all = P["hh"].shape[0]
     names = _person_names(P, rng_names)
@@ -1080,22 +1335,8 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     e = rng_err
     age_r = P["age"][rp]
     # names: one variant at most per record
-    name_kinds = ["name_typo", "name_no_diacritics", "name_nfd", "name_case_spacing", "name_incomplete",
-                  "name_tcvn3", "name_vni"]
-    name_rates = np.array([getattr(rates, k) for k in name_kinds])
-    uu = e.random(n_ref)
-    pick_name = np.full(n_ref, -1)
-    cdf = np.cumsum(name_rates)
-    pick_name = np.where(uu < cdf[-1], np.searchsorted(cdf, uu, side="right"), -1)
-    dup_var = _pick(b, rates.dup_name_variant, e)
-    dup_choice = e.choice(len(name_kinds), n_ref, p=_p([0.3, 0.27, 0.08, 0.12, 0.09, 0.08, 0.06]))
-    pick_name = np.where(dup_var, dup_choice, np.where(b, -1, pick_name))
-    ref_name = names.take(pa.array(rp))
-    idx = np.flatnonzero(pick_name >= 0)
-    kinds = [name_kinds[i] for i in pick_name[idx]]
-    ref_name = _apply_strings(ref_name, idx, kinds, np.random.default_rng(root.spawn(1)[0]))
-    for i, k in enumerate(name_kinds):
-        err_ref[k] = pick_name == i
+    ref_name, name_masks = _name_errors(names, rp, b, rates, e, np.random.default_rng(root.spawn(1)[0]))
+    err_ref.update(name_masks)
 
     # gender
     gw = _pick(~b, rates.gender_wrong, e) | _pick(b, rates.dup_gender_wrong, e)
@@ -1112,114 +1353,23 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     ref_birth = np.where(bswap, _days(by, bd, bm), birth_r)
 
     # IDs
-    kind_r, num_r = id_kind[rp], id_num[rp]
-    has_id = kind_r > 0
-    id_rates = ["id_missing", "id_malformed", "id_digit_error", "id_excel_scientific", "id_leading_zero_lost"]
-    cdf = np.cumsum([getattr(rates, k) for k in id_rates])
-    uu = e.random(n_ref)
-    id_pick = np.where(has_id & ~b & (uu < cdf[-1]), np.searchsorted(cdf, uu, side="right"), -1)
-    dmiss = _pick(b & has_id, rates.dup_id_missing, e)
-    id_pick = np.where(dmiss, 0, id_pick)
-    other_doc = _pick(b & (kind_r == 1) & ~dmiss & (age_r >= 18), rates.dup_id_other_document, e)
-    # children registered with a household adult's ID
-    hh_adult_id = np.full(int(P["n_hh"]), -1, np.int64)
-    hh_adult_kind = np.zeros(int(P["n_hh"]), np.int64)
-    for role in (1, 0):
-        m = (P["role"] == role) & (id_kind > 0)
-        hh_adult_id[P["hh"][m]] = id_num[m]
-        hh_adult_kind[P["hh"][m]] = id_kind[m]
-    hh_r = P["hh"][rp]
-    relative = (age_r < 18) & (hh_adult_id[hh_r] >= 0) & (id_pick < 0) & ~other_doc
-    relative = _pick(relative, rates.id_of_relative, e)
-    raw_kind = kind_r.copy()
-    raw_num = num_r.copy()
-    raw_kind[relative] = hh_adult_kind[hh_r[relative]]
-    raw_num[relative] = hh_adult_id[hh_r[relative]]
-    raw_kind[other_doc] = 2
-    raw_num[other_doc] = spare_cmnd[np.arange(int(other_doc.sum())) % spare_cmnd.size]
-    # digit error: century/sex digit, year digits, or a serial digit
-    pos_choice = e.integers(0, 3, n_ref)
-    digit_pos = np.select([pos_choice == 0, pos_choice == 1], [3, 4 + e.integers(0, 2, n_ref)],
-                          6 + e.integers(0, 6, n_ref))
-    width = np.where(raw_kind == 2, 9, 12)
-    digit_pos = np.where(raw_kind == 2, 2 + e.integers(0, 7, n_ref), digit_pos)
-    place = 10 ** (width - 1 - digit_pos)
-    old_digit = (raw_num // place) % 10
-    new_digit = (old_digit + e.integers(1, 10, n_ref)) % 10
-    dig = id_pick == 2
-    raw_num = np.where(dig, raw_num + (new_digit - old_digit) * place, raw_num)
-    id_str = _id_strings(np.where(id_pick == 0, 0, raw_kind), raw_num)
-    # malformed: drop or add a digit, or an O for a 0
-    mal = np.flatnonzero(id_pick == 1)
-    if mal.size:
-        vals = id_str.take(pa.array(mal)).to_pylist()
-        mk = e.integers(0, 3, mal.size)
-        mp = e.integers(1, 8, mal.size)
-        new = [v[:p] + v[p + 1:] if k == 0 else v[:p] + v[p] + v[p:] if k == 1 else v.replace("0", "O", 1)
-               if "0" in v else v[:-1] for v, k, p in zip(vals, mk, mp)]
-        mask = np.zeros(n_ref, bool)
-        mask[mal] = True
-        id_str = pc.replace_with_mask(id_str, pa.array(mask), pa.array(new))
-    sci = id_pick == 3
-    lz = id_pick == 4
-    if sci.any():
-        mant = raw_num[sci] / 10.0 ** np.floor(np.log10(np.maximum(raw_num[sci], 1)))
-        expo = np.floor(np.log10(np.maximum(raw_num[sci], 1))).astype(np.int64)
-        txt = [f"{m_:.5f}".rstrip("0").rstrip(".") + f"E+{x_:02d}" for m_, x_ in zip(mant, expo)]
-        id_str = pc.replace_with_mask(id_str, pa.array(sci), pa.array(txt))
-    id_str = pc.if_else(pa.array(lz), _s(raw_num), id_str)
-    err_ref["id_missing"] = id_pick == 0
-    err_ref["id_malformed"] = id_pick == 1
-    err_ref["id_digit_error"] = dig
-    err_ref["id_excel_scientific"] = sci
-    err_ref["id_leading_zero_lost"] = lz
-    err_ref["id_of_relative"] = relative
-    err_ref["id_other_document"] = other_doc
+    has_id = id_kind[rp] > 0
+    id_str, id_masks = _id_errors(P, rp, id_kind, id_num, spare_cmnd, b, rates, e)
+    err_ref.update(id_masks)
 
     # phones
-    ph = phone[rp].copy()
-    has_ph = ph >= 0
-    ph_kinds = ["phone_missing", "phone_old_11_digit", "phone_country_code", "phone_malformed"]
-    cdf = np.cumsum([getattr(rates, k) for k in ph_kinds])
-    uu = e.random(n_ref)
-    ph_pick = np.where(has_ph & ~b & (uu < cdf[-1]), np.searchsorted(cdf, uu, side="right"), -1)
-    other_ph = _pick(b & has_ph, rates.dup_phone_other, e)
-    dmiss_ph = _pick(b & has_ph & ~other_ph, rates.dup_phone_missing, e)
-    ph_pick = np.where(dmiss_ph, 0, ph_pick)
-    prefixes = np.array([int(p) for p in PHONE_PREFIXES])
-    fresh = prefixes[e.choice(len(prefixes), n_ref, p=_p(list(PHONE_PREFIXES.values())))] * 10 ** 7 \
-        + e.integers(0, 10 ** 7, n_ref)
-    ph = np.where(other_ph, fresh, ph)
-    mig = refdata.phone_migration()
-    new_to_old = {int(n): o for n, o in zip(mig["new_prefix"], mig["old_prefix"])}
-    pre3 = ph // 10 ** 7
-    migratable = np.isin(pre3, list(new_to_old))
-    ph_pick = np.where((ph_pick == 1) & ~migratable, -1, ph_pick)
-    ph_str = _phone_strings(np.where(ph_pick == 0, -1, ph))
-    old = ph_pick == 1
-    if old.any():
-        old_pre = np.array([new_to_old.get(int(p), "") for p in pre3[old]])
-        ph_str = pc.replace_with_mask(ph_str, pa.array(old), _join(pa.array(old_pre), _pad(ph[old] % 10 ** 7, 7)))
-    cc = ph_pick == 2
-    if cc.any():
-        style = e.integers(0, 3, int(cc.sum()))
-        pre = pa.array(np.array(["+84", "84", "+84 "])[style])
-        ph_str = pc.replace_with_mask(ph_str, pa.array(cc), _join(pre, _s(ph[cc])))
-    mf = ph_pick == 3
-    if mf.any():
-        ph_str = pc.replace_with_mask(ph_str, pa.array(mf), pc.utf8_slice_codeunits(_pad(ph[mf], 10), 0, 9))
-    err_ref["phone_missing"] = ph_pick == 0
-    err_ref["phone_old_11_digit"] = old
-    err_ref["phone_country_code"] = cc
-    err_ref["phone_malformed"] = mf
-    err_ref["phone_other"] = other_ph
+    ph_str, phone_masks = _phone_errors(phone, rp, b, rates, e)
+    err_ref.update(phone_masks)
 
     # verification status per record (what the platform's check against CSDLQG returned)
     # the platform's check folds case, spacing and Unicode form: those slips still verify
-    name_err = (pick_name >= 0) & ~np.isin(pick_name, [name_kinds.index('name_case_spacing'),
-                                                       name_kinds.index('name_nfd')])
-    no_id_raw = (~has_id & ~relative) | (id_pick == 0) | (id_pick == 1) | sci | lz
-    mismatch = name_err | bswap | gw | relative | other_doc
+    name_err = np.zeros(n_ref, bool)
+    for kind in set(NAME_KINDS) - {"name_case_spacing", "name_nfd"}:
+        name_err |= err_ref[kind]
+    relative, dig = err_ref["id_of_relative"], err_ref["id_digit_error"]
+    no_id_raw = (~has_id & ~relative) | err_ref["id_missing"] | err_ref["id_malformed"] \
+        | err_ref["id_excel_scientific"] | err_ref["id_leading_zero_lost"]
+    mismatch = name_err | bswap | gw | relative | err_ref["id_other_document"]
     vu = e.random(n_ref)
     verify = np.select(
         [no_id_raw, dig & (vu < 0.6), dig | mismatch, vu < 0.02, vu < 0.03],
@@ -1478,100 +1628,20 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
                               "errors": _error_text(ref_code)})
     _write_parquet(persons_truth.sort_by("person_ref"), out / "truth" / "persons_truth.parquet")
 
-    # ---- site tallies ---------------------------------------------------------------------
-    week0 = dose_date - (dose_date + 3) % 7  # Monday (1970-01-01 was a Thursday)
-    n_weeks = int((PERIOD_END.astype(np.int64) - CAMPAIGN_START.astype(np.int64)) // 7) + 2
-    wk = (week0 - int(CAMPAIGN_START.astype(np.int64))) // 7
-    cell = site * n_weeks + wk
-    counts = np.bincount(cell, minlength=len(sites["code"]) * n_weeks)
-    gap = target["doses_administered"] - n_true_all
-    extra = rng_side.multinomial(gap, counts / counts.sum()) if gap > 0 else np.zeros_like(counts)
-    tally = counts + extra
-    nz = np.flatnonzero(tally)
-    t_site, t_week = nz // n_weeks, nz % n_weeks
-    week_start = int(CAMPAIGN_START.astype(np.int64)) + 7 * t_week
-    tallies = pa.table({
-        "Mã cơ sở tiêm": pa.array(sites["code"]).take(pa.array(t_site)),
-        "Mã huyện": pa.array(sites["district"]).take(pa.array(t_site)),
-        "Tuần bắt đầu": _fmt_date(week_start, np.zeros(nz.size, np.int64)),
-        "Số mũi đã tiêm": pa.array(tally[nz]),
-    })
-    _write_csv(tallies, out / "inputs" / "site_tallies.csv")
-
-    # ---- feedback tickets -----------------------------------------------------------------
-    n_fb = target["feedback"]
-    r = rng_side
+    # ---- site tallies, feedback, police registry, population ---------------------------------
     has_err = np.zeros(n_ref, bool)
-    for k, m in err_ref.items():
-        has_err |= m
-    w = np.where(has_err, 6.0, 1.0)
-    fb_ref = r.choice(n_ref, size=n_fb, replace=n_fb > n_ref, p=w / w.sum())
-    fb_days = np.array(list(range(int(np.datetime64("2021-11-08").astype(np.int64)),
-                                  int(PERIOD_END.astype(np.int64)) - 1)))
-    fb_w = np.where(fb_days >= np.datetime64("2022-04-01").astype(np.int64), 6.0, 1.0)
-    recv = fb_days[r.choice(fb_days.size, n_fb, p=fb_w / fb_w.sum())] * 86_400 + r.integers(6 * 3600, 22 * 3600, n_fb)
-    resolved = np.minimum(recv + r.integers(1800, 47 * 3600, n_fb)
-                          + np.where(r.random(n_fb) < 0.05, r.integers(48 * 3600, 120 * 3600, n_fb), 0), end_s)
-    approved = r.random(n_fb) < 0.84
-    fb_rp = rp[fb_ref]
-    feedback = pa.table({
-        "Mã phản ánh": _join("PA", _pad(np.arange(1, n_fb + 1), 6)),
-        "Thời gian phản ánh": _fmt_timestamp(recv),
-        "Mã huyện": pa.array(com["district"]).take(pa.array(ref_commune[fb_ref])),
-        "Mã cơ sở tiêm": pa.array(sites["code"]).take(pa.array(b_site[fb_ref])),
-        "Họ và tên": names.take(pa.array(fb_rp)),
-        "Ngày sinh": _fmt_date(P["birth"][fb_rp], np.zeros(n_fb, np.int64)),
-        "Số CMND/CCCD": _id_strings(id_kind, id_num).take(pa.array(fb_rp)),
-        "Số điện thoại": _phone_strings(phone).take(pa.array(fb_rp)),
-        "Loại phản ánh": pa.array(np.array(ISSUE_TYPES)).take(pa.array(r.integers(0, len(ISSUE_TYPES), n_fb))),
-        "Trạng thái xử lý": pc.if_else(pa.array(approved), "Đã duyệt", "Từ chối"),
-        "Ngày xử lý": _fmt_timestamp(resolved),
-        "Lý do từ chối": pc.if_else(pa.array(approved), pa.nulls(n_fb, pa.string()),
-                                    pa.array(np.array(REJECT_REASONS)).take(
-                                        pa.array(r.integers(0, len(REJECT_REASONS), n_fb)))),
-    })
-    _write_csv(feedback, out / "inputs" / "feedback.csv")
-
-    # ---- police registry: persons checked (records with problems first) ---------------------
-    n_reg = target["registry"]
-    checkable = np.flatnonzero(has_id)
-    prio = np.where((verify[checkable] != 0) | has_err[checkable], 0.0, 1.0) + r.random(checkable.size)
-    chosen = checkable[np.argsort(prio, kind="stable")[: n_reg]]
-    if chosen.size < n_reg:  # tiny scales: check records more than once
-        chosen = np.concatenate([chosen, r.choice(checkable, n_reg - chosen.size)])
-    chosen = np.sort(chosen)
-    c_rp = rp[chosen]
-    problem = (verify[chosen] != 0) | has_err[chosen]
-    nf = dig[chosen] & (r.random(chosen.size) < 0.3) | (r.random(chosen.size) < 0.004)
-    result = np.where(nf, "Không tìm thấy", np.where(problem, "Đã điều chỉnh", "Khớp"))
-    reg_id = pc.if_else(pa.array(nf), pc.fill_null(id_str.take(pa.array(chosen)), ""),
-                        _id_strings(id_kind, id_num).take(pa.array(c_rp)))
-    first_check = int(np.datetime64("2022-03-24").astype(np.int64))
-    checked = (first_check + r.integers(0, end_s // 86_400 - first_check + 1, chosen.size)) * 86_400 \
-        + r.integers(7 * 3600, 18 * 3600, chosen.size)
-    registry = pa.table({
-        "Số định danh": reg_id,
-        "Họ và tên": names.take(pa.array(c_rp)),
-        "Ngày sinh": _fmt_date(P["birth"][c_rp], np.zeros(chosen.size, np.int64)),
-        "Giới tính": pc.if_else(pa.array(P["female"][c_rp]), "Nữ", "Nam"),
-        "Mã xã": pa.array(com["code"]).take(pa.array(commune[c_rp])),
-        "Ngày xác minh": _fmt_timestamp(checked),
-        "Kết quả xác minh": pa.array(result),
-    })
-    _write_csv(registry, out / "inputs" / "registry.csv")
-
-    # ---- population denominators ----------------------------------------------------------
-    age = P["age"]
-    grp = np.select([age >= 18, age >= 12, age >= 5], [2, 1, 0], -1)
-    m = grp >= 0
-    pop = np.bincount(commune[m] * 3 + grp[m], minlength=len(com["code"]) * 3).astype(float)
-    pop = np.floor(pop * r.uniform(0.97, 1.06, pop.size) + 0.5).astype(np.int64)
-    population = pa.table({
-        "Mã xã": pa.array(np.repeat(com["code"], 3)),
-        "Nhóm tuổi": pa.array(np.tile(np.array(["5-11", "12-17", "18+"]), len(com["code"]))),
-        "Dân số": pa.array(pop),
-    })
-    _write_csv(population, out / "inputs" / "population.csv")
+    for mask_ in err_ref.values():
+        has_err |= mask_
+    tally_total = _write_site_tallies(out, dose_date, site, sites, target["doses_administered"], rng_side)
+    true_ids = _id_strings(id_kind, id_num)
+    true_phones = _phone_strings(phone)
+    person_ids = {"name": names, "id": true_ids, "phone": true_phones, "birth": P["birth"],
+                  "female": P["female"], "commune": commune}
+    n_fb = _write_feedback(out, target["feedback"], rp, ref_commune, b_site, has_err, person_ids,
+                           com, sites, rng_side)
+    n_reg = _write_registry(out, target["registry"], rp, has_id, verify, has_err, dig, id_str,
+                            person_ids, com, rng_side)
+    pop_total = _write_population(out, P["age"], commune, com, rng_side)
 
     # ---- params and summary ---------------------------------------------------------------
     (out / "params.yaml").write_text(
@@ -1584,10 +1654,10 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     error_refs["dose_missing"] = int(miss_ref_flag.sum())
     totals = {
         "dose_rows": N, "dose_rows_unique": n_plat, "duplicate_dose_rows": n_dup,
-        "signed": int(signed.sum()), "doses_administered": int(tally.sum()),
-        "doses_never_entered": int(tally.sum()) - n_plat, "feedback": n_fb,
-        "feedback_handled": n_fb, "registry": int(chosen.size), "persons_vaccinated": n_v,
-        "person_refs": n_ref, "duplicate_person_refs": int(b.sum()), "population": int(pop.sum()),
+        "signed": int(signed.sum()), "doses_administered": tally_total,
+        "doses_never_entered": tally_total - n_plat, "feedback": n_fb,
+        "feedback_handled": n_fb, "registry": n_reg, "persons_vaccinated": n_v,
+        "person_refs": n_ref, "duplicate_person_refs": int(b.sum()), "population": pop_total,
         "sites": int(np.unique(all_site).size), "communes": len(com["code"]),
     }
     summary = SynthSummary(out=out, scale=scale, seed=seed, totals=totals,
