@@ -22,8 +22,9 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/vaxreport demo --scale $(SCALE) --jobs $(JOBS) --out outputs/demo --force
 
+# Unit, property and doctests, the notebooks through nbval, and the end-to-end demo.
 test: $(STAMP)
-	$(PY) -m pytest -q --doctest-modules vaxreport tests
+	$(PY) -m pytest -q -m "not slow" --doctest-modules --nbval-lax vaxreport tests notebooks
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow tests
