@@ -1025,6 +1025,8 @@ def _phone_errors(phone: np.ndarray, rp: np.ndarray, b: np.ndarray, rates: Error
 # Writers
 # --------------------------------------------------------------------------------------------
 
+#: low-cardinality truth columns worth dictionary encoding (the others are mostly unique)
+_TRUTH_DICT = ["true_gender", "true_vaccine", "true_commune_code", "true_dose_number", "errors"]
 _CSV_OPTIONS = pacsv.WriteOptions(include_header=True, quoting_style="needed")
 
 
@@ -1606,7 +1608,7 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
             if not writers:
                 writers.append(pacsv.CSVWriter(fh, raw_t.schema, write_options=_CSV_OPTIONS))
                 writers.append(pq.ParquetWriter(truth_path, truth_t.schema, compression="zstd",
-                                                compression_level=1))
+                                                compression_level=1, use_dictionary=_TRUTH_DICT))
             writers[0].write_table(raw_t)
             writers[1].write_table(truth_t)
 
