@@ -192,7 +192,7 @@ def weekly_trend(f: Facts, start: date, end: date) -> pd.DataFrame:
 
     def weekly(ts: pd.Series) -> pd.Series:
         ts = ts[(ts >= lo) & (ts < hi)]
-        return (ts.dt.normalize() - pd.to_timedelta(ts.dt.weekday, unit="D")).value_counts()
+        return (ts.dt.normalize() - pd.to_timedelta(ts.dt.day_of_week, unit="D")).value_counts()
 
     weeks = pd.date_range(lo - pd.Timedelta(days=lo.weekday()), hi, freq="7D")
     tallies = f.tallies.assign(week=pd.to_datetime(f.tallies.week_start))
