@@ -1,0 +1,69 @@
+"""The report's words: seed sentences with reproducible percentages, section II from data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pypdf import PdfReader
+import io as _io
+
+from test_metrics import facts
+from vaxreport import narrative, report
+from vaxreport.metrics import Ratio
+from vaxreport.params import RunParams
+
+SEED = {"entry": Ratio(2756537, 2924867), "feedback": Ratio(2628, 2628), "signing": Ratio(2496793, 2756537),
+        "police_verified": Ratio(200763, 1077405)}
+
+
+def params() -> RunParams:
+    return RunParams.from_dict({"period": "2022-05", "report_date": "2022-06-01", "inputs": ".",
+                                "period_start": "2022-05-01", "period_end": "2022-05-31",
+                                "proposals": ["Đề nghị hoàn thành ký số trước 15/6/2022."]})
+
+
+def test_seed_sentence_has_correct_percentages():
+    s = narrative.results_sentence(SEED, date(2022, 5, 31))
+    assert "2.756.537/2.924.867 mũi tiêm, đạt 94,24%" in s
+    assert "2.496.793/2.756.537 mũi tiêm đã nhập trên phần mềm, đạt 90,58%" in s
+    assert "2.628/2.628 phản ánh, đạt 100,00%" in s
+    assert "200.763 đối tượng" in s
+    assert "94,17" not in s and "90,57" not in s
+
+
+def test_difficulties_name_the_sites_with_unsigned_doses():
+    from vaxreport import metrics
+
+    f = facts()
+    paras = narrative.difficulties(f, metrics.by_site(f), metrics.by_commune(f), metrics.data_quality(f))
+    text = " ".join(p.text for p in paras)
+    assert "Còn 2 mũi tiêm đã nhập chưa được ký xác nhận" in text
+    assert "TYT A (1 mũi)" in text and "TYT B (1 mũi)" in text
+    assert "không có hoặc sai định dạng CCCD/CMND: 1 người" in text
+    assert "khoảng cách ngắn (1)" in text
+
+
+def test_district_report_renders_with_its_unit_header():
+    p = params()
+    unit = narrative.district_unit(p, "167")
+    doc = narrative.build_report(facts().scope("167"), unit, p)
+    assert doc.agency == "TRUNG TÂM Y TẾ HUYỆN ĐỊNH HÓA"
+    assert doc.summary_line.endswith("trên địa bàn huyện Định Hóa đến ngày 31/5/2022")
+    assert doc.recipients[-1] == "Lưu: VT"
+    pdf = report.render_pdf(doc, timestamp=narrative_timestamp())
+    text = "".join(page.extract_text() for page in PdfReader(_io.BytesIO(pdf)).pages)
+    assert "Đề nghị hoàn thành ký số trước 15/6/2022." in text
+
+
+def test_default_proposals_follow_the_gaps():
+    from vaxreport import metrics
+
+    props = narrative.default_proposals(SEED, metrics.data_quality(facts()))
+    assert any("168.330 mũi tiêm còn thiếu" in x for x in props)
+    assert any("259.744 mũi tiêm còn lại" in x for x in props)
+
+
+def narrative_timestamp():
+    from datetime import datetime, timezone
+
+    return datetime(2022, 6, 1, tzinfo=timezone.utc)
