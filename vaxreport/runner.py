@@ -40,6 +40,12 @@ NOTEBOOKS = PROJECT_ROOT / "notebooks"
 KERNEL = "python3"
 LOCK_NAME = ".vaxreport-run.lock"
 MANIFEST = "manifest.json"
+#: Present while a run is in progress or after it was interrupted; removed after the manifest.
+INCOMPLETE_NAME = "RUN-INCOMPLETE.txt"
+#: Environment variable carrying the run's token to its worker and kernel processes, so that a
+#: later run can wait for the orphans of a killed run before clearing the folder.
+TOKEN_ENV = "VAXREPORT_RUN_TOKEN"
+ORPHAN_WAIT_SECONDS = 30.0
 TRACKED_PACKAGES = ("vaxreport", "pandas", "numpy", "pyarrow", "rapidfuzz", "papermill", "nbconvert",
                     "matplotlib", "typst", "phonenumbers", "openpyxl")
 
@@ -111,18 +117,21 @@ class RunResult:
 
 @contextlib.contextmanager
 def _run_lock(out: Path, force: bool) -> Iterator[str]:
-    """Claim ``out`` for this run; refuse a folder in use or already complete unless ``force``."""
+    """Claim ``out`` for this run; refuse a folder in use or already complete unless ``force``.
+
+    An interrupted run (stale lock or no manifest) is cleared and the returned note says so; the
+    processes a killed run left behind (workers, kernels) are waited for first, so that none of
+    them writes into the new run. Yields the note ("" for a fresh folder).
+    """
     out.mkdir(parents=True, exist_ok=True)
     lock = out / LOCK_NAME
     note = ""
     if lock.exists():
-        try:
-            pid = int(lock.read_text().strip() or 0)
-        except ValueError:
-            pid = 0
+        pid, token = _read_lock(lock)
         if pid and _pid_alive(pid) and pid != os.getpid():
             raise RunError(f"{out} is in use by another vaxreport run (pid {pid}); "
                            "choose another --out or wait for it to finish")
+        _wait_for_orphans(out, token)
         note = f"note: {out} holds an interrupted run (pid {pid}); starting clean"
         lock.unlink()
     elif (out / MANIFEST).exists() and not force:
@@ -134,17 +143,69 @@ def _run_lock(out: Path, force: bool) -> Iterator[str]:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
         raise RunError(f"{out} was claimed by another vaxreport run just now; choose another --out")
+    token = f"{os.getpid()}-{time.time_ns()}"
     with os.fdopen(fd, "w") as fh:
-        fh.write(str(os.getpid()))
+        fh.write(f"{os.getpid()}\n{token}\n")
+    previous = os.environ.get(TOKEN_ENV)
+    os.environ[TOKEN_ENV] = token  # inherited by worker processes and their kernels
     try:
         for child in out.iterdir():
             if child.name == LOCK_NAME:
                 continue
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        (out / INCOMPLETE_NAME).write_text(
+            "This run has not finished (or was interrupted): its outputs are incomplete.\n"
+            f"A complete run has {MANIFEST}; run vaxreport again to redo it.\n", encoding="utf-8")
         yield note
     finally:
+        if previous is None:
+            os.environ.pop(TOKEN_ENV, None)
+        else:
+            os.environ[TOKEN_ENV] = previous
         with contextlib.suppress(FileNotFoundError):
             lock.unlink()
+
+
+def _read_lock(lock: Path) -> tuple[int, str]:
+    """(pid, token) from a lock file; 0 and "" where unreadable (older locks hold the pid only)."""
+    try:
+        lines = lock.read_text().split()
+    except OSError:
+        return 0, ""
+    try:
+        pid = int(lines[0]) if lines else 0
+    except ValueError:
+        pid = 0
+    return pid, (lines[1] if len(lines) > 1 else "")
+
+
+def _token_processes(token: str) -> list[int]:
+    """Live processes (Linux ``/proc``) whose environment carries this run token."""
+    if not token or not Path("/proc").is_dir():
+        return []
+    needle = f"{TOKEN_ENV}={token}".encode()
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as fh:
+                env = fh.read()
+        except OSError:  # gone, or another user's process
+            continue
+        if needle in env.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def _wait_for_orphans(out: Path, token: str, timeout: float = ORPHAN_WAIT_SECONDS) -> None:
+    """Wait until no process of the interrupted run is left (they exit when their parent dies)."""
+    deadline = time.monotonic() + timeout
+    while pids := _token_processes(token):
+        if time.monotonic() > deadline:
+            raise RunError(f"{out}: processes of an interrupted run are still running (pids {pids}); "
+                           "stop them or choose another --out")
+        time.sleep(0.2)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -226,17 +287,21 @@ def execute(stage: str, name: str, notebook: Path, output: Path, parameters: dic
             *, run_dir: Path) -> NotebookRun:
     """Execute one notebook with papermill, save it and an HTML copy without code.
 
-    Never raises for a failing notebook: the failure (cell and error) is in the result.
+    Never raises for a failing notebook: the failure (cell and error) is in the result. The
+    notebook is executed into a hidden ``.<name>.partial.ipynb`` file and renamed when it ends, so an
+    interrupted run leaves no executed notebook that looks finished. A failed report notebook's
+    ``report.pdf`` and ``metrics.json`` are removed (nothing that looks like a finished report).
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(f".{output.stem}.partial{output.suffix}")
     result = NotebookRun(stage=stage, name=name, output=str(output.relative_to(run_dir)))
     t0 = time.perf_counter()
     try:
         _check_parameters(notebook, parameters)
-        papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name=KERNEL,
+        papermill.execute_notebook(str(notebook), str(partial), parameters=parameters, kernel_name=KERNEL,
                                    progress_bar=False, cwd=str(output.parent), log_output=False)
         result.ok = True
     except PapermillExecutionError as exc:
@@ -244,9 +309,16 @@ def execute(stage: str, name: str, notebook: Path, output: Path, parameters: dic
         result.error = f"{exc.ename}: {exc.evalue}"[:500]
     except Exception as exc:  # kernel died, bad notebook, unknown parameter: isolate it too
         result.error = f"{type(exc).__name__}: {exc}"[:500]
-    if output.exists():
+    private = stage == "cleanse"  # its folder holds personal data; so may a traceback
+    if partial.exists():
         with contextlib.suppress(Exception):
-            _export_html(output)
+            _finish_notebook(partial, output, private=private)
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+    if not result.ok and stage in ("district", "province"):
+        for leftover in ("report.pdf", "metrics.json"):
+            with contextlib.suppress(FileNotFoundError):
+                (output.parent / leftover).unlink()
     result.seconds = round(time.perf_counter() - t0, 2)
     for path in sorted(output.parent.rglob("*")):
         if path.is_file() and path.suffix in {".pdf", ".json", ".parquet", ".xlsx"}:
@@ -254,17 +326,36 @@ def execute(stage: str, name: str, notebook: Path, output: Path, parameters: dic
     return result
 
 
-def _export_html(executed: Path) -> Path:
+def _finish_notebook(partial: Path, output: Path, *, private: bool) -> None:
+    """Move an executed notebook to its final name (papermill's record of it too) + HTML copy."""
+    import nbformat
+
+    nb = nbformat.read(partial, as_version=4)
+    with contextlib.suppress(Exception):
+        nb.metadata["papermill"]["output_path"] = output.name
+    _write_text_atomic(output, nbformat.writes(nb) + "\n", private=private)
+    _export_html(output, nb=nb, private=private)
+
+
+def _write_text_atomic(path: Path, text: str, *, private: bool = False) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600 if private else 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o600 if private else 0o644)
+    os.replace(tmp, path)
+
+
+def _export_html(executed: Path, *, nb: Any = None, private: bool = False) -> Path:
     import nbformat
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(executed, as_version=4)
+    if nb is None:
+        nb = nbformat.read(executed, as_version=4)
     body, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
                            exclude_output_prompt=True).from_notebook_node(nb)
     html = executed.with_suffix(".html")
-    tmp = html.with_suffix(".html.tmp")
-    tmp.write_text(body, encoding="utf-8")
-    os.replace(tmp, html)
+    _write_text_atomic(html, body, private=private)
     return html
 
 
@@ -277,11 +368,13 @@ def _execute_star(args: tuple) -> NotebookRun:
 
 
 def run(params_path: Path, *, out: Path | None = None, districts: list[str] | None = None, jobs: int = 2,
-        force: bool = False, progress: bool = True) -> RunResult:
+        force: bool = False, progress: bool = True, notebooks: Path | None = None) -> RunResult:
     """Run the monthly job: cleanse, then each district in parallel, then the province roll-up.
 
     One failing district does not stop the others; the province roll-up uses the districts that
-    succeeded and says which did not. ``manifest.json`` is written last.
+    succeeded and says which did not. ``manifest.json`` is written last; until then the folder
+    holds ``RUN-INCOMPLETE.txt``. ``notebooks`` is the folder of the three stage notebooks
+    (default: the project's ``notebooks/``; tests pass a copy).
     """
     from vaxreport.params import RunParams
     from vaxreport.pipeline import unit_dir
@@ -296,6 +389,7 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
         if unknown:
             raise RunError(f"unknown district codes {unknown}; known: {chosen}")
         chosen = [d for d in chosen if d in set(districts)]
+    nb_dir = Path(notebooks) if notebooks is not None else NOTEBOOKS
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     with _run_lock(out, force) as note:
@@ -305,23 +399,25 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
                   for path in sorted(p.inputs.iterdir()) if path.is_file()}
         runs: list[NotebookRun] = []
         common = {"params_path": str(params_path), "run_dir": str(out)}
-        cleanse = execute("cleanse", "province-wide", NOTEBOOKS / "cleanse.ipynb",
+        (out / "cleansed").mkdir(mode=0o700)  # personal data: owner only
+        cleanse = execute("cleanse", "province-wide", nb_dir / "cleanse.ipynb",
                           out / "cleansed" / "cleanse.ipynb", common, run_dir=out)
         runs.append(cleanse)
         _tick(progress, cleanse)
         if cleanse.ok:
             names = p.district_names()
-            tasks = [("district", f"{code} {names[code]}", NOTEBOOKS / "district_report.ipynb",
+            tasks = [("district", f"{code} {names[code]}", nb_dir / "district_report.ipynb",
                       unit_dir(out, code, names[code]) / "report.ipynb",
                       {**common, "district_code": code}, out) for code in chosen]
             runs += _run_parallel(tasks, jobs, progress)
-            province = execute("province", p.province_name, NOTEBOOKS / "province_report.ipynb",
+            province = execute("province", p.province_name, nb_dir / "province_report.ipynb",
                                unit_dir(out, None, p.province_name) / "report.ipynb", common, run_dir=out)
             runs.append(province)
             _tick(progress, province)
         seconds = time.perf_counter() - t0
         _write_manifest(out, params_path=params_path, params=p.to_dict(), inputs=inputs, notebooks=runs,
                         started=started, seconds=seconds)
+        (out / INCOMPLETE_NAME).unlink()
     return RunResult(out=out, notebooks=runs, seconds=seconds, resumed_note=note)
 
 
@@ -343,7 +439,8 @@ def _run_parallel(tasks: list[tuple], jobs: int, progress: bool) -> list[Noteboo
 
     ctx = multiprocessing.get_context("spawn")
     results_by_name: dict[str, NotebookRun] = {}
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_execute_star, t): t for t in tasks}
         bar = tqdm(total=len(tasks), desc="districts", unit="nb", disable=not progress, file=sys.stderr)
         for fut in cf.as_completed(futures):
@@ -359,6 +456,23 @@ def _run_parallel(tasks: list[tuple], jobs: int, progress: bool) -> list[Noteboo
                 bar.write(nb.line())
         bar.close()
     return [results_by_name[t[1]] for t in tasks]
+
+
+def _worker_init(parent_pid: int) -> None:
+    """In a district worker: exit as soon as the run process is gone (killed, crashed).
+
+    Its kernel follows (ipykernel exits when its parent changes), so a killed run leaves no
+    process writing into the run folder.
+    """
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent_pid:
+                os._exit(70)
+
+    threading.Thread(target=watch, name="vaxreport-parent-watch", daemon=True).start()
 
 
 def demo(out: Path, *, scale: float = 1.0, seed: int = 2022, jobs: int = 2, force: bool = False,
