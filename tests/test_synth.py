@@ -257,3 +257,21 @@ def test_hard_cases_for_dedup_exist(noisy: Path) -> None:
     key = [persons["true_phone"], persons["true_birth_date"], persons["true_full_name"].str.split().str[0]]
     sizes = persons.groupby(key)["person_id"].nunique()
     assert (sizes >= 2).any()
+
+
+@pytest.mark.slow
+def test_full_scale_equals_seed_report(tmp_path: Path) -> None:
+    """Scale 1: the files reproduce Báo cáo 2102/BC-SYT's counts exactly (≈1 min)."""
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    summary = synth.generate(tmp_path, scale=1.0, seed=2022)
+    doses = pacsv.read_csv(tmp_path / "inputs" / "doses.csv",
+                           convert_options=pacsv.ConvertOptions(include_columns=["Trạng thái ký"]))
+    assert doses.num_rows == synth.SEED_TOTALS["dose_rows"] == 2_756_537
+    assert pc.sum(pc.equal(doses["Trạng thái ký"], "Đã ký")).as_py() == 2_496_793
+    tallies = pacsv.read_csv(tmp_path / "inputs" / "site_tallies.csv")
+    assert pc.sum(tallies["Số mũi đã tiêm"]).as_py() == 2_924_867
+    assert pacsv.read_csv(tmp_path / "inputs" / "feedback.csv").num_rows == 2_628
+    assert pacsv.read_csv(tmp_path / "inputs" / "registry.csv").num_rows == 200_763
+    assert summary.totals["signed"] == 2_496_793
