@@ -260,8 +260,10 @@ def test_hard_cases_for_dedup_exist(noisy: Path) -> None:
 
 
 @pytest.mark.slow
-def test_full_scale_equals_seed_report(tmp_path: Path) -> None:
+def test_full_scale_equals_seed_report(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Scale 1: the files reproduce Báo cáo 2102/BC-SYT's counts exactly (≈1 min)."""
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("full scale: run with -m slow (make test-slow)")
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
