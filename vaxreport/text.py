@@ -31,7 +31,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from importlib import resources
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -400,59 +400,132 @@ def _case_signals(tok: str) -> tuple[int, int, bool]:
     return upper, lower, tok[0] in _TCVN3_TONED_CHARS
 
 
-def _decode_tcvn3(s: str) -> str:
-    """TCVN3 → Unicode, restoring capitals set in a ``.VnTimeH`` font where the case shows it."""
-    spans = [m for m in _TOKEN_RE.finditer(s) if not _NON_LATIN1_RE.search(m.group())]
-    if not spans:
-        return s
-    stats = [_case_signals(m.group()) for m in spans]
-    total_upper = sum(u for u, _, _ in stats)
-    total_lower = sum(lo for _, lo, _ in stats)
-    value_upper = total_upper >= 2 and total_lower == 0
-    first_upper = [
-        not toned and (m.group()[0] in _TCVN3_UPPER or m.group()[0].isupper())
-        for m, (_, _, toned) in zip(spans, stats, strict=True)
-    ]
-    value_title = (
-        total_lower > 0
-        and any(first_upper)
-        and all(fu or toned for fu, (_, _, toned) in zip(first_upper, stats, strict=True))
-    )
-    out: list[str] = []
-    last = 0
-    for m, (upper, lower, toned) in zip(spans, stats, strict=True):
-        dec = m.group().translate(_TCVN3_DEC)
-        if lower == 0 and (upper >= 2 or value_upper):
-            dec = dec.upper()
-        elif toned and value_title:
-            dec = dec[0].upper() + dec[1:]
-        out.append(s[last : m.start()])
-        out.append(dec)
-        last = m.end()
-    out.append(s[last:])
-    return "".join(out)
+class _Chunk(NamedTuple):
+    """What legacy detection needs to know about one space-separated chunk (cached)."""
+
+    invalid: int  # words that are not clean Vietnamese as they stand
+    symbols: int  # TCVN3 symbol codes (¸ µ ¨ …), never found in VNI text
+    pairs: int  # VNI letter + mark pairs
+    vni: str  # the chunk decoded as VNI
+    vni_ok: bool  # every word of ``vni`` is valid
+    vni_repaired: int  # words VNI changes from not clean to valid
+    tcvn3: str  # the chunk decoded as TCVN3, lower-case codes still lower case
+    tcvn3_ok: bool
+    tcvn3_repaired: int
+    case: tuple[tuple[int, int, int, int, bool, bool], ...]  # TCVN3 case signals per word:
+    # (start, end, upper, lower, starts with a caseless toned code, starts upper)
+
+
+_LEGACY_CACHE: dict[str, _Chunk] = {}
 
 
 def _vni_sub(m: re.Match[str]) -> str:
     return _VNI_DEC[m.group()]
 
 
-def _decode_vni(s: str) -> str:
-    """VNI → Unicode, leaving alone tokens that contain characters beyond Latin-1."""
-    if _NON_LATIN1_RE.search(s) is None:
-        return _VNI_RE.sub(_vni_sub, s)
-    return _TOKEN_RE.sub(
-        lambda m: m.group() if _NON_LATIN1_RE.search(m.group()) else _VNI_RE.sub(_vni_sub, m.group()),
-        s,
+def _legacy_chunk(chunk: str) -> _Chunk:
+    """Cached analysis of ``chunk`` under both legacy encodings."""
+    rec = _LEGACY_CACHE.get(chunk)
+    if rec is not None:
+        return rec
+    invalid = vni_rep = tcvn3_rep = 0
+    vni_ok = tcvn3_ok = True
+    vni_parts: list[str] = []
+    case: list[tuple[int, int, int, int, bool, bool]] = []
+    last = 0
+    for m in _TOKEN_RE.finditer(chunk):
+        tok = m.group()
+        clean = _word_clean(tok)
+        invalid += not clean
+        vni_parts.append(chunk[last : m.start()])
+        last = m.end()
+        if _NON_LATIN1_RE.search(tok):  # Unicode letters: a Unicode word, not legacy
+            vni_parts.append(tok)
+            vni_ok = vni_ok and _word_ok(tok)
+            tcvn3_ok = tcvn3_ok and _word_ok(tok)
+            continue
+        vni = _VNI_RE.sub(_vni_sub, tok)
+        vni_parts.append(vni)
+        vni_ok = vni_ok and _word_ok(vni)
+        vni_rep += vni != tok and not clean
+        tcvn3 = tok.translate(_TCVN3_DEC)
+        tcvn3_ok = tcvn3_ok and _word_ok(tcvn3)
+        tcvn3_rep += tcvn3 != tok and not clean
+        upper, lower, toned = _case_signals(tok)
+        first_upper = not toned and (tok[0] in _TCVN3_UPPER or tok[0].isupper())
+        case.append((m.start(), m.end(), upper, lower, toned, first_upper))
+    vni_parts.append(chunk[last:])
+    rec = _Chunk(
+        invalid=invalid,
+        symbols=len(_TCVN3_SYMBOL_RE.findall(chunk)),
+        pairs=sum(len(p) == 2 for p in _VNI_RE.findall(chunk)),
+        vni="".join(vni_parts),
+        vni_ok=vni_ok,
+        vni_repaired=vni_rep,
+        tcvn3=_tcvn3_translate(chunk, case),
+        tcvn3_ok=tcvn3_ok,
+        tcvn3_repaired=tcvn3_rep,
+        case=tuple(case),
     )
+    if len(_LEGACY_CACHE) >= _WORD_CACHE_MAX:
+        _LEGACY_CACHE.clear()
+    _LEGACY_CACHE[chunk] = rec
+    return rec
+
+
+def _tcvn3_translate(chunk: str, case: list[tuple[int, int, int, int, bool, bool]]) -> str:
+    """Translate the Latin-1-only words of ``chunk`` (one character for one character)."""
+    if _NON_LATIN1_RE.search(chunk) is None:
+        return chunk.translate(_TCVN3_DEC)
+    out = list(chunk)
+    for start, end, *_ in case:
+        out[start:end] = chunk[start:end].translate(_TCVN3_DEC)
+    return "".join(out)
+
+
+def _tcvn3_join(recs: list[_Chunk]) -> str:
+    """The TCVN3 decoding of a value, restoring capitals set in a ``.VnTimeH`` font.
+
+    TCVN3 has codes for the capitals Ă Â Ê Ô Ơ Ư Đ only, so case shows in the other letters:
+    a word with no lower-case letter and two capitals, or any word of a value with no lower-case
+    letter and two capitals, is upper case; in a title-case value, a word that starts with a
+    toned code is capitalised ("Lª ¸nh" is "Lê Ánh").
+    """
+    stats = [c for rec in recs for c in rec.case]
+    total_upper = sum(c[2] for c in stats)
+    total_lower = sum(c[3] for c in stats)
+    value_upper = total_upper >= 2 and total_lower == 0
+    value_title = (
+        total_lower > 0 and any(c[5] for c in stats) and all(c[5] or c[4] for c in stats)
+    )
+    parts = []
+    for rec in recs:
+        dec = rec.tcvn3
+        for start, end, upper, lower, toned, _ in rec.case:
+            if lower == 0 and (upper >= 2 or value_upper):
+                dec = dec[:start] + dec[start:end].upper() + dec[end:]
+            elif toned and value_title:
+                dec = dec[:start] + dec[start].upper() + dec[start + 1 :]
+        parts.append(dec)
+    return " ".join(parts)
+
+
+def _decode_tcvn3(s: str) -> str:
+    """TCVN3 → Unicode (see :func:`_tcvn3_join`); words with non-Latin-1 letters are kept."""
+    return _tcvn3_join([_legacy_chunk(c) for c in s.split(" ")])
+
+
+def _decode_vni(s: str) -> str:
+    """VNI → Unicode; words with non-Latin-1 letters are kept."""
+    return " ".join(_legacy_chunk(c).vni for c in s.split(" "))
 
 
 _DECODERS: dict[str, Callable[[str], str]] = {"tcvn3": _decode_tcvn3, "vni": _decode_vni}
 
 
 def _accept(old: list[str], after: str) -> int:
-    """How many invalid words of ``old`` (the tokens before) the conversion to ``after``
-    repairs; 0 if it is not a repair (any word of the result is not valid Vietnamese)."""
+    """How many words of ``old`` (the tokens before) that are not clean the conversion to
+    ``after`` repairs; 0 if it is not a repair (a word of the result is not valid)."""
     new = _TOKEN_RE.findall(after)
     if len(old) != len(new):
         return 0
@@ -485,33 +558,35 @@ def _looks_clean(s: str) -> bool:
 def _detect(s: str) -> tuple[Encoding | None, str]:
     """(encoding, decoded text) for an NFC string; (None, s) when it is not legacy text.
 
-    Candidates are ranked by words repaired, then by evidence that only one encoding leaves
-    (TCVN3's symbol codes such as ¸ µ ¨, which no VNI text has; VNI's letter + mark pairs). A
-    value that both decode to valid Vietnamese with no such evidence ("bö": VNI bư, TCVN3 bử;
-    "TRÒNH": VNI TRỊNH, TCVN3 TRỀNH) goes to VNI: its one-byte codes are the frequent letters
-    ơ ư đ ị, where TCVN3 reads the rarer ụ ử ủ ề.
+    A decoding is a repair when every word of the result is valid Vietnamese and it changes at
+    least one word that was not. Repairs are ranked by words repaired, then by evidence that
+    only one encoding leaves (TCVN3's symbol codes such as ¸ µ ¨, which no VNI text has; VNI's
+    letter + mark pairs). A value that both repair with no such evidence ("bö": VNI bư, TCVN3
+    bử; "TRÒNH": VNI TRỊNH, TCVN3 TRỀNH) goes to VNI: its one-byte codes are the frequent
+    letters ơ ư đ ị, where TCVN3 reads the rarer ụ ử ủ ề.
     """
-    old = _TOKEN_RE.findall(s)
-    invalid = sum(not _word_clean(tok) for tok in old)
+    recs = [_legacy_chunk(c) for c in s.split(" ")]
+    invalid = sum(r.invalid for r in recs)
     if not invalid:
         return None, s
     best: tuple[tuple[int, int], Encoding | None, str] = ((0, 0), None, s)
-    symbols = len(_TCVN3_SYMBOL_RE.findall(s))
-    if not symbols:  # a TCVN3 symbol code would leave its word invalid under VNI
-        pairs = sum(len(m) == 2 for m in _VNI_RE.findall(s))
-        dec = _decode_vni(s) if pairs or _VNI_RE.search(s) else s
-        if dec != s:
-            score = (_accept(old, dec), pairs)
-            if score[0]:
-                if score[0] == invalid and pairs:
-                    return "vni", dec  # TCVN3 could only tie, and has less evidence
-                best = (score, "vni", dec)
-    if _TCVN3_ANY_RE.search(s):
-        dec = _decode_tcvn3(s)
-        if dec != s:
-            score = (_accept(old, dec), symbols)
-            if score[0] and score > best[0]:
-                best = (score, "tcvn3", dec)
+    symbols = sum(r.symbols for r in recs)
+    if not symbols and all(r.vni_ok for r in recs):  # a symbol code is never valid VNI
+        repaired = sum(r.vni_repaired for r in recs)
+        if repaired:
+            pairs = sum(r.pairs for r in recs)
+            dec = " ".join(r.vni for r in recs)
+            if repaired == invalid and pairs:
+                return "vni", dec  # TCVN3 could only tie, with less evidence
+            best = ((repaired, pairs), "vni", dec)
+    if all(r.tcvn3_ok for r in recs):
+        repaired = sum(r.tcvn3_repaired for r in recs)
+        dec = ""
+        if not repaired:  # only the restored capitals may repair ("QUý" is QUÝ)
+            dec = _tcvn3_join(recs)
+            repaired = _accept(_TOKEN_RE.findall(s), dec)
+        if repaired and (repaired, symbols) > best[0]:
+            best = ((repaired, symbols), "tcvn3", dec or _tcvn3_join(recs))
     return best[1], best[2]
 
 
