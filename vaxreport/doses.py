@@ -6,7 +6,10 @@ Per person (``person_id``, the dedup cluster label):
    the same ``vaccine`` are one dose; so are rows on the same date entered by two different sites.
    The survivor is the best row (signed over unsigned, earliest ``entered_at``, then smallest
    ``record_id``); the others go to ``merged`` with ``merged_into`` and ``reason``.
-2. **Renumber** the remaining doses by date (``dose_seq``, 1-based).
+2. **Renumber** the remaining doses by date (``dose_seq``, 1-based). A dose whose date is
+   unusable (``date_flags`` future / before the campaign / before birth) is placed by its
+   entered number. Checks run on the *effective* sequence, which skips suspected duplicates
+   (``suspect_duplicate``), so one double entry does not make every later dose look wrong.
 3. **Flag findings** on the surviving rows: ``dose_number_mismatch``, ``missing_dose``,
    ``near_duplicate_dose`` (same entered number a few days apart: a finding, not a merge),
    ``same_day_two_vaccines``, ``short_interval`` (primary series: ``vaccines.csv``
@@ -31,6 +34,7 @@ Examples:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,6 +74,9 @@ class DoseRules:
             subject to its own ``min_age``); a child's primary series must not mix products.
         mixing_allowed: ``(previous, next)`` product-code pairs allowed to differ in the primary
             series (adults).
+        bad_date_flags: ``date_flags`` codes (from cleansing) that make a dose date unusable:
+            such a dose is placed in the sequence by its entered number and skipped by the
+            interval, age and duplicate checks.
     """
 
     vaccines: pd.DataFrame = field(default_factory=refdata.vaccines)
@@ -79,6 +86,8 @@ class DoseRules:
     child_age_max: int = 11
     child_vaccines: frozenset[str] = frozenset({"PFIZER", "MODERNA"})
     mixing_allowed: frozenset[tuple[str, str]] = field(default_factory=_default_mixing)
+    bad_date_flags: frozenset[str] = frozenset({"dose_date_future", "dose_before_campaign",
+                                                "dose_before_birth"})
 
 
 @dataclass(frozen=True)
@@ -86,7 +95,9 @@ class ReconcileResult:
     """Output of :func:`reconcile`.
 
     Attributes:
-        data: the unique doses (input columns + ``dose_seq`` Int64), in input order.
+        data: the unique doses, in input order: input columns + ``dose_seq`` (Int64, 1..n per
+            person by date) + ``suspect_duplicate`` (bool: a near-duplicate or a second
+            product on the same day, kept but not counted by the checks or the summary).
         findings: one row per problem: ``record_id, person_id, code, label_vi, detail``
             (``person_id`` keeps the input's dtype, e.g. dedup's int64 cluster labels).
         merged: the collapsed duplicate rows (input columns + ``merged_into, reason``).
@@ -331,9 +342,9 @@ def reconcile(doses: pd.DataFrame, *, rules: DoseRules | None = None) -> Reconci
 
     kept = np.flatnonzero(is_kept)
     data = doses.iloc[kept]
-    seq, findings = _sequence_and_flag(data, pid[kept], pid_values.iloc[kept], day[kept],
-                                       entered[kept], vac.subset(kept), rules)
-    data = data.assign(dose_seq=pd.array(seq, dtype="Int64"))
+    seq, suspect, findings = _sequence_and_flag(data, pid[kept], pid_values.iloc[kept],
+                                                day[kept], entered[kept], vac.subset(kept), rules)
+    data = data.assign(dose_seq=pd.array(seq, dtype="Int64"), suspect_duplicate=suspect)
 
     if n != len(data) + len(merged) or not data.index.intersection(merged.index).empty:
         raise ConservationError(
@@ -382,44 +393,100 @@ class _Products:
         return np.append(self.table[name].to_numpy(float), np.nan)[self.idx]
 
 
+def _placement(pid: np.ndarray, day: np.ndarray, usable: np.ndarray,
+               number: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort day and sub-key of each row; rows with an unusable date are placed by number.
+
+    A row whose date cannot be trusted (missing, future, before the campaign or birth) is put
+    right after the person's usable dose with the closest lower-or-equal entered number, or
+    before the first usable dose when none is lower; without a number it goes last.
+    """
+    sort_day = np.where(usable, day, _NAT)
+    sub = np.zeros(len(day), np.int64)
+    u = np.flatnonzero(~usable & ~np.isnan(number))
+    s = np.flatnonzero(usable & ~np.isnan(number))
+    if not len(u) or not len(s):
+        return sort_day, sub
+    left = pd.DataFrame({"pid": pid[u], "no": number[u], "i": u}).sort_values("no")
+    right = pd.DataFrame({"pid": pid[s], "no": number[s], "d": day[s]}).sort_values(["no", "d"])
+    j = pd.merge_asof(left, right, on="no", by="pid", direction="backward")
+    has = j["d"].notna().to_numpy()
+    rows = j["i"].to_numpy()
+    sort_day[rows[has]] = j["d"].to_numpy()[has].astype(np.int64)
+    sub[rows[has]] = 1
+    first = pd.Series(day[usable]).groupby(pid[usable]).min()
+    d0 = pd.Series(j["pid"].to_numpy()[~has]).map(first).to_numpy(float)
+    ok = ~np.isnan(d0)
+    sort_day[rows[~has][ok]] = d0[ok].astype(np.int64)
+    sub[rows[~has][ok]] = -1
+    return sort_day, sub
+
+
 def _sequence_and_flag(kept: pd.DataFrame, pid: np.ndarray, pid_values: pd.Series,
                        day: np.ndarray, entered: np.ndarray, vac: _Products,
-                       rules: DoseRules) -> tuple[np.ndarray, pd.DataFrame]:
-    """``dose_seq`` per kept row (in ``kept`` order) and the findings frame."""
+                       rules: DoseRules) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """``dose_seq`` and ``suspect_duplicate`` per kept row (in ``kept`` order), and findings.
+
+    Checks run on the *effective* sequence, which skips suspected duplicates (near-duplicates
+    and same-day doses), so one double entry does not make every later dose look wrong.
+    """
     m = len(kept)
-    order = _sort_with_record_tiebreak([entered, day, pid], kept["record_id"])
+    entered_no_k = kept["dose_number"].astype("Float64").to_numpy(float, na_value=np.nan)
+    usable_k = day != _NAT
+    if "date_flags" in kept and rules.bad_date_flags:
+        flags = kept["date_flags"].astype("string").fillna("")
+        pattern = "|".join(rf"(?:^|;){re.escape(f)}(?:;|$)" for f in sorted(rules.bad_date_flags))
+        usable_k &= ~flags.str.contains(pattern, regex=True).to_numpy(bool)
+    sort_day, sub = _placement(pid, day, usable_k, entered_no_k)
+    order = _sort_with_record_tiebreak([entered, sub, sort_day, pid], kept["record_id"])
     seq_out = np.empty(m, np.int64)
+    skip_out = np.zeros(m, bool)
 
     # Everything below is in sorted order (person, date).
     p = pid[order]
     d = day[order]
+    usable = usable_k[order]
     new_person = np.ones(m, bool)
     new_person[1:] = p[1:] != p[:-1]
     start = _group_start(new_person)
     seq = np.arange(m) - start + 1
     seq_out[order] = seq
     if m == 0:
-        return seq_out, _label(kept, pid_values, np.zeros(0, np.int64), [], [])
+        return seq_out, skip_out, _label(kept, pid_values, np.zeros(0, np.int64), [], [])
     run_id = np.cumsum(new_person) - 1
-    count = np.bincount(run_id)[run_id]
     has_prev = ~new_person
-    prev = np.maximum(np.arange(m) - 1, 0)
+    idx = np.arange(m)
+    prev = np.maximum(idx - 1, 0)
+    entered_no = entered_no_k[order]
 
     vac_idx = vac.idx[order]
     primary_n = vac.column("primary_doses")[order]
     min_interval = vac.column("min_interval_days")[order]
     min_age = vac.column("min_age")[order]
     vac_text = vac.texts[vac.text_idx[order]]
-
     person_primary = primary_n[start]  # the first product decides the series length
-    prev_day = np.where(has_prev, d[prev], _NAT)
-    dated = (d != _NAT) & (prev_day != _NAT) & has_prev
-    interval = np.where(dated, d - np.where(dated, prev_day, 0), -1)
-    age = _age_years(_days(kept["birth_date"])[order], d)
-    entered_no = kept["dose_number"].astype("Float64").to_numpy(float, na_value=np.nan)[order]
+
+    # --- suspected duplicates: same entered number a few days apart, or same day -------------
+    dated_imm = has_prev & usable & usable[prev]
+    interval_imm = np.where(dated_imm, d - np.where(dated_imm, d[prev], 0), -1)
+    same_day = dated_imm & (interval_imm == 0)
+    near_dup = (dated_imm & (interval_imm >= 1) & (interval_imm <= rules.near_duplicate_days)
+                & (entered_no == entered_no[prev]))
+    skip = near_dup | same_day
+    skip_out[order] = skip
+    real = ~skip
+    csum = np.cumsum(real)
+    eff_seq = csum - (csum[start] - real[start]).astype(np.int64)
+    count = np.bincount(run_id, weights=real).astype(np.int64)[run_id]
+    last_real = np.maximum.accumulate(np.where(real, idx, -1))
+    prev_real = np.where(has_prev, last_real[prev], 0)
+
+    dated = has_prev & usable & usable[prev_real]
+    interval = np.where(dated, d - np.where(dated, d[prev_real], 0), -1)
+    age = np.where(usable, _age_years(_days(kept["birth_date"])[order], d), -1)
 
     # --- numbering: missing doses and mismatches ---------------------------------------------
-    gap = entered_no - seq
+    gap = np.where(real, entered_no - eff_seq, np.nan)
     max_entered = np.fmax.reduceat(np.nan_to_num(entered_no, nan=0), np.flatnonzero(
         new_person))[run_id]
     gap_person = max_entered > count
@@ -427,20 +494,15 @@ def _sequence_and_flag(kept: pd.DataFrame, pid: np.ndarray, pid_values: pd.Serie
     shift = pd.Series(pos_gap).groupby(run_id).cummax().to_numpy(float)
     prev_shift = np.where(has_prev, shift[prev], 0)
     missing = gap_person & ~np.isnan(gap) & (gap > prev_shift)
-    prev_no = np.where(has_prev, entered_no[prev], np.nan)
-    near_dup = has_prev & dated & (interval <= rules.near_duplicate_days) & (entered_no == prev_no)
-    mismatch = ~np.isnan(gap) & (gap != shift) & ~missing & ~near_dup
-
-    # --- same day, two products at one site (stage 2 kept them) ----------------------------
-    same_day = dated & (interval == 0)
+    mismatch = ~np.isnan(gap) & (gap != shift) & ~missing
 
     # --- intervals ----------------------------------------------------------------------------
-    in_primary = seq <= np.nan_to_num(person_primary, nan=np.inf)
-    prev_min = np.where(has_prev, min_interval[prev], np.nan)
-    booster_req = _booster_required(d, age, seq - person_primary, rules.boosters)
+    in_primary = eff_seq <= np.nan_to_num(person_primary, nan=np.inf)
+    prev_min = np.where(has_prev, min_interval[prev_real], np.nan)
+    booster_req = _booster_required(np.where(usable, d, _NAT), age, eff_seq - person_primary,
+                                    rules.boosters)
     required = np.where(in_primary, prev_min, booster_req)
-    short = (dated & ~np.isnan(required) & (interval + rules.grace_days < required)
-             & ~same_day & ~near_dup)
+    short = real & dated & ~np.isnan(required) & (interval + rules.grace_days < required)
 
     # --- age and product ------------------------------------------------------------------
     known_age = age >= 0
@@ -455,8 +517,8 @@ def _sequence_and_flag(kept: pd.DataFrame, pid: np.ndarray, pid_values: pd.Serie
     for a, b in rules.mixing_allowed:  # a handful of product pairs, not rows
         if a in pos and b in pos:
             pair_ok[pos[a], pos[b]] = True
-    prev_idx = np.where(has_prev, vac_idx[prev], -1)
-    changed = has_prev & (prev_idx != vac_idx) & (prev_idx >= 0) & (vac_idx >= 0)
+    prev_idx = np.where(has_prev, vac_idx[prev_real], -1)
+    changed = real & has_prev & (prev_idx != vac_idx) & (prev_idx >= 0) & (vac_idx >= 0)
     mixing = in_primary & changed & (child | ~pair_ok[prev_idx, vac_idx])
 
     # --- incomplete primary series (on each person's last dose) ---------------------------
@@ -472,20 +534,20 @@ def _sequence_and_flag(kept: pd.DataFrame, pid: np.ndarray, pid_values: pd.Serie
         return pd.Series(a[rows], dtype="string")
 
     def detail(code: str, r: np.ndarray) -> pd.Series:
-        pr = prev[r]
+        pr = prev[r] if code in ("near_duplicate_dose", "same_day_two_vaccines") else prev_real[r]
         if code == "missing_dose":
             return "Nhập mũi " + num(entered_no, r) + " nhưng trước đó chỉ có " + num(
-                seq - 1, r) + " mũi"
+                eff_seq - 1, r) + " mũi"
         if code == "dose_number_mismatch":
             return "Nhập mũi " + num(entered_no, r) + ", theo thứ tự ngày tiêm là mũi " + num(
-                seq, r)
+                eff_seq, r)
         if code == "near_duplicate_dose":
             return "Mũi " + num(entered_no, r) + " nhập hai lần cách nhau " + num(
-                interval, r) + " ngày"
+                interval_imm, r) + " ngày"
         if code == "same_day_two_vaccines":
             return "Cùng ngày: " + txt(vac_text, pr) + " và " + txt(vac_text, r)
         if code == "short_interval":
-            return ("Mũi " + num(seq, r) + " cách mũi trước " + num(interval, r)
+            return ("Mũi " + num(eff_seq, r) + " cách mũi trước " + num(interval, r)
                     + " ngày, tối thiểu " + num(required, r) + " ngày")
         if code == "ineligible_age":
             return num(age, r) + " tuổi khi tiêm " + txt(vac_text, r)
@@ -500,7 +562,7 @@ def _sequence_and_flag(kept: pd.DataFrame, pid: np.ndarray, pid_values: pd.Serie
              "mixing_not_allowed": mixing, "incomplete_primary": incomplete}
     rows = [np.flatnonzero(mask) for mask in flags.values()]
     details = [detail(code, r) for code, r in zip(flags, rows)]  # eight codes, not rows
-    return seq_out, _label(kept, pid_values, order, list(zip(flags, rows)), details)
+    return seq_out, skip_out, _label(kept, pid_values, order, list(zip(flags, rows)), details)
 
 
 def _booster_required(day: np.ndarray, age: np.ndarray, booster_k: np.ndarray,
@@ -564,7 +626,8 @@ def person_doses_summary(data: pd.DataFrame, *,
     Args:
         data: ``ReconcileResult.data`` (needs ``person_id, dose_seq, dose_date`` and
             ``vaccine_code`` or ``vaccine``; ``birth_date, commune_code, district_code`` are
-            carried when present, taken from the person's first dose).
+            carried when present, taken from the person's first dose). Rows flagged
+            ``suspect_duplicate`` are not counted as doses.
         vaccines: vaccine table (default ``refdata.vaccines()``).
 
     Returns:
@@ -580,6 +643,8 @@ def person_doses_summary(data: pd.DataFrame, *,
     """
     _check_columns(data, ("person_id", "dose_seq", "dose_date"), "doses data")
     vaccines = refdata.vaccines() if vaccines is None else vaccines
+    if "suspect_duplicate" in data:  # a double entry is not a dose given
+        data = data[~data["suspect_duplicate"].astype("boolean").fillna(False).to_numpy(bool)]
     pid, persons = pd.factorize(data["person_id"])
     seq = data["dose_seq"].astype("Float64").to_numpy(float, na_value=np.inf)
     order = np.lexsort((seq, pid))
