@@ -14,6 +14,7 @@ import argparse
 import random
 import time
 import unicodedata
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -82,7 +83,7 @@ def variants(names: list[str], seed: int = 11) -> list[str]:
     return out
 
 
-def rate(func, values: list[str]) -> tuple[float, float]:  # noqa: ANN001
+def rate(func: Callable[[str], object], values: list[str]) -> tuple[float, float]:
     """Values per second of CPU time (this process only, so other load on the machine does
     not count), with cold caches."""
     for cache in (text._WORD_CACHE, text._CHUNK_CACHE, text._LEGACY_CACHE):

@@ -311,12 +311,11 @@ def _load_tables() -> tuple[dict[str, str], dict[str, str]]:
     tcvn3: dict[str, str] = {}
     vni: dict[str, str] = {}
     path = resources.files("vaxreport") / "data" / "legacy_vietnamese.csv"
-    with path.open("r", encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            letter = row["letter"]
-            if row["tcvn3"]:
-                tcvn3[letter] = "".join(chr(int(b, 16)) for b in row["tcvn3"].split())
-            vni[letter] = "".join(chr(int(b, 16)) for b in row["vni"].split())
+    for row in csv.DictReader(path.read_text(encoding="utf-8").splitlines()):
+        letter = row["letter"]
+        if row["tcvn3"]:
+            tcvn3[letter] = "".join(chr(int(b, 16)) for b in row["tcvn3"].split())
+        vni[letter] = "".join(chr(int(b, 16)) for b in row["vni"].split())
     return tcvn3, vni
 
 
@@ -539,7 +538,7 @@ def _accept(old: list[str], after: str) -> int:
 
 
 _CHUNK_CACHE: dict[str, str | None] = {}
-_MISSING = object()
+_MISSING = "\x00<not cached>"  # compared by identity: no chunk is this object
 
 
 def _clean_chunk(chunk: str) -> str | None:
@@ -642,7 +641,7 @@ def to_unicode(s: str, *, encoding: Encoding | None = None) -> str:
     if not unicodedata.is_normalized("NFC", s):
         s = _nfc(s)
     # Fast path: every space-separated chunk is clean Vietnamese (cached per chunk).
-    fixed = []
+    fixed: list[str] = []
     for chunk in s.split(" "):
         out = _CHUNK_CACHE.get(chunk, _MISSING)
         if out is _MISSING:
