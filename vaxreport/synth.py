@@ -1244,7 +1244,6 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     insurance = _insurance(P, rng_ids)
     commune = P["hh_commune"][P["hh"]]
     hh_address = _addresses(P["hh_commune"], com, rng_geo)
-    address = hh_address.take(pa.array(P["hh"]))
 
     # ---- vaccinated persons and their true doses, flat --------------------------------------
     V = vaccinated  # person index of each vaccinated person (0..n_v-1 = "v")
@@ -1307,7 +1306,7 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     # record-level true values
     rp = V[ref_v]  # person index of each ref
     ref_commune = commune[rp].copy()
-    ref_address = address.take(pa.array(rp))
+    ref_address = hh_address.take(pa.array(P["hh"][rp]))
     err_ref: dict[str, np.ndarray] = {k: np.zeros(n_ref, bool) for k in ERROR_KINDS}
     err_ref["duplicate_person"] = ref_is_b.copy()
 
@@ -1326,7 +1325,9 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     moved &= new_c != ref_commune
     ref_commune = np.where(moved, new_c, ref_commune)
     err_ref["commune_moved"] = moved
-    ref_address = pc.if_else(pa.array(moved), _addresses(ref_commune, com, r), ref_address)
+    if moved.any():
+        ref_address = pc.replace_with_mask(ref_address, pa.array(moved),
+                                           _addresses(ref_commune[moved], com, r))
     # second records are entered at another site
     b_site = np.where(r.random(n_ref) < 0.6, tyt_site[ref_commune],
                       np.array([dist_site0[d] for d in com["district"]])[ref_commune] + r.integers(0, 2, n_ref))
