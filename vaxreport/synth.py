@@ -769,11 +769,15 @@ def _first_doses(group: np.ndarray, birth: np.ndarray, female: np.ndarray,
     for gi, g in enumerate(("adult", "teen", "kid")):
         m = np.flatnonzero(group == gi)
         months = list(_FIRST_DOSE_MONTHS[g])
-        mi = rng.choice(len(months), m.size, p=_p(list(_FIRST_DOSE_MONTHS[g].values())))
         bounds = np.array([_month_days(mo) for mo in months])
-        lo = np.maximum(bounds[mi, 0], np.datetime64(_GROUP_START[g]).astype(np.int64))
-        hi = np.minimum(bounds[mi, 1], PERIOD_END.astype(np.int64) + 1)
-        d = lo + (rng.random(m.size) * (hi - lo)).astype(np.int64)
+        # daily density: monthly weights spread over their days, interpolated between
+        # mid-months so that the weekly curve has no steps at month ends
+        per_day = np.array(list(_FIRST_DOSE_MONTHS[g].values())) / (bounds[:, 1] - bounds[:, 0])
+        days = np.arange(max(bounds[0, 0], int(np.datetime64(_GROUP_START[g]).astype(np.int64))),
+                         min(bounds[-1, 1], int(PERIOD_END.astype(np.int64)) + 1))
+        density = np.interp(days, bounds.mean(1), per_day)
+        d = days[rng.choice(days.size, m.size, p=density / density.sum())]
+        mi = np.searchsorted(bounds[:, 0], d, side="right") - 1
         # not before the age of eligibility
         eligible = birth[m] + int(np.ceil(min_age_days[g] * _DAYS_PER_YEAR))
         date[m] = np.maximum(d, eligible + rng.integers(0, 20, m.size))
