@@ -222,7 +222,7 @@ def _text_rules(u: pd.Series, *, name: bool) -> pd.DataFrame:
     # A value typed in a legacy font is cp1252 text throughout; one that also holds Unicode
     # Vietnamese letters ("Lê Thị Vâ", a typo) is not legacy and only gets NFC + tones.
     legacy_ok = s1.map(_cp1252, na_action="ignore").fillna(False).astype(bool)
-    legacy = s1.where(legacy_ok).map(text.detect_legacy, na_action="ignore")
+    legacy = s1.where(legacy_ok).map(text.detect_legacy, na_action="ignore").astype("str")
     s2 = text.to_unicode_series(s1).where(legacy_ok, s1.map(text.normalize_tones,
                                                             na_action="ignore"))
     s2 = s2.astype("str")
@@ -517,8 +517,14 @@ def standardise_ids(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
     def s_(a: np.ndarray) -> pd.Series:
         return pd.Series(a, index=df.index)
 
+    existing = df["id_flags"] if "id_flags" in df else None
+    if existing is not None:  # keep only the flags recording information already lost
+        existing = _drop_flags(existing, set(ID_FLAGS) - {"id_excel_lost_digits", "id_not_digits"})
+        lost = existing.ne("").to_numpy(bool)
+    else:
+        lost = np.zeros(len(df), dtype=bool)
     parts = [
-        ("id_missing", value.isna() & r["flag"].isna()),
+        ("id_missing", value.isna() & r["flag"].isna() & ~s_(lost)),
         ("id_not_digits", r["flag"].eq("id_not_digits")),
         ("id_excel_lost_digits", r["flag"].eq("id_excel_lost_digits")),
         ("id_bad_length", value.notna() & ~is12 & ~is9),
@@ -529,9 +535,6 @@ def standardise_ids(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         ("cccd_sex_mismatch", s_(~np.isnan(sex) & ~np.isnan(g) & (g % 2 != sex))),
         ("cccd_year_mismatch", s_(known & ~np.isnan(y) & (y != year % 100))),
     ]
-    existing = df["id_flags"] if "id_flags" in df else None
-    if existing is not None:  # keep only the flags recording information already lost
-        existing = _drop_flags(existing, set(ID_FLAGS) - {"id_excel_lost_digits", "id_not_digits"})
     flags = _flags_join(parts, ID_FLAGS, df.index, existing)
     invalid = np.zeros(len(df), dtype=bool)
     for code, mask in parts:
