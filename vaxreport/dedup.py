@@ -121,18 +121,18 @@ U_FLOOR = 1e-8
 #: Blocking rules: name → (key fields, cap on all-pairs block size, neighbour window beyond it).
 BLOCKING_RULES: dict[str, tuple[tuple[str, ...], int, int]] = {
     "id": (("id",), 20, 5),
-    "id_tail6": (("id_len", "id_tail6"), 20, 5),
-    "id_head9": (("id_len", "id_head9"), 20, 5),
-    "id_head6_tail3": (("id_len", "id_head6_tail3"), 20, 5),
-    "id_sorted_digits": (("id_len", "id_sorted"), 20, 5),
+    "id_tail6": (("id_tail6",), 20, 5),
+    "id_head9": (("id_head9",), 20, 5),
+    "id_head6_tail3": (("id_head6_tail3",), 20, 5),
+    "id_head6_sorted6": (("id_head6_sorted6",), 20, 5),
     "phone": (("phone",), 30, 8),
-    "name_year": (("sorted_name", "year"), 60, 15),
-    "given_dob_any_order": (("given", "year", "dm_lo", "dm_hi"), 60, 15),
-    "surname_dob_any_order": (("surname", "year", "dm_lo", "dm_hi"), 60, 15),
-    "name_commune": (("name", "commune"), 60, 15),
-    "given_surname_commune": (("given", "surname", "commune"), 60, 15),
-    "name_day_month": (("name", "month", "day"), 60, 15),
-    "dob_commune": (("year", "month", "day", "commune"), 60, 15),
+    "name_year": (("sorted_name", "year"), 30, 6),
+    "given_dob_any_order": (("given", "year", "dm_lo", "dm_hi"), 40, 8),
+    "surname_initial_dob": (("surname", "given_first", "year", "dm_lo", "dm_hi"), 30, 6),
+    "surname_final_dob": (("surname", "given_last", "year", "dm_lo", "dm_hi"), 30, 6),
+    "name_commune": (("name", "commune"), 30, 6),
+    "name_day_month": (("name", "month", "day"), 30, 6),
+    "dob_commune": (("year", "month", "day", "commune"), 30, 6),
 }
 
 
@@ -164,25 +164,32 @@ def fold_name(name: object) -> str:
 
 def _fold_unique(values: pd.Series) -> pd.Series:
     """Vectorised :func:`fold_name` (NFD, strip marks, đ→d, lower, non-alnum→space)."""
-    s = values.astype("string").fillna("")
+    s = pd.Series(values, dtype="str").fillna("")
     s = s.str.normalize("NFD").str.replace("đ", "d").str.replace("Đ", "D")
     s = s.str.replace(r"[\u0300-\u036f]", "", regex=True).str.lower()
     s = s.str.replace(r"[^0-9a-z]+", " ", regex=True).str.strip()
     return s
 
 
-def _accent_unique(values: pd.Series) -> pd.Series:
-    """NFC, lower case, single spaces: keeps diacritics (to tell "Lan" from "Lân")."""
-    s = values.astype("string").fillna("").str.normalize("NFC").str.lower()
-    return s.str.replace(r"\s+", " ", regex=True).str.strip()
+def _factor(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Row codes (-1 for NA) and the unique values as a string Series (work on these)."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    u = pd.Series(np.asarray(uniques, dtype=object)).astype(str)
+    return codes.astype(np.int64), pd.Series(u, dtype="str")
 
 
-def _codes(values: pd.Series | np.ndarray, missing: Any = "") -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes (sorted order) and uniques; ``missing``/NA get code -1."""
-    arr = pd.Series(values, copy=False)
-    arr = arr.where(arr != missing) if missing is not None else arr
-    codes, uniques = pd.factorize(arr, sort=True, use_na_sentinel=True)
-    return codes.astype(np.int32), np.asarray(uniques, dtype=object)
+def _recode(row_codes: np.ndarray, derived: pd.Series | np.ndarray, *, sort: bool = False
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Codes per row of a value derived per unique (``derived[k]`` for unique ``k``).
+
+    Empty strings and NA become -1.  Returns the row codes (int32) and the derived uniques.
+    """
+    d = pd.Series(derived, copy=False)
+    if d.dtype == object or pd.api.types.is_string_dtype(d.dtype):
+        d = d.where(d != "")
+    dc, du = pd.factorize(d, sort=sort, use_na_sentinel=True)
+    dc = np.append(dc, -1).astype(np.int32)
+    return dc[row_codes], np.asarray(du, dtype=object)
 
 
 def _column(persons: pd.DataFrame, name: str) -> pd.Series:
@@ -205,9 +212,8 @@ def _parse_dates(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         m = np.where(ok, dt.month.fillna(0), 0).astype(np.int32)
         d = np.where(ok, dt.day.fillna(0), 0).astype(np.int32)
         return y, m, d
-    s = col.astype("string")
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    u = pd.Series(uniques, dtype="string").str.strip()
+    codes, u = _factor(col)
+    u = u.str.strip()
     out = pd.DataFrame({"y": 0, "m": 0, "d": 0}, index=u.index)
     patterns = [
         (r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:\D.*)?$", None),
@@ -232,11 +238,7 @@ def _parse_dates(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # a date needs both day and month; a lone month/day is dropped
     part = (mm == 0) | (dd == 0)
     mm, dd = np.where(part, 0, mm), np.where(part, 0, dd)
-    take = np.where(codes >= 0, codes, 0)
-    present = codes >= 0
-    y = np.where(present, yy[take] if len(yy) else 0, 0).astype(np.int32)
-    m = np.where(present, mm[take] if len(mm) else 0, 0).astype(np.int32)
-    d = np.where(present, dd[take] if len(dd) else 0, 0).astype(np.int32)
+    y, m, d = (np.append(v, 0).astype(np.int32)[codes] for v in (yy, mm, dd))
     assert len(y) == n
     return y, m, d
 
@@ -245,26 +247,21 @@ _GENDER = {"m": 1, "male": 1, "nam": 1, "1": 1, "f": 2, "female": 2, "nu": 2, "2
 
 
 def _parse_gender(col: pd.Series) -> np.ndarray:
-    codes, uniques = pd.factorize(col.astype("string"), use_na_sentinel=True)
-    folded = _fold_unique(pd.Series(uniques, dtype="string"))
-    mapped = np.array([_GENDER.get(v, 0) for v in folded], dtype=np.int8)
-    return np.where(codes >= 0, mapped[np.where(codes >= 0, codes, 0)] if len(mapped) else 0,
-                    0).astype(np.int8)
+    codes, u = _factor(col)
+    mapped = np.array([_GENDER.get(v, 0) for v in _fold_unique(u)] + [0], dtype=np.int8)
+    return mapped[codes]
 
 
-def _digits(col: pd.Series) -> pd.Series:
-    s = col.astype("string").str.replace(r"\.0$", "", regex=True)
+def _digits(u: pd.Series) -> pd.Series:
+    s = pd.Series(u, dtype="str").str.replace(r"\.0$", "", regex=True)
     return s.str.replace(r"\D", "", regex=True).fillna("")
 
 
-def _clean_ids(col: pd.Series) -> pd.Series:
+def _clean_ids(u: pd.Series) -> pd.Series:
     """Digits only; kept if 9 (CMND) or 12 (CCCD) digits and not one repeated digit."""
-    codes, uniques = pd.factorize(col.astype("string"), use_na_sentinel=True)
-    u = _digits(pd.Series(uniques, dtype="string"))
-    ok = u.str.len().isin([9, 12]) & ~u.str.fullmatch(r"(\d)\1*").fillna(False).astype(bool)
-    u = u.where(ok, "")
-    arr = np.append(u.to_numpy(dtype=object), "")
-    return pd.Series(arr[np.where(codes >= 0, codes, len(u))], dtype=object)
+    d = _digits(u)
+    ok = d.str.len().isin([9, 12]) & ~d.str.fullmatch(r"0+|1+|2+|3+|4+|5+|6+|7+|8+|9+")
+    return d.where(ok, "")
 
 
 _PHONE_MIGRATION = {"0162": "032", "0163": "033", "0164": "034", "0165": "035", "0166": "036",
@@ -274,19 +271,15 @@ _PHONE_MIGRATION = {"0162": "032", "0163": "033", "0164": "034", "0165": "035", 
                     "0199": "059"}
 
 
-def _clean_phones(col: pd.Series) -> pd.Series:
+def _clean_phones(u: pd.Series) -> pd.Series:
     """Digits only, +84/84 → 0, old 11-digit mobiles migrated, junk (repeated digit) dropped."""
-    codes, uniques = pd.factorize(col.astype("string"), use_na_sentinel=True)
-    u = _digits(pd.Series(uniques, dtype="string"))
-    u = u.where(~(u.str.startswith("84") & u.str.len().isin([11, 12])), "0" + u.str[2:])
-    u = u.where(~(u.str.len().isin([9, 10]) & ~u.str.startswith("0") & (u.str.len() == 9)),
-                "0" + u)
-    old = u.str.len().eq(11) & u.str[:4].isin(list(_PHONE_MIGRATION))
-    u = u.where(~old, u.str[:4].map(_PHONE_MIGRATION).fillna("") + u.str[4:])
-    ok = u.str.len().between(9, 11) & ~u.str[1:].str.fullmatch(r"(\d)\1*").fillna(False)
-    u = u.where(ok.astype(bool), "")
-    arr = np.append(u.to_numpy(dtype=object), "")
-    return pd.Series(arr[np.where(codes >= 0, codes, len(u))], dtype=object)
+    d = _digits(u)
+    d = d.where(~(d.str.startswith("84") & d.str.len().isin([11, 12])), "0" + d.str[2:])
+    d = d.where(~((d.str.len() == 9) & ~d.str.startswith("0")), "0" + d)
+    old = d.str.len().eq(11) & d.str[:4].isin(list(_PHONE_MIGRATION))
+    d = d.where(~old, d.str[:4].map(_PHONE_MIGRATION).fillna("") + d.str[4:])
+    ok = d.str.len().between(9, 11) & ~d.str[1:].str.fullmatch(r"0+|1+|2+|3+|4+|5+|6+|7+|8+|9+")
+    return d.where(ok, "")
 
 
 @dataclass(frozen=True)
@@ -301,6 +294,7 @@ class _Prep:
     d: np.ndarray
     gender: np.ndarray
     freq: dict[str, np.ndarray] = field(default_factory=dict)
+    nums: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _prepare(persons: pd.DataFrame) -> _Prep:
@@ -308,80 +302,79 @@ def _prepare(persons: pd.DataFrame) -> _Prep:
     codes: dict[str, np.ndarray] = {}
     strings: dict[str, np.ndarray] = {}
 
-    # names: work on unique raw strings, then on unique folded keys
-    raw_codes, raw_uniques = pd.factorize(_column(persons, "full_name").astype("string"),
-                                          use_na_sentinel=True)
-    raw_u = pd.Series(raw_uniques, dtype="string")
-    folded_u = _fold_unique(raw_u)
-    accent_u = _accent_unique(raw_u)
-    take = np.where(raw_codes >= 0, raw_codes, len(raw_u))
-    folded = np.append(folded_u.to_numpy(dtype=object), "")[take]
-    accent = np.append(accent_u.to_numpy(dtype=object), "")[take]
-    codes["name"], strings["name"] = _codes(folded)
-    nu = pd.Series(strings["name"], dtype=object).astype(str)
+    # names: fold the unique raw strings, then split the unique folded keys
+    rc, ru = _factor(_column(persons, "full_name"))
+    folded_u = _fold_unique(ru)
+    codes["name"], strings["name"] = _recode(rc, folded_u, sort=True)
+    nu = pd.Series(strings["name"], dtype="str")
     toks = nu.str.split(" ")
-    given_u = toks.str[-1]
-    surname_u = toks.str[0].where(toks.str.len() > 1, "")
-    middle_u = toks.str[1:-1].str.join(" ")
-    rest_u = toks.str[:-1].str.join(" ")
-    sorted_u = toks.map(lambda t: " ".join(sorted(t)))
-    nn = codes["name"]
-    nn_take = np.where(nn >= 0, nn, len(nu))
+    ntok = toks.list.len() if hasattr(toks, "list") else toks.str.len()
+    given_u = nu.str.replace(r"^.* ", "", regex=True)
+    surname_u = nu.str.replace(r" .*$", "", regex=True).where(ntok > 1, "")
+    rest_u = nu.str.replace(r" ?[^ ]*$", "", regex=True)
+    middle_u = rest_u.str.replace(r"^[^ ]* ?", "", regex=True)
+    sorted_u = pd.Series([" ".join(sorted(v.split(" "))) for v in nu], dtype="str")
+    name_c = codes["name"].astype(np.int64)
     for key, vals in (("given", given_u), ("surname", surname_u), ("middle", middle_u),
                       ("surname_middle", rest_u), ("sorted_name", sorted_u)):
-        arr = np.append(vals.to_numpy(dtype=object), "")[nn_take]
-        codes[key], strings[key] = _codes(arr)
-    # accent-aware given name: last token of the NFC lower-case name, only if it has marks
-    acc_given = pd.Series(accent, dtype=object).astype(str).str.split(" ").str[-1]
-    fold_given = np.append(given_u.to_numpy(dtype=object), "")[nn_take]
-    has_marks = acc_given.to_numpy(dtype=object) != fold_given
-    codes["given_accent"], strings["given_accent"] = _codes(
-        np.where(has_marks, acc_given.to_numpy(dtype=object), ""))
+        codes[key], strings[key] = _recode(name_c, vals)
+    gu = pd.Series(strings["given"], dtype="str")
+    given_c = codes["given"].astype(np.int64)
+    codes["given_first"], _ = _recode(given_c, gu.str[0])
+    codes["given_last"], _ = _recode(given_c, gu.str[-1])
+    # accent-aware given name: last token of the NFC lower-case raw name, if it has marks
+    acc_given = ru.str.normalize("NFC").str.lower().str.strip().str.replace(
+        r"^.*\s", "", regex=True)
+    fold_given = folded_u.str.replace(r"^.* ", "", regex=True)
+    codes["given_accent"], strings["given_accent"] = _recode(
+        rc, acc_given.where(acc_given != fold_given, ""))
 
-    # dates
+    # dates and gender
     y, m, d = _parse_dates(_column(persons, "birth_date"))
     gender = _parse_gender(_column(persons, "gender"))
 
-    # ids, phones, communes, addresses
-    ids = _clean_ids(_column(persons, "id_number"))
-    codes["id"], strings["id"] = _codes(ids)
-    phones = _clean_phones(_column(persons, "phone"))
-    codes["phone"], strings["phone"] = _codes(phones)
-    commune = _column(persons, "commune_code").astype("string").str.strip().fillna("")
-    codes["commune"], strings["commune"] = _codes(commune.to_numpy(dtype=object))
-    addr_codes, addr_u = pd.factorize(_column(persons, "address").astype("string"),
-                                      use_na_sentinel=True)
-    addr_f = np.append(_fold_unique(pd.Series(addr_u, dtype="string")).to_numpy(dtype=object),
-                       "")[np.where(addr_codes >= 0, addr_codes, len(addr_u))]
-    codes["address"], strings["address"] = _codes(addr_f)
+    # ids, phones, communes, addresses (cleaned on unique values)
+    nums: dict[str, np.ndarray] = {}
+    for key, col, clean in (("id", "id_number", _clean_ids), ("phone", "phone", _clean_phones)):
+        c, u = _factor(_column(persons, col))
+        codes[key], strings[key] = _recode(c, clean(u))
+        su = pd.Series(strings[key], dtype="str")
+        nums[f"{key}_len"] = su.str.len().to_numpy(np.int64)
+        nums[f"{key}_num"] = pd.to_numeric(su, errors="coerce").fillna(-1).to_numpy(np.int64)
+    c, u = _factor(_column(persons, "commune_code"))
+    codes["commune"], strings["commune"] = _recode(c, u.str.strip())
+    c, u = _factor(_column(persons, "address"))
+    codes["address"], strings["address"] = _recode(c, _fold_unique(u))
 
-    prep = _Prep(n=n, codes=codes, strings=strings, y=y, m=m, d=d, gender=gender)
+    nums["dob"] = np.where(y > 0, y.astype(np.int64) * 10000 + m * 100 + d, 0)
+    prep = _Prep(n=n, codes=codes, strings=strings, y=y, m=m, d=d, gender=gender, nums=nums)
     _add_id_keys(prep)
     _add_frequencies(prep)
     return prep
 
 
 def _add_id_keys(prep: _Prep) -> None:
-    """Pigeonhole keys on IDs: any single substitution or adjacent transposition keeps one."""
-    uniq = prep.strings["id"]
-    c = prep.codes["id"]
-    if len(uniq) == 0:
-        for k in ("id_len", "id_tail6", "id_head9", "id_head6_tail3", "id_sorted"):
-            prep.codes[k] = np.full(prep.n, -1, np.int32)
-        return
-    s = pd.Series(uniq, dtype=object).astype(str)
-    lens = s.str.len().to_numpy()
+    """Pigeonhole keys on IDs: any single substitution or adjacent transposition (but one
+    across the middle) leaves one of them intact; computed on the unique IDs."""
+    num = prep.nums["id_num"]
+    ln = prep.nums["id_len"]
+    c = prep.codes["id"].astype(np.int64)
+    e6 = 10 ** 6
+    tail = num % e6
+    digits = np.stack([(tail // 10 ** k) % 10 for k in range(6)], axis=1)
+    digits.sort(axis=1)
+    sorted_tail = (digits * (10 ** np.arange(6))[::-1]).sum(axis=1) if num.size else tail
     keys = {
-        "id_len": lens,
-        "id_tail6": s.str[-6:],
-        "id_head9": s.str[:-3],
-        "id_head6_tail3": s.str[:-6] + s.str[-3:],
-        "id_sorted": s.map(lambda v: "".join(sorted(v))),
+        "id_tail6": tail,
+        "id_head9": num // 1000,
+        "id_head6_tail3": (num // e6) * 1000 + num % 1000,
+        "id_head6_sorted6": (num // e6) * e6 + sorted_tail,
     }
-    take = np.where(c >= 0, c, 0)
-    for k, vals in keys.items():
-        kc, _ = pd.factorize(pd.Series(vals), sort=True)
-        prep.codes[k] = np.where(c >= 0, kc[take], -1).astype(np.int32)
+    for k, v in keys.items():
+        tagged = np.where(num >= 0, v * 16 + ln, -1)
+        kc, _ = pd.factorize(tagged, use_na_sentinel=True)
+        kc = np.where(tagged >= 0, kc, -1)
+        prep.codes[k] = np.append(kc, -1).astype(np.int32)[c]
 
 
 def _smoothed_freq(counts: np.ndarray, n: int, prior: float) -> np.ndarray:
@@ -428,16 +421,19 @@ def _combine(prep: _Prep, names: tuple[str, ...]) -> np.ndarray:
         key = key * (int(part.max(initial=0)) + 2) + (part + 1)
         if key.max(initial=0) > 2**40:
             key = pd.factorize(key)[0].astype(np.int64)
-    return np.where(bad, -1, key)
+    key = np.where(bad, -1, key)
+    dense = pd.factorize(key)[0].astype(np.int64)
+    return np.where(bad, -1, dense)
 
 
-def _block_pairs(key: np.ndarray, tiebreak: np.ndarray, cap: int,
+def _block_pairs(key: np.ndarray, rank: np.ndarray, cap: int,
                  window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs of rows sharing a key: all pairs in blocks of ≤ cap rows, else a sliding window."""
+    """Pairs of rows sharing a key: all pairs in blocks of ≤ cap rows, else each row with its
+    ``window`` next rows in ``rank`` order (a permutation of the rows: name, then birth date)."""
     rows = np.flatnonzero(key >= 0)
     if rows.size < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    order = rows[np.lexsort((rows, tiebreak[rows], key[rows]))]
+    order = rows[np.argsort(key[rows] * np.int64(rank.size) + rank[rows])]
     k = key[order]
     cut = np.flatnonzero(k[1:] != k[:-1]) + 1
     starts = np.concatenate(([0], cut))
@@ -464,20 +460,33 @@ def _block_pairs(key: np.ndarray, tiebreak: np.ndarray, cap: int,
     return a.astype(np.int64), b.astype(np.int64)
 
 
-def _candidate_pairs(prep: _Prep, rules: Mapping[str, tuple[tuple[str, ...], int, int]]
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def _candidate_pairs(prep: _Prep, rules: Mapping[str, tuple[tuple[str, ...], int, int]], *,
+                     unique: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs (a < b); with ``unique=False`` a pair found by several rules repeats
+    (harmless for clustering, and cheaper than sorting tens of millions of codes)."""
     n = prep.n
     tiebreak = prep.codes["name"].astype(np.int64) * 100_000_000 + _dob_int(prep.y, prep.m,
                                                                             prep.d) % 100_000_000
+    rank = np.empty(n, np.int64)
+    rank[np.argsort(tiebreak, kind="stable")] = np.arange(n)
     chunks = []
     for names, cap, window in rules.values():
-        a, b = _block_pairs(_combine(prep, names), tiebreak, cap, window)
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        chunks.append(np.unique(lo * n + hi))
+        a, b = _block_pairs(_combine(prep, names), rank, cap, window)
+        chunks.append((np.minimum(a, b), np.maximum(a, b)))
     if not chunks:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    code = np.unique(np.concatenate(chunks))
+    lo = np.concatenate([c[0] for c in chunks])
+    hi = np.concatenate([c[1] for c in chunks])
+    if not unique:
+        return lo, hi
+    code = _sorted_unique(lo * n + hi)
     return code // max(n, 1), code % max(n, 1)
+
+
+def _sorted_unique(x: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort-based; faster than hashing for int64 pair codes)."""
+    x = np.sort(x)
+    return x[np.concatenate(([True], x[1:] != x[:-1]))] if x.size else x
 
 
 def candidate_pairs(persons: pd.DataFrame) -> pd.DataFrame:
@@ -511,7 +520,7 @@ def _unique_pair_apply(ca: np.ndarray, cb: np.ndarray, uniq: np.ndarray, func: A
         return np.empty(0, np.float64)
     width = max(len(uniq), 1)
     lo, hi = np.minimum(ca, cb).astype(np.int64), np.maximum(ca, cb).astype(np.int64)
-    key, inv = np.unique(lo * width + hi, return_inverse=True)
+    inv, key = pd.factorize(lo * width + hi)
     sa = uniq[key // width]
     sb = uniq[key % width]
     return np.asarray(func(sa, sb))[inv]
@@ -521,144 +530,192 @@ def _lev(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
     return process.cpdist(list(sa), list(sb), scorer=Levenshtein.distance, workers=-1)
 
 
-def _digit_edit_level(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
-    """1 if equal-length digit strings differ by one substitution or one adjacent
-    transposition, else 0."""
-    out = np.zeros(len(sa), np.int8)
-    if len(sa) == 0:
-        return out
-    la = np.fromiter((len(s) for s in sa), np.int64, len(sa))
-    lb = np.fromiter((len(s) for s in sb), np.int64, len(sb))
-    for width in np.unique(la):
-        sel = np.flatnonzero((la == width) & (lb == width))
-        if sel.size == 0 or width == 0:
-            continue
-        ma = np.frombuffer("".join(sa[sel]).encode(), np.uint8).reshape(-1, width)
-        mb = np.frombuffer("".join(sb[sel]).encode(), np.uint8).reshape(-1, width)
-        diff = ma != mb
-        nd = diff.sum(axis=1)
-        one = nd == 1
-        swap = np.zeros(sel.size, bool)
-        if width > 1:
-            adj = diff[:, :-1] & diff[:, 1:]
-            crossed = (ma[:, :-1] == mb[:, 1:]) & (ma[:, 1:] == mb[:, :-1])
-            swap = (nd == 2) & (adj & crossed).any(axis=1)
-        out[sel] = (one | swap).astype(np.int8)
+def _one_edit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """True where two non-negative integers (digit strings of equal length) differ by exactly
+    one substituted digit or one adjacent transposition; vectorised integer arithmetic.
+
+    ``|x - y|`` is then ``k·10^p`` (k ≤ 9) or ``9·j·10^p``; the digits above are checked equal.
+
+    >>> _one_edit(np.array([19090000123, 19090000123, 1, 19900101]),
+    ...           np.array([19090000213, 19090000124, 1, 20000101]))
+    array([ True,  True, False, False])
+    """
+    x = np.asarray(x, np.int64)
+    y = np.asarray(y, np.int64)
+    diff = np.abs(x - y)
+    e = np.searchsorted(_POW10, diff, side="right") - 1
+    P = _POW10[np.clip(e, 0, 15)]
+    out = np.zeros(x.size, bool)
+
+    def check(idx: np.ndarray, p: np.ndarray, transposed: bool) -> None:
+        xs, ys = x[idx], y[idx]
+        if transposed:  # digits at p and 10p crossed, everything above equal
+            ok = xs // (p * 100) == ys // (p * 100)
+            ok &= (xs // p) % 10 == (ys // (p * 10)) % 10
+            ok &= (xs // (p * 10)) % 10 == (ys // p) % 10
+        else:  # only the digit at p differs
+            ok = xs // (p * 10) == ys // (p * 10)
+        out[idx[ok]] = True
+
+    valid = (diff > 0) & (e <= 15)
+    sub = np.flatnonzero(valid & (diff % P == 0))
+    check(sub, P[sub], False)
+    nine = sub[diff[sub] // P[sub] == 9]
+    check(nine, P[nine], True)
+    p2 = np.maximum(P // 10, 1)
+    tr = np.flatnonzero(valid & (e >= 1) & (diff % p2 == 0))
+    tr = tr[(diff[tr] // p2[tr]) % 9 == 0]
+    check(tr, p2[tr], True)
     return out
 
 
-def _compare(prep: _Prep, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
-    """Agreement level (int8, see :data:`LEVELS`) of every field for pairs (a[k], b[k])."""
-    c = prep.codes
-    lv: dict[str, np.ndarray] = {}
-    P = a.size
+_POW10 = 10 ** np.arange(19, dtype=np.int64)
 
-    # ---- names
+
+def _swapped_order(prep: _Prep, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Same name tokens in another order ("An Nguyễn Văn" vs "Nguyễn Văn An")."""
+    c = prep.codes
+    sa = c["sorted_name"][a]
+    return (sa == c["sorted_name"][b]) & (sa >= 0) & (c["name"][a] != c["name"][b])
+
+
+def _lv_given(prep: _Prep, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    c = prep.codes
     ga, gb = c["given"][a], c["given"][b]
-    ra, rb = c["surname_middle"][a], c["surname_middle"][b]
-    swapped = (c["sorted_name"][a] == c["sorted_name"][b]) & (c["sorted_name"][a] >= 0) & (
-        c["name"][a] != c["name"][b])
-    given = np.zeros(P, np.int8)
+    given = np.zeros(a.size, np.int8)
     has = (ga >= 0) & (gb >= 0)
     eq = has & (ga == gb)
     given[has] = 4
-    aa, ab = c["given_accent"][a], c["given_accent"][b]
     given[eq] = 1
-    given[eq & (aa >= 0) & (ab >= 0) & (aa != ab)] = 2
-    ne = np.flatnonzero(has & ~eq)
-    if ne.size:
-        dist = _unique_pair_apply(ga[ne], gb[ne], prep.strings["given"], _lev)
-        la = np.fromiter((len(s) for s in prep.strings["given"]), np.int64,
-                         len(prep.strings["given"]))
-        short = np.minimum(la[ga[ne]], la[gb[ne]])
-        typo = (dist <= 1) | ((dist <= 2) & (short >= 6))
-        given[ne[typo]] = 3
-    given[swapped] = 1
-    lv["given"] = given
+    acc = np.flatnonzero(eq)
+    aa, ab = c["given_accent"][a[acc]], c["given_accent"][b[acc]]
+    given[acc[(aa >= 0) & (ab >= 0) & (aa != ab)]] = 2
+    pend = np.flatnonzero(has & ~eq)
+    given[pend[_swapped_order(prep, a[pend], b[pend])]] = 1
+    return given
 
-    rest = np.zeros(P, np.int8)
+
+def _lv_surname_middle(prep: _Prep, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    c = prep.codes
+    ra, rb = c["surname_middle"][a], c["surname_middle"][b]
+    rest = np.zeros(a.size, np.int8)
     has = (ra >= 0) & (rb >= 0)
-    eq = has & (ra == rb)
     rest[has] = 3
-    rest[eq] = 1
-    ne = np.flatnonzero(has & ~eq)
+    rest[has & (ra == rb)] = 1
+    pend = np.flatnonzero(rest == 3)
+    rest[pend[_swapped_order(prep, a[pend], b[pend])]] = 1
+    return rest
+
+
+def _lv_birth_date(prep: _Prep, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Levels from yyyymmdd integers (``prep.nums["dob"]``; a bare year is yyyy0000)."""
+    ia, ib = prep.nums["dob"][a], prep.nums["dob"][b]
+    ya, yb = ia // 10000, ib // 10000
+    dob = np.zeros(a.size, np.int8)
+    both_year = (ya > 0) & (yb > 0)
+    dob[both_year] = np.where(ya[both_year] == yb[both_year], 4, 5)
+    full = np.flatnonzero((ia % 10000 > 0) & (ib % 10000 > 0) & both_year)
+    xa, xb = ia[full], ib[full]
+    same = xa == xb
+    md_a, md_b = xa % 10000, xb % 10000
+    same_year = ya[full] == yb[full]
+    swap = ~same & same_year & ((md_a % 100) * 100 + md_a // 100 == md_b)
+    # one typo'd digit: in day/month (same year) or in the year (same day and month)
+    maybe = np.flatnonzero(~same & ~swap & (same_year | (md_a == md_b)))
+    one = np.zeros(full.size, bool)
+    one[maybe] = _one_edit(xa[maybe], xb[maybe])
+    lvl = dob[full]
+    lvl[one] = 3
+    lvl[swap] = 2
+    lvl[same] = 1
+    dob[full] = lvl
+    return dob
+
+
+def _lv_same(x: np.ndarray, y: np.ndarray, missing: int = -1) -> np.ndarray:
+    """0 if either is missing, 1 equal, 2 different."""
+    out = np.zeros(x.size, np.int8)
+    has = (x != missing) & (y != missing)
+    out[has] = np.where(x[has] == y[has], 1, 2)
+    return out
+
+
+def _lv_household(prep: _Prep, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+    c = prep.codes
+    return {"phone": _digit_levels(prep, "phone", a, b),
+            "commune": _lv_same(c["commune"][a], c["commune"][b]),
+            "address": _lv_same(c["address"][a], c["address"][b])}
+
+
+def _levels(prep: _Prep, comp: str, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+    """Levels of one comparison (names without rapidfuzz: pending pairs stay "different")."""
+    if comp == "given":
+        return {"given": _lv_given(prep, a, b)}
+    if comp == "surname_middle":
+        return {"surname_middle": _lv_surname_middle(prep, a, b)}
+    if comp == "birth_date":
+        return {"birth_date": _lv_birth_date(prep, a, b)}
+    if comp == "id_number":
+        return {"id_number": _digit_levels(prep, "id", a, b)}
+    if comp == "gender":
+        return {"gender": _lv_same(prep.gender[a], prep.gender[b], missing=0)}
+    return _lv_household(prep, a, b)
+
+
+#: Comparisons, in the order the progressive filter evaluates them (most decisive first).
+COMPARISONS = ("birth_date", "given", "id_number", "surname_middle", "household", "gender")
+
+
+def _compare(prep: _Prep, a: np.ndarray, b: np.ndarray, *, fuzzy: bool = True
+             ) -> dict[str, np.ndarray]:
+    """Agreement level (int8, see :data:`LEVELS`) of every field for pairs (a[k], b[k])."""
+    lv: dict[str, np.ndarray] = {}
+    for comp in COMPARISONS:
+        lv.update(_levels(prep, comp, a, b))
+    if fuzzy:
+        _resolve_names(prep, a, b, lv)
+    return lv
+
+
+def _digit_levels(prep: _Prep, key: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """0 missing / not comparable, 1 exact, 2 one digit or transposition, 3 different."""
+    ca, cb = prep.codes[key][a], prep.codes[key][b]
+    lens, nums = prep.nums[f"{key}_len"], prep.nums[f"{key}_num"]
+    out = np.zeros(a.size, np.int8)
+    has = np.flatnonzero((ca >= 0) & (cb >= 0))
+    ca, cb = ca[has], cb[has]
+    comp = lens[ca] == lens[cb]
+    lvl = np.where(comp, 3, 0).astype(np.int8)
+    lvl[comp & _one_edit(nums[ca], nums[cb])] = 2
+    lvl[ca == cb] = 1
+    out[has] = lvl
+    return out
+
+
+def _resolve_names(prep: _Prep, a: np.ndarray, b: np.ndarray,
+                   lv: dict[str, np.ndarray]) -> None:
+    """Refine "different" name levels to typo/partial with rapidfuzz (unique pairs only)."""
+    c = prep.codes
+    ne = np.flatnonzero(lv["given"] == 4)
     if ne.size:
+        ga, gb = c["given"][a[ne]], c["given"][b[ne]]
+        dist = _unique_pair_apply(ga, gb, prep.strings["given"], _lev)
+        glen = prep.nums.get("given_len")
+        if glen is None:
+            glen = pd.Series(prep.strings["given"], dtype="str").str.len().to_numpy(np.int64)
+            prep.nums["given_len"] = glen
+        short = np.minimum(glen[ga], glen[gb])
+        typo = (dist <= 1) | ((dist <= 2) & (short >= 6))
+        lv["given"][ne[typo]] = 3
+    ne = np.flatnonzero(lv["surname_middle"] == 3)
+    if ne.size:
+        ra, rb = c["surname_middle"][a[ne]], c["surname_middle"][b[ne]]
         sa, sb = c["surname"][a[ne]], c["surname"][b[ne]]
         mida, midb = c["middle"][a[ne]], c["middle"][b[ne]]
         partial = (sa == sb) & (sa >= 0) & ((mida < 0) | (midb < 0))
-        dist = _unique_pair_apply(ra[ne], rb[ne], prep.strings["surname_middle"], _lev)
+        dist = _unique_pair_apply(ra, rb, prep.strings["surname_middle"], _lev)
         partial |= dist <= 2
-        rest[ne[partial]] = 2
-    # one side with a single-token name: surname/middle not comparable (level 0 already)
-    rest[swapped] = 1
-    lv["surname_middle"] = rest
-
-    # ---- birth date
-    ya, yb, ma_, mb_, da, db = prep.y[a], prep.y[b], prep.m[a], prep.m[b], prep.d[a], prep.d[b]
-    dob = np.zeros(P, np.int8)
-    full = (ya > 0) & (yb > 0) & (ma_ > 0) & (mb_ > 0)
-    dob[full] = 5
-    same = full & (ya == yb) & (ma_ == mb_) & (da == db)
-    swap = full & (ya == yb) & (ma_ == db) & (da == mb_) & ~same
-    dob[full & (ya == yb)] = 4
-    di = np.flatnonzero(full & ~same & ~swap)
-    if di.size:
-        ia = _dob_int(ya[di], ma_[di], da[di]).astype(str)
-        ib = _dob_int(yb[di], mb_[di], db[di]).astype(str)
-        one = _digit_edit_level(ia.astype(object), ib.astype(object)).astype(bool)
-        dob[di[one]] = 3
-    dob[swap] = 2
-    dob[same] = 1
-    # only the year is known on one side: same year counts as "same_year"
-    yonly = ~full & (ya > 0) & (yb > 0)
-    dob[yonly] = np.where(ya[yonly] == yb[yonly], 4, 5)
-    lv["birth_date"] = dob
-
-    # ---- id number
-    ia_, ib_ = c["id"][a], c["id"][b]
-    idl = np.zeros(P, np.int8)
-    has = (ia_ >= 0) & (ib_ >= 0)
-    lens = np.fromiter((len(s) for s in prep.strings["id"]), np.int64, len(prep.strings["id"]))
-    if has.any():
-        same_len = np.zeros(P, bool)
-        same_len[has] = lens[ia_[has]] == lens[ib_[has]]
-        comp = has & same_len
-        idl[comp] = 3
-        eq = comp & (ia_ == ib_)
-        idl[eq] = 1
-        ne = np.flatnonzero(comp & ~eq)
-        if ne.size:
-            one = _unique_pair_apply(ia_[ne], ib_[ne], prep.strings["id"],
-                                     _digit_edit_level).astype(bool)
-            idl[ne[one]] = 2
-    lv["id_number"] = idl
-
-    # ---- gender
-    gna, gnb = prep.gender[a], prep.gender[b]
-    gen = np.zeros(P, np.int8)
-    has = (gna > 0) & (gnb > 0)
-    gen[has] = np.where(gna[has] == gnb[has], 1, 2)
-    lv["gender"] = gen
-
-    # ---- household fields (phone / address / commune), levels per field
-    pa, pb = c["phone"][a], c["phone"][b]
-    ph = np.zeros(P, np.int8)
-    has = (pa >= 0) & (pb >= 0)
-    ph[has] = 3
-    ph[has & (pa == pb)] = 1
-    ne = np.flatnonzero(has & (pa != pb))
-    if ne.size:
-        one = _unique_pair_apply(pa[ne], pb[ne], prep.strings["phone"],
-                                 _digit_edit_level).astype(bool)
-        ph[ne[one]] = 2
-    lv["phone"] = ph
-    for key in ("commune", "address"):
-        xa, xb = c[key][a], c[key][b]
-        lvl = np.zeros(P, np.int8)
-        has = (xa >= 0) & (xb >= 0)
-        lvl[has] = np.where(xa[has] == xb[has], 1, 2)
-        lv[key] = lvl
-    return lv
+        lv["surname_middle"][ne[partial]] = 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -721,15 +778,15 @@ def _estimate_u(prep: _Prep) -> _Model:
         m, d = md // 100, md % 100
         swapped = y * 10000 + d * 100 + m
         u_swap = float((pd_ * lookup.reindex(swapped).fillna(0).to_numpy() * (m != d)).sum())
-        s = dob.astype(str)
         u_one = 0.0
-        for pos in range(8):
-            for digit in "0123456789":
-                nb = np.array([v[:pos] + digit + v[pos + 1:] for v in s])
-                keep = nb != s
-                if keep.any():
-                    q = lookup.reindex(nb[keep].astype(np.int64)).fillna(0).to_numpy()
-                    u_one += float((pd_[keep] * q).sum())
+        for k in range(8):
+            p = 10 ** k
+            digit = (dob // p) % 10
+            for new in range(10):
+                nb = dob + (new - digit) * p
+                keep = nb != dob
+                q = lookup.reindex(nb[keep]).fillna(0).to_numpy()
+                u_one += float((pd_[keep] * q).sum())
         ycnt = np.bincount(y.astype(np.int64), weights=pd_)
         u_year = max(float((ycnt ** 2).sum()) - _sum_sq(dcnt) - u_swap, 1e-4)
     else:
@@ -753,67 +810,71 @@ def _w(m: float, u: float | np.ndarray) -> Any:
     return np.log2(m / np.maximum(u, U_FLOOR))
 
 
+def _table(model: _Model, comp: str, names: tuple[str, ...]) -> np.ndarray:
+    tab = np.zeros(len(names) + 1, np.float64)
+    for k, lvl in enumerate(names, start=1):
+        if lvl in model.u[comp]:
+            tab[k] = _w(M_PRIORS[comp][lvl], model.u[comp][lvl])
+    return tab
+
+
+def _weight(prep: _Prep, model: _Model, comp: str, a: np.ndarray,
+            lv: dict[str, np.ndarray]) -> np.ndarray:
+    """Weights (bits) of one comparison; exact levels term-frequency adjusted."""
+    M, U = M_PRIORS, model.u
+    if comp == "household":  # the strongest agreement counts once; disagreements add up
+        wp = np.array([0.0, _w(M["phone"]["exact"], U["phone"]["exact"]),
+                       _w(M["phone"]["one_digit"], U["phone"]["one_digit"]),
+                       _w(M["phone"]["different"], U["phone"]["different"])])[lv["phone"]]
+        wc = _table(model, "commune", ("same", "different"))[lv["commune"]]
+        wa = _table(model, "address", ("same", "different"))[lv["address"]]
+        pos = np.maximum(np.maximum(wp, wc), np.maximum(wa, 0.0))
+        neg = np.minimum(wp, 0.0) + np.minimum(wc, 0.0) + np.minimum(wa, 0.0)
+        return np.where(pos > 0, pos + 0.5 * neg, neg)
+    if comp == "gender":
+        return _table(model, "gender", ("same", "different"))[lv["gender"]]
+    level = lv[comp]
+    w = _table(model, comp, LEVELS[comp][1:])[level]
+    ex = np.flatnonzero(level == 1)
+    if ex.size == 0:
+        return w
+    rows = a[ex]
+    if comp == "birth_date":
+        vals = prep.nums["dob"][rows]
+        u = prep.freq["dob"][np.searchsorted(prep.freq["dob_values"], vals)]
+    else:
+        key = {"id_number": "id"}.get(comp, comp)
+        u = prep.freq[key][prep.codes[key][rows]]
+    w[ex] = _w(M[comp]["exact"], u)
+    if comp == "given":
+        acc = np.flatnonzero(level == 2)
+        if acc.size:
+            w[acc] = _w(M["given"]["accent_differs"],
+                        0.3 * prep.freq["given"][prep.codes["given"][a[acc]]])
+    return w
+
+
+def _max_weight(prep: _Prep, model: _Model, comp: str) -> float:
+    """Largest weight a comparison can contribute (for the progressive filter's bound)."""
+    M, U = M_PRIORS, model.u
+    if comp == "household":
+        return float(max(_w(M["phone"]["exact"], U["phone"]["exact"]),
+                         _table(model, "commune", ("same",))[1],
+                         _table(model, "address", ("same",))[1], 0.0))
+    if comp == "gender":
+        return float(max(_table(model, "gender", ("same",))[1], 0.0))
+    best = float(max(_table(model, comp, LEVELS[comp][1:]).max(), 0.0))
+    key = {"id_number": "id", "birth_date": "dob"}.get(comp, comp)
+    f = prep.freq.get(key)
+    if f is not None and f.size:
+        best = max(best, float(_w(M[comp]["exact"], f.min())))
+    return best
+
+
 def _weights(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
              lv: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per-comparison weights (bits) for each pair; term-frequency adjusted exact levels."""
-    P = a.size
-    out: dict[str, np.ndarray] = {}
-    M, U = M_PRIORS, model.u
-
-    def table(comp: str, names: tuple[str, ...]) -> np.ndarray:
-        tab = np.zeros(len(names) + 1, np.float64)
-        for k, lvl in enumerate(names, start=1):
-            if lvl in U[comp]:
-                tab[k] = _w(M[comp][lvl], U[comp][lvl])
-        return tab
-
-    # given name: exact level weighted by the frequency of the shared value
-    w = table("given", LEVELS["given"][1:])[lv["given"]]
-    ex = lv["given"] == 1
-    freq_g = prep.freq["given"]
-    gi = prep.codes["given"][a[ex]]
-    w[ex] = _w(M["given"]["exact"], freq_g[gi]) if gi.size else w[ex]
-    acc = lv["given"] == 2
-    if acc.any():
-        w[acc] = _w(M["given"]["accent_differs"],
-                    0.3 * freq_g[prep.codes["given"][a[acc]]])
-    out["given"] = w
-
-    w = table("surname_middle", LEVELS["surname_middle"][1:])[lv["surname_middle"]]
-    ex = lv["surname_middle"] == 1
-    ri = prep.codes["surname_middle"][a[ex]]
-    if ri.size:
-        w[ex] = _w(M["surname_middle"]["exact"], prep.freq["surname_middle"][ri])
-    out["surname_middle"] = w
-
-    w = table("birth_date", LEVELS["birth_date"][1:])[lv["birth_date"]]
-    ex = lv["birth_date"] == 1
-    if ex.any():
-        vals = _dob_int(prep.y[a[ex]], prep.m[a[ex]], prep.d[a[ex]])
-        idx = np.searchsorted(prep.freq["dob_values"], vals)
-        w[ex] = _w(M["birth_date"]["exact"], prep.freq["dob"][idx])
-    out["birth_date"] = w
-
-    w = table("id_number", LEVELS["id_number"][1:])[lv["id_number"]]
-    ex = lv["id_number"] == 1
-    if ex.any():
-        w[ex] = _w(M["id_number"]["exact"], prep.freq["id"][prep.codes["id"][a[ex]]])
-    out["id_number"] = w
-
-    out["gender"] = table("gender", ("same", "different"))[lv["gender"]]
-
-    # household: the strongest agreement counts once; disagreements add up
-    wp = np.array([0.0, _w(M["phone"]["exact"], U["phone"]["exact"]),
-                   _w(M["phone"]["one_digit"], U["phone"]["one_digit"]),
-                   _w(M["phone"]["different"], U["phone"]["different"])])[lv["phone"]]
-    wc = table("commune", ("same", "different"))[lv["commune"]]
-    wa = table("address", ("same", "different"))[lv["address"]]
-    stack = np.vstack([wp, wc, wa])
-    pos = np.clip(stack, 0, None).max(axis=0)
-    neg = np.clip(stack, None, 0).sum(axis=0)
-    out["household"] = np.where(pos > 0, pos + 0.5 * neg, neg)
-    assert all(v.shape == (P,) for v in out.values())
-    return out
+    """Per-comparison weights (bits) for each pair."""
+    return {comp: _weight(prep, model, comp, a, lv) for comp in COMPARISONS}
 
 
 def default_threshold(n_records: int) -> float:
@@ -844,14 +905,50 @@ def default_threshold(n_records: int) -> float:
 # Scoring public API
 # --------------------------------------------------------------------------------------------
 
-def _score(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray
-           ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
-    lv = _compare(prep, a, b)
-    w = _weights(prep, model, a, b, lv)
-    total = np.zeros(a.size, np.float64)
+def _total(w: dict[str, np.ndarray], size: int) -> np.ndarray:
+    total = np.zeros(size, np.float64)
     for v in w.values():
         total += v
-    return lv, w, total
+    return total
+
+
+def _score(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
+           threshold: float | None = None
+           ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray],
+                      np.ndarray]:
+    """Levels, weights and total of pairs.
+
+    With a ``threshold``, comparisons run one at a time (:data:`COMPARISONS` order) and a pair
+    is dropped as soon as its weight so far plus the largest weight the remaining comparisons
+    could add falls below the threshold; pending name comparisons count as typos until
+    rapidfuzz resolves them on the survivors.  The bound is exact: the pairs kept and their
+    totals are those of the full computation.
+    """
+    if threshold is None:
+        lv = _compare(prep, a, b)
+        w = _weights(prep, model, a, b, lv)
+        return a, b, lv, w, _total(w, a.size)
+    remaining = sum(_max_weight(prep, model, comp) for comp in COMPARISONS)
+    acc = np.zeros(a.size, np.float64)
+    lv: dict[str, np.ndarray] = {}
+    for comp in COMPARISONS:
+        new = _levels(prep, comp, a, b)
+        best = dict(new)
+        if comp == "given":
+            best["given"] = np.where(new["given"] == 4, 3, new["given"]).astype(np.int8)
+        elif comp == "surname_middle":
+            best["surname_middle"] = np.where(new["surname_middle"] == 3, 2,
+                                              new["surname_middle"]).astype(np.int8)
+        acc += _weight(prep, model, comp, a, best)
+        remaining -= _max_weight(prep, model, comp)
+        lv.update(new)
+        keep = np.flatnonzero(acc + remaining >= threshold - 1e-9)
+        if keep.size < a.size:
+            a, b, acc = a[keep], b[keep], acc[keep]
+            lv = {k: v[keep] for k, v in lv.items()}
+    _resolve_names(prep, a, b, lv)
+    w = _weights(prep, model, a, b, lv)
+    return a, b, lv, w, _total(w, a.size)
 
 
 def score_pairs(persons: pd.DataFrame) -> pd.DataFrame:
@@ -874,7 +971,7 @@ def score_pairs(persons: pd.DataFrame) -> pd.DataFrame:
     prep = _prepare(persons)
     model = _estimate_u(prep)
     a, b = _candidate_pairs(prep, BLOCKING_RULES)
-    lv, w, total = _score(prep, model, a, b)
+    a, b, lv, w, total = _score(prep, model, a, b)
     out = pd.DataFrame({"a": a, "b": b})
     for k, v in lv.items():
         names = LEVELS.get(k, ("missing", "exact", "one_digit", "different") if k == "phone"
@@ -916,7 +1013,15 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _compatible_ids(x: str, y: str) -> bool:
     if not x or not y or x == y or len(x) != len(y):
         return True
-    return bool(_digit_edit_level(np.array([x], object), np.array([y], object))[0])
+    return _one_edit_str(x, y)
+
+
+def _one_edit_str(x: str, y: str) -> bool:
+    diff = [k for k in range(len(x)) if x[k] != y[k]]
+    if len(diff) == 1:
+        return True
+    return (len(diff) == 2 and diff[1] == diff[0] + 1 and x[diff[0]] == y[diff[1]]
+            and x[diff[1]] == y[diff[0]])
 
 
 def _compatible_dobs(x: int, y: int) -> bool:
@@ -924,7 +1029,7 @@ def _compatible_dobs(x: int, y: int) -> bool:
         return True
     if x // 10000 == y // 10000 and (x % 100) * 100 + (x // 100) % 100 == y % 10000:
         return True
-    return bool(_digit_edit_level(np.array([str(x)], object), np.array([str(y)], object))[0])
+    return _one_edit_str(str(x), str(y))
 
 
 def _guard(prep: _Prep, labels: np.ndarray, a: np.ndarray, b: np.ndarray,
@@ -1003,9 +1108,9 @@ class _Result:
 def _run(persons: pd.DataFrame, threshold: float | None) -> _Result:
     prep = _prepare(persons)
     model = _estimate_u(prep)
-    a, b = _candidate_pairs(prep, BLOCKING_RULES)
+    a, b = _candidate_pairs(prep, BLOCKING_RULES, unique=False)
     thr = default_threshold(prep.n) if threshold is None else float(threshold)
-    _, _, total = _score(prep, model, a, b)
+    a, b, _, _, total = _score(prep, model, a, b, threshold=thr)
     keep = total >= thr
     ka, kb, kw = a[keep], b[keep], total[keep]
     labels = _components(prep.n, ka, kb)
@@ -1109,7 +1214,7 @@ def explain_pair(a: Mapping[str, Any] | pd.Series, b: Mapping[str, Any] | pd.Ser
     prep = _prepare(base)
     model = _estimate_u(prep)
     ai, bi = np.array([ia]), np.array([ib])
-    lv, w, total = _score(prep, model, ai, bi)
+    _, _, lv, w, total = _score(prep, model, ai, bi)
     n_ref = len(persons) if persons is not None else 2
     thr = default_threshold(n_ref) if threshold is None else float(threshold)
     show = {"given": "full_name", "surname_middle": "full_name", "birth_date": "birth_date",
