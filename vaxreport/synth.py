@@ -412,16 +412,20 @@ _NAME_VARIANTS = {
 
 
 def _apply_strings(values: pa.Array, idx: np.ndarray, kinds: list[str],
-                   rng: np.random.Generator) -> pa.Array:
-    """Replace ``values[idx[i]]`` by ``_NAME_VARIANTS[kinds[i]](value)`` (Python on few rows)."""
+                   rng: np.random.Generator) -> tuple[pa.Array, np.ndarray]:
+    """Replace ``values[idx[i]]`` by ``_NAME_VARIANTS[kinds[i]](value)`` (Python on few rows).
+
+    Returns the new values and the mask of the values that actually changed (an ASCII name
+    has no diacritics to lose). ``idx`` must be increasing.
+    """
+    mask = np.zeros(len(values), bool)
     if idx.size == 0:
-        return values
+        return values, mask
     old = values.take(pa.array(idx)).to_pylist()
     new = [_NAME_VARIANTS[k](s, rng) for s, k in zip(old, kinds)]
-    mask = np.zeros(len(values), bool)
-    mask[idx] = True
-    order = np.argsort(idx, kind="stable")
-    return pc.replace_with_mask(values, pa.array(mask), pa.array([new[i] for i in order]))
+    changed = np.array([a != b for a, b in zip(old, new)])
+    mask[idx[changed]] = True
+    return pc.replace_with_mask(values, pa.array(mask), pa.array([v for v, c in zip(new, changed) if c])), mask
 
 
 # --------------------------------------------------------------------------------------------
@@ -915,8 +919,8 @@ def _name_errors(names: pa.Array, rp: np.ndarray, second: np.ndarray, rates: Err
     ref_name = names.take(pa.array(rp))
     idx = np.flatnonzero(pick_name >= 0)
     kinds = [NAME_KINDS[i] for i in pick_name[idx]]
-    ref_name = _apply_strings(ref_name, idx, kinds, r_str)
-    return ref_name, {k: pick_name == i for i, k in enumerate(NAME_KINDS)}
+    ref_name, changed = _apply_strings(ref_name, idx, kinds, r_str)
+    return ref_name, {k: (pick_name == i) & changed for i, k in enumerate(NAME_KINDS)}
 
 
 def _id_errors(P: dict[str, np.ndarray], rp: np.ndarray, id_kind: np.ndarray, id_num: np.ndarray,
