@@ -19,10 +19,11 @@ The pipeline of :func:`cluster_persons`:
    from the data itself: exact-agreement levels use the smoothed frequency of the shared value
    (term-frequency adjustment: "Nguyễn" or "An" weigh little, a rare given name a lot), other
    levels the probability that two random records agree at that level, computed exactly from the
-   value frequencies.  ``m`` are reasoned priors (:data:`M_PRIORS`), documented below.  Phone,
-   address and commune describe a *household*; they are scored as one comparison worth the
-   strongest agreement (not their sum) with household-conditional ``u``, so parents, children and
-   twins sharing a phone and address are not merged on that evidence.
+   value frequencies.  ``m`` are reasoned priors (:data:`M_PRIORS`), documented below.  Two
+   records sharing a household-sized phone are scored in a *household regime*
+   (:data:`HOUSEHOLD_U`): surname, birth date and given name then use u conditional on two
+   different members of one household, so parents, children and twins sharing a phone and an
+   address are not merged on that evidence.  Address implies commune: the stronger counts once.
 5. **Decide and cluster**: pairs with weight ≥ ``threshold`` (default: the prior log-odds of a
    random pair being a match, :func:`default_threshold`) are joined transitively.  A cluster that
    ends up holding two incompatible IDs or birth dates (not typos of each other) is rebuilt from
@@ -81,7 +82,9 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "birth_date": ("missing", "exact", "day_month_swapped", "one_digit", "same_year", "different"),
     "id_number": ("missing", "exact", "one_edit", "different"),
     "gender": ("missing", "same", "different"),
-    "household": ("missing", "phone", "address", "commune", "phone_one_digit", "none"),
+    "phone": ("missing", "exact", "one_digit", "different"),
+    "commune": ("missing", "same", "different"),
+    "address": ("missing", "same", "different"),
 }
 
 #: m = P(level | same person), reasoned priors.  Data-entry error rates on the platform are a few
@@ -90,7 +93,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
 #: often than their name or birth date; the same person may show a 9-digit CMND on one record and
 #: a 12-digit CCCD on another (then the IDs are "not comparable", not "different").
 M_PRIORS: dict[str, dict[str, float]] = {
-    "given": {"exact": 0.93, "accent_differs": 0.01, "typo": 0.045, "different": 0.015},
+    "given": {"exact": 0.93, "accent_differs": 0.01, "typo": 0.055, "different": 0.005},
     "surname_middle": {"exact": 0.88, "partial": 0.10, "different": 0.02},
     "birth_date": {"exact": 0.88, "day_month_swapped": 0.04, "one_digit": 0.05,
                    "same_year": 0.015, "different": 0.015},
@@ -101,18 +104,28 @@ M_PRIORS: dict[str, dict[str, float]] = {
     "address": {"same": 0.55, "different": 0.45},
 }
 
-#: u of household agreements *given that the two records come from the same household-like
-#: neighbourhood* (the pairs that blocking actually compares share a surname or a birth date):
-#: within a household about one pair in five shares a phone it registered with.  Using the
-#: random-pair u (≈1e-6) here would merge family members (DESIGN.md, Deduplication).
-HOUSEHOLD_U: dict[str, float] = {"phone": 0.15, "address": 0.30, "phone_one_digit": 0.02}
+#: Households share a phone (DESIGN.md: phone agreement alone is weak evidence; children carry
+#: the head's surname).  Two records sharing a phone used by at most
+#: :data:`HOUSEHOLD_MAX_RECORDS` records are scored in the *household regime*: the phone
+#: agreement itself is strong evidence (term-frequency u), but the other comparisons then use u
+#: conditional on being two different members of one household — surnames are mostly shared,
+#: twins share a birth date, siblings never share a given name — and commune/address agreement
+#: adds nothing (implied).  This is what keeps parents, children and twins apart.
+HOUSEHOLD_U: dict[str, dict[str, float]] = {
+    "given": {"exact": 0.01, "accent_differs": 0.01, "typo": 0.05, "different": 0.93},
+    "surname_middle": {"exact": 0.5, "partial": 0.2, "different": 0.3},
+    "birth_date": {"exact": 0.02, "day_month_swapped": 0.002, "one_digit": 0.005,
+                   "same_year": 0.1, "different": 0.87},
+}
+#: A phone shared by more records than this is a site's or a village head's, not a household's.
+HOUSEHOLD_MAX_RECORDS = 8
 
 #: Pseudo-count (records) shrinking value frequencies to the field's prior frequency: it makes
 #: term-frequency weights sane on small tables (a name seen twice among three rows is not common).
 TF_PSEUDO_RECORDS = 2000.0
 #: Prior frequency of a value when the table is too small to tell.
 TF_PRIOR: dict[str, float] = {"given": 0.01, "surname_middle": 0.02, "birth_date": 1 / 25_000,
-                              "id_number": 1e-7}
+                              "id_number": 1e-7, "phone": 1e-6}
 #: Assumed share of records that duplicate another; sets the default threshold (prior odds).
 DUPLICATE_RATE = 0.10
 #: Floor of any u, so that no single agreement is worth more than ~25 bits.
@@ -383,11 +396,13 @@ def _smoothed_freq(counts: np.ndarray, n: int, prior: float) -> np.ndarray:
 
 def _add_frequencies(prep: _Prep) -> None:
     n = max(prep.n, 1)
-    for key in ("given", "surname_middle", "id"):
+    for key in ("given", "surname_middle", "id", "phone"):
         c = prep.codes[key]
         cnt = np.bincount(c[c >= 0], minlength=len(prep.strings[key])).astype(np.float64)
         prior = TF_PRIOR["id_number" if key == "id" else key]
         prep.freq[key] = _smoothed_freq(cnt, n, prior)
+        if key == "phone":
+            prep.nums["phone_count"] = np.append(cnt, 0).astype(np.int64)
     dob = _dob_int(prep.y, prep.m, prep.d)
     vals, cnt = np.unique(dob[dob > 0], return_counts=True)
     prep.freq["dob_values"] = vals
@@ -640,10 +655,9 @@ def _lv_same(x: np.ndarray, y: np.ndarray, missing: int = -1) -> np.ndarray:
     return out
 
 
-def _lv_household(prep: _Prep, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+def _lv_locality(prep: _Prep, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     c = prep.codes
-    return {"phone": _digit_levels(prep, "phone", a, b),
-            "commune": _lv_same(c["commune"][a], c["commune"][b]),
+    return {"commune": _lv_same(c["commune"][a], c["commune"][b]),
             "address": _lv_same(c["address"][a], c["address"][b])}
 
 
@@ -659,11 +673,14 @@ def _levels(prep: _Prep, comp: str, a: np.ndarray, b: np.ndarray) -> dict[str, n
         return {"id_number": _digit_levels(prep, "id", a, b)}
     if comp == "gender":
         return {"gender": _lv_same(prep.gender[a], prep.gender[b], missing=0)}
-    return _lv_household(prep, a, b)
+    if comp == "phone":
+        return {"phone": _digit_levels(prep, "phone", a, b)}
+    return _lv_locality(prep, a, b)
 
 
 #: Comparisons, in the order the progressive filter evaluates them (most decisive first).
-COMPARISONS = ("birth_date", "given", "id_number", "surname_middle", "household", "gender")
+COMPARISONS = ("phone", "birth_date", "given", "id_number", "surname_middle", "locality",
+               "gender")
 
 
 def _compare(prep: _Prep, a: np.ndarray, b: np.ndarray, *, fuzzy: bool = True
@@ -800,9 +817,9 @@ def _estimate_u(prep: _Prep) -> _Model:
     u["gender"] = {"same": same_g, "different": 1 - same_g}
     cc = counts("commune")
     u["commune"] = {"same": max(_sum_sq(cc), 1e-4), "different": max(1 - _sum_sq(cc), 0.5)}
-    u["phone"] = {"exact": HOUSEHOLD_U["phone"], "one_digit": HOUSEHOLD_U["phone_one_digit"],
-                  "different": 0.85}
-    u["address"] = {"same": HOUSEHOLD_U["address"], "different": 0.7}
+    u["phone"] = {"one_digit": 1e-4, "different": 0.99}
+    ac = counts("address")
+    u["address"] = {"same": max(_sum_sq(ac), 1e-4), "different": max(1 - _sum_sq(ac), 0.5)}
     return _Model(u=u)
 
 
@@ -818,52 +835,73 @@ def _table(model: _Model, comp: str, names: tuple[str, ...]) -> np.ndarray:
     return tab
 
 
+def _household(prep: _Prep, a: np.ndarray, phone_level: np.ndarray) -> np.ndarray:
+    """Pairs in the household regime: same phone, used by few records."""
+    code = prep.codes["phone"][a]
+    return (phone_level == 1) & (prep.nums["phone_count"][code] <= HOUSEHOLD_MAX_RECORDS)
+
+
+def _hh_table(comp: str) -> np.ndarray:
+    names = LEVELS[comp][1:]
+    return np.array([0.0] + [float(_w(M_PRIORS[comp][k], HOUSEHOLD_U[comp][k])) for k in names])
+
+
 def _weight(prep: _Prep, model: _Model, comp: str, a: np.ndarray,
-            lv: dict[str, np.ndarray]) -> np.ndarray:
-    """Weights (bits) of one comparison; exact levels term-frequency adjusted."""
-    M, U = M_PRIORS, model.u
-    if comp == "household":  # the strongest agreement counts once; disagreements add up
-        wp = np.array([0.0, _w(M["phone"]["exact"], U["phone"]["exact"]),
-                       _w(M["phone"]["one_digit"], U["phone"]["one_digit"]),
-                       _w(M["phone"]["different"], U["phone"]["different"])])[lv["phone"]]
+            lv: dict[str, np.ndarray], hh: np.ndarray) -> np.ndarray:
+    """Weights (bits) of one comparison; exact levels term-frequency adjusted; pairs in the
+    household regime (``hh``) use household-conditional u."""
+    M = M_PRIORS
+    if comp == "phone":
+        level = lv["phone"]
+        w = _table(model, "phone", LEVELS["phone"][1:])[level]
+        ex = np.flatnonzero(level == 1)
+        w[ex] = _w(M["phone"]["exact"], prep.freq["phone"][prep.codes["phone"][a[ex]]])
+        return w
+    if comp == "locality":  # address implies commune: the stronger agreement counts once
         wc = _table(model, "commune", ("same", "different"))[lv["commune"]]
         wa = _table(model, "address", ("same", "different"))[lv["address"]]
-        pos = np.maximum(np.maximum(wp, wc), np.maximum(wa, 0.0))
-        neg = np.minimum(wp, 0.0) + np.minimum(wc, 0.0) + np.minimum(wa, 0.0)
-        return np.where(pos > 0, pos + 0.5 * neg, neg)
+        pos = np.maximum(np.maximum(wc, wa), 0.0)
+        neg = np.minimum(wc, 0.0) + np.minimum(wa, 0.0)
+        return np.where(hh, 0.0, np.where(pos > 0, pos, neg))
     if comp == "gender":
         return _table(model, "gender", ("same", "different"))[lv["gender"]]
     level = lv[comp]
     w = _table(model, comp, LEVELS[comp][1:])[level]
     ex = np.flatnonzero(level == 1)
-    if ex.size == 0:
-        return w
-    rows = a[ex]
-    if comp == "birth_date":
-        vals = prep.nums["dob"][rows]
-        u = prep.freq["dob"][np.searchsorted(prep.freq["dob_values"], vals)]
-    else:
-        key = {"id_number": "id"}.get(comp, comp)
-        u = prep.freq[key][prep.codes[key][rows]]
-    w[ex] = _w(M[comp]["exact"], u)
+    if ex.size:
+        rows = a[ex]
+        if comp == "birth_date":
+            vals = prep.nums["dob"][rows]
+            u = prep.freq["dob"][np.searchsorted(prep.freq["dob_values"], vals)]
+        else:
+            key = {"id_number": "id"}.get(comp, comp)
+            u = prep.freq[key][prep.codes[key][rows]]
+        w[ex] = _w(M[comp]["exact"], u)
     if comp == "given":
         acc = np.flatnonzero(level == 2)
         if acc.size:
             w[acc] = _w(M["given"]["accent_differs"],
                         0.3 * prep.freq["given"][prep.codes["given"][a[acc]]])
+    if comp in HOUSEHOLD_U and hh.any():
+        h = np.flatnonzero(hh)
+        wh = _hh_table(comp)[level[h]]
+        if comp == "given":  # a rare given name is rarer still within one household
+            wh = np.where(level[h] == 1, np.maximum(wh, w[h]), wh)
+        w[h] = wh
     return w
 
 
 def _max_weight(prep: _Prep, model: _Model, comp: str) -> float:
     """Largest weight a comparison can contribute (for the progressive filter's bound)."""
-    M, U = M_PRIORS, model.u
-    if comp == "household":
-        return float(max(_w(M["phone"]["exact"], U["phone"]["exact"]),
-                         _table(model, "commune", ("same",))[1],
+    M = M_PRIORS
+    if comp == "locality":
+        return float(max(_table(model, "commune", ("same",))[1],
                          _table(model, "address", ("same",))[1], 0.0))
     if comp == "gender":
         return float(max(_table(model, "gender", ("same",))[1], 0.0))
     best = float(max(_table(model, comp, LEVELS[comp][1:]).max(), 0.0))
+    if comp in HOUSEHOLD_U:
+        best = max(best, float(_hh_table(comp).max()))
     key = {"id_number": "id", "birth_date": "dob"}.get(comp, comp)
     f = prep.freq.get(key)
     if f is not None and f.size:
@@ -874,7 +912,8 @@ def _max_weight(prep: _Prep, model: _Model, comp: str) -> float:
 def _weights(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
              lv: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per-comparison weights (bits) for each pair."""
-    return {comp: _weight(prep, model, comp, a, lv) for comp in COMPARISONS}
+    hh = _household(prep, a, lv["phone"])
+    return {comp: _weight(prep, model, comp, a, lv, hh) for comp in COMPARISONS}
 
 
 def default_threshold(n_records: int) -> float:
@@ -931,20 +970,23 @@ def _score(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
     remaining = sum(_max_weight(prep, model, comp) for comp in COMPARISONS)
     acc = np.zeros(a.size, np.float64)
     lv: dict[str, np.ndarray] = {}
+    hh = np.zeros(a.size, bool)
     for comp in COMPARISONS:
         new = _levels(prep, comp, a, b)
+        if comp == "phone":
+            hh = _household(prep, a, new["phone"])
         best = dict(new)
         if comp == "given":
             best["given"] = np.where(new["given"] == 4, 3, new["given"]).astype(np.int8)
         elif comp == "surname_middle":
             best["surname_middle"] = np.where(new["surname_middle"] == 3, 2,
                                               new["surname_middle"]).astype(np.int8)
-        acc += _weight(prep, model, comp, a, best)
+        acc += _weight(prep, model, comp, a, best, hh)
         remaining -= _max_weight(prep, model, comp)
         lv.update(new)
         keep = np.flatnonzero(acc + remaining >= threshold - 1e-9)
         if keep.size < a.size:
-            a, b, acc = a[keep], b[keep], acc[keep]
+            a, b, acc, hh = a[keep], b[keep], acc[keep], hh[keep]
             lv = {k: v[keep] for k, v in lv.items()}
     _resolve_names(prep, a, b, lv)
     w = _weights(prep, model, a, b, lv)
@@ -974,9 +1016,7 @@ def score_pairs(persons: pd.DataFrame) -> pd.DataFrame:
     a, b, lv, w, total = _score(prep, model, a, b)
     out = pd.DataFrame({"a": a, "b": b})
     for k, v in lv.items():
-        names = LEVELS.get(k, ("missing", "exact", "one_digit", "different") if k == "phone"
-                           else ("missing", "same", "different"))
-        out[f"{k}_level"] = np.asarray(names, dtype=object)[v]
+        out[f"{k}_level"] = np.asarray(LEVELS[k], dtype=object)[v]
     for k, v in w.items():
         out[f"{k}_w"] = v
     out["weight"] = total
@@ -1010,26 +1050,31 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return parent
 
 
+#: Two IDs of one length differing in more digits than this cannot be typos of one ID (a chain
+#: of two typos — a transposition then a substitution — differs in three).
+ID_MAX_DIGITS_APART = 3
+#: Same for birth dates (yyyymmdd digits), after undoing a day/month swap.
+DOB_MAX_DIGITS_APART = 2
+
+
+def _hamming(x: str, y: str) -> int:
+    return sum(1 for p, q in zip(x, y) if p != q)
+
+
 def _compatible_ids(x: str, y: str) -> bool:
-    if not x or not y or x == y or len(x) != len(y):
+    """Could two IDs be (chains of) typos of one ID?  CMND vs CCCD: always."""
+    if not x or not y or len(x) != len(y):
         return True
-    return _one_edit_str(x, y)
-
-
-def _one_edit_str(x: str, y: str) -> bool:
-    diff = [k for k in range(len(x)) if x[k] != y[k]]
-    if len(diff) == 1:
-        return True
-    return (len(diff) == 2 and diff[1] == diff[0] + 1 and x[diff[0]] == y[diff[1]]
-            and x[diff[1]] == y[diff[0]])
+    return _hamming(x, y) <= ID_MAX_DIGITS_APART
 
 
 def _compatible_dobs(x: int, y: int) -> bool:
+    """Could two yyyymmdd birth dates be typos / day-month swaps of one date?"""
     if x == 0 or y == 0 or x == y:
         return True
-    if x // 10000 == y // 10000 and (x % 100) * 100 + (x // 100) % 100 == y % 10000:
-        return True
-    return _one_edit_str(str(x), str(y))
+    sx, sy = str(x), str(y)
+    swapped = sx[:4] + sx[6:8] + sx[4:6]
+    return min(_hamming(sx, sy), _hamming(swapped, sy)) <= DOB_MAX_DIGITS_APART
 
 
 def _guard(prep: _Prep, labels: np.ndarray, a: np.ndarray, b: np.ndarray,
@@ -1218,18 +1263,22 @@ def explain_pair(a: Mapping[str, Any] | pd.Series, b: Mapping[str, Any] | pd.Ser
     n_ref = len(persons) if persons is not None else 2
     thr = default_threshold(n_ref) if threshold is None else float(threshold)
     show = {"given": "full_name", "surname_middle": "full_name", "birth_date": "birth_date",
-            "id_number": "id_number", "gender": "gender", "phone": "phone",
-            "commune": "commune_code", "address": "address"}
+            "id_number": "id_number", "gender": "gender", "phone": "phone"}
+    regime = bool(_household(prep, ai, lv["phone"])[0])
     rows = []
     for comp, col in show.items():
-        names = LEVELS.get(comp) or (("missing", "exact", "one_digit", "different")
-                                     if comp == "phone" else ("missing", "same", "different"))
-        weight = float(w[comp][0]) if comp in w else float("nan")
+        level = LEVELS[comp][int(lv[comp][0])]
+        if regime and comp in HOUSEHOLD_U:
+            level += " (household)"
         rows.append({"comparison": comp, "value_a": ra.get(col), "value_b": rb.get(col),
-                     "level": names[int(lv[comp][0])], "weight": weight})
-    rows.append({"comparison": "household", "value_a": None, "value_b": None,
-                 "level": "strongest of phone/commune/address",
-                 "weight": float(w["household"][0])})
+                     "level": level, "weight": float(w[comp][0])})
+    loc = "implied by household" if regime else (
+        f"commune {LEVELS['commune'][int(lv['commune'][0])]}, "
+        f"address {LEVELS['address'][int(lv['address'][0])]}")
+    rows.append({"comparison": "locality",
+                 "value_a": f"{ra.get('commune_code')} / {ra.get('address')}",
+                 "value_b": f"{rb.get('commune_code')} / {rb.get('address')}",
+                 "level": loc, "weight": float(w["locality"][0])})
     tab = pd.DataFrame(rows)
     tot = float(total[0])
     return PairExplanation(table=tab, total=tot, threshold=thr, is_match=tot >= thr)
