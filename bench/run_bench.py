@@ -187,8 +187,11 @@ class Store:
         if path.exists():
             self.lines = json.loads(path.read_text(encoding="utf-8"))
 
-    def reset(self, section: str) -> None:
-        self.lines = {k: v for k, v in self.lines.items() if v["section"] != section}
+    def reset(self, section: str, prefixes: list[str] | None = None) -> None:
+        """Forget a section's lines (only those whose measure starts with one of ``prefixes``)."""
+        self.lines = {k: v for k, v in self.lines.items()
+                      if v["section"] != section or (prefixes is not None
+                                                     and not any(v["measure"].startswith(p) for p in prefixes))}
 
     def add(self, section: str, measure_: str, value: float | None, *, unit: str, load: float | None,
             at: str | None = None, target: str = "", note: str = "", order: float | None = None) -> None:
@@ -283,6 +286,10 @@ def environment() -> dict[str, Any]:
         mem_gb = float("nan")
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "--",
+                            "vaxreport", "notebooks"], capture_output=True, text=True, check=False).stdout.strip()
+    if dirty:
+        commit += " + uncommitted changes in vaxreport/ or notebooks/ (the shared working tree)"
     return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpus": os.cpu_count(),
             "machine": platform.machine(), "mem_gb": round(mem_gb, 1), "load": os.getloadavg(),
             "versions": versions, "commit": commit}
@@ -467,6 +474,8 @@ def record_whole(store: Store, res: dict[str, Any], jobs: int) -> None:
               target=f"≤ {TARGETS['run_s']:g}")
     if rows:
         store.add(sec, f"{tag}: whole run rows/s", rows / run["wall"], unit="rows/s", load=load, at=at)
+    store.add(sec, f"{tag}: whole run CPU time (user + system, all processes)", run["cpu"], unit="s", load=load,
+              at=at, note="less sensitive to the machine's load than wall time")
     store.add(sec, f"{tag}: synthesise + run (vaxreport demo equivalent)", syn["wall"] + run["wall"], unit="s",
               load=load, at=at)
     store.add(sec, f"{tag}: whole run peak RSS (process tree)", run["peak_gb"], unit="GB", load=load, at=at,
@@ -501,6 +510,7 @@ def record_scaling(store: Store, res: dict[str, Any], cand: dict[str, Any]) -> N
         store.add(sec, f"{tag}: stage 1 · dedup", res["steps"]["dedup"], unit="s", load=load, at=at,
                   order=order + .25)
     store.add(sec, f"{tag}: whole run", run["wall"], unit="s", load=load, at=at, order=order + .3)
+    store.add(sec, f"{tag}: whole run CPU time", run["cpu"], unit="s", load=load, at=at, order=order + .35)
     if rows:
         store.add(sec, f"{tag}: stage 1 rows/s", rows / res["stage1"], unit="rows/s", load=load, at=at,
                   order=order + .4)
@@ -618,6 +628,8 @@ def run_dedup(store: Store, scales: list[float], work: Path, peers: list[str], n
                           order=o + .01, target=(f"≥ {TARGETS['dedup_rec_per_s']:,}" if tool == "vaxreport" else ""))
                 store.add(sec, f"{tag} · {tool}: wall incl. start-up and I/O", r["wall"], unit="s", load=L, at=at,
                           order=o + .02)
+                store.add(sec, f"{tag} · {tool}: CPU time of the child (user + system)", r["cpu"], unit="s",
+                          load=L, at=at, order=o + .025)
                 store.add(sec, f"{tag} · {tool}: peak RSS", r["peak_gb"], unit="GB", load=L, at=at, order=o + .03)
                 if d.get("pairs") is not None:
                     store.add(sec, f"{tag} · {tool}: candidate pairs", d["pairs"], unit="pairs", load=None,
@@ -912,6 +924,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--no-peers", action="store_true", help="dedup: vaxreport only")
     ap.add_argument("--dedup-runs", type=int, default=None, help="runs per dedup tool (default --runs)")
     ap.add_argument("--jobs", type=int, default=2, help="district workers of the whole run")
+    ap.add_argument("--orch-scale", type=float, default=None,
+                    help="scale of the --jobs 1 vs 2 comparison (default: --scale, reusing the whole runs)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds before a child run is stopped")
     ap.add_argument("--work", type=Path, default=HERE / "_work", help="scratch folder (gitignored)")
     ap.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
@@ -928,6 +942,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.scales = a.scales or ([0.005, 0.01] if q else [0.1, 0.3, 1.0, 3.0])
     a.dedup_scales = a.dedup_scales or ([0.01] if q else [0.1, 1.0])
     a.dedup_runs = a.dedup_runs or a.runs
+    a.orch_scale = a.orch_scale or a.scale
     a.peer_list = [] if (a.no_peers or (q and a.peers is None)) else \
         [s.strip() for s in (a.peers or "splink,recordlinkage").split(",") if s.strip()]
     return a
@@ -952,7 +967,7 @@ def main(argv: list[str] | None = None) -> int:
 
     whole_runs: list[dict[str, Any]] = []
     if "whole" in a.sections:
-        store.reset("whole")
+        store.reset("whole", [f"scale {a.scale:g}:"])
         for i in range(a.runs):
             say(f"whole: scale {a.scale:g}, run {i + 1}/{a.runs}")
             res = whole_once(a.scale, a.work, a.jobs, timeout=timeout)
@@ -962,7 +977,7 @@ def main(argv: list[str] | None = None) -> int:
                 notes.append(f"whole run at scale {a.scale:g} (run {i + 1}): {res.get('error')}")
             store.save()
     if "scaling" in a.sections:
-        store.reset("scaling")
+        store.reset("scaling", [f"scale {x:g}:" for x in a.scales])
         largest = max(a.scales)
         for s in sorted(a.scales):
             n = 1 if (s == largest and len(a.scales) > 1 and s > 1) else a.runs
@@ -979,7 +994,7 @@ def main(argv: list[str] | None = None) -> int:
                     notes.append(f"scaling: scale {s:g}: {res.get('error')}")
             store.save()
     if "dedup" in a.sections:
-        store.reset("dedup")
+        store.reset("dedup", [f"scale {x:g}{c}" for x in a.dedup_scales for c in (":", " ")])
         say(f"dedup: scales {a.dedup_scales}, peers {a.peer_list or 'none'}")
         run_dedup(store, a.dedup_scales, a.work, a.peer_list, notes, a.dedup_runs, timeout)
         store.save()
@@ -996,10 +1011,10 @@ def main(argv: list[str] | None = None) -> int:
             run_render(store, run, a.runs)
             store.save()
         if "orch" in a.sections:
-            store.reset("orch")
+            store.reset("orch", [f"scale {a.orch_scale:g}:", "kernel", "empty", "HTML"])
             say("orch")
-            run_orch(store, a.work, a.runs, a.scale, notes, timeout,
-                     [r for r in whole_runs if r["scale"] == a.scale and a.jobs == 2])
+            run_orch(store, a.work, a.runs, a.orch_scale, notes, timeout,
+                     [r for r in whole_runs if r["scale"] == a.orch_scale and a.jobs == 2])
             store.save()
     env = environment()
     md = write_results(store, a.results, env, argv, notes)
