@@ -1,0 +1,346 @@
+"""Issue 7: hostile inputs, reruns, interrupted runs, concurrent runs, a failing district.
+
+Part 1 takes every loadable file of the bad-input corpus (``tests/data/bad/``, asserted at load
+time in ``test_io.py``) through the cleanser, dedup and dose reconciliation and checks row
+conservation and what the cleanser does with it; cases the corpus lacks are built here.
+Part 2 runs the real job: it reuses the session's ``demo_run`` and adds a few cheap runs of
+stage 1 + one district (``--districts 167``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from vaxreport import clean, dedup, doses, io, pipeline, runner, schemas, text
+
+from conftest import vaxreport_cmd
+
+BAD = Path(__file__).parent / "data" / "bad"
+AS_OF = dt.date(2022, 6, 1)
+HEADER_VI = ["Mã bản ghi", "Mã đối tượng", "Họ và tên", "Ngày sinh", "Giới tính", "Số CMND/CCCD",
+             "Số điện thoại", "Mã huyện", "Mã xã", "Tên vắc xin", "Mũi tiêm", "Ngày tiêm",
+             "Mã cơ sở tiêm", "Trạng thái ký"]
+
+
+def _row(i: int, name: str = "Nguyễn Văn An", **over: str) -> list[str]:
+    base = {"Mã bản ghi": f"R{i:03d}", "Mã đối tượng": f"P{i:03d}", "Họ và tên": name,
+            "Ngày sinh": f"{1 + i % 28:02d}/{1 + i % 12:02d}/{1960 + i % 40}", "Giới tính": "Nam",
+            "Số CMND/CCCD": f"0190{(60 + i % 40):02d}{i:06d}", "Số điện thoại": f"0912{i:06d}",
+            "Mã huyện": "164", "Mã xã": "05443", "Tên vắc xin": "Pfizer", "Mũi tiêm": "1",
+            "Ngày tiêm": f"{1 + i % 28:02d}/05/2022", "Mã cơ sở tiêm": "S0101", "Trạng thái ký": "Đã ký"}
+    base.update(over)
+    return [base[h] for h in HEADER_VI]
+
+
+def _write_csv(path: Path, rows: list[list[str]]) -> Path:
+    path.write_text("".join(",".join(r) + "\r\n" for r in [HEADER_VI, *rows]), encoding="utf-8")
+    return path
+
+
+def _load(path: Path) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", io.InputWarning)
+        return io.load_table(path, schemas.DOSES)
+
+
+def _through_stage_one(raw: pd.DataFrame) -> tuple[clean.CleanResult, doses.ReconcileResult]:
+    """Clean → dedup → reconcile, as stage 1 does; asserts row conservation."""
+    cleaned = clean.clean_doses(raw, params=clean.CleanParams(as_of=AS_OF))
+    persons = pipeline.person_records(cleaned.data)
+    labels = dedup.cluster_persons(persons)
+    rec = doses.reconcile(pipeline.with_person_id(cleaned.data, persons, labels))
+    assert len(raw) == len(rec.data) + len(rec.merged) + len(cleaned.quarantine)
+    return cleaned, rec
+
+
+# ------------------------------------------------------------------------------------------------
+# Part 1: bad inputs
+
+
+# (file, rows, kept, merged, quarantined): every corpus file that loads
+LOADABLE = [
+    ("header_only.csv", 0, 0, 0, 0),
+    ("semicolon.csv", 3, 3, 0, 0),
+    ("utf8_bom.csv", 3, 3, 0, 0),
+    ("utf16.csv", 3, 3, 0, 0),
+    ("utf16be.csv", 3, 3, 0, 0),
+    ("cp1258.csv", 3, 3, 0, 0),
+    ("tcvn3.csv", 3, 3, 0, 0),
+    ("title_rows_merged.xlsx", 3, 3, 0, 0),
+    ("csv_title_rows.csv", 3, 3, 0, 0),
+    ("extra_columns.csv", 3, 3, 0, 0),
+    ("impossible_dates.csv", 3, 2, 0, 1),
+    ("excel_ids.csv", 2, 2, 0, 0),
+    ("big_field.csv", 1, 1, 0, 0),
+]
+
+
+@pytest.mark.parametrize("name, rows, kept, merged, quarantined", LOADABLE)
+def test_corpus_rows_are_conserved_through_clean_dedup_reconcile(name, rows, kept, merged, quarantined):
+    raw = _load(BAD / name)
+    cleaned, rec = _through_stage_one(raw)
+    assert (len(raw), len(rec.data), len(rec.merged), len(cleaned.quarantine)) == (rows, kept, merged,
+                                                                                   quarantined)
+
+
+@pytest.mark.parametrize("name", ["cp1258.csv", "utf8_bom.csv", "utf16.csv", "semicolon.csv",
+                                  "title_rows_merged.xlsx"])
+def test_encodings_clean_to_the_same_nfc_names(name):
+    cleaned = clean.clean_doses(_load(BAD / name), params=clean.CleanParams(as_of=AS_OF))
+    assert cleaned.data.full_name.tolist() == ["Nguyễn Văn An", "Lê Thị Hòa", "Đỗ Thủy Tiên"]
+
+
+def test_tcvn3_file_is_repaired_by_the_cleanser():
+    cleaned = clean.clean_doses(_load(BAD / "tcvn3.csv"), params=clean.CleanParams(as_of=AS_OF))
+    assert cleaned.data.full_name.tolist() == ["Nguyễn Thị Hồng", "Đỗ Văn Đạt", "Trần Thị Thanh Hà"]
+    assert set(cleaned.audit.query("column == 'full_name'").rule) == {"text_legacy_tcvn3"}
+
+
+def test_mixed_tcvn3_vni_and_unicode_in_one_column(tmp_path):
+    names = ["Nguyễn Thị Hồng", "Đỗ Văn Đạt", "Trần Thị Thanh Hà", "Lê Văn Bình"]
+    shown = [text.encode_legacy(names[0], "tcvn3"), names[1], text.encode_legacy(names[2], "vni"),
+             names[3]]
+    assert shown[0] == "NguyÔn ThÞ Hång"  # what a TCVN3-font cell looks like after export
+    raw = _load(_write_csv(tmp_path / "doses.csv", [_row(i, n) for i, n in enumerate(shown)]))
+    assert raw.full_name.tolist() == shown  # loads as is: repair is the cleanser's job
+    cleaned, _ = _through_stage_one(raw)
+    assert cleaned.data.full_name.tolist() == names
+    audit = cleaned.audit.query("column == 'full_name'").set_index("record_id").rule.to_dict()
+    assert audit == {"R000": "text_legacy_tcvn3", "R002": "text_legacy_vni"}
+
+
+def test_xlsx_title_rows_and_merged_cells_clean(tmp_path):
+    cleaned, rec = _through_stage_one(_load(BAD / "title_rows_merged.xlsx"))
+    d = cleaned.data
+    assert d.site_code.tolist() == ["S0101"] * 3  # the merged cell fills its block
+    assert d.birth_date.dt.strftime("%Y-%m-%d").tolist() == ["1980-02-01", "1985-03-04", "2009-12-12"]
+    assert d.id_number.tolist()[:2] == ["019080000123", "019185000456"]  # leading zero restored
+    assert d.dose_number.tolist()[:2] == [1, 2] and pd.isna(d.dose_number.iloc[2])  # "1.5" unknown
+
+
+def test_ids_as_scientific_notation_and_lost_leading_zero():
+    cleaned, _ = _through_stage_one(_load(BAD / "excel_ids.csv"))
+    d = cleaned.data.set_index("record_id")
+    assert pd.isna(d.loc["R001", "id_number"]) and not d.loc["R001", "id_valid"]
+    assert d.loc["R001", "id_flags"] == "id_excel_lost_digits"  # 1.9E+11: digits gone, never guessed
+    assert (d.loc["R002", "id_number"], bool(d.loc["R002", "id_valid"])) == ("019185000456", True)
+    assert d.phone.tolist() == ["0912345678", "0987654321"]
+    rules = cleaned.audit.set_index(["record_id", "column"]).rule.to_dict()
+    assert rules[("R001", "id_number")] == "id_excel_lost_digits"
+    assert rules[("R002", "id_number")] == "id_restore_leading_zero"
+
+
+def test_impossible_dose_date_is_quarantined_with_its_reason():
+    cleaned, _ = _through_stage_one(_load(BAD / "impossible_dates.csv"))
+    q = cleaned.quarantine
+    assert q[["record_id", "dose_date", "reason"]].values.tolist() == [["R001", "31/02/2022",
+                                                                         "impossible_dose_date"]]
+    r2 = cleaned.data.set_index("record_id").loc["R002"]
+    assert pd.isna(r2.birth_date) and "birth_date_unparseable" in r2.date_flags  # kept, flagged
+
+
+def test_ten_percent_garbage_rows_are_quarantined_with_reasons_nothing_lost(tmp_path):
+    good = [_row(i) for i in range(36)]
+    garbage = [_row(900, "@@@###", **{"Ngày tiêm": "xx/yy/zzzz", "Ngày sinh": "???"}),
+               _row(901, "", **{"Ngày tiêm": "", "Số CMND/CCCD": "abc"}),
+               _row(902, "Lê Văn ?", **{"Tên vắc xin": "???", "Số điện thoại": "0"}),
+               _row(903, "x", **{"Ngày tiêm": "99/99/9999", "Mã xã": "zzz"})]
+    rows = good[:9] + garbage[:1] + good[9:18] + garbage[1:2] + good[18:27] + garbage[2:3] + good[27:] + garbage[3:]
+    raw = _load(_write_csv(tmp_path / "doses.csv", rows))
+    assert len(raw) == 40
+    cleaned, rec = _through_stage_one(raw)
+    q = cleaned.quarantine.set_index("record_id")
+    assert q.reason.to_dict() == {"R900": "unparseable_dose_date", "R901": "no_dose_date",
+                                  "R902": "unknown_vaccine", "R903": "impossible_dose_date"}
+    # the quarantine keeps each row exactly as it was loaded
+    pd.testing.assert_frame_equal(q.drop(columns="reason"),
+                                  raw.set_index("record_id").loc[q.index], check_dtype=False)
+    assert len(rec.data) + len(rec.merged) == 36
+    assert sorted(set(rec.data.record_id) | set(rec.merged.record_id)) == [f"R{i:03d}" for i in range(36)]
+
+
+def test_100_kb_field_survives_cleaning():
+    cleaned, _ = _through_stage_one(_load(BAD / "big_field.csv"))
+    assert cleaned.data.address.str.len().tolist() == [100_000]
+
+
+def test_unknown_extra_columns_reach_the_quarantine_untouched(tmp_path):
+    raw = _load(BAD / "extra_columns.csv")
+    raw.loc[1, "dose_date"] = "31/02/2022"
+    cleaned, _ = _through_stage_one(raw)
+    assert cleaned.quarantine[["record_id", "Người nhập", "reason"]].values.tolist() == [
+        ["R002", "cb01", "impossible_dose_date"]]
+
+
+def test_cli_run_on_a_truncated_export_fails_with_one_clear_message(tmp_path, demo_data):
+    """A run whose doses file is cut off stops at stage 1, names file and row, and exits 1."""
+    data = tmp_path / "data"
+    shutil.copytree(demo_data / "inputs", data / "inputs")
+    shutil.copy(demo_data / "params.yaml", data / "params.yaml")
+    doses_csv = data / "inputs" / "doses.csv"
+    blob = doses_csv.read_bytes()
+    doses_csv.write_bytes(blob[: len(blob) // 2])  # cut mid-row
+    proc = subprocess.run(vaxreport_cmd("run", str(data / "params.yaml"), "--out", str(tmp_path / "run")),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1
+    assert f"FAILED: cleansed/cleanse.ipynb (cell In [" in proc.stdout
+    assert f"InputDataError: file {doses_csv}, row " in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "run" / "districts").exists()
+    manifest = json.loads((tmp_path / "run" / runner.MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["ok"] is False and [nb["stage"] for nb in manifest["notebooks"]] == ["cleanse"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Part 2: reruns, a killed run, concurrent runs, a busy or complete folder, a failing district
+
+
+def _wait_for(cond, what: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"the run ended (exit {proc.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def fault_runs(demo_run, demo_data, tmp_path_factory):
+    """Run A (districts 167, 168) is SIGKILLed during the district stage; then run B reruns into
+    A's folder while run C runs into a fresh folder at the same time (both ``--districts 167``).
+    A second run started while A holds its folder is refused."""
+    root = tmp_path_factory.mktemp("faults")
+    params = demo_data / "params.yaml"
+    x, y = root / "x", root / "y"
+
+    def start(name: str, *args: str) -> subprocess.Popen:
+        return subprocess.Popen(vaxreport_cmd("run", str(params), *args), start_new_session=True,
+                                stdout=open(root / f"{name}.out", "w"), stderr=open(root / f"{name}.err", "w"))
+
+    a = start("a", "--out", str(x), "--districts", "167", "168", "--jobs", "2")
+    _wait_for(lambda: (x / runner.LOCK_NAME).exists(), "run A's lock", 120, a)
+    busy = subprocess.run(vaxreport_cmd("run", str(params), "--out", str(x)), capture_output=True, text=True,
+                          timeout=300)
+    _wait_for(lambda: any((x / "districts").glob("*/.report.partial.ipynb")), "a district notebook", 600, a)
+    pid, token = runner._read_lock(x / runner.LOCK_NAME)
+    assert pid == a.pid
+    os.kill(a.pid, signal.SIGKILL)  # the run process dies at once; its workers and kernels are orphaned
+    a.wait(timeout=60)
+    killed = {"files": _files(x), "token": token}
+    t0 = time.monotonic()
+    while runner._token_processes(token) and time.monotonic() - t0 < 30:
+        time.sleep(0.2)
+    killed["orphans"] = runner._token_processes(token)
+    killed["orphan_seconds"] = time.monotonic() - t0
+    b = start("b", "--out", str(x), "--districts", "167", "--jobs", "1")
+    c = start("c", "--out", str(y), "--districts", "167", "--jobs", "1")
+    codes = {"b": b.wait(timeout=1200), "c": c.wait(timeout=1200)}
+    logs = {n: (root / f"{n}.out").read_text() + (root / f"{n}.err").read_text() for n in "abc"}
+    return {"a_pid": a.pid, "busy": busy, "killed": killed, "codes": codes, "logs": logs, "x": x, "y": y,
+            "demo": demo_run.out}
+
+
+def test_second_run_into_a_busy_folder_is_refused(fault_runs):
+    busy = fault_runs["busy"]
+    assert busy.returncode == 1
+    assert busy.stderr.strip().endswith(f"vaxreport run: {fault_runs['x']} is in use by another vaxreport run "
+                                        f"(pid {fault_runs['a_pid']}); choose another --out or wait for it "
+                                        "to finish")
+
+
+def test_killed_run_leaves_nothing_that_looks_complete(fault_runs):
+    files = fault_runs["killed"]["files"]
+    assert runner.MANIFEST not in files
+    assert {runner.INCOMPLETE_NAME, runner.LOCK_NAME} <= files
+    assert "cleansed/conservation.json" in files  # stage 1 had finished
+    assert not [f for f in files if f.startswith("districts/") and f.endswith(("/report.ipynb", "/report.pdf",
+                                                                                "/metrics.json"))]
+    assert not any(f.startswith("province/") for f in files)
+    assert [f for f in files if f.endswith(".partial.ipynb")]  # hidden, and cleared by the next run
+
+
+def test_killed_run_leaves_no_process_behind(fault_runs):
+    assert fault_runs["killed"]["orphans"] == [], "workers/kernels of the killed run still alive after 30 s"
+
+
+def test_rerun_after_a_kill_says_it_starts_clean_and_completes(fault_runs):
+    x = fault_runs["x"]
+    assert fault_runs["codes"]["b"] == 0, fault_runs["logs"]["b"][-3000:]
+    assert (f"note: {x} holds an interrupted run (pid {fault_runs['a_pid']}); starting clean"
+            in fault_runs["logs"]["b"])
+    files = _files(x)
+    assert runner.MANIFEST in files and runner.INCOMPLETE_NAME not in files and runner.LOCK_NAME not in files
+    assert not [f for f in files if "partial" in f or f.endswith(".tmp")]
+    assert not [f for f in files if f.startswith("districts/168-")]  # the killed run's leftovers are gone
+    manifest = json.loads((x / runner.MANIFEST).read_text(encoding="utf-8"))
+    assert [nb["stage"] for nb in manifest["notebooks"]] == ["cleanse", "district", "province"]
+
+
+def _reproducible(run: Path) -> dict[str, bytes]:
+    """Files that must be byte-identical across reruns: personal and fact parquet, district 167's
+    PDF and metrics, worklists."""
+    paths = (list((run / "cleansed").rglob("*.parquet")) + list((run / "cleansed").rglob("*.xlsx"))
+             + list((run / "districts").glob("167-*/report.pdf")) + list((run / "districts").glob("167-*/metrics.json"))
+             + [run / "cleansed" / "conservation.json"])
+    return {str(p.relative_to(run)): p.read_bytes() for p in paths}
+
+
+def test_reruns_and_concurrent_runs_are_byte_identical(fault_runs):
+    assert fault_runs["codes"]["c"] == 0, fault_runs["logs"]["c"][-3000:]
+    demo, x, y = (_reproducible(fault_runs[k]) for k in ("demo", "x", "y"))
+    assert len(demo) >= 18 and "districts/167-huyen-dinh-hoa/report.pdf" in demo
+    assert sorted(x) == sorted(demo) == sorted(y)
+    assert [k for k in demo if x[k] != demo[k]] == []
+    assert [k for k in demo if y[k] != demo[k]] == []
+
+
+def test_complete_folder_is_refused_without_force(demo_run, demo_data, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(demo_run.out, copy)
+    before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    proc = subprocess.run(vaxreport_cmd("run", str(demo_data / "params.yaml"), "--out", str(copy)),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (f"vaxreport run: {copy} already holds a complete run; pass --force to "
+                                   "replace it or choose another --out")
+    assert before == {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+
+
+def test_failing_district_is_reported_and_the_rest_completes(hostile_run):
+    from conftest import FAILING_DISTRICT
+
+    res, run = hostile_run["result"], hostile_run["run"]
+    assert hostile_run["exit"] == 1
+    by_stage = {(nb.stage, nb.name.split()[0] if nb.stage == "district" else nb.stage): nb for nb in res.notebooks}
+    bad = by_stage[("district", FAILING_DISTRICT)]
+    assert (bad.ok, bad.failed_cell, bad.error) == (False, 4, "RuntimeError: injected failure for district 168")
+    assert by_stage[("district", "167")].ok and by_stage[("province", "province")].ok
+    assert by_stage[("cleanse", "cleanse")].ok
+    assert (f"FAILED: {bad.output} (cell In [4]): RuntimeError: injected failure for district 168"
+            in hostile_run["stdout"])
+    folder = run / Path(bad.output).parent
+    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.ipynb"]  # no PDF, no metrics
+    assert "injected failure for district 168" in (folder / "report.html").read_text(encoding="utf-8")
+    from pypdf import PdfReader
+
+    text = " ".join((pg.extract_text() or "") for pg in PdfReader(run / "province" / "report.pdf").pages)
+    text = " ".join(text.split())
+    assert "Chưa tổng hợp được số liệu của:" in text and "Huyện Phú Lương" in text
+    manifest = json.loads((run / runner.MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["ok"] is False
