@@ -53,6 +53,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 SECTIONS = ("whole", "scaling", "dedup", "render", "orch")
+#: ``--only report``: measure nothing, rewrite RESULTS.md from the stored samples.
+PSEUDO = ("report",)
 SEED = 2022
 PY = sys.executable
 VAXREPORT = str(Path(sys.executable).with_name("vaxreport"))
@@ -181,21 +183,30 @@ def child(name: str, *args: Any, timeout: float | None = None, log: Path | None 
 class Store:
     """Samples per (section, measure) line, persisted as JSON between invocations."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, merge: list[Path] | None = None) -> None:
         self.path = path
         self.lines: dict[str, dict[str, Any]] = {}
+        self._touched: set[str] = set()
+        self._removed: set[str] = set()
         if path.exists():
             self.lines = json.loads(path.read_text(encoding="utf-8"))
+        for other in merge or []:  # stores written by invocations run side by side
+            self.lines.update(json.loads(Path(other).read_text(encoding="utf-8")))
+            self._touched.update(json.loads(Path(other).read_text(encoding="utf-8")))
 
     def reset(self, section: str, prefixes: list[str] | None = None) -> None:
         """Forget a section's lines (only those whose measure starts with one of ``prefixes``)."""
-        self.lines = {k: v for k, v in self.lines.items()
-                      if v["section"] != section or (prefixes is not None
-                                                     and not any(v["measure"].startswith(p) for p in prefixes))}
+        keep = {k: v for k, v in self.lines.items()
+                if v["section"] != section or (prefixes is not None
+                                               and not any(v["measure"].startswith(p) for p in prefixes))}
+        self._removed |= set(self.lines) - set(keep)
+        self.lines = keep
 
     def add(self, section: str, measure_: str, value: float | None, *, unit: str, load: float | None,
             at: str | None = None, target: str = "", note: str = "", order: float | None = None) -> None:
         key = f"{section}|{measure_}"
+        self._touched.add(key)
+        self._removed.discard(key)
         line = self.lines.setdefault(key, {"section": section, "measure": measure_, "unit": unit,
                                            "values": [], "loads": [], "at": [], "target": target,
                                            "note": note, "order": order if order is not None
@@ -212,8 +223,16 @@ class Store:
             line["note"] = note
 
     def save(self) -> None:
+        """Write back, keeping lines another invocation saved meanwhile (only ours are replaced)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(self.lines, indent=1, ensure_ascii=False), encoding="utf-8")
+        disk = json.loads(self.path.read_text(encoding="utf-8")) if self.path.exists() else {}
+        for k in self._removed:
+            disk.pop(k, None)
+        disk.update({k: self.lines[k] for k in self._touched if k in self.lines})
+        self.lines = disk
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(disk, indent=1, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.path)
 
 
 def _fmt(v: float, unit: str) -> str:
@@ -551,15 +570,17 @@ def venv_python(name: str) -> Path:
     return HERE / "_venvs" / name / "bin" / "python"
 
 
-def prepare_persons(scale: float, work: Path, timeout: float | None = None) -> tuple[Path, dict[str, Any]]:
-    """Synthesise ``scale`` (if needed), load + cleanse it, write the person records and truth."""
+def prepare_persons(scale: float, work: Path, timeout: float | None = None,
+                    data: Path | None = None) -> tuple[Path, dict[str, Any]]:
+    """Synthesise ``scale`` (if needed; or use ``data``, a synth folder), load + cleanse it, write
+    the person records and truth."""
     folder = work / f"dedup-{scale:g}"
     persons = folder / "persons.parquet"
     meta_path = folder / "persons.json"
     if persons.exists() and meta_path.exists():
         return persons, json.loads(meta_path.read_text())
     folder.mkdir(parents=True, exist_ok=True)
-    data = folder / "data"
+    data = data or folder / "data"
     if not (data / "truth" / "persons_truth.parquet").exists():
         syn = measure([VAXREPORT, "synth", "--out", str(data), "--scale", str(scale), "--seed", str(SEED)],
                       timeout=timeout, log=folder / "synth.log")
@@ -588,13 +609,13 @@ def score(persons: Path, labels: Path) -> dict[str, float]:
 
 
 def run_dedup(store: Store, scales: list[float], work: Path, peers: list[str], notes: list[str], runs: int,
-              timeout: float | None) -> None:
+              timeout: float | None, data: Path | None = None) -> None:
     sec = "dedup"
     pys: dict[str, Path | None] = {"vaxreport": Path(PY)}
     for name in peers:
         pys[name] = ensure_venv(name, notes)
     for scale in scales:
-        persons, meta = prepare_persons(scale, work, timeout)
+        persons, meta = prepare_persons(scale, work, timeout, data)
         n = meta["records"]
         tag = f"scale {scale:g} ({n:,} records, {meta['true_pairs']:,} true pairs)"
         order = scale * 100
@@ -922,6 +943,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--dedup-scales", type=float, nargs="+", default=None, help="default 0.1 1")
     ap.add_argument("--peers", default=None, help="comma-separated peers: splink,recordlinkage (default both)")
     ap.add_argument("--no-peers", action="store_true", help="dedup: vaxreport only")
+    ap.add_argument("--dedup-data", type=Path, default=None,
+                    help="an existing `vaxreport synth` folder for the (single) dedup scale")
     ap.add_argument("--dedup-runs", type=int, default=None, help="runs per dedup tool (default --runs)")
     ap.add_argument("--jobs", type=int, default=2, help="district workers of the whole run")
     ap.add_argument("--orch-scale", type=float, default=None,
@@ -930,10 +953,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--work", type=Path, default=HERE / "_work", help="scratch folder (gitignored)")
     ap.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     ap.add_argument("--fresh", action="store_true", help="forget samples stored by earlier invocations")
+    ap.add_argument("--store", type=Path, default=None,
+                    help="samples file (default <work>/results.json; another one lets invocations run side by side)")
+    ap.add_argument("--merge", type=Path, nargs="*", default=[], help="also take the lines of these samples files")
     ap.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     a.sections = [s.strip() for x in (a.only or [",".join(SECTIONS)]) for s in x.split(",") if s.strip()]
-    bad = sorted(set(a.sections) - set(SECTIONS))
+    bad = sorted(set(a.sections) - set(SECTIONS) - set(PSEUDO))
     if bad:
         ap.error(f"unknown sections {bad}; choose from {', '.join(SECTIONS)}")
     q = a.quick
@@ -956,8 +982,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(CHILDREN[name](*rest)), flush=True)
         return 0
     a.work.mkdir(parents=True, exist_ok=True)
-    store = Store(a.work / ("results-quick.json" if a.quick else "results.json"))
+    store = Store(a.store or a.work / ("results-quick.json" if a.quick else "results.json"), a.merge)
     if a.fresh:
+        store._removed |= set(store.lines)
         store.lines = {}
     notes: list[str] = []
     timeout = a.timeout
@@ -996,7 +1023,7 @@ def main(argv: list[str] | None = None) -> int:
     if "dedup" in a.sections:
         store.reset("dedup", [f"scale {x:g}{c}" for x in a.dedup_scales for c in (":", " ")])
         say(f"dedup: scales {a.dedup_scales}, peers {a.peer_list or 'none'}")
-        run_dedup(store, a.dedup_scales, a.work, a.peer_list, notes, a.dedup_runs, timeout)
+        run_dedup(store, a.dedup_scales, a.work, a.peer_list, notes, a.dedup_runs, timeout, a.dedup_data)
         store.save()
     if "render" in a.sections or "orch" in a.sections:
         run = a.work / f"scale-{a.scale:g}" / f"run-j{a.jobs}"
@@ -1016,6 +1043,7 @@ def main(argv: list[str] | None = None) -> int:
             run_orch(store, a.work, a.runs, a.orch_scale, notes, timeout,
                      [r for r in whole_runs if r["scale"] == a.orch_scale and a.jobs == 2])
             store.save()
+    store.save()
     env = environment()
     md = write_results(store, a.results, env, argv, notes)
     print(md)

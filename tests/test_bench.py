@@ -64,8 +64,11 @@ def test_notebook_steps_from_papermill_metadata(rb, tmp_path):
 def test_quick_dedup_section_writes_one_table(rb, tmp_path):
     results = tmp_path / "RESULTS.md"
     results.write_text("old\n" + rb.ANALYSIS_MARK + "\n## Analysis\nkept text\n", encoding="utf-8")
-    rc = rb.main(["--quick", "--only", "dedup", "--no-peers", "--dedup-scales", "0.002", "--work",
-                  str(tmp_path / "work"), "--results", str(results), "--fresh"])
+    from vaxreport.pipeline import example_params
+
+    synth = example_params().parent  # the tiny example province, generated once and shared
+    rc = rb.main(["--quick", "--only", "dedup", "--no-peers", "--dedup-scales", "0.001", "--dedup-data", str(synth),
+                  "--work", str(tmp_path / "work"), "--results", str(results), "--fresh"])
     assert rc == 0
     md = results.read_text(encoding="utf-8")
     assert md.count("| section | measure |") == 1
