@@ -299,7 +299,8 @@ def test_unknown_status_value_lists_allowed_values() -> None:
     assert str(err.value).startswith(
         f"file {BAD / 'unknown_status.csv'}, row 3, column 'Trạng thái ký': unknown value "
         "'Đang chờ ký' for sign_status; allowed: ['signed', 'unsigned'] (as exported, any case "
-        "and diacritics: ['0', '1', 'chua ky',")
+        "and diacritics: ['0', '1', 'chua ki',")
+    assert "'da ky', 'da ky (co so)'" in str(err.value)
 
 
 def test_tally_that_is_not_an_integer() -> None:
@@ -389,3 +390,21 @@ def test_empty_vocab_cell_without_a_default_is_named(tmp_path: Path) -> None:
                                               r"cell for result; allowed: \['corrected', 'match', "
                                               r"'not_found'\]"):
         io.load_table(p, schemas.REGISTRY)
+
+
+def test_xlsx_two_row_header_on_second_sheet_with_decorated_names() -> None:
+    raw = io._read_raw(BAD / "two_row_header.xlsx", schemas.DOSES)
+    assert (raw.sheet, raw.header_row) == ("Dữ liệu", 2)
+    df = load_bad("two_row_header.xlsx")
+    assert df.full_name.tolist() == NAMES  # "Họ và tên (*)" merged over rows 1-2
+    assert df.id_number.tolist()[:2] == ["019080000123", "019185000456"]  # "Số CMND/⏎CCCD"
+    assert df.dose_date.tolist() == ["15/05/2022", "2022-05-01", "20/05/2022"]  # "Ngày tiêm*"
+    assert df.district_code.tolist() == ["164", "171", "172"]  # under the merged "Địa bàn"
+
+
+def test_sign_status_accepts_both_ki_spellings(tmp_path: Path) -> None:
+    p = tmp_path / "doses.csv"
+    rows = [r[:] for r in DOSE_ROWS]
+    rows[0][13], rows[1][13] = "Đã kí", "chưa kí"
+    p.write_text("\n".join(",".join(r) for r in [DOSES_VI, *rows]) + "\n", encoding="utf-8")
+    assert io.load_table(p, schemas.DOSES).sign_status.tolist() == ["signed", "unsigned"]

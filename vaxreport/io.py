@@ -491,8 +491,28 @@ def _merged_ranges(path: Path, sheet_index: int) -> list[tuple[int, int, int, in
             for a, b, c, d in _MERGE_REF.findall(data)]
 
 
+_REQUIRED_MARK = re.compile(r"\s*(?:\(\*\)|\*+|:)\s*$")
+_SPACED_PUNCT = re.compile(r"\s*([/()-])\s*")
+
+
+def _canonical(header: str, schema: TableSchema) -> str | None:
+    r"""``schemas.canonical_header``, also accepting template decorations.
+
+    Required-field marks (``Họ và tên (*)``, ``Ngày tiêm*``), a trailing colon and line breaks
+    or spaces around ``/`` (``Số CMND/`` newline ``CCCD``) are ignored.
+
+    >>> _canonical("Số CMND/\nCCCD (*)", schemas.DOSES), _canonical("Ghi chú", schemas.DOSES)
+    ('id_number', None)
+    """
+    canon = schemas.canonical_header(header, schema)
+    if canon is None:
+        bare = _SPACED_PUNCT.sub(r"\1", _REQUIRED_MARK.sub("", " ".join(header.split())))
+        canon = schemas.canonical_header(bare, schema)
+    return canon
+
+
 def _header_score(cells: Iterable[Any], schema: TableSchema) -> int:
-    return sum(1 for c in cells if isinstance(c, str) and schemas.canonical_header(c, schema))
+    return sum(1 for c in cells if isinstance(c, str) and _canonical(c, schema))
 
 
 def _read_xlsx(path: Path, schema: TableSchema) -> _Raw:
@@ -506,6 +526,8 @@ def _read_xlsx(path: Path, schema: TableSchema) -> _Raw:
     try:
         best: tuple[int, int, int, str, list[tuple[Any, ...]]] | None = None
         for si, ws in enumerate(wb.worksheets):
+            if hasattr(ws, "reset_dimensions"):
+                ws.reset_dimensions()  # exporters often write a wrong <dimension ref=...>
             rows = ws.iter_rows(values_only=True)
             top: list[tuple[Any, ...]] = []
             for r in rows:
@@ -525,18 +547,23 @@ def _read_xlsx(path: Path, schema: TableSchema) -> _Raw:
         score, si, hi, title, top = best
         if score == 0:  # nothing recognised: the first non-empty row is the header
             hi = next(i for i, r in enumerate(top) if any(c is not None for c in r))
+        merges = _merged_ranges(path, si)
+        header_row = hi + 1
+        header_cells = _two_row_header(list(top[hi]), list(top[hi + 1]) if hi + 1 < len(top)
+                                       else [], header_row, merges, schema)
+        if header_cells is not None:
+            header_row += 1
+        else:
+            header_cells = list(top[hi])
         ws = wb.worksheets[si]
-        header_cells = list(top[hi])
-        data = list(ws.iter_rows(min_row=hi + 2, values_only=True))
+        data = list(ws.iter_rows(min_row=header_row + 1, values_only=True))
     finally:
         wb.close()
-    header_row = hi + 1
     ncols = max([len(header_cells)] + [len(r) for r in data[:1000]]) if data else len(header_cells)
     header_cells += [None] * (ncols - len(header_cells))
-    merges = _merged_ranges(path, si)
-    # Header cells merged vertically from a group row above (two-row headers): take the anchor.
-    for c0, r0, c1, r1 in merges:
-        if r0 < header_row <= r1 and header_cells[c0] is None and c0 < ncols:
+    # Header cells merged vertically from a group row above: take the anchor's text.
+    for c0, r0, _c1, r1 in merges:
+        if r0 < header_row <= r1 and c0 < ncols and header_cells[c0] is None:
             header_cells[c0] = top[r0 - 1][c0] if c0 < len(top[r0 - 1]) else None
     cols: list[list[str | None]] = [[None] * len(data) for _ in range(ncols)]
     for i, r in enumerate(data):
@@ -569,6 +596,24 @@ def _read_xlsx(path: Path, schema: TableSchema) -> _Raw:
     headers = ["" if h is None else (_cell_text(h) or "").strip() for h in header_cells]
     return _Raw(headers=headers, frame=frame, rows=row_numbers, first_row=header_row + 1,
                 encoding="xlsx", delimiter="", sheet=title, header_row=header_row, notes=notes)
+
+
+def _two_row_header(upper: list[Any], lower: list[Any], upper_row: int,
+                    merges: list[tuple[int, int, int, int]],
+                    schema: TableSchema) -> list[Any] | None:
+    """The combined header when ``upper`` holds group labels merged across columns and ``lower``
+    the column names below them (else None). Columns merged down over both rows keep ``upper``.
+    """
+    grouped = {c for c0, r0, c1, _r1 in merges if r0 == upper_row and c1 > c0
+               for c in range(c0, c1 + 1)}
+    under = [j for j, v in enumerate(lower) if v is not None
+             and (j >= len(upper) or upper[j] is None or j in grouped)]
+    if not any(isinstance(lower[j], str) and _canonical(lower[j], schema) for j in under):
+        return None
+    cells = upper + [None] * max(0, len(lower) - len(upper))
+    for j in under:
+        cells[j] = lower[j]
+    return cells
 
 
 def _footer_rows(filled: np.ndarray, min_filled: int) -> int | None:
@@ -623,7 +668,7 @@ def _map_headers(raw: _Raw, schema: TableSchema, path: Path) -> tuple[dict[str, 
                 h = f"unnamed_{_col_letter(j)}"
             else:
                 continue  # an empty trailing/filler column
-        canon = schemas.canonical_header(h, schema)
+        canon = _canonical(h, schema)
         name = canon or h
         if name in seen:
             k = seen[name]
@@ -810,29 +855,34 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _load_all(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, SourceFile],
-                                     list[str], list[str], dict[str, _Raw]]:
-    frames: dict[str, pd.DataFrame] = {}
-    sources: dict[str, SourceFile] = {}
-    raws: dict[str, _Raw] = {}
-    warns: list[str] = []
-    problems: list[str] = []
+@dataclass
+class _Loaded:
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+    raws: dict[str, _Raw] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[InputDataError] = field(default_factory=list)
+
+
+def _load_all(folder: Path) -> _Loaded:
+    out = _Loaded()
     if not folder.is_dir():
-        return frames, sources, warns, [f"input folder {folder} not found"], raws
+        out.errors.append(InputDataError("input folder not found", path=str(folder)))
+        return out
     with ThreadPoolExecutor(max_workers=2) as pool:
         for name, schema in schemas.TABLES.items():
             try:
                 path = find_input(folder, name)
                 digest = pool.submit(_sha256, path)  # hashing overlaps parsing
                 df, raw, w = _load(path, schema)
-                sources[name] = SourceFile(path=path, sha256=digest.result(), rows=len(df),
-                                           encoding=raw.encoding, delimiter=raw.delimiter,
-                                           sheet=raw.sheet, header_row=raw.header_row)
-                frames[name], raws[name] = df, raw
-                warns += w
+                out.sources[name] = SourceFile(path=path, sha256=digest.result(), rows=len(df),
+                                               encoding=raw.encoding, delimiter=raw.delimiter,
+                                               sheet=raw.sheet, header_row=raw.header_row)
+                out.frames[name], out.raws[name] = df, raw
+                out.warnings += w
             except InputDataError as exc:
-                problems.append(str(exc))
-    return frames, sources, warns, problems, raws
+                out.errors.append(exc)
+    return out
 
 
 def load_inputs(folder: Path | str) -> Inputs:
@@ -844,19 +894,21 @@ def load_inputs(folder: Path | str) -> Inputs:
 
     Returns:
         ``Inputs`` with canonical-column DataFrames (see ``load_table``), each file's
-        ``SourceFile`` (sha256, rows, encoding, delimiter) and the warnings.
+        ``SourceFile`` (sha256, rows, encoding, delimiter) and the warnings (unknown extra
+        columns, XLSX footers not loaded).
 
     Raises:
-        InputDataError: listing every table that failed (one ``- ...`` line each).
+        InputDataError: the one error if a single table failed (``SchemaViolation`` kept);
+            otherwise one error listing every table that failed, one ``- ...`` line each.
     """
     folder = Path(folder)
-    frames, sources, warns, problems, _ = _load_all(folder)
-    if problems:
-        if len(problems) == 1:
-            raise InputDataError(problems[0])
-        raise InputDataError(f"{len(problems)} input problems in {folder}:\n"
-                             + "\n".join(f"- {p}" for p in problems))
-    return Inputs(**frames, sources=sources, warnings=warns)
+    loaded = _load_all(folder)
+    if len(loaded.errors) == 1:
+        raise loaded.errors[0]
+    if loaded.errors:
+        raise InputDataError(f"{len(loaded.errors)} input problems in {folder}:\n"
+                             + "\n".join(f"- {e}" for e in loaded.errors)) from loaded.errors[0]
+    return Inputs(**loaded.frames, sources=loaded.sources, warnings=loaded.warnings)
 
 
 # --------------------------------------------------------------------------------------------
@@ -874,7 +926,7 @@ def _date_issues(df: pd.DataFrame, raw: _Raw, schema: TableSchema, path: Path,
     from vaxreport import parse  # the cleanser's own parser: validate agrees with the run
 
     issues = []
-    headers = {schemas.canonical_header(h, schema): h for h in raw.headers if h}
+    headers = {_canonical(h, schema): h for h in raw.headers if h}
     for col in schema.dates:
         if col not in df or df[col].isna().all():
             continue
@@ -909,12 +961,14 @@ def validate_folder(folder: Path | str, *, as_of: dt.date | None = None) -> Vali
         False
     """
     folder = Path(folder)
-    frames, sources, warns, problems, raws = _load_all(folder)
+    loaded = _load_all(folder)
     issues: list[str] = []
-    for name, df in frames.items():
-        issues += _date_issues(df, raws[name], schemas.TABLES[name], sources[name].path, as_of)
-    return ValidationReport(folder=folder, problems=problems, row_issues=issues, warnings=warns,
-                            rows={name: len(df) for name, df in frames.items()})
+    for name, df in loaded.frames.items():
+        issues += _date_issues(df, loaded.raws[name], schemas.TABLES[name],
+                               loaded.sources[name].path, as_of)
+    return ValidationReport(folder=folder, problems=[str(e) for e in loaded.errors],
+                            row_issues=issues, warnings=loaded.warnings,
+                            rows={name: len(df) for name, df in loaded.frames.items()})
 
 
 # --------------------------------------------------------------------------------------------

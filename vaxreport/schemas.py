@@ -101,8 +101,9 @@ DOSES = TableSchema(
     }.items()},
     vocab={
         "sign_status": _vocab({
-            "signed": ["Đã ký", "Đã ký (cơ sở)", "Đã ký số", "Đã cấp hộ chiếu", "1", "true", "yes"],
-            "unsigned": ["Chưa ký", "Chưa ký số", "0", "false", "no", ""],
+            "signed": ["Đã ký", "Đã ký (cơ sở)", "Đã ký số", "Đã cấp hộ chiếu", "1", "true", "yes",
+                       "Đã kí", "Đã kí số"],  # kí/ký: both spellings are standard Vietnamese
+            "unsigned": ["Chưa ký", "Chưa ký số", "0", "false", "no", "", "Chưa kí", "Chưa kí số"],
         }),
         "verify_status": _vocab({
             "verified": ["Xác thực đúng", "Đã xác thực", "Đúng"],

@@ -96,6 +96,35 @@ def _write_xlsx(path: Path) -> None:
     wb.save(path)
 
 
+def _write_two_row_header_xlsx(path: Path) -> None:
+    """A cover sheet, then a sheet whose header spans two rows (group labels merged above)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    cover = wb.active
+    cover.title = "Hướng dẫn"
+    cover["A1"] = "Các trường có dấu (*) là bắt buộc"
+    ws = wb.create_sheet("Dữ liệu")
+    singles = {1: "Mã bản ghi", 2: "Mã đối tượng", 3: "Họ và tên (*)", 4: "Ngày sinh (*)",
+               5: "Giới tính", 6: "Số CMND/\nCCCD", 7: "Số điện thoại", 14: "Trạng thái ký"}
+    for col, text in singles.items():  # merged down over both header rows
+        ws.cell(row=1, column=col, value=text)
+        ws.merge_cells(start_row=1, start_column=col, end_row=2, end_column=col)
+    ws.cell(row=1, column=8, value="Địa bàn")
+    ws.merge_cells("H1:I1")
+    ws.cell(row=1, column=10, value="Thông tin mũi tiêm")
+    ws.merge_cells("J1:M1")
+    for col, text in {8: "Mã huyện", 9: "Mã xã", 10: "Vắc xin", 11: "Mũi số", 12: "Ngày tiêm*",
+                      13: "Mã cơ sở"}.items():
+        ws.cell(row=2, column=col, value=text)
+    for i, row in enumerate(ROWS, start=3):
+        for j, v in enumerate(row, start=1):
+            ws.cell(row=i, column=j, value=v or None)
+    wb.properties.creator = "vaxreport"
+    wb.properties.created = wb.properties.modified = dt.datetime(2022, 6, 1)
+    wb.save(path)
+
+
 def build(out: Path) -> list[Path]:
     """Write every corpus file into ``out``; returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
@@ -170,6 +199,9 @@ def build(out: Path) -> list[Path]:
         written.append(path)
     xlsx = out / "title_rows_merged.xlsx"
     _write_xlsx(xlsx)
+    written.append(xlsx)
+    xlsx = out / "two_row_header.xlsx"
+    _write_two_row_header_xlsx(xlsx)
     written.append(xlsx)
     return written
 
