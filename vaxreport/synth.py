@@ -262,6 +262,11 @@ def _ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return y[k], m[k], d[k]
 
 
+def _seconds(days: np.ndarray) -> np.ndarray:
+    """Days since epoch as ``datetime64[s]`` (pandas reads them as datetimes)."""
+    return days.astype("datetime64[D]").astype("datetime64[s]")
+
+
 def _days(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     months = (np.asarray(y) - 1970) * 12 + np.asarray(m) - 1
     return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + np.asarray(d) - 1
@@ -425,7 +430,8 @@ def _apply_strings(values: pa.Array, idx: np.ndarray, kinds: list[str],
     new = [_NAME_VARIANTS[k](s, rng) for s, k in zip(old, kinds)]
     changed = np.array([a != b for a, b in zip(old, new)])
     mask[idx[changed]] = True
-    return pc.replace_with_mask(values, pa.array(mask), pa.array([v for v, c in zip(new, changed) if c])), mask
+    replacements = pa.array([v for v, c in zip(new, changed) if c], pa.string())
+    return pc.replace_with_mask(values, pa.array(mask), replacements), mask
 
 
 # --------------------------------------------------------------------------------------------
@@ -688,7 +694,8 @@ def _person_ids(P: dict[str, np.ndarray],
     p_cmnd = np.select([by < 1960, by < 1980, age >= 18], [0.18, 0.08, 0.03], 0.0)
     u = rng.random(n)
     kind = np.where(u < p_none, 0, np.where(u < p_none + (1 - p_none) * p_cmnd, 2, 1))
-    origin = np.array([int(k) for k in CCCD_ORIGIN])[rng.choice(len(CCCD_ORIGIN), n, p=_p(list(CCCD_ORIGIN.values())))]
+    origins = np.array([int(k) for k in CCCD_ORIGIN])
+    origin = origins[rng.choice(len(CCCD_ORIGIN), n, p=_p(list(CCCD_ORIGIN.values())))]
     century = (by - 1900) // 100
     g = century * 2 + P["female"].astype(np.int64)
     number = np.full(n, -1, np.int64)
@@ -711,7 +718,8 @@ def _phones(P: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
     """Phone per person as int64 (9 digits after the 0), -1 if none; children share a parent's."""
     n = P["hh"].shape[0]
     role, age, hh = P["role"], P["age"], P["hh"]
-    p_own = np.select([role == 0, role == 1, role == 5, age >= 18, age >= 14], [0.97, 0.92, 0.55, 0.95, 0.45], 0.0)
+    p_own = np.select([role == 0, role == 1, role == 5, age >= 18, age >= 14],
+                      [0.97, 0.92, 0.55, 0.95, 0.45], 0.0)
     own = rng.random(n) < p_own
     prefixes = np.array([int(p) for p in PHONE_PREFIXES])
     pre = prefixes[rng.choice(len(prefixes), n, p=_p(list(PHONE_PREFIXES.values())))]
@@ -747,8 +755,10 @@ def _addresses(communes: np.ndarray, com: dict[str, np.ndarray], rng: np.random.
     urban = np.isin(com["type"][communes], ["Phường", "Thị trấn"])
     tail = _join(pa.array(com["name"]).take(pa.array(communes)),
                  pa.array(com["district_name"]).take(pa.array(communes)), PROVINCE_NAME, sep=", ")
-    street = _join("Số", _join(_s(rng.integers(1, 300, n)), ", tổ", sep=""), _s(rng.integers(1, 45, n)), sep=" ")
-    hamlet = _join("Xóm", pa.array(np.array(HAMLETS)).take(pa.array(rng.integers(0, len(HAMLETS), n))), sep=" ")
+    house = _join(_s(rng.integers(1, 300, n)), ", tổ", sep="")
+    street = _join("Số", house, _s(rng.integers(1, 45, n)), sep=" ")
+    hamlet_name = pa.array(np.array(HAMLETS)).take(pa.array(rng.integers(0, len(HAMLETS), n)))
+    hamlet = _join("Xóm", hamlet_name, sep=" ")
     first = pc.if_else(pa.array(urban), street, hamlet)
     return _join(first, tail, sep=", ")
 
@@ -853,7 +863,8 @@ def _dose_histories(P: dict[str, np.ndarray], vaccinated: np.ndarray,
     dates[rows[ok1], slot[ok1]] = b1[ok1]
     vax[rows[ok1], slot[ok1]] = bv[ok1]
     # mũi 4: ≥50 years (and some health workers), ≥4 months after mũi 3, from mid-April 2022
-    b2 = np.maximum(b1 + 120, np.datetime64("2022-04-18").astype(np.int64)) + rng.exponential(12.0, n).astype(np.int64)
+    b2 = np.maximum(b1 + 120, np.datetime64("2022-04-18").astype(np.int64)) \
+        + rng.exponential(12.0, n).astype(np.int64)
     takes2 = ok1 & (rng.random(n) < np.where(age >= 50, 0.45, 0.05)) & (b2 <= end)
     dates[rows[takes2], slot[takes2] + 1] = b2[takes2]
     vax[rows[takes2], slot[takes2] + 1] = np.where(rng.random(int(takes2.sum())) < 0.5, _PFIZER, _MODERNA)
@@ -906,7 +917,8 @@ NAME_KINDS = ("name_typo", "name_no_diacritics", "name_nfd", "name_case_spacing"
 
 
 def _name_errors(names: pa.Array, rp: np.ndarray, second: np.ndarray, rates: ErrorRates,
-                 e: np.random.Generator, r_str: np.random.Generator) -> tuple[pa.Array, dict[str, np.ndarray]]:
+                 e: np.random.Generator, r_str: np.random.Generator
+                 ) -> tuple[pa.Array, dict[str, np.ndarray]]:
     """Names as recorded (one variant at most per record) and the mask of each name kind."""
     n_ref = rp.size
     name_rates = np.array([getattr(rates, k) for k in NAME_KINDS])
@@ -1016,7 +1028,8 @@ def _phone_errors(phone: np.ndarray, rp: np.ndarray, b: np.ndarray, rates: Error
     old = ph_pick == 1
     if old.any():
         old_pre = np.array([new_to_old.get(int(p), "") for p in pre3[old]])
-        ph_str = pc.replace_with_mask(ph_str, pa.array(old), _join(pa.array(old_pre), _pad(ph[old] % 10 ** 7, 7)))
+        old_txt = _join(pa.array(old_pre), _pad(ph[old] % 10 ** 7, 7))
+        ph_str = pc.replace_with_mask(ph_str, pa.array(old), old_txt)
     cc = ph_pick == 2
     if cc.any():
         style = e.integers(0, 3, int(cc.sum()))
@@ -1105,7 +1118,8 @@ def _write_feedback(out: Path, n_fb: int, rp: np.ndarray, ref_commune: np.ndarra
         "Ngày sinh": _fmt_date(person["birth"][rp[fb_ref]], np.zeros(n_fb, np.int64)),
         "Số CMND/CCCD": person["id"].take(fb_rp),
         "Số điện thoại": person["phone"].take(fb_rp),
-        "Loại phản ánh": pa.array(np.array(ISSUE_TYPES)).take(pa.array(r.integers(0, len(ISSUE_TYPES), n_fb))),
+        "Loại phản ánh": pa.array(np.array(ISSUE_TYPES)).take(
+            pa.array(r.integers(0, len(ISSUE_TYPES), n_fb))),
         "Trạng thái xử lý": pc.if_else(pa.array(approved), "Đã duyệt", "Từ chối"),
         "Ngày xử lý": _fmt_timestamp(resolved),
         "Lý do từ chối": pc.if_else(pa.array(approved), pa.nulls(n_fb, pa.string()),
@@ -1228,7 +1242,8 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     _check_phone_prefixes()
     root = np.random.SeedSequence(seed)
     streams = [np.random.default_rng(s) for s in root.spawn(12)]
-    rng_geo, rng_hh, rng_names, rng_ids, rng_dose, rng_ref, rng_err, rng_row, rng_sign, rng_out, rng_side, rng_str = streams
+    (rng_geo, rng_hh, rng_names, rng_ids, rng_dose, rng_ref, rng_err, rng_row, rng_sign, rng_out,
+     rng_side, rng_str) = streams
 
     n_rows = target["dose_rows"]
     n_dup = int(np.floor(rates.dose_duplicate * n_rows + 0.5))
@@ -1281,7 +1296,8 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     v_commune = commune[V]
     tyt_site = np.arange(len(com["code"]))  # TYT site index = commune index
     dist_codes = np.unique(sites["district"][sites["kind"] == 1])
-    dist_site0 = {d: int(np.flatnonzero((sites["kind"] == 1) & (sites["district"] == d))[0]) for d in dist_codes}
+    dist_site0 = {d: int(np.flatnonzero((sites["kind"] == 1) & (sites["district"] == d))[0])
+                  for d in dist_codes}
     v_dist_site0 = np.array([dist_site0[d] for d in com["district"]])[v_commune]
     prov_sites = np.flatnonzero(sites["kind"] == 2)
     u = rng_row.random(n_true_all)
@@ -1338,7 +1354,8 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
                                            _addresses(ref_commune[moved], com, r))
     # second records are entered at another site
     b_site = np.where(r.random(n_ref) < 0.6, tyt_site[ref_commune],
-                      np.array([dist_site0[d] for d in com["district"]])[ref_commune] + r.integers(0, 2, n_ref))
+                      np.array([dist_site0[d] for d in com["district"]])[ref_commune]
+                      + r.integers(0, 2, n_ref))
     row_is_b = ref_is_b[dose_ref]
     site = np.where(row_is_b & (rng_row.random(n_true_all) < 0.85), b_site[dose_ref], site)
 
@@ -1477,7 +1494,8 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     # vaccine string table: row v * (max_alias + 1) + j, j = 0 the product name, j ≥ 1 aliases
     names_v = canon_names + [canon_names[_PFIZER]]
     vac_table = pa.array([s for v in range(len(VAX) + 1)
-                          for s in ([names_v[v]] + alias_lists[v] + [names_v[v]] * max_alias)[: max_alias + 1]])
+                          for s in ([names_v[v]] + alias_lists[v] + [names_v[v]] * max_alias)
+                          [: max_alias + 1]])
     n_alias = np.array([len(a) for a in alias_lists])
     kid_row = (all_vax == _PFIZER) & (all_true_date - P["birth"][V[all_v]] < int(12 * _DAYS_PER_YEAR))
     vrow = np.where(kid_row, len(VAX), all_vax)
@@ -1588,13 +1606,13 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
             "person_id": person_id.take(pers),
             "dup_of": pc.if_else(pa.array(dup >= 0), _s(1_000_000_000 + dup), pa.nulls(n, pa.string())),
             "true_full_name": names.take(pers),
-            "true_birth_date": pa.array(P["birth"][V[all_v[ix]]].astype("datetime64[D]").astype("datetime64[s]")),
+            "true_birth_date": pa.array(_seconds(P["birth"][V[all_v[ix]]])),
             "true_gender": pc.if_else(pa.array(P["female"][V[all_v[ix]]]), "F", "M"),
             "true_id_number": true_id_all.take(pers),
             "true_phone": true_phone_all.take(pers),
             "true_vaccine": canon.take(pa.array(all_vax[ix])),
             "true_dose_number": pa.array(all_pos[ix] + 1),
-            "true_dose_date": pa.array(all_true_date[ix].astype("datetime64[D]").astype("datetime64[s]")),
+            "true_dose_date": pa.array(_seconds(all_true_date[ix])),
             "true_commune_code": com_codes.take(pa.array(commune[V[all_v[ix]]])),
             "errors": _error_text(row_errs_code[ix]),
         }
