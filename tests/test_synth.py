@@ -34,6 +34,16 @@ def noisy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def doses(province: Path) -> pd.DataFrame:
+    return _canonical(_csv(province / "inputs" / "doses.csv"), schemas.DOSES)
+
+
+@pytest.fixture(scope="module")
+def truth(province: Path) -> pd.DataFrame:
+    return pd.read_parquet(province / "truth" / "doses_truth.parquet")
+
+
 def _csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
@@ -58,9 +68,8 @@ def test_layout(province: Path) -> None:
     assert (province / "inputs" / "doses.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
 
 
-def test_totals_equal_scaled_seed_report(province: Path) -> None:
+def test_totals_equal_scaled_seed_report(province: Path, doses: pd.DataFrame) -> None:
     want = synth.scaled_totals(SCALE)
-    doses = _canonical(_csv(province / "inputs" / "doses.csv"), schemas.DOSES)
     assert len(doses) == want["dose_rows"]
     signed = doses["sign_status"].map(lambda v: schemas.DOSES.vocab["sign_status"][schemas.header_key(v)])
     assert (signed == "signed").sum() == want["signed"]
@@ -95,9 +104,7 @@ def test_same_seed_same_bytes(province: Path, tmp_path: Path) -> None:
     assert _sha(tmp_path) == _sha(province)
 
 
-def test_truth_aligns_with_rows(province: Path) -> None:
-    doses = _canonical(_csv(province / "inputs" / "doses.csv"), schemas.DOSES)
-    truth = pd.read_parquet(province / "truth" / "doses_truth.parquet")
+def test_truth_aligns_with_rows(province: Path, doses: pd.DataFrame, truth: pd.DataFrame) -> None:
     assert truth["record_id"].tolist() == doses["record_id"].tolist()
     assert truth["record_id"].is_unique
     assert truth["person_ref"].tolist() == doses["person_ref"].tolist()
@@ -178,9 +185,7 @@ def test_every_error_kind_appears_with_its_true_value(noisy: Path) -> None:
     assert (refs.loc[truth.loc[m, "person_id"].unique()] >= 2).all()
 
 
-def test_clean_rows_match_truth(province: Path) -> None:
-    doses = _canonical(_csv(province / "inputs" / "doses.csv"), schemas.DOSES)
-    truth = pd.read_parquet(province / "truth" / "doses_truth.parquet")
+def test_clean_rows_match_truth(doses: pd.DataFrame, truth: pd.DataFrame) -> None:
     clean = truth["errors"].eq("")
     assert clean.mean() > 0.7
     d, t = doses[clean], truth[clean]
@@ -191,8 +196,7 @@ def test_clean_rows_match_truth(province: Path) -> None:
     assert (_date(d.loc[plain, "dose_date"]) == t.loc[plain, "true_dose_date"]).all()
 
 
-def test_ids_consistent_with_birth_and_sex(province: Path) -> None:
-    truth = pd.read_parquet(province / "truth" / "doses_truth.parquet")
+def test_ids_consistent_with_birth_and_sex(doses: pd.DataFrame, truth: pd.DataFrame) -> None:
     ids = truth["true_id_number"].dropna()
     cccd = truth.loc[ids.index][ids.str.len() == 12]
     year = cccd["true_birth_date"].dt.year
@@ -204,7 +208,6 @@ def test_ids_consistent_with_birth_and_sex(province: Path) -> None:
     assert cccd["true_id_number"].str[:3].isin(codes).all()
     assert (cccd["true_id_number"].str[:3] == "019").mean() > 0.7
     # un-corrupted raw rows carry the true ID
-    doses = _canonical(_csv(province / "inputs" / "doses.csv"), schemas.DOSES)
     ok = ~truth["errors"].str.contains("id_") & truth["true_id_number"].notna()
     assert (doses.loc[ok, "id_number"] == truth.loc[ok, "true_id_number"]).all()
     # one person, one ID
@@ -212,16 +215,14 @@ def test_ids_consistent_with_birth_and_sex(province: Path) -> None:
     assert (per_id == 1).all()
 
 
-def test_phones_are_valid_and_households_share(province: Path) -> None:
-    truth = pd.read_parquet(province / "truth" / "doses_truth.parquet")
+def test_phones_are_valid_and_households_share(truth: pd.DataFrame) -> None:
     phones = truth["true_phone"].dropna().unique()
     assert all(phonenumbers.is_valid_number(phonenumbers.parse(p, "VN")) for p in phones[:500])
     shared = truth.dropna(subset=["true_phone"]).groupby("true_phone")["person_id"].nunique()
     assert (shared > 1).mean() > 0.05
 
 
-def test_names_and_ages_are_plausible(province: Path) -> None:
-    truth = pd.read_parquet(province / "truth" / "doses_truth.parquet")
+def test_names_and_ages_are_plausible(truth: pd.DataFrame) -> None:
     persons = truth.drop_duplicates("person_id")
     surname = persons["true_full_name"].str.split().str[0]
     assert 0.28 < (surname == "Nguyễn").mean() < 0.45
