@@ -2,8 +2,11 @@
 
 Reading (``load_table``, ``load_inputs``, ``validate_folder``):
 
-- CSV (``,`` ``;`` tab ``|`` detected from the header line) or XLSX (first sheet holding a header
-  row; title rows and merged cells above the header are skipped).
+- CSV (``,`` ``;`` tab ``|`` detected from the first lines) or XLSX (the sheet whose header row
+  has most recognised names). Title rows above the header are skipped in both; in an XLSX, group
+  labels merged over a second header row are combined with it, data cells merged down a column are
+  filled over their block, and footer rows (below a blank row, few cells) are dropped with a
+  warning. openpyxl reads ~10-20 k XLSX rows a second: full-scale exports should come as CSV.
 - Text encodings: UTF-8 with or without BOM, UTF-16 LE/BE with BOM (or without BOM when the NUL
   pattern is plain), Windows-1258. A file that is not UTF-8 is read as cp1258 unless its bytes look
   like TCVN3/VNI legacy-font text, which is read as cp1252 so that ``text.to_unicode`` can repair it.
@@ -20,8 +23,9 @@ Reading (``load_table``, ``load_inputs``, ``validate_folder``):
 - XLSX cell values are rendered as text: integers (and integral floats) as their digit string
   without ``.0``, other floats as ``repr``, dates as ``YYYY-MM-DD``, date-times as
   ``YYYY-MM-DD HH:MM:SS``, booleans as ``true``/``false``.
-- Rows are numbered as a spreadsheet shows them: in a CSV the header is row 1 and the first data row
-  is row 2 (blank lines skipped); in an XLSX the sheet's own row numbers.
+- Rows are numbered as a spreadsheet shows them: in a CSV the header is row 1 (or the line it is
+  on, below title rows) and the first data row is row 2 (blank lines inside the data are not
+  counted); in an XLSX the sheet's own row numbers.
 - Every failure a user can act on raises ``InputDataError`` / ``SchemaViolation`` naming the file,
   and where known the row and column.
 
@@ -246,10 +250,6 @@ def _decode_sample(head: bytes, encoding: str, path: Path) -> str:
             f"cannot decode byte 0x{head[exc.start]:02x} as {encoding}; "
             "save the file as UTF-8 CSV or XLSX", path=str(path), row=row) from exc
     return text.lstrip("\ufeff")
-
-
-def _split_line(line: str, delimiter: str) -> list[str]:
-    return next(csv.reader([line], delimiter=delimiter), [])
 
 
 def _sniff_delimiter(sample: str) -> str:
