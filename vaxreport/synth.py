@@ -1357,7 +1357,7 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
                       np.array([dist_site0[d] for d in com["district"]])[ref_commune]
                       + r.integers(0, 2, n_ref))
     row_is_b = ref_is_b[dose_ref]
-    site = np.where(row_is_b & (rng_row.random(n_true_all) < 0.85), b_site[dose_ref], site)
+    site = np.where(row_is_b, b_site[dose_ref], site)
 
     # ---- record-level errors -----------------------------------------------------------------
     e = rng_err
