@@ -11,6 +11,7 @@ import pandas as pd
 
 from vaxreport import text
 from vaxreport.metrics import Facts
+from vaxreport.worklists import mask_id, mask_phone
 
 CLEANSED_TABLES = ("doses", "persons", "verification", "findings", "quarantine", "audit", "merged_doses")
 
@@ -20,25 +21,6 @@ def load_cleansed(run_dir: Path | str) -> dict[str, pd.DataFrame]:
     folder = Path(run_dir) / "cleansed"
     return {name: pd.read_parquet(folder / f"{name}.parquet") for name in CLEANSED_TABLES
             if (folder / f"{name}.parquet").exists()}
-
-
-def mask_id(s: pd.Series) -> pd.Series:
-    """``019090000123`` → ``0190******23``: first 4 and last 2 digits kept.
-
-    >>> mask_id(pd.Series(["019090000123", None])).tolist()
-    ['0190******23', <NA>]
-    """
-    s = s.astype("string")
-    return s.str[:4] + s.str[4:-2].str.replace(r".", "*", regex=True) + s.str[-2:]
-
-
-def mask_phone(s: pd.Series) -> pd.Series:
-    """``0987654321`` → ``09******21``.
-
-    >>> mask_phone(pd.Series(["0987654321"])).tolist()
-    ['09******21']
-    """
-    return mask_id(s).str.replace(r"^(\d\d)\d\d", r"\1**", regex=True)
 
 
 def find_person(cleansed: dict[str, pd.DataFrame], query: str) -> pd.DataFrame:

@@ -250,13 +250,36 @@ def build_facts(inputs: Any, cleaned: Any, persons: pd.DataFrame, labels: pd.Ser
     }
 
 
+def person_merges(persons: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+    """Every person record merged into another: ``person_ref, person_id, survivor_ref``.
+
+    The survivor record of a cluster is its first row (the cluster label is that row's position).
+    """
+    lab = labels.to_numpy()
+    refs = persons["person_ref"].to_numpy()
+    merged = lab != np.arange(len(lab))
+    return pd.DataFrame({"person_ref": refs[merged], "person_id": lab[merged], "survivor_ref": refs[lab[merged]]})
+
+
+def worklists(p: Any, reconciled: Any, verification: pd.DataFrame, merges: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The per-site correction worklists (personal data: IDs and phones masked)."""
+    from vaxreport import worklists as wl
+
+    return wl.build_worklists(reconciled.data, reconciled.findings, verification,
+                              unsigned_days=p.thresholds.unsigned_days, as_of=p.period_end or p.report_date,
+                              person_merges=merges, merged_doses=reconciled.merged)
+
+
 def save_stage_one(run_dir: Path | str, *, cleaned: Any, survivors: pd.DataFrame, reconciled: Any,
-                   verification: pd.DataFrame, facts: dict[str, pd.DataFrame]) -> dict[str, int]:
-    """Write stage 1 under ``run_dir/cleansed``: personal tables owner-only, facts for the reports.
+                   verification: pd.DataFrame, facts: dict[str, pd.DataFrame],
+                   worklists: dict[str, pd.DataFrame] | None = None, p: Any = None) -> dict[str, int]:
+    """Write stage 1 under ``run_dir/cleansed``: personal tables owner-only, facts for the reports,
+    and one correction workbook per site under ``cleansed/worklists/``.
 
     Returns the row-conservation counts (also written to ``conservation.json``).
     """
     from vaxreport import io
+    from vaxreport import worklists as wl
 
     out = Path(run_dir) / "cleansed"
     private = {"doses": reconciled.data, "merged_doses": reconciled.merged, "quarantine": cleaned.quarantine,
@@ -269,6 +292,8 @@ def save_stage_one(run_dir: Path | str, *, cleaned: Any, survivors: pd.DataFrame
     counts = {"raw": len(facts["doses"]), "cleansed": len(reconciled.data),
               "merged_duplicates": len(reconciled.merged), "quarantined": len(cleaned.quarantine)}
     io.write_json(counts, out / "conservation.json")
+    if worklists is not None:
+        wl.write_site_workbooks(worklists, out / "worklists", province_name=p.province_name, period=p.period)
     return counts
 
 
@@ -293,8 +318,9 @@ def run_stage_one(p: Any, run_dir: Path | str) -> dict[str, int]:
     reconciled = doses.reconcile(with_person_id(cleaned.data, persons, labels))
     verification = verify.verify_persons(survivors.reset_index(), inputs.registry)
     facts = build_facts(inputs, cleaned, persons, labels, survivors, reconciled, verification, p)
+    lists = worklists(p, reconciled, verification, person_merges(persons, labels))
     return save_stage_one(run_dir, cleaned=cleaned, survivors=survivors, reconciled=reconciled,
-                          verification=verification, facts=facts)
+                          verification=verification, facts=facts, worklists=lists, p=p)
 
 
 def open_run(params_path: str, run_dir: str, *, need_stage_one: bool = False) -> tuple[Any, Path]:
