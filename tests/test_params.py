@@ -66,6 +66,17 @@ def test_unquoted_codes_stay_strings(tmp_path: Path) -> None:
     assert p.district("164").doc_number == "15/BC-TTYT"
 
 
+@pytest.mark.parametrize("written", ["19", '"19"', "019", '"019"'])
+def test_province_code_spellings(tmp_path: Path, written: str) -> None:
+    p = RunParams.from_yaml(write(tmp_path, MINIMAL + f"province_code: {written}\n"))
+    assert p.province_code == "19" and p.province_name == "Thái Nguyên"
+
+
+def test_province_code_as_float_says_how_to_quote(tmp_path: Path) -> None:
+    assert problems(tmp_path, MINIMAL + "province_code: 19.0\n") == [
+        '- province_code: expected a 2-digit code such as "01" (quote it), got 19.0 (float)']
+
+
 def test_octal_looking_code_keeps_its_text(tmp_path: Path) -> None:
     # YAML 1.1 reads 017 as octal 15; the loader keeps the text "017".
     lines = problems(tmp_path, MINIMAL + "districts:\n  - code: 017\n")

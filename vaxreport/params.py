@@ -7,8 +7,9 @@ value), impossible dates, unknown district codes.
 Codes stay strings. YAML reads ``164`` as a number and ``017`` as the octal number 15; the loader
 used here keeps the text of every integer scalar, so ``code: 017`` and ``code: 164`` give ``"017"``
 and ``"164"``. Codes are fixed width (province 2 digits, district 3), so a number written without
-its leading zeros (``province_code: 1``) is padded back (``"01"``). Quoting (``"019"``) is the
-unambiguous way and always works.
+its leading zeros (``province_code: 1``) is padded back (``"01"``), and the 3-digit CCCD spelling
+of a province (``019``) is read as its GSO code (``"19"``). Quoting (``"19"``) is the unambiguous
+way and always works.
 
 Examples:
     >>> import tempfile, pathlib
@@ -343,6 +344,8 @@ def _code(v: Any, where: str, pr: _Problems, digits: int) -> str | None:
         pr.add(where, f'expected a {digits}-digit code such as "{"0" * (digits - 1)}1" (quote it), '
                       f"got {_show(v)} ({_type_name(v)})")
         return None
+    if len(text) > digits and set(text[: len(text) - digits]) == {"0"}:
+        text = text[len(text) - digits:]  # "019": the CCCD spelling of GSO province code "19"
     if not re.fullmatch(r"\d+", text) or len(text) > digits:
         pr.add(where, f"expected a {digits}-digit code, got {text!r}")
         return None
