@@ -77,6 +77,13 @@ def test_not_found_by_police_and_never_sent_with_suggestion():
     assert pd.isna(v.loc["P4", "registry_full_name"])
 
 
+def test_valid_id_absent_from_the_extract_is_unchecked_not_not_found():
+    p = persons([("P9", "Đỗ Văn Khánh", "1975-07-07", "M", "019075123456", "05443")])
+    v = verify.verify_persons(p, REG)
+    assert v.status.item() == "unchecked"
+    assert pd.isna(v.registry_result.item()) and pd.isna(v.suggested_id.item())
+
+
 def test_no_id_suggestion_only_when_one_candidate_is_best():
     p = persons([
         ("A", "Hoàng Văn Cường", "1991-06-06", "M", None, "05450"),  # commune breaks the tie
@@ -130,7 +137,7 @@ def test_status_counts_has_all_statuses():
     p = persons([("P1", "Nguyen Van An", "1980-01-01", "M", "019080000001", "05443"),
                  ("P2", "X", "1980-01-01", "M", None, "05443")])
     counts = verify.status_counts(verify.verify_persons(p, REG))
-    assert counts.to_dict() == {"verified": 1, "mismatch": 0, "not_found": 0, "no_id": 1}
+    assert counts.to_dict() == {"verified": 1, "mismatch": 0, "not_found": 0, "no_id": 1, "unchecked": 0}
 
 
 @pytest.mark.parametrize("name", ["Nguyễn Thị Hoà", "NGUYỄN  VĂN   ĐỨC", "H'Mông Ê Ban",

@@ -20,7 +20,7 @@ Examples:
     >>> v[["person_id", "status", "mismatch_fields", "suggested_id"]].values.tolist()
     [['P1', 'verified', '', <NA>], ['P2', 'mismatch', 'birth_date', <NA>], ['P3', 'no_id', '', '019190000042']]
     >>> status_counts(v).to_dict()
-    {'verified': 1, 'mismatch': 1, 'not_found': 0, 'no_id': 1}
+    {'verified': 1, 'mismatch': 1, 'not_found': 0, 'no_id': 1, 'unchecked': 0}
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ from rapidfuzz import fuzz, process
 from vaxreport.exceptions import SchemaViolation
 from vaxreport.parse import parse_dates, parse_gender, parse_ids
 
-STATUSES: tuple[str, ...] = ("verified", "mismatch", "not_found", "no_id")
+#: ``unchecked``: a valid ID the extract does not hold and no registry person matches by name and
+#: birth date — the police have not (yet) checked this person, which is not "not found".
+STATUSES: tuple[str, ...] = ("verified", "mismatch", "not_found", "no_id", "unchecked")
 FOUND_RESULTS: frozenset[str] = frozenset({"match", "corrected"})
 PERSON_COLUMNS: tuple[str, ...] = ("person_id", "full_name", "birth_date", "gender", "id_number")
 REGISTRY_COLUMNS: tuple[str, ...] = ("id_number", "full_name", "birth_date", "gender", "result")
@@ -300,6 +302,8 @@ def verify_persons(persons: pd.DataFrame, registry: pd.DataFrame, *,
     suggested = pd.Series(pd.NA, index=p.index, dtype="string")
     if len(need) and len(cand):
         suggested.loc[need.index] = _suggest(need, cand).to_numpy()
+    never_checked = valid & ~has & suggested.isna().to_numpy()
+    status = np.where(never_checked, "unchecked", status)
 
     def where_found(col: str, dtype: str) -> pd.api.extensions.ExtensionArray | np.ndarray:
         v = r[col].astype(dtype).where(found) if dtype != "datetime64[ns]" else r[col].where(found)
@@ -319,11 +323,11 @@ def verify_persons(persons: pd.DataFrame, registry: pd.DataFrame, *,
 
 
 def status_counts(verification: pd.DataFrame) -> pd.Series:
-    """Persons per status (all four statuses, zeros included), for the police indicator.
+    """Persons per status (every status, zeros included), for the police indicator.
 
     Examples:
         >>> status_counts(pd.DataFrame({"status": ["verified", "no_id", "verified"]})).tolist()
-        [2, 0, 0, 1]
+        [2, 0, 0, 1, 0]
     """
     counts = verification["status"].value_counts().reindex(list(STATUSES), fill_value=0)
     return counts.astype("int64").rename("persons")
