@@ -408,3 +408,20 @@ def test_sign_status_accepts_both_ki_spellings(tmp_path: Path) -> None:
     rows[0][13], rows[1][13] = "Đã kí", "chưa kí"
     p.write_text("\n".join(",".join(r) for r in [DOSES_VI, *rows]) + "\n", encoding="utf-8")
     assert io.load_table(p, schemas.DOSES).sign_status.tolist() == ["signed", "unsigned"]
+
+
+def test_wrong_encoding_names_the_row_and_byte() -> None:
+    with pytest.raises(InputDataError) as err:
+        load_bad("wrong_encoding.csv")
+    assert str(err.value) == (f"file {BAD / 'wrong_encoding.csv'}, row 2: cannot decode byte "
+                              "0x8a as cp1258; save the file as UTF-8 CSV or XLSX")
+
+
+def test_corrupt_and_legacy_workbooks_are_clear_errors(tmp_path: Path) -> None:
+    (tmp_path / "doses.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(InputDataError, match=r"doses.xlsx: cannot open as an Excel workbook"):
+        io.load_table(tmp_path / "doses.xlsx", schemas.DOSES)
+    (tmp_path / "doses.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(InputDataError, match=r"legacy .xls workbooks are not supported; save as "
+                                             r".xlsx or CSV"):
+        io.load_table(tmp_path / "doses.xls", schemas.DOSES)

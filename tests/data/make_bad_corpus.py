@@ -183,6 +183,9 @@ def build(out: Path) -> list[Path]:
         "invalid_utf8.csv": _csv(head + ROWS[:1]).encode("utf-8")
         + _csv([ROWS[1][:2] + ["Lê Thị Ho"] + ROWS[1][3:]]).encode("utf-8")
         .replace(b"Ho,", b"Ho\xe0,") + _csv(ROWS[2:]).encode("utf-8"),
+        # neither UTF-8 nor Windows-1258 (Shift-JIS bytes 0x8A 0x8E are undefined in cp1258)
+        "wrong_encoding.csv": _csv([["record_id", "person_ref", "full_name", "birth_date"]])
+        .encode("ascii") + b"R001,P001," + "漢字".encode("shift_jis") + b",01/02/1980\r\n",
         "params_unknown_key.yaml": ("period: \"2022-05\"\nreport_date: 2022-06-01\n"
                                     "inputs: inputs\nsigner: Nguyễn Văn Hùng\n").encode("utf-8"),
         "params_wrong_type.yaml": ("period: \"2022-05\"\nreport_date: 01/06/2022\n"
