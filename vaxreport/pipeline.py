@@ -112,13 +112,17 @@ def build_dose_facts(raw: pd.DataFrame, cleaned: Any, reconciled: Any, site_dist
         "site_name": q["site_name"] if "site_name" in q else pd.NA, "commune_code": q["commune_code"],
         "sign_status": q["sign_status"], "state": "quarantined"})
     facts = pd.concat([typed, quarantined], ignore_index=True)
-    raw_district = pd.Series(raw["district_code"].to_numpy(), index=raw["record_id"].astype(str).to_numpy())
-    facts["district_code"] = facts["site_code"].map(site_district).fillna(facts["record_id"].map(raw_district))
+    district = facts["site_code"].map(site_district)
+    unknown_site = district.isna().to_numpy()
+    if unknown_site.any():  # a site missing from the tallies: the district the platform recorded
+        raw_district = pd.Series(raw["district_code"].to_numpy(), index=raw["record_id"].astype(str).to_numpy())
+        district[unknown_site] = facts.loc[unknown_site, "record_id"].map(raw_district).to_numpy()
+    facts["district_code"] = district
     for col in ("entered_at", "signed_at", "dose_date"):
         facts[col] = pd.to_datetime(facts[col])
     facts["dose_seq"] = facts["dose_seq"].astype("Int64")
     facts["person_id"] = facts["person_id"].astype("Int64")
-    return facts.sort_values("record_id", kind="stable").reset_index(drop=True)
+    return facts
 
 
 def build_person_facts(survivors: pd.DataFrame, reconciled: Any, verification: pd.DataFrame,
@@ -206,18 +210,23 @@ def feedback_facts(feedback: pd.DataFrame) -> pd.DataFrame:
     return feedback[cols].reset_index(drop=True)
 
 
+def _district_of_records(record_ids: pd.Series, dose_facts: pd.DataFrame) -> pd.Series:
+    pos = pd.Index(dose_facts["record_id"]).get_indexer(record_ids.astype(str))
+    district = dose_facts["district_code"].to_numpy(object)
+    return pd.Series(np.where(pos >= 0, district[pos], None), index=record_ids.index, dtype="string")
+
+
 def findings_facts(findings: pd.DataFrame, dose_facts: pd.DataFrame) -> pd.DataFrame:
     """Findings with the district of the dose's site (the unit that must fix it), no details."""
-    district = dose_facts.set_index("record_id")["district_code"]
     return findings[["record_id", "code", "label_vi"]].assign(
-        district_code=findings["record_id"].astype(str).map(district)).reset_index(drop=True)
+        district_code=_district_of_records(findings["record_id"], dose_facts)).reset_index(drop=True)
 
 
 def quarantine_facts(quarantine: pd.DataFrame, dose_facts: pd.DataFrame) -> pd.DataFrame:
-    district = dose_facts.set_index("record_id")["district_code"]
+    """Quarantined rows: reason and district only."""
     return pd.DataFrame({"record_id": quarantine["record_id"].astype(str),
                          "reason": quarantine["reason"].astype(str),
-                         "district_code": quarantine["record_id"].astype(str).map(district)})
+                         "district_code": _district_of_records(quarantine["record_id"], dose_facts)})
 
 
 def build_facts(inputs: Any, cleaned: Any, persons: pd.DataFrame, labels: pd.Series, survivors: pd.DataFrame,
