@@ -207,3 +207,20 @@ def test_workbooks_are_byte_identical_and_replace_atomically(built, tmp_path):
     assert [p.name for p in third] == [p.name for p in first]
     assert first[0].read_bytes() != second[0].read_bytes()  # replaced by the June file
     assert sorted(x.name for x in (tmp_path / "a").iterdir()) == [p.name for p in first]
+
+
+def test_cells_escaped_typed_and_empty_worklists(built, tmp_path):
+    odd = {k: t.head(0) for k, t in built.items()}
+    row = built["unsigned"].head(1).assign(full_name="A & B <c>\x07", birth_year=1990)
+    odd["unsigned"] = row
+    paths = wlm.write_site_workbooks(odd, tmp_path, province_name="Thái Nguyên",
+                                     period="2022-05")
+    ws = openpyxl.load_workbook(paths[0])[wlm.KINDS["unsigned"]]
+    values = dict(zip(next(ws.iter_rows(min_row=5, max_row=5, values_only=True)),
+                      next(ws.iter_rows(min_row=6, max_row=6, values_only=True))))
+    assert values["Họ và tên"] == "A & B <c>"
+    assert values["Năm sinh"] == 1990  # a number, not text
+    assert values["Ngày tiêm"] == row.dose_date.item()
+    none = wlm.write_site_workbooks({k: t.head(0) for k, t in built.items()}, tmp_path / "e",
+                                    province_name="Thái Nguyên", period="2022-05")
+    assert [p.name for p in none] == ["_tong_hop.xlsx"]
