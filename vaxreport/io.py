@@ -686,14 +686,17 @@ def _map_headers(raw: _Raw, schema: TableSchema, path: Path) -> tuple[dict[str, 
     missing = [c for c in schema.required if c not in seen]
     if missing:
         found = [h for h in raw.headers if h]
-        hint = ""
-        if len(found) <= 1 and raw.delimiter:
-            hint = (f"; the header row splits into {len(found)} field(s) with delimiter "
-                    f"{raw.delimiter!r} (encoding {raw.encoding}): is the file delimited by "
-                    "something other than , ; tab | or not a CSV at all?")
+        if len(found) <= 1 and raw.delimiter and len(schema.required) > 1:
+            shown = found[0] if found else ""
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            raise SchemaViolation(
+                f"the header row (row {raw.header_row}) is one field {shown!r}: the file is not "
+                f"delimited by , ; tab or | (read as {raw.encoding}); save it as CSV with one of "
+                f"these delimiters, or as XLSX. Missing required column(s) for table "
+                f"{schema.name!r}: {missing}", path=str(path))
         raise SchemaViolation(
             f"missing required column(s) {missing} for table {schema.name!r}; headers found "
-            f"(row {raw.header_row}): {found}{hint}", path=str(path))
+            f"(row {raw.header_row}): {found}", path=str(path))
     warns = []
     if extras:
         warns.append(f"{path}: {len(extras)} unknown column(s) kept as extra columns: {extras}")
