@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import tempfile
 import time
 from datetime import date
 
@@ -71,9 +72,9 @@ def main() -> None:
     doses = synth_doses(a.persons, a.seed)
     print(f"synth: {len(doses):,} dose rows in {time.perf_counter() - t:.1f} s")
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     res = dz.reconcile(doses)
-    print(f"reconcile: {time.perf_counter() - t:.1f} s  kept {len(res.data):,}  merged "
+    print(f"reconcile: {time.perf_counter() - t:.1f} s (cpu {time.process_time() - c:.1f} s)  kept {len(res.data):,}  merged "
           f"{len(res.merged):,}  findings {len(res.findings):,}")
     print(res.findings.code.value_counts().to_string())
     t = time.perf_counter()
@@ -87,8 +88,7 @@ def main() -> None:
     persons = (res.data.drop_duplicates("person_id")
                .loc[:, ["person_id", "birth_date"]].reset_index(drop=True))
     n = len(persons)
-    ids = np.char.add("0190", rng.integers(10**7, 10**8, n).astype(str))
-    ids = np.char.add(ids, "00")
+    ids = np.char.add("0", np.char.zfill((np.arange(n) * 7919 % 10**11).astype(str), 11))
     names = np.char.add("Nguyễn Văn ", rng.integers(0, 50_000, n).astype(str))
     persons = persons.assign(
         full_name=names, gender=np.where(rng.random(n) < 0.5, "M", "F"),
@@ -102,9 +102,9 @@ def main() -> None:
         "gender": np.where(sent["gender"].eq("M"), "Nam", "Nữ"),
         "commune_code": sent["commune_code"].to_numpy(),
         "checked_at": "15/05/2022", "result": "match"})
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     ver = verify.verify_persons(persons, registry)
-    print(f"verify_persons: {time.perf_counter() - t:.1f} s  "
+    print(f"verify_persons: {time.perf_counter() - t:.1f} s (cpu {time.process_time() - c:.1f} s)  "
           f"{verify.status_counts(ver).to_dict()}")
 
     if importlib.util.find_spec("vaxreport.worklists") is None:
@@ -119,6 +119,11 @@ def main() -> None:
                                    as_of=date(2022, 5, 31))
     print(f"build_worklists: {time.perf_counter() - t:.1f} s  "
           f"{ {k: len(v) for k, v in wl.items()} }")
+    t = time.perf_counter()
+    with tempfile.TemporaryDirectory() as d:
+        paths = worklists.write_site_workbooks(wl, d, province_name="Thái Nguyên",
+                                               period="2022-05")
+        print(f"write_site_workbooks: {time.perf_counter() - t:.1f} s  {len(paths)} files")
 
 
 if __name__ == "__main__":
