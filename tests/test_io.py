@@ -425,3 +425,10 @@ def test_corrupt_and_legacy_workbooks_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(InputDataError, match=r"legacy .xls workbooks are not supported; save as "
                                              r".xlsx or CSV"):
         io.load_table(tmp_path / "doses.xls", schemas.DOSES)
+
+
+def test_header_only_without_final_newline(tmp_path: Path) -> None:
+    p = tmp_path / "population.csv"
+    p.write_text("commune_code,age_group,population")
+    df = io.load_table(p, schemas.POPULATION)
+    assert len(df) == 0 and list(df.columns) == ["commune_code", "age_group", "population"]

@@ -376,6 +376,12 @@ def _read_csv_as(path: Path, schema: TableSchema, head: bytes, encoding: str) ->
     delimiter = _sniff_delimiter(sample)
     header, header_line = _find_header(sample, delimiter, schema, path)
     names = [f"c{i}" for i in range(len(header))]
+    if len(head) < _SAMPLE_BYTES and not "".join(sample.splitlines()[header_line:]).strip():
+        # header only (pyarrow cannot skip a last line without a newline): a valid empty table
+        empty = pd.DataFrame({n: pd.Series([], dtype="str") for n in names})
+        return _Raw(headers=[h.strip() for h in header], frame=empty, rows=None,
+                    first_row=header_line + 1, encoding=encoding, delimiter=delimiter,
+                    header_row=header_line)
     invalid: list[tuple[int | None, int, int, str]] = []
 
     def on_invalid(row: Any) -> str:
@@ -401,7 +407,7 @@ def _read_csv_as(path: Path, schema: TableSchema, head: bytes, encoding: str) ->
         if invalid:  # rare: re-read single-threaded to learn the row numbers
             invalid.clear()
             read(False)
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+    except (pa.ArrowException, UnicodeDecodeError) as exc:
         msg = str(exc)
         if encoding == "utf-8" and ("UTF8" in msg or "UTF-8" in msg):
             raise _NotUtf8 from exc
@@ -638,15 +644,19 @@ def _read_raw(path: Path, schema: TableSchema) -> _Raw:
     if not path.is_file():
         raise InputDataError("file not found", path=str(path))
     suffix = path.suffix.lower()
-    if suffix in _XLSX_SUFFIXES:
-        return _read_xlsx(path, schema)
     if suffix == ".xls":
         raise InputDataError("legacy .xls workbooks are not supported; save as .xlsx or CSV",
                              path=str(path))
     with path.open("rb") as fh:
         magic = fh.read(4)
-    if magic == b"PK\x03\x04":  # an XLSX saved under a .csv name
-        return _read_xlsx(path, schema)
+    if suffix in _XLSX_SUFFIXES or magic == b"PK\x03\x04":  # also an XLSX saved as .csv
+        try:
+            return _read_xlsx(path, schema)
+        except InputDataError:
+            raise
+        except Exception as exc:  # openpyxl/zip/XML errors of a damaged workbook
+            raise InputDataError(f"cannot read the workbook ({type(exc).__name__}: {exc})",
+                                 path=str(path)) from exc
     return _read_csv(path, schema)
 
 
