@@ -67,3 +67,15 @@ def narrative_timestamp():
     from datetime import datetime, timezone
 
     return datetime(2022, 6, 1, tzinfo=timezone.utc)
+
+
+def test_change_since_previous_run_in_points_of_printed_percentages():
+    previous = {"period": "2022-04", "headline": {
+        "entry": {"num": 2600000, "den": 2900000, "pct": "89.66"},
+        "signing": {"num": 2500000, "den": 2600000, "pct": "96.15"},
+        "police_verified": {"num": 150000, "den": 1000000, "pct": "15.00"}}}
+    para = narrative.change_paragraph(SEED, previous)
+    assert para.text.startswith("So với kỳ báo cáo trước (2022-04): ")
+    assert "tỷ lệ mũi tiêm được cập nhật tăng 4,58 điểm phần trăm (từ 89,66% lên 94,24%)" in para.text
+    assert "tỷ lệ mũi tiêm đã ký xác nhận giảm 5,57 điểm phần trăm (từ 96,15% xuống 90,58%)" in para.text
+    assert narrative.change_paragraph(SEED, None) is None

@@ -222,10 +222,11 @@ def compare(current: dict[str, Ratio], previous: dict[str, Any] | None) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def metrics_json(f: Facts, *, unit_code: str | None, unit_name: str) -> dict[str, Any]:
+def metrics_json(f: Facts, *, unit_code: str | None, unit_name: str, period: str | None = None) -> dict[str, Any]:
     """Everything a roll-up or the next month's comparison needs, as plain JSON-able values."""
     dq = data_quality(f)
     return {
+        "period": period,
         "unit_code": unit_code,
         "unit_name": unit_name,
         "headline": {k: r.to_dict() for k, r in headline(f).items()},

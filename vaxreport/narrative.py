@@ -24,7 +24,8 @@ from vaxreport import figures, metrics
 from vaxreport.metrics import Facts, Ratio
 from decimal import Decimal
 
-from vaxreport.report.format import fmt_date_short, fmt_int, fmt_pct, fmt_pct_value
+from vaxreport.report.format import (fmt_date_short, fmt_int, fmt_int_change, fmt_pct, fmt_pct_value,
+                                     fmt_pp_change)
 from vaxreport.report.render import Figure, Paragraph, ReportDoc, Section, Signatory, Table
 
 DISTRICT_RECIPIENTS = ("Sở Y tế (b/c)", "UBND huyện, thành phố (b/c)", "Các cơ sở tiêm chủng trên địa bàn",
@@ -175,15 +176,43 @@ def default_proposals(h: dict[str, Ratio], dq: dict[str, Any]) -> list[str]:
     return out
 
 
+def change_paragraph(h: dict[str, Ratio], previous: dict[str, Any] | None) -> Paragraph | None:
+    """Change since the previous run's ``metrics.json``, in points of the printed percentages."""
+    if not previous:
+        return None
+    t = metrics.compare(h, previous).set_index("indicator")
+    parts = []
+    for key, label in (("entry", "tỷ lệ mũi tiêm được cập nhật"), ("signing", "tỷ lệ mũi tiêm đã ký xác nhận"),
+                       ("feedback", "tỷ lệ phản ánh đã xử lý")):
+        if key in t.index and t.loc[key, "prev_pct"] is not None:
+            parts.append(f"{label} {fmt_pp_change(t.loc[key, 'pct'], t.loc[key, 'prev_pct'])} "
+                         f"(từ {fmt_pct_value(t.loc[key, 'prev_pct'])} lên {fmt_pct_value(t.loc[key, 'pct'])})"
+                         .replace(" lên ", " lên " if (t.loc[key, "change_pp"] or 0) >= 0 else " xuống "))
+    pv = t.loc["police_verified"] if "police_verified" in t.index else None
+    if pv is not None and pv["prev_num"] is not None:
+        parts.append(f"số đối tượng được Công an xác minh {fmt_int_change(int(pv['num']), int(pv['prev_num']))}")
+    if not parts:
+        return None
+    period = previous.get("period") or "kỳ trước"
+    return Paragraph(f"So với kỳ báo cáo trước ({period}): " + "; ".join(parts) + ".")
+
+
 def build_report(f: Facts, unit: Unit, p: Any, *, district_rollup: pd.DataFrame | None = None,
-                 missing_districts: list[str] | None = None) -> ReportDoc:
-    """The whole Báo cáo for one unit (the province roll-up when ``district_rollup`` is given)."""
+                 missing_districts: list[str] | None = None, previous: dict[str, Any] | None = None) -> ReportDoc:
+    """The whole Báo cáo for one unit (the province roll-up when ``district_rollup`` is given).
+
+    ``previous``: the same unit's ``metrics.json`` of the previous run, if any (change since then).
+    """
     h = metrics.headline(f)
     sites = metrics.by_site(f)
     communes = metrics.by_commune(f)
     dq = metrics.data_quality(f)
     cov = metrics.coverage(f)
-    blocks: list[Any] = [Paragraph(results_sentence(h, p.period_end)), headline_table(h)]
+    blocks: list[Any] = [Paragraph(results_sentence(h, p.period_end))]
+    change = change_paragraph(h, previous)
+    if change is not None:
+        blocks.append(change)
+    blocks.append(headline_table(h))
     if district_rollup is not None:
         blocks.append(district_table(district_rollup))
         fig = figures.bar_indicator_by_unit(district_rollup.assign(label=district_rollup.district_name),

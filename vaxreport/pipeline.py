@@ -391,3 +391,32 @@ def district_rollup(run_dir: Path | str, p: Any, facts: Any) -> tuple[pd.DataFra
                                                                           "police_verified")
                                                      for part in ("num", "den", "pct")]
     return pd.DataFrame(rows, columns=columns), missing
+
+
+def previous_period(period: str) -> str:
+    """``"2022-05"`` → ``"2022-04"``; ``"2022-01"`` → ``"2021-12"``.
+
+    >>> previous_period("2022-01")
+    '2021-12'
+    """
+    year, month = (int(x) for x in period.split("-"))
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def previous_metrics(run_dir: Path | str, p: Any, code: str | None, name: str) -> dict[str, Any] | None:
+    """The same unit's ``metrics.json`` in the previous period's run folder, beside this one
+    (``outputs/2022-04`` for ``outputs/2022-05``), if that run completed; else None."""
+    import json
+
+    previous = Path(run_dir).resolve().parent / previous_period(p.period)
+    if not (previous / "manifest.json").exists():
+        return None
+    sub = "province" if code is None else f"districts/{code}-{_slug(name)}"
+    path = previous / sub / "metrics.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _slug(name: str) -> str:
+    from vaxreport.runner import slugify
+
+    return slugify(name)
