@@ -137,9 +137,10 @@ def generate(n_records: int, seed: int = 7) -> pd.DataFrame:
                     rng.choice([0, 1, 2], n_persons, p=[0.08, 0.85, 0.07]))
     prov = rng.choice(["019", "019", "019", "001", "024", "020", "006"], n_persons)
     gdig = ((year >= 2000).astype(int) * 2 + (gender == 2)).astype(str)
-    serial = pd.Series(rng.integers(0, 1_000_000, n_persons)).astype(str).str.zfill(6)
+    serial = pd.Series(rng.permutation(1_000_000)[np.arange(n_persons) % 1_000_000]
+                       ).astype(str).str.zfill(6)  # unique within a (province, sex, year)
     cccd = pd.Series(prov) + gdig + pd.Series(year % 100).astype(str).str.zfill(2) + serial
-    cmnd = "09" + pd.Series(rng.integers(0, 10_000_000, n_persons)).astype(str).str.zfill(7)
+    cmnd = "09" + pd.Series(rng.permutation(10_000_000)[:n_persons]).astype(str).str.zfill(7)
     idn = np.where(kind == 1, cccd, np.where(kind == 2, cmnd, None))
     own_phone = rng.random(n_persons) < np.where(age >= 18, 0.5, 0.05)
     phone = np.where(own_phone, np.array([f"09{x:08d}" for x in

@@ -54,6 +54,8 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from vaxreport.text import is_vietnamese_syllable
+
 __all__ = [
     "BLOCKING_RULES",
     "LEVELS",
@@ -721,8 +723,14 @@ def _resolve_names(prep: _Prep, a: np.ndarray, b: np.ndarray,
         if glen is None:
             glen = pd.Series(prep.strings["given"], dtype="str").str.len().to_numpy(np.int64)
             prep.nums["given_len"] = glen
+        valid = prep.nums.get("given_valid")
+        if valid is None:
+            valid = np.array([is_vietnamese_syllable(v) for v in prep.strings["given"]], bool)
+            prep.nums["given_valid"] = valid
         short = np.minimum(glen[ga], glen[gb])
         typo = (dist <= 1) | ((dist <= 2) & (short >= 6))
+        # "Hùng"/"Dũng", "An"/"Anh": one edit apart but two real names — siblings, not a typo
+        typo &= ~(valid[ga] & valid[gb])
         lv["given"][ne[typo]] = 3
     ne = np.flatnonzero(lv["surname_middle"] == 3)
     if ne.size:
@@ -921,23 +929,24 @@ def default_threshold(n_records: int) -> float:
 
     With ``n`` records of which about :data:`DUPLICATE_RATE` duplicate another, a random pair is
     a match with probability ≈ ``rate·n / (n(n-1)/2)``; a pair is merged when its evidence
-    outweighs those odds (posterior probability ≥ 0.5).
+    outweighs those odds (posterior probability ≥ ½).  ``n`` counts the
+    :data:`TF_PSEUDO_RECORDS` that the term-frequency u are shrunk with, so that small tables
+    (whose u are mostly priors) are judged by the same standard.
 
     Args:
         n_records: number of rows in the person table.
 
     Returns:
-        Threshold in bits (never below 8).
+        Threshold in bits.
 
     Examples:
         >>> round(default_threshold(1_300_000), 1)
         22.6
-        >>> default_threshold(3)
-        8.0
+        >>> round(default_threshold(3), 1)
+        13.3
     """
-    n = max(n_records, 2)
-    pairs = n * (n - 1) / 2
-    return max(math.log2(pairs / max(DUPLICATE_RATE * n, 1.0)), 8.0)
+    n = max(n_records, 0) + TF_PSEUDO_RECORDS
+    return math.log2((n - 1) / 2 / DUPLICATE_RATE)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1078,8 +1087,12 @@ def _compatible_dobs(x: int, y: int) -> bool:
 
 
 def _guard(prep: _Prep, labels: np.ndarray, a: np.ndarray, b: np.ndarray,
-           w: np.ndarray) -> np.ndarray:
-    """Split clusters holding incompatible IDs or birth dates on their weakest links."""
+           w: np.ndarray, persons: pd.DataFrame) -> np.ndarray:
+    """Split clusters holding incompatible IDs or birth dates on their weakest links.
+
+    Links are replayed strongest first (ties broken by the records' content hashes, so the
+    result does not depend on row order) and a link is skipped when it would put incompatible
+    values in one cluster."""
     ids = np.where(prep.codes["id"] >= 0, prep.codes["id"], -1)
     dob = _dob_int(prep.y, prep.m, prep.d)
     frame = pd.DataFrame({"label": labels, "id": ids, "dob": dob})
@@ -1095,7 +1108,14 @@ def _guard(prep: _Prep, labels: np.ndarray, a: np.ndarray, b: np.ndarray,
     edge_lab = labels[a]
     in_suspect = np.isin(edge_lab, np.fromiter(suspect, np.int64))
     ea, eb, ew = a[in_suspect], b[in_suspect], w[in_suspect]
-    order = np.lexsort((np.maximum(ea, eb), np.minimum(ea, eb), -ew))
+    involved = np.unique(np.concatenate([ea, eb]))
+    present = [col for col in FIELDS if col in persons.columns]
+    content = np.zeros(prep.n, np.uint64)
+    if present and involved.size:
+        content[involved] = pd.util.hash_pandas_object(
+            persons.iloc[involved][present].astype(str), index=False).to_numpy()
+    ca, cb = content[ea], content[eb]
+    order = np.lexsort((np.maximum(ca, cb), np.minimum(ca, cb), -np.round(ew, 9)))
     ea, eb = ea[order], eb[order]
     new = labels.copy()
     conflict_clusters = 0
@@ -1159,7 +1179,7 @@ def _run(persons: pd.DataFrame, threshold: float | None) -> _Result:
     keep = total >= thr
     ka, kb, kw = a[keep], b[keep], total[keep]
     labels = _components(prep.n, ka, kb)
-    labels = _guard(prep, labels, ka, kb, kw)
+    labels = _guard(prep, labels, ka, kb, kw, persons)
     return _Result(labels=labels, a=ka, b=kb, weight=kw, threshold=thr)
 
 

@@ -1,0 +1,258 @@
+"""Tests of ``vaxreport.dedup``: labelled pairs (same person despite errors; different people
+in one household), invariants under hypothesis, missing columns, explanations and survivors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vaxreport import dedup
+
+BASE = {"full_name": "Nguyễn Văn Hùng", "birth_date": "12/03/1985", "gender": "M",
+        "id_number": "019085001234", "phone": "0912345678", "commune_code": "05443",
+        "address": "Xóm 3, xã Tân Cương"}
+
+# Background people so that value frequencies look like a real table.
+_SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô"]
+_GIVEN = ["An", "Bình", "Cường", "Dũng", "Giang", "Hải", "Khánh", "Long", "Minh", "Nam",
+          "Oanh", "Phúc", "Quang", "Sơn", "Tâm", "Uyên", "Vinh", "Xuân", "Yến", "Lan"]
+
+
+def _background(n: int = 60, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in range(n):
+        rows.append({
+            "full_name": f"{_SURNAMES[k % 10]} {'Thị' if k % 2 else 'Văn'} {_GIVEN[k % 20]}",
+            "birth_date": f"{1 + k % 28:02d}/{1 + k % 12:02d}/{1950 + k % 60}",
+            "gender": "F" if k % 2 else "M",
+            "id_number": f"0191{50 + k % 50:02d}{rng.integers(0, 10**6):06d}",
+            "phone": f"09{rng.integers(0, 10**8):08d}",
+            "commune_code": f"05{400 + k % 30}",
+            "address": f"Xóm {k % 9}, xã {k % 30}",
+        })
+    return pd.DataFrame(rows)
+
+
+def _same(a: dict, b: dict) -> bool:
+    df = pd.concat([_background(), pd.DataFrame([a, b])], ignore_index=True)
+    labels = dedup.cluster_persons(df)
+    return bool(labels.iloc[-1] == labels.iloc[-2])
+
+
+def _variant(**changes: object) -> dict:
+    return {**BASE, **changes}
+
+
+SAME_PERSON = {
+    "no diacritics, new phone": _variant(full_name="Nguyen Van Hung", phone="0387654321"),
+    "typo in given name, same ID": _variant(full_name="Nguyễn Văn Hùg"),
+    "swapped day/month, no ID": _variant(birth_date="03/12/1985", id_number=None),
+    "transposed ID, no birth date": _variant(id_number="019085002134", birth_date=None,
+                                             full_name="NGUYEN VAN HUNG"),
+    "one typo'd ID digit, moved commune": _variant(id_number="019085001284",
+                                                   commune_code="05500", address=None),
+    "one typo'd date digit, same phone": _variant(birth_date="12/03/1986", id_number=None),
+    "ISO date and upper case": _variant(birth_date="1985-03-12", full_name="NGUYỄN VĂN HÙNG"),
+    "CMND on one record, CCCD on the other": _variant(id_number="090123456"),
+    "name order given-first": _variant(full_name="Hùng Nguyễn Văn", id_number=None),
+}
+
+DIFFERENT_PEOPLE = {
+    "child in the household": _variant(full_name="Nguyễn Văn Dũng", birth_date="05/07/2012",
+                                       id_number=None),
+    "wife in the household": _variant(full_name="Trần Thị Lan", birth_date="20/10/1987",
+                                      gender="F", id_number="019187004321"),
+    "twin brother": _variant(full_name="Nguyễn Văn Dũng", id_number=None),
+    "twin sister": _variant(full_name="Nguyễn Thị Hoa", gender="F", id_number=None),
+    "father with the same phone": _variant(full_name="Nguyễn Văn Thành",
+                                           birth_date="01/01/1955", id_number="019055009999"),
+    "namesake elsewhere": _variant(birth_date="30/08/1962", id_number="019062777777",
+                                   phone="0977000111", commune_code="05511", address=None),
+}
+
+
+@pytest.mark.parametrize("case", SAME_PERSON)
+def test_same_person_despite_errors(case: str) -> None:
+    assert _same(BASE, SAME_PERSON[case]), dedup.explain_pair(BASE, SAME_PERSON[case])
+
+
+@pytest.mark.parametrize("case", DIFFERENT_PEOPLE)
+def test_different_people_stay_apart(case: str) -> None:
+    assert not _same(BASE, DIFFERENT_PEOPLE[case]), dedup.explain_pair(
+        BASE, DIFFERENT_PEOPLE[case])
+
+
+def test_datetime_birth_dates_and_custom_index() -> None:
+    df = pd.DataFrame([BASE, _variant(full_name="Nguyen Van Hung", id_number=None),
+                       DIFFERENT_PEOPLE["child in the household"]], index=["x", "y", "z"])
+    df["birth_date"] = pd.to_datetime(df["birth_date"], format="%d/%m/%Y")
+    labels = dedup.cluster_persons(df)
+    assert list(labels.index) == ["x", "y", "z"]
+    assert labels.tolist() == [0, 0, 2]
+
+
+@pytest.mark.parametrize("drop", [
+    [], ["id_number"], ["phone", "address"], ["birth_date"], ["full_name"],
+    ["gender", "commune_code", "address", "phone", "id_number"],
+    list(dedup.FIELDS),
+])
+def test_missing_columns(drop: list[str]) -> None:
+    df = pd.concat([_background(30), pd.DataFrame([BASE, BASE])], ignore_index=True)
+    df = df.drop(columns=drop)
+    labels = dedup.cluster_persons(df)
+    assert len(labels) == len(df) and labels.index.equals(df.index)
+    if len(drop) < 3 and "full_name" not in drop:
+        assert labels.iloc[-1] == labels.iloc[-2]
+
+
+def test_all_missing_values_and_empty_table() -> None:
+    df = pd.DataFrame({c: [None, None, np.nan] for c in dedup.FIELDS})
+    assert dedup.cluster_persons(df).tolist() == [0, 1, 2]
+    empty = pd.DataFrame(columns=list(dedup.FIELDS))
+    assert dedup.cluster_persons(empty).empty
+
+
+def test_input_not_mutated() -> None:
+    df = pd.concat([_background(20), pd.DataFrame([BASE, SAME_PERSON["typo in given name, "
+                                                                    "same ID"]])])
+    before = df.copy()
+    dedup.cluster_persons(df)
+    dedup.survivors(df, dedup.cluster_persons(df))
+    pd.testing.assert_frame_equal(df, before)
+
+
+def test_chain_between_two_valid_ids_is_split() -> None:
+    a = _variant(id_number="019085001234")
+    b = _variant(id_number=None, phone=None, full_name="Nguyen Van Hung")
+    c = _variant(id_number="019085987654", phone=None, address=None)
+    labels = dedup.cluster_persons(pd.concat([_background(), pd.DataFrame([a, b, c])],
+                                             ignore_index=True))
+    assert labels.iloc[-3] != labels.iloc[-1]
+
+
+def test_huge_block_is_not_a_cross_product() -> None:
+    n = 600
+    df = pd.DataFrame({"full_name": ["Nguyễn Văn An"] * n,
+                       "birth_date": [f"{1 + k % 28:02d}/{1 + k % 12:02d}/1990" for k in range(n)],
+                       "phone": ["0900000001"] * n})
+    pairs = dedup.candidate_pairs(df)
+    assert len(pairs) < n * (n - 1) / 2 / 5
+    assert (pairs["a"] < pairs["b"]).all()
+
+
+def test_explain_pair_matches_decision() -> None:
+    b = SAME_PERSON["swapped day/month, no ID"]
+    e = dedup.explain_pair(BASE, b)
+    assert e.table["weight"].sum() == pytest.approx(e.total)
+    levels = e.table.set_index("comparison")["level"]
+    assert levels["birth_date"].startswith("day_month_swapped")
+    assert e.is_match == (e.total >= e.threshold)
+    assert "bits" in str(e)
+    ref = _background()
+    e2 = dedup.explain_pair(pd.Series(BASE), pd.Series(DIFFERENT_PEOPLE["twin brother"]),
+                            persons=ref)
+    assert not e2.is_match
+
+
+def test_score_pairs_levels_are_named() -> None:
+    df = pd.DataFrame([BASE, SAME_PERSON["no diacritics, new phone"]])
+    s = dedup.score_pairs(df)
+    assert s.loc[0, "given_level"] == "exact" and s.loc[0, "phone_level"] == "different"
+    assert s.loc[0, "weight"] == pytest.approx(s.filter(like="_w").sum(axis=1)[0])
+
+
+def test_survivors_pick_best_values() -> None:
+    df = pd.DataFrame([_variant(full_name="Nguyen Van Hung", id_number="19085001234"),
+                       _variant(phone=None), _variant(id_number="019085001234")])
+    s = dedup.survivors(df, pd.Series([0, 0, 0]))
+    assert s.loc[0, "full_name"] == "Nguyễn Văn Hùng"
+    assert s.loc[0, "id_number"] == "019085001234"
+    assert s.loc[0, "phone"] == "0912345678"
+    assert int(s.loc[0, "n_records"]) == 3
+
+
+def test_merge_audit_lists_every_merged_record() -> None:
+    df = pd.concat([_background(), pd.DataFrame([BASE, SAME_PERSON["no diacritics, new phone"],
+                                                 SAME_PERSON["typo in given name, same ID"]])],
+                   ignore_index=True)
+    labels = dedup.cluster_persons(df)
+    audit = dedup.merge_audit(df, labels)
+    assert len(audit) == len(df) - labels.nunique()
+    assert set(audit["record"]) >= {len(df) - 2, len(df) - 1}
+    assert (audit["score"] > 0).all()
+
+
+@given(st.lists(st.tuples(st.integers(0, 10**12 - 1), st.integers(0, 11),
+                          st.sampled_from(["sub", "swap", "two", "same"]), st.integers(0, 9)),
+                min_size=1, max_size=50))
+def test_one_edit_matches_string_definition(cases: list[tuple[int, int, str, int]]) -> None:
+    xs, ys, expect = [], [], []
+    for value, pos, kind, digit in cases:
+        s = list(f"{value:012d}")
+        t = s.copy()
+        if kind == "sub":
+            t[pos] = str(digit)
+        elif kind == "swap" and pos < 11:
+            t[pos], t[pos + 1] = t[pos + 1], t[pos]
+        elif kind == "two":
+            t[pos] = str(digit)
+            t[(pos + 5) % 12] = str((int(t[(pos + 5) % 12]) + 1) % 10)
+        diff = [k for k in range(12) if s[k] != t[k]]
+        ok = len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                and s[diff[0]] == t[diff[1]] and s[diff[1]] == t[diff[0]])
+        xs.append(int("".join(s)))
+        ys.append(int("".join(t)))
+        expect.append(ok)
+    assert dedup._one_edit(np.array(xs), np.array(ys)).tolist() == expect
+
+
+_NAMES = ["Nguyễn Văn An", "Nguyen Van An", "Nguyễn Văn Anh", "Trần Thị Lan", "Tran Thi Lan",
+          "Lê Hoàng", None]
+_DATES = ["01/02/1990", "02/01/1990", "1990-02-01", "15/08/2001", None]
+_IDS = ["019090001234", "019090002134", "019201555555", None]
+_PHONES = ["0912345678", "0987654321", None]
+
+persons_strategy = st.lists(
+    st.fixed_dictionaries({"full_name": st.sampled_from(_NAMES),
+                           "birth_date": st.sampled_from(_DATES),
+                           "id_number": st.sampled_from(_IDS),
+                           "phone": st.sampled_from(_PHONES),
+                           "commune_code": st.sampled_from(["05443", "05444", None])}),
+    min_size=1, max_size=25)
+
+
+def _partition(labels: pd.Series) -> set[frozenset]:
+    return {frozenset(g.index) for _, g in labels.groupby(labels)}
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(persons_strategy, st.randoms(use_true_random=False))
+def test_partition_invariants(rows: list[dict], rnd) -> None:
+    df = pd.DataFrame(rows, index=[f"r{k}" for k in range(len(rows))])
+    labels = dedup.cluster_persons(df)
+    # aligned, deterministic labels: the smallest row position of each cluster
+    assert labels.index.equals(df.index)
+    assert labels.nunique() <= len(df)
+    pos = pd.Series(np.arange(len(df)), index=df.index)
+    assert (pos.groupby(labels).min() == pos.groupby(labels).min().index).all()
+    # a permutation of the rows gives the same partition
+    order = list(df.index)
+    rnd.shuffle(order)
+    assert _partition(dedup.cluster_persons(df.loc[order])) == _partition(labels)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(persons_strategy)
+def test_survivors_idempotent(rows: list[dict]) -> None:
+    df = pd.DataFrame(rows)
+    labels = dedup.cluster_persons(df)
+    surv = dedup.survivors(df, labels)
+    assert len(surv) == labels.nunique() and int(surv["n_records"].sum()) == len(df)
+    table = surv.drop(columns="n_records").reset_index(drop=True)
+    again = dedup.survivors(table, pd.Series(np.arange(len(table))))
+    pd.testing.assert_frame_equal(again.drop(columns="n_records").reset_index(drop=True),
+                                  table, check_dtype=False)
