@@ -328,7 +328,7 @@ def dose_frames(draw: st.DrawFn) -> pd.DataFrame:
     return make(rows) if rows else make([]).astype({"record_id": "object"})
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(dose_frames())
 def test_conservation_and_idempotence(df: pd.DataFrame):
     res = dz.reconcile(df)
