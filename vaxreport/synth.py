@@ -1538,6 +1538,11 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     signed_at = np.maximum(sign_day * 86_400 + rng_sign.integers(7 * 3600, 21 * 3600, N), entered + 600)
     signed_at = np.minimum(signed_at, end_s)
 
+    # free the working arrays of the stages above before the write (lower peak memory)
+    del (row_ref, row_v, row_date, row_vax, row_pos, row_site, entered_no, dup_date, dup_site,
+         ul, lag_days, late, score, lo_day, sign_day, uu, dd_pick, fut, bb, bb_y, rd, kid_row,
+         vrow, alias_j, u, dv, plat_rank, rank_in_person, dose_v, dose_pos, dose_vax, is_missing)
+
     # raw date strings: format style per row; impossible dates written as text
     style_b = rng_str.choice(6, N, p=[0.87, 0.04, 0.04, 0.02, 0.02, 0.01])
     # epoch milliseconds (API style) only for births from 1975 on: no negative or short values
