@@ -229,7 +229,7 @@ def _partition(labels: pd.Series) -> set[frozenset]:
     return {frozenset(g.index) for _, g in labels.groupby(labels)}
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(persons_strategy, st.randoms(use_true_random=False))
 def test_partition_invariants(rows: list[dict], rnd) -> None:
     df = pd.DataFrame(rows, index=[f"r{k}" for k in range(len(rows))])
@@ -245,7 +245,7 @@ def test_partition_invariants(rows: list[dict], rnd) -> None:
     assert _partition(dedup.cluster_persons(df.loc[order])) == _partition(labels)
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(persons_strategy)
 def test_survivors_idempotent(rows: list[dict]) -> None:
     df = pd.DataFrame(rows)

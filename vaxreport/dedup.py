@@ -128,6 +128,17 @@ TF_PSEUDO_RECORDS = 2000.0
 #: Prior frequency of a value when the table is too small to tell.
 TF_PRIOR: dict[str, float] = {"given": 0.01, "surname_middle": 0.02, "birth_date": 1 / 25_000,
                               "id_number": 1e-7, "phone": 1e-6}
+#: Chance agreement of the non-exact levels in a large province (u of two random records), the
+#: values small tables are shrunk towards (same weight as :data:`TF_PSEUDO_RECORDS`).
+U_PRIORS: dict[str, dict[str, float]] = {
+    "given": {"typo": 0.03, "different": 0.95},
+    "surname_middle": {"partial": 0.05, "different": 0.9},
+    "birth_date": {"day_month_swapped": 2e-5, "one_digit": 4e-4, "same_year": 0.015,
+                   "different": 0.97},
+    "gender": {"same": 0.5, "different": 0.5},
+    "commune": {"same": 0.01, "different": 0.99},
+    "address": {"same": 0.002, "different": 0.998},
+}
 #: Assumed share of records that duplicate another; sets the default threshold (prior odds).
 DUPLICATE_RATE = 0.10
 #: Floor of any u, so that no single agreement is worth more than ~25 bits.
@@ -828,6 +839,11 @@ def _estimate_u(prep: _Prep) -> _Model:
     u["phone"] = {"one_digit": 1e-4, "different": 0.99}
     ac = counts("address")
     u["address"] = {"same": max(_sum_sq(ac), 1e-4), "different": max(1 - _sum_sq(ac), 0.5)}
+    # shrink towards the priors: a table of a few rows says little about chance agreement
+    share = prep.n / (prep.n + TF_PSEUDO_RECORDS)
+    for comp, levels in U_PRIORS.items():
+        for lvl, prior in levels.items():
+            u[comp][lvl] = share * u[comp][lvl] + (1 - share) * prior
     return _Model(u=u)
 
 
