@@ -80,7 +80,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Each scale runs in a fresh process; "
             "peak RSS is that process's maximum resident set size; CPU = user + system; "
             "load avg = 1-min load of the (shared) machine at the start.\n\n"
-            f"{md}\n\nTotals at scale {big['scale']:g}:\n\n| total | value |\n|---|---:|\n{totals}\n",
+            f"{md}\n\nReading: CPU s does not depend on the machine's load; on an idle 2-core machine "
+            "the wall time is about the CPU time or less (the writer builds chunks on two threads). "
+            "Wall times taken under a load average well above 2 (other jobs sharing the cores) "
+            "overstate the cost by roughly load / 2.\n\n"
+            f"Totals at scale {big['scale']:g}:\n\n| total | value |\n|---|---:|\n{totals}\n",
             encoding="utf-8")
     return 0
 
