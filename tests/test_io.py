@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -432,3 +433,45 @@ def test_header_only_without_final_newline(tmp_path: Path) -> None:
     p.write_text("commune_code,age_group,population")
     df = io.load_table(p, schemas.POPULATION)
     assert len(df) == 0 and list(df.columns) == ["commune_code", "age_group", "population"]
+
+
+# --------------------------------------------------------------------------------------------
+# Property: whatever the delimiter and encoding, every cell comes back as the same raw string
+# --------------------------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CELL = st.text(alphabet=st.sampled_from(list("0123456789 aăâbcdđeêghiklmnoôơpqrstuưvxyÀÁẢÃẠ"
+                                              "ẾỀỂỄỆếềểễệỳýỷỹỵ,;|\t\"'/.-+E\n")),
+                max_size=12)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(_CELL, min_size=3, max_size=3), min_size=1, max_size=6),
+       delimiter=st.sampled_from(io.DELIMITERS),
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-be"]))
+def test_cells_round_trip_as_raw_strings(tmp_path: Path, rows: list[list[str]], delimiter: str,
+                                         encoding: str) -> None:
+    import csv as _csv
+    import io as _sio
+
+    buf = _sio.StringIO()
+    writer = _csv.writer(buf, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(["record_id", "full_name", "phone", "ticket", "sign_status"])
+    for r in rows:
+        writer.writerow(["R1", *r, "Đã ký"])
+    text = buf.getvalue()
+    data = (b"\xfe\xff" + text.encode("utf-16-be")) if encoding == "utf-16-be" else \
+        text.encode(encoding)
+    p = tmp_path / "doses.csv"
+    p.write_bytes(data)
+    schema = schemas.TableSchema(name="t", required=("record_id", "full_name", "phone",
+                                                     "sign_status"),
+                                 vocab={"sign_status": schemas.DOSES.vocab["sign_status"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", io.InputWarning)
+        df = io.load_table(p, schema)
+    got = df[["full_name", "phone", "ticket"]].astype(object).where(df.notna(), "")
+    assert got.values.tolist() == rows
+    assert df.sign_status.tolist() == ["signed"] * len(rows)
