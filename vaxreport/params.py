@@ -583,8 +583,6 @@ def _build(data: Any, base_dir: Path, source: Path | None) -> RunParams:
             kw["period"] = period
         else:
             pr.add("period", f'expected "YYYY-MM" (e.g. "2022-05"), got {period!r}')
-    elif isinstance(data.get("period"), (dt.date, _Int)):
-        pass  # reported by _str
     report_date = get("report_date", lambda v, w: _date(v, w, pr), required=True,
                       hint=" (YYYY-MM-DD)")
     inputs = get("inputs", lambda v, w: _str(v, w, pr, allow_empty=False), required=True,
