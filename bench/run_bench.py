@@ -1017,6 +1017,7 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(len(samples), n):
                 say(f"scaling: scale {s:g}, run {i + 1}/{n}")
                 samples.append(whole_once(s, a.work, a.jobs, timeout=timeout))
+                whole_runs.append(samples[-1])
             for res in samples:
                 cand = {}
                 if res["ok"]:
