@@ -183,10 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     params = CleanParams(as_of=dt.date(2022, 5, 31))
     with PeakRSS() as mem:
         base = mem.peak
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = clean_doses(raw, params=params)
-        secs = time.perf_counter() - t0
-    print(f"clean_doses: {secs:.1f} s, peak RSS {mem.peak / 2**30:.2f} GiB "
+        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+    load = psutil.getloadavg()[0]
+    print(f"clean_doses: {secs:.1f} s wall, {cpu:.1f} s CPU (load average {load:.1f} on "
+          f"{psutil.cpu_count()} cores), peak RSS {mem.peak / 2**30:.2f} GiB "
           f"(+{(mem.peak - base) / 2**30:.2f} GiB over the loaded input), "
           f"ru_maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
     print(f"rows: raw {len(raw):,} = data {len(res.data):,} + quarantine {len(res.quarantine):,}"

@@ -84,6 +84,8 @@ class CleanParams:
         name_match_threshold: rapidfuzz score (0-100) to accept an admin-unit name match.
         vaccine_match_threshold: rapidfuzz ratio (0-100) to accept a misspelt vaccine name.
         max_age: birth dates implying an older person are flagged ``birth_date_implausible``.
+        min_dose_gap_days: two dose dates of one record closer than this are one dose (the
+            shortest primary interval is 14 days, Abdala); used to place unnumbered boosters.
     """
 
     as_of: dt.date | None = None
@@ -92,6 +94,7 @@ class CleanParams:
     name_match_threshold: float = 90.0
     vaccine_match_threshold: float = 85.0
     max_age: int = 120
+    min_dose_gap_days: int = 14
 
     @property
     def report_date(self) -> dt.date:
@@ -134,9 +137,17 @@ def _str(s: pd.Series) -> pd.Series:
 _WS = "[ \t\n\r\x0b\x0c\u00a0\u2007\u202f\u200b\ufeff\u3000]+"  # real characters, RE2-safe
 
 
+_WS_ODD = "^ | $|  |[\t\n\r\x0b\x0c\u00a0\u2007\u202f\u200b\ufeff\u3000]"
+
+
 def _squeeze_ws(s: pd.Series) -> pd.Series:
     """Trim, collapse runs of whitespace (incl. NBSP, tabs) to one space; blank → NA."""
-    out = _str(s).str.replace(_WS, " ", regex=True).str.strip(" ")
+    out = _str(s)
+    odd = out.str.contains(_WS_ODD, regex=True).fillna(False).to_numpy(bool)
+    if odd.any():
+        fixed = out[odd].str.replace(_WS, " ", regex=True).str.strip(" ")
+        out = out.copy()
+        out[odd] = fixed
     return out.mask(out.eq(""))
 
 
@@ -216,30 +227,43 @@ def _simple_title(s: str) -> str:
     return " ".join(w[:1].upper() + w[1:].lower() for w in s.split(" "))
 
 
+def _fix_text(s0: str, name: bool) -> tuple[str | None, str | None]:
+    """(repaired value, rule) for one distinct raw value; see ``standardise_text``."""
+    s1 = " ".join(s0.translate(_ZERO_WIDTH).split())
+    if not s1:
+        return None, None
+    rule = "text_whitespace" if s1 != s0 else None
+    s2 = s1
+    legacy_ok = True
+    if not s1.isascii():
+        s2 = text.to_unicode(s1)
+        if s2 != s1:
+            legacy_ok = _cp1252(s1)
+            enc = text.detect_legacy(s1) if legacy_ok else None
+            if enc is not None:
+                rule = f"text_legacy_{enc}"
+            else:
+                # A value holding Unicode Vietnamese letters is not legacy text ("Lê Thị Vâ",
+                # a typo): NFC and tone placement only.
+                s2 = text.normalize_tones(s1)
+                if s2 != s1:
+                    nfc = unicodedata.is_normalized("NFC", s1)
+                    rule = "text_tone_placement" if nfc else "text_nfc"
+    if not name:
+        return s2, rule
+    s3 = text.title_case_name(s2) if legacy_ok else _simple_title(s2)
+    if s3 != s2 and rule in (None, "text_whitespace"):
+        rule = "name_case"
+    return s3, rule
+
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+
+
 def _text_rules(u: pd.Series, *, name: bool) -> pd.DataFrame:
-    s0 = _str(u)
-    s1 = _squeeze_ws(s0)
-    # A value typed in a legacy font is cp1252 text throughout; one that also holds Unicode
-    # Vietnamese letters ("Lê Thị Vâ", a typo) is not legacy and only gets NFC + tones.
-    legacy_ok = s1.map(_cp1252, na_action="ignore").fillna(False).astype(bool)
-    legacy = s1.where(legacy_ok).map(text.detect_legacy, na_action="ignore").astype("str")
-    s2 = text.to_unicode_series(s1).where(legacy_ok, s1.map(text.normalize_tones,
-                                                            na_action="ignore"))
-    s2 = s2.astype("str")
-    if name:
-        s3 = s2.where(~legacy_ok, s2.map(text.title_case_name, na_action="ignore"))
-        s3 = s3.where(legacy_ok, s2.map(_simple_title, na_action="ignore")).astype("str")
-    else:
-        s3 = s2
-    nfc = s1.map(lambda x: unicodedata.normalize("NFC", x), na_action="ignore")
-    rule = pd.Series(pd.NA, index=u.index, dtype="str")
-    rule = rule.mask((s1 != s0).fillna(False) | (s1.isna() & s0.notna()), "text_whitespace")
-    rule = rule.mask((s3 != s2).fillna(False), "name_case")
-    tone = (s2 != s1).fillna(False)
-    rule = rule.mask(tone, "text_tone_placement")
-    rule = rule.mask(tone & (nfc != s1).fillna(False), "text_nfc")
-    rule = rule.mask(legacy.notna() & (s2 != s1).fillna(False), "text_legacy_" + legacy.fillna(""))
-    return pd.DataFrame({"value": s3, "rule": rule})
+    pairs = [_fix_text(x, name) if isinstance(x, str) else (None, None) for x in u.tolist()]
+    return pd.DataFrame({"value": pd.array([p[0] for p in pairs], dtype="str"),
+                         "rule": pd.array([p[1] for p in pairs], dtype="str")}, index=u.index)
 
 
 def standardise_text(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
@@ -267,7 +291,7 @@ def standardise_text(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         new[col] = r["value"]
         new[RULE + col] = r["rule"]
     new["name_key"] = parse._on_uniques(new["full_name"], lambda u: pd.DataFrame(
-        {"k": text.fold_series(u).astype("str")}))["k"]
+        {"k": pd.array([text.fold(x) for x in u.tolist()], dtype="str")}))["k"]
     return df.assign(**new)
 
 
@@ -289,12 +313,23 @@ def standardise_codes(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         if col in df:
             s = _squeeze_ws(df[col])
             if col.endswith("_code"):
-                s = s.str.replace(r"^([0-9]+)\.0+$", r"\1", regex=True)
+                s = _fix_where(s, r"^[0-9]+\.0+$", lambda x: x.str.replace(r"\.0+$", "", regex=True))
             new[col] = s
     for col in ("lot", "insurance_no"):
         if col in df:
-            new[col] = _squeeze_ws(df[col]).str.replace(" ", "", regex=False).str.upper()
+            new[col] = _fix_where(_squeeze_ws(df[col]), "[ a-z]",
+                                  lambda x: x.str.replace(" ", "", regex=False).str.upper())
     return df.assign(**new)
+
+
+def _fix_where(s: pd.Series, pattern: str, fix: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``fix`` applied only to the values matching ``pattern`` (one regex pass over the column)."""
+    hit = s.str.contains(pattern, regex=True).fillna(False).to_numpy(bool)
+    if not hit.any():
+        return s
+    out = s.copy()
+    out[hit] = fix(s[hit])
+    return out
 
 
 # ----------------------------------------------------------------------------- dates
@@ -410,8 +445,8 @@ def parse_dose_numbers(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
     """``dose_number`` as Int64 from "Mũi 1", "2.0", "Mũi nhắc lại lần 1" (→ 3)…
 
     A booster or additional dose written without its number ("Mũi nhắc lại", "Mũi bổ sung") is
-    placed in the sequence of its ``person_ref``: its position among the record's distinct dose
-    dates, at least 3 (rules ``dose_number_booster_seq``, ``dose_number_additional_seq``).
+    placed in the sequence of its ``person_ref``: its position among the record's dose dates
+    (dates closer than ``min_dose_gap_days`` count once: a dose entered twice), at least 3 (rules ``dose_number_booster_seq``, ``dose_number_additional_seq``).
     Unreadable values become NA (rule ``dose_number_unknown``, flag in ``flags``): the dose is
     still usable and ``doses.reconcile`` infers its number from the sequence. Needs
     ``dose_date`` parsed. Does not mutate the input.
@@ -433,7 +468,14 @@ def parse_dose_numbers(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         persons = refs[seq].dropna().unique()
         mine = refs.isin(persons).to_numpy(bool) & df["dose_date"].notna().to_numpy(bool)
         pairs = pd.DataFrame({"p": refs[mine], "d": df["dose_date"][mine]}).drop_duplicates()
-        pairs["pos"] = pairs.groupby("p", sort=False)["d"].rank(method="dense").astype("int64")
+        pairs = pairs.sort_values(["p", "d"], kind="stable")
+        # Dates closer than the shortest dose interval are one dose entered twice.
+        first = pairs["p"].ne(pairs["p"].shift()).to_numpy(bool)
+        gap = pairs["d"].diff().dt.days.to_numpy(dtype="float64", na_value=np.nan)
+        new_slot = first | (gap >= params.min_dose_gap_days)
+        slot = np.cumsum(new_slot)
+        start = np.maximum.accumulate(np.where(first, slot, 0))
+        pairs["pos"] = slot - start + 1
         pos = pd.MultiIndex.from_frame(df.loc[seq, ["person_ref", "dose_date"]])
         look = pairs.set_index(["p", "d"])["pos"]
         found = look.reindex(pos).to_numpy(dtype="float64", na_value=np.nan)
@@ -654,16 +696,22 @@ def match_admin_units(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         vals = _str(df[col])
         if level == "district" and parent is None:
             parent = pd.Series(params.province_code, index=df.index, dtype="str")
-        pairs = pd.DataFrame({"v": vals, "p": parent if parent is not None else pd.NA})
-        keys = pairs["v"].fillna("\x00") + "\x01" + pairs["p"].astype("str").fillna("")
-        codes, uniques = pd.factorize(keys)
+        cv, uv = pd.factorize(vals)
+        if parent is not None:
+            cp, up = pd.factorize(parent)
+        else:
+            cp, up = np.zeros(len(vals), dtype="int64"), pd.Index([None])
+        key = (cv.astype("int64") + 1) * (len(up) + 1) + (cp.astype("int64") + 1)
+        codes, ukeys = pd.factorize(key)
         res = []
-        for u in uniques:
-            v, p = u.split("\x01")
-            if v == "\x00":
+        for k in ukeys:
+            i, j = divmod(int(k), len(up) + 1)
+            if i == 0:
                 res.append((None, None, None))
                 continue
-            res.append(_match_unit(v, p or None, tables[level], width, params.name_match_threshold))
+            p = up[j - 1] if j > 0 else None
+            res.append(_match_unit(uv[i - 1], p if isinstance(p, str) else None, tables[level],
+                                   width, params.name_match_threshold))
         arr = np.asarray(res, dtype=object).reshape(-1, 3)[codes] if len(codes) else np.empty((0, 3))
         value = pd.Series(arr[:, 0], index=df.index, dtype="str")
         flag = pd.Series(arr[:, 2], index=df.index, dtype="str")
