@@ -355,8 +355,10 @@ def _analysis(path: Path) -> str:
 STEP_PATTERNS = [  # cleanse notebook: first matching source pattern names the step of a cell
     ("load", "io.load_inputs"), ("cleanse", "clean.clean_doses"), ("cleanse", "cleaned.audit"),
     ("cleanse", "cleaned.quarantine"), ("dedup", "cluster_persons"), ("reconcile", "doses.reconcile"),
-    ("verify", "verify.verify_persons"), ("facts/save", "build_facts"), ("setup", "open_run"),
+    ("verify", "verify.verify_persons"), ("facts", "build_facts"), ("worklists", "worklists("),
+    ("save", "save_stage_one"), ("setup", "open_run"),
 ]
+STAGE1_STEPS = ("setup", "load", "cleanse", "dedup", "reconcile", "verify", "facts", "worklists", "save", "other")
 
 
 def notebook_steps(path: Path, patterns: list[tuple[str, str]] = STEP_PATTERNS) -> dict[str, float]:
@@ -400,6 +402,12 @@ def whole_once(scale: float, work: Path, jobs: int, *, timeout: float | None = N
     res["ok"] = r["rc"] == 0 and res.get("manifest_ok", False)
     if not res["ok"]:
         res["error"] = "run " + ("timed out" if r["timed_out"] else f"failed rc={r['rc']}")
+    if keep:  # the next run at this scale deletes the folder: keep what the figures came from
+        dest = work / "keep" / f"scale-{scale:g}-{datetime.now(timezone.utc):%H%M%S}"
+        dest.mkdir(parents=True, exist_ok=True)
+        for src in (run / "manifest.json", run / "cleansed" / "cleanse.ipynb", folder / "run.log"):
+            if src.exists():
+                shutil.copy2(src, dest / src.name)
     return res
 
 
@@ -462,7 +470,7 @@ def record_whole(store: Store, res: dict[str, Any], jobs: int) -> None:
     if rows:
         store.add(sec, f"{tag}: raw dose rows", rows, unit="rows", load=None)
     steps = res.get("steps", {})
-    for name in ("setup", "load", "cleanse", "dedup", "reconcile", "verify", "facts/save"):
+    for name in STAGE1_STEPS:
         if name in steps:
             store.add(sec, f"{tag}: stage 1 · {name}", steps[name], unit="s", load=load, at=at,
                       note="cell time in the executed cleanse notebook")
