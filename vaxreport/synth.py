@@ -17,7 +17,10 @@ How it is built (all vectorised with numpy / pyarrow compute):
    11/2021, 5–11 from 4/2022), the period's vaccine mix, primary intervals, mũi 3 and mũi 4;
    persons are cut where the cumulative dose count reaches the target exactly;
 4. platform records: a second ``person_ref`` for persons registered again at another site,
-   injected errors (``ERROR_KINDS``), duplicate dose rows, signing and verification status;
+   injected errors (``ERROR_KINDS``, rates in ``ErrorRates``), duplicate dose rows; the
+   verification status follows the record's errors (Excel-mangled IDs are export artifacts and
+   still verify); the seed's signed count is filled verified records first, and doses entered
+   in the last 3 days are unsigned; rows are exported in order of entry;
 5. site tallies (platform doses + doses never entered), feedback tickets, the police registry
    extract and the commune population denominators.
 
