@@ -144,3 +144,22 @@ def test_status_counts_has_all_statuses():
                                   "Ngô Quý Thuỷ", "Đoàn-Thị  Lụa.", "Lò Văn Ự"])
 def test_fold_names_agrees_with_text_fold(name: str):
     assert verify.fold_names(pd.Series([name])).item() == text.fold(name)
+
+
+def test_empty_inputs_and_undated_checks():
+    p = persons([("P1", "Nguyen Van An", "1980-01-01", "M", "019080000001", "05443"),
+                 ("P2", "X", "1990-01-01", "F", None, "05443")])
+    empty_reg = verify.verify_persons(p, REG.iloc[:0])
+    assert empty_reg.status.tolist() == ["unchecked", "no_id"]
+    assert verify.verify_persons(p.iloc[:0], REG).empty
+    # an undated not_found row never outranks a dated match for the same ID
+    reg = registry([
+        ("019080000001", "Nguyễn Văn An", "01/01/1980", "Nam", "05443", None, "not_found"),
+        ("019080000001", "Nguyễn Văn An", "01/01/1980", "Nam", "05443", "01/05/2022", "match"),
+    ])
+    assert verify.verify_persons(p, reg).status.tolist() == ["verified", "no_id"]
+    reg2 = registry([
+        ("019080000001", "Nguyễn Văn Ba", "01/01/1980", "Nam", "05443", None, "match"),
+        ("019080000001", "Nguyễn Văn An", "01/01/1980", "Nam", "05443", "01/05/2022", "match"),
+    ])
+    assert verify.verify_persons(p, reg2).status.tolist() == ["verified", "no_id"]
