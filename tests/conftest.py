@@ -105,21 +105,9 @@ def _failing_notebooks(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def hostile_run(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """``vaxreport run`` (in process, ``cli.main``) on the demo inputs with hostile params text,
-    districts 167 (hostile name and agency) and 168 (its notebook raises), then the province.
-
-    Returns ``{"root", "run", "params", "exit", "stdout", "stderr", "result"}``.
-    """
-    import contextlib
-    import io as _io
-
+def _hostile_params(folder: Path, demo_data: Path) -> Path:
     import yaml
 
-    from vaxreport import cli
-
-    root = tmp_path_factory.mktemp("hostile")
     params = yaml.safe_load((demo_data / "params.yaml").read_text(encoding="utf-8"))
     params.update(inputs=str(demo_data / "inputs"), title=HOSTILE["title"], agency=HOSTILE["agency"],
                   recipients=HOSTILE["recipients"], proposals=HOSTILE["proposals"],
@@ -127,18 +115,99 @@ def hostile_run(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> di
                               "agency": HOSTILE["district_agency"],
                               "doc_number": HOSTILE["district_doc_number"],
                               "recipients": HOSTILE["recipients"]}])
-    params_path = root / "params.yaml"
-    params_path.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    notebooks = _failing_notebooks(root / "notebooks")
-    out, err = _io.StringIO(), _io.StringIO()
-    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        mp.setattr(runner, "NOTEBOOKS", notebooks)
-        mp.chdir(root)
-        code = cli.main(["run", str(params_path), "--out", str(root / "run"), "--jobs", "2",
-                         "--districts", HOSTILE_DISTRICT, FAILING_DISTRICT])
-    manifest = root / "run" / runner.MANIFEST
-    assert manifest.exists(), out.getvalue() + err.getvalue()
-    notebooks_run = [runner.NotebookRun(**nb) for nb in json.loads(manifest.read_text("utf-8"))["notebooks"]]
-    return {"root": root, "run": root / "run", "params": params_path, "exit": code,
-            "stdout": out.getvalue(), "stderr": err.getvalue(),
-            "result": runner.RunResult(out=root / "run", notebooks=notebooks_run, seconds=0.0)}
+    path = folder / "params.yaml"
+    path.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+#: ``vaxreport ARGS`` with the stage notebooks taken from ``argv[1]`` (a test's copy).
+_RUN_WITH_NOTEBOOKS = ("import pathlib, sys\nfrom vaxreport import cli, runner\n"
+                       "runner.NOTEBOOKS = pathlib.Path(sys.argv[1])\nsys.exit(cli.main(sys.argv[2:]))")
+
+
+def _wait_for(cond, what: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"the run ended (exit {proc.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def run_battery(demo_run: runner.RunResult, demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The fault and injection runs of issue 7, overlapped to save time (all ``vaxreport run``
+    subprocesses on the demo inputs):
+
+    - H: hostile params (``HOSTILE``), districts 167 and 168, the district notebook of a copy of
+      ``notebooks/`` raising for 168; runs from start to end, concurrently with A and B.
+    - A: districts 167 and 168 into ``x``; SIGKILLed as soon as a district notebook runs. While
+      A holds ``x``, a second run into ``x`` is tried (``busy``).
+    - B: ``--districts 167`` into A's folder after the kill.
+    """
+    import signal
+
+    root = tmp_path_factory.mktemp("battery")
+    hostile = root / "hostile"
+    hostile.mkdir()
+    h_params = _hostile_params(hostile, demo_data)
+    notebooks = _failing_notebooks(hostile / "notebooks")
+    params, x = demo_data / "params.yaml", root / "x"
+
+    def start(name: str, cmd: list[str], cwd: Path | None = None) -> subprocess.Popen:
+        return subprocess.Popen(cmd, cwd=cwd, start_new_session=True, stdout=open(root / f"{name}.out", "w"),
+                                stderr=open(root / f"{name}.err", "w"))
+
+    h = start("h", [sys.executable, "-c", _RUN_WITH_NOTEBOOKS, str(notebooks), "run", str(h_params), "--out",
+                    str(hostile / "run"), "--jobs", "2", "--districts", HOSTILE_DISTRICT, FAILING_DISTRICT],
+              cwd=hostile)
+    a = start("a", vaxreport_cmd("run", str(params), "--out", str(x), "--districts", "167", "168", "--jobs", "2"))
+    try:
+        _wait_for(lambda: (x / runner.LOCK_NAME).exists(), "run A's lock", 300, a)
+        busy = subprocess.run(vaxreport_cmd("run", str(params), "--out", str(x)), capture_output=True,
+                              text=True, timeout=300)
+        _wait_for(lambda: any((x / "districts").glob("*/.report.partial.ipynb")), "a district notebook", 900, a)
+        pid, token = runner._read_lock(x / runner.LOCK_NAME)
+        assert pid == a.pid
+        os.kill(a.pid, signal.SIGKILL)  # the run dies at once; its workers and kernels are orphaned
+    finally:
+        if a.poll() is None:
+            a.kill()
+        a.wait(timeout=60)
+    killed = {"files": _files(x), "token": token}
+    t0 = time.monotonic()
+    while runner._token_processes(token) and time.monotonic() - t0 < 30:
+        time.sleep(0.2)
+    killed["orphans"] = runner._token_processes(token)
+    b = start("b", vaxreport_cmd("run", str(params), "--out", str(x), "--districts", "167", "--jobs", "1"))
+    codes = {"b": b.wait(timeout=1200), "h": h.wait(timeout=1200)}
+    logs = {n: {"stdout": (root / f"{n}.out").read_text(encoding="utf-8"),
+                "stderr": (root / f"{n}.err").read_text(encoding="utf-8")} for n in "abh"}
+    manifest = hostile / "run" / runner.MANIFEST
+    assert manifest.exists(), logs["h"]
+    h_notebooks = [runner.NotebookRun(**nb) for nb in json.loads(manifest.read_text("utf-8"))["notebooks"]]
+    return {
+        "basetemp": tmp_path_factory.getbasetemp(),
+        "hostile": {"root": hostile, "run": hostile / "run", "params": h_params, "exit": codes["h"],
+                    **logs["h"], "result": runner.RunResult(out=hostile / "run", notebooks=h_notebooks,
+                                                            seconds=0.0)},
+        "faults": {"a_pid": a.pid, "busy": busy, "killed": killed, "codes": codes, "x": x,
+                   "logs": {n: v["stdout"] + v["stderr"] for n, v in logs.items()}, "demo": demo_run.out},
+    }
+
+
+@pytest.fixture(scope="session")
+def hostile_run(run_battery: dict) -> dict:
+    """Run H of ``run_battery``: ``{"root", "run", "params", "exit", "stdout", "stderr", "result"}``."""
+    return run_battery["hostile"]
+
+
+@pytest.fixture(scope="session")
+def fault_runs(run_battery: dict) -> dict:
+    """Runs A (killed) and B (rerun) of ``run_battery``, plus the busy-folder attempt."""
+    return run_battery["faults"]

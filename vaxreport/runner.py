@@ -134,6 +134,8 @@ def _run_lock(out: Path, force: bool) -> Iterator[str]:
         _wait_for_orphans(out, token)
         note = f"note: {out} holds an interrupted run (pid {pid}); starting clean"
         lock.unlink()
+    elif (out / MANIFEST).exists() and not _manifest_ok(out / MANIFEST):
+        note = f"note: {out} holds a run that failed (see its {MANIFEST}); starting clean"
     elif (out / MANIFEST).exists() and not force:
         raise RunError(f"{out} already holds a complete run; pass --force to replace it "
                        "or choose another --out")
@@ -164,6 +166,14 @@ def _run_lock(out: Path, force: bool) -> Iterator[str]:
             os.environ[TOKEN_ENV] = previous
         with contextlib.suppress(FileNotFoundError):
             lock.unlink()
+
+
+def _manifest_ok(path: Path) -> bool:
+    """Whether a manifest records a successful run (unreadable counts as successful: keep it)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("ok", True) is not False
+    except (OSError, ValueError, AttributeError):
+        return True
 
 
 def _read_lock(lock: Path) -> tuple[int, str]:
