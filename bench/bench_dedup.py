@@ -241,13 +241,18 @@ def pairwise(truth: np.ndarray, labels: np.ndarray) -> dict[str, float]:
 
 
 def _load_synth(folder: Path) -> pd.DataFrame:
-    from vaxreport import io as vio  # only with --source synth
+    """Person records as stage 1 builds them (load, clean, one row per person_ref) + truth."""
+    from vaxreport import clean, io as vio, pipeline  # only with --source synth
+    from vaxreport.params import RunParams
 
-    doses = vio.load_inputs(folder / "inputs").doses
+    p = RunParams.from_yaml(folder / "params.yaml")
+    raw = vio.load_inputs(p.inputs).doses
+    cleaned = clean.clean_doses(raw, params=pipeline.clean_params(p))
+    persons = pipeline.person_records(cleaned.data).reset_index(drop=True)
     truth = pd.read_parquet(folder / "truth" / "persons_truth.parquet")
-    cols = [c for c in dedup.FIELDS if c in doses.columns]
-    persons = doses.groupby("person_ref", sort=True)[cols].first().reset_index()
-    return persons.merge(truth[["person_ref", "person_id"]], on="person_ref", how="left")
+    out = persons.merge(truth[["person_ref", "person_id"]], on="person_ref", how="left")
+    cols = [c for c in dedup.FIELDS if c in out.columns]
+    return out[["person_id", *cols]]
 
 
 def main() -> None:

@@ -52,7 +52,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from vaxreport.text import is_vietnamese_syllable
 
@@ -118,6 +118,8 @@ HOUSEHOLD_U: dict[str, dict[str, float]] = {
     "surname_middle": {"exact": 0.5, "partial": 0.2, "different": 0.3},
     "birth_date": {"exact": 0.02, "day_month_swapped": 0.002, "one_digit": 0.005,
                    "same_year": 0.1, "different": 0.87},
+    # a relative's ID typed on the record (DOMAIN.md, error kind 2) happens within households
+    "id_number": {"exact": 0.005, "one_edit": 0.001, "different": 0.99},
 }
 #: A phone shared by more records than this is a site's or a village head's, not a household's.
 HOUSEHOLD_MAX_RECORDS = 8
@@ -139,6 +141,11 @@ U_PRIORS: dict[str, dict[str, float]] = {
     "commune": {"same": 0.01, "different": 0.99},
     "address": {"same": 0.002, "different": 0.998},
 }
+#: Two given names one edit apart are both "real" (so the pair is not a typo) when both are valid
+#: Vietnamese syllables and, in tables of at least REAL_NAME_MIN_TABLE rows, each is borne by at
+#: least this share of the records (a typo's product is rare: "Tuấ", "Hy" for "Huy").
+REAL_NAME_MIN_SHARE = 5e-5
+REAL_NAME_MIN_TABLE = 20_000
 #: Assumed share of records that duplicate another; sets the default threshold (prior odds).
 DUPLICATE_RATE = 0.10
 #: Floor of any u, so that no single agreement is worth more than ~25 bits.
@@ -373,10 +380,29 @@ def _prepare(persons: pd.DataFrame) -> _Prep:
     codes["address"], strings["address"] = _recode(c, _fold_unique(u))
 
     nums["dob"] = np.where(y > 0, y.astype(np.int64) * 10000 + m * 100 + d, 0)
+    nums["id_row_ok"] = _id_fits_birth_year(codes["id"], nums["id_num"], nums["id_len"], y)
     prep = _Prep(n=n, codes=codes, strings=strings, y=y, m=m, d=d, gender=gender, nums=nums)
     _add_id_keys(prep)
     _add_frequencies(prep)
     return prep
+
+
+def _id_fits_birth_year(code: np.ndarray, num: np.ndarray, length: np.ndarray,
+                        year: np.ndarray) -> np.ndarray:
+    """Per row: False where a 12-digit CCCD contradicts the record's birth year (digits 5–6 =
+    year mod 100, digit 4 = century): a relative's ID or a typo, not this person's ID.
+
+    >>> _id_fits_birth_year(np.array([0, 0, -1]), np.array([19085001234]), np.array([12]),
+    ...                     np.array([1985, 2005, 1985]))
+    array([ True, False,  True])
+    """
+    has = code >= 0
+    take = np.where(has, code, 0)
+    n12 = np.where(has & (np.append(length, 0)[take] == 12), np.append(num, -1)[take], -1)
+    yy = (n12 // 10**6) % 100
+    century = (n12 // 10**8) % 10 // 2 + 19
+    check = (n12 >= 0) & (year > 0)
+    return ~check | ((yy == year % 100) & (century == year // 100))
 
 
 def _add_id_keys(prep: _Prep) -> None:
@@ -555,7 +581,7 @@ def _unique_pair_apply(ca: np.ndarray, cb: np.ndarray, uniq: np.ndarray, func: A
 
 
 def _lev(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
-    return process.cpdist(list(sa), list(sb), scorer=Levenshtein.distance, workers=-1)
+    return process.cpdist(list(sa), list(sb), scorer=OSA.distance, workers=-1)
 
 
 def _one_edit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -683,7 +709,9 @@ def _levels(prep: _Prep, comp: str, a: np.ndarray, b: np.ndarray) -> dict[str, n
     if comp == "birth_date":
         return {"birth_date": _lv_birth_date(prep, a, b)}
     if comp == "id_number":
-        return {"id_number": _digit_levels(prep, "id", a, b)}
+        lvl = _digit_levels(prep, "id", a, b)
+        ok = prep.nums["id_row_ok"]
+        return {"id_number": np.where(ok[a] & ok[b], lvl, 0).astype(np.int8)}
     if comp == "gender":
         return {"gender": _lv_same(prep.gender[a], prep.gender[b], missing=0)}
     if comp == "phone":
@@ -740,8 +768,13 @@ def _resolve_names(prep: _Prep, a: np.ndarray, b: np.ndarray,
             prep.nums["given_valid"] = valid
         short = np.minimum(glen[ga], glen[gb])
         typo = (dist <= 1) | ((dist <= 2) & (short >= 6))
-        # "Hùng"/"Dũng", "An"/"Anh": one edit apart but two real names — siblings, not a typo
-        typo &= ~(valid[ga] & valid[gb])
+        # "Hùng"/"Dũng", "An"/"Anh": one edit apart but two real names — siblings, not a typo.
+        # Real = a valid syllable that, in a large table, is also a common given name.
+        real = valid.copy()
+        if prep.n >= REAL_NAME_MIN_TABLE:
+            cnt = np.bincount(c["given"][c["given"] >= 0], minlength=valid.size)
+            real &= cnt >= REAL_NAME_MIN_SHARE * prep.n
+        typo &= ~(real[ga] & real[gb])
         lv["given"][ne[typo]] = 3
     ne = np.flatnonzero(lv["surname_middle"] == 3)
     if ne.size:
@@ -773,7 +806,7 @@ def _u_fuzzy(uniq: np.ndarray, counts: np.ndarray, pred: Any, top: int = 1500) -
     order = np.argsort(-counts, kind="stable")[:top]
     vals = [str(v) for v in uniq[order]]
     p = counts[order] / counts.sum()
-    mat = process.cdist(vals, vals, scorer=Levenshtein.distance, workers=-1)
+    mat = process.cdist(vals, vals, scorer=OSA.distance, workers=-1)
     hit = pred(mat, np.array([len(v) for v in vals]))
     np.fill_diagonal(hit, False)
     return float(p @ hit @ p)
@@ -1109,7 +1142,7 @@ def _guard(prep: _Prep, labels: np.ndarray, a: np.ndarray, b: np.ndarray,
     Links are replayed strongest first (ties broken by the records' content hashes, so the
     result does not depend on row order) and a link is skipped when it would put incompatible
     values in one cluster."""
-    ids = np.where(prep.codes["id"] >= 0, prep.codes["id"], -1)
+    ids = np.where((prep.codes["id"] >= 0) & prep.nums["id_row_ok"], prep.codes["id"], -1)
     dob = _dob_int(prep.y, prep.m, prep.d)
     frame = pd.DataFrame({"label": labels, "id": ids, "dob": dob})
     sizes = frame.groupby("label").size()
