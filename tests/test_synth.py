@@ -278,3 +278,8 @@ def test_full_scale_equals_seed_report(tmp_path: Path, request: pytest.FixtureRe
     assert pacsv.read_csv(tmp_path / "inputs" / "feedback.csv").num_rows == 2_628
     assert pacsv.read_csv(tmp_path / "inputs" / "registry.csv").num_rows == 200_763
     assert summary.totals["signed"] == 2_496_793
+
+
+def test_error_rates_are_checked() -> None:
+    with pytest.raises(ValueError, match="vaccine_alias"):
+        synth.ErrorRates(vaccine_alias=1.5)

@@ -39,7 +39,7 @@ import time
 import unicodedata
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +170,12 @@ class ErrorRates:
     dup_birth_date_swapped: float = 0.1
     dup_commune_moved: float = 0.35
     dup_gender_wrong: float = 0.02
+
+    def __post_init__(self) -> None:
+        bad = {f.name: getattr(self, f.name) for f in fields(self)
+               if not 0.0 <= float(getattr(self, f.name)) <= 1.0}
+        if bad:
+            raise ValueError(f"error rates must lie in [0, 1], got {bad}")
 
 
 @dataclass
