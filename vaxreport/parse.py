@@ -221,57 +221,50 @@ def _parse_date_uniques(u: pd.Series, *, kind: str, as_of_year: int, date_only: 
         st = pc.extract_regex(arr.take(pa.array(idx)), _NUMBER_RE)
         matched = np.asarray(st.is_valid(), dtype=bool)
         idx, st = idx[matched], st.filter(pa.array(matched))
-        ints = np.asarray(st.field("int").to_numpy(zero_copy_only=False), dtype=object)
-        fracs = np.asarray(st.field("frac").fill_null("").to_numpy(zero_copy_only=False), dtype=object)
-        for j, (i_txt, f_txt) in enumerate(zip(ints, fracs, strict=True)):
-            i = idx[j]
-            digits = i_txt.lstrip("-")
-            whole = int(i_txt)
-            frac_zero = f_txt.strip("0") == ""
-            if len(digits) == 4 and frac_zero and MIN_YEAR <= whole <= MAX_YEAR:
-                if kind == "birth" and whole <= as_of_year:
-                    value[i] = np.datetime64(f"{whole:04d}-01-01", "ns")
-                    rule[i], status[i] = "date_year_only", "ok"
-                continue
-            if len(digits) == 8 and frac_zero and whole > 0:
-                cands = []
-                for dd_, mm_, yy_ in ((digits[:2], digits[2:4], digits[4:]),
-                                      (digits[6:], digits[4:6], digits[:4])):
-                    yv, mv, dv = int(yy_), int(mm_), int(dd_)
-                    if _valid_ymd(np.array([yv]), np.array([mv]), np.array([dv]))[0]:
-                        cands.append((yv, mv, dv))
-                if len(cands) == 1:
-                    yv, mv, dv = cands[0]
-                    value[i] = np.datetime64(f"{yv:04d}-{mv:02d}-{dv:02d}", "ns")
-                    rule[i], status[i] = "date_compact", "ok"
-                continue
-            ts: np.datetime64 | None = None
-            if len(digits) >= 8 and frac_zero:
-                # Epoch milliseconds, the platform API's format (birthdays near 1970 have few
-                # digits, or a minus sign). Epoch seconds only for dose-side timestamps whose
-                # millisecond reading would fall before 2000.
-                if (kind == "dose" and len(digits) in (9, 10) and whole > 0
-                        and whole >= 946_684_800):
-                    ts = np.datetime64(whole, "s").astype("datetime64[ns]")
-                    r = "date_epoch_s"
-                else:
-                    ts = np.datetime64(whole, "ms").astype("datetime64[ns]")
-                    r = "date_epoch_ms"
-                ts = ts + np.timedelta64(7, "h")  # UTC → Vietnam local time
-            elif 3 <= len(digits) <= 5 and whole >= 61:
-                days = float(f"{i_txt}.{f_txt or 0}")
-                ts = (EXCEL_EPOCH.astype("datetime64[ns]")
-                      + np.timedelta64(int(round(days * 86400)), "s"))
-                r = "date_excel_serial"
-            if ts is None:
-                continue
-            year = ts.astype("datetime64[Y]").astype(int) + 1970
-            if not MIN_YEAR <= year <= MAX_YEAR:
-                status[i] = "impossible"
-                continue
-            if date_only:
-                ts = ts.astype("datetime64[D]").astype("datetime64[ns]")
-            value[i], rule[i], status[i] = ts, r, "ok"
+        n_digits = np.asarray(pc.utf8_length(pc.utf8_ltrim(st.field("int"), "-")), dtype="int64")
+        too_long = n_digits > 15  # beyond int64 milliseconds of any plausible date
+        whole = np.asarray(pc.cast(pc.if_else(pa.array(too_long), "0", st.field("int")),
+                                   pa.int64()), dtype="int64")
+        frac_txt = st.field("frac").fill_null("")
+        frac_zero = np.asarray(pc.match_substring_regex(frac_txt, "^0*$"), dtype=bool)
+        fraction = np.asarray(pc.cast(pc.binary_join_element_wise("0.", pc.if_else(
+            pc.equal(frac_txt, ""), "0", frac_txt), ""), pa.float64()), dtype="float64")
+        done = too_long.copy()
+        # A bare year: 1 January for a birth date (the platform's convention), unusable for a dose.
+        year_only = ~done & (n_digits == 4) & frac_zero & (whole >= MIN_YEAR) & (whole <= MAX_YEAR)
+        ok = year_only & (kind == "birth") & (whole <= as_of_year)
+        accept(idx[ok], _build(whole[ok], np.ones(ok.sum(), "int64"), np.ones(ok.sum(), "int64")),
+               "date_year_only")
+        done |= year_only
+        # ddmmyyyy or yyyymmdd, when exactly one reading exists.
+        compact = ~done & (n_digits == 8) & frac_zero & (whole > 0)
+        d1, m1, y1 = whole // 1_000_000, whole // 10_000 % 100, whole % 10_000
+        y2, m2, d2 = whole // 10_000, whole // 100 % 100, whole % 100
+        v1, v2 = compact & _valid_ymd(y1, m1, d1), compact & _valid_ymd(y2, m2, d2)
+        one = v1 ^ v2
+        yy, mm, dd = np.where(v1, y1, y2), np.where(v1, m1, m2), np.where(v1, d1, d2)
+        accept(idx[one], _build(yy[one], mm[one], dd[one]), "date_compact")
+        done |= one | (v1 & v2)
+        # Epoch milliseconds, the platform API's format (birthdays near 1970 have few digits, or
+        # a minus sign); epoch seconds only for dose-side values in this century.
+        epoch = ~done & (n_digits >= 8) & frac_zero
+        secs = epoch & (kind == "dose") & (n_digits <= 10) & (whole >= 946_684_800)
+        ms = np.where(secs, whole * 1000, whole)
+        ts = ms.astype("datetime64[ms]").astype("datetime64[ns]") + np.timedelta64(7, "h")
+        # Excel serial day numbers (the fraction is the time of day).
+        serial = ~done & ~epoch & (n_digits >= 3) & (n_digits <= 5) & (whole >= 61)
+        days = whole + np.where(whole < 0, -fraction, fraction)
+        ts_serial = (EXCEL_EPOCH.astype("datetime64[ns]")
+                     + (np.round(np.where(serial, days, 0) * 86400)).astype("timedelta64[s]"))
+        ts = np.where(serial, ts_serial, ts)
+        use = epoch | serial
+        year = ts.astype("datetime64[Y]").astype("int64") + 1970
+        in_range = use & (year >= MIN_YEAR) & (year <= MAX_YEAR)
+        status[idx[use & ~in_range]] = "impossible"
+        if date_only:
+            ts = ts.astype("datetime64[D]").astype("datetime64[ns]")
+        rules = np.where(serial, "date_excel_serial", np.where(secs, "date_epoch_s", "date_epoch_ms"))
+        accept(idx[in_range], ts[in_range], rules[in_range].astype(object))
 
     return pd.DataFrame({
         "value": pd.Series(value, dtype="datetime64[ns]"),
@@ -461,8 +454,9 @@ def _parse_id_uniques(u: pd.Series) -> pd.DataFrame:
     label = value.str.fullmatch(r"(?i) *(?:s[ốo] *)?(?:cccd|cmnd|cmt|c[ăa]n *c[ưu][ớo]c|cc)"
                                 r"[^0-9]*[0-9][0-9 .\-]*")
     stripped = value.str.replace(r"^[^0-9]*", "", regex=True).where(label, value)
-    sep = stripped.str.fullmatch(r"[0-9][0-9 .\-\u00a0]*[0-9]") & stripped.str.contains(r"[ .\-\u00a0]")
-    stripped = stripped.mask(sep, stripped.str.replace(r"[ .\-\u00a0]", "", regex=True))
+    sep = (stripped.str.fullmatch("[0-9][0-9 .\\-\u00a0]*[0-9]")
+           & stripped.str.contains("[ .\\-\u00a0]"))
+    stripped = stripped.mask(sep, stripped.str.replace("[ .\\-\u00a0]", "", regex=True))
     changed = stripped.ne(value).fillna(False) & rule.isna()
     rule = rule.mask(changed & label, "id_strip_label").mask(changed & ~label, "id_strip_separators")
     value = stripped
@@ -526,7 +520,7 @@ def _vn_mobile_pattern() -> str:
     """libphonenumber's pattern for Vietnamese mobile national numbers (9 digits after the 0)."""
     md = phonenumbers.PhoneMetadata.metadata_for_region("VN")
     assert md is not None and md.mobile is not None and md.mobile.national_number_pattern
-    return md.mobile.national_number_pattern
+    return md.mobile.national_number_pattern.replace("\\d", "[0-9]")  # RE2-safe on any data
 
 
 @lru_cache(maxsize=1)
