@@ -146,8 +146,9 @@ U_PRIORS: dict[str, dict[str, float]] = {
 #: least this share of the records (a typo's product is rare: "Tuấ", "Hy" for "Huy").
 REAL_NAME_MIN_SHARE = 5e-5
 REAL_NAME_MIN_TABLE = 20_000
-#: Assumed share of records that duplicate another; sets the default threshold (prior odds).
-DUPLICATE_RATE = 0.10
+#: Share of records that duplicate another: sets the default threshold (prior odds).  It is
+#: estimated from the table (records merged at the 10 % prior), then clipped to this range.
+DUPLICATE_RATE_RANGE = (0.01, 0.30)
 #: Floor of any u, so that no single agreement is worth more than ~25 bits.
 U_FLOOR = 1e-8
 
@@ -973,10 +974,10 @@ def _weights(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
     return {comp: _weight(prep, model, comp, a, lv, hh) for comp in COMPARISONS}
 
 
-def default_threshold(n_records: int) -> float:
+def default_threshold(n_records: int, duplicate_rate: float = 0.10) -> float:
     """Default decision threshold in bits: the prior log2-odds against a random pair matching.
 
-    With ``n`` records of which about :data:`DUPLICATE_RATE` duplicate another, a random pair is
+    With ``n`` records of which a share ``duplicate_rate`` duplicate another, a random pair is
     a match with probability ≈ ``rate·n / (n(n-1)/2)``; a pair is merged when its evidence
     outweighs those odds (posterior probability ≥ ½).  ``n`` counts the
     :data:`TF_PSEUDO_RECORDS` that the term-frequency u are shrunk with, so that small tables
@@ -984,6 +985,8 @@ def default_threshold(n_records: int) -> float:
 
     Args:
         n_records: number of rows in the person table.
+        duplicate_rate: share of records that duplicate another (:func:`cluster_persons`
+            estimates it from the table, between :data:`DUPLICATE_RATE_RANGE`).
 
     Returns:
         Threshold in bits.
@@ -995,7 +998,7 @@ def default_threshold(n_records: int) -> float:
         13.3
     """
     n = max(n_records, 0) + TF_PSEUDO_RECORDS
-    return math.log2((n - 1) / 2 / DUPLICATE_RATE)
+    return math.log2((n - 1) / 2 / duplicate_rate)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1223,8 +1226,17 @@ def _run(persons: pd.DataFrame, threshold: float | None) -> _Result:
     prep = _prepare(persons)
     model = _estimate_u(prep)
     a, b = _candidate_pairs(prep, BLOCKING_RULES, unique=False)
-    thr = default_threshold(prep.n) if threshold is None else float(threshold)
-    a, b, _, _, total = _score(prep, model, a, b, threshold=thr)
+    if threshold is None:
+        # empirical-Bayes prior: the duplicate rate seen at a 10 % prior sets the final odds
+        lo, hi = DUPLICATE_RATE_RANGE
+        a, b, _, _, total = _score(prep, model, a, b, threshold=default_threshold(prep.n, hi))
+        first = total >= default_threshold(prep.n)
+        merged = prep.n - np.unique(_components(prep.n, a[first], b[first])).size
+        rate = min(max(merged / max(prep.n, 1), lo), hi)
+        thr = default_threshold(prep.n, rate)
+    else:
+        thr = float(threshold)
+        a, b, _, _, total = _score(prep, model, a, b, threshold=thr)
     keep = total >= thr
     ka, kb, kw = a[keep], b[keep], total[keep]
     labels = _components(prep.n, ka, kb)
@@ -1240,7 +1252,8 @@ def cluster_persons(persons: pd.DataFrame, *, threshold: float | None = None) ->
             gender, id_number, phone, commune_code, address`` (any may be missing or NA;
             ``birth_date`` datetime64 or strings; names with or without diacritics).
         threshold: match weight in bits above which a pair is merged; default
-            :func:`default_threshold` of the table size (posterior match probability ½).
+            :func:`default_threshold` of the table size and of its duplicate rate, estimated
+            from the records merged at a 10 % prior (posterior match probability ½).
 
     Returns:
         Series of int64 cluster labels aligned to ``persons.index`` (name ``person_id``): the
@@ -1297,7 +1310,8 @@ def explain_pair(a: Mapping[str, Any] | pd.Series, b: Mapping[str, Any] | pd.Ser
         a: first record (dict or Series with any of the person columns).
         b: second record.
         persons: the table the records come from; its value frequencies set the u
-            probabilities (term-frequency weights) and its size the default threshold.
+            probabilities (term-frequency weights) and the threshold is the one
+            :func:`cluster_persons` uses on it (this runs the clustering once).
             Without it, the two records alone are used (priors dominate).
         threshold: override of the decision threshold (bits).
 
@@ -1329,8 +1343,12 @@ def explain_pair(a: Mapping[str, Any] | pd.Series, b: Mapping[str, Any] | pd.Ser
     model = _estimate_u(prep)
     ai, bi = np.array([ia]), np.array([ib])
     _, _, lv, w, total = _score(prep, model, ai, bi)
-    n_ref = len(persons) if persons is not None else 2
-    thr = default_threshold(n_ref) if threshold is None else float(threshold)
+    if threshold is not None:
+        thr = float(threshold)
+    elif persons is not None:  # the same decision as cluster_persons(persons)
+        thr = _run(persons, None).threshold
+    else:
+        thr = default_threshold(2)
     show = {"given": "full_name", "surname_middle": "full_name", "birth_date": "birth_date",
             "id_number": "id_number", "gender": "gender", "phone": "phone"}
     regime = bool(_household(prep, ai, lv["phone"])[0])
