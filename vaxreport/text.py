@@ -208,9 +208,9 @@ def _word(word: str) -> str | None:
 
 
 def _word_ok(word: str) -> bool:
-    """A syllable, or an ASCII initial or acronym ("A", "TTYT") that no legacy font produces."""
+    """A syllable, or an ASCII abbreviation no legacy font produces ("A", "Bv", "TTYT")."""
     return _word(word) is not None or (
-        word.isascii() and (len(word) == 1 or (len(word) <= 6 and word.isupper()))
+        word.isascii() and (len(word) <= 3 or (len(word) <= 6 and word.isupper()))
     )
 
 
