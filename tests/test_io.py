@@ -475,3 +475,9 @@ def test_cells_round_trip_as_raw_strings(tmp_path: Path, rows: list[list[str]], 
     got = df[["full_name", "phone", "ticket"]].astype(object).where(df.notna(), "")
     assert got.values.tolist() == rows
     assert df.sign_status.tolist() == ["signed"] * len(rows)
+
+
+def test_excel_text_formulas_are_read_as_their_text() -> None:
+    df = load_bad("excel_text_formula.csv")
+    assert df.id_number.tolist() == ["019080000123", "019185000456"]
+    assert df.phone.tolist() == ["0912345678", "0987654321"]

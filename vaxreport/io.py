@@ -20,6 +20,8 @@ Reading (``load_table``, ``load_inputs``, ``validate_folder``):
   exceptions: the closed vocabularies ``schema.vocab`` are mapped to canonical codes, and
   ``schema.integer`` columns are parsed to ``int64`` (non-negative; thousands separators in groups
   of three, e.g. ``1.234``, are accepted).
+- CSV cells written as Excel text formulas (``="0912345678"``, the trick exports use to keep
+  leading zeros) are read as the text a spreadsheet shows (``0912345678``).
 - XLSX cell values are rendered as text: integers (and integral floats) as their digit string
   without ``.0``, other floats as ``repr``, dates as ``YYYY-MM-DD``, date-times as
   ``YYYY-MM-DD HH:MM:SS``, booleans as ``true``/``false``.
@@ -63,6 +65,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -426,10 +429,30 @@ def _read_csv_as(path: Path, schema: TableSchema, head: bytes, encoding: str) ->
             f"has {actual} fields, the header has {expected} (delimiter {delimiter!r}){more}: "
             f"{text!r}; a truncated file, an unterminated quote or a stray delimiter",
             path=str(path), row=number)
-    frame = table.to_pandas()
+    frame = _unwrap_excel_text(table).to_pandas()
     return _Raw(headers=[h.strip() for h in header], frame=frame, rows=None,
                 first_row=header_line + 1, encoding=encoding, delimiter=delimiter,
                 header_row=header_line)
+
+
+def _unwrap_excel_text(table: pa.Table) -> pa.Table:
+    """``="0912345678"`` -> ``0912345678``: the formula trick exports use to keep leading zeros.
+
+    A spreadsheet shows the text inside, so that is the raw value.
+
+    >>> _unwrap_excel_text(pa.table({"p": ['="0912"', "=1", None]})).column("p").to_pylist()
+    ['0912', '=1', None]
+    """
+    for i, name in enumerate(table.column_names):
+        col = table.column(i)
+        starts = pc.starts_with(col, '="')
+        if not pc.any(starts).as_py():
+            continue
+        wrapped = pc.and_(starts, pc.ends_with(col, '"'))
+        if pc.any(wrapped).as_py():
+            inner = pc.replace_substring(pc.utf8_slice_codeunits(col, 2, -1), '""', '"')
+            table = table.set_column(i, name, pc.if_else(wrapped, inner, col))
+    return table
 
 
 def _cell_text(v: Any) -> str | None:

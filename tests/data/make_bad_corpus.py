@@ -164,6 +164,10 @@ def build(out: Path) -> list[Path]:
         "excel_ids.csv": _csv(head + [ROWS[0][:5] + ["1.9E+11", "912345678"] + ROWS[0][7:],
                                       ROWS[1][:5] + ["19185000456", "84987654321"] + ROWS[1][7:]])
         .encode("utf-8"),
+        # IDs and phones exported as Excel text formulas to keep their leading zeros
+        "excel_text_formula.csv": (_csv(head) + "".join(
+            ",".join(r[:5] + [f'="{r[5]}"', f'="{r[6]}"'] + r[7:]) + "\r\n" for r in ROWS[:2]))
+        .encode("utf-8"),
         # the export was cut off mid-row, inside a quoted address
         "truncated.csv": _csv(head + ROWS[:2]).encode("utf-8")
         + b'R003,P003,"\xc4\x90\xe1\xbb\x97 Thu',
