@@ -833,6 +833,33 @@ def _c_candidates(run: str) -> dict[str, Any]:
     return {"records": len(persons), "pairs": pairs, "seconds": time.perf_counter() - t0, "load": load1()}
 
 
+def _c_rules(persons_path: str) -> dict[str, Any]:
+    """Candidate pairs per blocking rule (before the union) — where pairs per record come from.
+
+    Uses ``dedup``'s private blocking helpers; a bench diagnostic, not an API."""
+    import numpy as np
+    import pandas as pd
+
+    from vaxreport import dedup, pipeline
+
+    df = pd.read_parquet(persons_path)
+    persons = df[["person_ref", *[c for c in pipeline.PERSON_FIELDS if c in df.columns]]]
+    prep = dedup._prepare(persons)
+    n = prep.n
+    tiebreak = prep.codes["name"].astype(np.int64) * 100_000_000 + dedup._dob_int(prep.y, prep.m, prep.d) % 100_000_000
+    rank = np.empty(n, np.int64)
+    rank[np.argsort(tiebreak, kind="stable")] = np.arange(n)
+    out: dict[str, Any] = {"records": n, "rules": {}}
+    for name, (fields, cap, window) in dedup.BLOCKING_RULES.items():
+        key = dedup._combine(prep, fields)
+        a, _ = dedup._block_pairs(key, rank, cap, window)
+        sizes = np.bincount(key[key >= 0]) if (key >= 0).any() else np.zeros(1, np.int64)
+        out["rules"][name] = {"pairs": int(a.size), "cap": cap, "blocks_over_cap": int((sizes > cap).sum()),
+                              "largest_block": int(sizes.max())}
+    out["union"] = len(dedup.candidate_pairs(persons))
+    return out
+
+
 def _c_render(run: str, runs: str) -> dict[str, Any]:
     """One district report: build_report + render_pdf (typst) vs nbconvert of its executed notebook."""
     import nbformat
@@ -935,7 +962,8 @@ def _c_orch(work: str, runs: str) -> dict[str, Any]:
 
 
 CHILDREN: dict[str, Callable[..., dict[str, Any]]] = {
-    "persons": _c_persons, "dedup_vax": _c_dedup_vax, "candidates": _c_candidates, "render": _c_render,
+    "persons": _c_persons, "dedup_vax": _c_dedup_vax, "candidates": _c_candidates, "rules": _c_rules,
+    "render": _c_render,
     "orch": _c_orch,
 }
 
