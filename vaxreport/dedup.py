@@ -701,8 +701,10 @@ def _lv_locality(prep: _Prep, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndar
             "address": _lv_same(c["address"][a], c["address"][b])}
 
 
-def _levels(prep: _Prep, comp: str, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
-    """Levels of one comparison (names without rapidfuzz: pending pairs stay "different")."""
+def _levels(prep: _Prep, comp: str, a: np.ndarray, b: np.ndarray, *, edits: bool = True
+            ) -> dict[str, np.ndarray]:
+    """Levels of one comparison (names without rapidfuzz: pending pairs stay "different";
+    with ``edits=False`` also phone/ID one-digit edits)."""
     if comp == "given":
         return {"given": _lv_given(prep, a, b)}
     if comp == "surname_middle":
@@ -710,13 +712,13 @@ def _levels(prep: _Prep, comp: str, a: np.ndarray, b: np.ndarray) -> dict[str, n
     if comp == "birth_date":
         return {"birth_date": _lv_birth_date(prep, a, b)}
     if comp == "id_number":
-        lvl = _digit_levels(prep, "id", a, b)
+        lvl = _digit_levels(prep, "id", a, b, edits=edits)
         ok = prep.nums["id_row_ok"]
         return {"id_number": np.where(ok[a] & ok[b], lvl, 0).astype(np.int8)}
     if comp == "gender":
         return {"gender": _lv_same(prep.gender[a], prep.gender[b], missing=0)}
     if comp == "phone":
-        return {"phone": _digit_levels(prep, "phone", a, b)}
+        return {"phone": _digit_levels(prep, "phone", a, b, edits=edits)}
     return _lv_locality(prep, a, b)
 
 
@@ -736,8 +738,10 @@ def _compare(prep: _Prep, a: np.ndarray, b: np.ndarray, *, fuzzy: bool = True
     return lv
 
 
-def _digit_levels(prep: _Prep, key: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """0 missing / not comparable, 1 exact, 2 one digit or transposition, 3 different."""
+def _digit_levels(prep: _Prep, key: str, a: np.ndarray, b: np.ndarray, *,
+                  edits: bool = True) -> np.ndarray:
+    """0 missing / not comparable, 1 exact, 2 one digit or transposition, 3 different
+    (``edits=False``: one-edit pairs stay at 3, for :func:`_resolve_digits`)."""
     ca, cb = prep.codes[key][a], prep.codes[key][b]
     lens, nums = prep.nums[f"{key}_len"], prep.nums[f"{key}_num"]
     out = np.zeros(a.size, np.int8)
@@ -745,10 +749,22 @@ def _digit_levels(prep: _Prep, key: str, a: np.ndarray, b: np.ndarray) -> np.nda
     ca, cb = ca[has], cb[has]
     comp = lens[ca] == lens[cb]
     lvl = np.where(comp, 3, 0).astype(np.int8)
-    lvl[comp & _one_edit(nums[ca], nums[cb])] = 2
+    if edits:
+        lvl[comp & _one_edit(nums[ca], nums[cb])] = 2
     lvl[ca == cb] = 1
     out[has] = lvl
     return out
+
+
+def _resolve_digits(prep: _Prep, a: np.ndarray, b: np.ndarray,
+                    lv: dict[str, np.ndarray]) -> None:
+    """Refine "different" phone/ID levels to one digit / transposition (pending pairs only)."""
+    for comp, key in (("phone", "phone"), ("id_number", "id")):
+        idx = np.flatnonzero(lv[comp] == 3)
+        if idx.size:
+            nums = prep.nums[f"{key}_num"]
+            one = _one_edit(nums[prep.codes[key][a[idx]]], nums[prep.codes[key][b[idx]]])
+            lv[comp][idx[one]] = 2
 
 
 def _resolve_names(prep: _Prep, a: np.ndarray, b: np.ndarray,
@@ -1033,11 +1049,13 @@ def _score(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
     lv: dict[str, np.ndarray] = {}
     hh = np.zeros(a.size, bool)
     for comp in COMPARISONS:
-        new = _levels(prep, comp, a, b)
+        new = _levels(prep, comp, a, b, edits=False)
         if comp == "phone":
             hh = _household(prep, a, new["phone"])
         best = dict(new)
-        if comp == "given":
+        if comp in ("phone", "id_number"):
+            best[comp] = np.where(new[comp] == 3, 2, new[comp]).astype(np.int8)
+        elif comp == "given":
             best["given"] = np.where(new["given"] == 4, 3, new["given"]).astype(np.int8)
         elif comp == "surname_middle":
             best["surname_middle"] = np.where(new["surname_middle"] == 3, 2,
@@ -1049,6 +1067,7 @@ def _score(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
         if keep.size < a.size:
             a, b, acc, hh = a[keep], b[keep], acc[keep], hh[keep]
             lv = {k: v[keep] for k, v in lv.items()}
+    _resolve_digits(prep, a, b, lv)
     _resolve_names(prep, a, b, lv)
     w = _weights(prep, model, a, b, lv)
     return a, b, lv, w, _total(w, a.size)
