@@ -314,3 +314,17 @@ def test_a_failed_run_is_replaced_without_force_and_says_so(tmp_path):
         assert note == f"note: {out} holds a run that failed (see its manifest.json); starting clean"
         assert sorted(p.name for p in out.iterdir()) == [runner.LOCK_NAME, runner.INCOMPLETE_NAME]
     assert not (out / runner.LOCK_NAME).exists()
+
+
+def test_an_interrupted_run_keeps_its_lock_and_the_next_run_says_so(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        with runner._run_lock(out, force=False):
+            (out / "cleansed").mkdir()
+            raise KeyboardInterrupt  # Ctrl-C in the middle of stage 1
+    assert (out / runner.LOCK_NAME).exists() and (out / runner.INCOMPLETE_NAME).exists()
+    (out / runner.LOCK_NAME).write_text("999999999\nold-token\n")  # its pid, now dead
+    with runner._run_lock(out, force=False) as note:
+        assert note == f"note: {out} holds an interrupted run (pid 999999999); starting clean"
+        assert not (out / "cleansed").exists()
+    assert not (out / runner.LOCK_NAME).exists()

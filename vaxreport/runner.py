@@ -133,7 +133,7 @@ def _run_lock(out: Path, force: bool) -> Iterator[str]:
                            "choose another --out or wait for it to finish")
         _wait_for_orphans(out, token)
         note = f"note: {out} holds an interrupted run (pid {pid}); starting clean"
-        lock.unlink()
+        lock.unlink(missing_ok=True)  # two new runs may both find the stale lock: O_EXCL decides
     elif (out / MANIFEST).exists() and not _manifest_ok(out / MANIFEST):
         note = f"note: {out} holds a run that failed (see its {MANIFEST}); starting clean"
     elif (out / MANIFEST).exists() and not force:
@@ -150,6 +150,7 @@ def _run_lock(out: Path, force: bool) -> Iterator[str]:
         fh.write(f"{os.getpid()}\n{token}\n")
     previous = os.environ.get(TOKEN_ENV)
     os.environ[TOKEN_ENV] = token  # inherited by worker processes and their kernels
+    interrupted = False
     try:
         for child in out.iterdir():
             if child.name == LOCK_NAME:
@@ -159,13 +160,19 @@ def _run_lock(out: Path, force: bool) -> Iterator[str]:
             "This run has not finished (or was interrupted): its outputs are incomplete.\n"
             f"A complete run has {MANIFEST}; run vaxreport again to redo it.\n", encoding="utf-8")
         yield note
+    except BaseException:
+        # Ctrl-C or a crash: keep the lock (its pid is about to be dead) so that the next run
+        # waits for this run's last processes and says it found an interrupted run.
+        interrupted = True
+        raise
     finally:
         if previous is None:
             os.environ.pop(TOKEN_ENV, None)
         else:
             os.environ[TOKEN_ENV] = previous
-        with contextlib.suppress(FileNotFoundError):
-            lock.unlink()
+        if not interrupted:
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
 
 
 def _manifest_ok(path: Path) -> bool:
@@ -449,8 +456,9 @@ def _run_parallel(tasks: list[tuple], jobs: int, progress: bool) -> list[Noteboo
 
     ctx = multiprocessing.get_context("spawn")
     results_by_name: dict[str, NotebookRun] = {}
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                                initargs=(os.getpid(),)) as pool:
+    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                  initargs=(os.getpid(),))
+    try:
         futures = {pool.submit(_execute_star, t): t for t in tasks}
         bar = tqdm(total=len(tasks), desc="districts", unit="nb", disable=not progress, file=sys.stderr)
         for fut in cf.as_completed(futures):
@@ -465,6 +473,10 @@ def _run_parallel(tasks: list[tuple], jobs: int, progress: bool) -> list[Noteboo
             if not nb.ok:
                 bar.write(nb.line())
         bar.close()
+    except BaseException:  # Ctrl-C: do not start the districts still queued
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return [results_by_name[t[1]] for t in tasks]
 
 
