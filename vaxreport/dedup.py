@@ -1157,6 +1157,35 @@ def _compatible_dobs(x: int, y: int) -> bool:
     return min(_hamming(sx, sy), _hamming(swapped, sy)) <= DOB_MAX_DIGITS_APART
 
 
+def _hamming_int(x: np.ndarray, y: np.ndarray, width: int) -> np.ndarray:
+    out = np.zeros(x.size, np.int64)
+    for k in range(width):
+        out += (x // 10**k) % 10 != (y // 10**k) % 10
+    return out
+
+
+def _clashes(labels: np.ndarray, tagged: np.ndarray, max_apart: int, *, swap: bool) -> set[int]:
+    """Labels of clusters holding two values (``value·16 + length``, -1 if none) of one length
+    that differ in more than ``max_apart`` digits (also after a day/month swap if ``swap``)."""
+    sel = np.flatnonzero(tagged >= 0)
+    df = pd.DataFrame({"label": labels[sel], "v": tagged[sel]}).drop_duplicates()
+    many = df["label"].duplicated(keep=False)
+    df = df[many]
+    if df.empty:
+        return set()
+    pairs = df.merge(df, on="label")
+    pairs = pairs[pairs["v_x"] < pairs["v_y"]]
+    vx, vy = pairs["v_x"].to_numpy(), pairs["v_y"].to_numpy()
+    same_len = vx % 16 == vy % 16
+    x, y, width = vx // 16, vy // 16, 12
+    dist = _hamming_int(x, y, width)
+    if swap:  # yyyymmdd with day and month exchanged
+        xs = (x // 10000) * 10000 + (x % 100) * 100 + (x // 100) % 100
+        dist = np.minimum(dist, _hamming_int(xs, y, width))
+    bad = same_len & (dist > max_apart)
+    return set(pairs["label"].to_numpy()[bad].tolist())
+
+
 def _guard(prep: _Prep, labels: np.ndarray, a: np.ndarray, b: np.ndarray,
            w: np.ndarray, persons: pd.DataFrame) -> np.ndarray:
     """Split clusters holding incompatible IDs or birth dates on their weakest links.
@@ -1166,14 +1195,14 @@ def _guard(prep: _Prep, labels: np.ndarray, a: np.ndarray, b: np.ndarray,
     values in one cluster."""
     ids = np.where((prep.codes["id"] >= 0) & prep.nums["id_row_ok"], prep.codes["id"], -1)
     dob = _dob_int(prep.y, prep.m, prep.d)
-    frame = pd.DataFrame({"label": labels, "id": ids, "dob": dob})
-    sizes = frame.groupby("label").size()
-    multi = frame[frame["label"].map(sizes) > 1]
-    n_id = multi[multi["id"] >= 0].groupby("label")["id"].nunique()
-    n_dob = multi[multi["dob"] > 0].groupby("label")["dob"].nunique()
-    suspect = set(n_id[n_id > 1].index) | set(n_dob[n_dob > 1].index)
+    id_num = np.append(prep.nums["id_num"], -1)[ids]
+    id_len = np.append(prep.nums["id_len"], 0)[ids]
+    suspect = _clashes(labels, id_num * 16 + id_len, ID_MAX_DIGITS_APART, swap=False)
+    suspect |= _clashes(labels, np.where(dob > 0, dob * 16 + 8, -1), DOB_MAX_DIGITS_APART,
+                        swap=True)
     if not suspect:
         return labels
+    frame = pd.DataFrame({"label": labels})
     id_str = prep.strings["id"]
     members = frame[frame["label"].isin(suspect)].groupby("label").groups
     edge_lab = labels[a]
@@ -1189,7 +1218,6 @@ def _guard(prep: _Prep, labels: np.ndarray, a: np.ndarray, b: np.ndarray,
     order = np.lexsort((np.maximum(ca, cb), np.minimum(ca, cb), -np.round(ew, 9)))
     ea, eb = ea[order], eb[order]
     new = labels.copy()
-    conflict_clusters = 0
     by_label: dict[int, list[tuple[int, int]]] = {}
     for x, y in zip(ea.tolist(), eb.tolist()):
         by_label.setdefault(int(labels[x]), []).append((x, y))
@@ -1198,13 +1226,6 @@ def _guard(prep: _Prep, labels: np.ndarray, a: np.ndarray, b: np.ndarray,
         id_vals = {r: (id_str[ids[r]] if ids[r] >= 0 else "") for r in rows_l}
         dob_vals = {r: int(dob[r]) for r in rows_l}
         # does the cluster actually hold an incompatible pair?
-        uid = sorted({v for v in id_vals.values() if v})
-        udob = sorted({v for v in dob_vals.values() if v})
-        clash = any(not _compatible_ids(p, q) for i, p in enumerate(uid) for q in uid[i + 1:])
-        clash |= any(not _compatible_dobs(p, q) for i, p in enumerate(udob) for q in udob[i + 1:])
-        if not clash:
-            continue
-        conflict_clusters += 1
         parent = {r: r for r in rows_l}
         comp_ids = {r: {id_vals[r]} - {""} for r in rows_l}
         comp_dobs = {r: {dob_vals[r]} - {0} for r in rows_l}
