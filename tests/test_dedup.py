@@ -256,3 +256,11 @@ def test_survivors_idempotent(rows: list[dict]) -> None:
     again = dedup.survivors(table, pd.Series(np.arange(len(table))))
     pd.testing.assert_frame_equal(again.drop(columns="n_records").reset_index(drop=True),
                                   table, check_dtype=False)
+
+
+def test_legacy_encoded_name_matches_unicode() -> None:
+    from vaxreport.text import encode_legacy
+
+    tcvn3 = _variant(full_name=encode_legacy("Nguyễn Văn Hùng", "tcvn3"), phone="0387654321")
+    vni = _variant(full_name=encode_legacy("Nguyễn Văn Hùng", "vni"), id_number=None)
+    assert _same(BASE, tcvn3) and _same(BASE, vni)

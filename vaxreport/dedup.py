@@ -54,7 +54,7 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from vaxreport.text import is_vietnamese_syllable
+from vaxreport.text import is_vietnamese_syllable, to_unicode_series
 
 __all__ = [
     "BLOCKING_RULES",
@@ -205,6 +205,28 @@ def _fold_unique(values: pd.Series) -> pd.Series:
     return s
 
 
+#: Names that may be TCVN3/VNI mojibake: a character no NFC Vietnamese name uses, or an ASCII
+#: vowel followed by a Latin-1 letter ("Nguyeãn"); only these go through the (slower) repair.
+_MAYBE_LEGACY = (r"[^\x00-\x7f\u00c0-\u00c3\u00c8-\u00ca\u00cc\u00cd\u00d2-\u00d5\u00d9\u00da"
+                 r"\u00dd\u00e0-\u00e3\u00e8-\u00ea\u00ec\u00ed\u00f2-\u00f5\u00f9\u00fa\u00fd"
+                 r"\u0102\u0103\u0110\u0111\u0128\u0129\u0168\u0169\u01a0\u01a1\u01af\u01b0"
+                 r"\u1ea0-\u1ef9]|[aeiouyAEIOUY][\u00c0-\u00ff]")
+
+
+def _repair_legacy(names: pd.Series) -> pd.Series:
+    """Legacy-font names (TCVN3, VNI) repaired to Unicode with ``text.to_unicode``.
+
+    >>> _repair_legacy(pd.Series(["NguyÔn V¨n An", "Lê Thị Hoa"])).tolist()
+    ['Nguyễn Văn An', 'Lê Thị Hoa']
+    """
+    maybe = names.str.contains(_MAYBE_LEGACY, regex=True).fillna(False).to_numpy(bool)
+    if not maybe.any():
+        return names
+    out = names.copy()
+    out[maybe] = to_unicode_series(names[maybe]).to_numpy()
+    return out
+
+
 def _factor(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """Row codes (-1 for NA) and the unique values as a string Series (work on these)."""
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
@@ -338,6 +360,7 @@ def _prepare(persons: pd.DataFrame) -> _Prep:
 
     # names: fold the unique raw strings, then split the unique folded keys
     rc, ru = _factor(_column(persons, "full_name"))
+    ru = _repair_legacy(ru)
     folded_u = _fold_unique(ru)
     codes["name"], strings["name"] = _recode(rc, folded_u, sort=True)
     nu = pd.Series(strings["name"], dtype="str")
