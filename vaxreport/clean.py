@@ -304,37 +304,51 @@ def standardise_codes(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
     """Trim identifiers and codes; drop the ``.0`` Excel adds to numeric codes.
 
     Applies to record and person references, site codes, lot and insurance numbers (upper
-    case, no inner spaces) and admin-unit codes. Does not mutate the input.
+    case, no inner spaces) and admin-unit codes. Rules: ``code_whitespace``,
+    ``code_excel_float``, ``code_case_spacing``. Does not mutate the input.
 
     Examples:
         >>> df = pd.DataFrame({"record_id": [" r1 "], "site_code": ["S1"], "lot": ["ab 123"],
         ...                    "district_code": ["164.0"]})
-        >>> standardise_codes(df, CleanParams()).values.tolist()
+        >>> out = standardise_codes(df, CleanParams())
+        >>> out[["record_id", "site_code", "lot", "district_code"]].values.tolist()
         [['r1', 'S1', 'AB123', '164']]
+        >>> out["__rule__district_code"].tolist()
+        ['code_excel_float']
     """
     new: dict[str, pd.Series] = {}
     for col in ("record_id", "person_ref", "site_code", "province_code", "district_code",
-                "commune_code"):
-        if col in df:
-            s = _squeeze_ws(df[col])
-            if col.endswith("_code"):
-                s = _fix_where(s, r"^[0-9]+\.0+$", lambda x: x.str.replace(r"\.0+$", "", regex=True))
-            new[col] = s
-    for col in ("lot", "insurance_no"):
-        if col in df:
-            new[col] = _fix_where(_squeeze_ws(df[col]), "[ a-z]",
-                                  lambda x: x.str.replace(" ", "", regex=False).str.upper())
+                "commune_code", "lot", "insurance_no"):
+        if col not in df:
+            continue
+        raw = _str(df[col])
+        odd = raw.str.contains(_WS_ODD, regex=True).fillna(False).to_numpy(bool)
+        s = _squeeze_ws(raw)
+        rule = np.where(odd, "code_whitespace", None).astype(object)
+        if col.endswith("_code"):
+            pattern, rule_name = r"^[0-9]+\.0+$", "code_excel_float"
+            s, hit = _fix_where(s, pattern, lambda x: x.str.replace(r"\.0+$", "", regex=True))
+        elif col in ("lot", "insurance_no"):
+            pattern, rule_name = "[ a-z]", "code_case_spacing"
+            s, hit = _fix_where(s, pattern,
+                                lambda x: x.str.replace(" ", "", regex=False).str.upper())
+        else:
+            hit = np.zeros(len(s), dtype=bool)
+        rule[hit] = rule_name if hit.any() else None
+        new[col] = s
+        new[RULE + col] = pd.Series(rule, index=df.index, dtype="str")
     return df.assign(**new)
 
 
-def _fix_where(s: pd.Series, pattern: str, fix: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """``fix`` applied only to the values matching ``pattern`` (one regex pass over the column)."""
+def _fix_where(s: pd.Series, pattern: str,
+               fix: Callable[[pd.Series], pd.Series]) -> tuple[pd.Series, np.ndarray]:
+    """``fix`` applied only to the values matching ``pattern``; also returns the match mask."""
     hit = s.str.contains(pattern, regex=True).fillna(False).to_numpy(bool)
     if not hit.any():
-        return s
+        return s, hit
     out = s.copy()
     out[hit] = fix(s[hit])
-    return out
+    return out, hit
 
 
 # ----------------------------------------------------------------------------- dates
