@@ -38,12 +38,14 @@ from vaxreport.clean import CleanParams, clean_doses  # noqa: E402
 FIXABLE: dict[str, tuple[str, set[str], set[str]]] = {
     "full_name": ("true_full_name", {"name_nfd", "name_case_spacing", "name_tcvn3", "name_vni",
                                      "name_legacy"},
-                  {"name_typo", "name_no_diacritics", "name_incomplete", "dup_name_variant"}),
+                  # the second record of a duplicate person may carry a name variant
+                  {"name_typo", "name_no_diacritics", "name_incomplete", "duplicate_person"}),
     "birth_date": ("true_birth_date", {"birth_date_format"}, {"birth_date_swapped"}),
     "gender": ("true_gender", {"gender_format"}, {"gender_wrong"}),
-    "id_number": ("true_id_number", {"id_excel_scientific", "id_leading_zero_lost", "id_format"},
+    # synth's Excel scientific notation keeps 6 significant digits: lost, never guessed
+    "id_number": ("true_id_number", {"id_leading_zero_lost", "id_format"},
                   {"id_missing", "id_malformed", "id_digit_error", "id_of_relative",
-                   "id_other_document"}),
+                   "id_other_document", "id_excel_scientific"}),
     "phone": ("true_phone", {"phone_old_11_digit", "phone_country_code", "phone_format"},
               {"phone_missing", "phone_other", "phone_malformed"}),
     "vaccine": ("true_vaccine", {"vaccine_alias"}, set()),
@@ -107,6 +109,8 @@ def _plain(col: str, raw: pd.Series) -> pd.Series:
 # Rules whose job is to reject a value (new value NA): right when the raw value was wrong.
 REJECTING = {"id_not_digits", "id_excel_lost_digits", "phone_invalid", "date_impossible",
              "date_unparseable", "gender_unknown", "dose_number_unknown"}
+# Rules scored on every row they touched, whatever else was injected there.
+SCORE_ALL = REJECTING | {"id_letter_o"}
 
 
 def score(raw: pd.DataFrame, data: pd.DataFrame, audit: pd.DataFrame, quarantine: pd.DataFrame,
@@ -125,6 +129,8 @@ def score(raw: pd.DataFrame, data: pd.DataFrame, audit: pd.DataFrame, quarantine
         k = kinds.reindex(ids)
         # Changes on rows whose true value was itself corrupted beyond repair are not scored.
         ok_rows = ~k.map(lambda ks: bool(unfixable.intersection(ks))).to_numpy(bool)
+        if rule in SCORE_ALL:
+            ok_rows[:] = True
         if rule in REJECTING:
             plain = _plain(col, raw.set_index("record_id")[col].reindex(ids)).to_numpy()
             right = ~((plain == t) | (pd.isna(plain) & pd.isna(t)))
