@@ -304,7 +304,8 @@ _GENDER = {"m": 1, "male": 1, "nam": 1, "1": 1, "f": 2, "female": 2, "nu": 2, "2
 
 def _parse_gender(col: pd.Series) -> np.ndarray:
     codes, u = _factor(col)
-    mapped = np.array([_GENDER.get(v, 0) for v in _fold_unique(u)] + [0], dtype=np.int8)
+    folded = _fold_unique(u.str.replace(r"\.0$", "", regex=True))
+    mapped = np.array([_GENDER.get(v, 0) for v in folded] + [0], dtype=np.int8)
     return mapped[codes]
 
 
@@ -314,8 +315,10 @@ def _digits(u: pd.Series) -> pd.Series:
 
 
 def _clean_ids(u: pd.Series) -> pd.Series:
-    """Digits only; kept if 9 (CMND) or 12 (CCCD) digits and not one repeated digit."""
+    """Digits only (a lost leading zero restored: 11→12, 8→9 digits); kept if 9 (CMND) or
+    12 (CCCD) digits and not one repeated digit."""
     d = _digits(u)
+    d = d.where(~d.str.len().isin([8, 11]), "0" + d)
     ok = d.str.len().isin([9, 12]) & ~d.str.fullmatch(r"0+|1+|2+|3+|4+|5+|6+|7+|8+|9+")
     return d.where(ok, "")
 
