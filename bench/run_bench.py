@@ -82,11 +82,13 @@ def load1() -> float:
 class TreePeak:
     """Peak resident memory of a process and all its descendants (sum), sampled every ``every`` s."""
 
-    def __init__(self, pid: int, every: float = 0.2) -> None:
+    def __init__(self, pid: int, every: float = 0.2, limit_gb: float | None = None) -> None:
         import psutil
 
         self.root = psutil.Process(pid)
         self.every = every
+        self.limit = limit_gb * 2**30 if limit_gb else None
+        self.over_limit = False
         self.peak = 0
         self.peak_single = 0
         self._stop = threading.Event()
@@ -106,6 +108,9 @@ class TreePeak:
                 total += rss
                 self.peak_single = max(self.peak_single, rss)
         self.peak = max(self.peak, total)
+        if self.limit and total > self.limit and not self.over_limit:
+            self.over_limit = True  # a shared machine: stop before the kernel's OOM killer picks a victim
+            _kill_tree(self.root.pid)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -121,6 +126,9 @@ class TreePeak:
         self._t.join()
 
 
+MAX_GB: float | None = None  # --max-gb: stop any child whose process tree grows beyond this
+
+
 def measure(cmd: list[str], *, timeout: float | None = None, env: dict[str, str] | None = None,
             log: Path | None = None) -> dict[str, Any]:
     """Run ``cmd``; wall and CPU seconds (user + system of the child and the descendants it waited
@@ -134,7 +142,7 @@ def measure(cmd: list[str], *, timeout: float | None = None, env: dict[str, str]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=out, text=True, cwd=str(ROOT),
                             env={**os.environ, **(env or {})})
     timed_out = False
-    with TreePeak(proc.pid) as peak:
+    with TreePeak(proc.pid, limit_gb=MAX_GB) as peak:
         try:
             stdout, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -148,7 +156,7 @@ def measure(cmd: list[str], *, timeout: float | None = None, env: dict[str, str]
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     return {"wall": wall, "cpu": cpu, "peak_gb": peak.peak / 2**30,
             "peak_single_gb": peak.peak_single / 2**30, "load": load, "rc": proc.returncode,
-            "timed_out": timed_out, "stdout": stdout or "",
+            "timed_out": timed_out, "over_limit": peak.over_limit, "stdout": stdout or "",
             "at": datetime.now(timezone.utc).strftime("%H:%M")}
 
 
@@ -394,14 +402,14 @@ def whole_once(scale: float, work: Path, jobs: int, *, timeout: float | None = N
                   timeout=timeout, log=folder / "synth.log")
     res: dict[str, Any] = {"scale": scale, "synth": syn, "ok": syn["rc"] == 0}
     if not res["ok"]:
-        res["error"] = "synth " + ("timed out" if syn["timed_out"] else f"failed rc={syn['rc']}")
+        res["error"] = "synth " + _why(syn)
         return res
     res["run"] = r = measure([VAXREPORT, "run", str(data / "params.yaml"), "--out", str(run), "--jobs",
                               str(jobs), "--force"], timeout=timeout, log=folder / "run.log")
     res.update(manifest_figures(run))
     res["ok"] = r["rc"] == 0 and res.get("manifest_ok", False)
     if not res["ok"]:
-        res["error"] = "run " + ("timed out" if r["timed_out"] else f"failed rc={r['rc']}")
+        res["error"] = "run " + _why(r)
     if keep:  # the next run at this scale deletes the folder: keep what the figures came from
         dest = work / "keep" / f"scale-{scale:g}-{datetime.now(timezone.utc):%H%M%S}"
         dest.mkdir(parents=True, exist_ok=True)
@@ -411,10 +419,18 @@ def whole_once(scale: float, work: Path, jobs: int, *, timeout: float | None = N
     return res
 
 
+def _why(r: dict[str, Any]) -> str:
+    if r.get("over_limit"):
+        return f"stopped by --max-gb {MAX_GB:g} after {r['wall']:.0f} s (process tree at {r['peak_gb']:.1f} GB)"
+    return f"timed out after {r['wall']:.0f} s" if r["timed_out"] else f"failed rc={r['rc']}"
+
+
 def manifest_figures(run: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     mpath = run / "manifest.json"
-    if not mpath.exists():
+    if not mpath.exists():  # a stopped run: what the cleanse notebook got through
+        with contextlib.suppress(Exception):
+            out["steps"] = notebook_steps(run / "cleansed" / "cleanse.ipynb")
         return out
     m = json.loads(mpath.read_text(encoding="utf-8"))
     out["manifest_ok"] = m["ok"]
@@ -520,6 +536,11 @@ def record_scaling(store: Store, res: dict[str, Any], cand: dict[str, Any]) -> N
     if not res["ok"]:
         store.add(sec, f"{tag}: {res.get('error', 'failed')}", None, unit="", load=syn["load"], at=syn["at"],
                   order=order)
+        done = [k for k in STAGE1_STEPS if k in res.get("steps", {})]
+        if done:
+            store.add(sec, f"{tag}: stage-1 steps completed before it stopped", len(done), unit="steps",
+                      load=None, order=order + 0.05, note=", ".join(
+                          f"{k} {res['steps'][k]:.0f} s" for k in done))
         if res.get("run"):
             store.add(sec, f"{tag}: run wall until it stopped", res["run"]["wall"], unit="s",
                       load=res["run"]["load"], at=res["run"]["at"], order=order + 0.1)
@@ -991,6 +1012,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--orch-scale", type=float, default=None,
                     help="scale of the --jobs 1 vs 2 comparison (default: --scale, reusing the whole runs)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds before a child run is stopped")
+    ap.add_argument("--max-gb", type=float, default=None,
+                    help="stop a child whose process tree exceeds this many GB (shared machines)")
     ap.add_argument("--work", type=Path, default=HERE / "_work", help="scratch folder (gitignored)")
     ap.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     ap.add_argument("--fresh", action="store_true", help="forget samples stored by earlier invocations")
@@ -1022,6 +1045,8 @@ def main(argv: list[str] | None = None) -> int:
         name, *rest = a.child
         print(json.dumps(CHILDREN[name](*rest)), flush=True)
         return 0
+    global MAX_GB
+    MAX_GB = a.max_gb
     a.work.mkdir(parents=True, exist_ok=True)
     store = Store(a.store or a.work / ("results-quick.json" if a.quick else "results.json"), a.merge)
     if a.fresh:
