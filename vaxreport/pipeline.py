@@ -197,6 +197,22 @@ __all__ = ["StageOne", "age_group", "person_records", "build_dose_facts", "check
            "example_params", "commune_district_map", "np"]
 
 
+def slim_inputs(inputs: Any) -> Any:
+    """The inputs without the raw dose columns stage 1 no longer needs once doses are cleansed
+    (only ``record_id, site_code, district_code`` are used later). The argument is not modified."""
+    from dataclasses import replace
+
+    return replace(inputs, doses=inputs.doses[["record_id", "site_code", "district_code"]].copy())
+
+
+def without_data(cleaned: Any) -> Any:
+    """The clean result without its row data (superseded by the reconciled doses); audit,
+    quarantine, flags and log are kept. The argument is not modified."""
+    from dataclasses import replace
+
+    return replace(cleaned, data=cleaned.data.iloc[:0])
+
+
 def person_id_valid(persons: pd.DataFrame, labels: pd.Series) -> pd.Series:
     """Per cluster: does any of its records carry a valid ID (``id_valid`` from cleansing)?"""
     valid = persons["id_valid"].fillna(False).astype(bool) if "id_valid" in persons else pd.Series(False, persons.index)
@@ -321,10 +337,12 @@ def run_stage_one(p: Any, run_dir: Path | str) -> dict[str, int]:
 
     inputs = io.load_inputs(p.inputs)
     cleaned = clean.clean_doses(inputs.doses, params=clean_params(p))
+    inputs = slim_inputs(inputs)
     persons = person_records(cleaned.data)
     labels = dedup.cluster_persons(persons, threshold=p.thresholds.dedup_threshold)
     survivors = dedup.survivors(persons, labels)
     reconciled = doses.reconcile(with_person_id(cleaned.data, persons, labels))
+    cleaned = without_data(cleaned)
     verification = verify.verify_persons(survivors.reset_index(), inputs.registry)
     facts = build_facts(inputs, cleaned, persons, labels, survivors, reconciled, verification, p)
     lists = worklists(p, reconciled, verification, person_merges(persons, labels))
