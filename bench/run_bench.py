@@ -482,6 +482,9 @@ def record_whole(store: Store, res: dict[str, Any], jobs: int) -> None:
     if not run:
         return
     load, at = run["load"], run["at"]
+    if not res["ok"]:  # a failed run's wall time and memory are not the job's: say so, record nothing else
+        store.add(sec, f"{tag}: failed runs", None, unit="", load=load, at=at, note=res.get("error", ""))
+        return
     rows = (res.get("conservation") or {}).get("raw")
     if rows:
         store.add(sec, f"{tag}: raw dose rows", rows, unit="rows", load=None)
