@@ -1097,7 +1097,7 @@ def main(argv: list[str] | None = None) -> int:
         store.save()
     if "render" in a.sections or "orch" in a.sections:
         run = a.work / f"scale-{a.scale:g}" / f"run-j{a.jobs}"
-        if not (run / "manifest.json").exists():
+        if "render" in a.sections and not (run / "manifest.json").exists():
             say(f"render/orch: no run at scale {a.scale:g} yet; running one")
             res = whole_once(a.scale, a.work, a.jobs, timeout=timeout)
             if "whole" in a.sections:
