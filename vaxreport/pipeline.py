@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from vaxreport import refdata
 from vaxreport.exceptions import ConservationError
@@ -322,13 +323,20 @@ def save_stage_one(run_dir: Path | str, *, cleaned: Any, survivors: pd.DataFrame
     return counts
 
 
-def load_facts(run_dir: Path | str) -> Any:
-    """The facts written by stage 1, as ``metrics.Facts``."""
+def load_facts(run_dir: Path | str, district_code: str | None = None) -> Any:
+    """The facts written by stage 1, as ``metrics.Facts`` — of one district only when
+    ``district_code`` is given (rows filtered while reading, so a district notebook never holds
+    the province's 3 million dose rows)."""
     from vaxreport.metrics import Facts
 
     folder = Path(run_dir) / "cleansed" / "facts"
-    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in Facts.__dataclass_fields__}
-    return Facts(**tables)
+    tables = {}
+    for name in Facts.__dataclass_fields__:
+        path = folder / f"{name}.parquet"
+        has_district = district_code is not None and "district_code" in pq.read_schema(path).names
+        tables[name] = pd.read_parquet(path, filters=[("district_code", "==", district_code)] if has_district else None)
+    facts = Facts(**tables)
+    return facts if district_code is None else facts.scope(district_code)
 
 
 def run_stage_one(p: Any, run_dir: Path | str) -> dict[str, int]:
