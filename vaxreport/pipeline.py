@@ -8,8 +8,6 @@ The cleanse notebook calls these one per step; the report notebooks read the *fa
 from __future__ import annotations
 
 import tempfile
-import time
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,28 +22,6 @@ from vaxreport.exceptions import ConservationError
 PERSON_FIELDS = ("full_name", "birth_date", "gender", "id_number", "phone", "commune_code", "address")
 AGE_BINS = [-1, 4, 11, 17, 200]
 AGE_LABELS = ["<5", "5-11", "12-17", "18+"]
-
-
-@dataclass
-class StageOne:
-    """Everything stage 1 produces, in memory. ``timings`` holds seconds per step."""
-
-    raw_rows: int
-    clean: Any
-    persons: pd.DataFrame
-    labels: pd.Series
-    survivors: pd.DataFrame
-    merges: pd.DataFrame
-    reconciled: Any
-    verification: pd.DataFrame
-    dose_facts: pd.DataFrame
-    person_facts: pd.DataFrame
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def conservation(self) -> dict[str, int]:
-        return {"raw": self.raw_rows, "cleansed": len(self.reconciled.data),
-                "merged_duplicates": len(self.reconciled.merged),
-                "quarantined": len(self.clean.quarantine)}
 
 
 def age_group(birth_date: pd.Series, on: date) -> pd.Series:
@@ -167,9 +143,9 @@ def example_params(scale: float = 0.001, seed: int = 7) -> Path:
 
     Generated once into the system temp folder and reused.
     """
-    from vaxreport import __version__, synth
+    from vaxreport import synth
 
-    folder = Path(tempfile.gettempdir()) / f"vaxreport-example-{__version__}-{scale}-{seed}"
+    folder = Path(tempfile.gettempdir()) / f"vaxreport-example-{_code_digest()}-{scale}-{seed}"
     params = folder / "params.yaml"
     if not params.exists():
         tmp = Path(tempfile.mkdtemp(prefix="vaxreport-example-"))
@@ -181,21 +157,18 @@ def example_params(scale: float = 0.001, seed: int = 7) -> Path:
     return params
 
 
-def timed(timings: dict[str, float], name: str):
-    """Context manager adding the seconds spent in a block to ``timings[name]``."""
+def _code_digest() -> str:
+    """Short hash of the package's code and data: a cached example never outlives a code change."""
+    import hashlib
 
-    class _Timer:
-        def __enter__(self) -> None:
-            self.t0 = time.perf_counter()
-
-        def __exit__(self, *exc: object) -> None:
-            timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - self.t0, 3)
-
-    return _Timer()
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    for path in sorted([*root.rglob("*.py"), *root.glob("data/*.csv")]):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
 
 
-__all__ = ["StageOne", "age_group", "person_records", "build_dose_facts", "check_conservation",
-           "example_params", "commune_district_map", "np"]
 
 
 def slim_inputs(inputs: Any) -> Any:
