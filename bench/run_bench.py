@@ -539,6 +539,11 @@ def record_scaling(store: Store, res: dict[str, Any], cand: dict[str, Any]) -> N
     if not res["ok"]:
         store.add(sec, f"{tag}: {res.get('error', 'failed')}", None, unit="", load=syn["load"], at=syn["at"],
                   order=order)
+        if syn["rc"] == 0:
+            store.add(sec, f"{tag}: synthesise", syn["wall"], unit="s", load=syn["load"], at=syn["at"],
+                      order=order + .01)
+            store.add(sec, f"{tag}: synthesise peak RSS", syn["peak_gb"], unit="GB", load=syn["load"],
+                      at=syn["at"], order=order + .02)
         done = [k for k in STAGE1_STEPS if k in res.get("steps", {})]
         if done:
             store.add(sec, f"{tag}: stage-1 steps completed before it stopped", len(done), unit="steps",
@@ -1019,6 +1024,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="stop a child whose process tree exceeds this many GB (shared machines)")
     ap.add_argument("--work", type=Path, default=HERE / "_work", help="scratch folder (gitignored)")
     ap.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
+    ap.add_argument("--append", action="store_true", help="whole: add runs to the stored ones instead of replacing")
     ap.add_argument("--fresh", action="store_true", help="forget samples stored by earlier invocations")
     ap.add_argument("--store", type=Path, default=None,
                     help="samples file (default <work>/results.json; another one lets invocations run side by side)")
@@ -1063,7 +1069,8 @@ def main(argv: list[str] | None = None) -> int:
 
     whole_runs: list[dict[str, Any]] = []
     if "whole" in a.sections:
-        store.reset("whole", [f"scale {a.scale:g}:"])
+        if not a.append:
+            store.reset("whole", [f"scale {a.scale:g}:"])
         for i in range(a.runs):
             say(f"whole: scale {a.scale:g}, run {i + 1}/{a.runs}")
             res = whole_once(a.scale, a.work, a.jobs, timeout=timeout)
