@@ -285,8 +285,8 @@ def table(store: Store) -> str:
         else:
             med, rng = "—", ""
         loads = line["loads"]
-        load = (f"{min(loads):.1f}–{max(loads):.1f}" if len(loads) > 1 and min(loads) != max(loads)
-                else (f"{loads[0]:.1f}" if loads else ""))
+        lo, hi = (f"{min(loads):.1f}", f"{max(loads):.1f}") if loads else ("", "")
+        load = f"{lo}–{hi}" if lo != hi else lo
         at = line["at"]
         when = f"{at[0]}–{at[-1]}" if len(at) > 1 and at[0] != at[-1] else (at[0] if at else "")
         rows.append("| " + " | ".join([line["section"], line["measure"], med, rng, str(len(vals)), line["unit"],
@@ -576,7 +576,7 @@ def record_scaling(store: Store, res: dict[str, Any], cand: dict[str, Any]) -> N
               order=order + .5)
     if cand:
         store.add(sec, f"{tag}: person records", cand["records"], unit="records", load=None, order=order + .6)
-        store.add(sec, f"{tag}: dedup candidate pairs per record", cand["pairs"] / cand["records"], unit="pairs",
+        store.add(sec, f"{tag}: dedup candidate pairs per record", cand["pairs"] / cand["records"], unit="pairs/rec",
                   load=cand.get("load"), order=order + .7, note=f"{cand['pairs']:,} pairs")
 
 
