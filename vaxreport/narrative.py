@@ -123,6 +123,22 @@ def quality_paragraphs(dq: dict[str, Any]) -> list[Paragraph]:
     return out
 
 
+def commune_labels(communes: pd.DataFrame, units: pd.DataFrame) -> list[str]:
+    """Commune names for a sentence; with the district when the table spans several districts
+    (names repeat across districts: "Phường Trung Thành (TP Thái Nguyên)").
+
+    >>> units = pd.DataFrame({"commune_code": ["1", "2"], "district_code": ["a", "b"],
+    ...                       "district_short": ["TP Thái Nguyên", "TP Phổ Yên"]})
+    >>> commune_labels(pd.DataFrame({"commune_code": ["1", "2"], "commune_name": ["Xã A", "Xã A"]}), units)
+    ['Xã A (TP Thái Nguyên)', 'Xã A (TP Phổ Yên)']
+    """
+    names = communes["commune_name"].astype(str).tolist()
+    if units["district_code"].nunique() <= 1 or "district_short" not in units:
+        return names
+    short = units.drop_duplicates("commune_code").set_index("commune_code")["district_short"]
+    return [f"{name} ({short.get(code, '')})".replace(" ()", "") for name, code in zip(names, communes["commune_code"])]
+
+
 def difficulties(f: Facts, sites: pd.DataFrame, communes: pd.DataFrame, dq: dict[str, Any]) -> list[Paragraph]:
     """Section II, written from the data."""
     out: list[Paragraph] = []
@@ -144,7 +160,7 @@ def difficulties(f: Facts, sites: pd.DataFrame, communes: pd.DataFrame, dq: dict
         parts = "; ".join(f"{labels.get(k, k)}: {fmt_int(v)} người" for k, v in sorted(not_ok.items()))
         worst = communes.assign(gap=communes.persons - communes.police_verified)
         worst = worst[worst.persons > 0].sort_values(["gap", "commune_code"], ascending=[False, True]).head(3)
-        where = ", ".join(str(n) for n in worst.commune_name)
+        where = ", ".join(commune_labels(worst, f.units))
         out.append(Paragraph(f"Số người chưa được xác thực định danh: {parts}. Tập trung nhiều tại: {where}."))
     findings = dq["findings"].head(4)
     if len(findings):
