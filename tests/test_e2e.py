@@ -89,3 +89,14 @@ def test_district_totals_add_up_to_the_province(demo_run):
 def test_html_copies_have_no_code(demo_run, name):
     html = (demo_run.out / name).read_text(encoding="utf-8")
     assert "import " not in html and "pipeline.open_run" not in html
+
+
+def test_province_rollup_of_district_reports_equals_the_facts(demo_run, demo_data):
+    import pandas as pd
+
+    p = RunParams.from_yaml(demo_data / "params.yaml")
+    facts = pipeline.load_facts(demo_run.out)
+    rollup, missing = pipeline.district_rollup(demo_run.out, p, facts)
+    assert missing == []
+    expected = metrics.by_district(facts)[rollup.columns]
+    pd.testing.assert_frame_equal(rollup.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)

@@ -141,18 +141,20 @@ def by_commune(f: Facts) -> pd.DataFrame:
     return out.reset_index().sort_values("commune_code", kind="stable").reset_index(drop=True)
 
 
+def headline_row(code: str, name: str, h: dict[str, Ratio]) -> dict[str, Any]:
+    """One row of a per-district table: ``<indicator>_num, _den, _pct`` for each headline ratio."""
+    row: dict[str, Any] = {"district_code": code, "district_name": name}
+    for key, r in h.items():
+        row[f"{key}_num"], row[f"{key}_den"] = r.num, r.den
+        row[f"{key}_pct"] = float(r.pct) if r.pct is not None else np.nan
+    return row
+
+
 def by_district(f: Facts) -> pd.DataFrame:
     """Per district: the four headline indicators as counts and percentages."""
-    rows = []
-    for code, name in f.units.drop_duplicates("district_code")[["district_code", "district_name"]].itertuples(
-            index=False):
-        h = headline(f.scope(code))
-        row: dict[str, Any] = {"district_code": code, "district_name": name}
-        for key, r in h.items():
-            row[f"{key}_num"], row[f"{key}_den"] = r.num, r.den
-            row[f"{key}_pct"] = float(r.pct) if r.pct is not None else np.nan
-        rows.append(row)
-    return pd.DataFrame(rows)
+    units = f.units.drop_duplicates("district_code")[["district_code", "district_name"]]
+    return pd.DataFrame([headline_row(code, name, headline(f.scope(code)))
+                         for code, name in units.itertuples(index=False)])
 
 
 def coverage(f: Facts) -> pd.DataFrame:

@@ -371,7 +371,7 @@ def district_rollup(run_dir: Path | str, p: Any, facts: Any) -> tuple[pd.DataFra
     """
     import json
 
-    from vaxreport.metrics import Ratio
+    from vaxreport.metrics import Ratio, headline_row
 
     rows, missing = [], []
     for code, name in p.district_names().items():
@@ -380,12 +380,7 @@ def district_rollup(run_dir: Path | str, p: Any, facts: Any) -> tuple[pd.DataFra
             missing.append(name)
             continue
         m = json.loads(path.read_text(encoding="utf-8"))
-        row: dict[str, Any] = {"district_code": code, "district_name": name}
-        for key, r in m["headline"].items():
-            ratio = Ratio(r["num"], r["den"])
-            row[f"{key}_num"], row[f"{key}_den"] = ratio.num, ratio.den
-            row[f"{key}_pct"] = float(ratio.pct) if ratio.pct is not None else np.nan
-        rows.append(row)
+        rows.append(headline_row(code, name, {k: Ratio(r["num"], r["den"]) for k, r in m["headline"].items()}))
     columns = ["district_code", "district_name"] + [f"{k}_{part}" for k in ("entry", "feedback", "signing",
                                                                           "police_verified")
                                                      for part in ("num", "den", "pct")]
@@ -410,12 +405,8 @@ def previous_metrics(run_dir: Path | str, p: Any, code: str | None, name: str) -
     previous = Path(run_dir).resolve().parent / previous_period(p.period)
     if not (previous / "manifest.json").exists():
         return None
-    sub = "province" if code is None else f"districts/{code}-{_slug(name)}"
-    path = previous / sub / "metrics.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-
-def _slug(name: str) -> str:
     from vaxreport.runner import slugify
 
-    return slugify(name)
+    sub = "province" if code is None else f"districts/{code}-{slugify(name)}"
+    path = previous / sub / "metrics.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
