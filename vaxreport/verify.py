@@ -27,10 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
+from vaxreport import text
 from vaxreport.exceptions import SchemaViolation
 from vaxreport.parse import parse_dates, parse_gender, parse_ids
 
@@ -52,29 +51,16 @@ def _check_columns(df: pd.DataFrame, columns: tuple[str, ...], what: str) -> Non
         raise SchemaViolation(f"{what} lacks required columns: {missing}")
 
 
-def _fold_arrow(arr: pa.Array) -> pa.Array:
-    arr = pc.utf8_normalize(arr, "NFD")
-    arr = pc.replace_substring_regex(arr, r"\p{Mn}+", "")
-    arr = pc.replace_substring(pc.replace_substring(arr, "đ", "d"), "Đ", "D")
-    arr = pc.utf8_lower(arr)
-    arr = pc.replace_substring_regex(arr, r"[^\p{L}\p{N}]+", " ")
-    return pc.utf8_trim_whitespace(arr)
-
-
 def fold_names(s: pd.Series) -> pd.Series:
-    """Match key of names, vectorised in Arrow: NFD, no marks, đ→d, lower, single spaces.
+    """Match key of names: ``vaxreport.text.fold`` once per distinct value (NA stays NA).
 
-    Equivalent to ``vaxreport.text.fold`` for Unicode input; computed once per distinct value.
     Does not mutate the input.
 
     Examples:
         >>> fold_names(pd.Series(["  NGUYỄN Thị  Hoà-Bình ", "Đặng Văn O'Neil", None])).tolist()
         ['nguyen thi hoa binh', 'dang van o neil', <NA>]
     """
-    codes, uniq = pd.factorize(s.astype("string"))
-    folded = _fold_arrow(pa.array(np.asarray(uniq, dtype=object), type=pa.string()))
-    taken = pc.take(folded, pa.array(codes, mask=codes < 0))
-    return pd.Series(pd.array(taken, dtype="string"), index=s.index, name=s.name)
+    return text.fold_series(s.astype("string"))
 
 
 def _dates(s: pd.Series) -> pd.Series:
