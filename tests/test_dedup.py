@@ -264,3 +264,85 @@ def test_legacy_encoded_name_matches_unicode() -> None:
     tcvn3 = _variant(full_name=encode_legacy("Nguyễn Văn Hùng", "tcvn3"), phone="0387654321")
     vni = _variant(full_name=encode_legacy("Nguyễn Văn Hùng", "vni"), id_number=None)
     assert _same(BASE, tcvn3) and _same(BASE, vni)
+
+
+def _reference_survivors(persons: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+    """The survivor rule stated cluster by cluster in plain Python (what ``survivors`` computed
+    on every cluster before single records got their fast path)."""
+    import re
+    from collections import Counter
+
+    groups: dict = {}
+    for pos, lab in enumerate(np.asarray(labels).tolist()):
+        groups.setdefault(lab, []).append(pos)
+    cols = [c for c in persons.columns if c in dedup.FIELDS]
+    table: dict[str, list] = {c: [] for c in cols}
+    for lab in sorted(groups):
+        for col in cols:
+            is_dt = pd.api.types.is_datetime64_any_dtype(persons[col].dtype)
+            vals = [persons[col].iloc[p] for p in groups[lab]]
+            vals = [v if is_dt else str(v).strip() for v in vals if not pd.isna(v)]
+            vals = [v for v in vals if is_dt or v != ""]
+            count = Counter(vals)
+            if col == "full_name":
+                folded = Counter(dedup.fold_name(v) for v in vals)
+                def rank(v):
+                    f = dedup.fold_name(v)
+                    return (-(f != v.lower()), -folded[f], -count[v], -len(v), v)
+            elif col in ("id_number", "phone"):
+                def rank(v):
+                    n = len(re.sub(r"\D", "", re.sub(r"\.0$", "", v)))
+                    good = n == (12 if col == "id_number" else 10)
+                    return (-good, -(9 <= n <= 12), -count[v], v)
+            else:
+                def rank(v):
+                    return (-count[v], v)
+            table[col].append(min(vals, key=rank) if vals else None)
+    out = pd.DataFrame(table, index=pd.Index(sorted(groups), name="person_id"))
+    for col in cols:
+        if pd.api.types.is_datetime64_any_dtype(persons[col].dtype):
+            out[col] = out[col].astype(persons[col].dtype)
+        elif out[col].isna().all():
+            out[col] = pd.Series(pd.NA, index=out.index, dtype=object)
+    out["n_records"] = [len(groups[k]) for k in out.index]
+    return out
+
+
+def _mixed_table(seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    """Clusters of 1–4 records (mostly single), values with blanks, padding, NA, ties."""
+    rng = np.random.default_rng(seed)
+    names = ["Nguyễn Văn Hùng", "Nguyen Van Hung", " NGUYỄN VĂN HÙNG ", "Nguyễn Văn Hùg", "",
+             None, "Trần Thị Lan", "Tran Thi Lan", "Lê Hoa", "Le Hoa  "]
+    ids = ["019085001234", "19085001234", "090123456", "019085002134", " ", None, "abc"]
+    phones = ["0912345678", "84912345678", "01662345678", "091234567", None, ""]
+    rows, labels = [], []
+    for lab in range(120):
+        size = int(rng.choice([1, 1, 1, 1, 2, 3, 4]))
+        for _ in range(size):
+            rows.append({"full_name": names[rng.integers(len(names))],
+                         "birth_date": pd.Timestamp("1985-03-12") + pd.Timedelta(
+                             days=int(rng.integers(0, 3))) if rng.random() > 0.2 else pd.NaT,
+                         "gender": ["M", "F", None, " M"][rng.integers(4)],
+                         "id_number": ids[rng.integers(len(ids))],
+                         "phone": phones[rng.integers(len(phones))],
+                         "commune_code": [None, "05443", "05444"][rng.integers(3)],
+                         "address": None,
+                         "person_ref": f"ref{len(rows)}"})
+            labels.append(lab * 10)
+    df = pd.DataFrame(rows)
+    df["birth_date"] = df["birth_date"].astype("datetime64[ns]")
+    order = rng.permutation(len(df))
+    return (df.iloc[order].set_axis([f"r{k}" for k in range(len(df))]),
+            pd.Series(np.asarray(labels)[order], index=[f"r{k}" for k in range(len(df))]))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_survivors_equal_per_cluster_reference(seed: int) -> None:
+    df, labels = _mixed_table(seed)
+    got = dedup.survivors(df, labels)
+    assert (got["n_records"] == 1).sum() > 40 and (got["n_records"] > 1).sum() > 20
+    pd.testing.assert_frame_equal(got, _reference_survivors(df, labels), check_exact=True)
+    # a string birth-date column goes the same way
+    df2 = df.assign(birth_date=df["birth_date"].dt.strftime("%d/%m/%Y"))
+    pd.testing.assert_frame_equal(dedup.survivors(df2, labels),
+                                  _reference_survivors(df2, labels), check_exact=True)

@@ -1437,14 +1437,36 @@ def explain_pair(a: Mapping[str, Any] | pd.Series, b: Mapping[str, Any] | pd.Ser
     return PairExplanation(table=tab, total=tot, threshold=thr, is_match=tot >= thr)
 
 
-def _best(frame: pd.DataFrame, value: str, rank: list[str], ascending: list[bool]) -> pd.Series:
-    """Per label, the value with the best rank (rank columns sorted), NA labels skipped."""
-    f = frame[frame[value].notna()]
-    if f.empty:
-        return pd.Series(dtype=object)
-    f = f.sort_values(["label", *rank, value], ascending=[True, *ascending, True],
-                      kind="stable")
-    return f.drop_duplicates("label").set_index("label")[value]
+def _group_size(label: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """Per row, the number of rows with the same (label, code) (non-negative ints)."""
+    inv = pd.factorize(label.astype(np.int64) * (int(code.max(initial=0)) + 1) + code)[0]
+    return np.bincount(inv)[inv]
+
+
+def _survivor_rows(col: str, label: np.ndarray, values: pd.Series) -> np.ndarray:
+    """Per label (sorted), the position in ``values`` (no NA) of the best value of one column.
+
+    Ranks are computed on the distinct values: value codes sort like the values, so the
+    tie-break on the value itself is a tie-break on its code."""
+    code, uniq = pd.factorize(values, sort=True)
+    count = _group_size(label, code)
+    if col == "full_name":
+        txt = pd.Series(uniq, dtype="str")
+        folded = _fold_unique(txt)
+        accented = (folded != txt.str.lower()).to_numpy(np.int64)[code]
+        fcount = _group_size(label, pd.factorize(folded)[0][code])
+        length = txt.str.len().to_numpy(np.int64)[code]
+        rank: list[np.ndarray] = [accented, fcount, count, length]
+    elif col in ("id_number", "phone"):
+        n = _digits(pd.Series(uniq, dtype="str")).str.len()
+        good = (n == (12 if col == "id_number" else 10)).to_numpy(np.int64)[code]
+        fair = n.isin([9, 10, 11, 12]).to_numpy(np.int64)[code]
+        rank = [good, fair, count]
+    else:
+        rank = [count]
+    order = np.lexsort([code, *[-r for r in reversed(rank)], label])
+    first = np.concatenate(([True], label[order][1:] != label[order][:-1]))
+    return order[first]
 
 
 def survivors(persons: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
@@ -1452,7 +1474,9 @@ def survivors(persons: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
 
     Best = valid values first (12-digit CCCD before 9-digit CMND, 10-digit mobiles), then the most
     frequent in the cluster; names prefer accented spellings, then the most frequent folded form,
-    then the longest.  Ties break on the value itself, so the result is deterministic.
+    then the longest.  Ties break on the value itself, so the result is deterministic.  Values
+    are stripped and an empty string counts as missing.  Most clusters are one record: those
+    are taken as they are, the ranking runs on the multi-record clusters only.
 
     Args:
         persons: the person table given to :func:`cluster_persons`.
@@ -1463,47 +1487,37 @@ def survivors(persons: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
         ``persons`` plus ``n_records``.  Does not mutate the input.
 
     Examples:
-        >>> df = pd.DataFrame({"full_name": ["Nguyen Van An", "Nguyễn Văn An"],
-        ...                    "id_number": [None, "019090000123"]})
-        >>> s = survivors(df, pd.Series([0, 0]))
+        >>> df = pd.DataFrame({"full_name": ["Nguyen Van An", "Nguyễn Văn An", " Lê Hoa "],
+        ...                    "id_number": [None, "019090000123", None]})
+        >>> s = survivors(df, pd.Series([0, 0, 2]))
         >>> s.loc[0, "full_name"], s.loc[0, "id_number"], int(s.loc[0, "n_records"])
         ('Nguyễn Văn An', '019090000123', 2)
+        >>> s.loc[2, "full_name"], int(s.loc[2, "n_records"])
+        ('Lê Hoa', 1)
     """
-    lab = pd.Series(np.asarray(labels), index=persons.index)
-    cols = [c for c in persons.columns if c in FIELDS]
-    out = pd.DataFrame(index=pd.Index(sorted(lab.unique()), name="person_id"))
-    for col in cols:
+    codes, uniq = pd.factorize(np.asarray(labels), sort=True, use_na_sentinel=False)
+    sizes = np.bincount(codes, minlength=len(uniq))
+    multi = sizes[codes] > 1
+    out = pd.DataFrame(index=pd.Index(uniq, name="person_id"))
+    for col in [c for c in persons.columns if c in FIELDS]:
         v = persons[col]
-        if pd.api.types.is_datetime64_any_dtype(v.dtype):
-            key = v
-        else:
-            key = v.astype("string").str.strip().replace("", pd.NA)
-        frame = pd.DataFrame({"label": lab.to_numpy(), "value": key.to_numpy()})
-        frame = frame[frame["value"].notna()]
-        if frame.empty:
-            out[col] = pd.Series(pd.NA, index=out.index, dtype=v.dtype if
-                                 pd.api.types.is_datetime64_any_dtype(v.dtype) else object)
+        is_dt = pd.api.types.is_datetime64_any_dtype(v.dtype)
+        key = v if is_dt else v.astype("string").str.strip().replace("", pd.NA)
+        present = key.notna().to_numpy()
+        if not present.any():
+            out[col] = pd.Series(pd.NA, index=out.index, dtype=v.dtype if is_dt else object)
             continue
-        txt = frame["value"].astype(str)
-        frame["count"] = frame.groupby(["label", "value"])["value"].transform("size")
-        if col == "full_name":
-            folded = _fold_unique(txt)
-            frame["accented"] = (folded != txt.str.lower()).astype(int)
-            frame["fcount"] = frame.assign(f=folded.to_numpy()).groupby(
-                ["label", "f"])["value"].transform("size")
-            frame["len"] = txt.str.len()
-            best = _best(frame, "value", ["accented", "fcount", "count", "len"],
-                         [False, False, False, False])
-        elif col in ("id_number", "phone"):
-            digits = _digits(txt)
-            good = (digits.str.len() == (12 if col == "id_number" else 10)).astype(int)
-            fair = digits.str.len().isin([9, 10, 11, 12]).astype(int)
-            frame["good"], frame["fair"] = good.to_numpy(), fair.to_numpy()
-            best = _best(frame, "value", ["good", "fair", "count"], [False, False, False])
-        else:
-            best = _best(frame, "value", ["count"], [False])
-        out[col] = best.reindex(out.index)
-    out["n_records"] = lab.value_counts().reindex(out.index).astype(int).tolist()
+        # the row whose value each cluster keeps (-1: none); single records keep their own
+        src = np.full(len(uniq), -1, np.int64)
+        one = np.flatnonzero(present & ~multi)
+        src[codes[one]] = one
+        many = np.flatnonzero(present & multi)
+        if many.size:
+            pick = _survivor_rows(col, codes[many], key.iloc[many])
+            src[codes[many[pick]]] = many[pick]
+        col_values = pd.Series(key.array.take(src, allow_fill=True), index=out.index)
+        out[col] = col_values if is_dt else col_values.astype("str")
+    out["n_records"] = sizes.astype(int)
     return out
 
 
