@@ -286,6 +286,45 @@ def test_text_cases(raw: str, expected: str, key: str, rule: str | None) -> None
             else out["__rule__full_name"] == rule)
 
 
+def test_mark_order_is_a_composition_repair() -> None:
+    # "ó" + combining circumflex: NFC leaves it, the repair composes "ố" (not a tone move).
+    out = standardise_text(pd.DataFrame({"full_name": ["Đặng Thanh Lo\u0301\u0302c"]}), PARAMS)
+    assert out["full_name"].iloc[0] == "Đặng Thanh Lốc"
+    assert out["__rule__full_name"].iloc[0] == "text_nfc"
+
+
+_GIVEN = ("An Bình Chi Dung Giang Hà Hải Hoa Hòa Hoàng Hùng Khánh Lan Linh Long Mai My Nam "
+          "Nga Ngọc Phúc Quang Sơn Tâm Trang").split()
+
+
+def _names_with(ambiguous: list[str], n_given: int) -> pd.DataFrame:
+    """``ambiguous`` after distinct certainly-Unicode names (4 families x 4 middles x n)."""
+    context = [f"{f} {m} {g}" for f in ("Hồ", "Vũ", "Nguyễn", "Lê")
+               for m in ("Thị", "Văn", "Đức", "Minh") for g in _GIVEN[:n_given]]
+    return pd.DataFrame({"full_name": ambiguous + context})
+
+
+def test_legacy_name_valid_both_ways_follows_the_column() -> None:
+    # Each value is valid Unicode; the column's certainly-Unicode names use "Thị", "Hồ",
+    # "Vũ", never "Thò", "Hoà" or "Vò" as family/middle names.
+    raw = ["Hoà Thò An", "Vò Minh Mai", "Lê Mai Hoàng", "Nguyễn Văn Hoàng"]
+    out = standardise_text(_names_with(raw, 25), PARAMS)
+    assert out["full_name"].tolist()[:4] == ["Hồ Thị An", "Vũ Minh Mai", "Lê Mai Hoàng",
+                                             "Nguyễn Văn Hoàng"]
+    assert out["__rule__full_name"].fillna("").tolist()[:4] == [
+        "text_legacy_vni", "text_legacy_tcvn3", "", ""]
+
+
+def test_legacy_name_without_evidence_stays_unicode() -> None:
+    # Too few names to say: the Unicode reading is kept (tone placement only).
+    out = standardise_text(_names_with(["Hoà Thò An"], 2), PARAMS)
+    assert out["full_name"].iloc[0] == "Hòa Thò An"
+    assert out["__rule__full_name"].iloc[0] == "text_tone_placement"
+    off = standardise_text(_names_with(["Hoà Thò An"], 25),
+                           CleanParams(as_of=AS_OF, legacy_name_evidence=1e30))
+    assert off["full_name"].iloc[0] == "Hòa Thò An"
+
+
 # ----------------------------------------------------------------------------- admin units
 def test_admin_units_cases() -> None:
     df = pd.DataFrame({

@@ -18,6 +18,7 @@ from vaxreport.text import (
     encode_legacy,
     fold,
     fold_series,
+    legacy_readings,
     normalize_tones,
     title_case_name,
     title_case_name_series,
@@ -151,6 +152,25 @@ def test_clean_values_pass_unchanged(value: str) -> None:
     assert to_unicode(value) == normalize_tones(value)
     assert normalize_tones(value) == value or value in ("Hoà", "Thuý")
     assert detect_legacy(value) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Hoà Thò An", {"tcvn3": "Hòa Thũ An", "vni": "Hồ Thị An"}),  # VNI "Hồ Thị An"
+        ("Vò Minh Linh", {"tcvn3": "Vũ Minh Linh", "vni": "Vị Minh Linh"}),  # TCVN3 "Vũ"
+        ("Nguyễn Văn An", {}),  # ễ, ă: no legacy font writes them
+        ("Nguyeãn Vaên An", {}),  # plainly VNI: to_unicode repairs it itself
+        ("Nguyen Van An", {}),
+        ("Müller", {}),
+    ],
+)
+def test_legacy_readings(raw: str, expected: dict[str, str]) -> None:
+    assert legacy_readings(raw) == expected
+    for enc, dec in expected.items():
+        assert to_unicode(raw, encoding=enc) == dec  # each reading is that decoding
+    if expected:
+        assert to_unicode(raw) == normalize_tones(raw)  # the value itself stays Unicode
 
 
 # ---------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ Examples:
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -86,6 +87,9 @@ class CleanParams:
         max_age: birth dates implying an older person are flagged ``birth_date_implausible``.
         min_dose_gap_days: two dose dates of one record closer than this are one dose (the
             shortest primary interval is 14 days, Abdala); used to place unnumbered boosters.
+        legacy_name_evidence: how many times likelier (from the column's word frequencies)
+            the legacy reading of a name that is valid both ways must be ("Hoà Thò An": VNI
+            "Hồ Thị An") to be preferred to its Unicode reading.
     """
 
     as_of: dt.date | None = None
@@ -95,6 +99,7 @@ class CleanParams:
     vaccine_match_threshold: float = 85.0
     max_age: int = 120
     min_dose_gap_days: int = 14
+    legacy_name_evidence: float = 100.0
 
     @property
     def report_date(self) -> dt.date:
@@ -250,7 +255,9 @@ def _fix_text(s0: str, name: bool) -> tuple[str | None, str | None]:
                 # a typo): NFC and tone placement only.
                 s2 = text.normalize_tones(s1)
                 if s2 != s1:
-                    nfc = unicodedata.is_normalized("NFC", s1)
+                    # Marks NFC cannot compose (a tone typed before the vowel mark) are a
+                    # composition repair like NFC itself, not a tone placement.
+                    nfc = unicodedata.is_normalized("NFC", s1) and not _COMBINING.search(s1)
                     rule = "text_tone_placement" if nfc else "text_nfc"
     if not name:
         return s2, rule
@@ -261,10 +268,71 @@ def _fix_text(s0: str, name: bool) -> tuple[str | None, str | None]:
 
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_COMBINING = re.compile("[\u0300-\u036f]")
+# A character no legacy font read as cp1252 can produce (RE2 class).
+_NOT_CP1252 = "[^" + "".join(f"\\x{{{ord(c):x}}}" for c in
+                             bytes(range(256)).decode("cp1252", errors="ignore")) + "]"
 
 
-def _text_rules(u: pd.Series, *, name: bool) -> pd.DataFrame:
+def _name_positions(words: list[str]) -> list[int]:
+    """0 family name, 1 middle names, 2 given name (a one-word name counts as given name)."""
+    n = len(words)
+    return [2 if i == n - 1 else 0 if i == 0 else 1 for i in range(n)]
+
+
+def _legacy_name_evidence(u: pd.Series, pairs: list[tuple[str | None, str | None]],
+                          min_ratio: float) -> list[tuple[str | None, str | None]]:
+    """Resolve names that read as valid Vietnamese both as Unicode and as legacy text.
+
+    "Hoà Thò An" is valid Unicode and also "Hồ Thị An" typed in a VNI font; one value cannot
+    tell (``text.legacy_readings``), the rest of the column can. The evidence is how often each
+    word occurs, at its place in the name (family, middle, given), in the column's names that
+    are certainly Unicode (holding a letter no legacy font produces, such as ị ơ ư ă đ, or
+    ASCII). A legacy reading replaces the Unicode one when the product over its words of
+    ``(count of the word + 1)`` is at least ``min_ratio`` times that of the Unicode reading:
+    "Thị" (in most women's names) against "Thò" (in none), "Vũ" against "Vò". Names with rare
+    words on both sides keep their Unicode reading.
+    """
+    arr = pa.array(u.to_numpy(dtype=object, na_value=None), type=pa.string())
+    proven = np.asarray(pc.or_(pc.string_is_ascii(arr), pc.match_substring_regex(arr, _NOT_CP1252))
+                        .fill_null(False), bool)
+    counts: list[dict[str, int]] = [{}, {}, {}]
+    cands = []
+    for i, (value, rule) in enumerate(pairs):
+        if value is None:
+            continue
+        if proven[i]:
+            words = value.lower().split()
+            for pos, w in zip(_name_positions(words), words, strict=True):
+                counts[pos][w] = counts[pos].get(w, 0) + 1
+        elif rule is None or not rule.startswith("text_legacy"):
+            cands.append(i)
+    if not cands:
+        return pairs
+
+    def score(v: str) -> float:
+        words = v.lower().split()
+        return sum(np.log1p(counts[pos].get(w, 0))
+                   for pos, w in zip(_name_positions(words), words, strict=True))
+
+    out = list(pairs)
+    raw = u.tolist()
+    threshold = float(np.log(min_ratio))
+    for i in cands:
+        readings = text.legacy_readings(raw[i])
+        if not readings:
+            continue
+        base = score(pairs[i][0] or "")
+        best = max(readings.items(), key=lambda kv: (score(kv[1]), kv[0]))
+        if score(best[1]) - base >= threshold:
+            out[i] = (text.title_case_name(best[1]), f"text_legacy_{best[0]}")
+    return out
+
+
+def _text_rules(u: pd.Series, *, name: bool, min_ratio: float | None = None) -> pd.DataFrame:
     pairs = [_fix_text(x, name) if isinstance(x, str) else (None, None) for x in u.tolist()]
+    if name and min_ratio is not None:
+        pairs = _legacy_name_evidence(u, pairs, min_ratio)
     return pd.DataFrame({"value": pd.array([p[0] for p in pairs], dtype="str"),
                          "rule": pd.array([p[1] for p in pairs], dtype="str")}, index=u.index)
 
@@ -290,7 +358,8 @@ def standardise_text(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
     for col, name in (("full_name", True), ("address", False), ("site_name", False)):
         if col not in df:
             continue
-        r = parse._on_uniques(_str(df[col]), lambda u, name=name: _text_rules(u, name=name))
+        r = parse._on_uniques(_str(df[col]), lambda u, name=name: _text_rules(
+            u, name=name, min_ratio=params.legacy_name_evidence))
         same = (r["value"] == df[col]).fillna(False) | (r["value"].isna() & df[col].isna())
         # Keep the input array when nothing changed (saves memory on 3 M rows).
         new[col] = _str(df[col]) if bool(same.all()) else r["value"]
@@ -630,8 +699,6 @@ _UNIT_PREFIX = (r"^(?:thanh pho|thi xa|thi tran|tinh|huyen|quan|phuong|xa|tp|tx|
 
 def _unit_key(name: str) -> str:
     """Folded unit name without its type word: "Phường Hoàng Văn Thụ" → "hoang van thu"."""
-    import re
-
     k = header_key(name)
     k = re.sub(r"[^a-z0-9 .]", " ", k)
     k = " ".join(k.split())

@@ -43,6 +43,7 @@ __all__ = [
     "fold",
     "fold_series",
     "is_vietnamese_syllable",
+    "legacy_readings",
     "normalize_tones",
     "title_case_name",
     "title_case_name_series",
@@ -605,6 +606,47 @@ def detect_legacy(s: str) -> Encoding | None:
     if s.isascii():
         return None
     return _detect(_nfc(s))[0]
+
+
+def legacy_readings(s: str) -> dict[Encoding, str]:
+    """The legacy decodings of a value that also reads as valid Unicode Vietnamese.
+
+    Some legacy strings are made only of letters that are themselves Vietnamese: "Hoà Thò An"
+    is valid Unicode (hoà, thò, an) and is also "Hồ Thị An" typed in a VNI font. One value
+    cannot tell them apart, so :func:`to_unicode` keeps the Unicode reading; this lists the
+    other readings for a caller that has evidence beyond the value (e.g. how often each word
+    occurs in the rest of the column). Only values a legacy font can produce (every character
+    in cp1252) qualify.
+
+    Args:
+        s: One value.
+
+    Returns:
+        ``{encoding: decoded text}`` for each legacy decoding whose every word is valid
+        Vietnamese and that differs from ``to_unicode(s)``; empty when there is none.
+
+    Examples:
+        >>> legacy_readings("Hoà Thò An")
+        {'tcvn3': 'Hòa Thũ An', 'vni': 'Hồ Thị An'}
+        >>> legacy_readings("Lê Mai Anh"), legacy_readings("Nguyễn Văn An")
+        ({'tcvn3': 'Lờ Mai Anh'}, {})
+    """
+    if s.isascii():
+        return {}
+    s = _nfc(" ".join(s.split()))
+    try:
+        s.encode("cp1252")
+    except UnicodeEncodeError:
+        return {}
+    if _detect(s)[0] is not None:
+        return {}
+    unicode = _fix_tones(s)
+    out: dict[Encoding, str] = {}
+    for enc in ENCODINGS:
+        dec = _fix_tones(_nfc(_DECODERS[enc](s)))
+        if dec != unicode and _looks_clean(dec):
+            out[enc] = dec
+    return out
 
 
 def to_unicode(s: str, *, encoding: Encoding | None = None) -> str:
