@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -353,3 +354,67 @@ def test_integer_person_ids_keep_their_dtype_in_findings():
     assert res.findings.person_id.tolist() == [7]
     assert res.findings.person_id.dtype == df.person_id.dtype
     assert dz.person_doses_summary(res.data).index.tolist() == [7]
+
+
+@st.composite
+def sort_keys(draw: st.DrawFn) -> tuple[list[np.ndarray], pd.Series, np.ndarray]:
+    n = draw(st.integers(0, 40))
+    small = st.lists(st.integers(0, 3), min_size=n, max_size=n)
+    keys = [np.array(draw(small), dtype=np.int64) for _ in range(draw(st.integers(1, 4)))]
+    # a missing date sorts after every real one
+    keys[-1] = np.where(np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool),
+                        dz._NAT, keys[-1]) if n else keys[-1]
+    rid = pd.Series(draw(st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=n, max_size=n)),
+                    dtype="string")
+    hint = np.array(draw(st.permutations(list(range(n)))), dtype=np.int64)
+    return keys, rid, hint
+
+
+@settings(max_examples=60, deadline=None)
+@given(sort_keys(), st.integers(1, 4))
+def test_sort_by_packed_major_keys_and_hint_equals_full_lexsort(case, major: int):
+    keys, rid, hint = case
+    plain = dz._sort_with_record_tiebreak(keys, rid)
+    fast = dz._sort_with_record_tiebreak(keys, rid, major=major, hint=hint)
+    assert fast.tolist() == plain.tolist()
+
+
+@settings(max_examples=15, deadline=None)
+@given(dose_frames())
+def test_blocks_of_persons_give_the_same_result(df: pd.DataFrame):
+    whole = dz.reconcile(df)
+    saved = dz._BLOCK_ROWS
+    dz._BLOCK_ROWS = 2  # many blocks, each cut at a person boundary
+    try:
+        blocks = dz.reconcile(df)
+    finally:
+        dz._BLOCK_ROWS = saved
+    pd.testing.assert_frame_equal(whole.data, blocks.data)
+    pd.testing.assert_frame_equal(whole.findings, blocks.findings)
+    pd.testing.assert_frame_equal(whole.merged, blocks.merged)
+
+
+@settings(max_examples=25, deadline=None)
+@given(dose_frames())
+def test_every_row_accounted_for_duplicates_collapsed_sequence_by_date(df: pd.DataFrame):
+    res = dz.reconcile(df)
+    # every input row is kept or merged into a kept row of the same person and date
+    assert sorted(res.data.record_id.tolist() + res.merged.record_id.tolist()) == sorted(
+        df.record_id)
+    kept = res.data.set_index("record_id")
+    for m in res.merged.itertuples():
+        assert kept.loc[m.merged_into, "person_id"] == m.person_id
+        assert kept.loc[m.merged_into, "dose_date"] == m.dose_date
+    # no two kept rows of one person share a date and a vaccine
+    dated = res.data.dropna(subset=["dose_date"])
+    assert not dated.duplicated(["person_id", "dose_date", "vaccine"]).any()
+    # renumbered by date: a later dated dose never has a lower dose_seq
+    for _, g in dated.groupby("person_id"):
+        g = g.sort_values(["dose_date", "dose_seq"])
+        assert g.dose_seq.is_monotonic_increasing
+    # undated doses without an entered number come after the dated ones (with a number they
+    # are placed by it)
+    for _, g in res.data.groupby("person_id"):
+        undated = g[g.dose_date.isna() & g.dose_number.isna()]
+        if len(undated) and g.dose_date.notna().any():
+            assert undated.dose_seq.min() > g[g.dose_date.notna()].dose_seq.max()

@@ -188,14 +188,54 @@ def _pack(keys: list[np.ndarray]) -> list[np.ndarray]:
     return packed
 
 
-def _sort_with_record_tiebreak(keys: list[np.ndarray], record_id: pd.Series) -> np.ndarray:
+def _sort_with_record_tiebreak(keys: list[np.ndarray], record_id: pd.Series, *,
+                               major: int | None = None, hint: np.ndarray | None = None,
+                               row_of: np.ndarray | None = None) -> np.ndarray:
     """``np.lexsort(keys)`` (last key primary) with ties broken by ``record_id`` (string order).
 
-    Only rows whose keys tie are ranked by record_id (ranking all ids costs seconds at scale).
+    Full ties (equal ``record_id`` too) keep the input order. Only rows whose keys tie are
+    ranked by record_id (ranking all ids costs seconds at scale).
+
+    Args:
+        keys: sort keys, last = primary.
+        record_id: record ids of the rows (``record_id.iloc[row_of[i]]`` for row ``i`` when
+            ``row_of`` is given, so that a subset need not copy the string column).
+        major: sort by the last ``major`` keys packed into one int64 first, then order only the
+            runs that tie on them by the remaining keys (one sort of all rows, small sorts of
+            the few ties).
+        hint: an order that is already close to the result (it must list every row once);
+            speeds up the sort and never changes its result.
+        row_of: positions of the rows in ``record_id``.
+
+    >>> rid = pd.Series(["b", "a", "c", "d"])
+    >>> _sort_with_record_tiebreak([np.array([0, 0, 1, 0]), np.array([1, 1, 0, 1])], rid)
+    array([2, 1, 0, 3])
+    >>> _sort_with_record_tiebreak([np.array([0, 0, 1, 0]), np.array([1, 1, 0, 1])], rid, major=1)
+    array([2, 1, 0, 3])
     """
+    n = len(keys[0]) if keys else 0
+    if major is not None and 0 < major < len(keys) and n > 1:
+        packed = _pack(keys[len(keys) - major:])
+        if len(packed) == 1:
+            k = packed[0]
+            if hint is None:
+                order = np.argsort(k, kind="stable")
+            else:  # a stable sort of nearly sorted data is close to linear
+                order = hint[np.argsort(k[hint], kind="stable")]
+            ks = k[order]
+            eq = ks[1:] == ks[:-1]
+            if not eq.any():
+                return order
+            tie = np.zeros(n, bool)
+            tie[1:] |= eq
+            tie[:-1] |= eq
+            rows = np.sort(order[tie])  # input order, so that full ties stay stable
+            sub = _sort_with_record_tiebreak([a[rows] for a in keys], record_id,
+                                             row_of=rows if row_of is None else row_of[rows])
+            order[tie] = rows[sub]  # tie runs are contiguous and sorted by the packed key
+            return order
     keys = _pack(keys)
     order = np.lexsort(keys) if len(keys) > 1 else np.argsort(keys[0], kind="stable")
-    n = len(order)
     if n < 2:
         return order
     eq = np.ones(n - 1, bool)
@@ -209,7 +249,8 @@ def _sort_with_record_tiebreak(keys: list[np.ndarray], record_id: pd.Series) -> 
     tie[:-1] |= eq
     rows = order[tie]
     rank = np.zeros(n, np.int64)
-    rank[rows], _ = pd.factorize(record_id.iloc[rows].astype("string"), sort=True)
+    at = rows if row_of is None else row_of[rows]
+    rank[rows], _ = pd.factorize(record_id.iloc[at].astype("string"), sort=True)
     return np.lexsort([rank, *keys])
 
 
@@ -232,12 +273,32 @@ def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return yoe + era * 400 + (month <= 2), month * 100 + day
 
 
+def _civil_key(days: np.ndarray) -> np.ndarray:
+    """``year * 10000 + month * 100 + day`` of int days since epoch (any value, _NAT too).
+
+    Dates repeat (a few hundred dose days, tens of thousands of birth days), so the calendar
+    arithmetic runs once per day of the covered range rather than once per row.
+    """
+    if not len(days):
+        return days.copy()
+    lo, hi = int(days.min()), int(days.max())
+    if hi - lo < min(len(days), 1 << 22):
+        year, md = _civil(np.arange(lo, hi + 1, dtype=np.int64))
+        return (year * 10000 + md)[days - lo]
+    year, md = _civil(days)
+    return year * 10000 + md
+
+
 def _age_years(birth_days: np.ndarray, at_days: np.ndarray) -> np.ndarray:
-    """Completed years between two int day arrays; -1 where either is missing."""
+    """Completed years between two int day arrays; -1 where either is missing.
+
+    >>> _age_years(np.array([0, 0, _NAT]), np.array([365, 364, 365]))
+    array([ 1,  0, -1])
+    """
     ok = (birth_days != _NAT) & (at_days != _NAT)
-    by, bmd = _civil(np.where(ok, birth_days, 0))
-    ay, amd = _civil(np.where(ok, at_days, 0))
-    return np.where(ok, ay - by - (amd < bmd), -1)
+    born = _civil_key(np.where(ok, birth_days, 0))
+    at = _civil_key(np.where(ok, at_days, 0))
+    return np.where(ok, (at - born) // 10000, -1)
 
 
 def _person_codes(df: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
@@ -256,49 +317,59 @@ def _person_codes(df: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
 
 def _dedup_doses(pid: np.ndarray, day: np.ndarray, vac: np.ndarray, site: np.ndarray,
                  unsigned: np.ndarray, entered: np.ndarray,
-                 record_id: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Survivor position of every row and the merge reason code per row.
+                 record_id: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Survivor position of every row, the merge reason code per row and the sort order.
 
-    Returns ``(survivor, reason)``: ``survivor[i] == i`` for kept rows; ``reason`` is 0 kept,
-    1 ``duplicate_same_vaccine``, 2 ``duplicate_other_site``.
+    Returns ``(survivor, reason, order)``: ``survivor[i] == i`` for kept rows; ``reason`` is 0
+    kept, 1 ``duplicate_same_vaccine``, 2 ``duplicate_other_site``; ``order`` sorts the rows by
+    person and date (a hint for the sequence sort).
     """
     n = len(pid)
     has_day = day != _NAT
     # Stage 1: same person, date and vaccine. Order puts the best row first in each group.
-    o1 = _sort_with_record_tiebreak([entered, unsigned, vac, day, pid], record_id)
-    same1 = np.zeros(n, bool)
+    o1 = _sort_with_record_tiebreak([entered, unsigned, vac, day, pid], record_id, major=2)
+    same_pd = np.zeros(n, bool)  # same person and date as the previous row in o1
     if n:
-        p1, d1, v1 = pid[o1], day[o1], vac[o1]
-        same1[1:] = (p1[1:] == p1[:-1]) & (d1[1:] == d1[:-1]) & (v1[1:] == v1[:-1]) & (
-            has_day[o1][1:])
+        p1, d1 = pid[o1], day[o1]
+        same_pd[1:] = (p1[1:] == p1[:-1]) & (d1[1:] == d1[:-1]) & has_day[o1][1:]
+        del p1, d1
+    v1 = vac[o1]
+    same1 = same_pd.copy()
+    same1[1:] &= v1[1:] == v1[:-1]
     surv1 = np.arange(n)
     surv1[o1] = o1[_group_start(~same1)]
-    reason = np.where(surv1 != np.arange(n), 1, 0)
+    reason = (surv1 != np.arange(n)).astype(np.int8)
 
     # Stage 2: among stage-1 survivors, same person and date: rows entered by a site other than
-    # the best row's site are the same dose entered twice.
-    keep1 = np.flatnonzero(surv1 == np.arange(n))
+    # the best row's site are the same dose entered twice. Only (person, date) groups holding
+    # two or more stage-1 survivors can have such rows.
+    second = same_pd & ~same1  # a stage-1 survivor after another one of its (person, date)
+    if not second.any():
+        return surv1, reason, o1
+    grp = np.cumsum(~same_pd) - 1  # (person, date) group of each position in o1
+    multi = np.zeros(int(grp[-1]) + 1, bool)
+    multi[grp[second]] = True
+    keep1 = np.sort(o1[multi[grp] & ~same1])
     o2 = _sort_with_record_tiebreak([entered[keep1], unsigned[keep1], day[keep1], pid[keep1]],
-                                    record_id.iloc[keep1])
+                                    record_id, row_of=keep1)
     k = keep1[o2]
     same2 = np.zeros(len(k), bool)
-    if len(k):
-        pk, dk = pid[k], day[k]
-        same2[1:] = (pk[1:] == pk[:-1]) & (dk[1:] == dk[:-1]) & has_day[k][1:]
+    pk, dk = pid[k], day[k]
+    same2[1:] = (pk[1:] == pk[:-1]) & (dk[1:] == dk[:-1]) & has_day[k][1:]
     best = k[_group_start(~same2)]
     other_site = (best != k) & (site[best] != site[k])
     surv2 = np.arange(n)
     surv2[k[other_site]] = best[other_site]
     reason[k[other_site]] = 2
-    return surv2[surv1], reason
+    return surv2[surv1], reason, o1
 
 
 def reconcile(doses: pd.DataFrame, *, rules: DoseRules | None = None) -> ReconcileResult:
     """Collapse duplicate doses, renumber each person's doses by date and flag rule breaches.
 
     Does not mutate the input. Rows with a missing ``person_id`` are treated as their own
-    person ``"ref:<person_ref>"``; rows with no ``dose_date`` are never merged and are
-    numbered after the dated doses.
+    person ``"ref:<person_ref>"``; rows with no ``dose_date`` are never merged and, like rows
+    with an unusable date, are placed by their entered number (last without one).
 
     Args:
         doses: cleansed doses (``schemas.CLEAN_DOSES``) plus ``person_id``.
@@ -330,8 +401,8 @@ def reconcile(doses: pd.DataFrame, *, rules: DoseRules | None = None) -> Reconci
     record_id = doses["record_id"]
     vac = _Products.of(doses, rules.vaccines)
 
-    survivor, reason = _dedup_doses(pid, day, vac.text_idx, _codes(doses["site_code"]),
-                                    unsigned, entered, record_id)
+    survivor, reason, order = _dedup_doses(pid, day, vac.text_idx, _codes(doses["site_code"]),
+                                           unsigned, entered, record_id)
     is_kept = survivor == np.arange(n)
     drop = np.flatnonzero(~is_kept)
     merged = doses.iloc[drop].assign(
@@ -341,10 +412,15 @@ def reconcile(doses: pd.DataFrame, *, rules: DoseRules | None = None) -> Reconci
     )
 
     kept = np.flatnonzero(is_kept)
-    data = doses.iloc[kept]
-    seq, suspect, findings = _sequence_and_flag(data, pid[kept], pid_values.iloc[kept],
-                                                day[kept], entered[kept], vac.subset(kept), rules)
-    data = data.assign(dose_seq=pd.array(seq, dtype="Int64"), suspect_duplicate=suspect)
+    at = np.cumsum(is_kept) - 1  # position of a kept row among the kept rows
+    hint = at[order[is_kept[order]]]  # the dedup sort, restricted to kept rows
+    del survivor, reason, order, at
+    seq, suspect, findings = _sequence_and_flag(doses, kept, pid[kept], pid_values, day[kept],
+                                                entered[kept], vac.subset(kept), rules, hint)
+    del pid, day, entered, unsigned, hint
+    # the one copy of the big frame, made once the working arrays are released
+    data = doses.iloc[kept].assign(dose_seq=pd.array(seq, dtype="Int64"),
+                                   suspect_duplicate=suspect)
 
     if n != len(data) + len(merged) or not data.index.intersection(merged.index).empty:
         raise ConservationError(
@@ -404,8 +480,13 @@ def _placement(pid: np.ndarray, day: np.ndarray, usable: np.ndarray,
     sort_day = np.where(usable, day, _NAT)
     sub = np.zeros(len(day), np.int64)
     u = np.flatnonzero(~usable & ~np.isnan(number))
-    s = np.flatnonzero(usable & ~np.isnan(number))
-    if not len(u) or not len(s):
+    if not len(u):
+        return sort_day, sub
+    of_u = np.zeros(int(pid.max()) + 1, bool)  # persons holding such a row (pid codes >= 0)
+    of_u[pid[u]] = True
+    near = of_u[pid] & usable  # only their usable doses can place them
+    s = np.flatnonzero(near & ~np.isnan(number))
+    if not len(s):
         return sort_day, sub
     left = pd.DataFrame({"pid": pid[u], "no": number[u], "i": u}).sort_values("no")
     right = pd.DataFrame({"pid": pid[s], "no": number[s], "d": day[s]}).sort_values(["no", "d"])
@@ -414,7 +495,7 @@ def _placement(pid: np.ndarray, day: np.ndarray, usable: np.ndarray,
     rows = j["i"].to_numpy()
     sort_day[rows[has]] = j["d"].to_numpy()[has].astype(np.int64)
     sub[rows[has]] = 1
-    first = pd.Series(day[usable]).groupby(pid[usable]).min()
+    first = pd.Series(day[near]).groupby(pid[near]).min()
     d0 = pd.Series(j["pid"].to_numpy()[~has]).map(first).to_numpy(float)
     ok = ~np.isnan(d0)
     sort_day[rows[~has][ok]] = d0[ok].astype(np.int64)
@@ -422,48 +503,91 @@ def _placement(pid: np.ndarray, day: np.ndarray, usable: np.ndarray,
     return sort_day, sub
 
 
-def _sequence_and_flag(kept: pd.DataFrame, pid: np.ndarray, pid_values: pd.Series,
-                       day: np.ndarray, entered: np.ndarray, vac: _Products,
-                       rules: DoseRules) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+def _bad_dates(flags: pd.Series, bad: frozenset[str]) -> np.ndarray:
+    """True where the ``;``-joined ``date_flags`` hold one of ``bad`` (matched per distinct
+    value)."""
+    codes, uniq = pd.factorize(flags.astype("string").fillna(""))
+    pattern = "|".join(rf"(?:^|;){re.escape(f)}(?:;|$)" for f in sorted(bad))
+    hit = pd.Series(uniq, dtype="string").str.contains(pattern, regex=True).to_numpy(bool)
+    return np.append(hit, False)[codes]
+
+
+#: rows per block of the per-person checks (whole persons per block): the working arrays of a
+#: block stay in the CPU cache and the memory they take is bounded whatever the input size.
+_BLOCK_ROWS = 1 << 18
+
+
+def _sequence_and_flag(doses: pd.DataFrame, kept: np.ndarray, pid: np.ndarray,
+                       pid_values: pd.Series, day: np.ndarray, entered: np.ndarray,
+                       vac: _Products, rules: DoseRules,
+                       hint: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """``dose_seq`` and ``suspect_duplicate`` per kept row (in ``kept`` order), and findings.
 
-    Checks run on the *effective* sequence, which skips suspected duplicates (near-duplicates
-    and same-day doses), so one double entry does not make every later dose look wrong.
+    ``kept`` holds the positions of the kept rows in ``doses``; ``pid, day, entered, vac`` are
+    already restricted to them (``pid_values`` is not). Checks run on the *effective* sequence,
+    which skips suspected duplicates (near-duplicates and same-day doses), so one double entry
+    does not make every later dose look wrong.
     """
     m = len(kept)
-    entered_no_k = kept["dose_number"].astype("Float64").to_numpy(float, na_value=np.nan)
-    usable_k = day != _NAT
-    if "date_flags" in kept and rules.bad_date_flags:
-        flags = kept["date_flags"].astype("string").fillna("")
-        pattern = "|".join(rf"(?:^|;){re.escape(f)}(?:;|$)" for f in sorted(rules.bad_date_flags))
-        usable_k &= ~flags.str.contains(pattern, regex=True).to_numpy(bool)
-    sort_day, sub = _placement(pid, day, usable_k, entered_no_k)
-    order = _sort_with_record_tiebreak([entered, sub, sort_day, pid], kept["record_id"])
+    entered_no = doses["dose_number"].astype("Float64").to_numpy(float, na_value=np.nan)[kept]
+    usable = day != _NAT
+    if "date_flags" in doses and rules.bad_date_flags:
+        usable &= ~_bad_dates(doses["date_flags"], rules.bad_date_flags)[kept]
+    sort_day, sub = _placement(pid, day, usable, entered_no)
+    order = _sort_with_record_tiebreak([entered, sub, sort_day, pid], doses["record_id"],
+                                       major=3, hint=hint, row_of=kept)
+    del sort_day, sub
+    birth = _days(doses["birth_date"])
     seq_out = np.empty(m, np.int64)
     skip_out = np.zeros(m, bool)
-
-    # Everything below is in sorted order (person, date).
+    flagged: dict[str, list[np.ndarray]] = {}
+    details: dict[str, list[pd.Series]] = {}
+    # blocks of whole persons: cut at the first new person at or after each multiple of the size
     p = pid[order]
-    d = day[order]
-    usable = usable_k[order]
+    starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]]) if m else np.zeros(0, np.int64)
+    cuts = np.unique(np.r_[starts[np.minimum(np.searchsorted(
+        starts, np.arange(0, m, _BLOCK_ROWS)), len(starts) - 1)], m]) if m else np.zeros(1, int)
+    del p, starts
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        o = order[lo:hi]
+        seq, skip, found = _flag_block(o, pid[o], day[o], usable[o], entered_no[o],
+                                       birth[kept[o]], vac, rules)
+        seq_out[o] = seq
+        skip_out[o] = skip
+        for code, (rows, det) in found.items():
+            flagged.setdefault(code, []).append(rows + lo)
+            details.setdefault(code, []).append(det)
+    codes = list(flagged)
+    found_rows = [(c, np.concatenate(flagged[c])) for c in codes]
+    found_details = [pd.concat(details[c], ignore_index=True) for c in codes]
+    return seq_out, skip_out, _label(doses, kept, pid_values, order, found_rows, found_details)
+
+
+def _flag_block(o: np.ndarray, p: np.ndarray, d: np.ndarray, usable: np.ndarray,
+                entered_no: np.ndarray, birth: np.ndarray, vac: _Products,
+                rules: DoseRules) -> tuple[np.ndarray, np.ndarray,
+                                           dict[str, tuple[np.ndarray, pd.Series]]]:
+    """Sequence, suspects and findings of whole persons, rows in sorted order (person, date).
+
+    ``o`` holds the kept-row positions of the block's rows; the other arrays are the rows'
+    values in that order. Returns ``dose_seq``, ``suspect_duplicate`` and per finding code the
+    flagged positions (in the block) with their details.
+    """
+    m = len(o)
     new_person = np.ones(m, bool)
     new_person[1:] = p[1:] != p[:-1]
     start = _group_start(new_person)
     seq = np.arange(m) - start + 1
-    seq_out[order] = seq
-    if m == 0:
-        return seq_out, skip_out, _label(kept, pid_values, np.zeros(0, np.int64), [], [])
     run_id = np.cumsum(new_person) - 1
     has_prev = ~new_person
     idx = np.arange(m)
     prev = np.maximum(idx - 1, 0)
-    entered_no = entered_no_k[order]
 
-    vac_idx = vac.idx[order]
-    primary_n = vac.column("primary_doses")[order]
-    min_interval = vac.column("min_interval_days")[order]
-    min_age = vac.column("min_age")[order]
-    vac_text = vac.texts[vac.text_idx[order]]
+    vac_idx = vac.idx[o]
+    sorted_vac = vac.subset(o)
+    primary_n = sorted_vac.column("primary_doses")
+    min_interval = sorted_vac.column("min_interval_days")
+    min_age = sorted_vac.column("min_age")
     person_primary = primary_n[start]  # the first product decides the series length
 
     # --- suspected duplicates: same entered number a few days apart, or same day -------------
@@ -473,7 +597,6 @@ def _sequence_and_flag(kept: pd.DataFrame, pid: np.ndarray, pid_values: pd.Serie
     near_dup = (dated_imm & (interval_imm >= 1) & (interval_imm <= rules.near_duplicate_days)
                 & (entered_no == entered_no[prev]))
     skip = near_dup | same_day
-    skip_out[order] = skip
     real = ~skip
     csum = np.cumsum(real)
     eff_seq = csum - (csum[start] - real[start]).astype(np.int64)
@@ -483,7 +606,7 @@ def _sequence_and_flag(kept: pd.DataFrame, pid: np.ndarray, pid_values: pd.Serie
 
     dated = has_prev & usable & usable[prev_real]
     interval = np.where(dated, d - np.where(dated, d[prev_real], 0), -1)
-    age = np.where(usable, _age_years(_days(kept["birth_date"])[order], d), -1)
+    age = np.where(usable, _age_years(birth, d), -1)
 
     # --- numbering: missing doses and mismatches ---------------------------------------------
     gap = np.where(real, entered_no - eff_seq, np.nan)
@@ -491,7 +614,7 @@ def _sequence_and_flag(kept: pd.DataFrame, pid: np.ndarray, pid_values: pd.Serie
         new_person))[run_id]
     gap_person = max_entered > count
     pos_gap = np.where(gap_person & ~np.isnan(gap), np.clip(np.nan_to_num(gap), 0, None), 0)
-    shift = pd.Series(pos_gap).groupby(run_id).cummax().to_numpy(float)
+    shift = _group_cummax(pos_gap, run_id)
     prev_shift = np.where(has_prev, shift[prev], 0)
     missing = gap_person & ~np.isnan(gap) & (gap > prev_shift)
     mismatch = ~np.isnan(gap) & (gap != shift) & ~missing
@@ -530,8 +653,8 @@ def _sequence_and_flag(kept: pd.DataFrame, pid: np.ndarray, pid_values: pd.Serie
     def num(a: np.ndarray, rows: np.ndarray) -> pd.Series:
         return pd.Series(a[rows], dtype="Float64").astype("Int64").astype("string")
 
-    def txt(a: np.ndarray, rows: np.ndarray) -> pd.Series:
-        return pd.Series(a[rows], dtype="string")
+    def txt(rows: np.ndarray) -> pd.Series:  # product names, looked up for flagged rows only
+        return pd.Series(vac.texts[vac.text_idx[o[rows]]], dtype="string")
 
     def detail(code: str, r: np.ndarray) -> pd.Series:
         pr = prev[r] if code in ("near_duplicate_dose", "same_day_two_vaccines") else prev_real[r]
@@ -545,24 +668,42 @@ def _sequence_and_flag(kept: pd.DataFrame, pid: np.ndarray, pid_values: pd.Serie
             return "Mũi " + num(entered_no, r) + " nhập hai lần cách nhau " + num(
                 interval_imm, r) + " ngày"
         if code == "same_day_two_vaccines":
-            return "Cùng ngày: " + txt(vac_text, pr) + " và " + txt(vac_text, r)
+            return "Cùng ngày: " + txt(pr) + " và " + txt(r)
         if code == "short_interval":
             return ("Mũi " + num(eff_seq, r) + " cách mũi trước " + num(interval, r)
                     + " ngày, tối thiểu " + num(required, r) + " ngày")
         if code == "ineligible_age":
-            return num(age, r) + " tuổi khi tiêm " + txt(vac_text, r)
+            return num(age, r) + " tuổi khi tiêm " + txt(r)
         if code == "mixing_not_allowed":
-            return "Liều cơ bản: " + txt(vac_text, pr) + " → " + txt(vac_text, r)
+            return "Liều cơ bản: " + txt(pr) + " → " + txt(r)
         return ("Đã tiêm " + num(count, r) + "/" + num(person_primary, r) + " mũi cơ bản ("
-                + txt(vac_text, start[r]) + ")")
+                + txt(start[r]) + ")")
 
     flags = {"missing_dose": missing, "dose_number_mismatch": mismatch,
              "near_duplicate_dose": near_dup, "same_day_two_vaccines": same_day,
              "short_interval": short, "ineligible_age": ineligible,
              "mixing_not_allowed": mixing, "incomplete_primary": incomplete}
-    rows = [np.flatnonzero(mask) for mask in flags.values()]
-    details = [detail(code, r) for code, r in zip(flags, rows)]  # eight codes, not rows
-    return seq_out, skip_out, _label(kept, pid_values, order, list(zip(flags, rows)), details)
+    found = {}
+    for code, mask in flags.items():  # eight codes, not rows
+        r = np.flatnonzero(mask)
+        found[code] = (r, detail(code, r))
+    return seq, skip, found
+
+
+def _group_cummax(a: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Running maximum of ``a`` (>= 0, finite) within runs of ``group`` (sorted, 0-based, each
+    run contiguous).
+
+    >>> _group_cummax(np.array([1., 0., 2., 0., 1.]), np.array([0, 0, 0, 1, 1]))
+    array([1., 1., 2., 0., 1.])
+    """
+    if not len(a):
+        return a.astype(float)
+    width = float(a.max()) + 1
+    if width * (float(group[-1]) + 1) >= 2.0**52:  # beyond exact float integers
+        return pd.Series(a).groupby(group).cummax().to_numpy(float)
+    lifted = a + group * width  # later runs sit above earlier ones
+    return np.maximum.accumulate(lifted) - group * width
 
 
 def _booster_required(day: np.ndarray, age: np.ndarray, booster_k: np.ndarray,
@@ -593,12 +734,12 @@ def _booster_required(day: np.ndarray, age: np.ndarray, booster_k: np.ndarray,
     return out
 
 
-def _label(kept: pd.DataFrame, pid_values: pd.Series, order: np.ndarray,
+def _label(doses: pd.DataFrame, kept: np.ndarray, pid_values: pd.Series, order: np.ndarray,
            flagged: list[tuple[str, np.ndarray]], details: list[pd.Series]) -> pd.DataFrame:
     """Assemble findings with Vietnamese labels, ordered by person, dose sequence, priority.
 
     ``flagged`` holds ``(code, positions in sorted order)``; ``order`` maps sorted positions
-    to rows of ``kept``.
+    to kept rows, ``kept`` kept rows to rows of ``doses`` (and of ``pid_values``).
     """
     codes = finding_codes()
     names = [c for c, _ in flagged]
@@ -606,12 +747,12 @@ def _label(kept: pd.DataFrame, pid_values: pd.Series, order: np.ndarray,
     code_idx = np.repeat(np.arange(len(names)), [len(r) for _, r in flagged]).astype(np.int64)
     prio = codes["priority"].reindex(names).to_numpy(float)[code_idx]
     o = np.lexsort((prio, pos))
-    rows = order[pos[o]]
+    rows = kept[order[pos[o]]]
     label = codes["label_vi"].reindex(names).to_numpy(object)
     detail = (pd.concat(details, ignore_index=True) if details
               else pd.Series([], dtype="string")).iloc[o]
     return pd.DataFrame({
-        "record_id": kept["record_id"].iloc[rows].astype("string").to_numpy(),
+        "record_id": doses["record_id"].iloc[rows].astype("string").to_numpy(),
         "person_id": pid_values.iloc[rows].to_numpy(),  # dtype of the input's person_id
         "code": pd.array(np.asarray(names, dtype=object)[code_idx[o]], dtype="string"),
         "label_vi": pd.array(label[code_idx[o]], dtype="string"),
