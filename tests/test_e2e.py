@@ -42,6 +42,18 @@ def test_row_conservation(demo_run):
     assert counts["merged_duplicates"] > 0
 
 
+def test_every_site_with_records_to_fix_has_its_workbook(demo_run):
+    import pandas as pd
+
+    from vaxreport import worklists
+
+    cleansed = demo_run.out / "cleansed"
+    table = pd.read_parquet(cleansed / pipeline.WORKLISTS_TABLE)
+    files = sorted(p.name for p in (cleansed / "worklists").glob("*.xlsx"))
+    assert files == sorted({f"{s}.xlsx" for s in table["site_code"]} | {worklists.SUMMARY_FILE})
+    assert table["district_code"].notna().all()
+
+
 def test_province_pdf_carries_the_headline_counts_and_percentages(demo_run, demo_data):
     facts = pipeline.load_facts(demo_run.out)
     text = _pdf_text(demo_run.out / "province" / "report.pdf")

@@ -250,8 +250,13 @@ def test_rerun_after_a_kill_says_it_starts_clean_and_completes(fault_runs):
 
 def _reproducible(run: Path) -> dict[str, bytes]:
     """Files that must be byte-identical across reruns: personal and fact parquet, district 167's
-    PDF and metrics, worklists."""
-    paths = (list((run / "cleansed").rglob("*.parquet")) + list((run / "cleansed").rglob("*.xlsx"))
+    PDF and metrics, the worklist summary and the workbooks of district 167's sites (stage 2)."""
+    table = pd.read_parquet(run / "cleansed" / pipeline.WORKLISTS_TABLE, columns=["site_code", "district_code"])
+    sites = sorted(set(table.loc[table["district_code"] == "167", "site_code"]))
+    workbooks = [run / "cleansed" / "worklists" / f"{s}.xlsx" for s in sites]
+    assert workbooks and all(p.exists() for p in workbooks)
+    paths = (list((run / "cleansed").rglob("*.parquet")) + workbooks
+             + [run / "cleansed" / "worklists" / "_tong_hop.xlsx"]
              + list((run / "districts").glob("167-*/report.pdf")) + list((run / "districts").glob("167-*/metrics.json"))
              + [run / "cleansed" / "conservation.json"])
     return {str(p.relative_to(run)): p.read_bytes() for p in paths}

@@ -193,6 +193,22 @@ def test_workbooks_layout_mode_and_summary(built, tmp_path):
     assert by_site["S1"]["Tổng"] + by_site["S2"]["Tổng"] == total
 
 
+def test_numbers_are_numeric_cells_and_tables_survive_storage(built, tmp_path):
+    stored = tmp_path / "wl.parquet"
+    wlm.to_table(built).to_parquet(stored)
+    back = wlm.from_table(pd.read_parquet(stored))
+    for kind in wlm.KINDS:
+        pd.testing.assert_frame_equal(back[kind], built[kind])
+    path = wlm.write_site_workbooks(back, tmp_path / "wl", province_name="Thái Nguyên",
+                                    period="2022-05", summary=False)[0]
+    ws = openpyxl.load_workbook(path)[wlm.KINDS["dose_sequence"]]
+    header = next(ws.iter_rows(min_row=5, max_row=5, values_only=True))
+    row = dict(zip(header, next(ws.iter_rows(min_row=6, max_row=6, values_only=True))))
+    assert isinstance(row["Mũi số"], int) and isinstance(row["Ưu tiên"], int)
+    assert isinstance(row["Năm sinh"], int) and isinstance(row["Mã bản ghi"], str)
+    assert not (tmp_path / "wl" / wlm.SUMMARY_FILE).exists()
+
+
 def test_workbooks_are_byte_identical_and_replace_atomically(built, tmp_path):
     first = wlm.write_site_workbooks(built, tmp_path / "a", province_name="Thái Nguyên",
                                      period="2022-05")

@@ -201,9 +201,18 @@ def feedback_facts(feedback: pd.DataFrame) -> pd.DataFrame:
 
 
 def _district_of_records(record_ids: pd.Series, dose_facts: pd.DataFrame) -> pd.Series:
-    pos = pd.Index(dose_facts["record_id"]).get_indexer(record_ids.astype(str))
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # Arrow's hash lookup: no uniqueness check and no object copy of the 3 M record ids
+    keys = pa.array(dose_facts["record_id"].astype("string").to_numpy(object, na_value=None), pa.string())
+    wanted = pa.array(record_ids.astype("string").to_numpy(object, na_value=None), pa.string())
+    pos = pc.index_in(wanted, value_set=keys).to_numpy(zero_copy_only=False)
+    found = ~np.isnan(pos)
     district = dose_facts["district_code"].to_numpy(object)
-    return pd.Series(np.where(pos >= 0, district[pos], None), index=record_ids.index, dtype="string")
+    out = np.full(len(wanted), None, dtype=object)
+    out[found] = district[pos[found].astype(np.int64)]
+    return pd.Series(out, index=record_ids.index, dtype="string")
 
 
 def findings_facts(findings: pd.DataFrame, dose_facts: pd.DataFrame) -> pd.DataFrame:
@@ -273,7 +282,9 @@ def save_stage_one(run_dir: Path | str, *, cleaned: Any, survivors: pd.DataFrame
                    verification: pd.DataFrame, facts: dict[str, pd.DataFrame],
                    worklists: dict[str, pd.DataFrame] | None = None, p: Any = None) -> dict[str, int]:
     """Write stage 1 under ``run_dir/cleansed``: personal tables owner-only, facts for the reports,
-    and one correction workbook per site under ``cleansed/worklists/``.
+    the correction worklists (``worklists.parquet``; the summary workbook and the workbooks of
+    sites outside the params' districts under ``cleansed/worklists/``; each district's site
+    workbooks are written by its stage-2 notebook, :func:`write_district_worklists`).
 
     Returns the row-conservation counts (also written to ``conservation.json``).
     """
@@ -292,8 +303,37 @@ def save_stage_one(run_dir: Path | str, *, cleaned: Any, survivors: pd.DataFrame
               "merged_duplicates": len(reconciled.merged), "quarantined": len(cleaned.quarantine)}
     io.write_json(counts, out / "conservation.json")
     if worklists is not None:
-        wl.write_site_workbooks(worklists, out / "worklists", province_name=p.province_name, period=p.period)
+        table = wl.to_table(worklists)
+        table["district_code"] = table["site_code"].map(_site_district(facts["doses"])).astype("string")
+        io.write_parquet(table, out / WORKLISTS_TABLE, private=True)
+        wl.write_summary_workbook(worklists, out / "worklists", province_name=p.province_name, period=p.period)
+        # sites of no district in the params get their workbooks now; the others in stage 2
+        orphan = ~table["district_code"].isin(list(p.district_names())).to_numpy(bool)
+        if orphan.any():
+            wl.write_site_workbooks(wl.from_table(table[orphan]), out / "worklists",
+                                    province_name=p.province_name, period=p.period, summary=False)
     return counts
+
+
+WORKLISTS_TABLE = "worklists.parquet"
+
+
+def _site_district(dose_facts: pd.DataFrame) -> pd.Series:
+    """District of each site as recorded in the dose facts (first row of the site)."""
+    return dose_facts.drop_duplicates("site_code").set_index("site_code")["district_code"]
+
+
+def write_district_worklists(run_dir: Path | str, p: Any, district_code: str) -> list[Path]:
+    """Stage 2: the correction workbooks of one district's sites, under ``cleansed/worklists/``
+    (personal data stays in the owner-only stage-1 folder). Returns the files written."""
+    from vaxreport import worklists as wl
+
+    folder = Path(run_dir) / "cleansed"
+    table = pd.read_parquet(folder / WORKLISTS_TABLE, filters=[("district_code", "==", district_code)])
+    if table.empty:
+        return []
+    return wl.write_site_workbooks(wl.from_table(table), folder / "worklists", province_name=p.province_name,
+                                   period=p.period, summary=False)
 
 
 def load_facts(run_dir: Path | str, district_code: str | None = None) -> Any:

@@ -154,10 +154,18 @@ def _table(info: pd.DataFrame, code: pd.Series | str, problem: pd.Series,
     return out.loc[:, list(COLUMNS)]
 
 
+_INTEGER_COLUMNS = ("priority", "birth_year", "dose_number")
+
+
+def _typed(t: pd.DataFrame) -> pd.DataFrame:
+    """The worklist column types: integers as ``Int64`` (numeric cells), the rest strings."""
+    return t.astype({c: "Int64" if c in _INTEGER_COLUMNS else "string" for c in COLUMNS})
+
+
 def _finalise(t: pd.DataFrame) -> pd.DataFrame:
     """One row per record (problems of one record joined), sorted by priority then site."""
     if t.empty:
-        return t.reset_index(drop=True)
+        return _typed(t.reset_index(drop=True))
     key = t["record_id"].fillna("") + "\x1f" + t["person_ref"].fillna("")
     dup = key.duplicated(keep=False).to_numpy()
     if dup.any():  # rare: several problems of one kind on one record
@@ -168,8 +176,7 @@ def _finalise(t: pd.DataFrame) -> pd.DataFrame:
         t = pd.concat([t[~dup], agg.loc[:, list(COLUMNS)]], ignore_index=True)
     t = t.sort_values(["priority", "site_code", "person_ref", "record_id", "code"],
                       na_position="last", kind="stable")
-    return t.reset_index(drop=True).astype({c: "string" for c in
-                                            ("code", "problem", "suggestion")})
+    return _typed(t.reset_index(drop=True))
 
 
 def _first_rows_per_ref(doses: pd.DataFrame) -> pd.DataFrame:
@@ -368,6 +375,11 @@ def _period_stamp(period: str | date) -> datetime:
     return datetime(ts.year, ts.month, ts.day)
 
 
+def _period_text(period: str | date, stamp: datetime) -> str:
+    return f"{stamp.month:02d}/{stamp.year}" if isinstance(period, str) and len(period) == 7 \
+        else stamp.strftime("%d/%m/%Y")
+
+
 def _safe_name(code: object) -> str:
     text = "" if pd.isna(code) else str(code)
     return re.sub(r"[^\w.-]", "_", text) or "_khong_ro_co_so"
@@ -509,8 +521,8 @@ def _write_sheet(wb: Workbook, title: str, lines: list[str], headers: list[str],
 
 
 def write_site_workbooks(worklists: Mapping[str, pd.DataFrame], out_dir: str | Path, *,
-                         province_name: str, period: str | date) -> list[Path]:
-    """Write one XLSX per site (a sheet per kind of problem) and ``_tong_hop.xlsx``.
+                         province_name: str, period: str | date, summary: bool = True) -> list[Path]:
+    """Write one XLSX per site (a sheet per kind of problem) and, with ``summary``, ``_tong_hop.xlsx``.
 
     Each sheet starts with a header block (title, province, period, site and the personal-data
     notice), then the column headers (frozen) and the rows. Files are written atomically with
@@ -521,6 +533,7 @@ def write_site_workbooks(worklists: Mapping[str, pd.DataFrame], out_dir: str | P
         out_dir: folder to write into (created if missing).
         province_name: e.g. "Thái Nguyên".
         period: reporting period, "2022-05" or a date.
+        summary: also write the summary workbook (:func:`write_summary_workbook`).
 
     Returns:
         The paths written, site files first (sorted), the summary last.
@@ -536,8 +549,7 @@ def write_site_workbooks(worklists: Mapping[str, pd.DataFrame], out_dir: str | P
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stamp = _period_stamp(period)
-    period_text = f"{stamp.month:02d}/{stamp.year}" if isinstance(period, str) and len(
-        period) == 7 else stamp.strftime("%d/%m/%Y")
+    period_text = _period_text(period, stamp)
     tables = {k: worklists.get(k, pd.DataFrame(columns=list(COLUMNS))) for k in KINDS}
     keys = [c for c in COLUMNS if c not in ("site_code", "site_name")]
     headers = [COLUMNS[c][0] for c in keys]
@@ -581,6 +593,23 @@ def write_site_workbooks(worklists: Mapping[str, pd.DataFrame], out_dir: str | P
         _atomic_write(path, _workbook_bytes(wb, stamp, bulk))
         written.append(path)
 
+    if summary:
+        written.append(write_summary_workbook(worklists, out, province_name=province_name, period=period))
+    return written
+
+
+def write_summary_workbook(worklists: Mapping[str, pd.DataFrame], out_dir: str | Path, *,
+                           province_name: str, period: str | date) -> Path:
+    """Write ``_tong_hop.xlsx``: rows to fix per site and kind of problem (no personal data)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = _period_stamp(period)
+    period_text = _period_text(period, stamp)
+    tables = [t.assign(_kind=k) for k, t in worklists.items() if k in KINDS]
+    all_rows = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
+        columns=[*COLUMNS, "_kind"])
+    all_rows["_s"] = all_rows["site_code"].astype("string").fillna("")
+    names = all_rows.dropna(subset=["site_name"]).drop_duplicates("_s").set_index("_s")["site_name"]
     counts = (all_rows.groupby(["_s", "_kind"]).size().unstack(
         fill_value=0).reindex(columns=list(KINDS), fill_value=0))
     counts = counts[counts.sum(axis=1) > 0] if len(counts) else counts
@@ -597,8 +626,25 @@ def write_site_workbooks(worklists: Mapping[str, pd.DataFrame], out_dir: str | P
                  [11, 28, *[14] * len(KINDS), 10], summary_rows)
     path = out / SUMMARY_FILE
     _atomic_write(path, _workbook_bytes(wb, stamp))
-    written.append(path)
-    return written
+    return path
+
+
+def to_table(worklists: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """All worklists as one table with a ``kind`` column (to store them between run stages).
+
+    >>> wl = build_worklists(*_example_inputs(), unsigned_days=30, as_of=date(2022, 5, 31))
+    >>> back = from_table(to_table(wl))
+    >>> all(back[k].equals(wl[k]) for k in KINDS)
+    True
+    """
+    return pd.concat([t.assign(kind=k) for k, t in worklists.items()], ignore_index=True)
+
+
+def from_table(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Inverse of :func:`to_table`: ``{kind: DataFrame}`` for every kind of :data:`KINDS`."""
+    kind = table["kind"].astype("string").to_numpy(object)
+    cols = list(COLUMNS)
+    return {k: _typed(table.loc[kind == k, cols].reset_index(drop=True)) for k in KINDS}
 
 
 def _example_inputs() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
