@@ -8,6 +8,7 @@ The cleanse notebook calls these one per step; the report notebooks read the *fa
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -201,18 +202,11 @@ def feedback_facts(feedback: pd.DataFrame) -> pd.DataFrame:
 
 
 def _district_of_records(record_ids: pd.Series, dose_facts: pd.DataFrame) -> pd.Series:
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    from vaxreport.frames import positions
 
-    # Arrow's hash lookup: no uniqueness check and no object copy of the 3 M record ids
-    keys = pa.array(dose_facts["record_id"].astype("string").to_numpy(object, na_value=None), pa.string())
-    wanted = pa.array(record_ids.astype("string").to_numpy(object, na_value=None), pa.string())
-    pos = pc.index_in(wanted, value_set=keys).to_numpy(zero_copy_only=False)
-    found = ~np.isnan(pos)
+    pos = positions(dose_facts["record_id"], record_ids)
     district = dose_facts["district_code"].to_numpy(object)
-    out = np.full(len(wanted), None, dtype=object)
-    out[found] = district[pos[found].astype(np.int64)]
-    return pd.Series(out, index=record_ids.index, dtype="string")
+    return pd.Series(np.where(pos >= 0, district[pos], None), index=record_ids.index, dtype="string")
 
 
 def findings_facts(findings: pd.DataFrame, dose_facts: pd.DataFrame) -> pd.DataFrame:
@@ -295,10 +289,12 @@ def save_stage_one(run_dir: Path | str, *, cleaned: Any, survivors: pd.DataFrame
     private = {"doses": reconciled.data, "merged_doses": reconciled.merged, "quarantine": cleaned.quarantine,
                "audit": cleaned.audit, "findings": reconciled.findings, "persons": survivors.reset_index(),
                "verification": verification}
-    for name, df in private.items():
-        io.write_parquet(df, out / f"{name}.parquet", private=True)
-    for name, df in facts.items():
-        io.write_parquet(df, out / "facts" / f"{name}.parquet")
+    jobs = [(df, out / f"{name}.parquet", True) for name, df in private.items()]
+    jobs += [(df, out / "facts" / f"{name}.parquet", False) for name, df in facts.items()]
+    jobs.sort(key=lambda job: -len(job[0]))  # largest first: the two threads finish together
+    # Arrow encodes and compresses without the GIL: two threads use the second core
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda job: io.write_parquet(job[0], job[1], private=job[2]), jobs))
     counts = {"raw": len(facts["doses"]), "cleansed": len(reconciled.data),
               "merged_duplicates": len(reconciled.merged), "quarantined": len(cleaned.quarantine)}
     io.write_json(counts, out / "conservation.json")

@@ -34,6 +34,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
 from vaxreport.doses import finding_codes
+from vaxreport.frames import positions
 from vaxreport.exceptions import SchemaViolation
 
 #: kind -> sheet title (at most 31 characters, no ``[]:*?/\``), in display order.
@@ -74,6 +75,8 @@ _FIELD_VI = {"full_name": "họ tên", "birth_date": "ngày sinh", "gender": "gi
 _GENDER_VI = {"M": "Nam", "F": "Nữ"}
 _DOSE_COLUMNS = ("record_id", "person_ref", "person_id", "full_name", "birth_date",
                  "id_number", "site_code", "dose_date", "sign_status")
+_USED_COLUMNS = frozenset(_DOSE_COLUMNS) | {"site_name", "phone", "vaccine", "dose_number", "id_valid",
+                                            "id_flags"}
 
 
 def _mask(s: pd.Series, keep_head: int, keep_tail: int) -> pd.Series:
@@ -181,7 +184,7 @@ def _finalise(t: pd.DataFrame) -> pd.DataFrame:
 
 def _first_rows_per_ref(doses: pd.DataFrame) -> pd.DataFrame:
     """The first dose row (input order) of each platform person record."""
-    return doses.drop_duplicates("person_ref")
+    return doses[~doses["person_ref"].duplicated().to_numpy()]
 
 
 def _valid_id(rows: pd.DataFrame) -> pd.Series:
@@ -316,6 +319,7 @@ def build_worklists(doses_data: pd.DataFrame, findings: pd.DataFrame,
     if missing:
         raise SchemaViolation(f"doses data lacks required columns: {missing}")
     codes = finding_codes()
+    doses_data = doses_data[[c for c in doses_data.columns if c in _USED_COLUMNS]]  # no copy
     refs = _first_rows_per_ref(doses_data)
     out: dict[str, list[pd.DataFrame]] = {k: [] for k in KINDS}
 
@@ -329,7 +333,7 @@ def build_worklists(doses_data: pd.DataFrame, findings: pd.DataFrame,
     kind_of = codes["worklist"]
     f = findings[findings["code"].map(kind_of).fillna("").isin(list(KINDS)).to_numpy(bool)]
     if len(f):
-        pos = pd.Index(doses_data["record_id"]).get_indexer(f["record_id"])
+        pos = positions(doses_data["record_id"], f["record_id"])
         f = f[pos >= 0]
         rows = doses_data.iloc[pos[pos >= 0]].set_axis(f.index)
         problem = f["label_vi"].astype("string") + ": " + f["detail"].astype("string")
