@@ -153,3 +153,19 @@ def test_weekly_trend_optional_administered_line(weeks: pd.DataFrame) -> None:
     lines = fig.axes[0].get_lines()
     assert len(lines) == 3 and list(lines[0].get_ydata()) == [110, 220, 330]
     assert lines[0].get_label().startswith("Mũi tiêm đã thực hiện")
+
+
+def test_weekly_trend_labels_of_a_long_period_do_not_overlap() -> None:
+    # A report covering the whole campaign (Mar 2021 – May 2022): 65 weeks of "dd/mm" labels.
+    n = 65
+    df = pd.DataFrame({"week_start": pd.date_range("2021-03-08", periods=n, freq="7D"),
+                       "entered": [4000 * i for i in range(n)], "signed": range(n)})  # y labels "250.000"
+    fig = figures.weekly_trend(df)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    with figures._style():
+        canvas.draw()  # lays the figure out as savefig does
+    boxes = [t.get_window_extent(canvas.get_renderer()) for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert boxes[0].x0 < boxes[-1].x0 and len(boxes) >= 5
+    assert all(a.x1 + 5 < b.x0 for a, b in zip(boxes, boxes[1:]))  # a visible gap (5 px at 100 dpi)

@@ -276,3 +276,23 @@ def test_only_captioned_tables_and_figures_are_numbered() -> None:
                              Section("II.", [dataclasses.replace(t, caption="Theo xã")])])
     caps = [b["caption"] for s in _payload(doc)["sections"] for b in s["blocks"]]
     assert caps == [None, "Bảng 1. Theo huyện", "Bảng 2. Theo xã"]
+
+
+def test_auto_width_columns_keep_a_wide_cell_on_one_line() -> None:
+    cell = "1.079.597 (91,95%)"
+    rows = [["Tổng", cell, cell, cell, cell]]
+    table = Table(columns=["Nhóm tuổi", "Dân số", "Tiêm ≥ 1 mũi", "Đủ liều", "Nhắc lại"], rows=rows,
+                  widths=[1, "auto", "auto", "auto", "auto"])
+    page = PdfReader(io.BytesIO(render_pdf(_minimal(sections=[Section("I.", [table])]), timestamp=TS))).pages[0]
+    baselines: dict[str, set[float]] = {"1.079.597": set(), "(91,95%)": set()}
+
+    def visit(text: str, cm: list[float], tm: list[float], *_: object) -> None:
+        for part in baselines:
+            if part in text:
+                baselines[part].add(round(cm[5] + tm[5], 1))  # typst places each run with cm
+
+    page.extract_text(visitor_text=visit)
+    assert baselines["1.079.597"] and baselines["1.079.597"] == baselines["(91,95%)"]  # one line each
+    with pytest.raises(ReportRenderError, match="widths"):
+        render_pdf(_minimal(sections=[Section("I.", [dataclasses.replace(table, widths=[1, "wide", 1, 1, 1])])]),
+                   timestamp=TS)
