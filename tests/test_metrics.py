@@ -128,3 +128,32 @@ def test_metrics_json_is_plain():
 @pytest.mark.parametrize("den,expected", [(0, None), (3, Decimal("33.33"))])
 def test_ratio_pct(den, expected):
     assert Ratio(1, den).pct == expected
+
+
+def test_by_site_drops_rows_without_a_site_and_takes_the_first_known_name():
+    f = facts()
+    doses = f.doses.assign(site_code=["S1", "S1", None, "S2", "S2", "S3"],
+                           site_name=[None, "TYT A", "TYT X", "TYT B", "TYT B2", "TYT C"])
+    t = metrics.by_site(Facts(**{**f.__dict__, "doses": doses})).set_index("site_code")
+    assert t.loc["S1", "on_platform"] == 2 and t.loc["S1", "signed"] == 2  # groupby drops a missing key
+    assert t.loc["S1", "site_name"] == "TYT A" and t.loc["S2", "site_name"] == "TYT B"  # first non-missing
+    assert t.loc["S1", "district_code"] == "164"
+
+
+def test_weekly_trend_is_the_same_in_any_time_unit():
+    f = facts()
+    coarse = f.doses.assign(entered_at=f.doses.entered_at.astype("datetime64[s]"),
+                            signed_at=f.doses.signed_at.astype("datetime64[ms]"))
+    fine = f.doses.assign(entered_at=f.doses.entered_at.astype("datetime64[ns]"))
+    tables = [metrics.weekly_trend(Facts(**{**f.__dict__, "doses": d}), date(2022, 5, 1), date(2022, 5, 31))
+              for d in (coarse, fine)]
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+    assert tables[0].signed.tolist() == [0, 2, 0, 1, 0, 1]  # weeks from Mon 25/4; 31 May counts, NaT does not
+
+
+def test_indicators_computed_once_give_the_same_metrics_json():
+    f = facts()
+    shared = metrics.report_metrics(f, date(2022, 5, 1), date(2022, 5, 31))
+    assert (metrics.metrics_json(f, unit_code=None, unit_name="X", indicators=shared)
+            == metrics.metrics_json(f, unit_code=None, unit_name="X"))
+    pd.testing.assert_frame_equal(shared.communes, metrics.by_commune(f))

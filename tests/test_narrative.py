@@ -79,3 +79,13 @@ def test_change_since_previous_run_in_points_of_printed_percentages():
     assert "tỷ lệ mũi tiêm được cập nhật tăng 4,58 điểm phần trăm (từ 89,66% lên 94,24%)" in para.text
     assert "tỷ lệ mũi tiêm đã ký xác nhận giảm 5,57 điểm phần trăm (từ 96,15% xuống 90,58%)" in para.text
     assert narrative.change_paragraph(SEED, None) is None
+
+
+def test_report_from_precomputed_indicators_is_the_same():
+    from vaxreport import metrics
+
+    p = params()
+    f = facts().scope("164")
+    unit = narrative.district_unit(p, "164")
+    shared = metrics.report_metrics(f, p.period_start, p.period_end)
+    assert narrative.build_report(f, unit, p, indicators=shared) == narrative.build_report(f, unit, p)

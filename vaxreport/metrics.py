@@ -103,6 +103,52 @@ def headline(f: Facts) -> dict[str, Ratio]:
     }
 
 
+def _group_codes(keys: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer group codes of ``keys`` (-1 where missing, dropped as ``groupby`` drops them) and
+    the distinct keys in order of first appearance: one hash pass, reused by every count below
+    (a ``groupby`` per aggregate would hash the 3 million dose rows' strings each time)."""
+    codes, uniques = pd.factorize(keys)
+    return np.asarray(codes), pd.Index(uniques, name=keys.name)
+
+
+def _flag(values: pd.Series, equals: str, *, missing: bool = False) -> np.ndarray:
+    """``values == equals`` as a plain bool array; a missing value counts as ``missing``."""
+    return values.eq(equals).to_numpy(dtype=bool, na_value=missing)
+
+
+#: Rows per block in the counting loops: temporaries stay small (≈2 MB) and are reused, instead of
+#: fresh 20 MB arrays per step, whose page faults cost more than the counting in a new kernel.
+_BLOCK = 1 << 18
+
+
+def _count(codes: np.ndarray, n: int, mask: np.ndarray | None = None) -> np.ndarray:
+    """Rows per group (only the rows where ``mask`` holds); code -1 (missing key) is not counted.
+
+    >>> codes = np.array([0, 1, -1, 1])
+    >>> _count(codes, 2).tolist(), _count(codes, 2, np.array([True, False, True, True])).tolist()
+    ([1, 2], [1, 1])
+    """
+    out = np.zeros(n, dtype="int64")
+    for start in range(0, len(codes), _BLOCK):
+        block = codes[start:start + _BLOCK]
+        keep = block >= 0 if mask is None else (block >= 0) & mask[start:start + _BLOCK]
+        out += np.bincount(block[keep], minlength=n)
+    return out
+
+
+def _first_valid(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """The first non-missing value of each group, like ``groupby().first()`` (NaN if none).
+
+    >>> codes, keys = _group_codes(pd.Series(["b", "a", "b"], name="k"))
+    >>> _first_valid(pd.Series([None, "x", "y"], name="v"), codes, keys).to_dict()
+    {'b': 'y', 'a': 'x'}
+    """
+    valid = values.notna().to_numpy()
+    keys = codes if valid.all() else np.where(valid, codes, -1)
+    first = np.flatnonzero(~pd.Series(keys, copy=False).duplicated().to_numpy() & (keys >= 0))
+    return values.iloc[first].set_axis(index[keys[first]]).reindex(index)
+
+
 def _ratio_columns(df: pd.DataFrame, num: str, den: str, out: str) -> pd.DataFrame:
     values = [pct(int(n), int(d)) for n, d in zip(df[num], df[den], strict=True)]
     return df.assign(**{out: [float(v) if v is not None else np.nan for v in values]})
@@ -111,26 +157,31 @@ def _ratio_columns(df: pd.DataFrame, num: str, den: str, out: str) -> pd.DataFra
 def by_site(f: Facts) -> pd.DataFrame:
     """Per vaccination site: administered, on platform, signed, and the two rates."""
     administered = f.tallies.groupby("site_code").doses_administered.sum().rename("administered")
-    doses = f.doses.assign(signed=f.doses.sign_status.eq("signed"))
-    platform = doses.groupby("site_code").agg(on_platform=("record_id", "size"), signed=("signed", "sum"),
-                                              district_code=("district_code", "first"))
+    codes, sites = _group_codes(f.doses.site_code)
+    n = len(sites)
+    platform = pd.DataFrame({"on_platform": _count(codes, n),
+                             "signed": _count(codes, n, _flag(f.doses.sign_status, "signed")),
+                             "district_code": _first_valid(f.doses.district_code, codes, sites)}, index=sites)
     out = platform.join(administered, how="outer").fillna({"on_platform": 0, "signed": 0, "administered": 0})
     out = out.astype({"on_platform": "int64", "signed": "int64", "administered": "int64"})
     out = _ratio_columns(out, "on_platform", "administered", "entry_pct")
     out = _ratio_columns(out, "signed", "on_platform", "signing_pct")
-    names = f.doses.groupby("site_code").site_name.first() if "site_name" in f.doses else None
-    if names is not None:
-        out = out.join(names)
+    if "site_name" in f.doses:
+        out = out.join(_first_valid(f.doses.site_name, codes, sites))
     return out.reset_index().sort_values("site_code", kind="stable").reset_index(drop=True)
 
 
 def by_commune(f: Facts) -> pd.DataFrame:
     """Per commune of residence: persons, doses, signing, persons verified by police, coverage 18+."""
     units = f.units[["district_code", "commune_code", "commune_name"]].drop_duplicates("commune_code")
-    doses = f.doses[f.doses.state != "quarantined"].assign(signed=lambda d: d.sign_status.eq("signed"))
-    d = doses.groupby("commune_code").agg(doses=("record_id", "size"), signed=("signed", "sum"))
-    p = f.persons.groupby("commune_code").agg(persons=("person_id", "size"),
-                                              primary_complete=("primary_complete", "sum"))
+    codes, keys = _group_codes(f.doses.commune_code)
+    kept = ~_flag(f.doses.state, "quarantined")
+    d = pd.DataFrame({"doses": _count(codes, len(keys), kept),
+                      "signed": _count(codes, len(keys), kept & _flag(f.doses.sign_status, "signed"))}, index=keys)
+    codes, keys = _group_codes(f.persons.commune_code)
+    primary = f.persons.primary_complete.to_numpy(dtype=bool, na_value=False)
+    p = pd.DataFrame({"persons": _count(codes, len(keys)), "primary_complete": _count(codes, len(keys), primary)},
+                     index=keys)
     reg = f.registry.groupby("commune_code").size().rename("police_verified")
     pop = f.population.groupby("commune_code").population.sum()
     out = (units.set_index("commune_code").join([d, p, reg, pop]).fillna(0)
@@ -160,9 +211,11 @@ def by_district(f: Facts) -> pd.DataFrame:
 def coverage(f: Facts) -> pd.DataFrame:
     """Coverage by age group against the population: ≥1 dose, primary series complete, ≥1 booster."""
     pop = f.population.groupby("age_group").population.sum()
-    p = f.persons.groupby("age_group").agg(at_least_one=("person_id", "size"),
-                                           primary_complete=("primary_complete", "sum"),
-                                           booster=("boosters", lambda s: int((s > 0).sum())))
+    codes, groups = _group_codes(f.persons.age_group)
+    primary = f.persons.primary_complete.to_numpy(dtype=bool, na_value=False)
+    booster = f.persons.boosters.gt(0).to_numpy(dtype=bool, na_value=False)
+    p = pd.DataFrame({"at_least_one": _count(codes, len(groups)), "primary_complete": _count(codes, len(groups), primary),
+                      "booster": _count(codes, len(groups), booster)}, index=groups)
     out = pd.DataFrame({"population": pop.reindex(list(AGE_GROUPS), fill_value=0)}).join(p).fillna(0).astype("int64")
     total = out.sum().to_frame().T.set_axis(["Tổng"])
     out = pd.concat([out, total])
@@ -191,12 +244,24 @@ def data_quality(f: Facts) -> dict[str, Any]:
 def weekly_trend(f: Facts, start: date, end: date) -> pd.DataFrame:
     """Per ISO week (Monday) in ``[start, end]``: doses administered, entered and signed that week."""
     lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
-
-    def weekly(ts: pd.Series) -> pd.Series:
-        ts = ts[(ts >= lo) & (ts < hi)]
-        return (ts.dt.normalize() - pd.to_timedelta(ts.dt.day_of_week, unit="D")).value_counts()
-
     weeks = pd.date_range(lo - pd.Timedelta(days=lo.weekday()), hi, freq="7D")
+
+    def weekly(ts: pd.Series) -> np.ndarray | pd.Series:
+        values = ts.to_numpy()
+        if values.dtype.kind != "M":  # tz-aware or object timestamps: the general (slower) way
+            ts = ts[(ts >= lo) & (ts < hi)]
+            return (ts.dt.normalize() - pd.to_timedelta(ts.dt.day_of_week, unit="D")).value_counts()
+        unit, _ = np.datetime_data(values.dtype)  # integer ticks, in blocks: no per-row datetime objects
+        lo_t, hi_t, monday = (np.datetime64(t.to_datetime64(), unit).astype("int64") for t in (lo, hi, weeks[0]))
+        week_ticks = np.timedelta64(7, "D").astype(f"timedelta64[{unit}]").astype("int64")
+        ticks = values.view("int64")  # NaT is the smallest int64: before ``lo_t``
+        out = np.zeros(len(weeks), dtype="int64")
+        for start in range(0, len(ticks), _BLOCK):
+            block = ticks[start:start + _BLOCK]
+            block = block[(block >= lo_t) & (block < hi_t)]
+            out += np.bincount((block - monday) // week_ticks, minlength=len(weeks))[:len(weeks)]
+        return out
+
     tallies = f.tallies.assign(week=pd.to_datetime(f.tallies.week_start))
     administered = tallies[(tallies.week >= weeks[0]) & (tallies.week < hi)].groupby("week").doses_administered.sum()
     out = pd.DataFrame(index=pd.DatetimeIndex(weeks, name="week_start"))
@@ -224,14 +289,38 @@ def compare(current: dict[str, Ratio], previous: dict[str, Any] | None) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def metrics_json(f: Facts, *, unit_code: str | None, unit_name: str, period: str | None = None) -> dict[str, Any]:
-    """Everything a roll-up or the next month's comparison needs, as plain JSON-able values."""
-    dq = data_quality(f)
+@dataclass(frozen=True)
+class ReportMetrics:
+    """Every indicator one report prints, computed once by ``report_metrics`` and shared by a
+    notebook's display cells, ``narrative.build_report`` and ``metrics_json``."""
+
+    headline: dict[str, Ratio]
+    sites: pd.DataFrame
+    communes: pd.DataFrame
+    quality: dict[str, Any]
+    coverage: pd.DataFrame
+    trend: pd.DataFrame
+
+
+def report_metrics(f: Facts, start: date, end: date) -> ReportMetrics:
+    """All the indicators of one report on ``f`` for the period ``[start, end]``."""
+    return ReportMetrics(headline=headline(f), sites=by_site(f), communes=by_commune(f), quality=data_quality(f),
+                         coverage=coverage(f), trend=weekly_trend(f, start, end))
+
+
+def metrics_json(f: Facts, *, unit_code: str | None, unit_name: str, period: str | None = None,
+                 indicators: ReportMetrics | None = None) -> dict[str, Any]:
+    """Everything a roll-up or the next month's comparison needs, as plain JSON-able values.
+
+    ``indicators``: the same facts' ``report_metrics``, if already computed (not computed again).
+    """
+    dq = data_quality(f) if indicators is None else indicators.quality
+    h = headline(f) if indicators is None else indicators.headline
     return {
         "period": period,
         "unit_code": unit_code,
         "unit_name": unit_name,
-        "headline": {k: r.to_dict() for k, r in headline(f).items()},
+        "headline": {k: r.to_dict() for k, r in h.items()},
         "persons": len(f.persons),
         "valid_id": dq["valid_id"].to_dict(),
         "person_records_merged": dq["person_records_merged"],

@@ -109,7 +109,7 @@ def coverage_table(table: pd.DataFrame) -> Table:
     return Table(columns=["Nhóm tuổi", "Dân số", "Tiêm ≥ 1 mũi", "Đủ liều cơ bản", "Mũi nhắc lại"], rows=rows,
                  align=["left", "right", "right", "right", "right"],
                  caption="Độ bao phủ vắc xin theo nhóm tuổi (người, sau khi loại trùng)",
-                 widths=[1.5, 1.1, 1.5, 1.5, 1.5])
+                 widths=[1, "auto", "auto", "auto", "auto"])  # "1.079.597 (91,95%)" on one line
 
 
 def quality_paragraphs(dq: dict[str, Any]) -> list[Paragraph]:
@@ -214,16 +214,16 @@ def change_paragraph(h: dict[str, Ratio], previous: dict[str, Any] | None) -> Pa
 
 
 def build_report(f: Facts, unit: Unit, p: Any, *, district_rollup: pd.DataFrame | None = None,
-                 missing_districts: list[str] | None = None, previous: dict[str, Any] | None = None) -> ReportDoc:
+                 missing_districts: list[str] | None = None, previous: dict[str, Any] | None = None,
+                 indicators: metrics.ReportMetrics | None = None) -> ReportDoc:
     """The whole Báo cáo for one unit (the province roll-up when ``district_rollup`` is given).
 
     ``previous``: the same unit's ``metrics.json`` of the previous run, if any (change since then).
+    ``indicators``: ``metrics.report_metrics(f, p.period_start, p.period_end)`` if a notebook cell
+    already computed it (then it is not computed again).
     """
-    h = metrics.headline(f)
-    sites = metrics.by_site(f)
-    communes = metrics.by_commune(f)
-    dq = metrics.data_quality(f)
-    cov = metrics.coverage(f)
+    m = indicators if indicators is not None else metrics.report_metrics(f, p.period_start, p.period_end)
+    h, sites, communes, dq, cov = m.headline, m.sites, m.communes, m.quality, m.coverage
     blocks: list[Any] = [Paragraph(results_sentence(h, p.period_end))]
     change = change_paragraph(h, previous)
     if change is not None:
@@ -244,8 +244,7 @@ def build_report(f: Facts, unit: Unit, p: Any, *, district_rollup: pd.DataFrame 
         blocks.append(site_table(sites, "Kết quả theo cơ sở tiêm chủng"))
     blocks.append(coverage_table(cov))
     blocks += quality_paragraphs(dq)
-    trend = metrics.weekly_trend(f, p.period_start, p.period_end)
-    blocks.append(Figure(image=figures.figure_png(figures.weekly_trend(trend)),
+    blocks.append(Figure(image=figures.figure_png(figures.weekly_trend(m.trend)),
                          caption="Mũi tiêm đã nhập và đã ký xác nhận theo tuần", width_mm=150))
     proposals = list(p.proposals) or default_proposals(h, dq)
     sections = [
