@@ -390,34 +390,39 @@ def standardise_codes(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
                 "commune_code", "lot", "insurance_no"):
         if col not in df:
             continue
-        raw = _str(df[col])
-        odd = raw.str.contains(_WS_ODD, regex=True).fillna(False).to_numpy(bool)
-        s = _squeeze_ws(raw)
-        rule = np.where(odd, "code_whitespace", None).astype(object)
         if col.endswith("_code"):
             pattern, rule_name = r"^[0-9]+\.0+$", "code_excel_float"
-            s, hit = _fix_where(s, pattern, lambda x: x.str.replace(r"\.0+$", "", regex=True))
         elif col in ("lot", "insurance_no"):
             pattern, rule_name = "[ a-z]", "code_case_spacing"
-            s, hit = _fix_where(s, pattern,
-                                lambda x: x.str.replace(" ", "", regex=False).str.upper())
         else:
-            hit = np.zeros(len(s), dtype=bool)
-        rule[hit] = rule_name if hit.any() else None
-        new[col] = s
-        new[RULE + col] = pd.Series(rule, index=df.index, dtype="str")
+            pattern, rule_name = "", ""
+        raw = _str(df[col])
+        # One pass over the column finds the few values to repair; only those are touched.
+        arr = parse._arrow(raw)
+        hit_re = _WS_ODD + ("|" + pattern if pattern else "")
+        hit = np.asarray(pc.or_(pc.match_substring_regex(arr, hit_re), pc.equal(arr, ""))
+                         .fill_null(False), bool)
+        if not hit.any():
+            new[col] = raw
+            new[RULE + col] = parse._rule_series(df.index)
+            continue
+        sub = raw[hit]
+        odd = sub.str.contains(_WS_ODD, regex=True).fillna(False).to_numpy(bool)
+        fixed = _squeeze_ws(sub)
+        rule = np.where(odd, "code_whitespace", None).astype(object)
+        if pattern:
+            fix_hit = fixed.str.contains(pattern, regex=True).fillna(False).to_numpy(bool)
+            if fix_hit.any():
+                part = fixed[fix_hit]
+                part = (part.str.replace(r"\.0+$", "", regex=True) if col.endswith("_code")
+                        else part.str.replace(" ", "", regex=False).str.upper())
+                fixed = fixed.copy()
+                fixed[fix_hit] = part
+                rule[fix_hit] = rule_name
+        new[col] = parse._put_str(raw, hit, fixed)
+        new[RULE + col] = parse._put_str(parse._rule_series(df.index), hit,
+                                         pd.Series(rule, index=sub.index, dtype="str"))
     return df.assign(**new)
-
-
-def _fix_where(s: pd.Series, pattern: str,
-               fix: Callable[[pd.Series], pd.Series]) -> tuple[pd.Series, np.ndarray]:
-    """``fix`` applied only to the values matching ``pattern``; also returns the match mask."""
-    hit = s.str.contains(pattern, regex=True).fillna(False).to_numpy(bool)
-    if not hit.any():
-        return s, hit
-    out = s.copy()
-    out[hit] = fix(s[hit])
-    return out, hit
 
 
 # ----------------------------------------------------------------------------- dates
@@ -465,7 +470,9 @@ def parse_other_dates(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         r = parse.parse_dates(df[col], kind=kind, as_of=params.report_date, date_only=date_only)
         new[col] = r["value"]
         bad = r["status"].isin(["unparseable", "impossible"])
-        new[RULE + col] = r["rule"].mask(bad, "date_" + r["status"])
+        bad_rows = bad.to_numpy(bool)
+        new[RULE + col] = (parse._put_str(r["rule"], bad_rows, "date_" + r["status"][bad_rows])
+                           if bad_rows.any() else r["rule"])
         if col == "birth_date":
             flags += [("birth_date_unparseable", r["status"].eq("unparseable")),
                       ("birth_date_impossible", r["status"].eq("impossible"))]

@@ -331,34 +331,59 @@ def parse_dates(values: pd.Series, *, kind: str = "dose", as_of: dt.date | None 
 def _parse_dates_text(text: pd.Series, *, kind: str, as_of_year: int,
                       date_only: bool) -> pd.DataFrame:
     """``parse_dates`` on a text column: fixed formats at C speed, the rest per unique value."""
-    values = text
     fast, ok = _fast_dates(text, date_only=date_only)
     if ok.all():
-        return pd.DataFrame({"value": fast, "rule": _rule_series(values.index),
-                             "status": pd.Series("ok", index=values.index, dtype="str")})
-    rest = text[~ok]
-    out = _on_uniques(rest, lambda u: _parse_date_uniques(
+        return pd.DataFrame({"value": fast, "rule": _rule_series(text.index),
+                             "status": _constant_str("ok", text.index)})
+    rest = np.flatnonzero(~ok.to_numpy(bool))
+    out = _on_uniques(text.iloc[rest], lambda u: _parse_date_uniques(
         u, kind=kind, as_of_year=as_of_year, date_only=date_only))
     out["status"] = out["status"].fillna("empty")
-    if not ok.any():
-        return out
+    if len(rest) == len(text):
+        return out.set_axis(text.index)
+    value = fast.to_numpy(copy=True)
+    value[rest] = out["value"].to_numpy()
+    mask = ~ok.to_numpy(bool)
     return pd.DataFrame({
-        "value": fast.mask(~ok, out["value"].reindex(values.index)),
-        "rule": out["rule"].reindex(values.index),
-        "status": out["status"].reindex(values.index).fillna("ok")})
+        "value": pd.Series(value, index=text.index),
+        "rule": _put_str(_rule_series(text.index), mask, out["rule"]),
+        "status": _put_str(_constant_str("ok", text.index), mask, out["status"])})
 
 
-# Zero-padded fixed-width formats parsed by pyarrow's strptime; (format, length, day slice,
-# month slice). strptime rolls 31/02 over to 03/03, so the parsed day and month are checked
-# against the digits at their fixed positions.
+def _constant_str(value: str, index: pd.Index) -> pd.Series:
+    """A string column holding ``value`` on every row (built in Arrow)."""
+    arr = pa.array([value], type=pa.large_string()).take(pa.array(np.zeros(len(index), np.int32)))
+    return pd.Series(pd.array(arr, dtype="str"), index=index, copy=False)
+
+
+def _arrow(s: pd.Series) -> pa.Array:
+    """A text column as one Arrow string array (no copy for pandas' Arrow-backed strings)."""
+    a = getattr(s.array, "_pa_array", None)
+    if a is None:
+        return pa.array(_to_text(s).to_numpy(dtype=object, na_value=None), type=pa.large_string())
+    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+
+
+def _put_str(s: pd.Series, mask: np.ndarray, values: pd.Series) -> pd.Series:
+    """A copy of string column ``s`` with the rows of ``mask`` replaced by ``values`` (in order)."""
+    arr = _arrow(s)
+    fill = _arrow(values).cast(arr.type)
+    pos = np.cumsum(mask) - 1
+    merged = pc.if_else(pa.array(mask), fill.take(pa.array(np.where(mask, pos, 0))), arr)
+    return pd.Series(pd.array(merged, dtype=s.dtype), index=s.index, name=s.name, copy=False)
+
+
+# Zero-padded fixed-width formats, parsed from the bytes of the column: each is a template where
+# "d" "m" "Y" "H" "M" "S" are digits of the day, month, year, hour, minute, second and any other
+# character must be there as written.
 _FAST_FORMATS = (
-    ("%d/%m/%Y", 10, (0, 2), (3, 5)),
-    ("%Y-%m-%d", 10, (8, 10), (5, 7)),
-    ("%Y-%m-%d %H:%M:%S", 19, (8, 10), (5, 7)),
-    ("%Y-%m-%dT%H:%M:%S", 19, (8, 10), (5, 7)),
-    ("%d/%m/%Y %H:%M:%S", 19, (0, 2), (3, 5)),
-    ("%d/%m/%Y %H:%M", 16, (0, 2), (3, 5)),
-    ("%Y-%m-%d %H:%M", 16, (8, 10), (5, 7)),
+    "dd/mm/YYYY",
+    "YYYY-mm-dd",
+    "YYYY-mm-dd HH:MM:SS",
+    "YYYY-mm-ddTHH:MM:SS",
+    "dd/mm/YYYY HH:MM:SS",
+    "dd/mm/YYYY HH:MM",
+    "YYYY-mm-dd HH:MM",
 )
 
 
@@ -366,6 +391,52 @@ def _slice_int(arr: pa.Array, start: int, stop: int) -> pa.Array:
     part = pc.utf8_slice_codeunits(arr, start, stop)
     part = pc.if_else(pc.utf8_is_digit(part), part, pa.scalar("-1", pa.string()))
     return pc.cast(part, pa.int64())
+
+
+def _fixed_width_bytes(arr: pa.Array, width: int) -> np.ndarray:
+    """The values of ``arr`` (all ``width`` bytes long, no nulls) as an (n, width) uint8 matrix."""
+    arr = arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr) + 1,
+                            offset=arr.offset * 8)
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if len(arr) else np.zeros(0, np.uint8)
+    return data[offsets[0]:offsets[-1]].reshape(len(arr), width)
+
+
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of valid proleptic Gregorian dates (integer arithmetic)."""
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _parse_template(b: np.ndarray, template: str) -> tuple[np.ndarray, np.ndarray]:
+    """(ok, datetime64[s]) of byte rows ``b`` against a ``_FAST_FORMATS`` template."""
+    digit_pos = [i for i, ch in enumerate(template) if ch in "dmYHMS"]
+    digits = b[:, digit_pos] - np.uint8(48)  # wraps: a non-digit becomes > 9
+    ok = (digits <= 9).all(axis=1)
+    for i, ch in enumerate(template):
+        if ch not in "dmYHMS":
+            ok &= b[:, i] == ord(ch)
+    fields: dict[str, np.ndarray] = {}
+    for j, i in enumerate(digit_pos):
+        ch = template[i]
+        fields[ch] = fields.get(ch, 0) * 10 + digits[:, j].astype(np.int64)
+    zero = np.zeros(len(b), dtype=np.int64)
+    y, m, d = fields["Y"], fields["m"], fields["d"]
+    hh, mi, ss = fields.get("H", zero), fields.get("M", zero), fields.get("S", zero)
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    month_ok = (m >= 1) & (m <= 12)
+    dim = _MONTH_DAYS[np.where(month_ok, m, 0)] + (leap & (m == 2))
+    ok &= (y >= MIN_YEAR) & (y <= MAX_YEAR) & month_ok & (d >= 1) & (d <= dim)
+    ok &= (hh < 24) & (mi < 60) & (ss < 60)
+    secs = _days_from_civil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss
+    return ok, np.where(ok, secs, 0).astype("datetime64[s]")
 
 
 def _fast_dates(text: pd.Series, *, date_only: bool) -> tuple[pd.Series, pd.Series]:
@@ -379,25 +450,19 @@ def _fast_dates(text: pd.Series, *, date_only: bool) -> tuple[pd.Series, pd.Seri
         if text.dtype == object else pa.array(text)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    arr = pc.cast(arr, pa.string()) if arr.type != pa.string() else arr
+    arr = pc.cast(arr, pa.large_string()) if arr.type != pa.large_string() else arr
     value = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     ok = np.zeros(n, dtype=bool)
-    length = pc.utf8_length(arr)
-    for fmt, width, dsl, msl in _FAST_FORMATS:
-        cand = np.flatnonzero(~ok & np.asarray(pc.equal(length, width).fill_null(False), bool))
+    length = np.asarray(pc.binary_length(arr).fill_null(-1), dtype=np.int64)
+    for template in _FAST_FORMATS:
+        cand = np.flatnonzero(~ok & (length == len(template)))
         if not len(cand):
             continue
-        sub = arr.take(pa.array(cand))
-        parsed = pc.strptime(sub, format=fmt, unit="s", error_is_null=True)
-        good = pc.and_(pc.equal(pc.day(parsed), _slice_int(sub, *dsl)),
-                       pc.equal(pc.month(parsed), _slice_int(sub, *msl)))
-        year = pc.year(parsed)
-        good = pc.and_(good, pc.and_(pc.greater_equal(year, MIN_YEAR), pc.less_equal(year, MAX_YEAR)))
-        good = np.asarray(good.fill_null(False), dtype=bool)
+        sub = arr if len(cand) == n else arr.take(pa.array(cand))
+        good, vals = _parse_template(_fixed_width_bytes(sub, len(template)), template)
         if not good.any():
             continue
-        vals = np.asarray(parsed.to_numpy(zero_copy_only=False), dtype="datetime64[s]")[good]
-        value[cand[good]] = vals.astype("datetime64[ns]")
+        value[cand[good]] = vals[good]
         ok[cand[good]] = True
     v = pd.Series(value, index=text.index, dtype="datetime64[ns]")
     if date_only:
