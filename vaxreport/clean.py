@@ -159,6 +159,13 @@ def _squeeze_ws(s: pd.Series) -> pd.Series:
     return out.mask(out.eq(""))
 
 
+def _take_str(values: Sequence[str | None], codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """String column ``values[codes]`` (``values`` per unique key, ``codes`` per row, -1 = NA)."""
+    idx = pa.array(codes, mask=codes < 0) if len(codes) and codes.min() < 0 else pa.array(codes)
+    arr = pa.array(list(values), type=pa.large_string()).take(idx)
+    return pd.Series(pd.array(arr, dtype="str"), index=index, copy=False)
+
+
 def _flags_join(parts: Sequence[tuple[str, pd.Series]], order: Sequence[str], index: pd.Index,
                 existing: pd.Series | None = None) -> pd.Series:
     """``;``-joined flag codes from ``(code, boolean mask)`` pairs, union ``existing`` flags.
@@ -261,7 +268,8 @@ def _fix_text(s0: str, name: bool) -> tuple[str | None, str | None]:
                     rule = "text_tone_placement" if nfc else "text_nfc"
     if not name:
         return s2, rule
-    s3 = text.title_case_name(s2) if legacy_ok else _simple_title(s2)
+    # ``text.title_case_name`` without repeating its ``to_unicode``: s2 is already repaired.
+    s3 = s2.title() if legacy_ok else _simple_title(s2)
     if s3 != s2 and rule in (None, "text_whitespace"):
         rule = "name_case"
     return s3, rule
@@ -329,12 +337,13 @@ def _legacy_name_evidence(u: pd.Series, pairs: list[tuple[str | None, str | None
     return out
 
 
-def _text_rules(u: pd.Series, *, name: bool, min_ratio: float | None = None) -> pd.DataFrame:
+def _text_pairs(u: pd.Series, *, name: bool,
+                min_ratio: float | None = None) -> list[tuple[str | None, str | None]]:
+    """(repaired value, rule) for each distinct raw value of a text column."""
     pairs = [_fix_text(x, name) if isinstance(x, str) else (None, None) for x in u.tolist()]
     if name and min_ratio is not None:
         pairs = _legacy_name_evidence(u, pairs, min_ratio)
-    return pd.DataFrame({"value": pd.array([p[0] for p in pairs], dtype="str"),
-                         "rule": pd.array([p[1] for p in pairs], dtype="str")}, index=u.index)
+    return pairs
 
 
 def standardise_text(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
@@ -358,14 +367,17 @@ def standardise_text(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
     for col, name in (("full_name", True), ("address", False), ("site_name", False)):
         if col not in df:
             continue
-        r = parse._on_uniques(_str(df[col]), lambda u, name=name: _text_rules(
-            u, name=name, min_ratio=params.legacy_name_evidence))
-        same = (r["value"] == df[col]).fillna(False) | (r["value"].isna() & df[col].isna())
+        raw = _str(df[col])
+        codes, uniques = pd.factorize(raw)
+        u = pd.Series(uniques.to_numpy(dtype=object), dtype=object)
+        pairs = _text_pairs(u, name=name, min_ratio=params.legacy_name_evidence)
+        values = [p[0] for p in pairs]
         # Keep the input array when nothing changed (saves memory on 3 M rows).
-        new[col] = _str(df[col]) if bool(same.all()) else r["value"]
-        new[RULE + col] = r["rule"]
-    new["name_key"] = parse._on_uniques(new["full_name"], lambda u: pd.DataFrame(
-        {"k": pd.array([text.fold(x) for x in u.tolist()], dtype="str")}))["k"]
+        new[col] = raw if values == u.tolist() else _take_str(values, codes, df.index)
+        new[RULE + col] = _take_str([p[1] for p in pairs], codes, df.index)
+        if col == "full_name":
+            new["name_key"] = _take_str([None if v is None else text.fold(v) for v in values],
+                                        codes, df.index)
     return df.assign(**new)
 
 
@@ -797,24 +809,24 @@ def match_admin_units(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         key = (cv.astype("int64") + 1) * (len(up) + 1) + (cp.astype("int64") + 1)
         codes, ukeys = pd.factorize(key)
         res = []
+        ref_parent = dict(zip(tables["commune"]["code"], tables["commune"]["parent"]))
+        districts = set(tables["district"]["code"])
         for k in ukeys:
             i, j = divmod(int(k), len(up) + 1)
             if i == 0:
                 res.append((None, None, None))
                 continue
             p = up[j - 1] if j > 0 else None
-            res.append(_match_unit(uv[i - 1], p if isinstance(p, str) else None, tables[level],
-                                   width, params.name_match_threshold))
-        arr = np.asarray(res, dtype=object).reshape(-1, 3)[codes] if len(codes) else np.empty((0, 3))
-        value = pd.Series(arr[:, 0], index=df.index, dtype="str")
-        flag = pd.Series(arr[:, 2], index=df.index, dtype="str")
-        if level == "commune" and parent is not None:
-            ref_parent = value.map(dict(zip(tables["commune"]["code"], tables["commune"]["parent"])))
-            wrong = ref_parent.notna() & parent.notna() & (ref_parent != parent).fillna(False)
-            wrong &= parent.isin(set(tables["district"]["code"]))
-            flag = flag.mask(wrong & flag.isna(), "not_in_district")
+            p = p if isinstance(p, str) else None
+            value, rule, flag = _match_unit(uv[i - 1], p, tables[level], width,
+                                            params.name_match_threshold)
+            if (level == "commune" and flag is None and p is not None and p in districts
+                    and ref_parent.get(value, p) != p):
+                flag = "not_in_district"
+            res.append((value, rule, flag))
+        value, rule, flag = (_take_str([r[n] for r in res], codes, df.index) for n in range(3))
         new[col] = value
-        new[RULE + col] = pd.Series(arr[:, 1], index=df.index, dtype="str")
+        new[RULE + col] = rule
         new[FLAG + col] = flag
         parent = value
     return df.assign(**new)
