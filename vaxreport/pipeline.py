@@ -108,7 +108,10 @@ def build_person_facts(survivors: pd.DataFrame, reconciled: Any, verification: p
     """One row per person after dedup: residence, age group, doses, ID validity, verification."""
     from vaxreport.doses import person_doses_summary
 
-    summary = person_doses_summary(reconciled.data)
+    used = ("person_id", "dose_seq", "dose_date", "vaccine", "vaccine_code", "suspect_duplicate", "birth_date",
+            "commune_code", "district_code")
+    # the columns it reads only: its row filter then copies 9 columns, not the whole line list
+    summary = person_doses_summary(reconciled.data[[c for c in used if c in reconciled.data.columns]])
     s = survivors
     out = pd.DataFrame({"person_id": s.index.to_numpy()})
     out["commune_code"] = s["commune_code"].to_numpy() if "commune_code" in s else pd.NA
