@@ -102,15 +102,37 @@ def test_near_duplicate_is_a_finding_only():
 def test_near_duplicate_does_not_cascade_to_later_doses():
     df = make([
         ("n1", "P", ADULT, "AstraZeneca", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
-        ("n2", "P", ADULT, "AstraZeneca", 1, "2021-09-02", "S2", "signed", "2021-09-02"),
+        ("n2", "P", ADULT, "AstraZeneca", 1, "2021-09-03", "S2", "signed", "2021-09-03"),
         ("n3", "P", ADULT, "AstraZeneca", 2, "2021-10-01", "S1", "signed", "2021-10-01"),
         ("n4", "P", ADULT, "Pfizer", 3, "2022-04-15", "S1", "signed", "2022-04-15"),
     ])
     res = dz.reconcile(df)
     assert res.data.dose_seq.tolist() == [1, 2, 3, 4]
-    assert set(res.findings.record_id) == {"n2"}  # n3 is dose 2 (30 days), n4 a booster
+    assert set(res.findings.record_id) == {"n2"}  # n3 is dose 2 (28 days), n4 a booster
     summary = dz.person_doses_summary(res.data)
     assert summary.loc["P", "doses"] == 3 and summary.loc["P", "boosters"] == 1
+
+
+def test_same_dose_a_day_apart_is_merged_only_with_same_product_and_number():
+    df = make([
+        # one dose entered twice, the second a day off (chained: three entries)
+        ("a1", "A", ADULT, "Pfizer", 1, "2021-09-01", "S1", "unsigned", "2021-09-01"),
+        ("a2", "A", ADULT, "Pfizer", 1, "2021-09-02", "S2", "signed", "2021-09-05"),
+        ("a3", "A", ADULT, "Pfizer", 1, "2021-09-03", "S2", "unsigned", "2021-09-06"),
+        ("a4", "A", ADULT, "Pfizer", 2, "2021-09-25", "S1", "signed", "2021-09-25"),
+        # other number or other product a day apart: not the same dose, a finding at most
+        ("b1", "B", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
+        ("b2", "B", ADULT, "Pfizer", 2, "2021-09-02", "S1", "signed", "2021-09-02"),
+        ("c1", "C", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
+        ("c2", "C", ADULT, "Moderna", 1, "2021-09-02", "S1", "signed", "2021-09-02"),
+    ])
+    res = dz.reconcile(df)
+    got = res.merged.set_index("record_id")
+    assert got.merged_into.to_dict() == {"a1": "a2", "a3": "a2"}  # the signed entry stays
+    assert set(got.reason) == {"duplicate_near_date"}
+    assert dict(zip(res.data.record_id, res.data.dose_seq))["a4"] == 2
+    assert "duplicate_near_date" in dz.finding_codes().index  # worklists label the merge
+    assert dz.reconcile(df, rules=dz.DoseRules(same_dose_days=0)).merged.empty
 
 
 def test_unusable_dose_date_is_placed_by_its_number():
@@ -238,6 +260,21 @@ def test_mixing_rules_in_primary_series():
     res = dz.reconcile(df)
     mix = set(res.findings.loc[res.findings.code == "mixing_not_allowed", "record_id"])
     assert mix == {"b2", "c2", "d2"}  # a booster (c3) may differ
+
+
+def test_no_mixing_finding_on_a_booster_after_a_missing_first_dose():
+    df = make([
+        # dose 1 never entered: the Pfizer row is the booster the entered numbers say it is
+        ("m2", "M", ADULT, "Vero Cell", 2, "2021-09-01", "S1", "signed", "2021-09-01"),
+        ("m3", "M", ADULT, "Pfizer", 3, "2022-04-01", "S1", "signed", "2022-04-01"),
+        # no gap: a second product in the primary series stays a finding
+        ("n1", "N", ADULT, "Vero Cell", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
+        ("n2", "N", ADULT, "Pfizer", 2, "2021-10-01", "S1", "signed", "2021-10-01"),
+    ])
+    res = dz.reconcile(df)
+    assert codes_of(res, "m2") == {"missing_dose"}
+    assert codes_of(res, "m3") == set()
+    assert codes_of(res, "n2") == {"mixing_not_allowed"}
 
 
 def test_incomplete_primary_series_on_last_dose():
@@ -403,8 +440,13 @@ def test_every_row_accounted_for_duplicates_collapsed_sequence_by_date(df: pd.Da
         df.record_id)
     kept = res.data.set_index("record_id")
     for m in res.merged.itertuples():
-        assert kept.loc[m.merged_into, "person_id"] == m.person_id
-        assert kept.loc[m.merged_into, "dose_date"] == m.dose_date
+        into = kept.loc[m.merged_into]
+        assert into.person_id == m.person_id
+        if m.reason == "duplicate_near_date":  # same product and number, a day or two apart
+            assert into.vaccine == m.vaccine and into.dose_number == m.dose_number
+            assert abs((into.dose_date - m.dose_date).days) <= 2
+        else:
+            assert into.dose_date == m.dose_date
     # no two kept rows of one person share a date and a vaccine
     dated = res.data.dropna(subset=["dose_date"])
     assert not dated.duplicated(["person_id", "dose_date", "vaccine"]).any()

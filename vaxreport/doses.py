@@ -68,6 +68,11 @@ class DoseRules:
             any length is checked against rule ``dose_number = k + 2``.
         near_duplicate_days: two consecutive doses with the same entered ``dose_number`` at most
             this many days apart are flagged ``near_duplicate_dose``.
+        same_dose_days: two entries of one person with the same product and entered
+            ``dose_number`` at most this many days apart are one dose entered twice and merged
+            (``duplicate_near_date``): no schedule has doses a day apart, and a date shifted by
+            one day is a common entry error (dates kept as epoch milliseconds at 07:00 local
+            time shift when converted in another time zone). 0 turns this off.
         grace_days: a dose this many days earlier than the minimum interval is still accepted.
         child_age_max: oldest age (years at the dose) of the child schedule.
         child_vaccines: the only products allowed at ``age <= child_age_max`` (each still
@@ -82,6 +87,7 @@ class DoseRules:
     vaccines: pd.DataFrame = field(default_factory=refdata.vaccines)
     boosters: pd.DataFrame = field(default_factory=refdata.booster_rules)
     near_duplicate_days: int = 7
+    same_dose_days: int = 1
     grace_days: int = 0
     child_age_max: int = 11
     child_vaccines: frozenset[str] = frozenset({"PFIZER", "MODERNA"})
@@ -315,14 +321,21 @@ def _person_codes(df: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
     return codes, pid_s
 
 
+#: merge reasons by code (0 = kept)
+_REASONS = ("", "duplicate_same_vaccine", "duplicate_other_site", "duplicate_near_date")
+
+
 def _dedup_doses(pid: np.ndarray, day: np.ndarray, vac: np.ndarray, site: np.ndarray,
-                 unsigned: np.ndarray, entered: np.ndarray,
-                 record_id: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 unsigned: np.ndarray, entered: np.ndarray, record_id: pd.Series,
+                 number: np.ndarray | None = None,
+                 same_dose_days: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Survivor position of every row, the merge reason code per row and the sort order.
 
-    Returns ``(survivor, reason, order)``: ``survivor[i] == i`` for kept rows; ``reason`` is 0
-    kept, 1 ``duplicate_same_vaccine``, 2 ``duplicate_other_site``; ``order`` sorts the rows by
-    person and date (a hint for the sequence sort).
+    Returns ``(survivor, reason, order)``: ``survivor[i] == i`` for kept rows; ``reason``
+    indexes :data:`_REASONS`; ``order`` sorts the rows by person and date (a hint for the
+    sequence sort). With ``number`` (entered dose number, NaN if none) and ``same_dose_days``,
+    survivors of one person with the same product and number at most that many days apart are
+    merged too (stage 3).
     """
     n = len(pid)
     has_day = day != _NAT
@@ -345,7 +358,23 @@ def _dedup_doses(pid: np.ndarray, day: np.ndarray, vac: np.ndarray, site: np.nda
     # two or more stage-1 survivors can have such rows.
     second = same_pd & ~same1  # a stage-1 survivor after another one of its (person, date)
     if not second.any():
-        return surv1, reason, o1
+        survivor = surv1
+    else:
+        survivor = _merge_other_sites(o1, same_pd, same1, second, pid, day, has_day, site,
+                                      unsigned, entered, record_id, surv1, reason)
+    if number is not None and same_dose_days > 0:
+        survivor = _merge_near_dates(o1, survivor, pid, day, vac, number, unsigned, entered,
+                                     record_id, same_dose_days, reason)
+    return survivor, reason, o1
+
+
+def _merge_other_sites(o1: np.ndarray, same_pd: np.ndarray, same1: np.ndarray,
+                       second: np.ndarray, pid: np.ndarray, day: np.ndarray,
+                       has_day: np.ndarray, site: np.ndarray, unsigned: np.ndarray,
+                       entered: np.ndarray, record_id: pd.Series, surv1: np.ndarray,
+                       reason: np.ndarray) -> np.ndarray:
+    """Stage 2 of :func:`_dedup_doses` (sets ``reason`` 2 in place); returns the survivors."""
+    n = len(pid)
     grp = np.cumsum(~same_pd) - 1  # (person, date) group of each position in o1
     multi = np.zeros(int(grp[-1]) + 1, bool)
     multi[grp[second]] = True
@@ -361,7 +390,56 @@ def _dedup_doses(pid: np.ndarray, day: np.ndarray, vac: np.ndarray, site: np.nda
     surv2 = np.arange(n)
     surv2[k[other_site]] = best[other_site]
     reason[k[other_site]] = 2
-    return surv2[surv1], reason, o1
+    return surv2[surv1]
+
+
+def _merge_near_dates(o1: np.ndarray, survivor: np.ndarray, pid: np.ndarray, day: np.ndarray,
+                      vac: np.ndarray, number: np.ndarray, unsigned: np.ndarray,
+                      entered: np.ndarray, record_id: pd.Series, days: int,
+                      reason: np.ndarray) -> np.ndarray:
+    """Stage 3 of :func:`_dedup_doses` (sets ``reason`` 3 in place); returns the survivors.
+
+    Survivors of one person with the same product and entered number whose dates are at most
+    ``days`` apart (chained) are one dose; the best row (signed, earliest entered, smallest
+    record_id) stays.
+    """
+    n = len(pid)
+    kept = survivor[o1] == o1
+    k = o1[kept]  # survivors by person and date
+    if len(k) < 2:
+        return survivor
+    close = np.zeros(len(k), bool)  # within `days` of the previous survivor of the person
+    gap = day[k][1:] - day[k][:-1]
+    close[1:] = (pid[k][1:] == pid[k][:-1]) & (gap > 0) & (gap <= days) & (day[k][1:] != _NAT)
+    if not close.any():
+        return survivor
+    persons = np.zeros(int(pid.max()) + 1, bool)
+    persons[pid[k[close]]] = True
+    rows = np.sort(k[persons[pid[k]] & ~np.isnan(number[k])])  # a few persons' doses
+    no = number[rows].astype(np.int64)
+    o = _sort_with_record_tiebreak([day[rows], no, vac[rows], pid[rows]], record_id,
+                                   row_of=rows)
+    r = rows[o]
+    same = np.zeros(len(r), bool)
+    same[1:] = ((pid[r][1:] == pid[r][:-1]) & (vac[r][1:] == vac[r][:-1])
+                & (number[r][1:] == number[r][:-1]) & (day[r][1:] - day[r][:-1] <= days)
+                & (day[r][1:] != _NAT))
+    group = np.cumsum(~same) - 1
+    size = np.bincount(group)
+    multi = size[group] > 1
+    if not multi.any():
+        return survivor
+    m, g = r[multi], group[multi]
+    ob = _sort_with_record_tiebreak([entered[m], unsigned[m], g], record_id, row_of=m)
+    m, g = m[ob], g[ob]
+    first = np.ones(len(m), bool)
+    first[1:] = g[1:] != g[:-1]
+    best = m[_group_start(first)]
+    lose = best != m
+    surv3 = np.arange(n)
+    surv3[m[lose]] = best[lose]
+    reason[m[lose]] = 3
+    return surv3[survivor]
 
 
 def reconcile(doses: pd.DataFrame, *, rules: DoseRules | None = None) -> ReconcileResult:
@@ -401,14 +479,15 @@ def reconcile(doses: pd.DataFrame, *, rules: DoseRules | None = None) -> Reconci
     record_id = doses["record_id"]
     vac = _Products.of(doses, rules.vaccines)
 
+    number = doses["dose_number"].astype("Float64").to_numpy(float, na_value=np.nan)
     survivor, reason, order = _dedup_doses(pid, day, vac.text_idx, _codes(doses["site_code"]),
-                                           unsigned, entered, record_id)
+                                           unsigned, entered, record_id, number,
+                                           rules.same_dose_days)
     is_kept = survivor == np.arange(n)
     drop = np.flatnonzero(~is_kept)
     merged = doses.iloc[drop].assign(
         merged_into=record_id.iloc[survivor[drop]].astype("string").to_numpy(),
-        reason=pd.array(np.where(reason[drop] == 1, "duplicate_same_vaccine",
-                                 "duplicate_other_site"), dtype="string"),
+        reason=pd.array(np.asarray(_REASONS, dtype=object)[reason[drop]], dtype="string"),
     )
 
     kept = np.flatnonzero(is_kept)
@@ -416,8 +495,9 @@ def reconcile(doses: pd.DataFrame, *, rules: DoseRules | None = None) -> Reconci
     hint = at[order[is_kept[order]]]  # the dedup sort, restricted to kept rows
     del survivor, reason, order, at
     seq, suspect, findings = _sequence_and_flag(doses, kept, pid[kept], pid_values, day[kept],
-                                                entered[kept], vac.subset(kept), rules, hint)
-    del pid, day, entered, unsigned, hint
+                                                entered[kept], number[kept], vac.subset(kept),
+                                                rules, hint)
+    del pid, day, entered, unsigned, number, hint
     # the one copy of the big frame, made once the working arrays are released
     data = doses.iloc[kept].assign(dose_seq=pd.array(seq, dtype="Int64"),
                                    suspect_duplicate=suspect)
@@ -519,17 +599,16 @@ _BLOCK_ROWS = 1 << 18
 
 def _sequence_and_flag(doses: pd.DataFrame, kept: np.ndarray, pid: np.ndarray,
                        pid_values: pd.Series, day: np.ndarray, entered: np.ndarray,
-                       vac: _Products, rules: DoseRules,
+                       entered_no: np.ndarray, vac: _Products, rules: DoseRules,
                        hint: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """``dose_seq`` and ``suspect_duplicate`` per kept row (in ``kept`` order), and findings.
 
-    ``kept`` holds the positions of the kept rows in ``doses``; ``pid, day, entered, vac`` are
-    already restricted to them (``pid_values`` is not). Checks run on the *effective* sequence,
+    ``kept`` holds the positions of the kept rows in ``doses``; ``pid, day, entered,
+    entered_no`` (entered dose number) and ``vac`` are already restricted to them (``pid_values`` is not). Checks run on the *effective* sequence,
     which skips suspected duplicates (near-duplicates and same-day doses), so one double entry
     does not make every later dose look wrong.
     """
     m = len(kept)
-    entered_no = doses["dose_number"].astype("Float64").to_numpy(float, na_value=np.nan)[kept]
     usable = day != _NAT
     if "date_flags" in doses and rules.bad_date_flags:
         usable &= ~_bad_dates(doses["date_flags"], rules.bad_date_flags)[kept]
@@ -642,7 +721,10 @@ def _flag_block(o: np.ndarray, p: np.ndarray, d: np.ndarray, usable: np.ndarray,
             pair_ok[pos[a], pos[b]] = True
     prev_idx = np.where(has_prev, vac_idx[prev_real], -1)
     changed = real & has_prev & (prev_idx != vac_idx) & (prev_idx >= 0) & (vac_idx >= 0)
-    mixing = in_primary & changed & (child | ~pair_ok[prev_idx, vac_idx])
+    # after a detected gap the entered number may say booster where the date order says primary
+    # (dose 1 never entered): mixing is only a finding when both agree on the primary series
+    in_series = eff_seq + shift <= np.nan_to_num(person_primary, nan=np.inf)
+    mixing = in_primary & in_series & changed & (child | ~pair_ok[prev_idx, vac_idx])
 
     # --- incomplete primary series (on each person's last dose) ---------------------------
     last = np.ones(m, bool)
