@@ -638,28 +638,39 @@ def standardise_ids(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
     birth = df["birth_date"]
     year = birth.dt.year.to_numpy(dtype="float64", na_value=np.nan)
     base = np.floor((year - 1900) / 100) * 2  # century digit of a man; +1 for a woman
-    sex = df["gender"].map({"M": 0, "F": 1}).to_numpy(dtype="float64", na_value=np.nan)
+    gender = parse._arrow(_str(df["gender"]))
+    sex = np.where(np.asarray(pc.equal(gender, "M").fill_null(False), bool), 0.0,
+                   np.where(np.asarray(pc.equal(gender, "F").fill_null(False), bool), 1.0, np.nan))
     known = ~np.isnan(year)
 
-    def digit_fields(v: pd.Series, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """CCCD century/sex digit and year digits as floats (NaN where not 12 digits)."""
-        arr = pa.array(v.to_numpy(dtype=object, na_value=None), type=pa.string())
-        ok = np.asarray(pc.equal(pc.utf8_length(arr), 12 - offset).fill_null(False), bool)
-        g = np.asarray(parse._slice_int(arr, 3 - offset, 4 - offset), dtype="float64")
-        y = np.asarray(parse._slice_int(arr, 4 - offset, 6 - offset), dtype="float64")
-        return np.where(ok, g, np.nan), np.where(ok, y, np.nan)
+    def digit_fields(v: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(12 digits?, province code, century/sex digit, year digits) of each value, read
+        from its bytes; NaN where the value is not 12 digits."""
+        arr = parse._arrow(_str(v))
+        rows = np.flatnonzero(np.asarray(
+            pc.match_substring_regex(arr, "^[0-9]{12}$").fill_null(False), bool))
+        prov, g, y = (np.full(len(v), np.nan) for _ in range(3))
+        if len(rows):
+            b = (parse._fixed_width_bytes(arr.take(pa.array(rows)), 12) - 48).astype("float64")
+            prov[rows] = b[:, 0] * 100 + b[:, 1] * 10 + b[:, 2]
+            g[rows] = b[:, 3]
+            y[rows] = b[:, 4] * 10 + b[:, 5]
+        ok = np.zeros(len(v), dtype=bool)
+        ok[rows] = True
+        return ok, prov, g, y
 
     padded = r["padded"]
-    gp, yp = digit_fields(padded)
-    is_cccd = padded.str.len().eq(12).fillna(False).to_numpy(bool)
+    is_cccd, _, gp, yp = digit_fields(padded)
     agree = ~is_cccd | ~known | ((np.floor(gp / 2) * 2 == base) & (yp == year % 100))
     restore_s = pd.Series(r["restorable"].to_numpy(bool) & agree, index=df.index)
-    value = value.mask(restore_s, padded)
-    rule = rule.mask(restore_s, "id_restore_leading_zero")
+    if restore_s.any():
+        value = value.mask(restore_s, padded)
+        rule = rule.mask(restore_s, "id_restore_leading_zero")
 
-    n = value.str.len()
-    is12, is9 = n.eq(12).fillna(False), n.eq(9).fillna(False)
-    g, y = digit_fields(value)
+    n = np.asarray(pc.utf8_length(parse._arrow(_str(value))).fill_null(-1), dtype=np.int64)
+    is12, is9 = pd.Series(n == 12, index=df.index), pd.Series(n == 9, index=df.index)
+    _, prov, g, y = digit_fields(value)
+    provinces = np.array(sorted(int(c) for c in parse._cccd_codes()), dtype="float64")
     placeholder = value.str.fullmatch("|".join(f"{d}+" for d in "0123456789")
                                       + "|0*123456789[0-9]{0,3}|0+[0-9]{0,3}").fillna(False)
 
@@ -679,7 +690,7 @@ def standardise_ids(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         ("id_bad_length", value.notna() & ~is12 & ~is9),
         ("id_placeholder", placeholder),
         ("cmnd9", is9),
-        ("cccd_bad_province", is12 & ~value.str[:3].isin(parse._cccd_codes())),
+        ("cccd_bad_province", is12 & ~s_(np.isin(prov, provinces))),
         ("cccd_century_mismatch", s_(known & ~np.isnan(g) & (np.floor(g / 2) * 2 != base))),
         ("cccd_sex_mismatch", s_(~np.isnan(sex) & ~np.isnan(g) & (g % 2 != sex))),
         ("cccd_year_mismatch", s_(known & ~np.isnan(y) & (y != year % 100))),

@@ -574,9 +574,38 @@ def parse_ids(values: pd.Series) -> pd.DataFrame:
         >>> r["restorable"].tolist()
         [False, False, True, False]
     """
-    out = _on_uniques(_to_text(values), _parse_id_uniques)
+    out = _parse_noncanonical(_to_text(values), "^(?:[0-9]{9}|[0-9]{12})$", _parse_id_uniques,
+                              keep=("value",), false=("restorable",))
     out["restorable"] = out["restorable"].fillna(False).astype(bool)
     return out
+
+
+def _parse_noncanonical(text: pd.Series, canonical: str,
+                        func: Callable[[pd.Series], pd.DataFrame], *, keep: tuple[str, ...],
+                        false: tuple[str, ...] = (), true: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``_on_uniques(text, func)`` computed only for the values not matching ``canonical``.
+
+    Most values of a column are already in canonical form (a 12-digit CCCD, a valid 10-digit
+    mobile); one regex pass finds them and ``func`` parses the rest. A canonical value's result
+    must be known without parsing it: the value itself in the ``keep`` columns, False in the
+    ``false`` columns, True in the ``true`` columns, NA in the others. Same result as
+    ``_on_uniques(text, func)``.
+    """
+    hit = np.asarray(pc.match_substring_regex(_arrow(text), canonical).fill_null(False), bool)
+    if not hit.any():
+        return _on_uniques(text, func)
+    rest = ~hit
+    sub = _on_uniques(text[rest], func) if rest.any() else func(pd.Series([], dtype="str"))
+    out = {}
+    for col in sub.columns:
+        if col in false or col in true:
+            a = np.full(len(text), col in true, dtype=bool)
+            a[rest] = sub[col].fillna(False).to_numpy(bool)  # NA input: False, as before
+            out[col] = pd.Series(a, index=text.index)
+        else:
+            base = text if col in keep else _rule_series(text.index)
+            out[col] = _put_str(base, rest, sub[col]) if rest.any() else base.copy()
+    return pd.DataFrame(out, index=text.index)
 
 
 # ----------------------------------------------------------------------------- phones
@@ -655,7 +684,9 @@ def parse_phones(values: pd.Series) -> pd.DataFrame:
         >>> r["rule"].tolist()
         ['phone_country_code', 'phone_restore_leading_zero', 'phone_invalid', nan]
     """
-    out = _on_uniques(_to_text(values), _parse_phone_uniques)
+    out = _parse_noncanonical(_to_text(values), "^0(?:" + _vn_mobile_pattern() + ")$",
+                              _parse_phone_uniques, keep=("value",), true=("valid",),
+                              false=("invalid",))
     for col in ("valid", "invalid"):
         out[col] = out[col].fillna(False).astype(bool)
     return out
