@@ -128,7 +128,11 @@ def _name_scores(a: pd.Series, b: pd.Series) -> np.ndarray:
     """``fuzz.ratio`` of aligned folded names (100 if equal, 0 if one is missing), computed
     once per distinct differing pair."""
     codes, uniq = pd.factorize(pd.concat([a, b], ignore_index=True).astype("string"))
-    ca, cb = codes[:len(a)].astype(np.int64), codes[len(a):].astype(np.int64)
+    return _code_scores(codes[:len(a)].astype(np.int64), codes[len(a):].astype(np.int64), uniq)
+
+
+def _code_scores(ca: np.ndarray, cb: np.ndarray, uniq: np.ndarray | pd.Index) -> np.ndarray:
+    """:func:`_name_scores` of names given as codes into ``uniq`` (-1 = missing)."""
     both = (ca >= 0) & (cb >= 0)
     out = np.where(both & (ca == cb), 100.0, 0.0)
     todo = both & (ca != cb)
@@ -201,6 +205,11 @@ def _suggest(need: pd.DataFrame, cand: pd.DataFrame) -> pd.Series:
 def _name_birth_keys(names: pd.Series, births: pd.Series) -> np.ndarray:
     """One int64 per row for (folded name, birth day); -1 where either is missing."""
     code, _ = pd.factorize(names)
+    return _code_birth_keys(code, births)
+
+
+def _code_birth_keys(code: np.ndarray, births: pd.Series) -> np.ndarray:
+    """:func:`_name_birth_keys` of names given as codes (-1 = missing)."""
     day = births.to_numpy(dtype="datetime64[D]")
     ok = (code >= 0) & ~np.isnat(day)
     d = np.where(ok, day.astype(np.int64), 0)
@@ -262,46 +271,76 @@ def verify_persons(persons: pd.DataFrame, registry: pd.DataFrame, *,
     pos_of_code[-1] = -1  # NA code -1
     hit = pos_of_code[codes[len(reg):]]
     has = hit >= 0
-    r = reg.iloc[np.where(has, hit, 0)].reset_index(drop=True) if len(reg) else reg.reindex(
-        range(n))
-    result = pd.Series(pd.array(np.where(has, r["result"].to_numpy(object), None),
-                                dtype="string"))
+    reg_result = reg["result"].to_numpy(object)
+    result = pd.Series(pd.array(np.where(has, reg_result[np.maximum(hit, 0)] if len(reg)
+                                         else None, None), dtype="string"))
     found = result.isin(list(FOUND_RESULTS)).to_numpy(bool)
-    cmp = compare_fields(p, r[["name_key", "birth_date", "gender"]], name_score=name_score)
-    fields = ["full_name", "birth_date", "gender"]
-    bad = cmp[fields].to_numpy(bool) & found[:, None]
-    mismatch_fields = np.full(n, "", dtype=object)
-    for i, f in enumerate(fields):
-        mismatch_fields = np.where(bad[:, i], mismatch_fields + f + ";", mismatch_fields)
-    mismatch_fields = pd.Series(mismatch_fields, dtype="string").str.rstrip(";")
+    at = hit[found]  # registry row of each found person
 
-    status = np.where(found, np.where(bad.any(axis=1), "mismatch", "verified"),
-                      np.where(valid, "not_found", "no_id"))
+    # folded names of both sides as one set of codes (for the scores and the search keys)
+    name_codes, names = pd.factorize(pd.concat([p["name_key"], reg["name_key"]],
+                                               ignore_index=True).astype("string"))
+    name_codes = name_codes.astype(np.int64)
+    p_name, r_name = name_codes[:n], name_codes[n:]
+    score = np.full(n, np.nan)
+    score[found] = _code_scores(p_name[found], r_name[at], names)
+    p_birth = p["birth_date"].to_numpy(dtype="datetime64[ns]")
+    r_birth = reg["birth_date"].to_numpy(dtype="datetime64[ns]")
+    p_gender = p["gender"].to_numpy(object, na_value=None)
+    r_gender = reg["gender"].astype("string").to_numpy(object, na_value=None)
+
+    bad = np.zeros((n, 3), bool)
+    bad[found, 0] = score[found] < name_score
+    pb, rb = p_birth[found], r_birth[at]
+    bad[found, 1] = ~((pb == rb) | (np.isnat(pb) & np.isnat(rb)))
+    pg, rg = p_gender[found], r_gender[at]
+    pg_na = pd.isna(pg)
+    rg_na = pd.isna(rg)
+    bad[found, 2] = ~(((pg == rg) & ~pg_na & ~rg_na) | (pg_na & rg_na))
+    fields = ["full_name", "birth_date", "gender"]
+    # the eight combinations of disagreeing fields, picked by a 3-bit code per person
+    combos = [";".join(f for i, f in enumerate(fields) if c >> i & 1) for c in range(8)]
+    mismatch_fields = pd.array(combos, dtype="string").take(bad @ np.array([1, 2, 4]))
+
+    status = np.where(found, np.where(bad.any(axis=1), 1, 0), np.where(valid, 2, 3))
 
     # Search the registry for persons whose ID did not lead to a found row.
-    names = pd.concat([p["name_key"], reg["name_key"]], ignore_index=True)
-    births = pd.concat([p["birth_date"], reg["birth_date"]], ignore_index=True)
-    keys = _name_birth_keys(names, births)
-    need = p.assign(key=keys[:n]).loc[~found]
+    keys = _code_birth_keys(name_codes, pd.concat([p["birth_date"], reg["birth_date"]],
+                                                  ignore_index=True))
     reg_found = reg["result"].isin(list(FOUND_RESULTS)).to_numpy(bool)
-    cand = reg.assign(key=keys[n:]).loc[reg_found]
-    suggested = pd.Series(pd.NA, index=p.index, dtype="string")
-    if len(need) and len(cand):
-        suggested.loc[need.index] = _suggest(need, cand).to_numpy()
+    cand_keys = keys[n:][reg_found]
+    # only persons whose name and birth day some found registry row shares can get a suggestion
+    named = np.zeros(len(names) + 1, bool)  # a found registry row has this folded name
+    named[r_name[reg_found]] = True  # (code -1 lands on the spare last slot)
+    searched = ~found & named[p_name] & (p_name >= 0)
+    searched[searched] = np.isin(keys[:n][searched], cand_keys[cand_keys >= 0])
+    pick = np.full(n, -1, np.int64)  # position among the searched persons' suggestions
+    found_ids = pd.array([], dtype="string")
+    if searched.any():
+        need = p.assign(key=keys[:n]).loc[searched]
+        cand = reg.assign(key=keys[n:]).loc[reg_found]
+        found_ids = pd.array(_suggest(need, cand), dtype="string")
+        pick[searched] = np.arange(int(searched.sum()))
+    suggested = pd.Series(found_ids.take(pick, allow_fill=True))
     never_checked = valid & ~has & suggested.isna().to_numpy()
-    status = np.where(never_checked, "unchecked", status)
+    status = pd.array(list(STATUSES), dtype="string").take(np.where(never_checked, 4, status))
+    reg_pos = np.where(found, hit, -1)
 
     def where_found(col: str, dtype: str) -> pd.api.extensions.ExtensionArray | np.ndarray:
-        v = r[col].astype(dtype).where(found) if dtype != "datetime64[ns]" else r[col].where(found)
-        return v.array if dtype == "string" else v.to_numpy()
+        if dtype == "datetime64[ns]":
+            out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+            out[found] = reg[col].to_numpy(dtype="datetime64[ns]")[at]
+            return out
+        return reg[col].astype("string").array.take(reg_pos, allow_fill=True)
 
+    score = np.round(score, 2)
     return pd.DataFrame({
         "person_id": persons["person_id"].to_numpy(),
-        "status": pd.array(status, dtype="string"),
-        "mismatch_fields": mismatch_fields.array,
+        "status": status,
+        "mismatch_fields": mismatch_fields,
         "suggested_id": suggested.array,
         "registry_result": result.array,
-        "name_score": np.where(found, cmp["name_score"].to_numpy(float), np.nan),
+        "name_score": score,
         "registry_full_name": where_found("full_name", "string"),
         "registry_birth_date": where_found("birth_date", "datetime64[ns]"),
         "registry_gender": where_found("gender", "string"),
