@@ -346,3 +346,27 @@ def test_survivors_equal_per_cluster_reference(seed: int) -> None:
     df2 = df.assign(birth_date=df["birth_date"].dt.strftime("%d/%m/%Y"))
     pd.testing.assert_frame_equal(dedup.survivors(df2, labels),
                                   _reference_survivors(df2, labels), check_exact=True)
+
+
+def test_twins_sharing_an_address_stay_apart() -> None:
+    """Household evidence from a shared address (different phones): twins are two people, one
+    person registered twice at that address is one."""
+    home = {"commune_code": "05443", "address": "Số 12, tổ 3, phường Tân Lập",
+            "birth_date": "05/07/2012", "id_number": None}
+    twin_a = {**home, "full_name": "Nguyễn Văn Dũng", "phone": "0912345001", "gender": "M"}
+    twin_b = {**home, "full_name": "Nguyễn Văn Tuấn", "phone": "0386420917", "gender": "M"}
+    again = {**twin_a, "full_name": "Nguyen Van Dung", "phone": "0977153268"}
+    df = pd.concat([_background(), pd.DataFrame([twin_a, twin_b, again])], ignore_index=True)
+    labels = dedup.cluster_persons(df)
+    assert labels.iloc[-3] != labels.iloc[-2]
+    assert labels.iloc[-3] == labels.iloc[-1]
+
+
+def test_explain_pair_uses_the_tables_model() -> None:
+    df = pd.concat([_background(), pd.DataFrame([BASE, SAME_PERSON["no diacritics, new phone"]])],
+                   ignore_index=True)
+    labels = dedup.cluster_persons(df)
+    e = dedup.explain_pair(df.iloc[-2], df.iloc[-1], persons=df.iloc[:-2])
+    assert e.is_match == bool(labels.iloc[-1] == labels.iloc[-2])
+    assert e.threshold == pytest.approx(dedup.default_threshold(len(df) - 2, 0.01)
+                                        + dedup.MERGE_ODDS_BITS, abs=3)

@@ -17,15 +17,19 @@ The pipeline of :func:`cluster_persons`:
    codes and :func:`rapidfuzz.process.cpdist` on the *unique* pairs of name strings.
 4. **Score**: the match weight is the sum of per-field log2(m/u) (Fellegi–Sunter).  ``u`` comes
    from the data itself: exact-agreement levels use the smoothed frequency of the shared value
-   (term-frequency adjustment: "Nguyễn" or "An" weigh little, a rare given name a lot), other
-   levels the probability that two random records agree at that level, computed exactly from the
-   value frequencies.  ``m`` are reasoned priors (:data:`M_PRIORS`), documented below.  Two
-   records sharing a household-sized phone are scored in a *household regime*
-   (:data:`HOUSEHOLD_U`): surname, birth date and given name then use u conditional on two
-   different members of one household, so parents, children and twins sharing a phone and an
-   address are not merged on that evidence.  Address implies commune: the stronger counts once.
+   (term-frequency adjustment: "Nguyễn" or "An" weigh little, a rare given name a lot; a full
+   name by its own frequency, not the product of its parts'; gender by the share of men among
+   bearers of the given name), other levels the probability that two random records agree at
+   that level, computed exactly from the value frequencies.  ``m`` start from reasoned priors
+   (:data:`M_PRIORS`) and are estimated from the table by EM (:func:`_em`).  Two records
+   sharing a household-sized phone or address are scored in a *household regime*
+   (:data:`HOUSEHOLD_U`, also estimated by EM on household pairs): surname, birth date and given
+   name then use u conditional on two different members of one household, so parents, children
+   and twins sharing a phone or an address are not merged on that evidence.  Address implies
+   commune: the stronger agreement counts once, and two communes' difference counts alone.
 5. **Decide and cluster**: pairs with weight ≥ ``threshold`` (default: the prior log-odds of a
-   random pair being a match, :func:`default_threshold`) are joined transitively.  A cluster that
+   random pair being a match, :func:`default_threshold`, with the duplicate rate EM estimates,
+   plus :data:`MERGE_ODDS_BITS`) are joined transitively.  A cluster that
    ends up holding two incompatible IDs or birth dates (not typos of each other) is rebuilt from
    its strongest links only, never joining incompatible records (Kruskal with cannot-links).
 
@@ -129,7 +133,9 @@ HOUSEHOLD_MAX_RECORDS = 8
 TF_PSEUDO_RECORDS = 2000.0
 #: Prior frequency of a value when the table is too small to tell.
 TF_PRIOR: dict[str, float] = {"given": 0.01, "surname_middle": 0.02, "birth_date": 1 / 25_000,
-                              "id_number": 1e-7, "phone": 1e-6}
+                              "id_number": 1e-7, "phone": 1e-6, "address": 1e-4}
+#: Pseudo-count (records) shrinking a given name's male share to the table's.
+GENDER_PSEUDO_RECORDS = 20.0
 #: Chance agreement of the non-exact levels in a large province (u of two random records), the
 #: values small tables are shrunk towards (same weight as :data:`TF_PSEUDO_RECORDS`).
 U_PRIORS: dict[str, dict[str, float]] = {
@@ -462,17 +468,47 @@ def _smoothed_freq(counts: np.ndarray, n: int, prior: float) -> np.ndarray:
 
 def _add_frequencies(prep: _Prep) -> None:
     n = max(prep.n, 1)
-    for key in ("given", "surname_middle", "id", "phone"):
+    for key in ("given", "surname_middle", "id", "phone", "address"):
         c = prep.codes[key]
         cnt = np.bincount(c[c >= 0], minlength=len(prep.strings[key])).astype(np.float64)
         prior = TF_PRIOR["id_number" if key == "id" else key]
         prep.freq[key] = _smoothed_freq(cnt, n, prior)
-        if key == "phone":
-            prep.nums["phone_count"] = np.append(cnt, 0).astype(np.int64)
+        if key in ("phone", "address"):
+            prep.nums[f"{key}_count"] = np.append(cnt, 0).astype(np.int64)
+    _add_name_dependence(prep)
     dob = _dob_int(prep.y, prep.m, prep.d)
     vals, cnt = np.unique(dob[dob > 0], return_counts=True)
     prep.freq["dob_values"] = vals
     prep.freq["dob"] = _smoothed_freq(cnt.astype(np.float64), n, TF_PRIOR["birth_date"])
+
+
+def _add_name_dependence(prep: _Prep) -> None:
+    """Per full name (token-sorted): log2 of the product of its parts' frequencies over its own
+    (leave-one-out, shrunk towards the product), and per given name its smoothed male share.
+
+    Given name and middle name go together (gender, fashion): "Nguyễn Thị" + "Lan" is more
+    common than the product of the two frequencies says, so agreeing on it is weaker evidence.
+    """
+    n = max(prep.n, 1)
+    c = prep.codes
+    rows = np.flatnonzero((c["sorted_name"] >= 0) & (c["given"] >= 0) & (c["surname_middle"] >= 0))
+    first = np.full(len(prep.strings["sorted_name"]), -1, np.int64)
+    first[c["sorted_name"][rows][::-1]] = rows[::-1]
+    has = first >= 0
+    ind = np.ones(first.size)
+    r = first[has]
+    ind[has] = prep.freq["given"][c["given"][r]] * prep.freq["surname_middle"][c["surname_middle"][r]]
+    cnt = np.bincount(c["sorted_name"][rows], minlength=first.size).astype(np.float64)
+    joint = (np.maximum(cnt - 1, 0) + TF_PSEUDO_RECORDS * ind) / (n + TF_PSEUDO_RECORDS)
+    prep.freq["name_dependence"] = np.where(has, np.log2(ind / joint), 0.0)
+    g = c["given"]
+    known = (g >= 0) & (prep.gender > 0)
+    males = np.bincount(g[known], weights=(prep.gender[known] == 1).astype(float),
+                        minlength=len(prep.strings["given"]))
+    total = np.bincount(g[known], minlength=len(prep.strings["given"])).astype(float)
+    overall = males.sum() / total.sum() if total.sum() else 0.5
+    prep.freq["given_male"] = (males + GENDER_PSEUDO_RECORDS * overall) / (
+        total + GENDER_PSEUDO_RECORDS)
 
 
 def _dob_int(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -749,7 +785,7 @@ def _levels(prep: _Prep, comp: str, a: np.ndarray, b: np.ndarray, *, edits: bool
 
 
 #: Comparisons, in the order the progressive filter evaluates them (most decisive first).
-COMPARISONS = ("phone", "birth_date", "given", "id_number", "surname_middle", "locality",
+COMPARISONS = ("phone", "locality", "birth_date", "id_number", "given", "surname_middle",
                "gender")
 
 
@@ -857,9 +893,14 @@ def _u_fuzzy(uniq: np.ndarray, counts: np.ndarray, pred: Any, top: int = 1500) -
 
 @dataclass(frozen=True)
 class _Model:
-    """u probabilities of the non-term-frequency levels, per comparison."""
+    """u probabilities of the non-term-frequency levels, per comparison; m probabilities and
+    the household-conditional u (priors, then estimated from the table by :func:`_em`)."""
 
     u: dict[str, dict[str, float]]
+    m: dict[str, dict[str, float]] = field(
+        default_factory=lambda: {k: dict(v) for k, v in M_PRIORS.items()})
+    hh_u: dict[str, dict[str, float]] = field(
+        default_factory=lambda: {k: dict(v) for k, v in HOUSEHOLD_U.items()})
 
 
 def _estimate_u(prep: _Prep) -> _Model:
@@ -931,26 +972,32 @@ def _table(model: _Model, comp: str, names: tuple[str, ...]) -> np.ndarray:
     tab = np.zeros(len(names) + 1, np.float64)
     for k, lvl in enumerate(names, start=1):
         if lvl in model.u[comp]:
-            tab[k] = _w(M_PRIORS[comp][lvl], model.u[comp][lvl])
+            tab[k] = _w(model.m[comp][lvl], model.u[comp][lvl])
     return tab
 
 
-def _household(prep: _Prep, a: np.ndarray, phone_level: np.ndarray) -> np.ndarray:
-    """Pairs in the household regime: same phone, used by few records."""
-    code = prep.codes["phone"][a]
-    return (phone_level == 1) & (prep.nums["phone_count"][code] <= HOUSEHOLD_MAX_RECORDS)
+def _household(prep: _Prep, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Household regime of pairs: 1 same phone used by few records, 2 (only) same address
+    used by few records, 0 neither."""
+    out = np.zeros(a.size, np.int8)
+    for key, tag in (("address", 2), ("phone", 1)):
+        ca, cb = prep.codes[key][a], prep.codes[key][b]
+        same = (ca == cb) & (ca >= 0)
+        same &= prep.nums[f"{key}_count"][ca] <= HOUSEHOLD_MAX_RECORDS
+        out[same] = tag
+    return out
 
 
-def _hh_table(comp: str) -> np.ndarray:
+def _hh_table(model: _Model, comp: str) -> np.ndarray:
     names = LEVELS[comp][1:]
-    return np.array([0.0] + [float(_w(M_PRIORS[comp][k], HOUSEHOLD_U[comp][k])) for k in names])
+    return np.array([0.0] + [float(_w(model.m[comp][k], model.hh_u[comp][k])) for k in names])
 
 
 def _weight(prep: _Prep, model: _Model, comp: str, a: np.ndarray,
             lv: dict[str, np.ndarray], hh: np.ndarray) -> np.ndarray:
     """Weights (bits) of one comparison; exact levels term-frequency adjusted; pairs in the
     household regime (``hh``) use household-conditional u."""
-    M = M_PRIORS
+    M = model.m
     if comp == "phone":
         level = lv["phone"]
         w = _table(model, "phone", LEVELS["phone"][1:])[level]
@@ -961,10 +1008,22 @@ def _weight(prep: _Prep, model: _Model, comp: str, a: np.ndarray,
         wc = _table(model, "commune", ("same", "different"))[lv["commune"]]
         wa = _table(model, "address", ("same", "different"))[lv["address"]]
         pos = np.maximum(np.maximum(wc, wa), 0.0)
-        neg = np.minimum(wc, 0.0) + np.minimum(wa, 0.0)
-        return np.where(hh, 0.0, np.where(pos > 0, pos, neg))
+        # and two communes imply two addresses: the commune's difference counts alone
+        neg = np.where(lv["commune"] == 2, np.minimum(wc, 0.0), np.minimum(wa, 0.0))
+        out = np.where(pos > 0, pos, neg)
+        ex = np.flatnonzero(lv["address"] == 1)  # a shared address: term-frequency u
+        out[ex] = np.maximum(_w(M["address"]["same"],
+                                prep.freq["address"][prep.codes["address"][a[ex]]]), wc[ex])
+        return np.where(hh == 1, 0.0, out)
     if comp == "gender":
-        return _table(model, "gender", ("same", "different"))[lv["gender"]]
+        w = _table(model, "gender", ("same", "different"))[lv["gender"]]
+        named = np.flatnonzero(((lv["given"] == 1) | (lv["given"] == 2)) & (lv["gender"] > 0))
+        if named.size:  # the same given name mostly implies the same gender
+            share = prep.freq["given_male"][prep.codes["given"][a[named]]]
+            same = share ** 2 + (1 - share) ** 2
+            w[named] = np.where(lv["gender"][named] == 1, _w(M["gender"]["same"], same),
+                                _w(M["gender"]["different"], 1 - same))
+        return w
     level = lv[comp]
     w = _table(model, comp, LEVELS[comp][1:])[level]
     ex = np.flatnonzero(level == 1)
@@ -982,9 +1041,13 @@ def _weight(prep: _Prep, model: _Model, comp: str, a: np.ndarray,
         if acc.size:
             w[acc] = _w(M["given"]["accent_differs"],
                         0.3 * prep.freq["given"][prep.codes["given"][a[acc]]])
+    if comp == "surname_middle":  # the full name's own frequency, not a product of its parts
+        full = np.flatnonzero((level == 1) & (lv["given"] == 1) & (hh == 0))
+        if full.size:
+            w[full] += prep.freq["name_dependence"][prep.codes["sorted_name"][a[full]]]
     if comp in HOUSEHOLD_U and hh.any():
         h = np.flatnonzero(hh)
-        wh = _hh_table(comp)[level[h]]
+        wh = _hh_table(model, comp)[level[h]]
         if comp == "given":  # a rare given name is rarer still within one household
             wh = np.where(level[h] == 1, np.maximum(wh, w[h]), wh)
         w[h] = wh
@@ -993,15 +1056,24 @@ def _weight(prep: _Prep, model: _Model, comp: str, a: np.ndarray,
 
 def _max_weight(prep: _Prep, model: _Model, comp: str) -> float:
     """Largest weight a comparison can contribute (for the progressive filter's bound)."""
-    M = M_PRIORS
+    M = model.m
     if comp == "locality":
+        fa = prep.freq["address"]
         return float(max(_table(model, "commune", ("same",))[1],
-                         _table(model, "address", ("same",))[1], 0.0))
+                         _table(model, "address", ("same",))[1], 0.0,
+                         _w(M["address"]["same"], fa.min()) if fa.size else 0.0))
     if comp == "gender":
-        return float(max(_table(model, "gender", ("same",))[1], 0.0))
+        share = prep.freq["given_male"]
+        same = share ** 2 + (1 - share) ** 2
+        return float(max(_table(model, "gender", ("same", "different")).max(), 0.0,
+                          *(_w(M["gender"]["same"], same.min()),
+                            _w(M["gender"]["different"], (1 - same).min())) if share.size
+                          else (0.0,)))
     best = float(max(_table(model, comp, LEVELS[comp][1:]).max(), 0.0))
+    if comp == "surname_middle" and prep.freq["name_dependence"].size:
+        best += max(float(prep.freq["name_dependence"].max()), 0.0)
     if comp in HOUSEHOLD_U:
-        best = max(best, float(_hh_table(comp).max()))
+        best = max(best, float(_hh_table(model, comp).max()))
     key = {"id_number": "id", "birth_date": "dob"}.get(comp, comp)
     f = prep.freq.get(key)
     if f is not None and f.size:
@@ -1012,7 +1084,7 @@ def _max_weight(prep: _Prep, model: _Model, comp: str) -> float:
 def _weights(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
              lv: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per-comparison weights (bits) for each pair."""
-    hh = _household(prep, a, lv["phone"])
+    hh = _household(prep, a, b)
     return {comp: _weight(prep, model, comp, a, lv, hh) for comp in COMPARISONS}
 
 
@@ -1073,11 +1145,9 @@ def _score(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
     remaining = sum(_max_weight(prep, model, comp) for comp in COMPARISONS)
     acc = np.zeros(a.size, np.float64)
     lv: dict[str, np.ndarray] = {}
-    hh = np.zeros(a.size, bool)
+    hh = _household(prep, a, b)
     for comp in COMPARISONS:
         new = _levels(prep, comp, a, b, edits=False)
-        if comp == "phone":
-            hh = _household(prep, a, new["phone"])
         best = dict(new)
         if comp in ("phone", "id_number"):
             best[comp] = np.where(new[comp] == 3, 2, new[comp]).astype(np.int8)
@@ -1086,7 +1156,7 @@ def _score(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
         elif comp == "surname_middle":
             best["surname_middle"] = np.where(new["surname_middle"] == 3, 2,
                                               new["surname_middle"]).astype(np.int8)
-        acc += _weight(prep, model, comp, a, best, hh)
+        acc += _weight(prep, model, comp, a, {**lv, **best}, hh)
         remaining -= _max_weight(prep, model, comp)
         lv.update(new)
         keep = np.flatnonzero(acc + remaining >= threshold - 1e-9)
@@ -1286,28 +1356,109 @@ class _Result:
     b: np.ndarray
     weight: np.ndarray
     threshold: float
+    model: _Model
+
+
+#: A pair is merged when its match is this many bits more likely than not (1 bit: posterior
+#: ≥ 2/3): merging two people mixes their dose histories, which costs more than a missed
+#: duplicate, which the worklists still show as a probable duplicate.
+MERGE_ODDS_BITS = 1.0
+#: EM (:func:`_em`): rounds, weight of the priors (in pairs), how far below the lowest default
+#: threshold the pairs it learns from reach (bits), and how many household pairs it samples.
+EM_ROUNDS = 4
+EM_PRIOR_PAIRS = 200.0
+EM_MARGIN_BITS = 4.0
+EM_HOUSEHOLD_PAIRS = 200_000
+#: m that EM does not learn: twins agree on everything but the given name, so EM would take
+#: them for one person whose name changed; how often a person's given name changes between
+#: registrations (other than by a typo) is domain knowledge, kept at its prior.
+EM_FIXED_M: dict[str, tuple[str, ...]] = {"given": ("different",)}
+
+
+def _posterior(total: np.ndarray, threshold: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp2(np.clip(threshold - total, -60.0, 60.0)))
+
+
+def _household_pairs(prep: _Prep, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``limit`` pairs (evenly spread) of records sharing a household-sized phone or
+    address: two members of one household, or one person twice."""
+    chunks = []
+    rank = np.arange(prep.n, dtype=np.int64)
+    for key in ("phone", "address"):
+        c = prep.codes[key]
+        small = (c >= 0) & (prep.nums[f"{key}_count"][c] <= HOUSEHOLD_MAX_RECORDS)
+        chunks.append(_block_pairs(np.where(small, c, -1).astype(np.int64), rank,
+                                   HOUSEHOLD_MAX_RECORDS, 0))
+    a = np.concatenate([x[0] for x in chunks])
+    b = np.concatenate([x[1] for x in chunks])
+    code = _sorted_unique(np.minimum(a, b) * prep.n + np.maximum(a, b))
+    if code.size > limit:
+        code = code[np.linspace(0, code.size - 1, limit).astype(np.int64)]
+    return code // prep.n, code % prep.n
+
+
+def _em(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
+        lv: dict[str, np.ndarray]) -> tuple[_Model, float]:
+    """m probabilities, household-conditional u and the duplicate rate, estimated by EM.
+
+    The pairs ``a, b`` (levels ``lv``) are the candidates that could reach the threshold; each
+    round weighs them with the current model, takes each pair's posterior match probability
+    (prior odds from the duplicate rate) and re-estimates every m as the posterior-weighted
+    share of its level (the priors count as :data:`EM_PRIOR_PAIRS` pairs).  u stays what the
+    value frequencies say, except within households: there u is the share of each level among
+    household pairs that are not matches (a sample of all such pairs, not only candidates).
+    """
+    n = max(prep.n, 1)
+    lo, hi = DUPLICATE_RATE_RANGE
+    ha, hb = _household_pairs(prep, EM_HOUSEHOLD_PAIRS)
+    hlv = _compare(prep, ha, hb)
+    rate = 0.10
+    for _ in range(EM_ROUNDS):
+        thr = default_threshold(prep.n, rate)
+        post = _posterior(_total(_weights(prep, model, a, b, lv), a.size), thr)
+        rate = min(max(float(post.sum()) / n, lo), hi)
+        m: dict[str, dict[str, float]] = {}
+        for comp, prior in M_PRIORS.items():
+            cnt = np.bincount(lv[comp], weights=post, minlength=len(LEVELS[comp]))
+            raw = {k: cnt[i] + EM_PRIOR_PAIRS * prior[k]
+                   for i, k in enumerate(LEVELS[comp]) if k in prior}
+            fixed = {k: prior[k] for k in EM_FIXED_M.get(comp, ())}
+            free = {k: v for k, v in raw.items() if k not in fixed}
+            scale = (1.0 - sum(fixed.values())) / sum(free.values())
+            m[comp] = {k: fixed.get(k, raw[k] * scale) for k in raw}
+        hh_u = {k: dict(v) for k, v in HOUSEHOLD_U.items()}
+        if ha.size:
+            hpost = _posterior(_total(_weights(prep, model, ha, hb, hlv), ha.size), thr)
+            for comp, prior in HOUSEHOLD_U.items():
+                cnt = np.bincount(hlv[comp], weights=1.0 - hpost, minlength=len(LEVELS[comp]))
+                raw = {k: cnt[i] + EM_PRIOR_PAIRS * prior[k]
+                       for i, k in enumerate(LEVELS[comp]) if k in prior}
+                tot = sum(raw.values())
+                hh_u[comp] = {k: v / tot for k, v in raw.items()}
+        model = _Model(u=model.u, m=m, hh_u=hh_u)
+    return model, rate
 
 
 def _run(persons: pd.DataFrame, threshold: float | None) -> _Result:
     prep = _prepare(persons)
     model = _estimate_u(prep)
     a, b = _candidate_pairs(prep, BLOCKING_RULES, unique=False)
-    if threshold is None:
-        # empirical-Bayes prior: the duplicate rate seen at a 10 % prior sets the final odds
-        lo, hi = DUPLICATE_RATE_RANGE
-        a, b, _, _, total = _score(prep, model, a, b, threshold=default_threshold(prep.n, hi))
-        first = total >= default_threshold(prep.n)
-        merged = prep.n - np.unique(_components(prep.n, a[first], b[first])).size
-        rate = min(max(merged / max(prep.n, 1), lo), hi)
-        thr = default_threshold(prep.n, rate)
-    else:
-        thr = float(threshold)
-        a, b, _, _, total = _score(prep, model, a, b, threshold=thr)
+    lo, hi = DUPLICATE_RATE_RANGE
+    floor = default_threshold(prep.n, hi) if threshold is None else float(threshold)
+    a, b, lv, _, total = _score(prep, model, a, b, threshold=floor - EM_MARGIN_BITS)
+    near = total >= floor - EM_MARGIN_BITS
+    a, b, lv = a[near], b[near], {k: v[near] for k, v in lv.items()}
+    first = np.unique(a * prep.n + b, return_index=True)[1]
+    a, b, lv = a[first], b[first], {k: v[first] for k, v in lv.items()}
+    model, rate = _em(prep, model, a, b, lv)
+    thr = default_threshold(prep.n, rate) + MERGE_ODDS_BITS if threshold is None else float(
+        threshold)
+    total = _total(_weights(prep, model, a, b, lv), a.size)
     keep = total >= thr
     ka, kb, kw = a[keep], b[keep], total[keep]
     labels = _components(prep.n, ka, kb)
     labels = _guard(prep, labels, ka, kb, kw, persons)
-    return _Result(labels=labels, a=ka, b=kb, weight=kw, threshold=thr)
+    return _Result(labels=labels, a=ka, b=kb, weight=kw, threshold=thr, model=model)
 
 
 def cluster_persons(persons: pd.DataFrame, *, threshold: float | None = None) -> pd.Series:
@@ -1407,17 +1558,19 @@ def explain_pair(a: Mapping[str, Any] | pd.Series, b: Mapping[str, Any] | pd.Ser
             lambda v: v.strftime("%Y-%m-%d") if isinstance(v, pd.Timestamp) else v))
     prep = _prepare(base)
     model = _estimate_u(prep)
-    ai, bi = np.array([ia]), np.array([ib])
-    _, _, lv, w, total = _score(prep, model, ai, bi)
+    thr = default_threshold(2) + MERGE_ODDS_BITS
+    if persons is not None:  # the same model and decision as cluster_persons(persons)
+        res = _run(persons, threshold)
+        model = _Model(u=model.u, m=res.model.m, hh_u=res.model.hh_u)
+        thr = res.threshold
     if threshold is not None:
         thr = float(threshold)
-    elif persons is not None:  # the same decision as cluster_persons(persons)
-        thr = _run(persons, None).threshold
-    else:
-        thr = default_threshold(2)
+    ai, bi = np.array([ia]), np.array([ib])
+    _, _, lv, w, total = _score(prep, model, ai, bi)
     show = {"given": "full_name", "surname_middle": "full_name", "birth_date": "birth_date",
             "id_number": "id_number", "gender": "gender", "phone": "phone"}
-    regime = bool(_household(prep, ai, lv["phone"])[0])
+    kind = int(_household(prep, ai, bi)[0])
+    regime = kind > 0
     rows = []
     for comp, col in show.items():
         level = LEVELS[comp][int(lv[comp][0])]
@@ -1425,7 +1578,7 @@ def explain_pair(a: Mapping[str, Any] | pd.Series, b: Mapping[str, Any] | pd.Ser
             level += " (household)"
         rows.append({"comparison": comp, "value_a": ra.get(col), "value_b": rb.get(col),
                      "level": level, "weight": float(w[comp][0])})
-    loc = "implied by household" if regime else (
+    loc = "implied by household phone" if kind == 1 else (
         f"commune {LEVELS['commune'][int(lv['commune'][0])]}, "
         f"address {LEVELS['address'][int(lv['address'][0])]}")
     rows.append({"comparison": "locality",
