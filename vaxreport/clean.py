@@ -204,8 +204,8 @@ def _drop_flags(flags: pd.Series, drop: set[str]) -> pd.Series:
 
 def _flag(mask: pd.Series, code: str) -> pd.Series:
     """A flag-code column: ``code`` where ``mask``, else NA."""
-    return pd.Series(pd.NA, index=mask.index, dtype="str").mask(mask.fillna(False).astype(bool),
-                                                                code)
+    hit = mask.fillna(False).to_numpy(bool)
+    return _take_str([code], np.where(hit, 0, -1), mask.index)
 
 
 def _render(s: pd.Series) -> pd.Series:
@@ -542,7 +542,7 @@ def standardise_vaccines(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
     r = parse.parse_vaccines(df["vaccine"], threshold=params.vaccine_match_threshold)
     reason = r["rule"].map({"vaccine_unknown": "unknown_vaccine",
                             "vaccine_missing": "no_vaccine"}).astype("str")
-    prev = df[QUARANTINE] if QUARANTINE in df else pd.Series(pd.NA, index=df.index, dtype="str")
+    prev = df[QUARANTINE] if QUARANTINE in df else parse._rule_series(df.index)
     return df.assign(vaccine=r["value"], vaccine_code=r["code"],
                      **{RULE + "vaccine": r["rule"].mask(reason.notna()),
                         QUARANTINE: prev.fillna(reason)})
@@ -983,12 +983,12 @@ def clean_doses(raw: pd.DataFrame, *, params: CleanParams | None = None,
     df = raw.copy(deep=False)
     for col in DOSES.optional:
         if col not in df.columns:
-            df[col] = pd.Series(pd.NA, index=df.index, dtype="str")
+            df[col] = parse._rule_series(df.index)
     res = run_steps(df, STEPS if steps is None else steps, params)
     data = res.data
     for col in CLEAN_DOSES:
         if col not in data.columns:
-            data[col] = pd.Series(pd.NA, index=data.index, dtype="str")
+            data[col] = parse._rule_series(data.index)
     data = data[list(CLEAN_DOSES)]
     res.data = data
     res.quarantine = res.quarantine[[*raw.columns, QUARANTINE_REASON]]

@@ -71,7 +71,9 @@ def _blank_to_na(s: pd.Series) -> pd.Series:
 
 
 def _rule_series(index: pd.Index) -> pd.Series:
-    return pd.Series(NA, index=index, dtype="str")
+    """An all-NA string column (built in Arrow: no per-row work)."""
+    return pd.Series(pd.array(pa.nulls(len(index), pa.large_string()), dtype="str"), index=index,
+                     copy=False)
 
 
 # ----------------------------------------------------------------------------- dates
@@ -402,7 +404,7 @@ def _fixed_width_bytes(arr: pa.Array, width: int) -> np.ndarray:
     return data[offsets[0]:offsets[-1]].reshape(len(arr), width)
 
 
-_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
 
 
 def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -423,11 +425,12 @@ def _parse_template(b: np.ndarray, template: str) -> tuple[np.ndarray, np.ndarra
     for i, ch in enumerate(template):
         if ch not in "dmYHMS":
             ok &= b[:, i] == ord(ch)
+    digits = np.where(ok[:, None], digits, 1).astype(np.int32)  # rejected rows: a valid date
     fields: dict[str, np.ndarray] = {}
     for j, i in enumerate(digit_pos):
         ch = template[i]
-        fields[ch] = fields.get(ch, 0) * 10 + digits[:, j].astype(np.int64)
-    zero = np.zeros(len(b), dtype=np.int64)
+        fields[ch] = fields[ch] * 10 + digits[:, j] if ch in fields else digits[:, j]
+    zero = np.zeros(len(b), dtype=np.int32)
     y, m, d = fields["Y"], fields["m"], fields["d"]
     hh, mi, ss = fields.get("H", zero), fields.get("M", zero), fields.get("S", zero)
     leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
@@ -435,7 +438,8 @@ def _parse_template(b: np.ndarray, template: str) -> tuple[np.ndarray, np.ndarra
     dim = _MONTH_DAYS[np.where(month_ok, m, 0)] + (leap & (m == 2))
     ok &= (y >= MIN_YEAR) & (y <= MAX_YEAR) & month_ok & (d >= 1) & (d <= dim)
     ok &= (hh < 24) & (mi < 60) & (ss < 60)
-    secs = _days_from_civil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss
+    days = _days_from_civil(y, np.where(ok, m, 1), np.where(ok, d, 1)).astype(np.int64)
+    secs = days * 86400 + (hh * 3600 + mi * 60 + ss)
     return ok, np.where(ok, secs, 0).astype("datetime64[s]")
 
 
