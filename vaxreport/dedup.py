@@ -49,7 +49,6 @@ Examples:
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -58,7 +57,7 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from vaxreport.text import is_vietnamese_syllable, to_unicode_series
+from vaxreport.text import fold, fold_series, is_vietnamese_syllable, to_unicode_series
 
 __all__ = [
     "BLOCKING_RULES",
@@ -181,13 +180,8 @@ BLOCKING_RULES: dict[str, tuple[tuple[str, ...], int, int]] = {
 # --------------------------------------------------------------------------------------------
 
 def fold_name(name: object) -> str:
-    """Fold a name to its match key: NFD, marks stripped, đ→d, lower case, letters/digits only.
-
-    Args:
-        name: any value; NA and non-strings fold to ``""``.
-
-    Returns:
-        The folded key, tokens separated by single spaces.
+    """Fold a name to its match key with :func:`vaxreport.text.fold` (marks stripped, đ→d,
+    lower case, punctuation to spaces, single spaces); NA and non-strings fold to ``""``.
 
     Examples:
         >>> fold_name("  Nguyễn   Thị  ĐÀO ")
@@ -195,20 +189,12 @@ def fold_name(name: object) -> str:
         >>> fold_name(None)
         ''
     """
-    if not isinstance(name, str):
-        return ""
-    s = unicodedata.normalize("NFD", name).replace("đ", "d").replace("Đ", "D")
-    s = "".join(ch if ch.isalnum() else " " for ch in s if not unicodedata.combining(ch))
-    return " ".join(s.lower().split())
+    return fold(name) if isinstance(name, str) else ""
 
 
 def _fold_unique(values: pd.Series) -> pd.Series:
-    """Vectorised :func:`fold_name` (NFD, strip marks, đ→d, lower, non-alnum→space)."""
-    s = pd.Series(values, dtype="str").fillna("")
-    s = s.str.normalize("NFD").str.replace("đ", "d").str.replace("Đ", "D")
-    s = s.str.replace(r"[\u0300-\u036f]", "", regex=True).str.lower()
-    s = s.str.replace(r"[^0-9a-z]+", " ", regex=True).str.strip()
-    return s
+    """:func:`fold_name` over a column of strings (``""`` for NA)."""
+    return fold_series(pd.Series(values, dtype="str")).fillna("")
 
 
 #: Names that may be TCVN3/VNI mojibake: a character no NFC Vietnamese name uses, or an ASCII
@@ -832,6 +818,13 @@ def _resolve_digits(prep: _Prep, a: np.ndarray, b: np.ndarray,
 def _resolve_names(prep: _Prep, a: np.ndarray, b: np.ndarray,
                    lv: dict[str, np.ndarray]) -> None:
     """Refine "different" name levels to typo/partial with rapidfuzz (unique pairs only)."""
+    _resolve_given(prep, a, b, lv)
+    _resolve_surname_middle(prep, a, b, lv)
+
+
+def _resolve_given(prep: _Prep, a: np.ndarray, b: np.ndarray,
+                   lv: dict[str, np.ndarray]) -> None:
+    """Refine "different" given names to "typo" with rapidfuzz (unique pairs only)."""
     c = prep.codes
     ne = np.flatnonzero(lv["given"] == 4)
     if ne.size:
@@ -855,6 +848,12 @@ def _resolve_names(prep: _Prep, a: np.ndarray, b: np.ndarray,
             real &= cnt >= REAL_NAME_MIN_SHARE * prep.n
         typo &= ~(real[ga] & real[gb])
         lv["given"][ne[typo]] = 3
+
+
+def _resolve_surname_middle(prep: _Prep, a: np.ndarray, b: np.ndarray,
+                            lv: dict[str, np.ndarray]) -> None:
+    """Refine "different" surname + middle names to "partial" (unique pairs only)."""
+    c = prep.codes
     ne = np.flatnonzero(lv["surname_middle"] == 3)
     if ne.size:
         ra, rb = c["surname_middle"][a[ne]], c["surname_middle"][b[ne]]
@@ -1126,6 +1125,22 @@ def _total(w: dict[str, np.ndarray], size: int) -> np.ndarray:
     return total
 
 
+def _field_mask(prep: _Prep) -> np.ndarray:
+    """Per row, bit k set when the row has the field(s) of ``COMPARISONS[k]``."""
+    c = prep.codes
+    has = {"phone": c["phone"] >= 0,
+           "locality": (c["commune"] >= 0) | (c["address"] >= 0),
+           "birth_date": prep.y > 0,
+           "id_number": (c["id"] >= 0) & prep.nums["id_row_ok"],
+           "given": c["given"] >= 0,
+           "surname_middle": c["surname_middle"] >= 0,
+           "gender": prep.gender > 0}
+    mask = np.zeros(prep.n, np.uint8)
+    for k, comp in enumerate(COMPARISONS):
+        mask |= has[comp].astype(np.uint8) << k
+    return mask
+
+
 def _score(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
            threshold: float | None = None
            ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray],
@@ -1142,29 +1157,32 @@ def _score(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
         lv = _compare(prep, a, b)
         w = _weights(prep, model, a, b, lv)
         return a, b, lv, w, _total(w, a.size)
-    remaining = sum(_max_weight(prep, model, comp) for comp in COMPARISONS)
+    # the bound of the comparisons still to run, per pair: a field missing on either side
+    # (bit k of ``mask`` clear) can add nothing
+    top = np.array([_max_weight(prep, model, comp) for comp in COMPARISONS])
+    bits = np.arange(2 ** len(COMPARISONS))[:, None] >> np.arange(len(COMPARISONS)) & 1
+    row_mask = _field_mask(prep)
+    mask = row_mask[a] & row_mask[b]
     acc = np.zeros(a.size, np.float64)
     lv: dict[str, np.ndarray] = {}
     hh = _household(prep, a, b)
-    for comp in COMPARISONS:
+    for step, comp in enumerate(COMPARISONS):
         new = _levels(prep, comp, a, b, edits=False)
         best = dict(new)
         if comp in ("phone", "id_number"):
             best[comp] = np.where(new[comp] == 3, 2, new[comp]).astype(np.int8)
-        elif comp == "given":
-            best["given"] = np.where(new["given"] == 4, 3, new["given"]).astype(np.int8)
+        elif comp == "given":  # resolved now: most pairs left differ in the given name
+            _resolve_given(prep, a, b, best)
         elif comp == "surname_middle":
-            best["surname_middle"] = np.where(new["surname_middle"] == 3, 2,
-                                              new["surname_middle"]).astype(np.int8)
+            _resolve_surname_middle(prep, a, b, best)
         acc += _weight(prep, model, comp, a, {**lv, **best}, hh)
-        remaining -= _max_weight(prep, model, comp)
+        remaining = (bits[:, step + 1:] * top[step + 1:]).sum(axis=1)[mask]
         lv.update(new)
         keep = np.flatnonzero(acc + remaining >= threshold - 1e-9)
         if keep.size < a.size:
-            a, b, acc, hh = a[keep], b[keep], acc[keep], hh[keep]
+            a, b, acc, hh, mask = a[keep], b[keep], acc[keep], hh[keep], mask[keep]
             lv = {k: v[keep] for k, v in lv.items()}
     _resolve_digits(prep, a, b, lv)
-    _resolve_names(prep, a, b, lv)
     w = _weights(prep, model, a, b, lv)
     return a, b, lv, w, _total(w, a.size)
 
