@@ -84,6 +84,24 @@ def test_valid_id_absent_from_the_extract_is_unchecked_not_not_found():
     assert pd.isna(v.registry_result.item()) and pd.isna(v.suggested_id.item())
 
 
+def test_holder_of_a_valid_id_gets_no_namesake_from_another_commune():
+    p = persons([
+        # own valid ID unknown to the extract, namesake with an unrelated ID elsewhere
+        ("Q1", "Hoàng Văn Cường", "1991-06-06", "M", "019091777777", "05460"),
+        ("Q2", "Trần Văn Bình", "1991-05-05", "M", "019091777777", "05999"),
+        # one transposition from the registry ID, other commune: a typo, suggested
+        ("Q3", "Trần Văn Bình", "1991-05-05", "M", "019191000040", "05999"),
+        # no ID at all: the one candidate is suggested whatever the commune
+        ("Q4", "Trần Văn Bình", "1991-05-05", "M", None, "05999"),
+    ])
+    v = by_id(verify.verify_persons(p, REG))
+    assert v.loc["Q1", "suggested_id"] == "019191000006"  # same commune
+    assert v.loc["Q1", "status"] == "not_found"
+    assert pd.isna(v.loc["Q2", "suggested_id"]) and v.loc["Q2", "status"] == "unchecked"
+    assert v.loc["Q3", "suggested_id"] == "019191000004"
+    assert v.loc["Q4", "suggested_id"] == "019191000004"
+
+
 def test_no_id_suggestion_only_when_one_candidate_is_best():
     p = persons([
         ("A", "Hoàng Văn Cường", "1991-06-06", "M", None, "05450"),  # commune breaks the tie

@@ -408,14 +408,17 @@ def _merge_near_dates(o1: np.ndarray, survivor: np.ndarray, pid: np.ndarray, day
     k = o1[kept]  # survivors by person and date
     if len(k) < 2:
         return survivor
+    pk, dk = pid[k], day[k]
     close = np.zeros(len(k), bool)  # within `days` of the previous survivor of the person
-    gap = day[k][1:] - day[k][:-1]
-    close[1:] = (pid[k][1:] == pid[k][:-1]) & (gap > 0) & (gap <= days) & (day[k][1:] != _NAT)
+    gap = dk[1:] - dk[:-1]
+    close[1:] = (pk[1:] == pk[:-1]) & (gap > 0) & (gap <= days) & (dk[1:] != _NAT)
     if not close.any():
         return survivor
     persons = np.zeros(int(pid.max()) + 1, bool)
-    persons[pid[k[close]]] = True
-    rows = np.sort(k[persons[pid[k]] & ~np.isnan(number[k])])  # a few persons' doses
+    persons[pk[close]] = True
+    rows = np.sort(k[persons[pk]])  # a few persons' doses
+    rows = rows[~np.isnan(number[rows])]
+    del pk, dk, gap, close
     no = number[rows].astype(np.int64)
     o = _sort_with_record_tiebreak([day[rows], no, vac[rows], pid[rows]], record_id,
                                    row_of=rows)

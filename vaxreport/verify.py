@@ -11,7 +11,11 @@ For each person (a dedup survivor record):
 
 For ``not_found`` and ``no_id`` persons the registry is searched by folded name + birth date;
 candidates are scored (same commune 2, same gender 1) and the registry ID is suggested
-(``suggested_id``) only when exactly one ID has the best score.
+(``suggested_id``) only when exactly one ID has the best score. A person who holds a valid ID
+gets a suggestion only from a candidate in the same commune or whose ID is one typo or
+transposition away from theirs: common names share birth dates across a province, and the
+namesake in another commune is someone else (on the synthetic province 1,648 of 1,717 such
+suggestions were wrong).
 
 Everything is a vectorised join; names are folded and compared once per distinct pair.
 
@@ -28,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
 
 from vaxreport import text
 from vaxreport.exceptions import SchemaViolation
@@ -202,6 +207,26 @@ def _suggest(need: pd.DataFrame, cand: pd.DataFrame) -> pd.Series:
     return out
 
 
+def _plausible(suggested: pd.api.extensions.ExtensionArray, ids: pd.Series,
+               communes: pd.Series, reg: pd.DataFrame, has_id: np.ndarray) -> np.ndarray:
+    """Whether each suggestion may stand: always for a person without a valid ID; for one with
+    a valid ID only if the registry person lives in the same commune or the two IDs are at most
+    one edit (typo or transposition) apart."""
+    ok = ~has_id
+    todo = np.flatnonzero(has_id & ~pd.isna(np.asarray(suggested, dtype=object)))
+    if not len(todo):
+        return ok
+    sug = pd.Series(suggested[todo]).astype(str).tolist()
+    at = pd.Index(reg["id_number"].astype("string")).get_indexer(sug)
+    reg_commune = reg["commune_code"].astype("string").to_numpy(object, na_value=None)[at]
+    own = communes.astype("string").to_numpy(object, na_value=None)[todo]
+    same = np.array([a is not None and a == b for a, b in zip(own, reg_commune)], bool)
+    near = np.asarray(process.cpdist(ids.astype("string").fillna("").to_numpy(object)[todo].tolist(),
+                                     sug, scorer=DamerauLevenshtein.distance), float) <= 1
+    ok[todo] = same | near
+    return ok
+
+
 def _name_birth_keys(names: pd.Series, births: pd.Series) -> np.ndarray:
     """One int64 per row for (folded name, birth day); -1 where either is missing."""
     code, _ = pd.factorize(names)
@@ -320,6 +345,8 @@ def verify_persons(persons: pd.DataFrame, registry: pd.DataFrame, *,
         need = p.assign(key=keys[:n]).loc[searched]
         cand = reg.assign(key=keys[n:]).loc[reg_found]
         found_ids = pd.array(_suggest(need, cand), dtype="string")
+        found_ids[~_plausible(found_ids, ids[searched], commune[searched], reg, valid[searched])] \
+            = pd.NA
         pick[searched] = np.arange(int(searched.sum()))
     suggested = pd.Series(found_ids.take(pick, allow_fill=True))
     never_checked = valid & ~has & suggested.isna().to_numpy()
