@@ -5,7 +5,9 @@ Run: ``.venv/bin/python bench/bench_text.py [--unique 500000] [--rows 2900000]``
 Prints unique strings per second for ``to_unicode``, ``fold`` and ``title_case_name``, the
 column-level time of ``to_unicode_series`` on a column with repeats, and the repair accuracy on
 names rendered in TCVN3 and VNI (lower, title and upper case), plus the false-positive count on
-clean names. The names are generated here, independently of ``vaxreport.synth``.
+clean names, and how ``clean.standardise_text`` resolves names valid both as Unicode and as
+legacy text from the column's word frequencies. The names are generated here, independently of
+``vaxreport.synth``.
 """
 
 from __future__ import annotations
@@ -115,6 +117,35 @@ def accuracy(names: list[str]) -> None:
     print(f"  NFD names repaired: {nfd / len(names):.3%}")
 
 
+def column_evidence(names: list[str]) -> None:
+    """Names valid both as Unicode and as legacy text (``text.legacy_readings``), resolved by
+    ``clean.standardise_text`` from the column's word frequencies: how many it converted and
+    how many of those are right, and whether a clean name was ever converted."""
+    from vaxreport import clean
+
+    raw = variants(names)
+    out = clean.standardise_text(pd.DataFrame({"full_name": raw}), clean.CleanParams())
+    rows = {"clean": [0, 0], "tcvn3": [0, 0], "vni": [0, 0]}  # ambiguous values, repaired
+    converted = wrong = 0
+    for name, value, new, rule in zip(names, raw, out["full_name"], out["__rule__full_name"],
+                                      strict=True):
+        if not text.legacy_readings(value):
+            continue
+        src = ("clean" if value == name else "tcvn3" if value == text.encode_legacy(name, "tcvn3")
+               else "vni" if value == text.encode_legacy(name, "vni") else None)
+        if src is None:
+            continue
+        right = new == text.title_case_name(name)
+        rows[src][0] += 1
+        rows[src][1] += right
+        if isinstance(rule, str) and rule.startswith("text_legacy"):
+            converted += 1
+            wrong += not right
+    for src, (n, ok) in rows.items():
+        print(f"  ambiguous {src:5s} values: {n:6,}   right after cleansing: {ok / max(n, 1):.3%}")
+    print(f"  converted to legacy by column evidence: {converted:,}, wrong: {wrong:,}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--unique", type=int, default=500_000)
@@ -158,6 +189,8 @@ def main() -> None:
 
     print("accuracy on legacy renderings of clean names:")
     accuracy(names[:: max(1, len(names) // args.accuracy_sample)])
+    print("names valid both as Unicode and as legacy text, resolved by column evidence:")
+    column_evidence(names)
 
 
 if __name__ == "__main__":
