@@ -749,10 +749,8 @@ def _lv_locality(prep: _Prep, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndar
             "address": _lv_same(c["address"][a], c["address"][b])}
 
 
-def _levels(prep: _Prep, comp: str, a: np.ndarray, b: np.ndarray, *, edits: bool = True
-            ) -> dict[str, np.ndarray]:
-    """Levels of one comparison (names without rapidfuzz: pending pairs stay "different";
-    with ``edits=False`` also phone/ID one-digit edits)."""
+def _levels(prep: _Prep, comp: str, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+    """Levels of one comparison (names without rapidfuzz: pending pairs stay "different")."""
     if comp == "given":
         return {"given": _lv_given(prep, a, b)}
     if comp == "surname_middle":
@@ -760,13 +758,13 @@ def _levels(prep: _Prep, comp: str, a: np.ndarray, b: np.ndarray, *, edits: bool
     if comp == "birth_date":
         return {"birth_date": _lv_birth_date(prep, a, b)}
     if comp == "id_number":
-        lvl = _digit_levels(prep, "id", a, b, edits=edits)
+        lvl = _digit_levels(prep, "id", a, b)
         ok = prep.nums["id_row_ok"]
         return {"id_number": np.where(ok[a] & ok[b], lvl, 0).astype(np.int8)}
     if comp == "gender":
         return {"gender": _lv_same(prep.gender[a], prep.gender[b], missing=0)}
     if comp == "phone":
-        return {"phone": _digit_levels(prep, "phone", a, b, edits=edits)}
+        return {"phone": _digit_levels(prep, "phone", a, b)}
     return _lv_locality(prep, a, b)
 
 
@@ -786,33 +784,19 @@ def _compare(prep: _Prep, a: np.ndarray, b: np.ndarray, *, fuzzy: bool = True
     return lv
 
 
-def _digit_levels(prep: _Prep, key: str, a: np.ndarray, b: np.ndarray, *,
-                  edits: bool = True) -> np.ndarray:
-    """0 missing / not comparable, 1 exact, 2 one digit or transposition, 3 different
-    (``edits=False``: one-edit pairs stay at 3, for :func:`_resolve_digits`)."""
+def _digit_levels(prep: _Prep, key: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """0 missing / not comparable, 1 exact, 2 one digit or transposition, 3 different."""
     ca, cb = prep.codes[key][a], prep.codes[key][b]
     lens, nums = prep.nums[f"{key}_len"], prep.nums[f"{key}_num"]
     out = np.zeros(a.size, np.int8)
     has = np.flatnonzero((ca >= 0) & (cb >= 0))
     ca, cb = ca[has], cb[has]
-    comp = lens[ca] == lens[cb]
-    lvl = np.where(comp, 3, 0).astype(np.int8)
-    if edits:
-        lvl[comp & _one_edit(nums[ca], nums[cb])] = 2
+    lvl = np.where(lens[ca] == lens[cb], 3, 0).astype(np.int8)
     lvl[ca == cb] = 1
+    pend = np.flatnonzero(lvl == 3)
+    lvl[pend[_one_edit(nums[ca[pend]], nums[cb[pend]])]] = 2
     out[has] = lvl
     return out
-
-
-def _resolve_digits(prep: _Prep, a: np.ndarray, b: np.ndarray,
-                    lv: dict[str, np.ndarray]) -> None:
-    """Refine "different" phone/ID levels to one digit / transposition (pending pairs only)."""
-    for comp, key in (("phone", "phone"), ("id_number", "id")):
-        idx = np.flatnonzero(lv[comp] == 3)
-        if idx.size:
-            nums = prep.nums[f"{key}_num"]
-            one = _one_edit(nums[prep.codes[key][a[idx]]], nums[prep.codes[key][b[idx]]])
-            lv[comp][idx[one]] = 2
 
 
 def _resolve_names(prep: _Prep, a: np.ndarray, b: np.ndarray,
@@ -1167,11 +1151,9 @@ def _score(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
     lv: dict[str, np.ndarray] = {}
     hh = _household(prep, a, b)
     for step, comp in enumerate(COMPARISONS):
-        new = _levels(prep, comp, a, b, edits=False)
+        new = _levels(prep, comp, a, b)
         best = dict(new)
-        if comp in ("phone", "id_number"):
-            best[comp] = np.where(new[comp] == 3, 2, new[comp]).astype(np.int8)
-        elif comp == "given":  # resolved now: most pairs left differ in the given name
+        if comp == "given":  # resolved now: most pairs left differ in the given name
             _resolve_given(prep, a, b, best)
         elif comp == "surname_middle":
             _resolve_surname_middle(prep, a, b, best)
@@ -1182,7 +1164,6 @@ def _score(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
         if keep.size < a.size:
             a, b, acc, hh, mask = a[keep], b[keep], acc[keep], hh[keep], mask[keep]
             lv = {k: v[keep] for k, v in lv.items()}
-    _resolve_digits(prep, a, b, lv)
     w = _weights(prep, model, a, b, lv)
     return a, b, lv, w, _total(w, a.size)
 
