@@ -392,7 +392,7 @@ def _prepare(persons: pd.DataFrame) -> _Prep:
         codes[key], strings[key] = _recode(c, clean(u))
         su = pd.Series(strings[key], dtype="str")
         nums[f"{key}_len"] = su.str.len().to_numpy(np.int64)
-        nums[f"{key}_num"] = pd.to_numeric(su, errors="coerce").fillna(-1).to_numpy(np.int64)
+        nums[f"{key}_num"] = su.where(su != "", "-1").astype("int64").to_numpy(np.int64)
     c, u = _factor(_column(persons, "commune_code"))
     codes["commune"], strings["commune"] = _recode(c, u.str.strip())
     c, u = _factor(_column(persons, "address"))
