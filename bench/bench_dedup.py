@@ -273,6 +273,9 @@ def main() -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     labels = dedup.cluster_persons(persons, threshold=args.threshold)
     t_dedup, c_dedup = time.perf_counter() - t0, time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
+    dedup.survivors(persons, labels)
+    t_surv, c_surv = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     n_cand = len(dedup.candidate_pairs(persons)) if len(persons) <= 2_000_000 else -1
     q = pairwise(data["person_id"].to_numpy(), labels.to_numpy())
@@ -284,6 +287,7 @@ def main() -> None:
     print(f"dedup {t_dedup:.1f}s wall, {c_dedup:.1f}s CPU (all threads) = "
           f"{len(persons) / t_dedup:,.0f} records/s wall; peak RSS {peak:.2f} GB "
           f"(whole process)")
+    print(f"survivors {t_surv:.1f}s wall, {c_surv:.1f}s CPU")
     if args.errors:
         _show_errors(data, labels, args.errors)
 
