@@ -174,7 +174,8 @@ def score_reconcile(res: dz.ReconcileResult, truth: pd.DataFrame) -> pd.DataFram
     A finding counts as *right* when the truth says so (the injected error on the row for
     numbering kinds; the same finding on the true history for rule kinds). A finding that is
     not right but sits on a row whose own or previous dose carries an injected dose error (or a
-    birth-date swap, or on a person whose dedup cluster mixes two true persons) is *explained*:
+    birth-date swap, or on a person with a dose quarantined by cleansing, or on a person whose
+    dedup cluster mixes two true persons) is *explained*:
     the data as entered does break the rule, and fixing the injected error removes it. The rest
     are false alarms. Recall is over the rows the truth marks (rows quarantined by cleansing
     left out).
@@ -190,9 +191,13 @@ def score_reconcile(res: dz.ReconcileResult, truth: pd.DataFrame) -> pd.DataFram
     dose_err = pd.Series(_has_any(err, DOSE_ERRORS + ("birth_date_swapped",)), index=tr.index)
     own = dose_err.reindex(data["record_id"]).fillna(False).to_numpy(bool)
     before = dose_err.reindex(prev).fillna(False).to_numpy(bool)
-    explained = pd.Series(own | before | data["person_id"].map(mixed).fillna(False).to_numpy(bool),
-                          index=data["record_id"].to_numpy())
     in_data = set(data["record_id"])
+    # a person one of whose doses cleansing quarantined (e.g. an impossible date) lacks it here
+    gone = ~tr.index.isin(list(in_data | set(res.merged["record_id"].astype(str))))
+    lost = data["true_person"].isin(set(tr["person_id"][gone])).to_numpy(bool)
+    explained = pd.Series(own | before | lost
+                          | data["person_id"].map(mixed).fillna(False).to_numpy(bool),
+                          index=data["record_id"].to_numpy())
     rows = []
 
     # merged duplicates: right when the truth says the row repeats a dose of the same true
