@@ -651,10 +651,15 @@ def standardise_ids(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
             pc.match_substring_regex(arr, "^[0-9]{12}$").fill_null(False), bool))
         prov, g, y = (np.full(len(v), np.nan) for _ in range(3))
         if len(rows):
-            b = (parse._fixed_width_bytes(arr.take(pa.array(rows)), 12) - 48).astype("float64")
-            prov[rows] = b[:, 0] * 100 + b[:, 1] * 10 + b[:, 2]
-            g[rows] = b[:, 3]
-            y[rows] = b[:, 4] * 10 + b[:, 5]
+            b = parse._fixed_width_bytes(arr.take(pa.array(rows)), 12)
+
+            def num(*cols: int) -> np.ndarray:
+                out = np.zeros(len(rows), dtype="float64")
+                for c in cols:
+                    out = out * 10 + (b[:, c] - 48)
+                return out
+
+            prov[rows], g[rows], y[rows] = num(0, 1, 2), num(3), num(4, 5)
         ok = np.zeros(len(v), dtype=bool)
         ok[rows] = True
         return ok, prov, g, y

@@ -425,11 +425,10 @@ def _parse_template(b: np.ndarray, template: str) -> tuple[np.ndarray, np.ndarra
     for i, ch in enumerate(template):
         if ch not in "dmYHMS":
             ok &= b[:, i] == ord(ch)
-    digits = np.where(ok[:, None], digits, 1).astype(np.int32)  # rejected rows: a valid date
-    fields: dict[str, np.ndarray] = {}
+    fields: dict[str, np.ndarray] = {}  # garbage on rejected rows, never used there
     for j, i in enumerate(digit_pos):
-        ch = template[i]
-        fields[ch] = fields[ch] * 10 + digits[:, j] if ch in fields else digits[:, j]
+        ch, digit = template[i], digits[:, j].astype(np.int32)
+        fields[ch] = fields[ch] * 10 + digit if ch in fields else digit
     zero = np.zeros(len(b), dtype=np.int32)
     y, m, d = fields["Y"], fields["m"], fields["d"]
     hh, mi, ss = fields.get("H", zero), fields.get("M", zero), fields.get("S", zero)
@@ -438,7 +437,8 @@ def _parse_template(b: np.ndarray, template: str) -> tuple[np.ndarray, np.ndarra
     dim = _MONTH_DAYS[np.where(month_ok, m, 0)] + (leap & (m == 2))
     ok &= (y >= MIN_YEAR) & (y <= MAX_YEAR) & month_ok & (d >= 1) & (d <= dim)
     ok &= (hh < 24) & (mi < 60) & (ss < 60)
-    days = _days_from_civil(y, np.where(ok, m, 1), np.where(ok, d, 1)).astype(np.int64)
+    days = _days_from_civil(np.where(ok, y, 2000), np.where(ok, m, 1),
+                            np.where(ok, d, 1)).astype(np.int64)
     secs = days * 86400 + (hh * 3600 + mi * 60 + ss)
     return ok, np.where(ok, secs, 0).astype("datetime64[s]")
 
