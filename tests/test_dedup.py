@@ -370,3 +370,13 @@ def test_explain_pair_uses_the_tables_model() -> None:
     assert e.is_match == bool(labels.iloc[-1] == labels.iloc[-2])
     assert e.threshold == pytest.approx(dedup.default_threshold(len(df) - 2, 0.01)
                                         + dedup.MERGE_ODDS_BITS, abs=3)
+
+
+def test_two_real_given_names_are_another_name() -> None:
+    twin = DIFFERENT_PEOPLE["twin brother"]
+    e = dedup.explain_pair(BASE, twin, persons=_background())
+    given = e.table.set_index("comparison").loc["given"]
+    assert given["level"].startswith("another_name") and given["weight"] < -5
+    typo = dedup.explain_pair(BASE, SAME_PERSON["typo in given name, same ID"],
+                              persons=_background())
+    assert typo.table.set_index("comparison").loc["given", "level"].startswith("typo")

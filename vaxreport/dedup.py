@@ -82,7 +82,7 @@ FIELDS = ("full_name", "birth_date", "gender", "id_number", "phone", "commune_co
 
 #: Agreement levels of each comparison; level 0 is always "missing / not comparable" (weight 0).
 LEVELS: dict[str, tuple[str, ...]] = {
-    "given": ("missing", "exact", "accent_differs", "typo", "different"),
+    "given": ("missing", "exact", "accent_differs", "typo", "different", "another_name"),
     "surname_middle": ("missing", "exact", "partial", "different"),
     "birth_date": ("missing", "exact", "day_month_swapped", "one_digit", "same_year", "different"),
     "id_number": ("missing", "exact", "one_edit", "different"),
@@ -98,7 +98,8 @@ LEVELS: dict[str, tuple[str, ...]] = {
 #: often than their name or birth date; the same person may show a 9-digit CMND on one record and
 #: a 12-digit CCCD on another (then the IDs are "not comparable", not "different").
 M_PRIORS: dict[str, dict[str, float]] = {
-    "given": {"exact": 0.93, "accent_differs": 0.01, "typo": 0.055, "different": 0.005},
+    "given": {"exact": 0.93, "accent_differs": 0.01, "typo": 0.055, "different": 0.004,
+              "another_name": 0.001},
     "surname_middle": {"exact": 0.88, "partial": 0.10, "different": 0.02},
     "birth_date": {"exact": 0.88, "day_month_swapped": 0.04, "one_digit": 0.05,
                    "same_year": 0.015, "different": 0.015},
@@ -117,7 +118,8 @@ M_PRIORS: dict[str, dict[str, float]] = {
 #: twins share a birth date, siblings never share a given name — and commune/address agreement
 #: adds nothing (implied).  This is what keeps parents, children and twins apart.
 HOUSEHOLD_U: dict[str, dict[str, float]] = {
-    "given": {"exact": 0.01, "accent_differs": 0.01, "typo": 0.05, "different": 0.93},
+    "given": {"exact": 0.01, "accent_differs": 0.01, "typo": 0.05, "different": 0.03,
+              "another_name": 0.90},
     "surname_middle": {"exact": 0.5, "partial": 0.2, "different": 0.3},
     "birth_date": {"exact": 0.02, "day_month_swapped": 0.002, "one_digit": 0.005,
                    "same_year": 0.1, "different": 0.87},
@@ -138,7 +140,7 @@ GENDER_PSEUDO_RECORDS = 20.0
 #: Chance agreement of the non-exact levels in a large province (u of two random records), the
 #: values small tables are shrunk towards (same weight as :data:`TF_PSEUDO_RECORDS`).
 U_PRIORS: dict[str, dict[str, float]] = {
-    "given": {"typo": 0.03, "different": 0.95},
+    "given": {"typo": 0.03, "different": 0.10, "another_name": 0.85},
     "surname_middle": {"partial": 0.05, "different": 0.9},
     "birth_date": {"day_month_swapped": 2e-5, "one_digit": 4e-4, "same_year": 0.015,
                    "different": 0.97},
@@ -818,20 +820,28 @@ def _resolve_given(prep: _Prep, a: np.ndarray, b: np.ndarray,
         if glen is None:
             glen = pd.Series(prep.strings["given"], dtype="str").str.len().to_numpy(np.int64)
             prep.nums["given_len"] = glen
-        valid = prep.nums.get("given_valid")
-        if valid is None:
-            valid = np.array([is_vietnamese_syllable(v) for v in prep.strings["given"]], bool)
-            prep.nums["given_valid"] = valid
         short = np.minimum(glen[ga], glen[gb])
         typo = (dist <= 1) | ((dist <= 2) & (short >= 6))
         # "Hùng"/"Dũng", "An"/"Anh": one edit apart but two real names — siblings, not a typo.
-        # Real = a valid syllable that, in a large table, is also a common given name.
-        real = valid.copy()
-        if prep.n >= REAL_NAME_MIN_TABLE:
-            cnt = np.bincount(c["given"][c["given"] >= 0], minlength=valid.size)
-            real &= cnt >= REAL_NAME_MIN_SHARE * prep.n
-        typo &= ~(real[ga] & real[gb])
+        real = _real_given(prep)
+        both = real[ga] & real[gb]
+        typo &= ~both
         lv["given"][ne[typo]] = 3
+        lv["given"][ne[~typo & both]] = 5
+
+
+def _real_given(prep: _Prep) -> np.ndarray:
+    """Per given name: real = a valid Vietnamese syllable that, in a large table, is also a
+    common given name (a typo's product is rare: "Tuấ", "Hy" for "Huy")."""
+    real = prep.nums.get("given_real")
+    if real is None:
+        c = prep.codes["given"]
+        real = np.array([is_vietnamese_syllable(v) for v in prep.strings["given"]], bool)
+        if prep.n >= REAL_NAME_MIN_TABLE:
+            cnt = np.bincount(c[c >= 0], minlength=real.size)
+            real &= cnt >= REAL_NAME_MIN_SHARE * prep.n
+        prep.nums["given_real"] = real
+    return real
 
 
 def _resolve_surname_middle(prep: _Prep, a: np.ndarray, b: np.ndarray,
@@ -898,7 +908,10 @@ def _estimate_u(prep: _Prep) -> _Model:
     g_typo = _u_fuzzy(prep.strings["given"], gc,
                       lambda d, ln: (d <= 1) | ((d <= 2) & (np.minimum.outer(ln, ln) >= 6)))
     u["given"] = {"accent_differs": 0.3 * max(_sum_sq(gc), 1e-3), "typo": max(g_typo, 1e-3)}
-    u["given"]["different"] = max(1 - _sum_sq(gc) - g_typo, 0.5)
+    real = _real_given(prep)
+    r = float(gc[real].sum() / max(gc.sum(), 1.0))
+    u["given"]["another_name"] = max(r * r - _sum_sq(gc) - g_typo, 0.05)
+    u["given"]["different"] = max(1 - _sum_sq(gc) - g_typo - u["given"]["another_name"], 0.01)
     rc = counts("surname_middle")
     r_part = _u_fuzzy(prep.strings["surname_middle"], rc, lambda d, ln: d <= 2)
     u["surname_middle"] = {"partial": max(r_part, 1e-3),
@@ -1371,7 +1384,7 @@ EM_HOUSEHOLD_PAIRS = 200_000
 #: m that EM does not learn: twins agree on everything but the given name, so EM would take
 #: them for one person whose name changed; how often a person's given name changes between
 #: registrations (other than by a typo) is domain knowledge, kept at its prior.
-EM_FIXED_M: dict[str, tuple[str, ...]] = {"given": ("different",)}
+EM_FIXED_M: dict[str, tuple[str, ...]] = {"given": ("different", "another_name")}
 
 
 def _posterior(total: np.ndarray, threshold: float) -> np.ndarray:
