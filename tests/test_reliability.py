@@ -300,7 +300,7 @@ def test_failing_district_is_reported_and_the_rest_completes(hostile_run):
             in hostile_run["stdout"])
     assert "Traceback" not in hostile_run["stdout"] + hostile_run["stderr"]
     folder = run / Path(bad.output).parent
-    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.ipynb"]  # no PDF, no metrics
+    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.ipynb", "report.kernel.log"]  # no PDF
     assert "injected failure for district 168" in (folder / "report.html").read_text(encoding="utf-8")
     from pypdf import PdfReader
 

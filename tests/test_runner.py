@@ -42,6 +42,18 @@ def test_successful_notebook_html_has_no_code(tmp_path):
     assert "secret_source_line = 41" not in html
 
 
+def test_kernel_diagnostics_go_to_a_log_beside_the_notebook(tmp_path, capfd):
+    nb = _notebook(tmp_path / "ok.ipynb", "print('fine')")
+    out = tmp_path / "run" / "report.ipynb"
+    res = runner.execute("province", "p", nb, out, {}, run_dir=tmp_path / "run")
+    assert res.ok, res.error
+    log = out.with_name("report.kernel.log")
+    assert "[IPKernelApp]" in log.read_text(encoding="utf-8")  # its start-up warning, at least
+    assert "IPKernelApp" not in capfd.readouterr().err
+    os.write(2, b"stderr restored\n")
+    assert "stderr restored" in capfd.readouterr().err
+
+
 def test_unknown_parameter_is_an_error(tmp_path):
     nb = _notebook(tmp_path / "ok.ipynb", "pass")
     res = runner.execute("district", "x", nb, tmp_path / "run" / "r.ipynb", {"nonsense": 1},

@@ -315,18 +315,19 @@ def execute(stage: str, name: str, notebook: Path, output: Path, parameters: dic
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.stem}.partial{output.suffix}")
     result = NotebookRun(stage=stage, name=name, output=str(output.relative_to(run_dir)))
+    private = stage == "cleanse"  # its folder holds personal data; so may a traceback
     t0 = time.perf_counter()
     try:
         _check_parameters(notebook, parameters)
-        papermill.execute_notebook(str(notebook), str(partial), parameters=parameters, kernel_name=KERNEL,
-                                   progress_bar=False, cwd=str(output.parent), log_output=False)
+        with _stderr_to(output.with_name(f"{output.stem}.kernel.log"), private=private):
+            papermill.execute_notebook(str(notebook), str(partial), parameters=parameters, kernel_name=KERNEL,
+                                       progress_bar=False, cwd=str(output.parent), log_output=False)
         result.ok = True
     except PapermillExecutionError as exc:
         result.failed_cell = exc.exec_count
         result.error = f"{exc.ename}: {exc.evalue}"[:500]
     except Exception as exc:  # kernel died, bad notebook, unknown parameter: isolate it too
         result.error = f"{type(exc).__name__}: {exc}"[:500]
-    private = stage == "cleanse"  # its folder holds personal data; so may a traceback
     if partial.exists():
         with contextlib.suppress(Exception):
             _finish_notebook(partial, output, private=private)
@@ -341,6 +342,26 @@ def execute(stage: str, name: str, notebook: Path, output: Path, parameters: dic
         if path.is_file() and path.suffix in {".pdf", ".json", ".parquet", ".xlsx"}:
             result.outputs[str(path.relative_to(run_dir))] = sha256_file(path)
     return result
+
+
+@contextlib.contextmanager
+def _stderr_to(log: Path, *, private: bool) -> Iterator[None]:
+    """Send this process's file descriptor 2, which the kernel inherits, to ``log``.
+
+    The kernel's own diagnostics (transport warnings, shutdown noise) then stay in the run folder
+    instead of cutting through the progress lines; the notebook's outputs are unaffected.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    fd = os.open(log, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600 if private else 0o644)
+    try:
+        os.dup2(fd, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(fd)
 
 
 def _finish_notebook(partial: Path, output: Path, *, private: bool) -> None:
