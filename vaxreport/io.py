@@ -401,7 +401,7 @@ def _read_csv_as(path: Path, schema: TableSchema, head: bytes, encoding: str) ->
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                              invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, null_values=[""],
+                column_types={n: pa.large_string() for n in names}, null_values=[""],
                 strings_can_be_null=True, quoted_strings_can_be_null=True),
         )
 

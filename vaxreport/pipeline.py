@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from vaxreport import refdata
+from vaxreport import frames, refdata
 from vaxreport.exceptions import ConservationError
 
 PERSON_FIELDS = ("full_name", "birth_date", "gender", "id_number", "phone", "commune_code", "address")
@@ -60,9 +60,22 @@ def clean_params(p: Any) -> Any:
 
 
 def with_person_id(doses: pd.DataFrame, persons: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
-    """Attach the dedup cluster of each dose's ``person_ref`` as ``person_id``."""
-    person_of_ref = pd.Series(labels.to_numpy(), index=persons["person_ref"].to_numpy())
-    return doses.assign(person_id=doses["person_ref"].map(person_of_ref).astype("int64"))
+    """Attach the dedup cluster of each dose's ``person_ref`` as ``person_id``.
+
+    >>> persons = pd.DataFrame({"person_ref": ["a", "b", None]})
+    >>> with_person_id(pd.DataFrame({"person_ref": ["b", None, "a", "b"]}), persons,
+    ...                pd.Series([7, 7, 9])).person_id.tolist()
+    [7, 9, 7, 7]
+    """
+    refs = doses["person_ref"]
+    pos = frames.positions(persons["person_ref"], refs)
+    missing_ref = refs.isna().to_numpy()
+    if missing_ref.any():  # rows without a person_ref are the persons table's one such record
+        na_at = np.flatnonzero(persons["person_ref"].isna().to_numpy())
+        pos[missing_ref] = na_at[0] if len(na_at) else -1
+    if (pos < 0).any():
+        raise KeyError(f"{int((pos < 0).sum())} dose rows have a person_ref missing from the person records")
+    return doses.assign(person_id=labels.to_numpy().astype(np.int64)[pos])
 
 
 def site_districts(tallies: pd.DataFrame, doses: pd.DataFrame) -> pd.Series:
@@ -205,9 +218,7 @@ def feedback_facts(feedback: pd.DataFrame) -> pd.DataFrame:
 
 
 def _district_of_records(record_ids: pd.Series, dose_facts: pd.DataFrame) -> pd.Series:
-    from vaxreport.frames import positions
-
-    pos = positions(dose_facts["record_id"], record_ids)
+    pos = frames.positions(dose_facts["record_id"], record_ids)
     district = dose_facts["district_code"].to_numpy(object)
     return pd.Series(np.where(pos >= 0, district[pos], None), index=record_ids.index, dtype="string")
 
