@@ -286,29 +286,68 @@ def worklists(p: Any, reconciled: Any, verification: pd.DataFrame, merges: pd.Da
                               person_merges=merges, merged_doses=reconciled.merged)
 
 
+class PendingWrites:
+    """Parquet files being written on a background thread (see :func:`write_reconciled`)."""
+
+    def __init__(self, jobs: list[tuple[pd.DataFrame, Path, bool]]) -> None:
+        from vaxreport import io
+
+        self.names = {path.stem for _, path, _ in jobs}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vaxreport-write")
+        self._futures = [self._pool.submit(io.write_parquet, df, path, private=private)
+                         for df, path, private in jobs]
+
+    def wait(self) -> None:
+        """Block until every file is written; re-raise the first failure."""
+        try:
+            for future in self._futures:
+                future.result()
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+def _reconciled_tables(cleaned: Any, reconciled: Any) -> dict[str, pd.DataFrame]:
+    return {"doses": reconciled.data, "merged_doses": reconciled.merged, "quarantine": cleaned.quarantine,
+            "audit": cleaned.audit, "findings": reconciled.findings}
+
+
+def write_reconciled(run_dir: Path | str, *, cleaned: Any, reconciled: Any) -> PendingWrites:
+    """Start writing the personal tables that are final once doses are reconciled (doses, merged
+    doses, findings, audit, quarantine) on a background thread, while the later steps run: Arrow
+    encodes and compresses without the GIL, so the writing takes the second core. Hand the result
+    to :func:`save_stage_one`, which waits for it."""
+    out = Path(run_dir) / "cleansed"
+    jobs = [(df, out / f"{name}.parquet", True) for name, df in _reconciled_tables(cleaned, reconciled).items()]
+    return PendingWrites(sorted(jobs, key=lambda job: -len(job[0])))
+
+
 def save_stage_one(run_dir: Path | str, *, cleaned: Any, survivors: pd.DataFrame, reconciled: Any,
                    verification: pd.DataFrame, facts: dict[str, pd.DataFrame],
-                   worklists: dict[str, pd.DataFrame] | None = None, p: Any = None) -> dict[str, int]:
+                   worklists: dict[str, pd.DataFrame] | None = None, p: Any = None,
+                   pending: PendingWrites | None = None) -> dict[str, int]:
     """Write stage 1 under ``run_dir/cleansed``: personal tables owner-only, facts for the reports,
     the correction worklists (``worklists.parquet``; the summary workbook and the workbooks of
     sites outside the params' districts under ``cleansed/worklists/``; each district's site
     workbooks are written by its stage-2 notebook, :func:`write_district_worklists`).
 
+    ``pending``: the tables :func:`write_reconciled` is already writing (waited for, not rewritten).
     Returns the row-conservation counts (also written to ``conservation.json``).
     """
     from vaxreport import io
     from vaxreport import worklists as wl
 
     out = Path(run_dir) / "cleansed"
-    private = {"doses": reconciled.data, "merged_doses": reconciled.merged, "quarantine": cleaned.quarantine,
-               "audit": cleaned.audit, "findings": reconciled.findings, "persons": survivors.reset_index(),
+    private = {**_reconciled_tables(cleaned, reconciled), "persons": survivors.reset_index(),
                "verification": verification}
-    jobs = [(df, out / f"{name}.parquet", True) for name, df in private.items()]
+    started = pending.names if pending is not None else set()
+    jobs = [(df, out / f"{name}.parquet", True) for name, df in private.items() if name not in started]
     jobs += [(df, out / "facts" / f"{name}.parquet", False) for name, df in facts.items()]
     jobs.sort(key=lambda job: -len(job[0]))  # largest first: the two threads finish together
     # Arrow encodes and compresses without the GIL: two threads use the second core
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda job: io.write_parquet(job[0], job[1], private=job[2]), jobs))
+    if pending is not None:
+        pending.wait()
     counts = {"raw": len(facts["doses"]), "cleansed": len(reconciled.data),
               "merged_duplicates": len(reconciled.merged), "quarantined": len(cleaned.quarantine)}
     io.write_json(counts, out / "conservation.json")
@@ -374,11 +413,12 @@ def run_stage_one(p: Any, run_dir: Path | str) -> dict[str, int]:
     survivors = dedup.survivors(persons, labels)
     reconciled = doses.reconcile(with_person_id(cleaned.data, persons, labels))
     cleaned = without_data(cleaned)
+    pending = write_reconciled(run_dir, cleaned=cleaned, reconciled=reconciled)
     verification = verify.verify_persons(survivors.reset_index(), inputs.registry)
     facts = build_facts(inputs, cleaned, persons, labels, survivors, reconciled, verification, p)
     lists = worklists(p, reconciled, verification, person_merges(persons, labels))
     return save_stage_one(run_dir, cleaned=cleaned, survivors=survivors, reconciled=reconciled,
-                          verification=verification, facts=facts, worklists=lists, p=p)
+                          verification=verification, facts=facts, worklists=lists, p=p, pending=pending)
 
 
 def open_run(params_path: str, run_dir: str, *, need_stage_one: bool = False) -> tuple[Any, Path]:
