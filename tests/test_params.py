@@ -163,3 +163,31 @@ def test_corpus_params_unknown_district() -> None:
     assert bad_problems("params_unknown_district.yaml") == [
         "- districts[0].code: district '166' is not in the admin reference table for province "
         "19; known: ['164', '165', '167', '168', '169', '170', '171', '172', '173']"]
+
+
+def test_a_district_with_no_signatory_is_signed_by_its_director(tmp_path: Path) -> None:
+    p = RunParams.from_yaml(write(tmp_path, MINIMAL + "signatory:\n  authority: KT. GIÁM ĐỐC\n"
+                                  "  title: PHÓ GIÁM ĐỐC\n  name: Nguyễn Văn Hùng\n"))
+    sig = p.district("165").signatory  # not listed: no deputy, no "KT." line, space for the name
+    assert (sig.authority, sig.title, sig.name) == ("", "GIÁM ĐỐC", "")
+    assert p.signatory.authority == "KT. GIÁM ĐỐC"  # the province's own block is not inherited
+
+
+def test_each_district_carries_its_signatory(tmp_path: Path) -> None:
+    text = MINIMAL + ("districts:\n"
+                      "  - code: \"164\"\n    signatory: {authority: KT. GIÁM ĐỐC, title: PHÓ GIÁM ĐỐC, name: Trần Thị Thu Hà}\n"
+                      "  - code: \"165\"\n    signatory: {name: Lê Văn Nam}\n"
+                      "  - code: \"171\"\n    signatory: {authority: GIÁM ĐỐC, title: \"\", name: Lê Minh Tuấn}\n")
+    p = RunParams.from_yaml(write(tmp_path, text))
+    got = {c: (s.authority, s.title, s.name) for c in ("164", "165", "171") for s in [p.district(c).signatory]}
+    assert got == {"164": ("KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "Trần Thị Thu Hà"),
+                   "165": ("", "GIÁM ĐỐC", "Lê Văn Nam"),
+                   "171": ("", "GIÁM ĐỐC", "Lê Minh Tuấn")}  # a lone head title is the title line
+
+
+def test_signing_for_the_head_needs_the_signers_own_title(tmp_path: Path) -> None:
+    text = MINIMAL + ("districts:\n  - code: \"164\"\n    signatory: {authority: KT. GIÁM ĐỐC, name: A}\n"
+                      "  - code: \"165\"\n    signatory: {authority: KT. GIÁM ĐỐC, title: GIÁM ĐỐC}\n")
+    assert problems(tmp_path, text) == [
+        f"- districts[{i}].signatory.title: 'KT. GIÁM ĐỐC' means someone signs for the GIÁM ĐỐC: give the "
+        "signer's own title (e.g. PHÓ GIÁM ĐỐC), or leave out 'authority' when the head signs" for i in (0, 1)]

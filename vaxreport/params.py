@@ -109,10 +109,22 @@ def load_yaml(path: Path) -> Any:
 
 @dataclass(frozen=True)
 class Signatory:
-    """Signature block of a report (NĐ 30/2020): authority line, title line, name."""
+    """Signature block of a report (NĐ 30/2020): authority line, title line, name.
 
-    authority: str = "KT. GIÁM ĐỐC"
-    title: str = "PHÓ GIÁM ĐỐC"
+    Attributes:
+        authority: the line above the title when someone signs for the head ("KT. GIÁM ĐỐC": a
+            deputy signs in the director's place; also "TL.", "TUQ.", "TM."); empty when the head
+            signs.
+        title: the signer's own title ("GIÁM ĐỐC", "PHÓ GIÁM ĐỐC").
+        name: the signer's name, printed under the signing space (empty: the space is left for a
+            handwritten name).
+
+    The default is the head of the agency signing ("GIÁM ĐỐC", no authority line): a report whose
+    params name no deputy never shows a "KT." line pointing to one.
+    """
+
+    authority: str = ""
+    title: str = "GIÁM ĐỐC"
     name: str = ""
 
 
@@ -128,7 +140,8 @@ class DistrictParams:
         agency: issuing agency ("TRUNG TÂM Y TẾ THÀNH PHỐ THÁI NGUYÊN").
         doc_number: document number ("…/BC-TTYT" until numbered).
         place: place in the date line (the province by default).
-        signatory: signature block.
+        signatory: signature block (``districts[].signatory``; default: the centre's director,
+            "GIÁM ĐỐC" with no name and no "KT." line — the province's signatory is not used).
         recipients: "Nơi nhận" lines.
     """
 
@@ -412,13 +425,41 @@ def _check_keys(d: Mapping[str, Any], known: set[str], where: str, pr: _Problems
             pr.items.append(f"unknown key {where + key!r}{hint}")
 
 
+#: Authority-line prefixes of someone signing for another (ký thay, thừa lệnh, thừa ủy quyền, thay mặt).
+_ON_BEHALF = ("KT.", "TL.", "TUQ.", "TM.")
+
+
 def _signatory(v: Any, where: str, pr: _Problems, default: Signatory) -> Signatory:
+    """The keys given, over ``default``; a lone authority line that is a title ("GIÁM ĐỐC" with no
+    title) becomes the title; an on-behalf line ("KT. GIÁM ĐỐC") needs the signer's own title.
+
+    Examples:
+        >>> pr = _Problems()
+        >>> _signatory({"name": "Lê Minh Tuấn"}, "s", pr, Signatory())
+        Signatory(authority='', title='GIÁM ĐỐC', name='Lê Minh Tuấn')
+        >>> _signatory({"authority": "GIÁM ĐỐC", "title": ""}, "s", pr, Signatory())
+        Signatory(authority='', title='GIÁM ĐỐC', name='')
+        >>> _ = _signatory({"authority": "KT. GIÁM ĐỐC"}, "s", pr, Signatory()); pr.items[0][:60]
+        "s.title: 'KT. GIÁM ĐỐC' means someone signs for the GIÁM ĐỐC"
+    """
     d = _mapping(v, where, pr)
     if d is None:
         return default
     _check_keys(d, {f.name for f in fields(Signatory)}, f"{where}.", pr)
     got = {k: _str(d[k], f"{where}.{k}", pr) for k in ("authority", "title", "name") if k in d}
-    return replace(default, **{k: x for k, x in got.items() if x is not None})
+    sig = replace(default, **{k: x for k, x in got.items() if x is not None})
+    authority, title = sig.authority, sig.title
+    on_behalf = authority.upper().startswith(_ON_BEHALF)
+    if authority and not title and not on_behalf:
+        authority, title = "", authority  # "authority: GIÁM ĐỐC, title: ''": the head signs
+    if authority.upper() == title.upper():
+        authority = ""
+    head = authority.split(".", 1)[1].strip() if on_behalf else ""
+    if on_behalf and (not title or title.upper() == head.upper()):
+        pr.add(f"{where}.title", f"{authority!r} means someone signs for the {head or 'head'}: give the "
+                                 "signer's own title (e.g. PHÓ GIÁM ĐỐC), or leave out 'authority' when the "
+                                 "head signs")
+    return replace(sig, authority=authority, title=title)
 
 
 def _thresholds(v: Any, pr: _Problems) -> Thresholds:

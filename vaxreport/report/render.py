@@ -125,7 +125,9 @@ class Section:
 
 @dataclass(frozen=True)
 class Signatory:
-    """Who signs: ``authority`` (``"KT. GIÁM ĐỐC"``, may be ``""``), ``title``, ``name``."""
+    """Who signs: ``authority`` (``"KT. GIÁM ĐỐC"``, may be ``""``), ``title`` (``"GIÁM ĐỐC"``),
+    ``name`` (may be ``""``: the signing space is kept for a handwritten name). Empty lines are
+    not printed."""
 
     authority: str
     title: str
