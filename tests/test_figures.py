@@ -73,7 +73,7 @@ def test_weekly_trend_sorted_two_lines(weeks: pd.DataFrame) -> None:
     entered, signed = ax.get_lines()
     assert list(entered.get_ydata()) == [100, 200, 300]
     assert list(signed.get_ydata()) == [10, 20, 30]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["02/5", "09/5", "16/5"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["02/5\n2022", "09/5", "16/5"]  # year once
 
 
 def test_coverage_by_age_groups_in_schema_order(ages: pd.DataFrame) -> None:
@@ -169,3 +169,34 @@ def test_weekly_trend_labels_of_a_long_period_do_not_overlap() -> None:
     boxes = [t.get_window_extent(canvas.get_renderer()) for t in fig.axes[0].get_xticklabels() if t.get_text()]
     assert boxes[0].x0 < boxes[-1].x0 and len(boxes) >= 5
     assert all(a.x1 + 5 < b.x0 for a, b in zip(boxes, boxes[1:]))  # a visible gap (5 px at 100 dpi)
+
+
+def test_weekly_trend_labels_carry_the_year_where_it_changes() -> None:
+    n = 65  # 8/3/2021 – 30/5/2022: the labels span two years
+    df = pd.DataFrame({"week_start": pd.date_range("2021-03-08", periods=n, freq="7D"),
+                       "entered": range(n), "signed": range(n)})
+    labels = [t.get_text() for t in figures.weekly_trend(df).axes[0].get_xticklabels()]
+    assert labels[0] == "08/3\n2021"
+    with_year = [t for t in labels if "\n" in t]
+    assert [t.split("\n")[1] for t in with_year] == ["2021", "2022"]
+    assert with_year[1].split("\n")[0].endswith(("/01", "/02"))  # the first labelled week of 2022
+    assert all(len(line) <= 5 for t in labels for line in t.split("\n"))
+    assert labels[-1] == "30/5"
+
+
+def test_weekly_trend_marks_the_week_the_period_cuts(weeks: pd.DataFrame) -> None:
+    whole = figures.weekly_trend(weeks.assign(days=7))
+    assert len(whole.axes[0].get_lines()) == 2  # nothing cut: the plain chart
+    fig = figures.weekly_trend(weeks.assign(days=[2, 7, 7], administered=[33, 11, 22]))  # 16/5 has 2 days
+    ax = fig.axes[0]
+    solid = {line.get_label(): line for line in ax.get_lines() if not line.get_label().startswith("_")}
+    entered = list(solid["Mũi tiêm đã nhập"].get_ydata())
+    assert entered[:2] == [100, 200] and pd.isna(entered[2])  # the cut week is not on the solid line
+    hollow = [line for line in ax.get_lines() if line.get_label() == "_partial_points"]
+    assert len(hollow) == 3 and all(line.get_markerfacecolor() == "white" for line in hollow)
+    assert [list(line.get_xdata()) for line in hollow] == [[2]] * 3
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[-1] == "Tuần chưa đủ 7 ngày (16/5–17/5/2022)"
+    assert "2 ngày" in [t.get_text() for t in ax.texts]
+    assert figures.figure_png(fig) == figures.figure_png(
+        figures.weekly_trend(weeks.assign(days=[2, 7, 7], administered=[33, 11, 22])))

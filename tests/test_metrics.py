@@ -157,3 +157,29 @@ def test_indicators_computed_once_give_the_same_metrics_json():
     assert (metrics.metrics_json(f, unit_code=None, unit_name="X", indicators=shared)
             == metrics.metrics_json(f, unit_code=None, unit_name="X"))
     pd.testing.assert_frame_equal(shared.communes, metrics.by_commune(f))
+
+
+def test_weekly_trend_tells_the_days_of_weeks_the_period_cuts():
+    t = metrics.weekly_trend(facts(), date(2022, 5, 1), date(2022, 5, 31)).set_index("week_start")
+    assert t.loc["2022-04-25", "days"] == 1  # only Sunday 1/5 is in the period
+    assert t.loc["2022-05-02", "days"] == 7
+    assert t.loc["2022-05-30", "days"] == 2  # Monday 30/5 and Tuesday 31/5
+    assert t.days.sum() == 31
+
+
+def test_coverage_total_counts_every_person_and_shows_who_has_no_age_group():
+    f = facts()
+    persons = pd.concat([f.persons, pd.DataFrame({
+        "person_id": [4, 5, 6], "district_code": ["164"] * 3, "commune_code": ["05440"] * 3,
+        "age_group": ["<5", None, None], "n_refs": [1] * 3, "id_valid": [True] * 3, "doses": [1, 2, 3],
+        "primary_complete": [False, True, True], "boosters": [0, 0, 1], "verify_status": ["unchecked"] * 3})],
+        ignore_index=True)
+    t = metrics.coverage(Facts(**{**f.__dict__, "persons": persons})).set_index("age_group")
+    assert t.index.tolist() == ["5-11", "12-17", "18+", "<5", "unknown", "Tổng"]
+    assert t.loc["Tổng", "at_least_one"] == len(persons) == 6
+    assert t.loc["Tổng", "primary_complete"] == 3 and t.loc["Tổng", "booster"] == 2
+    assert t.loc["<5", "at_least_one"] == 1 and t.loc["unknown", "at_least_one"] == 2
+    assert (t.loc[["<5", "unknown"], "population"] == 0).all()
+    assert t.loc[["<5", "unknown"], "at_least_one_pct"].isna().all()
+    assert t.loc["Tổng", "population"] == 19  # the age groups' population only
+    assert t.loc["Tổng", "at_least_one_pct"] == float(Ratio(6, 19).pct)  # reproduces from the row's counts

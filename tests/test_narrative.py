@@ -39,8 +39,9 @@ def test_difficulties_name_the_sites_with_unsigned_doses():
     text = " ".join(p.text for p in paras)
     assert "Còn 2 mũi tiêm đã nhập chưa được ký xác nhận" in text
     assert "TYT A (1 mũi)" in text and "TYT B (1 mũi)" in text
-    assert "không có hoặc sai định dạng CCCD/CMND: 1 người" in text
-    assert "khoảng cách ngắn (1)" in text
+    assert "xác thực đúng với CSDLQG là 1/3 người, đạt 33,33%; còn 2 người chưa được xác thực" in text
+    assert "không có số CCCD/CMND đúng định dạng để đối chiếu: 1 người" in text
+    assert "khoảng cách ngắn: 1" in text
 
 
 def test_district_report_renders_with_its_unit_header():
@@ -89,3 +90,39 @@ def test_report_from_precomputed_indicators_is_the_same():
     unit = narrative.district_unit(p, "164")
     shared = metrics.report_metrics(f, p.period_start, p.period_end)
     assert narrative.build_report(f, unit, p, indicators=shared) == narrative.build_report(f, unit, p)
+
+
+def _pdf_lines(doc) -> list[str]:
+    pdf = report.render_pdf(doc, timestamp=narrative_timestamp())
+    return [line.strip() for page in PdfReader(_io.BytesIO(pdf)).pages for line in page.extract_text().splitlines()]
+
+
+def test_district_with_no_signatory_in_params_is_signed_by_its_director():
+    p = params()  # names no district signatory
+    doc = narrative.build_report(facts().scope("167"), narrative.district_unit(p, "167"), p)
+    assert (doc.signatory.authority, doc.signatory.title, doc.signatory.name) == ("", "GIÁM ĐỐC", "")
+    lines = _pdf_lines(doc)
+    assert any(line.endswith("GIÁM ĐỐC") for line in lines)
+    assert not any("KT." in line or "PHÓ GIÁM ĐỐC" in line for line in lines)
+
+
+def test_coverage_rows_and_note_account_for_every_person():
+    import pandas as pd
+
+    from vaxreport import metrics
+    from vaxreport.metrics import Facts
+
+    f = facts()
+    extra = pd.DataFrame({"person_id": [4, 5], "district_code": ["164"] * 2, "commune_code": ["05440"] * 2,
+                          "age_group": ["<5", None], "n_refs": [1, 1], "id_valid": [True, True], "doses": [1, 1],
+                          "primary_complete": [False, False], "boosters": [0, 0], "verify_status": ["unchecked"] * 2})
+    f = Facts(**{**f.__dict__, "persons": pd.concat([f.persons, extra], ignore_index=True)})
+    cov = metrics.coverage(f)
+    rows = {r[0]: r[1:] for r in narrative.coverage_table(cov).rows}
+    assert rows["Dưới 5 tuổi (*)"] == ["—", "1", "0", "0"]
+    assert rows["Không rõ ngày sinh (*)"] == ["—", "1", "0", "0"]
+    assert rows["Tổng"][1] == "5 (26,32%)"  # 5 persons of 19 people: every person of the report
+    note = narrative.coverage_note(cov, date(2022, 5, 31)).text
+    assert "1 người dưới 5 tuổi (tính đến ngày 31/5/2022) và 1 người không có ngày sinh hợp lệ" in note
+    assert "(5 người đã tiêm sau khi loại trùng)" in note
+    assert narrative.coverage_note(metrics.coverage(facts()), date(2022, 5, 31)) is None

@@ -9,7 +9,9 @@ formatting (``94,24%``, ``2.756.537``). Text is never parsed as mathtext, so ``$
 Input frames (one row per bar or point):
 - ``bar_indicator_by_unit``: a label column and a percentage column (0–100, ``Decimal`` or float,
   NA allowed), e.g. from ``metrics`` at district or commune level.
-- ``weekly_trend``: ``week_start`` (date), ``entered`` and ``signed`` (dose counts per week).
+- ``weekly_trend``: ``week_start`` (date), ``entered`` and ``signed`` (dose counts per week);
+  optional ``administered`` and ``days`` (days of the week inside the period, as
+  ``metrics.weekly_trend`` gives them: a week below 7 is drawn as partial).
 - ``coverage_by_age``: ``age_group``, ``dose`` (int → ``"Mũi 1"``, or a label) and ``coverage``
   (percentage 0–100).
 """
@@ -29,7 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from vaxreport.exceptions import SchemaViolation
-from vaxreport.report.format import fmt_decimal, fmt_int, fmt_pct_value
+from vaxreport.report.format import fmt_date_short, fmt_day_month, fmt_decimal, fmt_int, fmt_pct_value
 from vaxreport.report.render import FONTS_DIR
 from vaxreport.report.render import Figure as ReportFigure
 
@@ -175,16 +177,57 @@ def bar_indicator_by_unit(df: pd.DataFrame, value: str, label: str,
     return fig
 
 
+def _week_labels(weeks: Sequence[pd.Timestamp], shown: Sequence[int]) -> list[str]:
+    """Tick labels ``"dd/m"`` of the weeks at positions ``shown``; the year on a second line under
+    the first label and under each label whose year differs from the previous label's.
+
+    Examples:
+        >>> weeks = list(pd.to_datetime(["2021-12-20", "2021-12-27", "2022-01-03", "2022-01-10"]))
+        >>> _week_labels(weeks, [0, 2, 3])
+        ['20/12\\n2021', '03/01\\n2022', '10/01']
+    """
+    out, year = [], None
+    for i in shown:
+        w = weeks[i]
+        out.append(fmt_day_month(w) + (f"\n{w.year}" if w.year != year else ""))
+        year = w.year
+    return out
+
+
+def _partial_note(weeks: Sequence[pd.Timestamp], days: Sequence[int], partial: Sequence[int]) -> str:
+    """Legend text of the weeks the period cuts: their dates when there is one, else the count.
+
+    Examples:
+        >>> weeks = list(pd.to_datetime(["2022-05-23", "2022-05-30"]))
+        >>> _partial_note(weeks, [7, 2], [1])
+        'Tuần chưa đủ 7 ngày (30/5–31/5/2022)'
+    """
+    if len(partial) != 1:
+        return "Tuần đầu, tuần cuối kỳ chưa đủ 7 ngày"
+    i = partial[0]
+    first_day = weeks[i] if i == len(weeks) - 1 else weeks[i] + pd.Timedelta(days=7 - int(days[i]))
+    last_day = first_day + pd.Timedelta(days=int(days[i]) - 1)
+    when = fmt_date_short(last_day) if days[i] == 1 else f"{fmt_day_month(first_day)}–{fmt_date_short(last_day)}"
+    return f"Tuần chưa đủ 7 ngày ({when})"
+
+
 def weekly_trend(df: pd.DataFrame, *, title: str | None = None) -> Figure:
     """Doses entered and doses signed per week, as lines (plus doses administered if given).
 
+    A week the reporting period cuts (optional column ``days`` below 7, as ``metrics.weekly_trend``
+    gives for a period ending mid-week) has fewer doses than a whole week: its points are hollow,
+    joined by a dotted line, labelled with its days, and named in the legend, so the drop is not
+    read as a fall in the work done.
+
     Args:
         df: ``week_start``, ``entered``, ``signed``; one row per week (sorted here). An optional
-            ``administered`` column (site tallies) adds a dashed grey line.
+            ``administered`` column (site tallies) adds a dashed grey line; an optional ``days``
+            column (days of the week inside the period) marks the partial weeks.
         title: axes title.
 
     Returns:
-        The figure: one axes with two lines (entered, signed), x labels ``dd/m``.
+        The figure: one axes with two lines (entered, signed), x labels ``dd/m`` with the year
+        under the first label and where it changes.
 
     Raises:
         SchemaViolation: a column is missing.
@@ -195,30 +238,52 @@ def weekly_trend(df: pd.DataFrame, *, title: str | None = None) -> Figure:
         >>> fig = weekly_trend(df)
         >>> [line.get_label() for line in fig.axes[0].get_lines()]
         ['Mũi tiêm đã nhập', 'Mũi tiêm đã ký xác nhận']
+        >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
+        ['02/5\\n2022', '09/5']
     """
     _require(df, ["week_start", "entered", "signed"], "weekly_trend")
     d = df.sort_values("week_start")
-    weeks = pd.to_datetime(d["week_start"])
-    labels = [f"{w.day:02d}/{w.month}" for w in weeks]
+    weeks = list(pd.to_datetime(d["week_start"]))
+    days = d["days"].astype("int64").tolist() if "days" in d.columns else [7] * len(d)
+    partial = [i for i, n in enumerate(days) if n < 7]
     xs = list(range(len(d)))
+    series = [("administered", dict(linestyle="--", color=_GREY), "Mũi tiêm đã thực hiện (báo cáo của cơ sở)"),
+              ("entered", dict(marker="o", color=_BLUE), "Mũi tiêm đã nhập"),
+              ("signed", dict(marker="s", color=_ORANGE), "Mũi tiêm đã ký xác nhận")]
     with _style():
-        fig = ChartFigure(figsize=(_WIDTH_IN, 3.0), layout="constrained")
+        fig = ChartFigure(figsize=(_WIDTH_IN, 3.4), layout="constrained")
         ax = fig.add_subplot()
-        if "administered" in d.columns:
-            ax.plot(xs, d["administered"].astype("float64").tolist(), linestyle="--", color=_GREY,
-                    label="Mũi tiêm đã thực hiện (báo cáo của cơ sở)")
-        ax.plot(xs, d["entered"].astype("float64").tolist(), marker="o", color=_BLUE,
-                label="Mũi tiêm đã nhập")
-        ax.plot(xs, d["signed"].astype("float64").tolist(), marker="s", color=_ORANGE,
-                label="Mũi tiêm đã ký xác nhận")
+        tops = [0.0] * len(xs)
+        for column, style, label in series:
+            if column not in d.columns:
+                continue
+            ys = d[column].astype("float64").tolist()
+            tops = [max(t, y) for t, y in zip(tops, ys, strict=True)]
+            whole = [float("nan") if i in partial else y for i, y in enumerate(ys)]
+            ax.plot(xs, whole if partial else ys, label=label, **style)
+            if partial:  # the cut weeks: a dotted joint and hollow points, out of the legend
+                ax.plot(xs, ys, linestyle=":", linewidth=1.0, color=style["color"], label="_partial_line")
+                ax.plot([xs[i] for i in partial], [ys[i] for i in partial], linestyle="none",
+                        marker=style.get("marker", "o"), markerfacecolor="white", color=style["color"],
+                        label="_partial_points")
+        if partial:
+            ax.plot([], [], linestyle=":", marker="o", markerfacecolor="white", color=_GREY,
+                    label=_partial_note(weeks, days, partial))
+            for i in partial:  # beside the point, away from the line that joins it to the period
+                left = i == 0 and len(xs) > 1
+                ax.annotate(f"{days[i]} ngày", (xs[i], tops[i]), xytext=(-5 if left else 5, 0),
+                            textcoords="offset points", ha="right" if left else "left", va="center",
+                            fontsize=9, color=_GREY)
         step = max(1, -(-len(xs) // _MAX_WEEK_LABELS))  # every week up to 9 weeks, then labels must not overlap
-        ax.set_xticks(xs[::step], labels[::step])
+        shown = xs[::step]
+        ax.set_xticks(shown, _week_labels(weeks, shown))
         ax.set_xlabel("Tuần bắt đầu từ ngày")
         ax.set_ylabel("Số mũi tiêm")
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: fmt_int(int(round(y)))))
         ax.grid(axis="y", color="#dddddd", linewidth=0.6)
-        ax.legend(loc="best")
+        # above the plot, never over a line (4 entries found no free corner on short periods)
+        fig.legend(loc="outside upper center", ncols=2, fontsize=10)
         if title:
             ax.set_title(title)
     return fig

@@ -208,15 +208,44 @@ def by_district(f: Facts) -> pd.DataFrame:
                          for code, name in units.itertuples(index=False)])
 
 
+#: Coverage rows of vaccinated persons outside the population's age groups (no denominator): persons
+#: under 5 at the period end, and persons with no usable birth date. Shown only when not empty.
+AGE_UNDER_5 = "<5"
+AGE_UNKNOWN = "unknown"
+
+
 def coverage(f: Facts) -> pd.DataFrame:
-    """Coverage by age group against the population: ≥1 dose, primary series complete, ≥1 booster."""
-    pop = f.population.groupby("age_group").population.sum()
-    codes, groups = _group_codes(f.persons.age_group)
+    """Coverage by age group against the population: ≥1 dose, primary series complete, ≥1 booster.
+
+    One row per age group of ``schemas.AGE_GROUPS``; then ``"<5"`` (persons under 5 at the period
+    end) and ``"unknown"`` (no usable birth date) when they hold anyone: vaccinated persons with no
+    population to divide by (``population`` 0, percentages NaN); then ``"Tổng"``, the sum of the
+    rows above, so its persons equal every person of the report (``len(f.persons)``).
+
+    Examples:
+        >>> f = Facts(*[pd.DataFrame()] * 9)
+        >>> persons = pd.DataFrame({"age_group": ["18+", "18+", "<5", None],
+        ...                         "primary_complete": [True, False, False, True], "boosters": [1, 0, 0, 0]})
+        >>> pop = pd.DataFrame({"age_group": ["18+"], "population": [4]})
+        >>> t = coverage(Facts(**{**f.__dict__, "persons": persons, "population": pop}))
+        >>> t.age_group.tolist(), t.population.tolist(), t.at_least_one.tolist()
+        (['5-11', '12-17', '18+', '<5', 'unknown', 'Tổng'], [0, 0, 4, 0, 0, 4], [0, 0, 2, 1, 1, 4])
+        >>> t.at_least_one_pct.tolist()[2:], t.primary_complete.tolist()[2:]
+        ([50.0, nan, nan, 100.0], [1, 0, 1, 2])
+    """
+    pop = f.population.groupby("age_group").population.sum() if len(f.population) else pd.Series(dtype="int64")
+    codes, keys = _group_codes(f.persons.age_group)
+    codes = np.where(codes < 0, len(keys), codes)  # no birth date: one more group
+    n = len(keys) + 1
+    labels = [k if k in (*AGE_GROUPS, AGE_UNDER_5) else AGE_UNKNOWN for k in keys] + [AGE_UNKNOWN]
     primary = f.persons.primary_complete.to_numpy(dtype=bool, na_value=False)
     booster = f.persons.boosters.gt(0).to_numpy(dtype=bool, na_value=False)
-    p = pd.DataFrame({"at_least_one": _count(codes, len(groups)), "primary_complete": _count(codes, len(groups), primary),
-                      "booster": _count(codes, len(groups), booster)}, index=groups)
-    out = pd.DataFrame({"population": pop.reindex(list(AGE_GROUPS), fill_value=0)}).join(p).fillna(0).astype("int64")
+    p = (pd.DataFrame({"at_least_one": _count(codes, n), "primary_complete": _count(codes, n, primary),
+                       "booster": _count(codes, n, booster)}, index=labels).groupby(level=0).sum())
+    extra = [g for g in (AGE_UNDER_5, AGE_UNKNOWN) if g in p.index and p.at_least_one[g] > 0]
+    rows = pd.Index([*AGE_GROUPS, *extra])
+    out = pd.DataFrame({"population": pop.reindex(rows, fill_value=0)}).join(p).fillna(0).astype("int64")
+    out.loc[extra, "population"] = 0  # no population of these ages is given: no coverage rate
     total = out.sum().to_frame().T.set_axis(["Tổng"])
     out = pd.concat([out, total])
     for col in ("at_least_one", "primary_complete", "booster"):
@@ -242,7 +271,9 @@ def data_quality(f: Facts) -> dict[str, Any]:
 
 
 def weekly_trend(f: Facts, start: date, end: date) -> pd.DataFrame:
-    """Per ISO week (Monday) in ``[start, end]``: doses administered, entered and signed that week."""
+    """Per ISO week (Monday) in ``[start, end]``: doses administered, entered and signed that week,
+    and ``days``, the days of the week inside the period (below 7 for a first or last week that the
+    period cuts: its counts are not comparable with a whole week's)."""
     lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
     weeks = pd.date_range(lo - pd.Timedelta(days=lo.weekday()), hi, freq="7D")
 
@@ -268,6 +299,8 @@ def weekly_trend(f: Facts, start: date, end: date) -> pd.DataFrame:
     out["administered"] = administered
     out["entered"] = weekly(f.doses.entered_at)
     out["signed"] = weekly(f.doses.signed_at)
+    out["days"] = ((weeks + pd.Timedelta(days=7)).where(weeks + pd.Timedelta(days=7) < hi, hi)
+                   - weeks.where(weeks > lo, lo)).days
     return out.fillna(0).astype("int64").reset_index()
 
 

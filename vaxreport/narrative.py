@@ -24,14 +24,17 @@ from vaxreport import figures, metrics
 from vaxreport.metrics import Facts, Ratio
 from decimal import Decimal
 
-from vaxreport.report.format import (fmt_date_short, fmt_int, fmt_int_change, fmt_pct, fmt_pct_value,
-                                     fmt_pp_change)
+from vaxreport.report.format import (NOT_APPLICABLE, fmt_date_short, fmt_int, fmt_int_change, fmt_pct,
+                                     fmt_pct_value, fmt_pp_change)
 from vaxreport.report.render import Figure, Paragraph, ReportDoc, Section, Signatory, Table
 
 DISTRICT_RECIPIENTS = ("Sở Y tế (b/c)", "UBND huyện, thành phố (b/c)", "Các cơ sở tiêm chủng trên địa bàn",
                        "Lưu: VT")
 AGE_LABELS_VI = {"5-11": "Từ 5 đến 11 tuổi", "12-17": "Từ 12 đến 17 tuổi", "18+": "Từ 18 tuổi trở lên",
-                 "<5": "Dưới 5 tuổi", "Tổng": "Tổng"}
+                 metrics.AGE_UNDER_5: "Dưới 5 tuổi (*)", metrics.AGE_UNKNOWN: "Không rõ ngày sinh (*)",
+                 "Tổng": "Tổng"}
+#: Coverage rows without a population (no percentage: "—" in every rate cell).
+_NO_POPULATION = (metrics.AGE_UNDER_5, metrics.AGE_UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,8 @@ def district_table(table: pd.DataFrame) -> Table:
     return Table(columns=["Huyện/thành phố", "Mũi đã nhập/đã tiêm", "Tỷ lệ nhập", "Mũi đã ký/đã nhập",
                           "Tỷ lệ ký", "Công an xác minh"], rows=rows,
                  align=["left", "right", "right", "right", "right", "right"],
-                 caption="Kết quả theo huyện, thành phố", widths=[1.6, 1.6, 0.9, 1.6, 0.9, 1.0])
+                 caption="Kết quả theo huyện, thành phố",  # "Thành phố Thái Nguyên" on one line
+                 widths=["auto", 1.6, 0.9, 1.6, 0.9, 1.0])
 
 
 def commune_table(table: pd.DataFrame) -> Table:
@@ -102,14 +106,38 @@ def site_table(table: pd.DataFrame, caption: str) -> Table:
 
 
 def coverage_table(table: pd.DataFrame) -> Table:
-    rows = [[AGE_LABELS_VI.get(r.age_group, r.age_group), fmt_int(r.population),
-             f"{fmt_int(r.at_least_one)} ({_pct_cell(r.at_least_one_pct)})",
-             f"{fmt_int(r.primary_complete)} ({_pct_cell(r.primary_complete_pct)})",
-             f"{fmt_int(r.booster)} ({_pct_cell(r.booster_pct)})"] for r in table.itertuples()]
+    """Bảng "Độ bao phủ": counts with their rate against the age group's population; the rows of
+    persons outside the population's age groups (``metrics.coverage``) print counts only."""
+    def cell(n: int, value: Any, age_group: str) -> str:
+        return fmt_int(n) if age_group in _NO_POPULATION else f"{fmt_int(n)} ({_pct_cell(value)})"
+
+    rows = [[AGE_LABELS_VI.get(r.age_group, r.age_group),
+             NOT_APPLICABLE if r.age_group in _NO_POPULATION else fmt_int(r.population),
+             cell(r.at_least_one, r.at_least_one_pct, r.age_group),
+             cell(r.primary_complete, r.primary_complete_pct, r.age_group),
+             cell(r.booster, r.booster_pct, r.age_group)] for r in table.itertuples()]
     return Table(columns=["Nhóm tuổi", "Dân số", "Tiêm ≥ 1 mũi", "Đủ liều cơ bản", "Mũi nhắc lại"], rows=rows,
                  align=["left", "right", "right", "right", "right"],
                  caption="Độ bao phủ vắc xin theo nhóm tuổi (người, sau khi loại trùng)",
                  widths=[1, "auto", "auto", "auto", "auto"])  # "1.079.597 (91,95%)" on one line
+
+
+def coverage_note(table: pd.DataFrame, as_of: date) -> Paragraph | None:
+    """The note under the coverage table when it has rows without a population (``(*)``): who
+    they are, and that the "Tổng" row counts them, so it equals the persons counted elsewhere."""
+    t = table.set_index("age_group")
+    parts = []
+    if metrics.AGE_UNDER_5 in t.index:
+        parts.append(f"{fmt_int(int(t.loc[metrics.AGE_UNDER_5, 'at_least_one']))} người dưới 5 tuổi "
+                     f"(tính đến ngày {fmt_date_short(as_of)})")
+    if metrics.AGE_UNKNOWN in t.index:
+        parts.append(f"{fmt_int(int(t.loc[metrics.AGE_UNKNOWN, 'at_least_one']))} người không có ngày sinh hợp lệ")
+    if not parts:
+        return None
+    total = fmt_int(int(t.loc["Tổng", "at_least_one"]))
+    return Paragraph(f"(*) Gồm {' và '.join(parts)}: không có dân số tương ứng nên không tính tỷ lệ; "
+                     f"cần rà soát lại ngày sinh. Dòng \u201cTổng\u201d tính cả số người này "
+                     f"({total} người đã tiêm sau khi loại trùng).", italic=True)
 
 
 def quality_paragraphs(dq: dict[str, Any]) -> list[Paragraph]:
@@ -152,19 +180,25 @@ def difficulties(f: Facts, sites: pd.DataFrame, communes: pd.DataFrame, dq: dict
         out.append(Paragraph(
             f"Còn {fmt_int(total_unsigned)} mũi tiêm đã nhập chưa được ký xác nhận; tập trung nhiều nhất tại: "
             f"{names}, chiếm {fmt_pct(share, total_unsigned)} số mũi chưa ký."))
-    status = dq["verify_status"]
+    status = {str(k): int(v) for k, v in dq["verify_status"].items()}
     not_ok = {k: v for k, v in status.items() if k != "verified"}
     if sum(not_ok.values()):
+        # "no_id" is verify's "no well-formed ID to look up", not clean's "no valid ID" (a stricter
+        # test, printed in section I and III): two different counts must not share one wording
         labels = {"mismatch": "thông tin lệch với CSDLQG", "not_found": "số định danh không có trong hệ thống",
-                  "no_id": "không có hoặc sai định dạng CCCD/CMND", "unchecked": "chưa xác thực"}
+                  "no_id": "không có số CCCD/CMND đúng định dạng để đối chiếu", "unchecked": "chưa xác thực"}
         parts = "; ".join(f"{labels.get(k, k)}: {fmt_int(v)} người" for k, v in sorted(not_ok.items()))
         worst = communes.assign(gap=communes.persons - communes.police_verified)
         worst = worst[worst.persons > 0].sort_values(["gap", "commune_code"], ascending=[False, True]).head(3)
         where = ", ".join(commune_labels(worst, f.units))
-        out.append(Paragraph(f"Số người chưa được xác thực định danh: {parts}. Tập trung nhiều tại: {where}."))
+        verified, persons = status.get("verified", 0), sum(status.values())
+        out.append(Paragraph(
+            f"Số người được xác thực đúng với CSDLQG là {fmt_int(verified)}/{fmt_int(persons)} người, đạt "
+            f"{fmt_pct(verified, persons)}; còn {fmt_int(sum(not_ok.values()))} người chưa được xác thực, gồm: "
+            f"{parts}. Tập trung nhiều tại: {where}."))
     findings = dq["findings"].head(4)
-    if len(findings):
-        items = "; ".join(f"{r.label_vi.rstrip('.').lower()} ({fmt_int(r.n)})" for r in findings.itertuples())
+    if len(findings):  # "label: n": labels may end in a parenthesis of their own
+        items = "; ".join(f"{r.label_vi.rstrip('.').lower()}: {fmt_int(r.n)}" for r in findings.itertuples())
         out.append(Paragraph(f"Các lỗi dữ liệu mũi tiêm còn phải rà soát, sửa trên nền tảng: {items}."))
     low = metrics.laggards(sites, "entry_pct", den="administered")
     low = low[low.entry_pct < 100]
@@ -187,8 +221,8 @@ def default_proposals(h: dict[str, Ratio], dq: dict[str, Any]) -> list[str]:
         out.append(f"Đề nghị các cơ sở tiêm chủng hoàn thành ký xác nhận {fmt_int(h['signing'].den - h['signing'].num)} "
                    "mũi tiêm còn lại để cấp \u201cHộ chiếu vắc xin\u201d cho người dân.")
     if dq["valid_id"].num < dq["valid_id"].den:
-        out.append("Đề nghị Công an các xã, phường, thị trấn phối hợp xác minh, bổ sung số định danh cho "
-                   f"{fmt_int(dq['valid_id'].den - dq['valid_id'].num)} người chưa có hoặc sai số CCCD/CMND.")
+        out.append("Đề nghị Công an các xã, phường, thị trấn phối hợp xác minh, bổ sung, sửa số định danh cho "
+                   f"{fmt_int(dq['valid_id'].den - dq['valid_id'].num)} người chưa có số CCCD/CMND hợp lệ.")
     return out
 
 
@@ -243,6 +277,9 @@ def build_report(f: Facts, unit: Unit, p: Any, *, district_rollup: pd.DataFrame 
         blocks.append(commune_table(communes))
         blocks.append(site_table(sites, "Kết quả theo cơ sở tiêm chủng"))
     blocks.append(coverage_table(cov))
+    note = coverage_note(cov, p.period_end)
+    if note is not None:
+        blocks.append(note)
     blocks += quality_paragraphs(dq)
     blocks.append(Figure(image=figures.figure_png(figures.weekly_trend(m.trend)),
                          caption="Mũi tiêm đã nhập và đã ký xác nhận theo tuần", width_mm=150))

@@ -20,6 +20,7 @@ __all__ = [
     "NOT_APPLICABLE",
     "fmt_date_long",
     "fmt_date_short",
+    "fmt_day_month",
     "fmt_decimal",
     "fmt_int",
     "fmt_int_change",
@@ -271,6 +272,17 @@ def fmt_date_short(d: date) -> str:
     """
     day, month = _day_month(d)
     return f"{day}/{month}/{d.year}"
+
+
+def fmt_day_month(d: date) -> str:
+    """Day and month with the same zero rule, no year (chart ticks): ``"30/5"``, ``"07/02"``.
+
+    Examples:
+        >>> fmt_day_month(date(2022, 5, 30)), fmt_day_month(date(2022, 2, 7)), fmt_day_month(date(2021, 10, 18))
+        ('30/5', '07/02', '18/10')
+    """
+    day, month = _day_month(d)
+    return f"{day}/{month}"
 
 
 def fmt_place_date(place: str, d: date) -> str:
