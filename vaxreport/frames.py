@@ -7,21 +7,37 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+#: ``wanted`` at most this share of ``keys``: hash the few wanted values and scan the keys once.
+SMALL_SHARE = 0.25
 
-def positions(keys: pd.Series, wanted: pd.Series) -> np.ndarray:
+
+def _strings(s: pd.Series) -> pa.Array:
+    arr = pa.array(s.astype("string[pyarrow]").array)
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    return arr.cast(pa.large_string())
+
+
+def _index_in(values: pa.Array, value_set: pa.Array) -> np.ndarray:
+    pos = pc.index_in(values, value_set=value_set, skip_nulls=True).to_numpy(zero_copy_only=False)
+    return np.where(np.isnan(pos), -1, np.nan_to_num(pos)).astype(np.int64)
+
+
+def positions(keys: pd.Series, wanted: pd.Series, *, small_share: float = SMALL_SHARE) -> np.ndarray:
     """Position in ``keys`` of each value of ``wanted`` (-1 where absent; the first if repeated).
 
     Arrow's hash lookup, as strings: no uniqueness check on ``keys`` and no object copy of a
-    3-million-row index, unlike ``pd.Index(keys).get_indexer(wanted)``.
+    3-million-row index, unlike ``pd.Index(keys).get_indexer(wanted)``. When ``wanted`` is small
+    next to ``keys`` (at most ``small_share`` of it), its distinct values are hashed and ``keys``
+    scanned once, instead of hashing every key.
 
     >>> positions(pd.Series(["a", None, "b", "c"]), pd.Series(["c", "x", None, "a", 2])).tolist()
     [3, -1, -1, 0, -1]
     """
-    def strings(s: pd.Series) -> pa.Array:
-        arr = pa.array(s.astype("string[pyarrow]").array)
-        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-        return arr.cast(pa.large_string())
-
-    pos = pc.index_in(strings(wanted), value_set=strings(keys), skip_nulls=True)
-    pos = pos.to_numpy(zero_copy_only=False)
-    return np.where(np.isnan(pos), -1, np.nan_to_num(pos)).astype(np.int64)
+    if len(wanted) > small_share * len(keys):
+        return _index_in(_strings(wanted), _strings(keys))
+    codes, distinct = pd.factorize(wanted.astype("string"))  # NA -> -1
+    hit = _index_in(_strings(keys), _strings(pd.Series(distinct, dtype="string")))
+    rows = np.flatnonzero(hit >= 0)[::-1]  # reversed: the first key of a value is assigned last
+    first = np.full(len(distinct) + 1, -1, np.int64)  # last slot: NA and absent values
+    first[hit[rows]] = rows
+    return first[np.where(codes >= 0, codes, len(distinct))]
