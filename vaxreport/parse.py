@@ -82,7 +82,7 @@ _DATE_PATTERNS: tuple[tuple[str, str, str], ...] = (
     # (family, order of the a/b fields, regex)
     ("dmy", "dm", r"^(?P<a>\d{1,2})[/.\-](?P<b>\d{1,2})[/.\-](?P<y>\d{4}|\d{2})" + _TIME + "$"),
     ("ymd", "md", r"^(?P<y>\d{4})[/.\-](?P<a>\d{1,2})[/.\-](?P<b>\d{1,2})" + _TIME + "$"),
-    ("words", "dm", r"^(?:ngày|ngay)?\s*(?P<a>\d{1,2})\s+(?:tháng|thang)\s+(?P<b>\d{1,2})"
+    ("words", "dm", r"(?i)^(?:ngày|ngay)?\s*(?P<a>\d{1,2})\s+(?:tháng|thang)\s+(?P<b>\d{1,2})"
                     r"(?:\s+(?:năm|nam)|\s*,)?\s+(?P<y>\d{4})$"),
 )
 _MONTH_NAMES = {m.lower(): i for i, m in enumerate(
@@ -280,7 +280,8 @@ def parse_dates(values: pd.Series, *, kind: str = "dose", as_of: dt.date | None 
     """Parse a column of dates written in any of the formats seen in platform exports.
 
     Accepts dd/mm/yyyy, d/m/yy, dd-mm-yyyy, dd.mm.yyyy, yyyy-mm-dd (with or without a time or a
-    time zone, converted to Vietnam local time), "ngày 5 tháng 3 năm 2022", "15-Mar-22",
+    time zone, converted to Vietnam local time), "ngày 5 tháng 3 năm 2022" (any letter case:
+    "Ngày 5 tháng 3 năm 2022" at the start of a cell), "15-Mar-22",
     ddmmyyyy, Excel serials, epoch seconds and milliseconds (the platform API), a bare year
     for birth dates (→ 1 January, rule ``date_year_only``), and values already typed as
     datetimes. Day and month are swapped only when the dd/mm reading is impossible and the other
@@ -637,7 +638,7 @@ def _parse_phone_uniques(u: pd.Series) -> pd.DataFrame:
     if many.any():
         first = s[many].str.extract(r"^[^0-9+]*(\+?[0-9 .\-()]+?) *(?:[/,;|]|  *- |$)", expand=False)
         s = s.mask(many, first.reindex(s.index))
-    s = s.str.replace(r"\.0+$", "", regex=True)  # Excel float
+    s = s.str.replace(r"^(\+?[0-9]+)\.0+$", r"\1", regex=True)  # Excel float (not "0912.345.000")
     plus = s.str.match(r"^ *\+").fillna(False)
     d = s.str.replace(r"[^0-9]", "", regex=True)
     kind = pd.Series(NA, index=s.index, dtype="str")
