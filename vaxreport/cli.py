@@ -1,11 +1,14 @@
 """Command line: ``vaxreport demo | run | synth | validate``.
 
-Thin: parse arguments, call the package, turn ``VaxReportError`` into one clear message and exit 1.
+Thin: parse arguments, call the package, turn ``VaxReportError`` (and a file-system error such as
+an ``--out`` that is a file) into one clear message and exit 1. Usage errors (a missing argument,
+a scale that is not a positive number) exit 2 with argparse's usage message.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -46,13 +49,35 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _positive_float(text: str) -> float:
+    """``--scale``: a finite number > 0 (argparse reports anything else as a usage error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number greater than 0, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    """``--jobs``: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vaxreport", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("synth", help="write a synthetic province (inputs, params, ground truth)")
     p.add_argument("--out", required=True, help="folder to write into")
-    p.add_argument("--scale", type=float, default=1.0, help="1 = Thái Nguyên 31/5/2022 totals")
+    p.add_argument("--scale", type=_positive_float, default=1.0, help="1 = Thái Nguyên 31/5/2022 totals")
     p.add_argument("--seed", type=int, default=2022)
     p.set_defaults(func=_cmd_synth)
 
@@ -63,15 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the monthly job for a params YAML")
     p.add_argument("params", help="params/<period>.yaml")
     p.add_argument("--districts", nargs="*", default=None, help="district codes (default: all)")
-    p.add_argument("--jobs", type=int, default=2, help="district notebooks run in parallel")
+    p.add_argument("--jobs", type=_positive_int, default=2, help="district notebooks run in parallel")
     p.add_argument("--out", default=None, help="run folder (default: outputs/<period>)")
     p.add_argument("--force", action="store_true", help="replace an existing run folder")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("demo", help="synthesise the embedded province, then run the monthly job")
-    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--scale", type=_positive_float, default=1.0)
     p.add_argument("--seed", type=int, default=2022)
-    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--jobs", type=_positive_int, default=2)
     p.add_argument("--out", default="outputs/demo")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=_cmd_demo)
@@ -84,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except VaxReportError as exc:
         print(f"vaxreport {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # the file system refused (an --out that is a file, no permission, disk full)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"vaxreport {args.command}: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
 
 
