@@ -1,0 +1,284 @@
+"""Tests of ``vaxreport.pipeline``: the stage-1 glue and the report helpers, on hand-made frames.
+
+The whole chain runs in ``test_e2e.py`` and ``test_reliability.py``; here each public step is held
+to the behaviour its callers rely on: every dose gets its own person's cluster, row conservation
+is enforced, ages change on birthdays, the province roll-up reads each district's figures, and
+last month's figures are found beside this month's run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import date, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vaxreport import pipeline
+from vaxreport.exceptions import ConservationError
+
+DISTRICTS = {"164": "Thành phố Thái Nguyên", "165": "Thành phố Sông Công", "167": "Huyện Định Hóa"}
+refs = st.lists(st.sampled_from(["P1", "P2", "P3", "P4", None]), min_size=1, max_size=12)
+
+
+def _doses(person_refs: list[str | None]) -> pd.DataFrame:
+    n = len(person_refs)
+    return pd.DataFrame({
+        "record_id": [f"r{i}" for i in range(n)], "person_ref": pd.array(person_refs, dtype="str"),
+        "full_name": [f"Tên {r} {i}" for i, r in enumerate(person_refs)],  # differs per dose row
+        "birth_date": pd.to_datetime(["1980-01-01"] * n), "gender": ["M"] * n, "id_number": [None] * n,
+        "phone": ["0912345678"] * n, "commune_code": ["05443"] * n, "address": ["x"] * n,
+        "id_valid": [i % 2 == 0 for i in range(n)],
+        "dose_date": pd.to_datetime(["2022-01-01"] * n), "vaccine": ["Pfizer"] * n,
+    }, index=pd.Index(range(100, 100 + n)))
+
+
+# ----------------------------------------------------------------------------- person records, person_id
+@settings(max_examples=40, deadline=None)
+@given(refs)
+def test_person_records_one_row_per_person_ref_from_its_first_dose(person_refs: list[str | None]) -> None:
+    doses = _doses(person_refs)
+    persons = pipeline.person_records(doses)
+    distinct = list(dict.fromkeys(person_refs))  # first-appearance order, None once
+    assert [None if pd.isna(r) else r for r in persons["person_ref"]] == distinct
+    first = [person_refs.index(r) for r in distinct]
+    assert persons["full_name"].tolist() == doses["full_name"].iloc[first].tolist()
+    assert "dose_date" not in persons and "vaccine" not in persons  # person fields only (+ id_valid)
+    assert set(pipeline.PERSON_FIELDS) | {"person_ref", "id_valid"} == set(persons.columns)
+
+
+@settings(max_examples=60, deadline=None)
+@given(refs, st.integers(0, 60), st.randoms(use_true_random=False))
+def test_every_dose_gets_its_own_persons_label(person_refs: list[str | None], others: int,
+                                               rnd: random.Random) -> None:
+    # the doses of a few persons among many records (a district, a slice) or of all of them
+    doses = _doses(person_refs)
+    persons = pd.concat([pipeline.person_records(doses),
+                         pipeline.person_records(_doses([f"X{i}" for i in range(others)]))])
+    persons = persons.iloc[rnd.sample(range(len(persons)), len(persons))]  # any order of records
+    labels = pd.Series([rnd.randrange(50) for _ in range(len(persons))])
+    label_of = {(None if pd.isna(r) else r): lab for r, lab in zip(persons["person_ref"], labels, strict=True)}
+    before = doses.copy()
+    out = pipeline.with_person_id(doses, persons, labels)
+    pd.testing.assert_frame_equal(doses, before)  # input not mutated
+    assert out.index.equals(doses.index)
+    assert out["person_id"].tolist() == [label_of[r] for r in person_refs]
+    pd.testing.assert_frame_equal(out.drop(columns="person_id"), doses)
+
+
+@settings(max_examples=40, deadline=None)
+@given(refs, st.data())
+def test_a_dose_whose_person_ref_has_no_record_raises(person_refs: list[str | None], data: st.DataObject) -> None:
+    # also a dose without person_ref when the records hold no blank one
+    doses = _doses(person_refs)
+    persons = pipeline.person_records(doses)
+    lost = data.draw(st.integers(0, len(persons) - 1))
+    kept = persons.drop(index=persons.index[lost])
+    ref = persons["person_ref"].iloc[lost]
+    n_rows = int(doses["person_ref"].isna().sum()) if pd.isna(ref) else int(doses["person_ref"].eq(ref).sum())
+    with pytest.raises(KeyError, match=f"{n_rows} dose rows have a person_ref missing from the person records"):
+        pipeline.with_person_id(doses, kept, pd.Series(range(len(kept))))
+
+
+def test_person_merges_name_the_surviving_record_of_each_cluster() -> None:
+    persons = pd.DataFrame({"person_ref": ["a", "b", "c", "d", "e"]})
+    merges = pipeline.person_merges(persons, pd.Series([0, 0, 2, 0, 2]))
+    assert merges.to_dict("list") == {"person_ref": ["b", "d", "e"], "person_id": [0, 0, 2],
+                                      "survivor_ref": ["a", "a", "c"]}
+    assert pipeline.person_merges(persons, pd.Series(range(5))).empty  # nobody merged
+
+
+def test_a_person_has_a_valid_id_if_any_of_their_records_does() -> None:
+    persons = pd.DataFrame({"id_valid": [False, True, None, False, None]})
+    valid = pipeline.person_id_valid(persons, pd.Series([0, 0, 2, 3, 3]))
+    assert valid.to_dict() == {0: True, 2: False, 3: False}
+    assert not pipeline.person_id_valid(persons.drop(columns="id_valid"), pd.Series([0, 0, 2, 3, 3])).any()
+
+
+# ----------------------------------------------------------------------------- conservation
+@given(st.integers(0, 10**7), st.integers(0, 10**6), st.integers(0, 10**5), st.integers(-3, 3))
+def test_conservation_holds_only_when_every_raw_row_is_accounted_for(cleansed: int, merged: int,
+                                                                     quarantined: int, off: int) -> None:
+    counts = {"raw": cleansed + merged + quarantined + off, "cleansed": cleansed,
+              "merged_duplicates": merged, "quarantined": quarantined}
+    if off == 0:
+        pipeline.check_conservation(counts)
+    else:
+        with pytest.raises(ConservationError, match="row conservation failed") as err:
+            pipeline.check_conservation(counts)
+        assert str(counts["raw"]) in str(err.value)  # the message shows the counts
+
+
+# ----------------------------------------------------------------------------- age groups
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _group(age: int) -> str:
+    return "<5" if age <= 4 else "5-11" if age <= 11 else "12-17" if age <= 17 else "18+"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.dates(date(1905, 1, 1), date(2022, 5, 31)), min_size=1, max_size=10),
+       st.dates(date(2022, 5, 31), date(2023, 12, 31)))
+def test_age_group_is_the_age_in_whole_years_on_the_day(born: list[date], on: date) -> None:
+    got = pipeline.age_group(pd.Series(pd.to_datetime(born)), on).tolist()
+    assert got == [_group(_age(b, on)) for b in born]
+
+
+@pytest.mark.parametrize("age,before,on_birthday", [(5, "<5", "5-11"), (12, "5-11", "12-17"), (18, "12-17", "18+")])
+def test_age_group_changes_on_the_birthday_not_the_day_before(age: int, before: str, on_birthday: str) -> None:
+    born = date(2022 - age, 5, 31)
+    on = date(2022, 5, 31)
+    births = pd.Series(pd.to_datetime([born, born]))
+    assert pipeline.age_group(births, on - timedelta(days=1)).tolist() == [before, before]
+    assert pipeline.age_group(births, on).tolist() == [on_birthday, on_birthday]
+
+
+def test_age_group_unknown_birth_date_is_missing() -> None:
+    out = pipeline.age_group(pd.Series(pd.to_datetime(["2000-01-01", None])), date(2022, 5, 31))
+    assert out.iloc[0] == "18+" and pd.isna(out.iloc[1])
+
+
+# ----------------------------------------------------------------------------- facts
+def test_site_district_comes_from_the_tallies_else_the_doses_most_common() -> None:
+    tallies = pd.DataFrame({"site_code": ["S1", "S1", "S2"], "district_code": ["164", "164", "165"]})
+    doses = pd.DataFrame({"site_code": ["S1", "S3", "S3", "S3", "S4"],
+                          "district_code": ["999", "167", "168", "167", None]})
+    assert pipeline.site_districts(tallies, doses).to_dict() == {"S1": "164", "S2": "165", "S3": "167"}
+
+
+def test_dose_facts_one_row_per_raw_row_with_its_state_and_district() -> None:
+    cols = dict(site_name="x", commune_code="05443", sign_status="signed", entered_at=pd.Timestamp("2022-01-02"),
+                signed_at=pd.NaT, dose_date=pd.Timestamp("2022-01-01"), vaccine="Pfizer", vaccine_code="PFIZER")
+    kept = pd.DataFrame({"record_id": ["r1", "r2"], "site_code": ["S1", "S9"], "person_id": [0, 1],
+                         "dose_seq": [1, 1], **cols})
+    merged = pd.DataFrame({"record_id": ["r3"], "site_code": ["S1"], "person_id": [0], **cols})
+    quarantine = pd.DataFrame({"record_id": ["r4"], "site_code": ["S2"], "commune_code": ["05443"],
+                               "sign_status": ["unsigned"], "reason": ["dose_date_missing"]})
+    raw = pd.DataFrame({"record_id": ["r1", "r2", "r3", "r4"], "site_code": ["S1", "S9", "S1", "S2"],
+                        "district_code": ["164", "173", "164", "165"]})
+    facts = pipeline.build_dose_facts(raw, SimpleNamespace(quarantine=quarantine),
+                                      SimpleNamespace(data=kept, merged=merged),
+                                      pd.Series({"S1": "164", "S2": "165"}))
+    assert len(facts) == len(raw)
+    assert dict(zip(facts.record_id, facts.state, strict=True)) == {"r1": "kept", "r2": "kept", "r3": "merged",
+                                                                    "r4": "quarantined"}
+    # S9 is in no tally: the district the platform recorded on the row
+    assert dict(zip(facts.record_id, facts.district_code, strict=True)) == {"r1": "164", "r2": "173", "r3": "164",
+                                                                            "r4": "165"}
+    assert not {"full_name", "id_number", "phone", "birth_date"} & set(facts.columns)  # no personal data
+
+
+def test_registry_facts_keep_commune_district_and_result_only() -> None:
+    registry = pd.DataFrame({"id_number": ["019080000123", "x", "y"], "full_name": ["A", "B", "C"],
+                             "commune_code": ["5443", " 05443 ", None], "result": ["match", "not_found", "match"]})
+    out = pipeline.registry_facts(registry, pd.Series({"05443": "164"}))
+    assert list(out.columns) == ["commune_code", "district_code", "result"]
+    assert out["commune_code"].tolist()[:2] == ["05443", "05443"]  # Excel's lost zero put back
+    assert out["district_code"].tolist()[:2] == ["164", "164"] and pd.isna(out["district_code"].iloc[2])
+
+
+def test_feedback_findings_and_quarantine_facts_carry_no_personal_data() -> None:
+    dose_facts = pd.DataFrame({"record_id": ["r1", "r2"], "district_code": ["164", "165"]})
+    feedback = pd.DataFrame({"ticket_id": ["t1"], "received_at": ["2022-05-01"], "district_code": ["164"],
+                             "site_code": ["S1"], "full_name": ["Lê Hoa"], "birth_date": ["01/01/1990"],
+                             "id_number": ["019090000123"], "phone": ["0912345678"], "issue_type": ["x"],
+                             "status": ["approved"], "resolved_at": ["2022-05-02"], "reject_reason": [None]})
+    findings = pd.DataFrame({"record_id": ["r2", "r9"], "person_id": [1, 2], "code": ["bad_id", "gap"],
+                             "label_vi": ["a", "b"], "detail": ["ID 019090000123", "Lê Hoa"]})
+    quarantine = pd.DataFrame({"record_id": ["r1"], "full_name": ["Lê Hoa"], "id_number": ["019090000123"],
+                               "reason": ["dose_date_missing"]})
+    personal = {"full_name", "birth_date", "id_number", "phone", "detail", "person_id", "reject_reason"}
+    fb = pipeline.feedback_facts(feedback)
+    fi = pipeline.findings_facts(findings, dose_facts)
+    qu = pipeline.quarantine_facts(quarantine, dose_facts)
+    for table in (fb, fi, qu):
+        assert not personal & set(table.columns)
+        assert "019090000123" not in table.to_string() and "Lê Hoa" not in table.to_string()
+    # findings and quarantined rows are counted in the district of their dose's site
+    assert fi["district_code"].tolist()[0] == "165" and pd.isna(fi["district_code"].iloc[1])
+    assert qu["district_code"].tolist() == ["164"]
+
+
+# ----------------------------------------------------------------------------- province roll-up
+def _params(period: str = "2022-05", districts: dict[str, str] = DISTRICTS) -> SimpleNamespace:
+    return SimpleNamespace(period=period, district_names=lambda: dict(districts))
+
+
+def _headline(entry: tuple[int, int], feedback: tuple[int, int] = (5, 5), signing: tuple[int, int] = (9, 10),
+              police: tuple[int, int] = (1, 4)) -> dict:
+    return {"headline": {k: {"num": n, "den": d, "pct": None} for k, (n, d) in
+                         {"entry": entry, "feedback": feedback, "signing": signing, "police_verified": police}.items()}}
+
+
+def _write_metrics(folder: Path, metrics: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+
+
+def test_district_rollup_reads_each_districts_figures_and_names_the_missing(tmp_path: Path) -> None:
+    p = _params()
+    _write_metrics(pipeline.unit_dir(tmp_path, "164", DISTRICTS["164"]), _headline((2756537, 2924867)))
+    _write_metrics(pipeline.unit_dir(tmp_path, "165", DISTRICTS["165"]), _headline((0, 0)))
+    table, missing = pipeline.district_rollup(tmp_path, p, facts=None)
+    assert missing == ["Huyện Định Hóa"]
+    assert table["district_code"].tolist() == ["164", "165"]
+    assert table["district_name"].tolist() == [DISTRICTS["164"], DISTRICTS["165"]]
+    row = table.iloc[0]
+    assert (row["entry_num"], row["entry_den"], row["entry_pct"]) == (2756537, 2924867, 94.24)  # from the counts
+    assert (row["signing_pct"], row["police_verified_pct"]) == (90.0, 25.0)
+    assert np.isnan(table.iloc[1]["entry_pct"])  # nothing administered: no percentage
+    assert list(table.columns) == ["district_code", "district_name"] + [
+        f"{k}_{part}" for k in ("entry", "feedback", "signing", "police_verified") for part in ("num", "den", "pct")]
+
+
+def test_district_rollup_with_no_district_report(tmp_path: Path) -> None:
+    table, missing = pipeline.district_rollup(tmp_path, _params(), facts=None)
+    assert table.empty and len(table.columns) == 14
+    assert missing == list(DISTRICTS.values())
+
+
+# ----------------------------------------------------------------------------- last month
+@given(st.integers(1901, 2100), st.integers(1, 12))
+def test_previous_period_is_the_month_before(year: int, month: int) -> None:
+    prev = pipeline.previous_period(f"{year}-{month:02d}")
+    expected = date(year, month, 1) - timedelta(days=1)
+    assert prev == f"{expected.year}-{expected.month:02d}"
+
+
+def _previous_run(root: Path, period: str, *, complete: bool = True) -> Path:
+    prev = root / period
+    _write_metrics(prev / "province", {"unit_code": None, **_headline((1, 2))})
+    _write_metrics(prev / "districts" / "164-thanh-pho-thai-nguyen", {"unit_code": "164", **_headline((3, 4))})
+    if complete:
+        (prev / "manifest.json").write_text("{}", encoding="utf-8")
+    return prev
+
+
+def test_previous_metrics_come_from_the_same_unit_last_month(tmp_path: Path) -> None:
+    _previous_run(tmp_path, "2022-04")
+    run = tmp_path / "2022-05"
+    run.mkdir()
+    p = _params("2022-05")
+    assert pipeline.previous_metrics(run, p, "164", DISTRICTS["164"])["unit_code"] == "164"
+    assert pipeline.previous_metrics(run, p, None, "Tỉnh Thái Nguyên")["unit_code"] is None
+    assert pipeline.previous_metrics(run, p, "165", DISTRICTS["165"]) is None  # no report for it last month
+
+
+def test_previous_metrics_across_the_new_year(tmp_path: Path) -> None:
+    _previous_run(tmp_path, "2021-12")
+    assert pipeline.previous_metrics(tmp_path / "2022-01", _params("2022-01"), "164", DISTRICTS["164"]) is not None
+
+
+def test_previous_metrics_ignore_a_run_that_never_finished(tmp_path: Path) -> None:
+    _previous_run(tmp_path, "2022-04", complete=False)
+    p = _params("2022-05")
+    assert pipeline.previous_metrics(tmp_path / "2022-05", p, "164", DISTRICTS["164"]) is None
+    assert pipeline.previous_metrics(tmp_path / "2022-05", _params("2022-07"), "164", DISTRICTS["164"]) is None
