@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vaxreport import explore
+from vaxreport import dedup, explore
 from vaxreport.metrics import Facts
 
 
@@ -60,6 +60,20 @@ def test_merged_pair_gives_two_records_of_one_person(cleansed: dict[str, pd.Data
     a, b = explore.merged_pair(cleansed)
     assert a["full_name"] == "Nguyễn Văn An" and b["full_name"] == "Nguyen van an"  # r1, then r2
     assert "person_id" not in a.index and "full_name" in a.index
+
+
+def test_explain_merge_masks_ids_and_phones_but_keeps_their_evidence(cleansed: dict[str, pd.DataFrame]) -> None:
+    both = {**cleansed, "doses": cleansed["doses"].assign(
+        id_number=[None, "019080000123", None, None, "090123456"],
+        phone=["0912345687", "0912345678", "0987654321", "0912345687", None])}  # r2: last digits swapped
+    e = explore.explain_merge(both)
+    shown = e.table.set_index("comparison")
+    assert shown.loc["phone", "value_a"] == "09******78" and shown.loc["phone", "value_b"] == "09******87"
+    assert pd.isna(shown.loc["id_number", "value_b"])
+    assert shown.loc["phone", "level"] == dedup.explain_pair(*explore.merged_pair(both)).table.set_index(
+        "comparison").loc["phone", "level"] != "exact"
+    text = str(e)
+    assert "0912345678" not in text and "019080000123" not in text
 
 
 def test_merged_pair_when_nobody_was_merged(cleansed: dict[str, pd.DataFrame]) -> None:

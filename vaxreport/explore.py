@@ -5,11 +5,12 @@ Personal data is shown masked (IDs, phones) and with the birth year only.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
-from vaxreport import text
+from vaxreport import dedup, text
 from vaxreport.metrics import Facts
 from vaxreport.worklists import mask_id, mask_phone
 
@@ -38,7 +39,10 @@ def find_person(cleansed: dict[str, pd.DataFrame], query: str) -> pd.DataFrame:
 
 
 def merged_pair(cleansed: dict[str, pd.DataFrame]) -> tuple[pd.Series, pd.Series]:
-    """Two platform person records that stage 1 merged into one person (the first such person)."""
+    """Two platform person records that stage 1 merged into one person (the first such person).
+
+    Unmasked (personal data): the input of ``dedup.explain_pair``; show :func:`explain_merge`.
+    """
     doses = cleansed["doses"]
     refs = doses.drop_duplicates("person_ref")
     multi = refs.groupby("person_id").person_ref.transform("size") > 1
@@ -47,6 +51,21 @@ def merged_pair(cleansed: dict[str, pd.DataFrame]) -> tuple[pd.Series, pd.Series
         raise LookupError("no person in this run was merged from two or more records")
     cols = ["full_name", "birth_date", "gender", "id_number", "phone", "commune_code", "address"]
     return pair.iloc[0][cols], pair.iloc[1][cols]
+
+
+def explain_merge(cleansed: dict[str, pd.DataFrame]) -> dedup.PairExplanation:
+    """``dedup.explain_pair`` on :func:`merged_pair`, its ID and phone values masked for display.
+
+    The levels (``exact``, ``one_transposition``…) still say how the hidden digits compare.
+    """
+    e = dedup.explain_pair(*merged_pair(cleansed))
+    table = e.table.copy()
+    for comparison, mask in (("id_number", mask_id), ("phone", mask_phone)):
+        rows = table["comparison"].eq(comparison).to_numpy(bool)
+        for col in ("value_a", "value_b"):
+            values = table.loc[rows, col].map(lambda v: None if pd.isna(v) else str(v))
+            table.loc[rows, col] = mask(values.astype("string")).astype(object).to_numpy()
+    return replace(e, table=table)
 
 
 def slice_doses(facts: Facts, by: list[str]) -> pd.DataFrame:
