@@ -282,3 +282,34 @@ def test_previous_metrics_ignore_a_run_that_never_finished(tmp_path: Path) -> No
     p = _params("2022-05")
     assert pipeline.previous_metrics(tmp_path / "2022-05", p, "164", DISTRICTS["164"]) is None
     assert pipeline.previous_metrics(tmp_path / "2022-05", _params("2022-07"), "164", DISTRICTS["164"]) is None
+
+
+def _stage_one_tables() -> dict:
+    frame = lambda n, tag: pd.DataFrame({"record_id": [f"{tag}{i}" for i in range(n)],  # noqa: E731
+                                         "value": pd.array(range(n), dtype="Int64")})
+    return dict(cleaned=SimpleNamespace(quarantine=frame(2, "q"), audit=frame(3, "a")),
+                reconciled=SimpleNamespace(data=frame(5, "d"), merged=frame(1, "m"), findings=frame(4, "f")),
+                survivors=frame(3, "p").set_index("record_id"), verification=frame(3, "v"),
+                facts={"doses": frame(8, "x")})
+
+
+def test_tables_written_in_the_background_are_the_same_files(tmp_path):
+    t = _stage_one_tables()
+    direct = pipeline.save_stage_one(tmp_path / "a", **t)
+    pending = pipeline.write_reconciled(tmp_path / "b", cleaned=t["cleaned"], reconciled=t["reconciled"])
+    assert pending.names == {"doses", "merged_doses", "quarantine", "audit", "findings"}
+    early = pipeline.save_stage_one(tmp_path / "b", **t, pending=pending)
+    assert direct == early == {"raw": 8, "cleansed": 5, "merged_duplicates": 1, "quarantined": 2}
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert len(files) == 9  # 7 personal tables, 1 fact table, conservation.json
+    for rel in files:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+        assert ((tmp_path / "b" / rel).stat().st_mode & 0o777) == ((tmp_path / "a" / rel).stat().st_mode & 0o777)
+
+
+def test_a_failed_background_write_fails_the_save(tmp_path):
+    t = _stage_one_tables()
+    (tmp_path / "cleansed" / "doses.parquet").mkdir(parents=True)  # a folder where the file goes
+    pending = pipeline.write_reconciled(tmp_path, cleaned=t["cleaned"], reconciled=t["reconciled"])
+    with pytest.raises(OSError):
+        pipeline.save_stage_one(tmp_path, **t, pending=pending)
