@@ -611,23 +611,33 @@ def prepare_persons(scale: float, work: Path, timeout: float | None = None,
                     data: Path | None = None) -> tuple[Path, dict[str, Any]]:
     """Synthesise ``scale`` (if needed; or use ``data``, a synth folder), load + cleanse it, write
     the person records and truth."""
+    from vaxreport.pipeline import _code_digest
+
+    code = _code_digest()  # a cache made by other code (synth or cleansing) is not reused
     folder = work / f"dedup-{scale:g}"
     persons = folder / "persons.parquet"
     meta_path = folder / "persons.json"
     if persons.exists() and meta_path.exists():
-        return persons, json.loads(meta_path.read_text())
+        meta = json.loads(meta_path.read_text())
+        if meta.get("code") == code:
+            return persons, meta
     folder.mkdir(parents=True, exist_ok=True)
+    stamp = folder / "data.code"
+    if data is None and (not stamp.exists() or stamp.read_text() != code):
+        shutil.rmtree(folder / "data", ignore_errors=True)
     data = data or folder / "data"
     if not (data / "truth" / "persons_truth.parquet").exists():
         syn = measure([VAXREPORT, "synth", "--out", str(data), "--scale", str(scale), "--seed", str(SEED)],
                       timeout=timeout, log=folder / "synth.log")
         if syn["rc"] != 0:
             raise RuntimeError(f"synth at scale {scale} failed (see {folder / 'synth.log'})")
+        stamp.write_text(code)
     res = child("persons", data, persons, timeout=timeout, log=folder / "persons.log")
     if res["rc"] != 0:
         raise RuntimeError(f"person records at scale {scale} failed (see {folder / 'persons.log'})")
-    meta_path.write_text(json.dumps(res["data"]))
-    return persons, res["data"]
+    meta = {**res["data"], "code": code}
+    meta_path.write_text(json.dumps(meta))
+    return persons, meta
 
 
 def score(persons: Path, labels: Path) -> dict[str, float]:
