@@ -243,6 +243,7 @@ def test_district_rollup_with_no_district_report(tmp_path: Path) -> None:
     table, missing = pipeline.district_rollup(tmp_path, _params(), facts=None)
     assert table.empty and len(table.columns) == 14
     assert missing == list(DISTRICTS.values())
+    assert not (tmp_path / "districts").exists()  # reading the roll-up creates no empty report folders
 
 
 # ----------------------------------------------------------------------------- last month

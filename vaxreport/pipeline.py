@@ -437,11 +437,16 @@ def open_run(params_path: str, run_dir: str, *, need_stage_one: bool = False) ->
     return p, folder
 
 
-def unit_dir(run_dir: Path | str, code: str | None, name: str) -> Path:
-    """Output folder of one report: ``districts/<code>-<slug>`` or ``province``."""
+def unit_path(run_dir: Path | str, code: str | None, name: str) -> Path:
+    """Output folder of one report, ``districts/<code>-<slug>`` or ``province`` (not created)."""
     from vaxreport.runner import slugify
 
-    folder = Path(run_dir) / ("province" if code is None else f"districts/{code}-{slugify(name)}")
+    return Path(run_dir) / ("province" if code is None else f"districts/{code}-{slugify(name)}")
+
+
+def unit_dir(run_dir: Path | str, code: str | None, name: str) -> Path:
+    """:func:`unit_path`, created if missing (the folder a report notebook writes into)."""
+    folder = unit_path(run_dir, code, name)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -465,7 +470,7 @@ def district_rollup(run_dir: Path | str, p: Any, facts: Any) -> tuple[pd.DataFra
 
     rows, missing = [], []
     for code, name in p.district_names().items():
-        path = unit_dir(run_dir, code, name) / "metrics.json"
+        path = unit_path(run_dir, code, name) / "metrics.json"
         if not path.exists():
             missing.append(name)
             continue
@@ -495,8 +500,5 @@ def previous_metrics(run_dir: Path | str, p: Any, code: str | None, name: str) -
     previous = Path(run_dir).resolve().parent / previous_period(p.period)
     if not (previous / "manifest.json").exists():
         return None
-    from vaxreport.runner import slugify
-
-    sub = "province" if code is None else f"districts/{code}-{slugify(name)}"
-    path = previous / sub / "metrics.json"
+    path = unit_path(previous, code, name) / "metrics.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
