@@ -936,15 +936,15 @@ def run_steps(df: pd.DataFrame, steps: Sequence[Step], params: CleanParams) -> C
                                            if "record_id" in out else pd.NA,
                                            "column": c[len(FLAG):], "flag": f.astype("str")}))
         rows_in = len(out)
-        if QUARANTINE in out.columns:
-            q = out[QUARANTINE]
+        q = out[QUARANTINE] if QUARANTINE in out.columns else None
+        cur = out.drop(columns=[c for c in out.columns if c.startswith("__")])  # before any row copy
+        del out
+        if q is not None:
             qmask = q.notna().to_numpy(bool)
             if qmask.any():
-                quarantined.append(src.loc[out.index[qmask]].assign(
+                quarantined.append(src.loc[cur.index[qmask]].assign(
                     **{QUARANTINE_REASON: q[qmask].astype("str")}))
-                out = out.loc[~qmask]
-        helpers = [c for c in out.columns if c.startswith("__")]
-        cur = out.drop(columns=helpers)
+                cur = cur.loc[~qmask]
         log.append((step.name, rows_in, len(cur), n_changes, perf_counter() - t0))
 
     kept = cur.index
