@@ -263,6 +263,8 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=Path("outputs/synth"),
                     help="a `vaxreport synth` folder (inputs/, params.yaml, truth/)")
     ap.add_argument("--threshold", type=float, default=None)
+    ap.add_argument("--workers", type=int, default=None,
+                    help="threads of cluster_persons (default: its own, the usable CPUs ≤ 2)")
     ap.add_argument("--errors", type=int, default=0, help="print this many FP/FN examples")
     args = ap.parse_args()
 
@@ -271,7 +273,7 @@ def main() -> None:
     t_gen = time.perf_counter() - t0
     persons = data.drop(columns=["person_id"])
     t0, c0 = time.perf_counter(), time.process_time()
-    labels = dedup.cluster_persons(persons, threshold=args.threshold)
+    labels = dedup.cluster_persons(persons, threshold=args.threshold, workers=args.workers)
     t_dedup, c_dedup = time.perf_counter() - t0, time.process_time() - c0
     t0, c0 = time.perf_counter(), time.process_time()
     dedup.survivors(persons, labels)
@@ -284,7 +286,8 @@ def main() -> None:
     print(f"candidate pairs {n_cand:,}; true pairs {q['true_pairs']:,}; "
           f"predicted pairs {q['predicted_pairs']:,}")
     print(f"precision {q['precision']:.4f}  recall {q['recall']:.4f}  F1 {q['f1']:.4f}")
-    print(f"dedup {t_dedup:.1f}s wall, {c_dedup:.1f}s CPU (all threads) = "
+    print(f"dedup {t_dedup:.1f}s wall, {c_dedup:.1f}s CPU (all threads; workers "
+          f"{dedup._workers(args.workers)}) = "
           f"{len(persons) / t_dedup:,.0f} records/s wall; peak RSS {peak:.2f} GB "
           f"(whole process)")
     print(f"survivors {t_surv:.1f}s wall, {c_surv:.1f}s CPU")

@@ -380,3 +380,58 @@ def test_two_real_given_names_are_another_name() -> None:
     typo = dedup.explain_pair(BASE, SAME_PERSON["typo in given name, same ID"],
                               persons=_background())
     assert typo.table.set_index("comparison").loc["given", "level"].startswith("typo")
+
+
+def _workers_table() -> pd.DataFrame:
+    """Background people, the labelled variants of one person and the mixed clusters."""
+    variants = pd.DataFrame([BASE, *SAME_PERSON.values(), *DIFFERENT_PEOPLE.values()])
+    mixed = _mixed_table(0)[0].drop(columns="person_ref").reset_index(drop=True)
+    mixed["birth_date"] = mixed["birth_date"].dt.strftime("%d/%m/%Y")
+    return pd.concat([_background(200, seed=3), variants, mixed], ignore_index=True)
+
+
+def test_labels_do_not_depend_on_workers_or_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    df = _workers_table()
+    serial = dedup.cluster_persons(df, workers=1)
+    assert serial.nunique() < len(df) - 50  # many merges, so the comparison means something
+    prep = dedup._prepare(df)
+    model = dedup._estimate_u(prep)
+    a, b = dedup._candidate_pairs(prep, dedup.BLOCKING_RULES, unique=False)
+    one = dedup._score(prep, model, a, b, threshold=10.0)
+    pools = []
+
+    class Pool(dedup.ThreadPoolExecutor):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pools.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(dedup, "ThreadPoolExecutor", Pool)
+    monkeypatch.setattr(dedup, "SCORE_BLOCK_PAIRS", 7)  # many blocks, a short last one
+    assert a.size % 7 and a.size > 70
+    a2, b2 = dedup._candidate_pairs(prep, dedup.BLOCKING_RULES, unique=False, workers=2)
+    np.testing.assert_array_equal(a2, a)
+    np.testing.assert_array_equal(b2, b)
+    many = dedup._score(prep, model, a, b, threshold=10.0, workers=2)
+    for x, y in zip((one[0], one[1], one[4]), (many[0], many[1], many[4])):
+        np.testing.assert_array_equal(x, y)
+    for levels_or_weights in (2, 3):
+        assert list(one[levels_or_weights]) == list(many[levels_or_weights])
+        for k, v in one[levels_or_weights].items():
+            np.testing.assert_array_equal(v, many[levels_or_weights][k])
+    pools.clear()
+    pd.testing.assert_series_equal(dedup.cluster_persons(df, workers=2), serial)
+    assert pools  # the threads did run
+
+
+def test_one_cpu_runs_serially(monkeypatch: pytest.MonkeyPatch) -> None:
+    df = _workers_table()
+    expected = dedup.cluster_persons(df, workers=1)
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("no thread pool on a 1-CPU machine")
+
+    monkeypatch.setattr(dedup.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(dedup, "ThreadPoolExecutor", no_pool)
+    monkeypatch.setattr(dedup, "SCORE_BLOCK_PAIRS", 7)
+    assert dedup._workers(None) == 1
+    pd.testing.assert_series_equal(dedup.cluster_persons(df), expected)

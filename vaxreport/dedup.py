@@ -49,8 +49,10 @@ Examples:
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -505,6 +507,53 @@ def _dob_int(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
+# Worker threads
+# --------------------------------------------------------------------------------------------
+
+#: Threads :func:`cluster_persons` uses by default: the CPUs this process may run on, at most
+#: this many.  The work split (blocking rules, blocks of pairs) is numpy and pandas on large
+#: arrays, which run without the GIL; threads share the tables, so memory barely grows.
+MAX_WORKERS = 2
+#: Pairs the progressive filter (:func:`_score`) handles at a time.  A block's temporaries
+#: (≈ 4 MB per int64 array) are reused from the heap; one pass over 12 M pairs would map and
+#: fault in ~100 MB afresh for every temporary, which costs as much system time as the
+#: comparisons themselves.
+SCORE_BLOCK_PAIRS = 1 << 19
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _workers(workers: int | None) -> int:
+    """Threads to use: ``workers``, or by default the usable CPUs up to :data:`MAX_WORKERS`.
+
+    >>> _workers(1), _workers(0), _workers(None) <= MAX_WORKERS
+    (1, 1, True)
+    """
+    if workers is None:
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cpus = os.cpu_count() or 1
+        workers = min(cpus, MAX_WORKERS)
+    return max(int(workers), 1)
+
+
+def _map(func: Callable[[_T], _R], items: Iterable[_T], workers: int) -> list[_R]:
+    """``[func(x) for x in items]``, on up to ``workers`` threads; results in input order.
+
+    >>> _map(lambda x: x * x, range(5), 2)
+    [0, 1, 4, 9, 16]
+    """
+    todo = list(items)
+    if workers <= 1 or len(todo) <= 1:
+        return [func(x) for x in todo]
+    with ThreadPoolExecutor(max_workers=min(workers, len(todo)),
+                            thread_name_prefix="dedup") as pool:
+        return list(pool.map(func, todo))
+
+
+# --------------------------------------------------------------------------------------------
 # Blocking
 # --------------------------------------------------------------------------------------------
 
@@ -566,18 +615,22 @@ def _block_pairs(key: np.ndarray, rank: np.ndarray, cap: int,
 
 
 def _candidate_pairs(prep: _Prep, rules: Mapping[str, tuple[tuple[str, ...], int, int]], *,
-                     unique: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                     unique: bool = True, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs (a < b); with ``unique=False`` a pair found by several rules repeats
-    (harmless for clustering, and cheaper than sorting tens of millions of codes)."""
+    (harmless for clustering, and cheaper than sorting tens of millions of codes).  The rules
+    run on ``workers`` threads; the pairs come in rule order whatever their number."""
     n = prep.n
     tiebreak = prep.codes["name"].astype(np.int64) * 100_000_000 + _dob_int(prep.y, prep.m,
                                                                             prep.d) % 100_000_000
     rank = np.empty(n, np.int64)
     rank[np.argsort(tiebreak, kind="stable")] = np.arange(n)
-    chunks = []
-    for names, cap, window in rules.values():
+
+    def rule_pairs(rule: tuple[tuple[str, ...], int, int]) -> tuple[np.ndarray, np.ndarray]:
+        names, cap, window = rule
         a, b = _block_pairs(_combine(prep, names), rank, cap, window)
-        chunks.append((np.minimum(a, b), np.maximum(a, b)))
+        return np.minimum(a, b), np.maximum(a, b)
+
+    chunks = _map(rule_pairs, rules.values(), workers)
     if not chunks:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     lo = np.concatenate([c[0] for c in chunks])
@@ -816,10 +869,7 @@ def _resolve_given(prep: _Prep, a: np.ndarray, b: np.ndarray,
     if ne.size:
         ga, gb = c["given"][a[ne]], c["given"][b[ne]]
         dist = _unique_pair_apply(ga, gb, prep.strings["given"], _lev)
-        glen = prep.nums.get("given_len")
-        if glen is None:
-            glen = pd.Series(prep.strings["given"], dtype="str").str.len().to_numpy(np.int64)
-            prep.nums["given_len"] = glen
+        glen = _given_len(prep)
         short = np.minimum(glen[ga], glen[gb])
         typo = (dist <= 1) | ((dist <= 2) & (short >= 6))
         # "Hùng"/"Dũng", "An"/"Anh": one edit apart but two real names — siblings, not a typo.
@@ -828,6 +878,15 @@ def _resolve_given(prep: _Prep, a: np.ndarray, b: np.ndarray,
         typo &= ~both
         lv["given"][ne[typo]] = 3
         lv["given"][ne[~typo & both]] = 5
+
+
+def _given_len(prep: _Prep) -> np.ndarray:
+    """Per given name, its length in characters (cached on ``prep``)."""
+    glen = prep.nums.get("given_len")
+    if glen is None:
+        glen = pd.Series(prep.strings["given"], dtype="str").str.len().to_numpy(np.int64)
+        prep.nums["given_len"] = glen
+    return glen
 
 
 def _real_given(prep: _Prep) -> np.ndarray:
@@ -1138,17 +1197,20 @@ def _field_mask(prep: _Prep) -> np.ndarray:
     return mask
 
 
+_Scored = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]
+
+
 def _score(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
-           threshold: float | None = None
-           ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray],
-                      np.ndarray]:
+           threshold: float | None = None, *, workers: int = 1) -> _Scored:
     """Levels, weights and total of pairs.
 
     With a ``threshold``, comparisons run one at a time (:data:`COMPARISONS` order) and a pair
     is dropped as soon as its weight so far plus the largest weight the remaining comparisons
     could add falls below the threshold; pending name comparisons count as typos until
     rapidfuzz resolves them on the survivors.  The bound is exact: the pairs kept and their
-    totals are those of the full computation.
+    totals are those of the full computation.  Each pair is judged on its own, so the pairs
+    are filtered in blocks of :data:`SCORE_BLOCK_PAIRS` on ``workers`` threads and the blocks'
+    survivors joined in input order: the same result as one pass, whatever ``workers``.
     """
     if threshold is None:
         lv = _compare(prep, a, b)
@@ -1157,8 +1219,31 @@ def _score(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
     # the bound of the comparisons still to run, per pair: a field missing on either side
     # (bit k of ``mask`` clear) can add nothing
     top = np.array([_max_weight(prep, model, comp) for comp in COMPARISONS])
-    bits = np.arange(2 ** len(COMPARISONS))[:, None] >> np.arange(len(COMPARISONS)) & 1
     row_mask = _field_mask(prep)
+    _given_len(prep), _real_given(prep)  # cached now, not by the threads sharing ``prep``
+    step = SCORE_BLOCK_PAIRS
+
+    def block(start: int) -> _Scored:
+        return _filter_block(prep, model, a[start:start + step], b[start:start + step],
+                             threshold, top, row_mask)
+
+    parts = _map(block, range(0, max(a.size, 1), step), workers)
+    if len(parts) == 1:
+        return parts[0]
+
+    def join(dicts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        return {k: np.concatenate([d[k] for d in dicts]) for k in dicts[0]}
+
+    return (np.concatenate([q[0] for q in parts]), np.concatenate([q[1] for q in parts]),
+            join([q[2] for q in parts]), join([q[3] for q in parts]),
+            np.concatenate([q[4] for q in parts]))
+
+
+def _filter_block(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray, threshold: float,
+                  top: np.ndarray, row_mask: np.ndarray) -> _Scored:
+    """The progressive filter of :func:`_score` on one block of pairs (``top``: each
+    comparison's largest weight; ``row_mask``: :func:`_field_mask`)."""
+    bits = np.arange(2 ** len(COMPARISONS))[:, None] >> np.arange(len(COMPARISONS)) & 1
     mask = row_mask[a] & row_mask[b]
     acc = np.zeros(a.size, np.float64)
     lv: dict[str, np.ndarray] = {}
@@ -1451,13 +1536,15 @@ def _em(prep: _Prep, model: _Model, a: np.ndarray, b: np.ndarray,
     return model, rate
 
 
-def _run(persons: pd.DataFrame, threshold: float | None) -> _Result:
+def _run(persons: pd.DataFrame, threshold: float | None, workers: int | None = None
+         ) -> _Result:
+    nw = _workers(workers)
     prep = _prepare(persons)
     model = _estimate_u(prep)
-    a, b = _candidate_pairs(prep, BLOCKING_RULES, unique=False)
+    a, b = _candidate_pairs(prep, BLOCKING_RULES, unique=False, workers=nw)
     lo, hi = DUPLICATE_RATE_RANGE
     floor = default_threshold(prep.n, hi) if threshold is None else float(threshold)
-    a, b, lv, _, total = _score(prep, model, a, b, threshold=floor - EM_MARGIN_BITS)
+    a, b, lv, _, total = _score(prep, model, a, b, threshold=floor - EM_MARGIN_BITS, workers=nw)
     near = total >= floor - EM_MARGIN_BITS
     a, b, lv = a[near], b[near], {k: v[near] for k, v in lv.items()}
     first = np.unique(a * prep.n + b, return_index=True)[1]
@@ -1473,7 +1560,8 @@ def _run(persons: pd.DataFrame, threshold: float | None) -> _Result:
     return _Result(labels=labels, a=ka, b=kb, weight=kw, threshold=thr, model=model)
 
 
-def cluster_persons(persons: pd.DataFrame, *, threshold: float | None = None) -> pd.Series:
+def cluster_persons(persons: pd.DataFrame, *, threshold: float | None = None,
+                    workers: int | None = None) -> pd.Series:
     """Cluster person records that describe the same person.
 
     Args:
@@ -1483,6 +1571,8 @@ def cluster_persons(persons: pd.DataFrame, *, threshold: float | None = None) ->
         threshold: match weight in bits above which a pair is merged; default
             :func:`default_threshold` of the table size and of its duplicate rate, estimated
             from the records merged at a 10 % prior (posterior match probability ½).
+        workers: threads for candidate generation and scoring; default the usable CPUs, at
+            most :data:`MAX_WORKERS`; 1 runs serially.  The labels do not depend on it.
 
     Returns:
         Series of int64 cluster labels aligned to ``persons.index`` (name ``person_id``): the
@@ -1500,7 +1590,7 @@ def cluster_persons(persons: pd.DataFrame, *, threshold: float | None = None) ->
         raise TypeError(f"persons must be a DataFrame, got {type(persons).__name__}")
     if len(persons) == 0:
         return pd.Series([], index=persons.index, dtype=np.int64, name="person_id")
-    res = _run(persons, threshold)
+    res = _run(persons, threshold, workers)
     return pd.Series(res.labels.astype(np.int64), index=persons.index, name="person_id")
 
 
