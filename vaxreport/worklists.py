@@ -20,7 +20,7 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 
@@ -182,9 +182,14 @@ def _finalise(t: pd.DataFrame) -> pd.DataFrame:
     return _typed(t.reset_index(drop=True))
 
 
-def _first_rows_per_ref(doses: pd.DataFrame) -> pd.DataFrame:
-    """The first dose row (input order) of each platform person record."""
-    return doses[~doses["person_ref"].duplicated().to_numpy()]
+#: the columns of every person record the identity and merge tables look at (the other columns
+#: are taken only for the records listed)
+_REF_KEYS = ("person_ref", "person_id", "id_number", "id_valid", "id_flags", "site_code", "site_name")
+
+
+def _first_rows_per_ref(doses: pd.DataFrame) -> np.ndarray:
+    """Positions of the first dose row (input order) of each platform person record."""
+    return np.flatnonzero(~doses["person_ref"].duplicated().to_numpy())
 
 
 def _valid_id(rows: pd.DataFrame) -> pd.Series:
@@ -194,9 +199,13 @@ def _valid_id(rows: pd.DataFrame) -> pd.Series:
     return ids.str.fullmatch(r"\d{9}|\d{12}").fillna(False).astype(bool)
 
 
-def _identity_tables(refs: pd.DataFrame, verification: pd.DataFrame,
-                     codes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Bad/missing/unknown ID rows and registry-mismatch rows, one per person record."""
+def _identity_tables(refs: pd.DataFrame, verification: pd.DataFrame, codes: pd.DataFrame,
+                     rows: Callable[[np.ndarray], pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Bad/missing/unknown ID rows and registry-mismatch rows, one per person record.
+
+    ``refs``: :data:`_REF_KEYS` of every person record; ``rows(mask)``: the full rows of the
+    records ``mask`` selects (same index as ``refs[mask]``).
+    """
     v = verification.drop_duplicates("person_id").set_index("person_id").reindex(
         columns=["status", "mismatch_fields", "suggested_id", "registry_full_name",
                  "registry_birth_date", "registry_gender"])
@@ -208,7 +217,7 @@ def _identity_tables(refs: pd.DataFrame, verification: pd.DataFrame,
     code = np.where(~has_id, "no_id", np.where(~valid, "bad_id", np.where(
         status.eq("not_found").fillna(False), "id_not_found", "")))
     sel = code != ""
-    r = refs[sel]
+    r = rows(sel)
     c = pd.Series(code[sel], index=r.index, dtype="string")
     flags = r["id_flags"].astype("string").fillna("") if "id_flags" in r else pd.Series(
         "", index=r.index, dtype="string")
@@ -220,7 +229,7 @@ def _identity_tables(refs: pd.DataFrame, verification: pd.DataFrame,
                             + " (đối chiếu với Công an xã)")
     bad = _table(_record_info(r), c, problem, suggestion, codes, person_level=True)
 
-    mm = refs[status.eq("mismatch").fillna(False).to_numpy(bool)]
+    mm = rows(status.eq("mismatch").fillna(False).to_numpy(bool))
     vm = v.reindex(mm["person_id"])
     fields = vm["mismatch_fields"].astype("string").fillna("").to_numpy(object).astype(str)
     reg_values = {
@@ -245,7 +254,8 @@ def _identity_tables(refs: pd.DataFrame, verification: pd.DataFrame,
     return bad, mismatch
 
 
-def _merge_table(refs: pd.DataFrame, merges: pd.DataFrame, codes: pd.DataFrame) -> pd.DataFrame:
+def _merge_table(refs: pd.DataFrame, merges: pd.DataFrame, codes: pd.DataFrame,
+                 rows: Callable[[np.ndarray], pd.DataFrame]) -> pd.DataFrame:
     m = merges.rename(columns={"record": "person_ref", "survivor": "person_id"})
     if not {"person_ref", "person_id"} <= set(m.columns):
         raise SchemaViolation("person_merges lacks columns person_ref, person_id")
@@ -256,9 +266,10 @@ def _merge_table(refs: pd.DataFrame, merges: pd.DataFrame, codes: pd.DataFrame) 
         m = m.assign(survivor_ref=m["person_id"].map(first))
     m = m[m["person_ref"].astype("string") != m["survivor_ref"].astype("string")]
     by_ref = refs.set_index("person_ref")
-    rows = by_ref.reindex(m["person_ref"]).reset_index()
-    rows["person_ref"] = m["person_ref"].to_numpy()
-    rows.index = m.index
+    listed = rows(refs["person_ref"].isin(m["person_ref"]).to_numpy(bool)).set_index("person_ref")
+    merged = listed.reindex(m["person_ref"]).reset_index()
+    merged["person_ref"] = m["person_ref"].to_numpy()
+    merged.index = m.index
     surv_site = m["survivor_ref"].map(by_ref["site_name"] if "site_name" in by_ref
                                       else by_ref["site_code"]).astype("string")
     score = (pd.to_numeric(m["score"], errors="coerce").round(1).astype("string")
@@ -268,7 +279,7 @@ def _merge_table(refs: pd.DataFrame, merges: pd.DataFrame, codes: pd.DataFrame) 
                + (" (điểm " + score + ")").fillna(""))
     suggestion = ("Gộp hồ sơ về mã đối tượng " + m["survivor_ref"].astype("string").fillna("?")
                   + (" (" + surv_site + ")").fillna(""))
-    return _table(_record_info(rows), "duplicate_person", problem, suggestion, codes,
+    return _table(_record_info(merged), "duplicate_person", problem, suggestion, codes,
                   person_level=True)
 
 
@@ -320,14 +331,18 @@ def build_worklists(doses_data: pd.DataFrame, findings: pd.DataFrame,
         raise SchemaViolation(f"doses data lacks required columns: {missing}")
     codes = finding_codes()
     doses_data = doses_data[[c for c in doses_data.columns if c in _USED_COLUMNS]]  # no copy
-    refs = _first_rows_per_ref(doses_data)
+    first = _first_rows_per_ref(doses_data)
+    refs = doses_data[[c for c in _REF_KEYS if c in doses_data]].iloc[first]
+
+    def rows(mask: np.ndarray) -> pd.DataFrame:
+        return doses_data.iloc[first[mask]]
     out: dict[str, list[pd.DataFrame]] = {k: [] for k in KINDS}
 
-    bad, mismatch = _identity_tables(refs, verification, codes)
+    bad, mismatch = _identity_tables(refs, verification, codes, rows)
     out["bad_id"].append(bad)
     out["id_mismatch"].append(mismatch)
     if person_merges is not None and len(person_merges):
-        out["duplicate_person"].append(_merge_table(refs, person_merges, codes))
+        out["duplicate_person"].append(_merge_table(refs, person_merges, codes, rows))
 
     # Dose findings -> their worklist kind.
     kind_of = codes["worklist"]
