@@ -299,8 +299,8 @@ def weekly_trend(f: Facts, start: date, end: date) -> pd.DataFrame:
     out["administered"] = administered
     out["entered"] = weekly(f.doses.entered_at)
     out["signed"] = weekly(f.doses.signed_at)
-    out["days"] = ((weeks + pd.Timedelta(days=7)).where(weeks + pd.Timedelta(days=7) < hi, hi)
-                   - weeks.where(weeks > lo, lo)).days
+    ends = weeks + pd.Timedelta(days=7)
+    out["days"] = (ends.where(ends < hi, hi) - weeks.where(weeks > lo, lo)).days
     return out.fillna(0).astype("int64").reset_index()
 
 

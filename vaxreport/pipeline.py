@@ -286,10 +286,13 @@ def worklists(p: Any, reconciled: Any, verification: pd.DataFrame, merges: pd.Da
                               person_merges=merges, merged_doses=reconciled.merged)
 
 
+_Job = tuple[pd.DataFrame, Path, bool]  # (frame, parquet path, personal data)
+
+
 class PendingWrites:
     """Parquet files being written on a background thread (see :func:`write_reconciled`)."""
 
-    def __init__(self, jobs: list[tuple[pd.DataFrame, Path, bool]]) -> None:
+    def __init__(self, jobs: list[_Job]) -> None:
         from vaxreport import io
 
         self.names = {path.stem for _, path, _ in jobs}
@@ -311,14 +314,18 @@ def _reconciled_tables(cleaned: Any, reconciled: Any) -> dict[str, pd.DataFrame]
             "audit": cleaned.audit, "findings": reconciled.findings}
 
 
+def _parquet_jobs(folder: Path, tables: dict[str, pd.DataFrame], *, private: bool) -> list[_Job]:
+    """``(frame, folder/<name>.parquet, private)`` per table."""
+    return [(df, folder / f"{name}.parquet", private) for name, df in tables.items()]
+
+
 def write_reconciled(run_dir: Path | str, *, cleaned: Any, reconciled: Any) -> PendingWrites:
     """Start writing the personal tables that are final once doses are reconciled (doses, merged
     doses, findings, audit, quarantine) on a background thread, while the later steps run: Arrow
     encodes and compresses without the GIL, so the writing takes the second core. Hand the result
     to :func:`save_stage_one`, which waits for it."""
-    out = Path(run_dir) / "cleansed"
-    jobs = [(df, out / f"{name}.parquet", True) for name, df in _reconciled_tables(cleaned, reconciled).items()]
-    return PendingWrites(sorted(jobs, key=lambda job: -len(job[0])))
+    return PendingWrites(_parquet_jobs(Path(run_dir) / "cleansed", _reconciled_tables(cleaned, reconciled),
+                                       private=True))
 
 
 def save_stage_one(run_dir: Path | str, *, cleaned: Any, survivors: pd.DataFrame, reconciled: Any,
@@ -340,8 +347,8 @@ def save_stage_one(run_dir: Path | str, *, cleaned: Any, survivors: pd.DataFrame
     private = {**_reconciled_tables(cleaned, reconciled), "persons": survivors.reset_index(),
                "verification": verification}
     started = pending.names if pending is not None else set()
-    jobs = [(df, out / f"{name}.parquet", True) for name, df in private.items() if name not in started]
-    jobs += [(df, out / "facts" / f"{name}.parquet", False) for name, df in facts.items()]
+    jobs = _parquet_jobs(out, {k: v for k, v in private.items() if k not in started}, private=True)
+    jobs += _parquet_jobs(out / "facts", facts, private=False)
     jobs.sort(key=lambda job: -len(job[0]))  # largest first: the two threads finish together
     # Arrow encodes and compresses without the GIL: two threads use the second core
     with ThreadPoolExecutor(max_workers=2) as pool:

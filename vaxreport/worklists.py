@@ -336,6 +336,7 @@ def build_worklists(doses_data: pd.DataFrame, findings: pd.DataFrame,
 
     def rows(mask: np.ndarray) -> pd.DataFrame:
         return doses_data.iloc[first[mask]]
+
     out: dict[str, list[pd.DataFrame]] = {k: [] for k in KINDS}
 
     bad, mismatch = _identity_tables(refs, verification, codes, rows)
