@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vaxreport import io, synth  # noqa: E402
-from vaxreport.clean import CleanParams, clean_doses  # noqa: E402
+from vaxreport.cleansing.clean import CleanParams, clean_doses  # noqa: E402
 
 # column -> (truth column, error kinds a cleanser can repair, error kinds it must not "repair")
 FIXABLE: dict[str, tuple[str, set[str], set[str]]] = {

@@ -1,4 +1,4 @@
-"""Benchmark of ``vaxreport.dedup.cluster_persons``: pairwise precision/recall/F1, candidate
+"""Benchmark of ``vaxreport.linkage.dedup.cluster_persons``: pairwise precision/recall/F1, candidate
 pairs, throughput and peak memory.
 
 Two test beds:
@@ -32,7 +32,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vaxreport import dedup  # noqa: E402
+from vaxreport.linkage import dedup  # noqa: E402
 
 SURNAMES = [("Nguyễn", 380), ("Trần", 110), ("Lê", 95), ("Phạm", 70), ("Hoàng", 40),
             ("Huỳnh", 10), ("Phan", 45), ("Vũ", 30), ("Võ", 9), ("Đặng", 21), ("Bùi", 20),
@@ -242,13 +242,16 @@ def pairwise(truth: np.ndarray, labels: np.ndarray) -> dict[str, float]:
 
 def _load_synth(folder: Path) -> pd.DataFrame:
     """Person records as stage 1 builds them (load, clean, one row per person_ref) + truth."""
-    from vaxreport import clean, io as vio, pipeline  # only with --source synth
+    from vaxreport import io as vio  # only with --source synth
+    from vaxreport.cleansing import clean
+    from vaxreport.linkage.persons import person_records
+    from vaxreport.runner.stages import clean_params
     from vaxreport.params import RunParams
 
     p = RunParams.from_yaml(folder / "params.yaml")
     raw = vio.load_inputs(p.inputs).doses
-    cleaned = clean.clean_doses(raw, params=pipeline.clean_params(p))
-    persons = pipeline.person_records(cleaned.data).reset_index(drop=True)
+    cleaned = clean.clean_doses(raw, params=clean_params(p))
+    persons = person_records(cleaned.data).reset_index(drop=True)
     truth = pd.read_parquet(folder / "truth" / "persons_truth.parquet")
     out = persons.merge(truth[["person_ref", "person_id"]], on="person_ref", how="left")
     cols = [c for c in dedup.FIELDS if c in out.columns]

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vaxreport import doses as dz
+from vaxreport.linkage import doses as dz
 
 PRODUCTS = np.array(["AstraZeneca", "Pfizer", "Moderna", "Vero Cell", "Sputnik V"])
 CODES = np.array(["AZ", "PFIZER", "MODERNA", "VEROCELL", "SPUTNIK"])
@@ -110,15 +110,18 @@ def stage_one_inputs(data: Path, cache: Path | None) -> dict:
     if cache is not None and cache.exists():
         with open(cache, "rb") as f:
             return pickle.load(f)
-    from vaxreport import clean, dedup, io
-    from vaxreport import pipeline as pl
+    from vaxreport import io
+    from vaxreport.cleansing import clean
+    from vaxreport.linkage import dedup
+    from vaxreport.linkage.persons import person_records, with_person_id
+    from vaxreport.runner.stages import clean_params
     from vaxreport.params import RunParams
     p = RunParams.from_yaml(data / "params.yaml")
     inputs = io.load_inputs(p.inputs)
-    cleaned = clean.clean_doses(inputs.doses, params=pl.clean_params(p))
-    persons = pl.person_records(cleaned.data)
+    cleaned = clean.clean_doses(inputs.doses, params=clean_params(p))
+    persons = person_records(cleaned.data)
     labels = dedup.cluster_persons(persons, threshold=p.thresholds.dedup_threshold)
-    out = {"doses": pl.with_person_id(cleaned.data, persons, labels),
+    out = {"doses": with_person_id(cleaned.data, persons, labels),
            "survivors": dedup.survivors(persons, labels).reset_index(),
            "registry": inputs.registry, "persons": persons[["person_ref"]], "labels": labels,
            "name_score": p.thresholds.name_match_score}
@@ -280,7 +283,7 @@ def score_verify(ver: pd.DataFrame, survivors: pd.DataFrame, persons: pd.DataFra
 
 
 def run_truth(data: Path, cache: Path | None) -> None:
-    from vaxreport import verify
+    from vaxreport.linkage import verify
     t = time.perf_counter()
     inp = stage_one_inputs(data, cache)
     print(f"pre-reconcile inputs: {len(inp['doses']):,} dose rows in "
@@ -322,9 +325,9 @@ def main() -> None:
     summ = dz.person_doses_summary(res.data)
     print(f"person_doses_summary: {time.perf_counter() - t:.1f} s  ({len(summ):,} persons)")
 
-    if importlib.util.find_spec("vaxreport.verify") is None:
+    if importlib.util.find_spec("vaxreport.linkage.verify") is None:
         return
-    from vaxreport import verify
+    from vaxreport.linkage import verify
     rng = np.random.default_rng(a.seed)
     persons = (res.data.drop_duplicates("person_id")
                .loc[:, ["person_id", "birth_date"]].reset_index(drop=True))
@@ -348,9 +351,9 @@ def main() -> None:
     print(f"verify_persons: {time.perf_counter() - t:.1f} s (cpu {time.process_time() - c:.1f} s)  "
           f"{verify.status_counts(ver).to_dict()}")
 
-    if importlib.util.find_spec("vaxreport.worklists") is None:
+    if importlib.util.find_spec("vaxreport.reporting.worklists") is None:
         return
-    from vaxreport import worklists
+    from vaxreport.reporting import worklists
     data = res.data.merge(persons[["person_id", "full_name", "id_number", "gender"]],
                           on="person_id", how="left").assign(
         phone="0912345678", site_name="Trạm Y tế", id_valid=lambda d: d.id_number.notna(),

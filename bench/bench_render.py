@@ -89,15 +89,21 @@ def _child(args: argparse.Namespace) -> None:
     import typst
     from pypdf import PdfReader
 
-    from vaxreport import figures, io, metrics, narrative, pipeline, report
+    from vaxreport import io
+    from vaxreport.reporting import figures
+    from vaxreport.reporting import metrics
+    from vaxreport.reporting import narrative
+    from vaxreport.facts import load_facts
+    from vaxreport.runner.stages import district_rollup, previous_metrics, report_timestamp
+    from vaxreport.reporting import report
     from vaxreport.params import RunParams
-    from vaxreport.report import render
+    from vaxreport.reporting.report import render
 
     p = RunParams.from_yaml(args.params)
     code = None if args.unit == "province" else args.unit
     unit = narrative.province_unit(p) if code is None else narrative.district_unit(p, code)
-    facts = pipeline.load_facts(args.run, code)
-    rollup, missing = pipeline.district_rollup(args.run, p, facts) if code is None else (None, None)
+    facts = load_facts(args.run, code)
+    rollup, missing = district_rollup(args.run, p) if code is None else (None, None)
     out = Path(args.out)
     # "precomputed": an earlier cell computed the indicators (and displayed them), the render cell
     # passes them on; "inline": the render cell computes them (the notebooks as committed).
@@ -121,11 +127,11 @@ def _child(args: argparse.Namespace) -> None:
     timer.wrap(report, "write_pdf", "write_pdf")
 
     def cell() -> bytes:  # the notebooks' render cell, writing to ``out``
-        previous = pipeline.previous_metrics(args.run, p, code, unit.name)
+        previous = previous_metrics(args.run, p, code, unit.name)
         extra = {} if indicators is None else {"indicators": indicators}
         doc = narrative.build_report(facts, unit, p, district_rollup=rollup, missing_districts=missing,
                                      previous=previous, **extra)
-        pdf = report.write_pdf(doc, out / "report.pdf", timestamp=pipeline.report_timestamp(p))
+        pdf = report.write_pdf(doc, out / "report.pdf", timestamp=report_timestamp(p))
         io.write_json(metrics.metrics_json(facts, unit_code=code, unit_name=unit.name, period=p.period, **extra),
                       out / "metrics.json")
         return pdf.read_bytes()
@@ -202,9 +208,9 @@ def _print_unit(runs: list[dict[str, Any]]) -> None:
 
 def _sample(args: argparse.Namespace) -> None:
     """Median times of the seed sample report (no run folder needed), as before."""
-    from vaxreport.figures import _demo_figures
-    from vaxreport.report.render import render_pdf, write_pdf
-    from vaxreport.report.sample import SAMPLE_TIMESTAMP, sample_report
+    from vaxreport.reporting.figures import _demo_figures
+    from vaxreport.reporting.report.render import render_pdf, write_pdf
+    from vaxreport.reporting.report.sample import SAMPLE_TIMESTAMP, sample_report
 
     def median_ms(fn: Callable[[], object], runs: int = 10) -> float:
         times = []

@@ -121,7 +121,7 @@ def column_evidence(names: list[str]) -> None:
     """Names valid both as Unicode and as legacy text (``text.legacy_readings``), resolved by
     ``clean.standardise_text`` from the column's word frequencies: how many it converted and
     how many of those are right, and whether a clean name was ever converted."""
-    from vaxreport import clean
+    from vaxreport.cleansing import clean
 
     raw = variants(names)
     out = clean.standardise_text(pd.DataFrame({"full_name": raw}), clean.CleanParams())

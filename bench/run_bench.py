@@ -8,7 +8,7 @@ Sections (``--only`` any of them, comma-separated or repeated):
   ``manifest.json``), peak resident memory of the whole process tree (kernels and workers
   included, sampled every 0.2 s with psutil), rows per second.
 * ``scaling`` — the same at ``--scales`` (default 0.1 0.3 1 3; the largest tried once), plus
-  dedup candidate pairs per person record (``vaxreport.dedup.candidate_pairs``).
+  dedup candidate pairs per person record (``vaxreport.linkage.dedup.candidate_pairs``).
 * ``dedup``   — ``dedup.cluster_persons`` vs Splink 5 (DuckDB) vs the ``recordlinkage`` toolkit
   on the same person records (one row per ``person_ref`` of the cleansed doses) scored against
   ``truth/persons_truth.parquet``: wall, peak memory, candidate pairs, pairwise P/R/F1. The
@@ -361,10 +361,10 @@ def _analysis(path: Path) -> str:
 # whole run (and scaling)
 
 STEP_PATTERNS = [  # cleanse notebook: first matching source pattern names the step of a cell
-    ("load", "io.load_inputs"), ("cleanse", "clean.clean_doses"), ("cleanse", "cleaned.audit"),
-    ("cleanse", "cleaned.quarantine"), ("dedup", "cluster_persons"), ("reconcile", "doses.reconcile"),
-    ("verify", "verify.verify_persons"), ("facts", "build_facts"), ("worklists", "worklists("),
-    ("save", "save_stage_one"), ("setup", "open_run"),
+    ("load", "stage.load("), ("cleanse", "stage.cleanse("), ("cleanse", "cleaned.audit"),
+    ("cleanse", "cleaned.quarantine"), ("dedup", "stage.link("), ("reconcile", "stage.reconcile("),
+    ("verify", "stage.verify("), ("facts", "stage.build_facts("), ("worklists", "stage.build_worklists("),
+    ("save", "stage.save("), ("setup", "open_run"),
 ]
 STAGE1_STEPS = ("setup", "load", "cleanse", "dedup", "reconcile", "verify", "facts", "worklists", "save", "other")
 
@@ -386,7 +386,7 @@ def notebook_steps(path: Path, patterns: list[tuple[str, str]] = STEP_PATTERNS) 
     return out
 
 
-RENDER_PATTERNS = [("render PDF (build_report + write_pdf)", "build_report"), ("load facts", "load_facts"),
+RENDER_PATTERNS = [("render PDF (build_report + write_pdf)", "build_report("), ("load facts", "load_facts"),
                    ("setup", "open_run")]
 
 
@@ -611,7 +611,7 @@ def prepare_persons(scale: float, work: Path, timeout: float | None = None,
                     data: Path | None = None) -> tuple[Path, dict[str, Any]]:
     """Synthesise ``scale`` (if needed; or use ``data``, a synth folder), load + cleanse it, write
     the person records and truth."""
-    from vaxreport.pipeline import _code_digest
+    from vaxreport.synth.example import code_digest as _code_digest
 
     code = _code_digest()  # a cache made by other code (synth or cleansing) is not reused
     folder = work / f"dedup-{scale:g}"
@@ -813,15 +813,19 @@ def _c_persons(data: str, out: str) -> dict[str, Any]:
     import pandas as pd
 
     from bench_dedup import pairwise
-    from vaxreport import clean, io, pipeline
+    from vaxreport import io
+    from vaxreport.cleansing import clean
+    from vaxreport.facts import load_facts
+    from vaxreport.linkage.persons import PERSON_FIELDS, person_records
+    from vaxreport.runner.stages import clean_params, report_timestamp
     from vaxreport.params import RunParams
     from vaxreport.text import fold_series
 
     data_p = Path(data)
     p = RunParams.from_yaml(data_p / "params.yaml")
     inputs = io.load_inputs(p.inputs)
-    cleaned = clean.clean_doses(inputs.doses, params=pipeline.clean_params(p))
-    persons = pipeline.person_records(cleaned.data).reset_index(drop=True)
+    cleaned = clean.clean_doses(inputs.doses, params=clean_params(p))
+    persons = person_records(cleaned.data).reset_index(drop=True)
     truth = pd.read_parquet(data_p / "truth" / "persons_truth.parquet", columns=["person_ref", "person_id"])
     persons["person_ref"] = persons["person_ref"].astype(str)
     truth["person_ref"] = truth["person_ref"].astype(str)
@@ -845,10 +849,11 @@ def _c_persons(data: str, out: str) -> dict[str, Any]:
 def _c_dedup_vax(persons_path: str, out: str) -> dict[str, Any]:
     import pandas as pd
 
-    from vaxreport import dedup, pipeline
+    from vaxreport.linkage import dedup
+    from vaxreport.linkage.persons import PERSON_FIELDS
 
     df = pd.read_parquet(persons_path)
-    persons = df[["person_ref", *[c for c in pipeline.PERSON_FIELDS if c in df.columns]]]
+    persons = df[["person_ref", *[c for c in PERSON_FIELDS if c in df.columns]]]
     t0, c0 = time.perf_counter(), time.process_time()
     labels = dedup.cluster_persons(persons)
     secs, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -861,12 +866,15 @@ def _c_candidates(run: str) -> dict[str, Any]:
     """Candidate pairs per person record, from a run folder's cleansed doses (kept + merged)."""
     import pandas as pd
 
-    from vaxreport import dedup, pipeline
+    from vaxreport.linkage import dedup
+    from vaxreport.facts import load_facts  # noqa: F401
+    from vaxreport.linkage.persons import PERSON_FIELDS, person_records  # noqa: F401
+    from vaxreport.runner.stages import report_timestamp  # noqa: F401
 
     folder = Path(run) / "cleansed"
     doses = pd.concat([pd.read_parquet(folder / "doses.parquet"), pd.read_parquet(folder / "merged_doses.parquet")],
                       ignore_index=True)
-    persons = pipeline.person_records(doses).reset_index(drop=True)
+    persons = person_records(doses).reset_index(drop=True)
     t0 = time.perf_counter()
     pairs = len(dedup.candidate_pairs(persons))
     return {"records": len(persons), "pairs": pairs, "seconds": time.perf_counter() - t0, "load": load1()}
@@ -879,10 +887,13 @@ def _c_rules(persons_path: str) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    from vaxreport import dedup, pipeline
+    from vaxreport.linkage import dedup
+    from vaxreport.facts import load_facts  # noqa: F401
+    from vaxreport.linkage.persons import PERSON_FIELDS, person_records  # noqa: F401
+    from vaxreport.runner.stages import report_timestamp  # noqa: F401
 
     df = pd.read_parquet(persons_path)
-    persons = df[["person_ref", *[c for c in pipeline.PERSON_FIELDS if c in df.columns]]]
+    persons = df[["person_ref", *[c for c in PERSON_FIELDS if c in df.columns]]]
     prep = dedup._prepare(persons)
     n = prep.n
     tiebreak = prep.codes["name"].astype(np.int64) * 100_000_000 + dedup._dob_int(prep.y, prep.m, prep.d) % 100_000_000
@@ -904,19 +915,23 @@ def _c_render(run: str, runs: str) -> dict[str, Any]:
     import nbformat
     from nbconvert import HTMLExporter
 
-    from vaxreport import narrative, pipeline, report
+    from vaxreport.reporting import narrative
+    from vaxreport.facts import load_facts  # noqa: F401
+    from vaxreport.linkage.persons import PERSON_FIELDS, person_records  # noqa: F401
+    from vaxreport.runner.stages import report_timestamp  # noqa: F401
+    from vaxreport.reporting import report
     from vaxreport.params import RunParams
 
     n = int(runs)
     run_p = Path(run)
     m = json.loads((run_p / "manifest.json").read_text(encoding="utf-8"))
     p = RunParams.from_yaml(m["params_file"])
-    facts = pipeline.load_facts(run_p)
+    facts = load_facts(run_p)
     counts = facts.doses.groupby("district_code").size()
     code = str(counts.idxmax())  # the largest district
     f = facts.scope(code)
     unit = narrative.district_unit(p, code)
-    ts = pipeline.report_timestamp(p)
+    ts = report_timestamp(p)
     t0 = time.perf_counter()
     report.render_pdf(narrative.build_report(f, unit, p), timestamp=ts)
     cold = time.perf_counter() - t0

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from vaxreport import layout
+from vaxreport.runner import rundir
 from vaxreport import runner
 
 DEMO_SCALE = 0.002
@@ -45,7 +47,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> runner.RunResult:
     seconds = time.perf_counter() - t0
     (root / "stdout.txt").write_text(proc.stdout, encoding="utf-8")
     (root / "stderr.txt").write_text(proc.stderr, encoding="utf-8")
-    manifest = root / "run" / runner.MANIFEST
+    manifest = root / "run" / layout.MANIFEST
     assert proc.returncode == 0 and manifest.exists(), (
         f"demo failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     notebooks = [runner.NotebookRun(**nb) for nb in json.loads(manifest.read_text("utf-8"))["notebooks"]]
@@ -94,7 +96,7 @@ def _failing_notebooks(folder: Path) -> Path:
 
     import nbformat
 
-    shutil.copytree(runner.NOTEBOOKS, folder)
+    shutil.copytree(runner.notebooks_dir(), folder)
     path = folder / "district_report.ipynb"
     nb = nbformat.read(path, as_version=4)
     setup = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "open_run" in c.source)
@@ -121,8 +123,8 @@ def _hostile_params(folder: Path, demo_data: Path) -> Path:
 
 
 #: ``vaxreport ARGS`` with the stage notebooks taken from ``argv[1]`` (a test's copy).
-_RUN_WITH_NOTEBOOKS = ("import pathlib, sys\nfrom vaxreport import cli, runner\n"
-                       "runner.NOTEBOOKS = pathlib.Path(sys.argv[1])\nsys.exit(cli.main(sys.argv[2:]))")
+_RUN_WITH_NOTEBOOKS = ("import pathlib, sys\nfrom vaxreport import cli\nfrom vaxreport.runner import dag\n"
+                       "dag.NOTEBOOKS = pathlib.Path(sys.argv[1])\nsys.exit(cli.main(sys.argv[2:]))")
 
 
 def _wait_for(cond, what: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
@@ -168,11 +170,11 @@ def run_battery(demo_run: runner.RunResult, demo_data: Path, tmp_path_factory: p
               cwd=hostile)
     a = start("a", vaxreport_cmd("run", str(params), "--out", str(x), "--districts", "167", "168", "--jobs", "2"))
     try:
-        _wait_for(lambda: (x / runner.LOCK_NAME).exists(), "run A's lock", 300, a)
+        _wait_for(lambda: (x / rundir.LOCK_NAME).exists(), "run A's lock", 300, a)
         busy = subprocess.run(vaxreport_cmd("run", str(params), "--out", str(x)), capture_output=True,
                               text=True, timeout=300)
         _wait_for(lambda: any((x / "districts").glob("*/.report.partial.ipynb")), "a district notebook", 900, a)
-        pid, token = runner._read_lock(x / runner.LOCK_NAME)
+        pid, token = rundir._read_lock(x / rundir.LOCK_NAME)
         assert pid == a.pid
         os.kill(a.pid, signal.SIGKILL)  # the run dies at once; its workers and kernels are orphaned
     finally:
@@ -181,14 +183,14 @@ def run_battery(demo_run: runner.RunResult, demo_data: Path, tmp_path_factory: p
         a.wait(timeout=60)
     killed = {"files": _files(x), "token": token}
     t0 = time.monotonic()
-    while runner._token_processes(token) and time.monotonic() - t0 < 30:
+    while rundir._token_processes(token) and time.monotonic() - t0 < 30:
         time.sleep(0.2)
-    killed["orphans"] = runner._token_processes(token)
+    killed["orphans"] = rundir._token_processes(token)
     b = start("b", vaxreport_cmd("run", str(params), "--out", str(x), "--districts", "167", "--jobs", "1"))
     codes = {"b": b.wait(timeout=1200), "h": h.wait(timeout=1200)}
     logs = {n: {"stdout": (root / f"{n}.out").read_text(encoding="utf-8"),
                 "stderr": (root / f"{n}.err").read_text(encoding="utf-8")} for n in "abh"}
-    manifest = hostile / "run" / runner.MANIFEST
+    manifest = hostile / "run" / layout.MANIFEST
     assert manifest.exists(), logs["h"]
     h_notebooks = [runner.NotebookRun(**nb) for nb in json.loads(manifest.read_text("utf-8"))["notebooks"]]
     return {

@@ -47,9 +47,9 @@ def test_table_median_range_and_targets(rb, tmp_path):
 
 def test_notebook_steps_from_papermill_metadata(rb, tmp_path):
     nb = nbformat.v4.new_notebook()
-    srcs = [("p, run = pipeline.open_run(a, b)", 0.5), ("inputs = io.load_inputs(p.inputs)", 2.0),
-            ("cleaned = clean.clean_doses(x)", 3.0), ("cleaned.audit.groupby('rule')", 0.25),
-            ("labels = dedup.cluster_persons(persons)", 4.0), ("display(1)", 0.1)]
+    srcs = [("p, run = open_run(a, b)", 0.5), ("stage.load()", 2.0),
+            ("stage.cleanse()", 3.0), ("stage.cleaned.audit.groupby('rule')", 0.25),
+            ("stage.link()", 4.0), ("display(1)", 0.1)]
     for src, dur in srcs:
         cell = nbformat.v4.new_code_cell(src)
         cell.metadata["papermill"] = {"duration": dur}
@@ -64,7 +64,7 @@ def test_notebook_steps_from_papermill_metadata(rb, tmp_path):
 def test_quick_dedup_section_writes_one_table(rb, tmp_path):
     results = tmp_path / "RESULTS.md"
     results.write_text("old\n" + rb.ANALYSIS_MARK + "\n## Analysis\nkept text\n", encoding="utf-8")
-    from vaxreport.pipeline import example_params
+    from vaxreport.synth.example import example_params
 
     synth = example_params().parent  # the tiny example province, generated once and shared
     rc = rb.main(["--quick", "--only", "dedup", "--no-peers", "--dedup-scales", "0.001", "--dedup-data", str(synth),

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vaxreport import parse
-from vaxreport.clean import (
+from vaxreport.cleansing import parse
+from vaxreport.cleansing.clean import (
     STEPS,
     CleanParams,
     Step,

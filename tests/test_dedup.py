@@ -1,4 +1,4 @@
-"""Tests of ``vaxreport.dedup``: labelled pairs (same person despite errors; different people
+"""Tests of ``vaxreport.linkage.dedup``: labelled pairs (same person despite errors; different people
 in one household), invariants under hypothesis, missing columns, explanations and survivors."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vaxreport import dedup
+from vaxreport.linkage import dedup
 
 BASE = {"full_name": "Nguyễn Văn Hùng", "birth_date": "12/03/1985", "gender": "M",
         "id_number": "019085001234", "phone": "0912345678", "commune_code": "05443",

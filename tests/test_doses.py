@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaxreport import doses as dz
+from vaxreport.linkage import doses as dz
 from vaxreport.exceptions import SchemaViolation
 
 CODES = {"AstraZeneca": "AZ", "Pfizer": "PFIZER", "Moderna": "MODERNA", "Vero Cell": "VEROCELL",

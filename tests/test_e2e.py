@@ -8,9 +8,12 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from vaxreport import metrics, pipeline
+from vaxreport.reporting import metrics
+from vaxreport.facts import Facts, load_facts
+from vaxreport.layout import WORKLISTS_TABLE, unit_dir
+from vaxreport.runner.stages import district_rollup, open_run
 from vaxreport.params import RunParams
-from vaxreport.report.format import fmt_int, fmt_pct
+from vaxreport.reporting.report.format import fmt_int, fmt_pct
 
 
 def _pdf_text(path) -> str:
@@ -18,7 +21,7 @@ def _pdf_text(path) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def _expected_headline(facts: metrics.Facts) -> list[str]:
+def _expected_headline(facts: Facts) -> list[str]:
     h = metrics.headline(facts)
     ratios = [f"{fmt_int(h[k].num)}/{fmt_int(h[k].den)}" for k in ("entry", "feedback", "signing")]
     return ratios + [fmt_int(h["police_verified"].num)] + [fmt_pct(r.num, r.den) for r in h.values()]
@@ -45,17 +48,17 @@ def test_row_conservation(demo_run):
 def test_every_site_with_records_to_fix_has_its_workbook(demo_run):
     import pandas as pd
 
-    from vaxreport import worklists
+    from vaxreport.reporting import worklists
 
     cleansed = demo_run.out / "cleansed"
-    table = pd.read_parquet(cleansed / pipeline.WORKLISTS_TABLE)
+    table = pd.read_parquet(cleansed / WORKLISTS_TABLE)
     files = sorted(p.name for p in (cleansed / "worklists").glob("*.xlsx"))
     assert files == sorted({f"{s}.xlsx" for s in table["site_code"]} | {worklists.SUMMARY_FILE})
     assert table["district_code"].notna().all()
 
 
 def test_province_pdf_carries_the_headline_counts_and_percentages(demo_run, demo_data):
-    facts = pipeline.load_facts(demo_run.out)
+    facts = load_facts(demo_run.out)
     text = _pdf_text(demo_run.out / "province" / "report.pdf")
     for s in _expected_headline(facts):
         assert s in text, s
@@ -63,10 +66,10 @@ def test_province_pdf_carries_the_headline_counts_and_percentages(demo_run, demo
 
 
 def test_every_district_pdf_matches_its_indicators(demo_run, demo_data):
-    facts = pipeline.load_facts(demo_run.out)
+    facts = load_facts(demo_run.out)
     p = RunParams.from_yaml(demo_data / "params.yaml")
     for code, name in p.district_names().items():
-        pdf = pipeline.unit_dir(demo_run.out, code, name) / "report.pdf"
+        pdf = unit_dir(demo_run.out, code, name) / "report.pdf"
         text = _pdf_text(pdf)
         for s in _expected_headline(facts.scope(code)):
             assert s in text, (code, s)
@@ -76,7 +79,7 @@ def test_every_district_pdf_matches_its_indicators(demo_run, demo_data):
 
 def test_every_printed_percentage_reproduces_from_its_counts(demo_run):
     """Each "a/b ... đạt x%" in a report: x is a/b rounded half-up (never the seed's 94,17% mistake)."""
-    from vaxreport.report.format import parse_pct, pct
+    from vaxreport.reporting.report.format import parse_pct, pct
 
     pattern = re.compile(r"(\d[\d.]*)/(\d[\d.]*)[^/%]{0,40}?đạt(\d+,\d\d)%")
     checked = 0
@@ -89,7 +92,7 @@ def test_every_printed_percentage_reproduces_from_its_counts(demo_run):
 
 
 def test_district_totals_add_up_to_the_province(demo_run):
-    facts = pipeline.load_facts(demo_run.out)
+    facts = load_facts(demo_run.out)
     table = metrics.by_district(facts)
     h = metrics.headline(facts)
     assert table.entry_den.sum() == h["entry"].den
@@ -100,15 +103,15 @@ def test_district_totals_add_up_to_the_province(demo_run):
 @pytest.mark.parametrize("name", ["cleansed/cleanse.html", "province/report.html"])
 def test_html_copies_have_no_code(demo_run, name):
     html = (demo_run.out / name).read_text(encoding="utf-8")
-    assert "import " not in html and "pipeline.open_run" not in html
+    assert "import " not in html and "open_run" not in html
 
 
 def test_province_rollup_of_district_reports_equals_the_facts(demo_run, demo_data):
     import pandas as pd
 
     p = RunParams.from_yaml(demo_data / "params.yaml")
-    facts = pipeline.load_facts(demo_run.out)
-    rollup, missing = pipeline.district_rollup(demo_run.out, p, facts)
+    facts = load_facts(demo_run.out)
+    rollup, missing = district_rollup(demo_run.out, p)
     assert missing == []
     expected = metrics.by_district(facts)[rollup.columns]
     pd.testing.assert_frame_equal(rollup.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)

@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vaxreport import dedup, explore
-from vaxreport.metrics import Facts
+from vaxreport import explore
+from vaxreport.linkage import dedup
+from vaxreport.facts import Facts
 
 
 @pytest.fixture

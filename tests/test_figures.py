@@ -1,4 +1,4 @@
-"""Charts (vaxreport.figures): content, Vietnamese labels, reproducible bytes, no disk I/O."""
+"""Charts (vaxreport.reporting.figures): content, Vietnamese labels, reproducible bytes, no disk I/O."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from vaxreport import figures
+from vaxreport.reporting import figures
 from vaxreport.exceptions import SchemaViolation
 
 UNITS = ["TP Thái Nguyên", "Định Hóa", "Võ Nhai", "Đồng Hỷ"]

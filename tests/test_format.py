@@ -1,4 +1,4 @@
-"""Vietnamese number, percentage and date formatting (vaxreport.report.format)."""
+"""Vietnamese number, percentage and date formatting (vaxreport.reporting.report.format)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vaxreport.report.format import (
+from vaxreport.reporting.report.format import (
     fmt_date_long,
     fmt_date_short,
     fmt_decimal,
@@ -105,7 +105,7 @@ def test_place_date() -> None:
 
 
 def test_changes_in_words() -> None:
-    from vaxreport.report.format import fmt_int_change, fmt_pp_change
+    from vaxreport.reporting.report.format import fmt_int_change, fmt_pp_change
     assert fmt_pp_change(pct(2756537, 2924867), pct(2700000, 2924867)) == "tăng 1,93 điểm phần trăm"
     assert fmt_pp_change(pct(1, 3), pct(1, 0)) == "không áp dụng"
     assert fmt_int_change(100, 1100, "phản ánh") == "giảm 1.000 phản ánh"

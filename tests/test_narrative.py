@@ -8,8 +8,9 @@ from pypdf import PdfReader
 import io as _io
 
 from test_metrics import facts
-from vaxreport import narrative, report
-from vaxreport.metrics import Ratio
+from vaxreport.reporting import narrative
+from vaxreport.reporting import report
+from vaxreport.reporting.metrics import Ratio
 from vaxreport.params import RunParams
 
 SEED = {"entry": Ratio(2756537, 2924867), "feedback": Ratio(2628, 2628), "signing": Ratio(2496793, 2756537),
@@ -32,7 +33,7 @@ def test_seed_sentence_has_correct_percentages():
 
 
 def test_difficulties_name_the_sites_with_unsigned_doses():
-    from vaxreport import metrics
+    from vaxreport.reporting import metrics
 
     f = facts()
     paras = narrative.difficulties(f, metrics.by_site(f), metrics.by_commune(f), metrics.data_quality(f))
@@ -57,7 +58,7 @@ def test_district_report_renders_with_its_unit_header():
 
 
 def test_default_proposals_follow_the_gaps():
-    from vaxreport import metrics
+    from vaxreport.reporting import metrics
 
     props = narrative.default_proposals(SEED, metrics.data_quality(facts()))
     assert any("168.330 mũi tiêm còn thiếu" in x for x in props)
@@ -83,7 +84,7 @@ def test_change_since_previous_run_in_points_of_printed_percentages():
 
 
 def test_report_from_precomputed_indicators_is_the_same():
-    from vaxreport import metrics
+    from vaxreport.reporting import metrics
 
     p = params()
     f = facts().scope("164")
@@ -109,8 +110,8 @@ def test_district_with_no_signatory_in_params_is_signed_by_its_director():
 def test_coverage_rows_and_note_account_for_every_person():
     import pandas as pd
 
-    from vaxreport import metrics
-    from vaxreport.metrics import Facts
+    from vaxreport.reporting import metrics
+    from vaxreport.facts import Facts
 
     f = facts()
     extra = pd.DataFrame({"person_id": [4, 5], "district_code": ["164"] * 2, "commune_code": ["05440"] * 2,

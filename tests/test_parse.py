@@ -1,4 +1,4 @@
-"""Tests of ``vaxreport.parse``: properties of the column parsers.
+"""Tests of ``vaxreport.cleansing.parse``: properties of the column parsers.
 
 The labelled one-value cases (one format or repair per row) are in ``test_clean.py``; here are
 the invariants a user relies on whatever the value: a date written in any supported format reads
@@ -19,7 +19,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from vaxreport import parse, refdata
+from vaxreport import refdata
+from vaxreport.cleansing import parse
 
 AS_OF = dt.date(2022, 5, 31)
 EXCEL_DAY0 = dt.date(1899, 12, 30)

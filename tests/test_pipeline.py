@@ -1,4 +1,4 @@
-"""Tests of ``vaxreport.pipeline``: the stage-1 glue and the report helpers, on hand-made frames.
+"""Tests of ``vaxreport.runner.stages``: the stage-1 glue and the report helpers, on hand-made frames.
 
 The whole chain runs in ``test_e2e.py`` and ``test_reliability.py``; here each public step is held
 to the behaviour its callers rely on: every dose gets its own person's cluster, row conservation
@@ -20,7 +20,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaxreport import pipeline
+from vaxreport.facts import age_group, build_dose_facts, check_conservation, feedback_facts, findings_facts, quarantine_facts, registry_facts, site_districts
+from vaxreport.layout import unit_dir
+from vaxreport.linkage.persons import PERSON_FIELDS, person_id_valid, person_merges, person_records, with_person_id
+from vaxreport.params import previous_period
+from vaxreport.runner.stages import PendingWrites, StageOne, district_rollup, previous_metrics
 from vaxreport.exceptions import ConservationError
 
 DISTRICTS = {"164": "Thành phố Thái Nguyên", "165": "Thành phố Sông Công", "167": "Huyện Định Hóa"}
@@ -44,13 +48,13 @@ def _doses(person_refs: list[str | None]) -> pd.DataFrame:
 @given(refs)
 def test_person_records_one_row_per_person_ref_from_its_first_dose(person_refs: list[str | None]) -> None:
     doses = _doses(person_refs)
-    persons = pipeline.person_records(doses)
+    persons = person_records(doses)
     distinct = list(dict.fromkeys(person_refs))  # first-appearance order, None once
     assert [None if pd.isna(r) else r for r in persons["person_ref"]] == distinct
     first = [person_refs.index(r) for r in distinct]
     assert persons["full_name"].tolist() == doses["full_name"].iloc[first].tolist()
     assert "dose_date" not in persons and "vaccine" not in persons  # person fields only (+ id_valid)
-    assert set(pipeline.PERSON_FIELDS) | {"person_ref", "id_valid"} == set(persons.columns)
+    assert set(PERSON_FIELDS) | {"person_ref", "id_valid"} == set(persons.columns)
 
 
 @settings(max_examples=60, deadline=None)
@@ -59,13 +63,13 @@ def test_every_dose_gets_its_own_persons_label(person_refs: list[str | None], ot
                                                rnd: random.Random) -> None:
     # the doses of a few persons among many records (a district, a slice) or of all of them
     doses = _doses(person_refs)
-    persons = pd.concat([pipeline.person_records(doses),
-                         pipeline.person_records(_doses([f"X{i}" for i in range(others)]))])
+    persons = pd.concat([person_records(doses),
+                         person_records(_doses([f"X{i}" for i in range(others)]))])
     persons = persons.iloc[rnd.sample(range(len(persons)), len(persons))]  # any order of records
     labels = pd.Series([rnd.randrange(50) for _ in range(len(persons))])
     label_of = {(None if pd.isna(r) else r): lab for r, lab in zip(persons["person_ref"], labels, strict=True)}
     before = doses.copy()
-    out = pipeline.with_person_id(doses, persons, labels)
+    out = with_person_id(doses, persons, labels)
     pd.testing.assert_frame_equal(doses, before)  # input not mutated
     assert out.index.equals(doses.index)
     assert out["person_id"].tolist() == [label_of[r] for r in person_refs]
@@ -77,28 +81,28 @@ def test_every_dose_gets_its_own_persons_label(person_refs: list[str | None], ot
 def test_a_dose_whose_person_ref_has_no_record_raises(person_refs: list[str | None], data: st.DataObject) -> None:
     # also a dose without person_ref when the records hold no blank one
     doses = _doses(person_refs)
-    persons = pipeline.person_records(doses)
+    persons = person_records(doses)
     lost = data.draw(st.integers(0, len(persons) - 1))
     kept = persons.drop(index=persons.index[lost])
     ref = persons["person_ref"].iloc[lost]
     n_rows = int(doses["person_ref"].isna().sum()) if pd.isna(ref) else int(doses["person_ref"].eq(ref).sum())
     with pytest.raises(KeyError, match=f"{n_rows} dose rows have a person_ref missing from the person records"):
-        pipeline.with_person_id(doses, kept, pd.Series(range(len(kept))))
+        with_person_id(doses, kept, pd.Series(range(len(kept))))
 
 
 def test_person_merges_name_the_surviving_record_of_each_cluster() -> None:
     persons = pd.DataFrame({"person_ref": ["a", "b", "c", "d", "e"]})
-    merges = pipeline.person_merges(persons, pd.Series([0, 0, 2, 0, 2]))
+    merges = person_merges(persons, pd.Series([0, 0, 2, 0, 2]))
     assert merges.to_dict("list") == {"person_ref": ["b", "d", "e"], "person_id": [0, 0, 2],
                                       "survivor_ref": ["a", "a", "c"]}
-    assert pipeline.person_merges(persons, pd.Series(range(5))).empty  # nobody merged
+    assert person_merges(persons, pd.Series(range(5))).empty  # nobody merged
 
 
 def test_a_person_has_a_valid_id_if_any_of_their_records_does() -> None:
     persons = pd.DataFrame({"id_valid": [False, True, None, False, None]})
-    valid = pipeline.person_id_valid(persons, pd.Series([0, 0, 2, 3, 3]))
+    valid = person_id_valid(persons, pd.Series([0, 0, 2, 3, 3]))
     assert valid.to_dict() == {0: True, 2: False, 3: False}
-    assert not pipeline.person_id_valid(persons.drop(columns="id_valid"), pd.Series([0, 0, 2, 3, 3])).any()
+    assert not person_id_valid(persons.drop(columns="id_valid"), pd.Series([0, 0, 2, 3, 3])).any()
 
 
 # ----------------------------------------------------------------------------- conservation
@@ -108,10 +112,10 @@ def test_conservation_holds_only_when_every_raw_row_is_accounted_for(cleansed: i
     counts = {"raw": cleansed + merged + quarantined + off, "cleansed": cleansed,
               "merged_duplicates": merged, "quarantined": quarantined}
     if off == 0:
-        pipeline.check_conservation(counts)
+        check_conservation(counts)
     else:
         with pytest.raises(ConservationError, match="row conservation failed") as err:
-            pipeline.check_conservation(counts)
+            check_conservation(counts)
         assert str(counts["raw"]) in str(err.value)  # the message shows the counts
 
 
@@ -128,7 +132,7 @@ def _group(age: int) -> str:
 @given(st.lists(st.dates(date(1905, 1, 1), date(2022, 5, 31)), min_size=1, max_size=10),
        st.dates(date(2022, 5, 31), date(2023, 12, 31)))
 def test_age_group_is_the_age_in_whole_years_on_the_day(born: list[date], on: date) -> None:
-    got = pipeline.age_group(pd.Series(pd.to_datetime(born)), on).tolist()
+    got = age_group(pd.Series(pd.to_datetime(born)), on).tolist()
     assert got == [_group(_age(b, on)) for b in born]
 
 
@@ -137,12 +141,12 @@ def test_age_group_changes_on_the_birthday_not_the_day_before(age: int, before: 
     born = date(2022 - age, 5, 31)
     on = date(2022, 5, 31)
     births = pd.Series(pd.to_datetime([born, born]))
-    assert pipeline.age_group(births, on - timedelta(days=1)).tolist() == [before, before]
-    assert pipeline.age_group(births, on).tolist() == [on_birthday, on_birthday]
+    assert age_group(births, on - timedelta(days=1)).tolist() == [before, before]
+    assert age_group(births, on).tolist() == [on_birthday, on_birthday]
 
 
 def test_age_group_unknown_birth_date_is_missing() -> None:
-    out = pipeline.age_group(pd.Series(pd.to_datetime(["2000-01-01", None])), date(2022, 5, 31))
+    out = age_group(pd.Series(pd.to_datetime(["2000-01-01", None])), date(2022, 5, 31))
     assert out.iloc[0] == "18+" and pd.isna(out.iloc[1])
 
 
@@ -151,7 +155,7 @@ def test_site_district_comes_from_the_tallies_else_the_doses_most_common() -> No
     tallies = pd.DataFrame({"site_code": ["S1", "S1", "S2"], "district_code": ["164", "164", "165"]})
     doses = pd.DataFrame({"site_code": ["S1", "S3", "S3", "S3", "S4"],
                           "district_code": ["999", "167", "168", "167", None]})
-    assert pipeline.site_districts(tallies, doses).to_dict() == {"S1": "164", "S2": "165", "S3": "167"}
+    assert site_districts(tallies, doses).to_dict() == {"S1": "164", "S2": "165", "S3": "167"}
 
 
 def test_dose_facts_one_row_per_raw_row_with_its_state_and_district() -> None:
@@ -164,7 +168,7 @@ def test_dose_facts_one_row_per_raw_row_with_its_state_and_district() -> None:
                                "sign_status": ["unsigned"], "reason": ["dose_date_missing"]})
     raw = pd.DataFrame({"record_id": ["r1", "r2", "r3", "r4"], "site_code": ["S1", "S9", "S1", "S2"],
                         "district_code": ["164", "173", "164", "165"]})
-    facts = pipeline.build_dose_facts(raw, SimpleNamespace(quarantine=quarantine),
+    facts = build_dose_facts(raw, SimpleNamespace(quarantine=quarantine),
                                       SimpleNamespace(data=kept, merged=merged),
                                       pd.Series({"S1": "164", "S2": "165"}))
     assert len(facts) == len(raw)
@@ -179,7 +183,7 @@ def test_dose_facts_one_row_per_raw_row_with_its_state_and_district() -> None:
 def test_registry_facts_keep_commune_district_and_result_only() -> None:
     registry = pd.DataFrame({"id_number": ["019080000123", "x", "y"], "full_name": ["A", "B", "C"],
                              "commune_code": ["5443", " 05443 ", None], "result": ["match", "not_found", "match"]})
-    out = pipeline.registry_facts(registry, pd.Series({"05443": "164"}))
+    out = registry_facts(registry, pd.Series({"05443": "164"}))
     assert list(out.columns) == ["commune_code", "district_code", "result"]
     assert out["commune_code"].tolist()[:2] == ["05443", "05443"]  # Excel's lost zero put back
     assert out["district_code"].tolist()[:2] == ["164", "164"] and pd.isna(out["district_code"].iloc[2])
@@ -196,9 +200,9 @@ def test_feedback_findings_and_quarantine_facts_carry_no_personal_data() -> None
     quarantine = pd.DataFrame({"record_id": ["r1"], "full_name": ["Lê Hoa"], "id_number": ["019090000123"],
                                "reason": ["dose_date_missing"]})
     personal = {"full_name", "birth_date", "id_number", "phone", "detail", "person_id", "reject_reason"}
-    fb = pipeline.feedback_facts(feedback)
-    fi = pipeline.findings_facts(findings, dose_facts)
-    qu = pipeline.quarantine_facts(quarantine, dose_facts)
+    fb = feedback_facts(feedback)
+    fi = findings_facts(findings, dose_facts)
+    qu = quarantine_facts(quarantine, dose_facts)
     for table in (fb, fi, qu):
         assert not personal & set(table.columns)
         assert "019090000123" not in table.to_string() and "Lê Hoa" not in table.to_string()
@@ -209,7 +213,7 @@ def test_feedback_findings_and_quarantine_facts_carry_no_personal_data() -> None
 
 # ----------------------------------------------------------------------------- province roll-up
 def _params(period: str = "2022-05", districts: dict[str, str] = DISTRICTS) -> SimpleNamespace:
-    return SimpleNamespace(period=period, district_names=lambda: dict(districts))
+    return SimpleNamespace(period=period, province_name="Thái Nguyên", district_names=lambda: dict(districts))
 
 
 def _headline(entry: tuple[int, int], feedback: tuple[int, int] = (5, 5), signing: tuple[int, int] = (9, 10),
@@ -225,9 +229,9 @@ def _write_metrics(folder: Path, metrics: dict) -> None:
 
 def test_district_rollup_reads_each_districts_figures_and_names_the_missing(tmp_path: Path) -> None:
     p = _params()
-    _write_metrics(pipeline.unit_dir(tmp_path, "164", DISTRICTS["164"]), _headline((2756537, 2924867)))
-    _write_metrics(pipeline.unit_dir(tmp_path, "165", DISTRICTS["165"]), _headline((0, 0)))
-    table, missing = pipeline.district_rollup(tmp_path, p, facts=None)
+    _write_metrics(unit_dir(tmp_path, "164", DISTRICTS["164"]), _headline((2756537, 2924867)))
+    _write_metrics(unit_dir(tmp_path, "165", DISTRICTS["165"]), _headline((0, 0)))
+    table, missing = district_rollup(tmp_path, p)
     assert missing == ["Huyện Định Hóa"]
     assert table["district_code"].tolist() == ["164", "165"]
     assert table["district_name"].tolist() == [DISTRICTS["164"], DISTRICTS["165"]]
@@ -240,7 +244,7 @@ def test_district_rollup_reads_each_districts_figures_and_names_the_missing(tmp_
 
 
 def test_district_rollup_with_no_district_report(tmp_path: Path) -> None:
-    table, missing = pipeline.district_rollup(tmp_path, _params(), facts=None)
+    table, missing = district_rollup(tmp_path, _params())
     assert table.empty and len(table.columns) == 14
     assert missing == list(DISTRICTS.values())
     assert not (tmp_path / "districts").exists()  # reading the roll-up creates no empty report folders
@@ -249,7 +253,7 @@ def test_district_rollup_with_no_district_report(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- last month
 @given(st.integers(1901, 2100), st.integers(1, 12))
 def test_previous_period_is_the_month_before(year: int, month: int) -> None:
-    prev = pipeline.previous_period(f"{year}-{month:02d}")
+    prev = previous_period(f"{year}-{month:02d}")
     expected = date(year, month, 1) - timedelta(days=1)
     assert prev == f"{expected.year}-{expected.month:02d}"
 
@@ -268,49 +272,64 @@ def test_previous_metrics_come_from_the_same_unit_last_month(tmp_path: Path) -> 
     run = tmp_path / "2022-05"
     run.mkdir()
     p = _params("2022-05")
-    assert pipeline.previous_metrics(run, p, "164", DISTRICTS["164"])["unit_code"] == "164"
-    assert pipeline.previous_metrics(run, p, None, "Tỉnh Thái Nguyên")["unit_code"] is None
-    assert pipeline.previous_metrics(run, p, "165", DISTRICTS["165"]) is None  # no report for it last month
+    assert previous_metrics(run, p, "164", DISTRICTS["164"])["unit_code"] == "164"
+    assert previous_metrics(run, p, None, "Tỉnh Thái Nguyên")["unit_code"] is None
+    assert previous_metrics(run, p, "165", DISTRICTS["165"]) is None  # no report for it last month
 
 
 def test_previous_metrics_across_the_new_year(tmp_path: Path) -> None:
     _previous_run(tmp_path, "2021-12")
-    assert pipeline.previous_metrics(tmp_path / "2022-01", _params("2022-01"), "164", DISTRICTS["164"]) is not None
+    assert previous_metrics(tmp_path / "2022-01", _params("2022-01"), "164", DISTRICTS["164"]) is not None
 
 
 def test_previous_metrics_ignore_a_run_that_never_finished(tmp_path: Path) -> None:
     _previous_run(tmp_path, "2022-04", complete=False)
     p = _params("2022-05")
-    assert pipeline.previous_metrics(tmp_path / "2022-05", p, "164", DISTRICTS["164"]) is None
-    assert pipeline.previous_metrics(tmp_path / "2022-05", _params("2022-07"), "164", DISTRICTS["164"]) is None
+    assert previous_metrics(tmp_path / "2022-05", p, "164", DISTRICTS["164"]) is None
+    assert previous_metrics(tmp_path / "2022-05", _params("2022-07"), "164", DISTRICTS["164"]) is None
 
 
-def _stage_one_tables() -> dict:
+def _stage_one(run_dir: Path) -> StageOne:
+    """A stage 1 at its last section, with tiny tables in place of a province's."""
     frame = lambda n, tag: pd.DataFrame({"record_id": [f"{tag}{i}" for i in range(n)],  # noqa: E731
                                          "value": pd.array(range(n), dtype="Int64")})
-    return dict(cleaned=SimpleNamespace(quarantine=frame(2, "q"), audit=frame(3, "a")),
-                reconciled=SimpleNamespace(data=frame(5, "d"), merged=frame(1, "m"), findings=frame(4, "f")),
-                survivors=frame(3, "p").set_index("record_id"), verification=frame(3, "v"),
-                facts={"doses": frame(8, "x")})
+    s = StageOne(_params("2022-05"), run_dir)
+    s.cleaned = SimpleNamespace(quarantine=frame(2, "q"), audit=frame(3, "a"))  # type: ignore[assignment]
+    s.reconciled = SimpleNamespace(data=frame(5, "d"), merged=frame(1, "m"),  # type: ignore[assignment]
+                                   findings=frame(4, "f"))
+    s.survivors = frame(3, "p").set_index("record_id")
+    s.verification = frame(3, "v")
+    s.facts = SimpleNamespace(doses=frame(8, "x").assign(site_code="s", district_code="164"),  # type: ignore[assignment]
+                              tables=lambda: {"doses": frame(8, "x")})
+    s.worklists = {}
+    return s
 
 
-def test_tables_written_in_the_background_are_the_same_files(tmp_path):
-    t = _stage_one_tables()
-    direct = pipeline.save_stage_one(tmp_path / "a", **t)
-    pending = pipeline.write_reconciled(tmp_path / "b", cleaned=t["cleaned"], reconciled=t["reconciled"])
-    assert pending.names == {"doses", "merged_doses", "quarantine", "audit", "findings"}
-    early = pipeline.save_stage_one(tmp_path / "b", **t, pending=pending)
-    assert direct == early == {"raw": 8, "cleansed": 5, "merged_duplicates": 1, "quarantined": 2}
-    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
-    assert len(files) == 9  # 7 personal tables, 1 fact table, conservation.json
+def _saved_files(folder: Path) -> list[Path]:
+    return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file() and p.suffix != ".xlsx")
+
+
+def test_tables_written_in_the_background_are_the_same_files(tmp_path, monkeypatch):
+    monkeypatch.setattr("vaxreport.reporting.worklists.to_table",
+                        lambda lists: pd.DataFrame({"site_code": pd.Series([], dtype="string")}))
+    monkeypatch.setattr("vaxreport.reporting.worklists.write_summary_workbook", lambda *a, **k: None)
+    direct = _stage_one(tmp_path / "a").save()
+    early = _stage_one(tmp_path / "b")
+    early._pending = PendingWrites([(df, tmp_path / "b" / "cleansed" / f"{name}.parquet", True)
+                                    for name, df in early._reconciled_tables().items()])
+    assert early._pending.names == {"doses", "merged_doses", "quarantine", "audit", "findings"}
+    assert direct == early.save() == {"raw": 8, "cleansed": 5, "merged_duplicates": 1, "quarantined": 2}
+    files = _saved_files(tmp_path / "a")
+    assert len(files) == 10  # 7 personal tables, 1 fact table, worklists table, conservation.json
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
         assert ((tmp_path / "b" / rel).stat().st_mode & 0o777) == ((tmp_path / "a" / rel).stat().st_mode & 0o777)
 
 
 def test_a_failed_background_write_fails_the_save(tmp_path):
-    t = _stage_one_tables()
+    s = _stage_one(tmp_path)
     (tmp_path / "cleansed" / "doses.parquet").mkdir(parents=True)  # a folder where the file goes
-    pending = pipeline.write_reconciled(tmp_path, cleaned=t["cleaned"], reconciled=t["reconciled"])
+    s._pending = PendingWrites([(df, tmp_path / "cleansed" / f"{name}.parquet", True)
+                                for name, df in s._reconciled_tables().items()])
     with pytest.raises(OSError):
-        pipeline.save_stage_one(tmp_path, **t, pending=pending)
+        s.save()

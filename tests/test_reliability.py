@@ -19,7 +19,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vaxreport import clean, dedup, doses, io, pipeline, runner, schemas, text
+from vaxreport import layout
+from vaxreport.runner import rundir
+from vaxreport import io, runner, schemas, text
+from vaxreport.cleansing import clean
+from vaxreport.linkage import dedup
+from vaxreport.linkage import doses
+from vaxreport.layout import WORKLISTS_TABLE
+from vaxreport.linkage.persons import person_records, with_person_id
 
 from conftest import vaxreport_cmd
 
@@ -54,9 +61,9 @@ def _load(path: Path) -> pd.DataFrame:
 def _through_stage_one(raw: pd.DataFrame) -> tuple[clean.CleanResult, doses.ReconcileResult]:
     """Clean → dedup → reconcile, as stage 1 does; asserts row conservation."""
     cleaned = clean.clean_doses(raw, params=clean.CleanParams(as_of=AS_OF))
-    persons = pipeline.person_records(cleaned.data)
+    persons = person_records(cleaned.data)
     labels = dedup.cluster_persons(persons)
-    rec = doses.reconcile(pipeline.with_person_id(cleaned.data, persons, labels))
+    rec = doses.reconcile(with_person_id(cleaned.data, persons, labels))
     assert len(raw) == len(rec.data) + len(rec.merged) + len(cleaned.quarantine)
     return cleaned, rec
 
@@ -195,7 +202,7 @@ def test_cli_run_on_a_truncated_export_fails_with_one_clear_message(tmp_path, de
     assert f"InputDataError: file {doses_csv}, row " in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
     assert not (tmp_path / "run" / "districts").exists()
-    manifest = json.loads((tmp_path / "run" / runner.MANIFEST).read_text(encoding="utf-8"))
+    manifest = json.loads((tmp_path / "run" / layout.MANIFEST).read_text(encoding="utf-8"))
     assert manifest["ok"] is False and [nb["stage"] for nb in manifest["notebooks"]] == ["cleanse"]
 
 
@@ -222,8 +229,8 @@ def test_second_run_into_a_busy_folder_is_refused(fault_runs):
 
 def test_killed_run_leaves_nothing_that_looks_complete(fault_runs):
     files = fault_runs["killed"]["files"]
-    assert runner.MANIFEST not in files
-    assert {runner.INCOMPLETE_NAME, runner.LOCK_NAME} <= files
+    assert layout.MANIFEST not in files
+    assert {rundir.INCOMPLETE_NAME, rundir.LOCK_NAME} <= files
     assert "cleansed/conservation.json" in files  # stage 1 had finished
     assert not [f for f in files if f.startswith("districts/") and f.endswith(("/report.ipynb", "/report.pdf",
                                                                                 "/metrics.json"))]
@@ -241,17 +248,17 @@ def test_rerun_after_a_kill_says_it_starts_clean_and_completes(fault_runs):
     assert (f"note: {x} holds an interrupted run (pid {fault_runs['a_pid']}); starting clean"
             in fault_runs["logs"]["b"])
     files = _files(x)
-    assert runner.MANIFEST in files and runner.INCOMPLETE_NAME not in files and runner.LOCK_NAME not in files
+    assert layout.MANIFEST in files and rundir.INCOMPLETE_NAME not in files and rundir.LOCK_NAME not in files
     assert not [f for f in files if "partial" in f or f.endswith(".tmp")]
     assert not [f for f in files if f.startswith("districts/168-")]  # the killed run's leftovers are gone
-    manifest = json.loads((x / runner.MANIFEST).read_text(encoding="utf-8"))
+    manifest = json.loads((x / layout.MANIFEST).read_text(encoding="utf-8"))
     assert [nb["stage"] for nb in manifest["notebooks"]] == ["cleanse", "district", "province"]
 
 
 def _reproducible(run: Path) -> dict[str, bytes]:
     """Files that must be byte-identical across reruns: personal and fact parquet, district 167's
     PDF and metrics, the worklist summary and the workbooks of district 167's sites (stage 2)."""
-    table = pd.read_parquet(run / "cleansed" / pipeline.WORKLISTS_TABLE, columns=["site_code", "district_code"])
+    table = pd.read_parquet(run / "cleansed" / WORKLISTS_TABLE, columns=["site_code", "district_code"])
     sites = sorted(set(table.loc[table["district_code"] == "167", "site_code"]))
     workbooks = [run / "cleansed" / "worklists" / f"{s}.xlsx" for s in sites]
     assert workbooks and all(p.exists() for p in workbooks)
@@ -307,29 +314,29 @@ def test_failing_district_is_reported_and_the_rest_completes(hostile_run):
     text = " ".join((pg.extract_text() or "") for pg in PdfReader(run / "province" / "report.pdf").pages)
     text = " ".join(text.split())
     assert "Chưa tổng hợp được số liệu của:" in text and "Huyện Phú Lương" in text
-    manifest = json.loads((run / runner.MANIFEST).read_text(encoding="utf-8"))
+    manifest = json.loads((run / layout.MANIFEST).read_text(encoding="utf-8"))
     assert manifest["ok"] is False
 
 
 def test_a_failed_run_is_replaced_without_force_and_says_so(tmp_path):
     out = tmp_path / "run"
     (out / "cleansed").mkdir(parents=True)
-    (out / runner.MANIFEST).write_text('{"ok": false}')
-    with runner._run_lock(out, force=False) as note:
+    (out / layout.MANIFEST).write_text('{"ok": false}')
+    with rundir.run_lock(out, force=False) as note:
         assert note == f"note: {out} holds a run that failed (see its manifest.json); starting clean"
-        assert sorted(p.name for p in out.iterdir()) == [runner.LOCK_NAME, runner.INCOMPLETE_NAME]
-    assert not (out / runner.LOCK_NAME).exists()
+        assert sorted(p.name for p in out.iterdir()) == [rundir.LOCK_NAME, rundir.INCOMPLETE_NAME]
+    assert not (out / rundir.LOCK_NAME).exists()
 
 
 def test_an_interrupted_run_keeps_its_lock_and_the_next_run_says_so(tmp_path):
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        with runner._run_lock(out, force=False):
+        with rundir.run_lock(out, force=False):
             (out / "cleansed").mkdir()
             raise KeyboardInterrupt  # Ctrl-C in the middle of stage 1
-    assert (out / runner.LOCK_NAME).exists() and (out / runner.INCOMPLETE_NAME).exists()
-    (out / runner.LOCK_NAME).write_text("999999999\nold-token\n")  # its pid, now dead
-    with runner._run_lock(out, force=False) as note:
+    assert (out / rundir.LOCK_NAME).exists() and (out / rundir.INCOMPLETE_NAME).exists()
+    (out / rundir.LOCK_NAME).write_text("999999999\nold-token\n")  # its pid, now dead
+    with rundir.run_lock(out, force=False) as note:
         assert note == f"note: {out} holds an interrupted run (pid 999999999); starting clean"
         assert not (out / "cleansed").exists()
-    assert not (out / runner.LOCK_NAME).exists()
+    assert not (out / rundir.LOCK_NAME).exists()

@@ -1,4 +1,4 @@
-"""PDF rendering (vaxreport.report.render): layout facts, safety of data text, fonts, determinism."""
+"""PDF rendering (vaxreport.reporting.report.render): layout facts, safety of data text, fonts, determinism."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from vaxreport.exceptions import ReportRenderError
-from vaxreport.report import Paragraph, ReportDoc, Section, Signatory, Table, render_pdf, write_pdf
-from vaxreport.report.render import FONTS_DIR, Figure, _recipient_lines
-from vaxreport.report.sample import SAMPLE_TIMESTAMP, sample_report
+from vaxreport.reporting.report import Paragraph, ReportDoc, Section, Signatory, Table, render_pdf, write_pdf
+from vaxreport.reporting.report.render import FONTS_DIR, Figure, _recipient_lines
+from vaxreport.reporting.report.sample import SAMPLE_TIMESTAMP, sample_report
 
 TS = SAMPLE_TIMESTAMP
 MM = 72 / 25.4
@@ -186,7 +186,7 @@ def test_bad_tables_raise(table: Table, match: str) -> None:
 def test_table_cells_are_formatted_and_numbers_right_aligned() -> None:
     from decimal import Decimal
 
-    from vaxreport.report.render import _table_payload
+    from vaxreport.reporting.report.render import _table_payload
     p = _table_payload(Table(columns=["Huyện", "Mũi", "Tỷ lệ"],
                              rows=[["Đại Từ", 2756537, Decimal("94.24")], ["Võ Nhai", None, 7.5]]))
     assert p["rows"] == [["Đại Từ", "2.756.537", "94,24"], ["Võ Nhai", "—", "7,50"]]
@@ -194,7 +194,7 @@ def test_table_cells_are_formatted_and_numbers_right_aligned() -> None:
 
 
 def test_figures_png_and_svg_are_embedded() -> None:
-    from vaxreport.figures import bar_indicator_by_unit, figure_png, figure_svg
+    from vaxreport.reporting.figures import bar_indicator_by_unit, figure_png, figure_svg
     import pandas as pd
     fig = bar_indicator_by_unit(pd.DataFrame({"u": ["Đồng Hỷ"], "v": [90.5]}), "v", "u")
     doc = _minimal(sections=[Section("I.", [Figure(figure_png(fig), "Biểu đồ PNG"),
@@ -231,7 +231,7 @@ def test_nfd_and_invisible_characters_are_normalised() -> None:
 
 def test_table_from_frame_with_missing_values() -> None:
     import pandas as pd
-    from vaxreport.report.render import _table_payload
+    from vaxreport.reporting.report.render import _table_payload
     df = pd.DataFrame({"Xã": ["Hóa Thượng", "La Hiên"],
                        "Mũi": pd.array([1200, None], dtype="Int64"),
                        "Tỷ lệ": [float("nan"), 12.345]})
@@ -247,7 +247,7 @@ def test_typst_failure_becomes_report_render_error() -> None:
 
 
 def test_any_typst_warning_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from vaxreport.report import render
+    from vaxreport.reporting.report import render
     bad = tmp_path / "bad.typ"
     bad.write_text('#text(font: "No Such Font")[x]', encoding="utf-8")
     monkeypatch.setattr(render, "TEMPLATE", bad)
@@ -270,7 +270,7 @@ def test_any_markup_soup_prints_exactly(text: str) -> None:
 
 
 def test_only_captioned_tables_and_figures_are_numbered() -> None:
-    from vaxreport.report.render import _payload
+    from vaxreport.reporting.report.render import _payload
     t = Table(columns=["a"], rows=[["x"]])
     doc = _minimal(sections=[Section("I.", [t, dataclasses.replace(t, caption="Theo huyện")]),
                              Section("II.", [dataclasses.replace(t, caption="Theo xã")])])

@@ -8,6 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from vaxreport import layout
+from vaxreport.runner import rundir
 from vaxreport import runner
 from vaxreport.exceptions import RunError
 
@@ -64,26 +66,26 @@ def test_unknown_parameter_is_an_error(tmp_path):
 def test_run_lock_refuses_busy_and_complete_folders(tmp_path):
     out = tmp_path / "run"
     out.mkdir()
-    (out / runner.LOCK_NAME).write_text(str(os.getppid()))  # a live process holds it
+    (out / rundir.LOCK_NAME).write_text(str(os.getppid()))  # a live process holds it
     with pytest.raises(RunError, match="in use by another vaxreport run"):
-        with runner._run_lock(out, force=False):
+        with rundir.run_lock(out, force=False):
             pass
-    (out / runner.LOCK_NAME).unlink()
-    (out / runner.MANIFEST).write_text("{}")
+    (out / rundir.LOCK_NAME).unlink()
+    (out / layout.MANIFEST).write_text("{}")
     with pytest.raises(RunError, match="already holds a complete run"):
-        with runner._run_lock(out, force=False):
+        with rundir.run_lock(out, force=False):
             pass
-    with runner._run_lock(out, force=True) as note:
-        assert not (out / runner.MANIFEST).exists()  # cleared before the new run writes anything
+    with rundir.run_lock(out, force=True) as note:
+        assert not (out / layout.MANIFEST).exists()  # cleared before the new run writes anything
         assert note == ""
-    assert not (out / runner.LOCK_NAME).exists()
+    assert not (out / rundir.LOCK_NAME).exists()
 
 
 def test_interrupted_run_is_detected_and_cleared(tmp_path):
     out = tmp_path / "run"
     (out / "cleansed").mkdir(parents=True)
     (out / "cleansed" / "doses.parquet").write_bytes(b"partial")
-    (out / runner.LOCK_NAME).write_text("999999999")  # dead pid
-    with runner._run_lock(out, force=False) as note:
+    (out / rundir.LOCK_NAME).write_text("999999999")  # dead pid
+    with rundir.run_lock(out, force=False) as note:
         assert "interrupted" in note
         assert not (out / "cleansed").exists()

@@ -12,7 +12,7 @@ import pandas as pd
 import phonenumbers
 import pytest
 
-from vaxreport import params, schemas, synth, text
+from vaxreport import params, refdata, schemas, synth, text
 
 SCALE = 0.002
 
@@ -204,7 +204,7 @@ def test_ids_consistent_with_birth_and_sex(doses: pd.DataFrame, truth: pd.DataFr
     assert (g // 2 == (year - 1900) // 100).all()
     assert ((g % 2 == 1) == (cccd["true_gender"] == "F")).all()
     assert (cccd["true_id_number"].str[4:6].astype(int) == year % 100).all()
-    codes = set(synth.refdata.cccd_provinces()["cccd_code"])
+    codes = set(refdata.cccd_provinces()["cccd_code"])
     assert cccd["true_id_number"].str[:3].isin(codes).all()
     assert (cccd["true_id_number"].str[:3] == "019").mean() > 0.7
     # un-corrupted raw rows carry the true ID

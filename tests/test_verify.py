@@ -3,7 +3,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from vaxreport import text, verify
+from vaxreport import text
+from vaxreport.linkage import verify
 from vaxreport.exceptions import SchemaViolation
 
 

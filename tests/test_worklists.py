@@ -8,8 +8,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from vaxreport import doses as dz
-from vaxreport import worklists as wlm
+from vaxreport.linkage import doses as dz
+from vaxreport.reporting import worklists as wlm
 from vaxreport.exceptions import SchemaViolation
 
 AS_OF = date(2022, 5, 31)

@@ -687,3 +687,13 @@ def _build(data: Any, base_dir: Path, source: Path | None) -> RunParams:
         raise ParamsError(f"{label}: {len(pr.items)} problem(s):\n"
                           + "\n".join(f"- {p}" for p in pr.items))
     return RunParams(**kw, source=source)
+
+
+def previous_period(period: str) -> str:
+    """``"2022-05"`` → ``"2022-04"``; ``"2022-01"`` → ``"2021-12"``.
+
+    >>> previous_period("2022-01")
+    '2021-12'
+    """
+    year, month = (int(x) for x in period.split("-"))
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"

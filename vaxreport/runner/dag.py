@@ -1,64 +1,48 @@
 """The monthly job as a DAG of papermill notebooks: cleanse → districts (parallel) → province.
 
-The only module that calls papermill. A run folder looks like::
-
-    <out>/cleansed/...                       stage 1 (cleanse.ipynb)
-    <out>/districts/<code>-<slug>/report.*   stage 2 (district_report.ipynb, one per district)
-    <out>/province/report.*                  stage 3 (province_report.ipynb)
-    <out>/manifest.json                      written last: a run without it is not complete
-
-Examples:
-    >>> slugify("TP Thái Nguyên")
-    'tp-thai-nguyen'
+The only module that calls papermill. The notebooks ship inside the package
+(``vaxreport/notebooks``, the project's ``notebooks/`` folder) and are found through
+``importlib.resources``, so an installed wheel runs the job from any folder. Folder layout:
+:mod:`vaxreport.layout`; lock and manifest: :mod:`vaxreport.runner.rundir`.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import hashlib
-import json
 import multiprocessing
 import os
-import platform
-import re
 import shutil
-import subprocess
 import sys
 import time
-import unicodedata
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
+from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
+from vaxreport import layout
 from vaxreport.exceptions import RunError
+from vaxreport.io.write import sha256_file, write_text
+from vaxreport.runner.rundir import INCOMPLETE_NAME, run_lock, write_manifest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = PROJECT_ROOT / "notebooks"
 KERNEL = "python3"
-LOCK_NAME = ".vaxreport-run.lock"
-MANIFEST = "manifest.json"
-#: Present while a run is in progress or after it was interrupted; removed after the manifest.
-INCOMPLETE_NAME = "RUN-INCOMPLETE.txt"
-#: Environment variable carrying the run's token to its worker and kernel processes, so that a
-#: later run can wait for the orphans of a killed run before clearing the folder.
-TOKEN_ENV = "VAXREPORT_RUN_TOKEN"
-ORPHAN_WAIT_SECONDS = 30.0
-TRACKED_PACKAGES = ("vaxreport", "pandas", "numpy", "pyarrow", "rapidfuzz", "papermill", "nbconvert",
-                    "matplotlib", "typst", "phonenumbers", "openpyxl")
+#: The folder of the stage notebooks; None: the ones shipped with the package (tests point it
+#: at a copy).
+NOTEBOOKS: Path | None = None
 
 
-def slugify(text: str) -> str:
-    """ASCII folder-safe slug of a unit name (no path separators can survive).
-
-    >>> slugify("Đồng Hỷ / ../x")
-    'dong-hy-x'
-    """
-    s = unicodedata.normalize("NFD", text).replace("đ", "d").replace("Đ", "D")
-    s = "".join(ch for ch in s if unicodedata.category(ch) != "Mn").lower()
-    return re.sub(r"[^a-z0-9]+", "-", s).strip("-") or "unit"
+def notebooks_dir() -> Path:
+    """The folder holding ``cleanse.ipynb``, ``district_report.ipynb``, ``province_report.ipynb``
+    and ``explore.ipynb``: :data:`NOTEBOOKS` if set, else the package's own copy."""
+    if NOTEBOOKS is not None:
+        return Path(NOTEBOOKS)
+    shipped = resources.files("vaxreport") / "notebooks"
+    if shipped.is_dir() and (shipped / "cleanse.ipynb").is_file():
+        return Path(str(shipped))
+    # a checkout whose symlink vaxreport/notebooks -> ../notebooks was not kept (e.g. Windows)
+    return Path(__file__).resolve().parents[2] / "notebooks"
 
 
 @dataclass
@@ -109,182 +93,6 @@ class RunResult:
         for nb in failed:
             lines.append(f"FAILED: {nb.output} (cell In [{nb.failed_cell}]): {nb.error}")
         return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------------------------
-# run folder: lock, interrupted runs, manifest
-
-
-@contextlib.contextmanager
-def _run_lock(out: Path, force: bool) -> Iterator[str]:
-    """Claim ``out`` for this run; refuse a folder in use or already complete unless ``force``.
-
-    An interrupted run (stale lock or no manifest) is cleared and the returned note says so; the
-    processes a killed run left behind (workers, kernels) are waited for first, so that none of
-    them writes into the new run. Yields the note ("" for a fresh folder).
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    lock = out / LOCK_NAME
-    note = ""
-    if lock.exists():
-        pid, token = _read_lock(lock)
-        if pid and _pid_alive(pid) and pid != os.getpid():
-            raise RunError(f"{out} is in use by another vaxreport run (pid {pid}); "
-                           "choose another --out or wait for it to finish")
-        _wait_for_orphans(out, token)
-        note = f"note: {out} holds an interrupted run (pid {pid}); starting clean"
-        lock.unlink(missing_ok=True)  # two new runs may both find the stale lock: O_EXCL decides
-    elif (out / MANIFEST).exists() and not _manifest_ok(out / MANIFEST):
-        note = f"note: {out} holds a run that failed (see its {MANIFEST}); starting clean"
-    elif (out / MANIFEST).exists() and not force:
-        raise RunError(f"{out} already holds a complete run; pass --force to replace it "
-                       "or choose another --out")
-    elif any(p.name != LOCK_NAME for p in out.iterdir()) and not (out / MANIFEST).exists():
-        note = f"note: {out} holds an incomplete run (no manifest); starting clean"
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
-        raise RunError(f"{out} was claimed by another vaxreport run just now; choose another --out")
-    token = f"{os.getpid()}-{time.time_ns()}"
-    with os.fdopen(fd, "w") as fh:
-        fh.write(f"{os.getpid()}\n{token}\n")
-    previous = os.environ.get(TOKEN_ENV)
-    os.environ[TOKEN_ENV] = token  # inherited by worker processes and their kernels
-    interrupted = False
-    try:
-        for child in out.iterdir():
-            if child.name == LOCK_NAME:
-                continue
-            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-        (out / INCOMPLETE_NAME).write_text(
-            "This run has not finished (or was interrupted): its outputs are incomplete.\n"
-            f"A complete run has {MANIFEST}; run vaxreport again to redo it.\n", encoding="utf-8")
-        yield note
-    except BaseException:
-        # Ctrl-C or a crash: keep the lock (its pid is about to be dead) so that the next run
-        # waits for this run's last processes and says it found an interrupted run.
-        interrupted = True
-        raise
-    finally:
-        if previous is None:
-            os.environ.pop(TOKEN_ENV, None)
-        else:
-            os.environ[TOKEN_ENV] = previous
-        if not interrupted:
-            with contextlib.suppress(FileNotFoundError):
-                lock.unlink()
-
-
-def _manifest_ok(path: Path) -> bool:
-    """Whether a manifest records a successful run (unreadable counts as successful: keep it)."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("ok", True) is not False
-    except (OSError, ValueError, AttributeError):
-        return True
-
-
-def _read_lock(lock: Path) -> tuple[int, str]:
-    """(pid, token) from a lock file; 0 and "" where unreadable (older locks hold the pid only)."""
-    try:
-        lines = lock.read_text().split()
-    except OSError:
-        return 0, ""
-    try:
-        pid = int(lines[0]) if lines else 0
-    except ValueError:
-        pid = 0
-    return pid, (lines[1] if len(lines) > 1 else "")
-
-
-def _token_processes(token: str) -> list[int]:
-    """Live processes (Linux ``/proc``) whose environment carries this run token."""
-    if not token or not Path("/proc").is_dir():
-        return []
-    needle = f"{TOKEN_ENV}={token}".encode()
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/environ", "rb") as fh:
-                env = fh.read()
-        except OSError:  # gone, or another user's process
-            continue
-        if needle in env.split(b"\0"):
-            found.append(int(entry.name))
-    return found
-
-
-def _wait_for_orphans(out: Path, token: str, timeout: float = ORPHAN_WAIT_SECONDS) -> None:
-    """Wait until no process of the interrupted run is left (they exit when their parent dies)."""
-    deadline = time.monotonic() + timeout
-    while pids := _token_processes(token):
-        if time.monotonic() > deadline:
-            raise RunError(f"{out}: processes of an interrupted run are still running (pids {pids}); "
-                           "stop them or choose another --out")
-        time.sleep(0.2)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _git_commit() -> str | None:
-    try:
-        res = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if res.returncode != 0:
-        return None
-    dirty = subprocess.run(["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True, timeout=10, check=False).stdout.strip()
-    return res.stdout.strip() + ("-dirty" if dirty else "")
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in TRACKED_PACKAGES:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            out[pkg] = metadata.version(pkg)
-    return out
-
-
-def _write_manifest(out: Path, *, params_path: Path, params: dict[str, Any], inputs: dict[str, str],
-                    notebooks: list[NotebookRun], started: datetime, seconds: float) -> Path:
-    from vaxreport import io
-
-    manifest = {
-        "vaxreport_manifest": 1,
-        "started_utc": started.isoformat(timespec="seconds"),
-        "seconds": round(seconds, 2),
-        "ok": all(nb.ok for nb in notebooks),
-        "git_commit": _git_commit(),
-        "versions": _versions(),
-        "params_file": str(params_path),
-        "params_sha256": sha256_file(params_path),
-        "params": params,
-        "inputs": inputs,
-        "notebooks": [asdict(nb) for nb in notebooks],
-    }
-    path = out / MANIFEST
-    io.write_json(manifest, path)
-    return path
 
 
 # ----------------------------------------------------------------------------------------------
@@ -371,17 +179,8 @@ def _finish_notebook(partial: Path, output: Path, *, private: bool) -> None:
     nb = nbformat.read(partial, as_version=4)
     with contextlib.suppress(Exception):
         nb.metadata["papermill"]["output_path"] = output.name
-    _write_text_atomic(output, nbformat.writes(nb) + "\n", private=private)
+    write_text(nbformat.writes(nb) + "\n", output, private=private)
     _export_html(output, nb=nb, private=private)
-
-
-def _write_text_atomic(path: Path, text: str, *, private: bool = False) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600 if private else 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o600 if private else 0o644)
-    os.replace(tmp, path)
 
 
 def _export_html(executed: Path, *, nb: Any = None, private: bool = False) -> Path:
@@ -393,7 +192,7 @@ def _export_html(executed: Path, *, nb: Any = None, private: bool = False) -> Pa
     body, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
                            exclude_output_prompt=True).from_notebook_node(nb)
     html = executed.with_suffix(".html")
-    _write_text_atomic(html, body, private=private)
+    write_text(body, html, private=private)
     return html
 
 
@@ -415,11 +214,10 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
     (default: the project's ``notebooks/``; tests pass a copy).
     """
     from vaxreport.params import RunParams
-    from vaxreport.pipeline import unit_dir
 
     params_path = Path(params_path).resolve()
     p = RunParams.from_yaml(params_path)
-    out = Path(out) if out is not None else PROJECT_ROOT / "outputs" / p.period
+    out = Path(out) if out is not None else Path("outputs") / p.period
     out = out.resolve()
     chosen = p.district_codes()
     if districts:
@@ -427,10 +225,10 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
         if unknown:
             raise RunError(f"unknown district codes {unknown}; known: {chosen}")
         chosen = [d for d in chosen if d in set(districts)]
-    nb_dir = Path(notebooks) if notebooks is not None else NOTEBOOKS
+    nb_dir = Path(notebooks) if notebooks is not None else notebooks_dir()
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
-    with _run_lock(out, force) as note:
+    with run_lock(out, force) as note:
         if note and progress:
             print(note, file=sys.stderr)
         inputs = {str(path.relative_to(p.inputs)): sha256_file(path)
@@ -445,15 +243,15 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
         if cleanse.ok:
             names = p.district_names()
             tasks = [("district", f"{code} {names[code]}", nb_dir / "district_report.ipynb",
-                      unit_dir(out, code, names[code]) / "report.ipynb",
+                      layout.unit_dir(out, code, names[code]) / "report.ipynb",
                       {**common, "district_code": code}, out) for code in chosen]
             runs += _run_parallel(tasks, jobs, progress)
             province = execute("province", p.province_name, nb_dir / "province_report.ipynb",
-                               unit_dir(out, None, p.province_name) / "report.ipynb", common, run_dir=out)
+                               layout.unit_dir(out, None, p.province_name) / "report.ipynb", common, run_dir=out)
             runs.append(province)
             _tick(progress, province)
         seconds = time.perf_counter() - t0
-        _write_manifest(out, params_path=params_path, params=p.to_dict(), inputs=inputs, notebooks=runs,
+        write_manifest(out, params_path=params_path, params=p.to_dict(), inputs=inputs, notebooks=runs,
                         started=started, seconds=seconds)
         (out / INCOMPLETE_NAME).unlink()
     return RunResult(out=out, notebooks=runs, seconds=seconds, resumed_note=note)

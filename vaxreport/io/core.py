@@ -71,6 +71,7 @@ import pyarrow.parquet as pq
 
 from vaxreport import schemas
 from vaxreport.exceptions import InputDataError, SchemaViolation
+from vaxreport.io.write import sha256_file
 from vaxreport.schemas import TableSchema
 
 __all__ = [
@@ -886,11 +887,6 @@ def find_input(folder: Path | str, name: str) -> Path:
     return found[0]
 
 
-def _sha256(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 @dataclass
 class _Loaded:
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -909,7 +905,7 @@ def _load_all(folder: Path) -> _Loaded:
         for name, schema in schemas.TABLES.items():
             try:
                 path = find_input(folder, name)
-                digest = pool.submit(_sha256, path)  # hashing overlaps parsing
+                digest = pool.submit(sha256_file, path)  # hashing overlaps parsing
                 df, raw, w = _load(path, schema)
                 out.sources[name] = SourceFile(path=path, sha256=digest.result(), rows=len(df),
                                                encoding=raw.encoding, delimiter=raw.delimiter,
@@ -959,7 +955,7 @@ _BIRTH_COLUMNS = frozenset({"birth_date"})
 def _date_issues(df: pd.DataFrame, raw: _Raw, schema: TableSchema, path: Path,
                  as_of: dt.date | None) -> list[str]:
     """One line per date column holding values the cleanser cannot parse (it quarantines them)."""
-    from vaxreport import parse  # the cleanser's own parser: validate agrees with the run
+    from vaxreport.cleansing import parse  # the cleanser's own parser: validate agrees with the run
 
     issues = []
     headers = {_canonical(h, schema): h for h in raw.headers if h}
@@ -1005,102 +1001,3 @@ def validate_folder(folder: Path | str, *, as_of: dt.date | None = None) -> Vali
     return ValidationReport(folder=folder, problems=[str(e) for e in loaded.errors],
                             row_issues=issues, warnings=loaded.warnings,
                             rows={name: len(df) for name, df in loaded.frames.items()})
-
-
-# --------------------------------------------------------------------------------------------
-# Writers
-# --------------------------------------------------------------------------------------------
-
-
-def _atomic_write(path: Path, data_writer: Any, *, private: bool) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            data_writer(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600 if private else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def write_parquet(df: pd.DataFrame, path: Path | str, *, private: bool = False) -> Path:
-    """Write ``df`` as a byte-reproducible parquet file, atomically.
-
-    zstd level 1 (as small as level 3 on our tables, a quarter faster), no row-group statistics
-    beyond pyarrow's defaults, pandas dtype metadata kept
-    (it holds no timestamps), index stored only if it is not a RangeIndex.
-
-    Args:
-        df: the frame to write.
-        path: destination; parent folders are created.
-        private: file mode 0o600 (personal data) instead of 0o644.
-
-    Examples:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.parquet"
-        >>> df = pd.DataFrame({"id": ["019"], "n": pd.array([1], dtype="Int64")})
-        >>> a = write_parquet(df, p).read_bytes(); b = write_parquet(df, p).read_bytes()
-        >>> a == b, pd.read_parquet(p).equals(df)
-        (True, True)
-    """
-    path = Path(path)
-    table = pa.Table.from_pandas(df, preserve_index=None)
-    _atomic_write(path, lambda fh: pq.write_table(table, fh, compression="zstd",
-                                                  compression_level=1), private=private)
-    return path
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        items = sorted(obj, key=str) if isinstance(obj, (set, frozenset)) else obj
-        return [_jsonable(v) for v in items]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating, Decimal)):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    if obj is None or obj is pd.NA or obj is pd.NaT:
-        return None
-    if isinstance(obj, (dt.datetime, dt.date, dt.time, pd.Timestamp)):
-        return obj.isoformat()
-    if isinstance(obj, Path):
-        return obj.as_posix()
-    if hasattr(obj, "__dataclass_fields__"):
-        from dataclasses import asdict
-        return _jsonable(asdict(obj))
-    if isinstance(obj, str):
-        return obj
-    raise TypeError(f"cannot write {type(obj).__name__} to JSON: {obj!r}")
-
-
-def write_json(obj: Any, path: Path | str, *, private: bool = False) -> Path:
-    """Write ``obj`` as UTF-8 JSON with sorted keys and a final newline, atomically.
-
-    Dates become ISO strings, paths POSIX strings, numpy scalars Python numbers, NaN/NA null.
-
-    Examples:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "m.json"
-        >>> print(write_json({"b": float("nan"), "a": "Thái Nguyên"}, p).read_text(), end="")
-        {
-          "a": "Thái Nguyên",
-          "b": null
-        }
-    """
-    text = json.dumps(_jsonable(obj), sort_keys=True, ensure_ascii=False, indent=2,
-                      allow_nan=False) + "\n"
-    data = text.encode("utf-8")
-    _atomic_write(Path(path), lambda fh: fh.write(data), private=private)
-    return Path(path)

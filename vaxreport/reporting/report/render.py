@@ -30,7 +30,8 @@ from typing import Any, Literal
 import typst
 
 from vaxreport.exceptions import ReportRenderError
-from vaxreport.report.format import NOT_APPLICABLE, fmt_decimal, fmt_int, fmt_place_date
+from vaxreport.io.write import write_bytes
+from vaxreport.reporting.report.format import NOT_APPLICABLE, fmt_decimal, fmt_int, fmt_place_date
 
 __all__ = [
     "FONTS_DIR",
@@ -101,7 +102,7 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    """A chart: PNG or SVG bytes (see ``vaxreport.figures.figure_png``), centred.
+    """A chart: PNG or SVG bytes (see ``vaxreport.reporting.figures.figure_png``), centred.
 
     ``width_mm`` is 10–165 (the text width); ``caption`` is printed below in italics and
     numbered for you (``"Hình 1. <caption>"``). The figure is never split across pages.
@@ -434,15 +435,5 @@ def write_pdf(doc: ReportDoc, path: str | os.PathLike[str], *, timestamp: dateti
         ...     out.read_bytes()[:5]
         b'%PDF-'
     """
-    dest = Path(path)
     pdf = render_pdf(doc, timestamp=timestamp)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pdf)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return dest
+    return write_bytes(pdf, path)

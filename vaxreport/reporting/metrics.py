@@ -1,14 +1,14 @@
 """Indicator definitions and their computation at province, district, commune and site level.
 
 Everything here works on the non-personal *facts* tables written by stage 1 (see
-``vaxreport.pipeline``): ``doses`` (one row per raw platform row), ``persons`` (one row per person
+``vaxreport.facts``): ``doses`` (one row per raw platform row), ``persons`` (one row per person
 after dedup), ``tallies``, ``feedback``, ``registry``, ``population``, ``findings``, ``quarantine``.
 Percentages come from raw integer counts, rounded half-up to 2 decimals, once, in ``Ratio``.
 
 Examples:
     >>> r = Ratio(2756537, 2924867)
-    >>> str(r.pct), r.text()
-    ('94.24', '2.756.537/2.924.867 (94,24%)')
+    >>> str(r.pct), r.to_dict()
+    ('94.24', {'num': 2756537, 'den': 2924867, 'pct': '94.24'})
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vaxreport.report.format import fmt_int, fmt_pct, pct
+from vaxreport.facts import Facts
+from vaxreport.percent import pct
 from vaxreport.schemas import AGE_GROUPS
 
 
@@ -36,46 +37,9 @@ class Ratio:
     def pct(self) -> Decimal | None:
         return pct(self.num, self.den)
 
-    def text(self) -> str:
-        """``"2.756.537/2.924.867 (94,24%)"`` — counts first, so the figure reproduces."""
-        return f"{fmt_int(self.num)}/{fmt_int(self.den)} ({fmt_pct(self.num, self.den)})"
-
     def to_dict(self) -> dict[str, Any]:
         return {"num": int(self.num), "den": int(self.den),
                 "pct": None if self.pct is None else str(self.pct)}
-
-
-@dataclass(frozen=True)
-class Facts:
-    """The stage-1 tables the indicators are computed from (aggregatable, no personal data)."""
-
-    doses: pd.DataFrame
-    persons: pd.DataFrame
-    tallies: pd.DataFrame
-    feedback: pd.DataFrame
-    registry: pd.DataFrame
-    population: pd.DataFrame
-    findings: pd.DataFrame
-    quarantine: pd.DataFrame
-    units: pd.DataFrame
-
-    def scope(self, district_code: str | None) -> Facts:
-        """The same facts restricted to one district (None: the whole province)."""
-        if district_code is None:
-            return self
-        d = district_code
-        communes = set(self.units.loc[self.units.district_code == d, "commune_code"])
-        return Facts(
-            doses=self.doses[self.doses.district_code == d],
-            persons=self.persons[self.persons.district_code == d],
-            tallies=self.tallies[self.tallies.district_code == d],
-            feedback=self.feedback[self.feedback.district_code == d],
-            registry=self.registry[self.registry.district_code == d],
-            population=self.population[self.population.commune_code.isin(communes)],
-            findings=self.findings[self.findings.district_code == d],
-            quarantine=self.quarantine[self.quarantine.district_code == d],
-            units=self.units[self.units.district_code == d],
-        )
 
 
 HEADLINE_LABELS = {

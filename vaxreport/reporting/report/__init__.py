@@ -5,7 +5,7 @@ The public API: the document dataclasses, ``render_pdf``/``write_pdf`` and the f
 
 from __future__ import annotations
 
-from vaxreport.report.format import (
+from vaxreport.reporting.report.format import (
     fmt_date_long,
     fmt_date_short,
     fmt_decimal,
@@ -19,7 +19,7 @@ from vaxreport.report.format import (
     fmt_ratio_sentence,
     pct,
 )
-from vaxreport.report.render import (
+from vaxreport.reporting.report.render import (
     Figure,
     Paragraph,
     ReportDoc,

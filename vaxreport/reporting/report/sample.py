@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
 
-from vaxreport.report.format import fmt_date_short, fmt_int, fmt_pct, fmt_ratio_sentence
-from vaxreport.report.render import (
+from vaxreport.reporting.report.format import fmt_date_short, fmt_int, fmt_pct, fmt_ratio_sentence
+from vaxreport.reporting.report.render import (
     Figure,
     Paragraph,
     ReportDoc,
@@ -39,7 +39,7 @@ def sample_report(figures: Sequence[Figure] = (), *, extra_rows: int = 0) -> Rep
     """The seed report as a ``ReportDoc``.
 
     Args:
-        figures: charts to place in section II (e.g. from ``vaxreport.figures``).
+        figures: charts to place in section II (e.g. from ``vaxreport.reporting.figures``).
         extra_rows: add this many illustrative rows to the indicator table (to test page breaks).
 
     Returns:

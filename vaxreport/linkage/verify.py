@@ -36,7 +36,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from vaxreport import text
 from vaxreport.exceptions import SchemaViolation
-from vaxreport.parse import parse_dates, parse_gender, parse_ids
+from vaxreport.cleansing.parse import parse_dates, parse_gender, parse_ids
 
 #: ``unchecked``: a valid ID the extract does not hold and no registry person matches by name and
 #: birth date — the police have not (yet) checked this person, which is not "not found".

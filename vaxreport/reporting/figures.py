@@ -2,7 +2,7 @@
 
 Every builder returns a ``matplotlib.figure.Figure`` (shown inline in a notebook); ``figure_png``
 turns one into reproducible PNG bytes (no timestamp or software metadata) and
-``as_report_figure`` wraps it as a ``vaxreport.report.Figure`` for ``render_pdf``. Labels use the
+``as_report_figure`` wraps it as a ``vaxreport.reporting.report.Figure`` for ``render_pdf``. Labels use the
 vendored TeX Gyre Termes (the report's font, full Vietnamese coverage) and Vietnamese number
 formatting (``94,24%``, ``2.756.537``). Text is never parsed as mathtext, so ``$`` prints as is.
 
@@ -31,9 +31,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from vaxreport.exceptions import SchemaViolation
-from vaxreport.report.format import fmt_date_short, fmt_day_month, fmt_decimal, fmt_int, fmt_pct_value
-from vaxreport.report.render import FONTS_DIR
-from vaxreport.report.render import Figure as ReportFigure
+from vaxreport.reporting.report.format import fmt_date_short, fmt_day_month, fmt_decimal, fmt_int, fmt_pct_value
+from vaxreport.reporting.report.render import FONTS_DIR
+from vaxreport.reporting.report.render import Figure as ReportFigure
 
 __all__ = [
     "RC",
@@ -380,7 +380,7 @@ def figure_svg(fig: Figure) -> bytes:
 
 def as_report_figure(fig: Figure, caption: str | None = None, *, width_mm: float = 150.0,
                      dpi: int = 200) -> ReportFigure:
-    """Wrap ``fig`` as a ``vaxreport.report.Figure`` (PNG) for ``render_pdf``.
+    """Wrap ``fig`` as a ``vaxreport.reporting.report.Figure`` (PNG) for ``render_pdf``.
 
     Examples:
         >>> f = as_report_figure(coverage_by_age(pd.DataFrame({"age_group": ["18+"], "dose": [1],

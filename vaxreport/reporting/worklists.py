@@ -33,9 +33,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
-from vaxreport.doses import finding_codes
+from vaxreport.linkage.doses import finding_codes
 from vaxreport.frames import positions
 from vaxreport.exceptions import SchemaViolation
+from vaxreport.io.write import write_bytes
 
 #: kind -> sheet title (at most 31 characters, no ``[]:*?/\``), in display order.
 KINDS: dict[str, str] = {
@@ -306,7 +307,7 @@ def build_worklists(doses_data: pd.DataFrame, findings: pd.DataFrame,
             full_name, birth_date, id_number, site_code, dose_date, sign_status``; uses
             ``site_name, phone, vaccine, dose_number, id_valid, id_flags`` when present).
         findings: ``ReconcileResult.findings``.
-        verification: :func:`vaxreport.verify.verify_persons` output.
+        verification: :func:`vaxreport.linkage.verify.verify_persons` output.
         unsigned_days: age in days after which an unsigned dose is listed.
         as_of: reference date (end of the reporting period).
         person_merges: optional merged person records.
@@ -403,22 +404,6 @@ def _period_text(period: str | date, stamp: datetime) -> str:
 def _safe_name(code: object) -> str:
     text = "" if pd.isna(code) else str(code)
     return re.sub(r"[^\w.-]", "_", text) or "_khong_ro_co_so"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary name and ``os.replace``, mode 0o600."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _workbook_bytes(wb: Workbook, stamp: datetime,
@@ -610,7 +595,7 @@ def write_site_workbooks(worklists: Mapping[str, pd.DataFrame], out_dir: str | P
             sheet = _write_sheet(wb, title, lines, headers, widths)
             bulk[sheet] = "".join(xml[a:b].tolist())
         path = out / f"{_safe_name(site or None)}.xlsx"
-        _atomic_write(path, _workbook_bytes(wb, stamp, bulk))
+        write_bytes(_workbook_bytes(wb, stamp, bulk), path, private=True)
         written.append(path)
 
     if summary:
@@ -645,7 +630,7 @@ def write_summary_workbook(worklists: Mapping[str, pd.DataFrame], out_dir: str |
                  ["Mã cơ sở", "Cơ sở tiêm", *KINDS.values(), "Tổng"],
                  [11, 28, *[14] * len(KINDS), 10], summary_rows)
     path = out / SUMMARY_FILE
-    _atomic_write(path, _workbook_bytes(wb, stamp))
+    write_bytes(_workbook_bytes(wb, stamp), path, private=True)
     return path
 
 

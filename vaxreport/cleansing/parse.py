@@ -5,7 +5,7 @@ parsed ``value``, the ``rule`` that changed the value (NA when the value was onl
 plain ``15/03/2022`` becoming a datetime) and, where relevant, a ``status`` or ``flag``. Parsers
 work on the unique values of the column (``_on_uniques``) with whole-array operations, so a
 column of 3 M rows with 40 k distinct birth dates costs 40 k parses. Row-level checks that need
-several columns (CCCD digits against birth date and gender) live in ``vaxreport.clean``.
+several columns (CCCD digits against birth date and gender) live in ``vaxreport.cleansing.clean``.
 
 Examples:
     >>> parse_dates(pd.Series(["15/03/2022", "03/15/2022", "31/02/2022"]))["value"].tolist()

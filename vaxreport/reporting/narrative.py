@@ -5,7 +5,7 @@ from them); section II is written from the data (where unsigned doses and unveri
 concentrated, which errors remain); section III comes from the params.
 
 Examples:
-    >>> from vaxreport.metrics import Ratio
+    >>> from vaxreport.reporting.metrics import Ratio
     >>> results_sentence({"entry": Ratio(2756537, 2924867), "feedback": Ratio(2628, 2628),
     ...     "signing": Ratio(2496793, 2756537), "police_verified": Ratio(200763, 1300000)},
     ...     date(2022, 5, 31))[:88]
@@ -20,13 +20,15 @@ from typing import Any
 
 import pandas as pd
 
-from vaxreport import figures, metrics
-from vaxreport.metrics import Facts, Ratio
+from vaxreport.reporting import figures
+from vaxreport.reporting import metrics
+from vaxreport.facts import Facts
+from vaxreport.reporting.metrics import Ratio
 from decimal import Decimal
 
-from vaxreport.report.format import (NOT_APPLICABLE, fmt_date_short, fmt_int, fmt_int_change, fmt_pct,
+from vaxreport.reporting.report.format import (NOT_APPLICABLE, fmt_date_short, fmt_int, fmt_int_change, fmt_pct,
                                      fmt_pct_value, fmt_pp_change)
-from vaxreport.report.render import Figure, Paragraph, ReportDoc, Section, Signatory, Table
+from vaxreport.reporting.report.render import Figure, Paragraph, ReportDoc, Section, Signatory, Table
 
 DISTRICT_RECIPIENTS = ("Sở Y tế (b/c)", "UBND huyện, thành phố (b/c)", "Các cơ sở tiêm chủng trên địa bàn",
                        "Lưu: VT")

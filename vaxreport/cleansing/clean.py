@@ -52,7 +52,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
-from vaxreport import parse, refdata, text
+from vaxreport import refdata, text
+from vaxreport.cleansing import parse
 from vaxreport.exceptions import SchemaViolation
 from vaxreport.schemas import AUDIT_COLUMNS, CLEAN_DOSES, DOSES, QUARANTINE_REASON, header_key
 

@@ -1,0 +1,74 @@
+"""The run folder's layout: where every stage reads and writes. Paths only — nothing here
+touches disk except :func:`unit_dir`, which creates a report's folder.
+
+A run folder looks like::
+
+    <run>/cleansed/                          stage 1: personal tables (owner-only)
+    <run>/cleansed/facts/<table>.parquet     stage 1 → 2 contract: aggregatable, no personal data
+    <run>/cleansed/worklists/                correction workbooks per site (personal data)
+    <run>/districts/<code>-<slug>/report.*   stage 2, one folder per district
+    <run>/province/report.*                  stage 3
+    <run>/manifest.json                      written last: a run without it is not complete
+
+Examples:
+    >>> unit_path("/runs/2022-05", "164", "TP Thái Nguyên").as_posix()
+    '/runs/2022-05/districts/164-tp-thai-nguyen'
+    >>> facts_dir("/runs/2022-05").as_posix()
+    '/runs/2022-05/cleansed/facts'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+CLEANSED = "cleansed"
+FACTS = "facts"
+WORKLISTS = "worklists"
+WORKLISTS_TABLE = "worklists.parquet"
+CONSERVATION = "conservation.json"
+MANIFEST = "manifest.json"
+
+
+def slugify(text: str) -> str:
+    """ASCII folder-safe slug of a unit name (no path separators can survive).
+
+    >>> slugify("Đồng Hỷ / ../x")
+    'dong-hy-x'
+    """
+    s = unicodedata.normalize("NFD", text).replace("đ", "d").replace("Đ", "D")
+    s = "".join(ch for ch in s if unicodedata.category(ch) != "Mn").lower()
+    return re.sub(r"[^a-z0-9]+", "-", s).strip("-") or "unit"
+
+
+def cleansed_dir(run_dir: Path | str) -> Path:
+    """``<run>/cleansed``: stage 1's personal tables."""
+    return Path(run_dir) / CLEANSED
+
+
+def facts_dir(run_dir: Path | str) -> Path:
+    """``<run>/cleansed/facts``: the tables the reports are computed from."""
+    return cleansed_dir(run_dir) / FACTS
+
+
+def worklists_dir(run_dir: Path | str) -> Path:
+    """``<run>/cleansed/worklists``: the correction workbooks."""
+    return cleansed_dir(run_dir) / WORKLISTS
+
+
+def worklists_table(run_dir: Path | str) -> Path:
+    """``<run>/cleansed/worklists.parquet``: every worklist line, with its district."""
+    return cleansed_dir(run_dir) / WORKLISTS_TABLE
+
+
+def unit_path(run_dir: Path | str, code: str | None, name: str) -> Path:
+    """Output folder of one report, ``districts/<code>-<slug>`` or ``province`` (not created)."""
+    return Path(run_dir) / ("province" if code is None else f"districts/{code}-{slugify(name)}")
+
+
+def unit_dir(run_dir: Path | str, code: str | None, name: str) -> Path:
+    """:func:`unit_path`, created if missing (the folder a report notebook writes into)."""
+    folder = unit_path(run_dir, code, name)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

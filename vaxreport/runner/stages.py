@@ -1,0 +1,309 @@
+"""The stages as library calls, so that each exists once and the notebooks stay thin.
+
+Stage 1 (``notebooks/cleanse.ipynb``) is :class:`StageOne`: one method per section of the
+notebook, in :data:`StageOne.SECTIONS` order; :func:`run_stage_one` runs them all. Stages 2 and 3
+(the district and province report notebooks) share :func:`render_report`. Notebooks opened by
+hand without parameters get the tiny example province (:func:`open_run`).
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pandas as pd
+
+from vaxreport import layout
+from vaxreport.facts import Facts, build_facts, check_conservation
+from vaxreport.io.write import write_json, write_parquet
+from vaxreport.params import RunParams, previous_period
+
+if TYPE_CHECKING:
+    from vaxreport.cleansing.clean import CleanParams, CleanResult
+    from vaxreport.io import Inputs
+    from vaxreport.linkage.doses import ReconcileResult
+    from vaxreport.reporting.metrics import ReportMetrics
+    from vaxreport.reporting.report.render import ReportDoc
+
+_Job = tuple[pd.DataFrame, Path, bool]  # (frame, parquet path, personal data)
+
+
+def clean_params(p: RunParams) -> CleanParams:
+    """``CleanParams`` from run params (report date, campaign start, thresholds)."""
+    from vaxreport.cleansing.clean import CleanParams
+
+    return CleanParams(as_of=p.report_date, campaign_start=p.campaign_start, province_code=p.province_code,
+                       name_match_threshold=float(p.thresholds.name_match_score),
+                       vaccine_match_threshold=float(p.thresholds.vaccine_match_score),
+                       max_age=p.thresholds.max_age)
+
+
+def slim_inputs(inputs: Inputs) -> Inputs:
+    """The inputs without the raw dose columns stage 1 no longer needs once doses are cleansed
+    (only ``record_id, site_code, district_code`` are used later). The argument is not modified."""
+    return replace(inputs, doses=inputs.doses[["record_id", "site_code", "district_code"]].copy())
+
+
+def without_data(cleaned: CleanResult) -> CleanResult:
+    """The clean result without its row data (superseded by the reconciled doses); audit,
+    quarantine, flags and log are kept. The argument is not modified."""
+    return replace(cleaned, data=cleaned.data.iloc[:0])
+
+
+class PendingWrites:
+    """Parquet files being written on a background thread (see :meth:`StageOne.reconcile`)."""
+
+    def __init__(self, jobs: list[_Job]) -> None:
+        self.names = {path.stem for _, path, _ in jobs}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vaxreport-write")
+        self._futures = [self._pool.submit(write_parquet, df, path, private=private) for df, path, private in jobs]
+
+    def wait(self) -> None:
+        """Block until every file is written; re-raise the first failure."""
+        try:
+            for future in self._futures:
+                future.result()
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+def _parquet_jobs(folder: Path, tables: dict[str, pd.DataFrame], *, private: bool) -> list[_Job]:
+    """``(frame, folder/<name>.parquet, private)`` per table."""
+    return [(df, folder / f"{name}.parquet", private) for name, df in tables.items()]
+
+
+def _write_all(jobs: list[_Job]) -> None:
+    jobs = sorted(jobs, key=lambda job: -len(job[0]))  # largest first: the two threads finish together
+    # Arrow encodes and compresses without the GIL: two threads use the second core
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda job: write_parquet(job[0], job[1], private=job[2]), jobs))
+
+
+@dataclass
+class StageOne:
+    """Stage 1 of the monthly run: load → cleanse → link → reconcile → verify → facts →
+    worklists → save, one method per section of ``cleanse.ipynb``.
+
+    Each method reads what the earlier ones left on the object and returns something worth
+    displaying. Superseded data is dropped as soon as it is (the raw dose columns after
+    cleansing, the cleansed rows after reconciliation): a province's line list is large.
+    """
+
+    p: RunParams
+    run_dir: Path
+    inputs: Inputs = field(init=False)
+    cleaned: CleanResult = field(init=False)
+    persons: pd.DataFrame = field(init=False)
+    labels: pd.Series = field(init=False)
+    survivors: pd.DataFrame = field(init=False)
+    reconciled: ReconcileResult = field(init=False)
+    verification: pd.DataFrame = field(init=False)
+    facts: Facts = field(init=False)
+    worklists: dict[str, pd.DataFrame] = field(init=False)
+    counts: dict[str, int] = field(init=False)
+    _pending: PendingWrites | None = field(init=False, default=None)
+
+    SECTIONS: ClassVar[tuple[str, ...]] = ("load", "cleanse", "link", "reconcile", "verify", "build_facts",
+                                           "build_worklists", "save")
+
+    def load(self) -> dict[str, tuple[int, str | None, str]]:
+        """Read the five input tables; returns ``{table: (rows, encoding, sha256 prefix)}``."""
+        from vaxreport import io
+
+        self.inputs = io.load_inputs(self.p.inputs)
+        return {name: (src.rows, src.encoding, src.sha256[:12]) for name, src in self.inputs.sources.items()}
+
+    def cleanse(self) -> pd.DataFrame:
+        """Parse and repair every field; returns the per-step log."""
+        from vaxreport.cleansing import clean
+
+        self.cleaned = clean.clean_doses(self.inputs.doses, params=clean_params(self.p))
+        self.inputs = slim_inputs(self.inputs)  # the raw dose columns are no longer needed
+        return self.cleaned.log
+
+    def link(self) -> str:
+        """Find the same person across records (province-wide); returns a one-line summary."""
+        from vaxreport.linkage import dedup
+        from vaxreport.linkage.persons import person_records
+
+        self.persons = person_records(self.cleaned.data)
+        self.labels = dedup.cluster_persons(self.persons, threshold=self.p.thresholds.dedup_threshold)
+        self.survivors = dedup.survivors(self.persons, self.labels)
+        return f"{len(self.persons):,} person records → {len(self.survivors):,} persons"
+
+    def reconcile(self) -> pd.DataFrame:
+        """Collapse duplicate doses, order each person's doses, find sequence problems; the
+        personal tables final from here on start writing in the background. Returns the
+        findings by kind."""
+        from vaxreport.linkage import doses
+        from vaxreport.linkage.persons import with_person_id
+
+        self.reconciled = doses.reconcile(with_person_id(self.cleaned.data, self.persons, self.labels))
+        self.cleaned = without_data(self.cleaned)  # superseded by reconciled.data
+        tables = self._reconciled_tables()
+        self._pending = PendingWrites(_parquet_jobs(layout.cleansed_dir(self.run_dir), tables, private=True))
+        return self.reconciled.findings.groupby(["code", "label_vi"]).size().rename("n").reset_index()
+
+    def verify(self) -> pd.Series:
+        """Check each person against the police's registry extract; returns counts by status."""
+        from vaxreport.linkage import verify
+
+        self.verification = verify.verify_persons(self.survivors.reset_index(), self.inputs.registry)
+        return verify.status_counts(self.verification)
+
+    def build_facts(self) -> dict[str, int]:
+        """The non-personal tables of the reports; returns their row counts."""
+        from vaxreport.linkage.persons import person_id_valid
+
+        valid = person_id_valid(self.persons, self.labels).reindex(self.survivors.index).to_numpy()
+        self.facts = build_facts(self.inputs, self.cleaned, self.survivors.assign(id_valid=valid), self.reconciled,
+                                 self.verification, self.p)
+        return {name: len(table) for name, table in self.facts.tables().items()}
+
+    def build_worklists(self) -> dict[str, int]:
+        """The per-site correction worklists (personal data); returns lines per kind."""
+        from vaxreport.linkage.persons import person_merges
+        from vaxreport.reporting import worklists as wl
+
+        self.worklists = wl.build_worklists(
+            self.reconciled.data, self.reconciled.findings, self.verification,
+            unsigned_days=self.p.thresholds.unsigned_days, as_of=self.p.period_end or self.p.report_date,
+            person_merges=person_merges(self.persons, self.labels), merged_doses=self.reconciled.merged)
+        return {kind: len(table) for kind, table in self.worklists.items()}
+
+    def save(self) -> dict[str, int]:
+        """Write stage 1 under ``<run>/cleansed``: personal tables owner-only, the facts for the
+        reports, the worklists table and the summary workbook (each district's site workbooks
+        are written by its stage-2 notebook, :func:`write_district_worklists`; sites of no
+        district in the params get theirs now). Returns the row-conservation counts, also in
+        ``conservation.json``."""
+        from vaxreport.reporting import worklists as wl
+
+        out = layout.cleansed_dir(self.run_dir)
+        private = {**self._reconciled_tables(), "persons": self.survivors.reset_index(),
+                   "verification": self.verification}
+        started = self._pending.names if self._pending is not None else set()
+        jobs = _parquet_jobs(out, {k: v for k, v in private.items() if k not in started}, private=True)
+        _write_all(jobs + _parquet_jobs(layout.facts_dir(self.run_dir), self.facts.tables(), private=False))
+        if self._pending is not None:
+            self._pending.wait()
+        self.counts = {"raw": len(self.facts.doses), "cleansed": len(self.reconciled.data),
+                       "merged_duplicates": len(self.reconciled.merged), "quarantined": len(self.cleaned.quarantine)}
+        check_conservation(self.counts)
+        write_json(self.counts, out / layout.CONSERVATION)
+        table = wl.to_table(self.worklists)
+        table["district_code"] = table["site_code"].map(_site_district(self.facts.doses)).astype("string")
+        write_parquet(table, layout.worklists_table(self.run_dir), private=True)
+        wl.write_summary_workbook(self.worklists, layout.worklists_dir(self.run_dir),
+                                  province_name=self.p.province_name, period=self.p.period)
+        orphan = ~table["district_code"].isin(list(self.p.district_names())).to_numpy(bool)
+        if orphan.any():
+            wl.write_site_workbooks(wl.from_table(table[orphan]), layout.worklists_dir(self.run_dir),
+                                    province_name=self.p.province_name, period=self.p.period, summary=False)
+        return self.counts
+
+    def run(self) -> dict[str, int]:
+        """Every section in order; returns the row-conservation counts."""
+        for section in self.SECTIONS:
+            getattr(self, section)()
+        return self.counts
+
+    def _reconciled_tables(self) -> dict[str, pd.DataFrame]:
+        return {"doses": self.reconciled.data, "merged_doses": self.reconciled.merged,
+                "quarantine": self.cleaned.quarantine, "audit": self.cleaned.audit,
+                "findings": self.reconciled.findings}
+
+
+def run_stage_one(p: RunParams, run_dir: Path | str) -> dict[str, int]:
+    """Stage 1 in one call (what ``notebooks/cleanse.ipynb`` does section by section)."""
+    return StageOne(p, Path(run_dir)).run()
+
+
+def _site_district(dose_facts: pd.DataFrame) -> pd.Series:
+    """District of each site as recorded in the dose facts (first row of the site)."""
+    return dose_facts.drop_duplicates("site_code").set_index("site_code")["district_code"]
+
+
+def write_district_worklists(run_dir: Path | str, p: RunParams, district_code: str) -> list[Path]:
+    """Stage 2: the correction workbooks of one district's sites, under ``cleansed/worklists/``
+    (personal data stays in the owner-only stage-1 folder). Returns the files written."""
+    from vaxreport.reporting import worklists as wl
+
+    table = pd.read_parquet(layout.worklists_table(run_dir), filters=[("district_code", "==", district_code)])
+    if table.empty:
+        return []
+    return wl.write_site_workbooks(wl.from_table(table), layout.worklists_dir(run_dir),
+                                   province_name=p.province_name, period=p.period, summary=False)
+
+
+def open_run(params_path: str, run_dir: str, *, need_stage_one: bool = False) -> tuple[RunParams, Path]:
+    """Params and run folder for a notebook; empty arguments give the tiny example province.
+
+    With ``need_stage_one`` (report notebooks opened by hand), stage 1 is run for the example
+    province if its run folder has no facts yet.
+    """
+    example = not params_path
+    if example:
+        from vaxreport.synth.example import example_params
+
+        params_path = str(example_params())
+    p = RunParams.from_yaml(params_path)
+    folder = Path(run_dir) if run_dir else Path(params_path).parent / "run"
+    if need_stage_one and example and not (layout.facts_dir(folder) / "units.parquet").exists():
+        run_stage_one(p, folder)
+    return p, folder
+
+
+def report_timestamp(p: RunParams) -> datetime:
+    """The fixed PDF timestamp of a run: the report date at 00:00 UTC (byte-identical PDFs)."""
+    return datetime(p.report_date.year, p.report_date.month, p.report_date.day, tzinfo=timezone.utc)
+
+
+def render_report(doc: ReportDoc, facts: Facts, indicators: ReportMetrics, p: RunParams, *,
+                  unit_code: str | None, unit_name: str, out: Path) -> Path:
+    """Stages 2 and 3: write ``report.pdf`` and ``metrics.json`` into the unit's folder ``out``;
+    returns the PDF's path."""
+    from vaxreport.reporting import metrics
+    from vaxreport.reporting.report import write_pdf
+
+    pdf = write_pdf(doc, out / "report.pdf", timestamp=report_timestamp(p))
+    summary = metrics.metrics_json(facts, unit_code=unit_code, unit_name=unit_name, period=p.period,
+                                   indicators=indicators)
+    write_json(summary, out / "metrics.json")
+    return pdf
+
+
+def district_rollup(run_dir: Path | str, p: RunParams) -> tuple[pd.DataFrame, list[str]]:
+    """The district table of the province report, from each district's ``metrics.json`` (stage 2).
+
+    Returns the table (one row per district whose report succeeded, headline counts and
+    percentages as in ``metrics.by_district``) and the names of districts with no report.
+    """
+    from vaxreport.reporting.metrics import Ratio, headline_row
+
+    rows, missing = [], []
+    for code, name in p.district_names().items():
+        path = layout.unit_path(run_dir, code, name) / "metrics.json"
+        if not path.exists():
+            missing.append(name)
+            continue
+        m = json.loads(path.read_text(encoding="utf-8"))
+        rows.append(headline_row(code, name, {k: Ratio(r["num"], r["den"]) for k, r in m["headline"].items()}))
+    columns = ["district_code", "district_name"] + [f"{k}_{part}" for k in ("entry", "feedback", "signing",
+                                                                          "police_verified")
+                                                     for part in ("num", "den", "pct")]
+    return pd.DataFrame(rows, columns=columns), missing
+
+
+def previous_metrics(run_dir: Path | str, p: RunParams, code: str | None, name: str) -> dict[str, Any] | None:
+    """The same unit's ``metrics.json`` in the previous period's run folder, beside this one
+    (``outputs/2022-04`` for ``outputs/2022-05``), if that run completed; else None."""
+    previous = Path(run_dir).resolve().parent / previous_period(p.period)
+    if not (previous / layout.MANIFEST).exists():
+        return None
+    path = layout.unit_path(previous, code, name) / "metrics.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
