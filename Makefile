@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 SCALE  ?= 1
 JOBS   ?= 2
 
-.PHONY: demo test test-slow lab bench check clean venv
+.PHONY: demo test test-fast test-slow lab bench check clean venv
 
 # Re-install only when the venv is missing or pyproject.toml changed since the last install.
 $(STAMP): pyproject.toml
@@ -22,9 +22,18 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/vaxreport demo --scale $(SCALE) --jobs $(JOBS) --out outputs/demo --force
 
-# Unit, property and doctests, the notebooks through nbval, and the end-to-end demo.
-test: $(STAMP)
+# Lint and import order (ruff), typed seams (mypy).
+check: $(STAMP)
+	$(VENV)/bin/ruff check vaxreport tests bench scripts
+	$(VENV)/bin/mypy
+
+# make check, then unit, property and doctests, the notebooks through nbval, and the end-to-end demo.
+test: check
 	$(PY) -m pytest -q -m "not slow" --doctest-modules --nbval-lax --ignore=vaxreport/notebooks vaxreport tests notebooks
+
+# The unit tests alone (no notebooks, no subprocess runs): a quick loop while editing.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not notebooks" --doctest-modules --ignore=vaxreport/notebooks vaxreport tests
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow tests

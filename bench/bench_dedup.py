@@ -245,8 +245,8 @@ def _load_synth(folder: Path) -> pd.DataFrame:
     from vaxreport import io as vio  # only with --source synth
     from vaxreport.cleansing import clean
     from vaxreport.linkage.persons import person_records
-    from vaxreport.runner.stages import clean_params
     from vaxreport.params import RunParams
+    from vaxreport.runner.stages import clean_params
 
     p = RunParams.from_yaml(folder / "params.yaml")
     raw = vio.load_inputs(p.inputs).doses

@@ -114,8 +114,8 @@ def stage_one_inputs(data: Path, cache: Path | None) -> dict:
     from vaxreport.cleansing import clean
     from vaxreport.linkage import dedup
     from vaxreport.linkage.persons import person_records, with_person_id
-    from vaxreport.runner.stages import clean_params
     from vaxreport.params import RunParams
+    from vaxreport.runner.stages import clean_params
     p = RunParams.from_yaml(data / "params.yaml")
     inputs = io.load_inputs(p.inputs)
     cleaned = clean.clean_doses(inputs.doses, params=clean_params(p))
@@ -318,7 +318,8 @@ def main() -> None:
 
     t, c = time.perf_counter(), time.process_time()
     res = dz.reconcile(doses)
-    print(f"reconcile: {time.perf_counter() - t:.1f} s (cpu {time.process_time() - c:.1f} s)  kept {len(res.data):,}  merged "
+    print(f"reconcile: {time.perf_counter() - t:.1f} s (cpu {time.process_time() - c:.1f} s)  "
+          f"kept {len(res.data):,}  merged "
           f"{len(res.merged):,}  findings {len(res.findings):,}")
     print(res.findings.code.value_counts().to_string())
     t = time.perf_counter()

@@ -90,14 +90,11 @@ def _child(args: argparse.Namespace) -> None:
     from pypdf import PdfReader
 
     from vaxreport import io
-    from vaxreport.reporting import figures
-    from vaxreport.reporting import metrics
-    from vaxreport.reporting import narrative
     from vaxreport.facts import load_facts
-    from vaxreport.runner.stages import district_rollup, previous_metrics, report_timestamp
-    from vaxreport.reporting import report
     from vaxreport.params import RunParams
+    from vaxreport.reporting import figures, metrics, narrative, report
     from vaxreport.reporting.report import render
+    from vaxreport.runner.stages import district_rollup, previous_metrics, report_timestamp
 
     p = RunParams.from_yaml(args.params)
     code = None if args.unit == "province" else args.unit

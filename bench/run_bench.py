@@ -42,10 +42,11 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -117,7 +118,7 @@ class TreePeak:
             self._sample()
             self._stop.wait(self.every)
 
-    def __enter__(self) -> "TreePeak":
+    def __enter__(self) -> TreePeak:
         self._t.start()
         return self
 
@@ -157,7 +158,7 @@ def measure(cmd: list[str], *, timeout: float | None = None, env: dict[str, str]
     return {"wall": wall, "cpu": cpu, "peak_gb": peak.peak / 2**30,
             "peak_single_gb": peak.peak_single / 2**30, "load": load, "rc": proc.returncode,
             "timed_out": timed_out, "over_limit": peak.over_limit, "stdout": stdout or "",
-            "at": datetime.now(timezone.utc).strftime("%H:%M")}
+            "at": datetime.now(UTC).strftime("%H:%M")}
 
 
 def _kill_tree(pid: int) -> None:
@@ -317,7 +318,7 @@ def environment() -> dict[str, Any]:
                             "vaxreport", "notebooks"], capture_output=True, text=True, check=False).stdout.strip()
     if dirty:
         commit += " + uncommitted changes in vaxreport/ or notebooks/ (the shared working tree)"
-    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpus": os.cpu_count(),
+    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "cpus": os.cpu_count(),
             "machine": platform.machine(), "mem_gb": round(mem_gb, 1), "load": os.getloadavg(),
             "versions": versions, "commit": commit}
 
@@ -411,7 +412,7 @@ def whole_once(scale: float, work: Path, jobs: int, *, timeout: float | None = N
     if not res["ok"]:
         res["error"] = "run " + _why(r)
     if keep:  # the next run at this scale deletes the folder: keep what the figures came from
-        dest = work / "keep" / f"scale-{scale:g}-{datetime.now(timezone.utc):%H%M%S}"
+        dest = work / "keep" / f"scale-{scale:g}-{datetime.now(UTC):%H%M%S}"
         dest.mkdir(parents=True, exist_ok=True)
         for src in (run / "manifest.json", run / "cleansed" / "cleanse.ipynb", folder / "run.log"):
             if src.exists():
@@ -679,7 +680,7 @@ def run_dedup(store: Store, scales: list[float], work: Path, peers: list[str], n
                 labels = persons.with_name(f"labels-{tool}.parquet")
                 with contextlib.suppress(FileNotFoundError):
                     labels.unlink()
-                cmd = [str(py), *(([str(Path(__file__))] if tool == "vaxreport" else [])), *script,
+                cmd = [str(py), *([str(Path(__file__))] if tool == "vaxreport" else []), *script,
                        str(persons), str(labels)]
                 r = measure(cmd, timeout=timeout, log=persons.with_name(f"{tool}.log"))
                 if r["rc"] != 0:
@@ -811,14 +812,13 @@ def jobs_once(scale: float, work: Path, jobs: int, timeout: float | None) -> dic
 def _c_persons(data: str, out: str) -> dict[str, Any]:
     """Load + cleanse a synthetic province; write person records with their true person."""
     import pandas as pd
-
     from bench_dedup import pairwise
+
     from vaxreport import io
     from vaxreport.cleansing import clean
-    from vaxreport.facts import load_facts
-    from vaxreport.linkage.persons import PERSON_FIELDS, person_records
-    from vaxreport.runner.stages import clean_params, report_timestamp
+    from vaxreport.linkage.persons import person_records
     from vaxreport.params import RunParams
+    from vaxreport.runner.stages import clean_params
     from vaxreport.text import fold_series
 
     data_p = Path(data)
@@ -866,8 +866,8 @@ def _c_candidates(run: str) -> dict[str, Any]:
     """Candidate pairs per person record, from a run folder's cleansed doses (kept + merged)."""
     import pandas as pd
 
-    from vaxreport.linkage import dedup
     from vaxreport.facts import load_facts  # noqa: F401
+    from vaxreport.linkage import dedup
     from vaxreport.linkage.persons import PERSON_FIELDS, person_records  # noqa: F401
     from vaxreport.runner.stages import report_timestamp  # noqa: F401
 
@@ -887,8 +887,8 @@ def _c_rules(persons_path: str) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    from vaxreport.linkage import dedup
     from vaxreport.facts import load_facts  # noqa: F401
+    from vaxreport.linkage import dedup
     from vaxreport.linkage.persons import PERSON_FIELDS, person_records  # noqa: F401
     from vaxreport.runner.stages import report_timestamp  # noqa: F401
 
@@ -915,12 +915,11 @@ def _c_render(run: str, runs: str) -> dict[str, Any]:
     import nbformat
     from nbconvert import HTMLExporter
 
-    from vaxreport.reporting import narrative
     from vaxreport.facts import load_facts  # noqa: F401
     from vaxreport.linkage.persons import PERSON_FIELDS, person_records  # noqa: F401
-    from vaxreport.runner.stages import report_timestamp  # noqa: F401
-    from vaxreport.reporting import report
     from vaxreport.params import RunParams
+    from vaxreport.reporting import narrative, report
+    from vaxreport.runner.stages import report_timestamp  # noqa: F401
 
     n = int(runs)
     run_p = Path(run)
@@ -1090,7 +1089,7 @@ def main(argv: list[str] | None = None) -> int:
     timeout = a.timeout
 
     def say(msg: str) -> None:
-        print(f"[{datetime.now(timezone.utc):%H:%M:%S} load {load1():.1f}] {msg}", file=sys.stderr, flush=True)
+        print(f"[{datetime.now(UTC):%H:%M:%S} load {load1():.1f}] {msg}", file=sys.stderr, flush=True)
 
     whole_runs: list[dict[str, Any]] = []
     if "whole" in a.sections:

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from vaxreport import layout
+from vaxreport import layout, runner
 from vaxreport.runner import rundir
-from vaxreport import runner
 
 DEMO_SCALE = 0.002
 DEMO_SEED = 11

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaxreport.linkage import doses as dz
 from vaxreport.exceptions import SchemaViolation
+from vaxreport.linkage import doses as dz
 
 CODES = {"AstraZeneca": "AZ", "Pfizer": "PFIZER", "Moderna": "MODERNA", "Vero Cell": "VEROCELL",
          "Janssen": "JANSSEN"}

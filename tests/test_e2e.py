@@ -8,12 +8,12 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from vaxreport.reporting import metrics
 from vaxreport.facts import Facts, load_facts
 from vaxreport.layout import WORKLISTS_TABLE, unit_dir
-from vaxreport.runner.stages import district_rollup, open_run
 from vaxreport.params import RunParams
+from vaxreport.reporting import metrics
 from vaxreport.reporting.report.format import fmt_int, fmt_pct
+from vaxreport.runner.stages import district_rollup
 
 
 def _pdf_text(path) -> str:
@@ -96,7 +96,8 @@ def test_district_totals_add_up_to_the_province(demo_run):
     table = metrics.by_district(facts)
     h = metrics.headline(facts)
     assert table.entry_den.sum() == h["entry"].den
-    assert table.signing_den.sum() <= h["signing"].den  # rows of sites outside the province's districts stay province-level
+    # rows of sites outside the province's districts stay province-level
+    assert table.signing_den.sum() <= h["signing"].den
     assert table.feedback_den.sum() == h["feedback"].den
 
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from vaxreport import explore
-from vaxreport.linkage import dedup
 from vaxreport.facts import Facts
+from vaxreport.linkage import dedup
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from vaxreport.reporting import figures
 from vaxreport.exceptions import SchemaViolation
+from vaxreport.reporting import figures
 
 UNITS = ["TP Thái Nguyên", "Định Hóa", "Võ Nhai", "Đồng Hỷ"]
 
@@ -91,7 +91,7 @@ def test_coverage_by_age_groups_in_schema_order(ages: pd.DataFrame) -> None:
     (figures.coverage_by_age, {}),
 ])
 def test_missing_columns_raise(func: Any, kwargs: dict[str, Any]) -> None:
-    with pytest.raises(SchemaViolation, match="missing columns"):
+    with pytest.raises(SchemaViolation, match="missing required column"):
         func(pd.DataFrame({"pct": [1.0]}), **kwargs)
 
 

@@ -12,9 +12,8 @@ import re
 import unicodedata
 from pathlib import Path
 
-from pypdf import PdfReader
-
 from conftest import FAILING_DISTRICT, HOSTILE, HOSTILE_DISTRICT
+from pypdf import PdfReader
 
 
 def _squash(s: str) -> str:

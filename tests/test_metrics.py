@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vaxreport.reporting import metrics
 from vaxreport.facts import Facts
+from vaxreport.reporting import metrics
 from vaxreport.reporting.metrics import Ratio
 
 UNITS = pd.DataFrame({"district_code": ["164", "164", "167"], "district_name": ["TP Thái Nguyên"] * 2 + ["Định Hóa"],

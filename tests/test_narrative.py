@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+import io as _io
+from datetime import UTC, date
 
 from pypdf import PdfReader
-import io as _io
-
 from test_metrics import facts
-from vaxreport.reporting import narrative
-from vaxreport.reporting import report
-from vaxreport.reporting.metrics import Ratio
+
 from vaxreport.params import RunParams
+from vaxreport.reporting import narrative, report
+from vaxreport.reporting.metrics import Ratio
 
 SEED = {"entry": Ratio(2756537, 2924867), "feedback": Ratio(2628, 2628), "signing": Ratio(2496793, 2756537),
         "police_verified": Ratio(200763, 1077405)}
@@ -66,9 +65,9 @@ def test_default_proposals_follow_the_gaps():
 
 
 def narrative_timestamp():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime(2022, 6, 1, tzinfo=timezone.utc)
+    return datetime(2022, 6, 1, tzinfo=UTC)
 
 
 def test_change_since_previous_run_in_points_of_printed_percentages():
@@ -110,8 +109,8 @@ def test_district_with_no_signatory_in_params_is_signed_by_its_director():
 def test_coverage_rows_and_note_account_for_every_person():
     import pandas as pd
 
-    from vaxreport.reporting import metrics
     from vaxreport.facts import Facts
+    from vaxreport.reporting import metrics
 
     f = facts()
     extra = pd.DataFrame({"person_id": [4, 5], "district_code": ["164"] * 2, "commune_code": ["05440"] * 2,

@@ -175,7 +175,8 @@ def test_a_district_with_no_signatory_is_signed_by_its_director(tmp_path: Path) 
 
 def test_each_district_carries_its_signatory(tmp_path: Path) -> None:
     text = MINIMAL + ("districts:\n"
-                      "  - code: \"164\"\n    signatory: {authority: KT. GIÁM ĐỐC, title: PHÓ GIÁM ĐỐC, name: Trần Thị Thu Hà}\n"
+                      "  - code: \"164\"\n"
+                      "    signatory: {authority: KT. GIÁM ĐỐC, title: PHÓ GIÁM ĐỐC, name: Trần Thị Thu Hà}\n"
                       "  - code: \"165\"\n    signatory: {name: Lê Văn Nam}\n"
                       "  - code: \"171\"\n    signatory: {authority: GIÁM ĐỐC, title: \"\", name: Lê Minh Tuấn}\n")
     p = RunParams.from_yaml(write(tmp_path, text))

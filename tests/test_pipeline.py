@@ -20,12 +20,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaxreport.facts import age_group, build_dose_facts, check_conservation, feedback_facts, findings_facts, quarantine_facts, registry_facts, site_districts
+from vaxreport.exceptions import ConservationError
+from vaxreport.facts import (
+    age_group,
+    build_dose_facts,
+    check_conservation,
+    feedback_facts,
+    findings_facts,
+    quarantine_facts,
+    registry_facts,
+    site_districts,
+)
 from vaxreport.layout import unit_dir
 from vaxreport.linkage.persons import PERSON_FIELDS, person_id_valid, person_merges, person_records, with_person_id
 from vaxreport.params import previous_period
 from vaxreport.runner.stages import PendingWrites, StageOne, district_rollup, previous_metrics
-from vaxreport.exceptions import ConservationError
 
 DISTRICTS = {"164": "Thành phố Thái Nguyên", "165": "Thành phố Sông Công", "167": "Huyện Định Hóa"}
 refs = st.lists(st.sampled_from(["P1", "P2", "P3", "P4", None]), min_size=1, max_size=12)

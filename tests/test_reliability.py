@@ -18,17 +18,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from vaxreport import layout
-from vaxreport.runner import rundir
-from vaxreport import io, runner, schemas, text
-from vaxreport.cleansing import clean
-from vaxreport.linkage import dedup
-from vaxreport.linkage import doses
-from vaxreport.layout import WORKLISTS_TABLE
-from vaxreport.linkage.persons import person_records, with_person_id
-
 from conftest import vaxreport_cmd
+
+from vaxreport import io, layout, schemas, text
+from vaxreport.cleansing import clean
+from vaxreport.layout import WORKLISTS_TABLE
+from vaxreport.linkage import dedup, doses
+from vaxreport.linkage.persons import person_records, with_person_id
+from vaxreport.runner import rundir
 
 BAD = Path(__file__).parent / "data" / "bad"
 AS_OF = dt.date(2022, 6, 1)
@@ -198,7 +195,7 @@ def test_cli_run_on_a_truncated_export_fails_with_one_clear_message(tmp_path, de
     proc = subprocess.run(vaxreport_cmd("run", str(data / "params.yaml"), "--out", str(tmp_path / "run")),
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 1
-    assert f"FAILED: cleansed/cleanse.ipynb (cell In [" in proc.stdout
+    assert "FAILED: cleansed/cleanse.ipynb (cell In [" in proc.stdout
     assert f"InputDataError: file {doses_csv}, row " in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
     assert not (tmp_path / "run" / "districts").exists()

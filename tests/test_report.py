@@ -6,7 +6,7 @@ import dataclasses
 import io
 import re
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -66,7 +66,8 @@ def test_page_geometry_is_a4_with_nd30_margins(sample_pdf: bytes) -> None:
     box = reader.pages[0].mediabox
     assert (round(float(box.width) / MM), round(float(box.height) / MM)) == (210, 297)
     xs: list[float] = []
-    reader.pages[0].extract_text(visitor_text=lambda t, cm, tm, fd, fs: xs.append(tm[4] * cm[0] + cm[4]) if t.strip() else None)
+    reader.pages[0].extract_text(
+        visitor_text=lambda t, cm, tm, fd, fs: xs.append(tm[4] * cm[0] + cm[4]) if t.strip() else None)
     # left margin 30 mm: nothing starts left of it; body lines start right at it
     assert min(xs) >= 30 * MM - 1
     assert min(xs) <= 30 * MM + 1
@@ -194,8 +195,9 @@ def test_table_cells_are_formatted_and_numbers_right_aligned() -> None:
 
 
 def test_figures_png_and_svg_are_embedded() -> None:
-    from vaxreport.reporting.figures import bar_indicator_by_unit, figure_png, figure_svg
     import pandas as pd
+
+    from vaxreport.reporting.figures import bar_indicator_by_unit, figure_png, figure_svg
     fig = bar_indicator_by_unit(pd.DataFrame({"u": ["Đồng Hỷ"], "v": [90.5]}), "v", "u")
     doc = _minimal(sections=[Section("I.", [Figure(figure_png(fig), "Biểu đồ PNG"),
                                             Figure(figure_svg(fig), "Biểu đồ SVG", width_mm=80)])])
@@ -219,7 +221,7 @@ def test_write_pdf_is_atomic(tmp_path: Path) -> None:
 def test_timestamp_zone_is_normalised() -> None:
     ict = timezone(timedelta(hours=7))
     a = render_pdf(_minimal(), timestamp=datetime(2022, 6, 1, 0, 0, tzinfo=ict))
-    b = render_pdf(_minimal(), timestamp=datetime(2022, 5, 31, 17, 0, tzinfo=timezone.utc))
+    b = render_pdf(_minimal(), timestamp=datetime(2022, 5, 31, 17, 0, tzinfo=UTC))
     assert a == b
 
 
@@ -231,6 +233,7 @@ def test_nfd_and_invisible_characters_are_normalised() -> None:
 
 def test_table_from_frame_with_missing_values() -> None:
     import pandas as pd
+
     from vaxreport.reporting.report.render import _table_payload
     df = pd.DataFrame({"Xã": ["Hóa Thượng", "La Hiên"],
                        "Mũi": pd.array([1200, None], dtype="Int64"),

@@ -8,10 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vaxreport import layout
-from vaxreport.runner import rundir
-from vaxreport import runner
+from vaxreport import layout, runner
 from vaxreport.exceptions import RunError
+from vaxreport.runner import rundir
 
 
 def _notebook(path: Path, *cells: str) -> Path:

@@ -337,7 +337,8 @@ _ANY_CHARS = (
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.one_of(st.text(alphabet=_ANY_CHARS, max_size=25), vietnamese_texts().map(lambda x: encode_legacy(x, "vni")), vietnamese_texts().map(lambda x: encode_legacy(x, "tcvn3"))))
+@given(st.one_of(st.text(alphabet=_ANY_CHARS, max_size=25), vietnamese_texts().map(lambda x: encode_legacy(x, "vni")),
+                 vietnamese_texts().map(lambda x: encode_legacy(x, "tcvn3"))))
 def test_idempotent_and_nfc(x: str) -> None:
     once = to_unicode(x)
     assert to_unicode(once) == once
@@ -406,7 +407,8 @@ def test_series_preserve_na_index_and_input(func, dtype) -> None:  # noqa: ANN00
         title_case_name_series: "Nguyễn Văn An",
     }
     assert out["a"] == expected[func]
-    assert out["c"] == {to_unicode_series: "trần thị b", fold_series: "tran thi b", title_case_name_series: "Trần Thị B"}[func]
+    expected = {to_unicode_series: "trần thị b", fold_series: "tran thi b", title_case_name_series: "Trần Thị B"}
+    assert out["c"] == expected[func]
 
 
 def test_series_empty_and_all_na() -> None:

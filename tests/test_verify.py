@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from vaxreport import text
-from vaxreport.linkage import verify
 from vaxreport.exceptions import SchemaViolation
+from vaxreport.linkage import verify
 
 
 def persons(rows: list[tuple]) -> pd.DataFrame:

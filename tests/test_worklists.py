@@ -8,9 +8,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from vaxreport.exceptions import SchemaViolation
 from vaxreport.linkage import doses as dz
 from vaxreport.reporting import worklists as wlm
-from vaxreport.exceptions import SchemaViolation
 
 AS_OF = date(2022, 5, 31)
 

@@ -42,13 +42,29 @@ _API: dict[str, str] = {
     "reconcile": "vaxreport.linkage.doses", "verify_persons": "vaxreport.linkage.verify",
     # stage 1 → 2 and the reports
     "Facts": "vaxreport.facts", "load_facts": "vaxreport.facts", "report_metrics": "vaxreport.reporting.metrics",
-    "build_report": "vaxreport.reporting.narrative", "write_pdf": "vaxreport.reporting.report", "pct": "vaxreport.percent",
+    "build_report": "vaxreport.reporting.narrative", "write_pdf": "vaxreport.reporting.report",
+    "pct": "vaxreport.percent",
 }
 __all__ = ["__version__", *sorted(_API)]
 
 if TYPE_CHECKING:
-    from vaxreport import (cleansing, cli, exceptions, explore, facts, io, layout, linkage, params, refdata, reporting,
-                           runner, schemas, synth, text)
+    from vaxreport import (
+        cleansing,
+        cli,
+        exceptions,
+        explore,
+        facts,
+        io,
+        layout,
+        linkage,
+        params,
+        refdata,
+        reporting,
+        runner,
+        schemas,
+        synth,
+        text,
+    )
     from vaxreport.cleansing.clean import clean_doses
     from vaxreport.facts import Facts, load_facts
     from vaxreport.io import load_inputs, validate_folder

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from vaxreport import text
-from vaxreport.linkage import dedup
 from vaxreport.facts import Facts
+from vaxreport.linkage import dedup
 from vaxreport.reporting.worklists import mask_id, mask_phone
 
 CLEANSED_TABLES = ("doses", "persons", "verification", "findings", "quarantine", "audit", "merged_doses")

@@ -11,7 +11,7 @@ Examples:
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import pandas as pd
@@ -19,7 +19,7 @@ import pandas as pd
 DATA = resources.files("vaxreport") / "data"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(name: str) -> pd.DataFrame:
     with (DATA / name).open("rb") as fh:
         return pd.read_csv(fh, dtype=str, keep_default_na=False, encoding="utf-8")

@@ -13,7 +13,11 @@ Examples:
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
+
+from vaxreport.exceptions import SchemaViolation
 
 
 @dataclass(frozen=True)
@@ -215,3 +219,18 @@ def canonical_header(text: str, schema: TableSchema) -> str | None:
     if key_us in schema.columns:
         return key_us
     return schema.aliases.get(key)
+
+
+def require_columns(df: Any, columns: Iterable[str], what: str) -> None:
+    """Raise ``SchemaViolation`` naming every column of ``columns`` that ``df`` lacks.
+
+    >>> import pandas as pd
+    >>> require_columns(pd.DataFrame({"a": [1]}), ["a", "b", "c"], "doses")
+    Traceback (most recent call last):
+    ...
+    vaxreport.exceptions.SchemaViolation: doses: missing required column(s): b, c; present: a
+    """
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SchemaViolation(f"{what}: missing required column(s): {', '.join(missing)}; "
+                              f"present: {', '.join(map(str, df.columns))}")

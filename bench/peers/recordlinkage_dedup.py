@@ -79,7 +79,8 @@ def main(src: str, out: str, classifier: str = "sum") -> None:
     pd.DataFrame({"person_ref": df["person_ref"].astype(str), "cluster": labels.astype(str)}).to_parquet(
         out, index=False)
     note = "ECM classifier" if classifier == "ecm" else f"weighted sum ≥ {SUM_THRESHOLD}"
-    print(json.dumps({"seconds": secs, "cpu_seconds": cpu, "pairs": int(len(pairs)), "matches": int(len(a)), "note": note}))
+    print(json.dumps({"seconds": secs, "cpu_seconds": cpu, "pairs": int(len(pairs)), "matches": int(len(a)),
+                      "note": note}))
 
 
 if __name__ == "__main__":

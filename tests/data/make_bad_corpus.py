@@ -191,13 +191,13 @@ def build(out: Path) -> list[Path]:
         "wrong_encoding.csv": _csv([["record_id", "person_ref", "full_name", "birth_date"]])
         .encode("ascii") + b"R001,P001," + "漢字".encode("shift_jis") + b",01/02/1980\r\n",
         "params_unknown_key.yaml": ("period: \"2022-05\"\nreport_date: 2022-06-01\n"
-                                    "inputs: inputs\nsigner: Nguyễn Văn Hùng\n").encode("utf-8"),
+                                    "inputs: inputs\nsigner: Nguyễn Văn Hùng\n").encode(),
         "params_wrong_type.yaml": ("period: \"2022-05\"\nreport_date: 01/06/2022\n"
                                    "inputs: inputs\nrecipients: Bộ Y tế\nthresholds:\n"
-                                   "  unsigned_days: 14.5\n").encode("utf-8"),
+                                   "  unsigned_days: 14.5\n").encode(),
         "params_unknown_district.yaml": ("period: \"2022-05\"\nreport_date: 2022-06-01\n"
                                          "inputs: inputs\ndistricts:\n  - code: 166\n"
-                                         "    agency: TRUNG TÂM Y TẾ HUYỆN X\n").encode("utf-8"),
+                                         "    agency: TRUNG TÂM Y TẾ HUYỆN X\n").encode(),
     }
     written = []
     for name, data in files.items():

@@ -54,8 +54,7 @@ from rapidfuzz import fuzz, process
 
 from vaxreport import refdata, text
 from vaxreport.cleansing import parse
-from vaxreport.exceptions import SchemaViolation
-from vaxreport.schemas import AUDIT_COLUMNS, CLEAN_DOSES, DOSES, QUARANTINE_REASON, header_key
+from vaxreport.schemas import AUDIT_COLUMNS, CLEAN_DOSES, DOSES, QUARANTINE_REASON, header_key, require_columns
 
 RULE = "__rule__"
 FLAG = "__flag__"
@@ -363,7 +362,7 @@ def standardise_text(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         [['Nguyễn Văn An', 'nguyen van an', 'text_legacy_tcvn3'], ['Lê Thị Hòa', 'le thi hoa', \
 'text_tone_placement']]
     """
-    _require(df, ["full_name"])
+    require_columns(df, ["full_name"], "doses")
     new: dict[str, pd.Series] = {}
     for col, name in (("full_name", True), ("address", False), ("site_name", False)):
         if col not in df:
@@ -422,7 +421,7 @@ def standardise_codes(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         sub = raw[hit]
         odd = sub.str.contains(_WS_ODD, regex=True).fillna(False).to_numpy(bool)
         fixed = _squeeze_ws(sub)
-        rule = np.where(odd, "code_whitespace", None).astype(object)
+        rule = np.where(odd, "code_whitespace", np.array(None)).astype(object)
         if pattern:
             fix_hit = fixed.str.contains(pattern, regex=True).fillna(False).to_numpy(bool)
             if fix_hit.any():
@@ -453,7 +452,7 @@ def parse_dose_dates(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         >>> out["__rule__dose_date"].tolist()
         [nan, 'date_swap_day_month', nan, nan]
     """
-    _require(df, ["dose_date"])
+    require_columns(df, ["dose_date"], "doses")
     r = parse.parse_dates(df["dose_date"], kind="dose", as_of=params.report_date)
     reason = r["status"].map({"empty": "no_dose_date", "unparseable": "unparseable_dose_date",
                               "impossible": "impossible_dose_date"}).astype("str")
@@ -473,7 +472,7 @@ def parse_other_dates(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         >>> out["date_flags"].tolist()
         ['', 'birth_date_impossible', 'birth_date_unparseable']
     """
-    _require(df, ["birth_date"])
+    require_columns(df, ["birth_date"], "doses")
     new: dict[str, pd.Series] = {}
     flags: list[tuple[str, pd.Series]] = []
     for col, kind, date_only in (("birth_date", "birth", True), ("entered_at", "dose", False),
@@ -509,7 +508,7 @@ def flag_dates(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         >>> flag_dates(df, CleanParams(as_of=dt.date(2022, 5, 31)))["date_flags"].tolist()
         ['dose_before_campaign;dose_before_birth', 'dose_date_future']
     """
-    _require(df, ["dose_date", "birth_date"])
+    require_columns(df, ["dose_date", "birth_date"], "doses")
     dose, birth = df["dose_date"], df["birth_date"]
     as_of = pd.Timestamp(params.report_date)
     too_old = (dose.dt.year - birth.dt.year) > params.max_age
@@ -539,7 +538,7 @@ def standardise_vaccines(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         >>> out[["vaccine", "vaccine_code", "__quarantine__"]].values.tolist()
         [['Pfizer', 'PFIZER', nan], [nan, nan, 'unknown_vaccine']]
     """
-    _require(df, ["vaccine"])
+    require_columns(df, ["vaccine"], "doses")
     r = parse.parse_vaccines(df["vaccine"], threshold=params.vaccine_match_threshold)
     reason = r["rule"].map({"vaccine_unknown": "unknown_vaccine",
                             "vaccine_missing": "no_vaccine"}).astype("str")
@@ -554,7 +553,8 @@ def parse_dose_numbers(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
 
     A booster or additional dose written without its number ("Mũi nhắc lại", "Mũi bổ sung") is
     placed in the sequence of its ``person_ref``: its position among the record's dose dates
-    (dates closer than ``min_dose_gap_days`` count once: a dose entered twice), at least 3 (rules ``dose_number_booster_seq``, ``dose_number_additional_seq``).
+    (dates closer than ``min_dose_gap_days`` count once: a dose entered twice), at least 3 (rules
+    ``dose_number_booster_seq``, ``dose_number_additional_seq``).
     Unreadable values become NA (rule ``dose_number_unknown``, flag in ``flags``): the dose is
     still usable and ``doses.reconcile`` infers its number from the sequence. Needs
     ``dose_date`` parsed. Does not mutate the input.
@@ -567,7 +567,7 @@ def parse_dose_numbers(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         >>> parse_dose_numbers(df, CleanParams())["dose_number"].tolist()
         [1, 2, 3, 4, 3]
     """
-    _require(df, ["dose_number"])
+    require_columns(df, ["dose_number"], "doses")
     r = parse.parse_dose_numbers(df["dose_number"])
     value, rule = r["value"], r["rule"]
     seq = rule.isin(["dose_number_booster_seq", "dose_number_additional_seq"]).to_numpy(bool)
@@ -604,7 +604,7 @@ def standardise_gender(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         ...     "gender"].tolist()
         ['F', 'M', nan]
     """
-    _require(df, ["gender"])
+    require_columns(df, ["gender"], "doses")
     r = parse.parse_gender(df["gender"])
     return df.assign(gender=r["value"], **{RULE + "gender": r["rule"],
                                            FLAG + "gender": _flag(r["rule"].eq("gender_unknown"),
@@ -618,7 +618,8 @@ def standardise_ids(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
     Strips labels and separators and undoes Excel damage only where the digits are certain
     (``parse.parse_ids``). A 10- or 11-digit value gets its leading zeros back when the padded
     ``0xx`` is a province code and, if the birth date is known, the century and year digits
-    agree with it; an 8-digit value becomes a 9-digit CMND (rule ``id_restore_leading_zero``). Checks, each a flag in ``id_flags`` and never a fix:
+    agree with it; an 8-digit value becomes a 9-digit CMND (rule ``id_restore_leading_zero``). Checks, each a
+    flag in ``id_flags`` and never a fix:
     ``id_missing``, ``id_not_digits``, ``id_excel_lost_digits``, ``id_bad_length``,
     ``id_placeholder``, ``cmnd9`` (9-digit CMND, accepted), ``cccd_bad_province``,
     ``cccd_century_mismatch``, ``cccd_sex_mismatch``, ``cccd_year_mismatch``. ``id_valid`` is
@@ -633,7 +634,7 @@ def standardise_ids(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         [['019080000123', '', True], ['019080000123', '', True], ['019280000123', \
 'cccd_century_mismatch', False], ['090123456', 'cmnd9', True]]
     """
-    _require(df, ["id_number", "birth_date", "gender"])
+    require_columns(df, ["id_number", "birth_date", "gender"], "doses")
     r = parse.parse_ids(df["id_number"])
     value, rule = r["value"], r["rule"]
     birth = df["birth_date"]
@@ -721,7 +722,7 @@ def standardise_phones(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         >>> out[["phone", "phone_valid"]].values.tolist()
         [['0912345678', True], ['0386123456', True], [nan, False]]
     """
-    _require(df, ["phone"])
+    require_columns(df, ["phone"], "doses")
     r = parse.parse_phones(df["phone"])
     return df.assign(phone=r["value"], phone_valid=r["valid"],
                      **{RULE + "phone": r["rule"],
@@ -807,7 +808,7 @@ def match_admin_units(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         >>> out["__flag__district_code"].tolist()
         [nan, nan, nan, 'unknown_code']
     """
-    _require(df, ["district_code", "commune_code"])
+    require_columns(df, ["district_code", "commune_code"], "doses")
     tables = _unit_tables(params.province_code)
     new: dict[str, pd.Series] = {}
     parent: pd.Series | None = None
@@ -825,7 +826,7 @@ def match_admin_units(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
             cp, up = np.zeros(len(vals), dtype="int64"), pd.Index([None])
         key = (cv.astype("int64") + 1) * (len(up) + 1) + (cp.astype("int64") + 1)
         codes, ukeys = pd.factorize(key)
-        res = []
+        res: list[tuple[str | None, str | None, str | None]] = []
         ref_parent = dict(zip(tables["commune"]["code"], tables["commune"]["parent"]))
         districts = set(tables["district"]["code"])
         for k in ukeys:
@@ -865,13 +866,6 @@ STEPS: list[Step] = [
     Step("standardise_phones", standardise_phones, ("phone",)),
     Step("match_admin_units", match_admin_units, ("province_code", "district_code", "commune_code")),
 ]
-
-
-def _require(df: pd.DataFrame, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise SchemaViolation(f"missing required column(s): {', '.join(missing)}; "
-                              f"present: {', '.join(map(str, df.columns))}")
 
 
 def run_steps(df: pd.DataFrame, steps: Sequence[Step], params: CleanParams) -> CleanResult:
@@ -985,7 +979,7 @@ def clean_doses(raw: pd.DataFrame, *, params: CleanParams | None = None,
         SchemaViolation: a required column is missing (all missing ones are named).
     """
     params = params or CleanParams()
-    _require(raw, DOSES.required)
+    require_columns(raw, DOSES.required, "doses")
     df = raw.copy(deep=False)
     for col in DOSES.optional:
         if col not in df.columns:

@@ -724,7 +724,7 @@ def parse_gender(values: pd.Series) -> pd.DataFrame:
         value = key.map(_GENDER_KEYS).astype("str")
         silent = s.isin(list(_GENDER_SILENT))
         rule = pd.Series(np.where(value.isna(), "gender_unknown",
-                                  np.where(silent, None, "gender_normalise")), dtype="str")
+                                  np.where(silent, np.array(None), "gender_normalise")), dtype="str")
         rule = rule.mask(s.fillna("").eq(""), NA)
         return pd.DataFrame({"value": value, "rule": rule})
     return _on_uniques(_to_text(values), one)

@@ -46,19 +46,14 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import hashlib
 import io as _stdio
-import json
 import math
-import os
 import re
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +62,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from vaxreport import schemas
 from vaxreport.exceptions import InputDataError, SchemaViolation
@@ -76,7 +70,7 @@ from vaxreport.schemas import TableSchema
 
 __all__ = [
     "InputWarning", "SourceFile", "Inputs", "ValidationReport", "load_table", "find_input",
-    "load_inputs", "validate_folder", "write_parquet", "write_json", "DELIMITERS",
+    "load_inputs", "validate_folder", "DELIMITERS",
 ]
 
 DELIMITERS = (",", ";", "\t", "|")

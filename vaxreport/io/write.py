@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
-def sha256_file(path: Path | str) -> str:
+def sha256_file(path: str | os.PathLike[str]) -> str:
     """Hex sha256 of a file's bytes.
 
     >>> import tempfile, pathlib
@@ -32,19 +32,20 @@ def sha256_file(path: Path | str) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def write_bytes(data: bytes, path: Path | str, *, private: bool = False) -> Path:
+def write_bytes(data: bytes, path: str | os.PathLike[str], *, private: bool = False) -> Path:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
     return atomic_write(Path(path), lambda fh: fh.write(data), private=private)
 
 
-def write_text(text: str, path: Path | str, *, private: bool = False) -> Path:
+def write_text(text: str, path: str | os.PathLike[str], *, private: bool = False) -> Path:
     """Write ``text`` as UTF-8 to ``path`` atomically (see :func:`atomic_write`)."""
     return write_bytes(text.encode("utf-8"), path, private=private)
 
 
 
 
-def atomic_write(path: Path | str, data_writer: Callable[[BinaryIO], object], *, private: bool = False) -> Path:
+def atomic_write(path: str | os.PathLike[str], data_writer: Callable[[BinaryIO], object], *,
+                 private: bool = False) -> Path:
     """Write a file through ``data_writer(fh)`` into a temporary file beside ``path``, then rename:
     a reader never sees half a file. Mode 0o600 when ``private`` (personal data), else 0o644;
     parent folders are created.
@@ -73,7 +74,7 @@ def atomic_write(path: Path | str, data_writer: Callable[[BinaryIO], object], *,
     return path
 
 
-def write_parquet(df: pd.DataFrame, path: Path | str, *, private: bool = False) -> Path:
+def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str], *, private: bool = False) -> Path:
     """Write ``df`` as a byte-reproducible parquet file, atomically.
 
     zstd level 1 (as small as level 3 on our tables, a quarter faster), no row-group statistics
@@ -127,7 +128,7 @@ def _jsonable(obj: Any) -> Any:
     raise TypeError(f"cannot write {type(obj).__name__} to JSON: {obj!r}")
 
 
-def write_json(obj: Any, path: Path | str, *, private: bool = False) -> Path:
+def write_json(obj: Any, path: str | os.PathLike[str], *, private: bool = False) -> Path:
     """Write ``obj`` as UTF-8 JSON with sorted keys and a final newline, atomically.
 
     Dates become ISO strings, paths POSIX strings, numpy scalars Python numbers, NaN/NA null.

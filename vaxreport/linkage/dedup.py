@@ -50,9 +50,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -348,7 +349,7 @@ class _Prep:
     m: np.ndarray
     d: np.ndarray
     gender: np.ndarray
-    freq: dict[str, np.ndarray] = field(default_factory=dict)
+    freq: dict[str, np.ndarray[Any, Any]] = field(default_factory=dict)
     nums: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -467,9 +468,9 @@ def _add_frequencies(prep: _Prep) -> None:
             prep.nums[f"{key}_count"] = np.append(cnt, 0).astype(np.int64)
     _add_name_dependence(prep)
     dob = _dob_int(prep.y, prep.m, prep.d)
-    vals, cnt = np.unique(dob[dob > 0], return_counts=True)
+    vals, dob_counts = np.unique(dob[dob > 0], return_counts=True)
     prep.freq["dob_values"] = vals
-    prep.freq["dob"] = _smoothed_freq(cnt.astype(np.float64), n, TF_PRIOR["birth_date"])
+    prep.freq["dob"] = _smoothed_freq(dob_counts.astype(np.float64), n, TF_PRIOR["birth_date"])
 
 
 def _add_name_dependence(prep: _Prep) -> None:

@@ -41,7 +41,8 @@ import numpy as np
 import pandas as pd
 
 from vaxreport import refdata
-from vaxreport.exceptions import ConservationError, SchemaViolation
+from vaxreport.exceptions import ConservationError
+from vaxreport.schemas import require_columns
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("record_id", "person_id", "birth_date", "vaccine",
                                      "dose_number", "dose_date", "site_code", "sign_status")
@@ -127,12 +128,6 @@ def finding_codes() -> pd.DataFrame:
     df = refdata.table("findings")
     df["priority"] = df["priority"].astype(int)
     return df.set_index("code")
-
-
-def _check_columns(df: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise SchemaViolation(f"{what} lacks required columns: {missing}")
 
 
 def _days(s: pd.Series) -> np.ndarray:
@@ -471,7 +466,7 @@ def reconcile(doses: pd.DataFrame, *, rules: DoseRules | None = None) -> Reconci
         >>> [(f.record_id, f.code) for f in res.findings.itertuples()]
         [('r3', 'dose_number_mismatch'), ('r3', 'short_interval')]
     """
-    _check_columns(doses, REQUIRED_COLUMNS, "doses")
+    require_columns(doses, REQUIRED_COLUMNS, "doses")
     rules = rules or DoseRules()
     n = len(doses)
     pid, pid_values = _person_codes(doses)
@@ -607,7 +602,8 @@ def _sequence_and_flag(doses: pd.DataFrame, kept: np.ndarray, pid: np.ndarray,
     """``dose_seq`` and ``suspect_duplicate`` per kept row (in ``kept`` order), and findings.
 
     ``kept`` holds the positions of the kept rows in ``doses``; ``pid, day, entered,
-    entered_no`` (entered dose number) and ``vac`` are already restricted to them (``pid_values`` is not). Checks run on the *effective* sequence,
+    entered_no`` (entered dose number) and ``vac`` are already restricted to them (``pid_values`` is not).
+    Checks run on the *effective* sequence,
     which skips suspected duplicates (near-duplicates and same-day doses), so one double entry
     does not make every later dose look wrong.
     """
@@ -867,7 +863,7 @@ def person_doses_summary(data: pd.DataFrame, *,
         >>> int(summ.loc["P1", "boosters"])
         1
     """
-    _check_columns(data, ("person_id", "dose_seq", "dose_date"), "doses data")
+    require_columns(data, ("person_id", "dose_seq", "dose_date"), "doses data")
     vaccines = refdata.vaccines() if vaccines is None else vaccines
     if "suspect_duplicate" in data:  # a double entry is not a dose given
         data = data[~data["suspect_duplicate"].astype("boolean").fillna(False).to_numpy(bool)]

@@ -35,8 +35,8 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from vaxreport import text
-from vaxreport.exceptions import SchemaViolation
 from vaxreport.cleansing.parse import parse_dates, parse_gender, parse_ids
+from vaxreport.schemas import require_columns
 
 #: ``unchecked``: a valid ID the extract does not hold and no registry person matches by name and
 #: birth date — the police have not (yet) checked this person, which is not "not found".
@@ -48,12 +48,6 @@ OUTPUT_COLUMNS: tuple[str, ...] = ("person_id", "status", "mismatch_fields", "su
                                    "registry_result", "name_score", "registry_full_name",
                                    "registry_birth_date", "registry_gender")
 _ID_PATTERN = r"^(?:\d{9}|\d{12})$"
-
-
-def _check_columns(df: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise SchemaViolation(f"{what} lacks required columns: {missing}")
 
 
 def fold_names(s: pd.Series) -> pd.Series:
@@ -104,7 +98,7 @@ def normalise_registry(registry: pd.DataFrame) -> pd.DataFrame:
         >>> normalise_registry(_example_registry())[["id_number", "name_key"]].values.tolist()[0]
         ['019080000001', 'nguyen van an']
     """
-    _check_columns(registry, REGISTRY_COLUMNS, "registry")
+    require_columns(registry, REGISTRY_COLUMNS, "registry")
     n = len(registry)
     na = pd.Series(pd.NA, index=registry.index, dtype="string")
     reg = pd.DataFrame({
@@ -270,7 +264,7 @@ def verify_persons(persons: pd.DataFrame, registry: pd.DataFrame, *,
         >>> verify_persons(_example_persons(), _example_registry()).status.tolist()
         ['verified', 'mismatch', 'no_id']
     """
-    _check_columns(persons, PERSON_COLUMNS, "persons")
+    require_columns(persons, PERSON_COLUMNS, "persons")
     reg = normalise_registry(registry)
     n = len(persons)
     ids = persons["id_number"].astype("string").str.strip()

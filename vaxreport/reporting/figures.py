@@ -30,10 +30,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from vaxreport.exceptions import SchemaViolation
 from vaxreport.reporting.report.format import fmt_date_short, fmt_day_month, fmt_decimal, fmt_int, fmt_pct_value
 from vaxreport.reporting.report.render import FONTS_DIR
 from vaxreport.reporting.report.render import Figure as ReportFigure
+from vaxreport.schemas import require_columns
 
 __all__ = [
     "RC",
@@ -53,7 +53,7 @@ _WIDTH_IN = 150 / 25.4  # drawn at the report's default figure width (150 mm), s
 _MAX_WEEK_LABELS = 9
 
 #: Fixed rcParams used while building and saving every figure (reproducible bytes).
-RC: dict[str, Any] = {
+RC: dict[Any, Any] = {
     "font.family": [FONT_FAMILY],  # a concrete name, so inline notebook display uses it too
     "font.size": 11,
     "axes.titlesize": 12,
@@ -100,14 +100,8 @@ def _style() -> Iterator[None]:
         yield
 
 
-def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise SchemaViolation(f"{what}: missing columns {missing}; has {list(df.columns)}")
-
-
 def _to_float(v: object) -> float | None:
-    if v is None or (not isinstance(v, str) and pd.isna(v)):  # type: ignore[call-overload]
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
         return None
     return float(v)  # type: ignore[arg-type]
 
@@ -145,7 +139,7 @@ def bar_indicator_by_unit(df: pd.DataFrame, value: str, label: str,
         >>> len(fig.axes[0].patches), [t.get_text() for t in fig.axes[0].get_yticklabels()]
         (1, ['Phú Bình', 'Đại Từ'])
     """
-    _require(df, [value, label], "bar_indicator_by_unit")
+    require_columns(df, [value, label], "bar_indicator_by_unit")
     rows = [(str(lab), v, _to_float(v)) for lab, v in zip(df[label], df[value], strict=True)]
     if sort:
         rows.sort(key=lambda r: (-(r[2] if r[2] is not None else float("-inf")), r[0]))
@@ -241,15 +235,16 @@ def weekly_trend(df: pd.DataFrame, *, title: str | None = None) -> Figure:
         >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
         ['02/5\\n2022', '09/5']
     """
-    _require(df, ["week_start", "entered", "signed"], "weekly_trend")
+    require_columns(df, ["week_start", "entered", "signed"], "weekly_trend")
     d = df.sort_values("week_start")
     weeks = list(pd.to_datetime(d["week_start"]))
     days = d["days"].astype("int64").tolist() if "days" in d.columns else [7] * len(d)
     partial = [i for i, n in enumerate(days) if n < 7]
     xs = list(range(len(d)))
-    series = [("administered", dict(linestyle="--", color=_GREY), "Mũi tiêm đã thực hiện (báo cáo của cơ sở)"),
-              ("entered", dict(marker="o", color=_BLUE), "Mũi tiêm đã nhập"),
-              ("signed", dict(marker="s", color=_ORANGE), "Mũi tiêm đã ký xác nhận")]
+    series: list[tuple[str, dict[str, Any], str]] = [
+        ("administered", dict(linestyle="--", color=_GREY), "Mũi tiêm đã thực hiện (báo cáo của cơ sở)"),
+        ("entered", dict(marker="o", color=_BLUE), "Mũi tiêm đã nhập"),
+        ("signed", dict(marker="s", color=_ORANGE), "Mũi tiêm đã ký xác nhận")]
     with _style():
         fig = ChartFigure(figsize=(_WIDTH_IN, 3.4), layout="constrained")
         ax = fig.add_subplot()
@@ -312,7 +307,7 @@ def coverage_by_age(df: pd.DataFrame, *, title: str | None = None) -> Figure:
     """
     from vaxreport.schemas import AGE_GROUPS
 
-    _require(df, ["age_group", "dose", "coverage"], "coverage_by_age")
+    require_columns(df, ["age_group", "dose", "coverage"], "coverage_by_age")
     present = [str(g) for g in pd.unique(df["age_group"])]
     groups = [g for g in AGE_GROUPS if g in present] + sorted(g for g in present if g not in AGE_GROUPS)
     doses = sorted(pd.unique(df["dose"]), key=lambda x: (isinstance(x, str), x))

@@ -247,7 +247,8 @@ def weekly_trend(f: Facts, start: date, end: date) -> pd.DataFrame:
             ts = ts[(ts >= lo) & (ts < hi)]
             return (ts.dt.normalize() - pd.to_timedelta(ts.dt.day_of_week, unit="D")).value_counts()
         unit, _ = np.datetime_data(values.dtype)  # integer ticks, in blocks: no per-row datetime objects
-        lo_t, hi_t, monday = (np.datetime64(t.to_datetime64(), unit).astype("int64") for t in (lo, hi, weeks[0]))
+        lo_t, hi_t, monday = (t.to_datetime64().astype(f"datetime64[{unit}]").astype("int64")
+                              for t in (lo, hi, weeks[0]))
         week_ticks = np.timedelta64(7, "D").astype(f"timedelta64[{unit}]").astype("int64")
         ticks = values.view("int64")  # NaT is the smallest int64: before ``lo_t``
         out = np.zeros(len(weeks), dtype="int64")

@@ -16,18 +16,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
-from vaxreport.reporting import figures
-from vaxreport.reporting import metrics
 from vaxreport.facts import Facts
+from vaxreport.reporting import figures, metrics
 from vaxreport.reporting.metrics import Ratio
-from decimal import Decimal
-
-from vaxreport.reporting.report.format import (NOT_APPLICABLE, fmt_date_short, fmt_int, fmt_int_change, fmt_pct,
-                                     fmt_pct_value, fmt_pp_change)
+from vaxreport.reporting.report.format import (
+    NOT_APPLICABLE,
+    fmt_date_short,
+    fmt_int,
+    fmt_int_change,
+    fmt_pct,
+    fmt_pct_value,
+    fmt_pp_change,
+)
 from vaxreport.reporting.report.render import Figure, Paragraph, ReportDoc, Section, Signatory, Table
 
 DISTRICT_RECIPIENTS = ("Sở Y tế (b/c)", "UBND huyện, thành phố (b/c)", "Các cơ sở tiêm chủng trên địa bàn",
@@ -220,7 +225,8 @@ def default_proposals(h: dict[str, Ratio], dq: dict[str, Any]) -> list[str]:
         out.append(f"Đề nghị các cơ sở tiêm chủng rà soát, cập nhật {fmt_int(h['entry'].den - h['entry'].num)} "
                    "mũi tiêm còn thiếu lên Nền tảng quản lý tiêm chủng COVID-19.")
     if h["signing"].num < h["signing"].den:
-        out.append(f"Đề nghị các cơ sở tiêm chủng hoàn thành ký xác nhận {fmt_int(h['signing'].den - h['signing'].num)} "
+        unsigned = h['signing'].den - h['signing'].num
+        out.append(f"Đề nghị các cơ sở tiêm chủng hoàn thành ký xác nhận {fmt_int(unsigned)} "
                    "mũi tiêm còn lại để cấp \u201cHộ chiếu vắc xin\u201d cho người dân.")
     if dq["valid_id"].num < dq["valid_id"].den:
         out.append("Đề nghị Công an các xã, phường, thị trấn phối hợp xác minh, bổ sung, sửa số định danh cho "

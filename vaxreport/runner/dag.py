@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -226,7 +226,7 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
             raise RunError(f"unknown district codes {unknown}; known: {chosen}")
         chosen = [d for d in chosen if d in set(districts)]
     nb_dir = Path(notebooks) if notebooks is not None else notebooks_dir()
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     t0 = time.perf_counter()
     with run_lock(out, force) as note:
         if note and progress:

@@ -67,7 +67,7 @@ def run_lock(out: Path, force: bool) -> Iterator[str]:
     try:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
-        raise RunError(f"{out} was claimed by another vaxreport run just now; choose another --out")
+        raise RunError(f"{out} was claimed by another vaxreport run just now; choose another --out") from None
     token = f"{os.getpid()}-{time.time_ns()}"
     with os.fdopen(fd, "w") as fh:
         fh.write(f"{os.getpid()}\n{token}\n")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -260,7 +260,7 @@ def open_run(params_path: str, run_dir: str, *, need_stage_one: bool = False) ->
 
 def report_timestamp(p: RunParams) -> datetime:
     """The fixed PDF timestamp of a run: the report date at 00:00 UTC (byte-identical PDFs)."""
-    return datetime(p.report_date.year, p.report_date.month, p.report_date.day, tzinfo=timezone.utc)
+    return datetime(p.report_date.year, p.report_date.month, p.report_date.day, tzinfo=UTC)
 
 
 def render_report(doc: ReportDoc, facts: Facts, indicators: ReportMetrics, p: RunParams, *,

@@ -237,7 +237,7 @@ def _s(values: np.ndarray | pa.Array) -> pa.Array:
     return pc.cast(arr, pa.string())
 
 
-def _pad(values: np.ndarray, width: int) -> pa.Array:
+def _pad(values: np.ndarray | np.integer, width: int) -> pa.Array:
     return pc.utf8_lpad(_s(values), width=width, padding="0")
 
 
@@ -281,7 +281,7 @@ def _days(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + np.asarray(d) - 1
 
 
-def _pick(mask: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
+def _pick(mask: np.ndarray, rate: float | np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Boolean mask: each True of ``mask`` kept with probability ``rate``."""
     return mask & (rng.random(mask.shape[0]) < rate)
 
@@ -530,7 +530,7 @@ _PRIMARY_DOSES = {_AZ: 2, _VERO: 2, _PFIZER: 2, _MODERNA: 2, _SPUTNIK: 2, _HAYAT
                   _JANSSEN: 1}
 
 
-def _names_table(kind: str) -> "pa.Table":
+def _names_table(kind: str) -> pa.Table:
     return pa.Table.from_pandas(refdata.table(f"names_{kind}"), preserve_index=False)
 
 
@@ -1370,7 +1370,6 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
 
     # ---- record-level errors -----------------------------------------------------------------
     e = rng_err
-    age_r = P["age"][rp]
     # names: one variant at most per record
     ref_name, name_masks = _name_errors(names, rp, b, rates, e, np.random.default_rng(root.spawn(1)[0]))
     err_ref.update(name_masks)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from numbers import Integral
 
 from vaxreport.percent import as_count as _as_int
 from vaxreport.percent import pct

@@ -16,11 +16,10 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from numbers import Integral, Real
@@ -79,7 +78,7 @@ class Table:
     """
 
     columns: list[str]
-    rows: list[list[Cell]]
+    rows: Sequence[Sequence[Cell]]
     align: list[Align] | None = None
     caption: str | None = None
     widths: list[float | Literal["auto"]] | None = None
@@ -121,7 +120,7 @@ class Section:
     """A numbered part of the body; ``heading`` is printed as given (``"I. KẾT QUẢ ..."``)."""
 
     heading: str | None
-    blocks: list[Block] = field(default_factory=list)
+    blocks: Sequence[Block] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -364,7 +363,7 @@ def _fonts() -> typst.Fonts:
 def _as_utc(ts: datetime) -> datetime:
     if ts.tzinfo is None:
         raise ValueError(f"timestamp must be timezone-aware, got {ts!r}")
-    return ts.astimezone(timezone.utc)
+    return ts.astimezone(UTC)
 
 
 def render_pdf(doc: ReportDoc, *, timestamp: datetime) -> bytes:

@@ -8,7 +8,7 @@ seed's 94,17% and 90,57%: see DOMAIN.md §0).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from vaxreport.reporting.report.format import fmt_date_short, fmt_int, fmt_pct, fmt_ratio_sentence
 from vaxreport.reporting.report.render import (
@@ -32,7 +32,7 @@ SEED_COUNTS = {
     "persons_verified": 200_763,
 }
 #: Fixed creation time for the sample PDF (the report date, 00:00 in Viet Nam).
-SAMPLE_TIMESTAMP = datetime(2022, 5, 31, 17, 0, tzinfo=timezone.utc)
+SAMPLE_TIMESTAMP = datetime(2022, 5, 31, 17, 0, tzinfo=UTC)
 
 
 def sample_report(figures: Sequence[Figure] = (), *, extra_rows: int = 0) -> ReportDoc:
