@@ -212,3 +212,15 @@ def hostile_run(run_battery: dict) -> dict:
 def fault_runs(run_battery: dict) -> dict:
     """Runs A (killed) and B (rerun) of ``run_battery``, plus the busy-folder attempt."""
     return run_battery["faults"]
+
+
+#: Fixtures that run the monthly job (papermill notebooks, subprocesses): their tests carry the
+#: ``notebooks`` marker, so ``-m "not notebooks"`` (``make test-fast``) is the unit suite alone.
+NOTEBOOK_FIXTURES = frozenset({"demo_run", "demo_data", "demo_logs", "run_battery", "hostile_run", "fault_runs",
+                               "wheel_venv"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if NOTEBOOK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.notebooks)

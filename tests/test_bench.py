@@ -61,6 +61,7 @@ def test_notebook_steps_from_papermill_metadata(rb, tmp_path):
     assert steps["other"] == pytest.approx(0.1) and steps["cells total"] == pytest.approx(9.85)
 
 
+@pytest.mark.notebooks  # runs the bench's child processes
 def test_quick_dedup_section_writes_one_table(rb, tmp_path):
     results = tmp_path / "RESULTS.md"
     results.write_text("old\n" + rb.ANALYSIS_MARK + "\n## Analysis\nkept text\n", encoding="utf-8")

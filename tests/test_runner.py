@@ -23,6 +23,7 @@ def _notebook(path: Path, *cells: str) -> Path:
     return path
 
 
+@pytest.mark.notebooks
 def test_failing_notebook_is_reported_with_its_cell(tmp_path):
     nb = _notebook(tmp_path / "bad.ipynb", "x = 1", "raise ValueError('boom in ' + district_code)")
     out = tmp_path / "run" / "d" / "report.ipynb"
@@ -33,6 +34,7 @@ def test_failing_notebook_is_reported_with_its_cell(tmp_path):
     assert out.exists() and out.with_suffix(".html").exists()
 
 
+@pytest.mark.notebooks
 def test_successful_notebook_html_has_no_code(tmp_path):
     nb = _notebook(tmp_path / "ok.ipynb", "secret_source_line = 41 + 1\nprint('visible output', secret_source_line)")
     out = tmp_path / "run" / "report.ipynb"
@@ -43,6 +45,7 @@ def test_successful_notebook_html_has_no_code(tmp_path):
     assert "secret_source_line = 41" not in html
 
 
+@pytest.mark.notebooks
 def test_kernel_diagnostics_go_to_a_log_beside_the_notebook(tmp_path, capfd):
     nb = _notebook(tmp_path / "ok.ipynb", "print('fine')")
     out = tmp_path / "run" / "report.ipynb"
@@ -55,6 +58,7 @@ def test_kernel_diagnostics_go_to_a_log_beside_the_notebook(tmp_path, capfd):
     assert "stderr restored" in capfd.readouterr().err
 
 
+@pytest.mark.notebooks
 def test_unknown_parameter_is_an_error(tmp_path):
     nb = _notebook(tmp_path / "ok.ipynb", "pass")
     res = runner.execute("district", "x", nb, tmp_path / "run" / "r.ipynb", {"nonsense": 1},
