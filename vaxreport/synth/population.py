@@ -54,6 +54,8 @@ HAMLETS = ("Đồng Tâm", "Làng Mới", "Trung Tâm", "Đồng Bẩm", "Na Mao
            "Làng Phan", "Đồng Chằm", "Ba Đình", "Thác Lở", "Xuân Hòa", "An Thịnh", "Hòa Bình")
 
 def communes(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The province's communes (``admin_units``), each weighted by its share of the district's
+    population (wards 1.7, townships 1.4 times a rural commune, times a lognormal draw)."""
     units = refdata.admin_units(PROVINCE_CODE)
     typ = units["commune_type"].to_numpy()
     factor = np.where(typ == "Phường", 1.7, np.where(typ == "Thị trấn", 1.4, 1.0))
@@ -102,6 +104,7 @@ def vaccination_sites(com: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def check_phone_prefixes() -> None:
+    """Raise ``ValueError`` if a prefix of ``PHONE_PREFIXES`` is not a Vietnamese mobile prefix."""
     import phonenumbers
 
     for prefix in PHONE_PREFIXES:
@@ -171,6 +174,8 @@ def age_years(birth: np.ndarray, on: np.ndarray | np.datetime64) -> np.ndarray:
 
 
 def person_names(P: dict[str, np.ndarray], rng: np.random.Generator) -> pa.Array:
+    """Full name per person: the father's surname line for children, middle and given names by
+    sex and generation; twins share the middle name, a few sons carry the father's full name."""
     sur = refdata.table("names_surnames")
     mid = refdata.table("names_middle")
     giv = refdata.table("names_given")
@@ -244,6 +249,11 @@ def person_ids(P: dict[str, np.ndarray],
 
 
 def id_strings(kind: np.ndarray, number: np.ndarray) -> pa.Array:
+    """IDs as written: 12-digit CCCD, 9-digit CMND, null for none.
+
+    >>> id_strings(np.array([1, 2, 0]), np.array([19085012345, 91234567, -1])).to_pylist()
+    ['019085012345', '091234567', None]
+    """
     s12, s9 = zero_pad(number, 12), zero_pad(number, 9)
     out = pc.if_else(pa.array(kind == 2), s9, s12)
     return pc.if_else(pa.array(kind == 0), pa.nulls(len(kind), pa.string()), out)
@@ -268,11 +278,13 @@ def phones(P: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
 
 
 def phone_strings(number: np.ndarray) -> pa.Array:
+    """Phones as written: "0" and 9 digits, null for none."""
     out = zero_pad(np.maximum(number, 0), 10)
     return pc.if_else(pa.array(number < 0), pa.nulls(len(number), pa.string()), out)
 
 
 def insurance_numbers(P: dict[str, np.ndarray], rng: np.random.Generator) -> pa.Array:
+    """BHYT card number per person (72 % hold one): group code by age, benefit level, "19"."""
     n = P["hh"].shape[0]
     age = P["age"]
     codes = np.array(["GD", "DN", "HT", "CN", "HN", "XN", "CB"])
@@ -285,11 +297,12 @@ def insurance_numbers(P: dict[str, np.ndarray], rng: np.random.Generator) -> pa.
     return pc.if_else(pa.array(rng.random(n) < 0.72), s, pa.nulls(n, pa.string()))
 
 
-def addresses(communes: np.ndarray, com: dict[str, np.ndarray], rng: np.random.Generator) -> pa.Array:
-    n = communes.shape[0]
-    urban = np.isin(com["type"][communes], ["Phường", "Thị trấn"])
-    tail = join(pa.array(com["name"]).take(pa.array(communes)),
-                 pa.array(com["district_name"]).take(pa.array(communes)), PROVINCE_NAME, sep=", ")
+def addresses(commune: np.ndarray, com: dict[str, np.ndarray], rng: np.random.Generator) -> pa.Array:
+    """An address in each commune (index into ``com``): house and group in towns, hamlet elsewhere."""
+    n = commune.shape[0]
+    urban = np.isin(com["type"][commune], ["Phường", "Thị trấn"])
+    tail = join(pa.array(com["name"]).take(pa.array(commune)),
+                pa.array(com["district_name"]).take(pa.array(commune)), PROVINCE_NAME, sep=", ")
     house = join(as_str(rng.integers(1, 300, n)), ", tổ", sep="")
     street = join("Số", house, as_str(rng.integers(1, 45, n)), sep=" ")
     hamlet_name = pa.array(np.array(HAMLETS)).take(pa.array(rng.integers(0, len(HAMLETS), n)))
