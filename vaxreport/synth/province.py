@@ -88,6 +88,7 @@ class _Streams(NamedTuple):
 
 
 def _streams(seed: int) -> _Streams:
+    """The stages' random streams of ``seed``: twelve spawned at once, then one more."""
     root = np.random.SeedSequence(seed)
     streams = [np.random.default_rng(s) for s in root.spawn(12)]
     streams.append(np.random.default_rng(root.spawn(1)[0]))  # spawned after the twelve: the name slips'
