@@ -6,7 +6,7 @@ import hashlib
 import tempfile
 from pathlib import Path
 
-from vaxreport.synth.generate import generate
+from vaxreport.synth.province import generate
 
 
 def example_params(scale: float = 0.001, seed: int = 7) -> Path:
