@@ -1,1 +1,30 @@
-"""Stage 1, first half: every field of the dose line list parsed and repaired, one audit row per change."""
+"""Stage 1, first half: every field of the dose line list parsed and repaired, one audit row per change.
+
+Modules, from the bottom up:
+
+- ``columns``: Arrow-backed string-column helpers the parsers and steps share;
+- ``parse`` (gender, dose numbers, vaccines), ``dates``, ``ids``, ``phones``: column parsers,
+  ``Series -> DataFrame(value, rule, ...)``;
+- ``protocol``: what a step is given (``CleanParams``) and may write (``RULE``, ``FLAG``,
+  ``QUARANTINE`` helper columns);
+- ``steps`` (``STEPS``, the order), ``steps_text``, ``steps_ids``, ``steps_admin``: the pure
+  cleansing verbs, ``(df, params) -> df``;
+- ``audit``: ``clean_doses`` and ``run_steps``, which turn the helper columns into the audit,
+  the quarantine and the flags.
+"""
+
+from vaxreport.cleansing.audit import CleanResult, clean_doses, run_steps
+from vaxreport.cleansing.parse import (
+    parse_dates,
+    parse_dose_numbers,
+    parse_gender,
+    parse_ids,
+    parse_phones,
+    parse_vaccines,
+    phone_migration,
+)
+from vaxreport.cleansing.protocol import CleanParams, Step
+from vaxreport.cleansing.steps import STEPS
+
+__all__ = ["STEPS", "CleanParams", "CleanResult", "Step", "clean_doses", "parse_dates", "parse_dose_numbers",
+           "parse_gender", "parse_ids", "parse_phones", "parse_vaccines", "phone_migration", "run_steps"]
