@@ -10,7 +10,9 @@ Modules, from the bottom up:
 - ``steps`` (``STEPS``, the order), ``steps_text``, ``steps_ids``, ``steps_admin``: the pure
   cleansing verbs, ``(df, params) -> df``;
 - ``audit``: ``clean_doses`` and ``run_steps``, which turn the helper columns into the audit,
-  the quarantine and the flags.
+  the quarantine and the flags;
+- ``validate``: ``validate_folder``, a folder of inputs checked with the readers of ``io`` and
+  the cleanser's date parser.
 """
 
 from vaxreport.cleansing.audit import CleanResult, clean_doses, run_steps
@@ -25,6 +27,8 @@ from vaxreport.cleansing.parse import (
 )
 from vaxreport.cleansing.protocol import CleanParams, Step
 from vaxreport.cleansing.steps import STEPS
+from vaxreport.cleansing.validate import DATE_FORMATS, ValidationReport, validate_folder
 
-__all__ = ["STEPS", "CleanParams", "CleanResult", "Step", "clean_doses", "parse_dates", "parse_dose_numbers",
-           "parse_gender", "parse_ids", "parse_phones", "parse_vaccines", "phone_migration", "run_steps"]
+__all__ = ["DATE_FORMATS", "STEPS", "CleanParams", "CleanResult", "Step", "ValidationReport", "clean_doses",
+           "parse_dates", "parse_dose_numbers", "parse_gender", "parse_ids", "parse_phones", "parse_vaccines",
+           "phone_migration", "run_steps", "validate_folder"]
