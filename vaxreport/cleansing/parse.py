@@ -118,7 +118,7 @@ def parse_dose_numbers(values: pd.Series) -> pd.DataFrame:
 
     Booster *k* ("Mũi nhắc lại lần 2") is dose 2 + *k*. A booster ("nhắc lại", "tăng cường")
     or an additional dose ("mũi bổ sung") without a number is dose 3 here, with a rule ending in
-    ``_seq``: the caller may place it in the person's sequence (``clean.parse_dose_numbers``).
+    ``_seq``: the caller may place it in the person's sequence (``steps.parse_dose_numbers``).
     Does not mutate the input.
 
     Examples:
