@@ -1,4 +1,4 @@
-"""Benchmark and score ``clean.clean_doses`` against the synthetic ground truth.
+"""Benchmark and score ``audit.clean_doses`` against the synthetic ground truth.
 
     .venv/bin/python bench/bench_clean.py --scale 0.1            # synthesise, clean, score
     .venv/bin/python bench/bench_clean.py --folder /tmp/syn1     # a folder written by `vaxreport synth`
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vaxreport import io, synth  # noqa: E402
-from vaxreport.cleansing.clean import CleanParams, clean_doses  # noqa: E402
+from vaxreport.cleansing.audit import CleanParams, clean_doses  # noqa: E402
 
 # column -> (truth column, error kinds a cleanser can repair, error kinds it must not "repair")
 FIXABLE: dict[str, tuple[str, set[str], set[str]]] = {

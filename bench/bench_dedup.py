@@ -243,14 +243,14 @@ def pairwise(truth: np.ndarray, labels: np.ndarray) -> dict[str, float]:
 def _load_synth(folder: Path) -> pd.DataFrame:
     """Person records as stage 1 builds them (load, clean, one row per person_ref) + truth."""
     from vaxreport import io as vio  # only with --source synth
-    from vaxreport.cleansing import clean
+    from vaxreport.cleansing import audit
     from vaxreport.linkage.persons import person_records
     from vaxreport.params import RunParams
     from vaxreport.runner.stages import clean_params
 
     p = RunParams.from_yaml(folder / "params.yaml")
     raw = vio.load_inputs(p.inputs).doses
-    cleaned = clean.clean_doses(raw, params=clean_params(p))
+    cleaned = audit.clean_doses(raw, params=clean_params(p))
     persons = person_records(cleaned.data).reset_index(drop=True)
     truth = pd.read_parquet(folder / "truth" / "persons_truth.parquet")
     out = persons.merge(truth[["person_ref", "person_id"]], on="person_ref", how="left")

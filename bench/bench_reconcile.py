@@ -111,14 +111,14 @@ def stage_one_inputs(data: Path, cache: Path | None) -> dict:
         with open(cache, "rb") as f:
             return pickle.load(f)
     from vaxreport import io
-    from vaxreport.cleansing import clean
+    from vaxreport.cleansing import audit
     from vaxreport.linkage import dedup
     from vaxreport.linkage.persons import person_records, with_person_id
     from vaxreport.params import RunParams
     from vaxreport.runner.stages import clean_params
     p = RunParams.from_yaml(data / "params.yaml")
     inputs = io.load_inputs(p.inputs)
-    cleaned = clean.clean_doses(inputs.doses, params=clean_params(p))
+    cleaned = audit.clean_doses(inputs.doses, params=clean_params(p))
     persons = person_records(cleaned.data)
     labels = dedup.cluster_persons(persons, threshold=p.thresholds.dedup_threshold)
     out = {"doses": with_person_id(cleaned.data, persons, labels),

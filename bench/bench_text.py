@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/bench_text.py [--unique 500000] [--rows 2900000]``
 Prints unique strings per second for ``to_unicode``, ``fold`` and ``title_case_name``, the
 column-level time of ``to_unicode_series`` on a column with repeats, and the repair accuracy on
 names rendered in TCVN3 and VNI (lower, title and upper case), plus the false-positive count on
-clean names, and how ``clean.standardise_text`` resolves names valid both as Unicode and as
+clean names, and how ``steps_text.standardise_text`` resolves names valid both as Unicode and as
 legacy text from the column's word frequencies. The names are generated here, independently of
 ``vaxreport.synth``.
 """
@@ -119,12 +119,13 @@ def accuracy(names: list[str]) -> None:
 
 def column_evidence(names: list[str]) -> None:
     """Names valid both as Unicode and as legacy text (``text.legacy_readings``), resolved by
-    ``clean.standardise_text`` from the column's word frequencies: how many it converted and
+    ``steps_text.standardise_text`` from the column's word frequencies: how many it converted and
     how many of those are right, and whether a clean name was ever converted."""
-    from vaxreport.cleansing import clean
+    from vaxreport.cleansing import steps_text
+    from vaxreport.cleansing.protocol import CleanParams
 
     raw = variants(names)
-    out = clean.standardise_text(pd.DataFrame({"full_name": raw}), clean.CleanParams())
+    out = steps_text.standardise_text(pd.DataFrame({"full_name": raw}), CleanParams())
     rows = {"clean": [0, 0], "tcvn3": [0, 0], "vni": [0, 0]}  # ambiguous values, repaired
     converted = wrong = 0
     for name, value, new, rule in zip(names, raw, out["full_name"], out["__rule__full_name"],

@@ -815,7 +815,7 @@ def _c_persons(data: str, out: str) -> dict[str, Any]:
     from bench_dedup import pairwise
 
     from vaxreport import io
-    from vaxreport.cleansing import clean
+    from vaxreport.cleansing import audit
     from vaxreport.linkage.persons import person_records
     from vaxreport.params import RunParams
     from vaxreport.runner.stages import clean_params
@@ -824,7 +824,7 @@ def _c_persons(data: str, out: str) -> dict[str, Any]:
     data_p = Path(data)
     p = RunParams.from_yaml(data_p / "params.yaml")
     inputs = io.load_inputs(p.inputs)
-    cleaned = clean.clean_doses(inputs.doses, params=clean_params(p))
+    cleaned = audit.clean_doses(inputs.doses, params=clean_params(p))
     persons = person_records(cleaned.data).reset_index(drop=True)
     truth = pd.read_parquet(data_p / "truth" / "persons_truth.parquet", columns=["person_ref", "person_id"])
     persons["person_ref"] = persons["person_ref"].astype(str)

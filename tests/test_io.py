@@ -1,4 +1,4 @@
-"""Tests of vaxreport.io: loading the five input tables, validation, writers."""
+"""Tests of vaxreport.io: loading the five input tables, writers (validation: test_validate.py)."""
 
 from __future__ import annotations
 
@@ -257,21 +257,10 @@ def test_missing_column_names_file_columns_and_headers_found() -> None:
         "'Tên vắc xin', 'Mũi tiêm', 'Mã cơ sở tiêm', 'Trạng thái ký']")
 
 
-def test_impossible_dates_stay_raw_and_validate_reports_them(tmp_path: Path) -> None:
+def test_impossible_dates_stay_raw() -> None:
     df = load_bad("impossible_dates.csv")
     assert df.dose_date.tolist()[0] == "31/02/2022"
     assert df.birth_date.tolist()[1] == "ngày sinh?"
-    folder = write_inputs(tmp_path, (BAD / "impossible_dates.csv").read_text(encoding="utf-8"))
-    report = io.validate_folder(folder)
-    assert report.ok and report.problems == []
-    path = folder / "doses.csv"
-    assert report.row_issues == [
-        f"file {path}, column 'Ngày sinh': 1 value(s) are not a valid date: row 3 'ngày sinh?' "
-        f"(accepted: {', '.join(io.DATE_FORMATS)})",
-        f"file {path}, column 'Ngày tiêm': 1 value(s) are not a valid date: row 2 '31/02/2022' "
-        f"(accepted: {', '.join(io.DATE_FORMATS)})",
-    ]
-    assert "the run quarantines these rows" in report.describe()
 
 
 def test_excel_mangled_ids_are_kept_raw() -> None:
@@ -309,30 +298,6 @@ def test_tally_that_is_not_an_integer() -> None:
         load_bad("tallies_not_integer.csv", schemas.SITE_TALLIES)
     assert str(err.value) == (f"file {BAD / 'tallies_not_integer.csv'}, row 3, column "
                               "'Số mũi đã tiêm': '12,5' is not a non-negative integer")
-
-
-def test_validate_folder_reports_every_blocking_problem(tmp_path: Path) -> None:
-    folder = write_inputs(tmp_path, (BAD / "missing_column.csv").read_text(encoding="utf-8"))
-    (folder / "population.csv").write_text("commune_code,age_group,population\n05443,60+,10\n")
-    report = io.validate_folder(folder)
-    assert not report.ok and len(report.problems) == 2
-    assert "missing required column(s) ['dose_date']" in report.problems[0]
-    assert report.problems[1].startswith(f"file {folder / 'population.csv'}, row 2, column "
-                                         "'age_group': unknown value '60+' for age_group")
-    assert report.rows == {"site_tallies": 1, "feedback": 1, "registry": 1}
-    assert report.describe().splitlines()[0] == f"{folder}: 2 problem(s); the run cannot start:"
-
-
-def test_cli_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from vaxreport import cli
-
-    good = write_inputs(tmp_path / "good")
-    assert cli.main(["validate", str(good)]) == 0
-    assert capsys.readouterr().out.startswith(f"{good}: OK (doses 2, site_tallies 1, feedback 1, "
-                                              "registry 1, population 1 rows)")
-    (good / "doses.csv").write_bytes(b"")
-    assert cli.main(["validate", str(good)]) == 1
-    assert "the file is empty (no header row)" in capsys.readouterr().out
 
 
 def test_find_input_accepts_vietnamese_names_and_rejects_ambiguity(tmp_path: Path) -> None:

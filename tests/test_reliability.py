@@ -21,7 +21,7 @@ import pytest
 from conftest import vaxreport_cmd
 
 from vaxreport import io, layout, schemas, text
-from vaxreport.cleansing import clean
+from vaxreport.cleansing import audit
 from vaxreport.layout import WORKLISTS_TABLE
 from vaxreport.linkage import dedup, doses
 from vaxreport.linkage.persons import person_records, with_person_id
@@ -55,9 +55,9 @@ def _load(path: Path) -> pd.DataFrame:
         return io.load_table(path, schemas.DOSES)
 
 
-def _through_stage_one(raw: pd.DataFrame) -> tuple[clean.CleanResult, doses.ReconcileResult]:
+def _through_stage_one(raw: pd.DataFrame) -> tuple[audit.CleanResult, doses.ReconcileResult]:
     """Clean → dedup → reconcile, as stage 1 does; asserts row conservation."""
-    cleaned = clean.clean_doses(raw, params=clean.CleanParams(as_of=AS_OF))
+    cleaned = audit.clean_doses(raw, params=audit.CleanParams(as_of=AS_OF))
     persons = person_records(cleaned.data)
     labels = dedup.cluster_persons(persons)
     rec = doses.reconcile(with_person_id(cleaned.data, persons, labels))
@@ -98,12 +98,12 @@ def test_corpus_rows_are_conserved_through_clean_dedup_reconcile(name, rows, kep
 @pytest.mark.parametrize("name", ["cp1258.csv", "utf8_bom.csv", "utf16.csv", "semicolon.csv",
                                   "title_rows_merged.xlsx"])
 def test_encodings_clean_to_the_same_nfc_names(name):
-    cleaned = clean.clean_doses(_load(BAD / name), params=clean.CleanParams(as_of=AS_OF))
+    cleaned = audit.clean_doses(_load(BAD / name), params=audit.CleanParams(as_of=AS_OF))
     assert cleaned.data.full_name.tolist() == ["Nguyễn Văn An", "Lê Thị Hòa", "Đỗ Thủy Tiên"]
 
 
 def test_tcvn3_file_is_repaired_by_the_cleanser():
-    cleaned = clean.clean_doses(_load(BAD / "tcvn3.csv"), params=clean.CleanParams(as_of=AS_OF))
+    cleaned = audit.clean_doses(_load(BAD / "tcvn3.csv"), params=audit.CleanParams(as_of=AS_OF))
     assert cleaned.data.full_name.tolist() == ["Nguyễn Thị Hồng", "Đỗ Văn Đạt", "Trần Thị Thanh Hà"]
     assert set(cleaned.audit.query("column == 'full_name'").rule) == {"text_legacy_tcvn3"}
 

@@ -7,7 +7,7 @@ The house, by stage (arrows point down only)::
     reporting/  metrics, narrative, figures, worklists, report/   stages 2-3
     facts                             the stage 1 → 2 contract
     linkage/    dedup, persons, doses, verify                     stage 1, second half
-    cleansing/  clean, parse                                      stage 1, first half
+    cleansing/  parse, steps, audit, validate                     stage 1, first half
     io/, layout, params, schemas, refdata, text, percent, frames, exceptions
 
 The public API below is imported on first use, so ``import vaxreport`` stays cheap (no pandas,
@@ -37,7 +37,8 @@ _API: dict[str, str] = {
     "run": "vaxreport.runner", "demo": "vaxreport.runner", "run_stage_one": "vaxreport.runner",
     "StageOne": "vaxreport.runner", "RunParams": "vaxreport.params",
     # stage 1
-    "load_inputs": "vaxreport.io", "validate_folder": "vaxreport.io", "clean_doses": "vaxreport.cleansing.clean",
+    "load_inputs": "vaxreport.io", "validate_folder": "vaxreport.cleansing.validate",
+    "clean_doses": "vaxreport.cleansing.audit",
     "cluster_persons": "vaxreport.linkage.dedup", "explain_pair": "vaxreport.linkage.dedup",
     "reconcile": "vaxreport.linkage.doses", "verify_persons": "vaxreport.linkage.verify",
     # stage 1 → 2 and the reports
@@ -65,9 +66,10 @@ if TYPE_CHECKING:
         synth,
         text,
     )
-    from vaxreport.cleansing.clean import clean_doses
+    from vaxreport.cleansing.audit import clean_doses
+    from vaxreport.cleansing.validate import validate_folder
     from vaxreport.facts import Facts, load_facts
-    from vaxreport.io import load_inputs, validate_folder
+    from vaxreport.io import load_inputs
     from vaxreport.linkage.dedup import cluster_persons, explain_pair
     from vaxreport.linkage.doses import reconcile
     from vaxreport.linkage.verify import verify_persons

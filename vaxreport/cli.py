@@ -24,9 +24,9 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from vaxreport import io
+    from vaxreport.cleansing.validate import validate_folder
 
-    report = io.validate_folder(Path(args.folder))
+    report = validate_folder(Path(args.folder))
     print(report.describe())
     return 0 if report.ok else 1
 

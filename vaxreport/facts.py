@@ -25,7 +25,7 @@ from vaxreport import frames, layout, refdata
 from vaxreport.exceptions import ConservationError
 
 if TYPE_CHECKING:
-    from vaxreport.cleansing.clean import CleanResult
+    from vaxreport.cleansing.audit import CleanResult
     from vaxreport.io import Inputs
     from vaxreport.linkage.doses import ReconcileResult
     from vaxreport.params import RunParams

@@ -23,7 +23,8 @@ from vaxreport.io.write import write_json, write_parquet
 from vaxreport.params import RunParams, previous_period
 
 if TYPE_CHECKING:
-    from vaxreport.cleansing.clean import CleanParams, CleanResult
+    from vaxreport.cleansing.audit import CleanResult
+    from vaxreport.cleansing.protocol import CleanParams
     from vaxreport.io import Inputs
     from vaxreport.linkage.doses import ReconcileResult
     from vaxreport.reporting.metrics import ReportMetrics
@@ -34,7 +35,7 @@ _Job = tuple[pd.DataFrame, Path, bool]  # (frame, parquet path, personal data)
 
 def clean_params(p: RunParams) -> CleanParams:
     """``CleanParams`` from run params (report date, campaign start, thresholds)."""
-    from vaxreport.cleansing.clean import CleanParams
+    from vaxreport.cleansing.protocol import CleanParams
 
     return CleanParams(as_of=p.report_date, campaign_start=p.campaign_start, province_code=p.province_code,
                        name_match_threshold=float(p.thresholds.name_match_score),
@@ -119,9 +120,9 @@ class StageOne:
 
     def cleanse(self) -> pd.DataFrame:
         """Parse and repair every field; returns the per-step log."""
-        from vaxreport.cleansing import clean
+        from vaxreport.cleansing import audit
 
-        self.cleaned = clean.clean_doses(self.inputs.doses, params=clean_params(self.p))
+        self.cleaned = audit.clean_doses(self.inputs.doses, params=clean_params(self.p))
         self.inputs = slim_inputs(self.inputs)  # the raw dose columns are no longer needed
         return self.cleaned.log
 
