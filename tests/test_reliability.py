@@ -1,8 +1,9 @@
 """Issue 7: hostile inputs, reruns, interrupted runs, concurrent runs, a failing district.
 
 Part 1 takes every loadable file of the bad-input corpus (``tests/data/bad/``, asserted at load
-time in ``test_io.py``) through the cleanser, dedup and dose reconciliation and checks row
-conservation and what the cleanser does with it; cases the corpus lacks are built here.
+time in the io tests, ``test_sniff.py`` to ``test_conform.py``) through the cleanser, dedup and
+dose reconciliation and checks row conservation and what the cleanser does with it; cases the
+corpus lacks are built here.
 Part 2 runs the real job: it reuses the session's ``demo_run`` and adds a few cheap runs of
 stage 1 + one district (``--districts 167``).
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_io import write_inputs  # a minimal valid input folder
+from input_cases import write_inputs  # a minimal valid input folder
 
 from vaxreport.cleansing.validate import DATE_FORMATS, validate_folder
 

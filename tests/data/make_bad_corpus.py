@@ -2,7 +2,8 @@
 
 Run from the repository root: ``.venv/bin/python tests/data/make_bad_corpus.py [OUT_DIR]``.
 Text files are byte-reproducible; the XLSX files carry fixed document properties. What each file
-must produce is asserted in ``tests/test_io.py`` and ``tests/test_params.py``.
+must produce is asserted in the tests of ``vaxreport.io`` (``tests/test_sniff.py``,
+``test_delimited.py``, ``test_xlsx.py``, ``test_conform.py``, ``test_io.py``) and ``tests/test_params.py``.
 """
 
 from __future__ import annotations

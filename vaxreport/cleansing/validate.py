@@ -25,11 +25,13 @@ import pandas as pd
 
 from vaxreport import schemas
 from vaxreport.cleansing.dates import parse_dates
-from vaxreport.io.core import _MAX_LISTED, _canonical, _load_all
+from vaxreport.io.conform import MAX_LISTED as _MAX_LISTED
+from vaxreport.io.conform import load_all as _load_all
+from vaxreport.io.sniff import recognise_header as _canonical
 from vaxreport.schemas import TableSchema
 
 if TYPE_CHECKING:
-    from vaxreport.io.core import _Raw
+    from vaxreport.io.raw import RawTable as _Raw
 
 __all__ = ["DATE_FORMATS", "ValidationReport", "validate_folder"]
 

@@ -1,18 +1,25 @@
-"""Reading the platform's exports and writing run outputs: sniffing, CSV and XLSX readers,
-conforming to the schemas, and atomic, byte-reproducible writers."""
+"""Reading the platform's exports and writing run outputs.
 
-from vaxreport.io.core import (
-                               DELIMITERS,
-                               Inputs,
-                               InputWarning,
-                               SourceFile,
-                               _read_raw,
-                               find_input,
-                               load_inputs,
-                               load_table,
+- ``sniff``: what a text export looks like (encoding, delimiter, header row).
+- ``delimited`` / ``xlsx``: the CSV and XLSX readers, file -> ``RawTable`` (``raw``).
+- ``conform``: canonical tables: ``read_raw``, ``load_table``, ``find_input``, ``load_inputs``.
+- ``write``: atomic, byte-reproducible writers and ``sha256_file``.
+"""
+
+from vaxreport.io.conform import (
+    FILE_ALIASES,
+    Inputs,
+    InputWarning,
+    SourceFile,
+    find_input,
+    load_inputs,
+    load_table,
+    read_raw,
 )
+from vaxreport.io.raw import RawTable
+from vaxreport.io.sniff import DELIMITERS
 from vaxreport.io.write import atomic_write, sha256_file, write_bytes, write_json, write_parquet, write_text
 
-__all__ = ["DELIMITERS", "InputWarning", "Inputs", "SourceFile", "_read_raw",
-           "atomic_write", "find_input", "load_inputs", "load_table", "sha256_file",
-           "write_bytes", "write_json", "write_parquet", "write_text"]
+__all__ = ["DELIMITERS", "FILE_ALIASES", "InputWarning", "Inputs", "RawTable", "SourceFile",
+           "atomic_write", "find_input", "load_inputs", "load_table", "read_raw",
+           "sha256_file", "write_bytes", "write_json", "write_parquet", "write_text"]

@@ -52,66 +52,9 @@ def sample_report(figures: Sequence[Figure] = (), *, extra_rows: int = 0) -> Rep
     """
     c = SEED_COUNTS
     as_of = date(2022, 5, 31)
-    entered = fmt_ratio_sentence(c["doses_entered"], c["doses_administered"], "mũi tiêm")
-    handled = fmt_ratio_sentence(c["feedback_handled"], c["feedback_received"], "phản ánh",
-                                 verb=", đạt")
-    signed = fmt_ratio_sentence(c["doses_signed"], c["doses_entered"],
-                                "mũi tiêm đã nhập trên phần mềm", verb=", đạt")
-    rows: list[list[str | int | None]] = [
-        ["1", "Mũi tiêm đã cập nhật trên hệ thống / mũi tiêm đã thực hiện",
-         c["doses_entered"], c["doses_administered"],
-         fmt_pct(c["doses_entered"], c["doses_administered"])],
-        ["2", "Phản ánh đã xử lý / phản ánh đã nhận",
-         c["feedback_handled"], c["feedback_received"],
-         fmt_pct(c["feedback_handled"], c["feedback_received"])],
-        ["3", "Mũi tiêm đã ký xác nhận “Hộ chiếu vắc xin” / mũi tiêm đã nhập",
-         c["doses_signed"], c["doses_entered"], fmt_pct(c["doses_signed"], c["doses_entered"])],
-        ["4", "Đối tượng được Công an xác minh thông tin", c["persons_verified"], None, None],
-    ]
-    for i in range(extra_rows):
-        rows.append([str(5 + i), f"Chỉ tiêu minh họa số {i + 1}", 1000 * (i + 1), 1200 * (i + 1),
-                     fmt_pct(1000 * (i + 1), 1200 * (i + 1))])
-    table = Table(
-        columns=["TT", "Chỉ tiêu", "Số thực hiện", "Mẫu số", "Tỷ lệ"],
-        rows=rows,
-        align=["center", "left", "right", "right", "right"],
-        caption=f"Kết quả thực hiện các chỉ tiêu đến ngày {fmt_date_short(as_of)}",
-        widths=[0.6, 4.2, 1.7, 1.7, 1.2],
-    )
-    s1 = Section("I. CÔNG TÁC CHỈ ĐẠO, TRIỂN KHAI", [
-        Paragraph("Được sự quan tâm, chỉ đạo trực tiếp của Tỉnh ủy, UBND tỉnh trong việc triển "
-                  "khai Chiến dịch tiêm vắc xin phòng COVID-19, có các văn bản từ Trung ương, tỉnh "
-                  "hướng dẫn kịp thời trong việc xây dựng kế hoạch cũng như cung cấp vắc xin, lựa "
-                  "chọn đối tượng tiêm cho chiến dịch."),
-        Paragraph("Ngày 29/4/2022, Sở Y tế đã phối hợp cùng Công an tỉnh, Sở Thông tin và Truyền "
-                  "thông tổ chức Hội nghị “làm sạch” dữ liệu tiêm chủng COVID-19 và triển khai ký "
-                  "xác nhận “Hộ chiếu vắc xin” với lãnh đạo UBND huyện/thành phố, lãnh đạo Công an "
-                  "huyện/thành phố và các cơ sở tiêm chủng COVID-19 trên địa bàn."),
-        Paragraph("Trong quá trình triển khai thực hiện, Sở Y tế đã phối hợp cùng Công an tỉnh, Sở "
-                  "Thông tin và Truyền thông tổ chức đi kiểm tra công tác “làm sạch” dữ liệu tiêm "
-                  "chủng COVID-19 và triển khai ký xác nhận “Hộ chiếu vắc xin” tại các huyện, thành "
-                  "phố trên địa bàn nhằm kịp thời tháo gỡ những khó khăn, vướng mắc."),
-    ])
-    s2_blocks: list[Paragraph | Table | Figure] = [
-        Paragraph(f"Tính đến ngày {fmt_date_short(as_of)}, dữ liệu tiêm chủng được cập nhật trên "
-                  f"hệ thống tiêm chủng COVID-19 là {entered}; công tác xử lý phản ánh thông tin "
-                  f"tiêm chủng đã được các cơ sở y tế xử lý triệt để {handled}; đã ký xác nhận "
-                  f"“Hộ chiếu vắc xin” cho {signed}. Số đối tượng được Công an xác minh thông tin "
-                  f"là {fmt_int(c['persons_verified'])} thông tin."),
-        table,
-        *figures,
-    ]
-    s2 = Section(f"II. KẾT QUẢ “LÀM SẠCH” DỮ LIỆU ĐẾN NGÀY {fmt_date_short(as_of)}", s2_blocks)
-    s3 = Section("III. NHIỆM VỤ TRONG THỜI GIAN TỚI", [
-        Paragraph("Việc liên thông dữ liệu không những phục vụ dữ liệu về tiêm chủng COVID-19 mà "
-                  "còn có ý nghĩa rất quan trọng về tương lai như: góp phần quản lý sức khỏe toàn "
-                  "dân, đẩy nhanh tiến trình ứng dụng công nghệ thông tin, chuyển đổi số đối với "
-                  "ngành Y tế, khám bệnh, chữa bệnh không dùng giấy, sử dụng bệnh án điện tử, bệnh "
-                  "viện thông minh."),
-        Paragraph(f"Tỷ lệ ký xác nhận hiện đạt {fmt_pct(c['doses_signed'], c['doses_entered'])}; "
-                  f"các cơ sở tiêm chủng tiếp tục rà soát, hoàn thành ký xác nhận "
-                  f"{fmt_int(c['doses_entered'] - c['doses_signed'])} mũi tiêm còn lại."),
-    ])
+    s1 = _direction_section()
+    s2 = _results_section(c, as_of, _indicator_table(c, as_of, extra_rows), figures)
+    s3 = _tasks_section(c)
     return ReportDoc(
         agency_parent="UBND tỉnh Thái Nguyên",
         agency="Sở Y tế",
@@ -128,3 +71,79 @@ def sample_report(figures: Sequence[Figure] = (), *, extra_rows: int = 0) -> Rep
         signatory=Signatory("KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "Nguyễn Văn A"),
         footer_note=None,
     )
+
+
+def _indicator_table(c: dict[str, int], as_of: date, extra_rows: int) -> Table:
+    """Section II's table: each indicator's numerator, denominator and rate."""
+    rows: list[list[str | int | None]] = [
+        ["1", "Mũi tiêm đã cập nhật trên hệ thống / mũi tiêm đã thực hiện",
+         c["doses_entered"], c["doses_administered"],
+         fmt_pct(c["doses_entered"], c["doses_administered"])],
+        ["2", "Phản ánh đã xử lý / phản ánh đã nhận",
+         c["feedback_handled"], c["feedback_received"],
+         fmt_pct(c["feedback_handled"], c["feedback_received"])],
+        ["3", "Mũi tiêm đã ký xác nhận “Hộ chiếu vắc xin” / mũi tiêm đã nhập",
+         c["doses_signed"], c["doses_entered"], fmt_pct(c["doses_signed"], c["doses_entered"])],
+        ["4", "Đối tượng được Công an xác minh thông tin", c["persons_verified"], None, None],
+    ]
+    for i in range(extra_rows):
+        rows.append([str(5 + i), f"Chỉ tiêu minh họa số {i + 1}", 1000 * (i + 1), 1200 * (i + 1),
+                     fmt_pct(1000 * (i + 1), 1200 * (i + 1))])
+    return Table(
+        columns=["TT", "Chỉ tiêu", "Số thực hiện", "Mẫu số", "Tỷ lệ"],
+        rows=rows,
+        align=["center", "left", "right", "right", "right"],
+        caption=f"Kết quả thực hiện các chỉ tiêu đến ngày {fmt_date_short(as_of)}",
+        widths=[0.6, 4.2, 1.7, 1.7, 1.2],
+    )
+
+
+def _direction_section() -> Section:
+    """Section I: how the work was directed (fixed text of the seed report)."""
+    return Section("I. CÔNG TÁC CHỈ ĐẠO, TRIỂN KHAI", [
+        Paragraph("Được sự quan tâm, chỉ đạo trực tiếp của Tỉnh ủy, UBND tỉnh trong việc triển "
+                  "khai Chiến dịch tiêm vắc xin phòng COVID-19, có các văn bản từ Trung ương, tỉnh "
+                  "hướng dẫn kịp thời trong việc xây dựng kế hoạch cũng như cung cấp vắc xin, lựa "
+                  "chọn đối tượng tiêm cho chiến dịch."),
+        Paragraph("Ngày 29/4/2022, Sở Y tế đã phối hợp cùng Công an tỉnh, Sở Thông tin và Truyền "
+                  "thông tổ chức Hội nghị “làm sạch” dữ liệu tiêm chủng COVID-19 và triển khai ký "
+                  "xác nhận “Hộ chiếu vắc xin” với lãnh đạo UBND huyện/thành phố, lãnh đạo Công an "
+                  "huyện/thành phố và các cơ sở tiêm chủng COVID-19 trên địa bàn."),
+        Paragraph("Trong quá trình triển khai thực hiện, Sở Y tế đã phối hợp cùng Công an tỉnh, Sở "
+                  "Thông tin và Truyền thông tổ chức đi kiểm tra công tác “làm sạch” dữ liệu tiêm "
+                  "chủng COVID-19 và triển khai ký xác nhận “Hộ chiếu vắc xin” tại các huyện, thành "
+                  "phố trên địa bàn nhằm kịp thời tháo gỡ những khó khăn, vướng mắc."),
+    ])
+
+
+def _results_section(c: dict[str, int], as_of: date, table: Table, figures: Sequence[Figure]) -> Section:
+    """Section II: the results as of ``as_of``, in one sentence of counts, then the table and figures."""
+    entered = fmt_ratio_sentence(c["doses_entered"], c["doses_administered"], "mũi tiêm")
+    handled = fmt_ratio_sentence(c["feedback_handled"], c["feedback_received"], "phản ánh",
+                                 verb=", đạt")
+    signed = fmt_ratio_sentence(c["doses_signed"], c["doses_entered"],
+                                "mũi tiêm đã nhập trên phần mềm", verb=", đạt")
+    blocks: list[Paragraph | Table | Figure] = [
+        Paragraph(f"Tính đến ngày {fmt_date_short(as_of)}, dữ liệu tiêm chủng được cập nhật trên "
+                  f"hệ thống tiêm chủng COVID-19 là {entered}; công tác xử lý phản ánh thông tin "
+                  f"tiêm chủng đã được các cơ sở y tế xử lý triệt để {handled}; đã ký xác nhận "
+                  f"“Hộ chiếu vắc xin” cho {signed}. Số đối tượng được Công an xác minh thông tin "
+                  f"là {fmt_int(c['persons_verified'])} thông tin."),
+        table,
+        *figures,
+    ]
+    return Section(f"II. KẾT QUẢ “LÀM SẠCH” DỮ LIỆU ĐẾN NGÀY {fmt_date_short(as_of)}", blocks)
+
+
+def _tasks_section(c: dict[str, int]) -> Section:
+    """Section III: the tasks ahead, with the doses still to sign."""
+    return Section("III. NHIỆM VỤ TRONG THỜI GIAN TỚI", [
+        Paragraph("Việc liên thông dữ liệu không những phục vụ dữ liệu về tiêm chủng COVID-19 mà "
+                  "còn có ý nghĩa rất quan trọng về tương lai như: góp phần quản lý sức khỏe toàn "
+                  "dân, đẩy nhanh tiến trình ứng dụng công nghệ thông tin, chuyển đổi số đối với "
+                  "ngành Y tế, khám bệnh, chữa bệnh không dùng giấy, sử dụng bệnh án điện tử, bệnh "
+                  "viện thông minh."),
+        Paragraph(f"Tỷ lệ ký xác nhận hiện đạt {fmt_pct(c['doses_signed'], c['doses_entered'])}; "
+                  f"các cơ sở tiêm chủng tiếp tục rà soát, hoàn thành ký xác nhận "
+                  f"{fmt_int(c['doses_entered'] - c['doses_signed'])} mũi tiêm còn lại."),
+    ])

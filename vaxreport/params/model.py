@@ -1,45 +1,42 @@
-"""Run parameters: one typed, frozen ``RunParams`` built from ``params/<period>.yaml``.
-
-``RunParams.from_yaml(path)`` checks every key and value and raises one ``ParamsError`` listing all
-problems as ``- ...`` lines: unknown keys (with the closest known key), wrong types (echoing the
-value), impossible dates, unknown district codes.
-
-Codes stay strings. YAML reads ``164`` as a number and ``017`` as the octal number 15; the loader
-used here keeps the text of every integer scalar, so ``code: 017`` and ``code: 164`` give ``"017"``
-and ``"164"``. Codes are fixed width (province 2 digits, district 3), so a number written without
-its leading zeros (``province_code: 1``) is padded back (``"01"``), and the 3-digit CCCD spelling
-of a province (``019``) is read as its GSO code (``"19"``). Quoting (``"19"``) is the unambiguous
-way and always works.
+"""The parameter classes (``RunParams``, ``DistrictParams``, ``Signatory``, ``Thresholds``) and how
+a mapping read from YAML becomes them: every key checked with ``params.check``, every problem
+collected, one ``ParamsError`` raised (see the package docstring for the rules on codes).
 
 Examples:
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "p.yaml").write_text(
-    ...     "period: 2022-05\\nreport_date: 2022-06-01\\ninputs: exports\\n", encoding="utf-8")
-    >>> p = RunParams.from_yaml(d / "p.yaml")
-    >>> p.province_name, p.period_end.isoformat(), p.district_codes()[:3]
-    ('Thái Nguyên', '2022-05-31', ['164', '165', '167'])
-    >>> p.district("164").agency
-    'TRUNG TÂM Y TẾ THÀNH PHỐ THÁI NGUYÊN'
+    >>> p = RunParams.from_dict({"period": "2022-05", "report_date": "2022-06-01", "inputs": "x"})
+    >>> p.period_start.isoformat(), p.period_end.isoformat(), p.signatory.title
+    ('2022-05-01', '2022-05-31', 'GIÁM ĐỐC')
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
-import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from vaxreport.exceptions import ParamsError
+from vaxreport.params.check import (
+    MISSING,
+    Problems,
+    as_code,
+    as_date,
+    as_float,
+    as_int,
+    as_mapping,
+    as_text,
+    as_text_list,
+    check_keys,
+    load_yaml,
+    show,
+    type_name,
+)
 
 __all__ = ["Signatory", "DistrictParams", "Thresholds", "RunParams", "DEFAULT_TARGETS",
-           "load_yaml"]
+           "previous_period"]
 
 DEFAULT_TARGETS: dict[str, float] = {
     "data_entry": 100.0,        # doses on platform ÷ doses administered
@@ -50,56 +47,6 @@ DEFAULT_TARGETS: dict[str, float] = {
 
 _INDICATOR_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-# --------------------------------------------------------------------------------------------
-# YAML that keeps codes as strings
-# --------------------------------------------------------------------------------------------
-
-
-class _Int(int):
-    """An int that remembers its YAML text (``017`` stays ``"017"`` when a code is wanted)."""
-
-    text: str
-
-    def __new__(cls, value: int, text: str) -> _Int:
-        obj = super().__new__(cls, value)
-        obj.text = text
-        return obj
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader whose integers remember their source text."""
-
-
-def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
-    value = yaml.SafeLoader.construct_yaml_int(loader, node)
-    return _Int(value, str(node.value))
-
-
-_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-
-
-def load_yaml(path: Path) -> Any:
-    """Parse a YAML file with the code-preserving loader; syntax errors become ``ParamsError``.
-
-    Examples:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.yaml"
-        >>> _ = p.write_text("code: 017\\nn: 14\\n")
-        >>> d = load_yaml(p); d["code"].text, d["n"] + 1
-        ('017', 15)
-    """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ParamsError(f"params file not found: {path}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ParamsError(f"cannot read params file {path}: {exc}") from exc
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
 
 
 # --------------------------------------------------------------------------------------------
@@ -311,130 +258,19 @@ def _plain(obj: Any) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# Validation: typed converters that record problems instead of raising
+# Sections of the YAML: signatory, thresholds, targets, deadlines, districts
 # --------------------------------------------------------------------------------------------
-
-
-class _Problems:
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, where: str, msg: str) -> None:
-        self.items.append(f"{where}: {msg}")
-
-
-_MISSING = object()
-
-
-def _show(v: Any) -> str:
-    if isinstance(v, _Int):
-        return v.text
-    return f"{v!r}"
-
-
-def _type_name(v: Any) -> str:
-    return {dict: "mapping", list: "list", _Int: "int"}.get(type(v), type(v).__name__)
-
-
-def _str(v: Any, where: str, pr: _Problems, *, allow_empty: bool = True) -> str | None:
-    if isinstance(v, str) and (allow_empty or v.strip()):
-        return v.strip()
-    if isinstance(v, str):
-        pr.add(where, "must not be empty")
-    else:
-        pr.add(where, f"expected text, got {_show(v)} ({_type_name(v)})")
-    return None
-
-
-def _code(v: Any, where: str, pr: _Problems, digits: int) -> str | None:
-    if isinstance(v, _Int):
-        text = v.text
-    elif isinstance(v, int) and not isinstance(v, bool) and v >= 0:
-        text = str(v)  # codes are fixed-width: leading zeros are restored below
-    elif isinstance(v, str):
-        text = v.strip()
-    else:
-        pr.add(where, f'expected a {digits}-digit code such as "{"0" * (digits - 1)}1" (quote it), '
-                      f"got {_show(v)} ({_type_name(v)})")
-        return None
-    if len(text) > digits and set(text[: len(text) - digits]) == {"0"}:
-        text = text[len(text) - digits:]  # "019": the CCCD spelling of GSO province code "19"
-    if not re.fullmatch(r"\d+", text) or len(text) > digits:
-        pr.add(where, f"expected a {digits}-digit code, got {text!r}")
-        return None
-    return text.zfill(digits)
-
-
-def _int(v: Any, where: str, pr: _Problems, lo: int, hi: int | None = None) -> int | None:
-    if isinstance(v, bool) or not isinstance(v, int):
-        pr.add(where, f"expected a whole number, got {_show(v)} ({_type_name(v)})")
-        return None
-    if v < lo or (hi is not None and v > hi):
-        rng = f">= {lo}" if hi is None else f"between {lo} and {hi}"
-        pr.add(where, f"must be {rng}, got {int(v)}")
-        return None
-    return int(v)
-
-
-def _float(v: Any, where: str, pr: _Problems, lo: float, hi: float) -> float | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        pr.add(where, f"expected a number, got {_show(v)} ({_type_name(v)})")
-        return None
-    if not lo <= float(v) <= hi:
-        pr.add(where, f"must be between {lo:g} and {hi:g}, got {float(v):g}")
-        return None
-    return float(v)
-
-
-def _date(v: Any, where: str, pr: _Problems) -> dt.date | None:
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    if isinstance(v, str):
-        try:
-            return dt.date.fromisoformat(v.strip())
-        except ValueError:
-            pass
-    pr.add(where, f"expected a date YYYY-MM-DD, got {_show(v)} ({_type_name(v)})")
-    return None
-
-
-def _str_list(v: Any, where: str, pr: _Problems) -> tuple[str, ...] | None:
-    if not isinstance(v, list):
-        pr.add(where, f"expected a list of text lines, got {_show(v)} ({_type_name(v)})")
-        return None
-    out = [_str(x, f"{where}[{i}]", pr, allow_empty=False) for i, x in enumerate(v)]
-    return None if any(x is None for x in out) else tuple(x for x in out if x is not None)
-
-
-def _mapping(v: Any, where: str, pr: _Problems) -> dict[str, Any] | None:
-    if v is None:
-        return {}
-    if not isinstance(v, dict):
-        pr.add(where, f"expected a mapping of keys to values, got {_show(v)} ({_type_name(v)})")
-        return None
-    return {str(k): x for k, x in v.items()}
-
-
-def _check_keys(d: Mapping[str, Any], known: set[str], where: str, pr: _Problems) -> None:
-    for key in d:
-        if key not in known:
-            near = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            pr.items.append(f"unknown key {where + key!r}{hint}")
-
 
 #: Authority-line prefixes of someone signing for another (ký thay, thừa lệnh, thừa ủy quyền, thay mặt).
 _ON_BEHALF = ("KT.", "TL.", "TUQ.", "TM.")
 
 
-def _signatory(v: Any, where: str, pr: _Problems, default: Signatory) -> Signatory:
+def _signatory(v: Any, where: str, pr: Problems, default: Signatory) -> Signatory:
     """The keys given, over ``default``; a lone authority line that is a title ("GIÁM ĐỐC" with no
     title) becomes the title; an on-behalf line ("KT. GIÁM ĐỐC") needs the signer's own title.
 
     Examples:
-        >>> pr = _Problems()
+        >>> pr = Problems()
         >>> _signatory({"name": "Lê Minh Tuấn"}, "s", pr, Signatory())
         Signatory(authority='', title='GIÁM ĐỐC', name='Lê Minh Tuấn')
         >>> _signatory({"authority": "GIÁM ĐỐC", "title": ""}, "s", pr, Signatory())
@@ -442,11 +278,11 @@ def _signatory(v: Any, where: str, pr: _Problems, default: Signatory) -> Signato
         >>> _ = _signatory({"authority": "KT. GIÁM ĐỐC"}, "s", pr, Signatory()); pr.items[0][:60]
         "s.title: 'KT. GIÁM ĐỐC' means someone signs for the GIÁM ĐỐC"
     """
-    d = _mapping(v, where, pr)
+    d = as_mapping(v, where, pr)
     if d is None:
         return default
-    _check_keys(d, {f.name for f in fields(Signatory)}, f"{where}.", pr)
-    got = {k: _str(d[k], f"{where}.{k}", pr) for k in ("authority", "title", "name") if k in d}
+    check_keys(d, {f.name for f in fields(Signatory)}, f"{where}.", pr)
+    got = {k: as_text(d[k], f"{where}.{k}", pr) for k in ("authority", "title", "name") if k in d}
     sig = replace(default, **{k: x for k, x in got.items() if x is not None})
     authority, title = sig.authority, sig.title
     on_behalf = authority.upper().startswith(_ON_BEHALF)
@@ -462,20 +298,20 @@ def _signatory(v: Any, where: str, pr: _Problems, default: Signatory) -> Signato
     return replace(sig, authority=authority, title=title)
 
 
-def _thresholds(v: Any, pr: _Problems) -> Thresholds:
-    d = _mapping(v, "thresholds", pr)
+def _thresholds(v: Any, pr: Problems) -> Thresholds:
+    d = as_mapping(v, "thresholds", pr)
     if d is None:
         return Thresholds()
-    _check_keys(d, {f.name for f in fields(Thresholds)}, "thresholds.", pr)
+    check_keys(d, {f.name for f in fields(Thresholds)}, "thresholds.", pr)
     out: dict[str, Any] = {}
     for key, conv in {
-        "dedup_threshold": lambda x, w: None if x is None else _float(x, w, pr, -100.0, 100.0),
-        "unsigned_days": lambda x, w: _int(x, w, pr, 0, 3650),
-        "name_match_score": lambda x, w: _int(x, w, pr, 0, 100),
-        "vaccine_match_score": lambda x, w: _int(x, w, pr, 0, 100),
-        "worklist_top_n": lambda x, w: _int(x, w, pr, 1),
-        "lowest_n": lambda x, w: _int(x, w, pr, 1),
-        "max_age": lambda x, w: _int(x, w, pr, 1, 150),
+        "dedup_threshold": lambda x, w: None if x is None else as_float(x, w, pr, -100.0, 100.0),
+        "unsigned_days": lambda x, w: as_int(x, w, pr, 0, 3650),
+        "name_match_score": lambda x, w: as_int(x, w, pr, 0, 100),
+        "vaccine_match_score": lambda x, w: as_int(x, w, pr, 0, 100),
+        "worklist_top_n": lambda x, w: as_int(x, w, pr, 1),
+        "lowest_n": lambda x, w: as_int(x, w, pr, 1),
+        "max_age": lambda x, w: as_int(x, w, pr, 1, 150),
     }.items():
         if key in d:
             before = len(pr.items)
@@ -485,15 +321,15 @@ def _thresholds(v: Any, pr: _Problems) -> Thresholds:
     return Thresholds(**out)
 
 
-def _targets(v: Any, pr: _Problems) -> dict[str, float]:
-    d = _mapping(v, "targets", pr)
+def _targets(v: Any, pr: Problems) -> dict[str, float]:
+    d = as_mapping(v, "targets", pr)
     out = dict(DEFAULT_TARGETS)
     for key, x in (d or {}).items():
         where = f"targets.{key}"
         if not _INDICATOR_KEY.match(key):
             pr.add(where, "indicator ids are lower_case_with_underscores")
             continue
-        val = _float(x, where, pr, 0.0, 100.0)
+        val = as_float(x, where, pr, 0.0, 100.0)
         if val is not None and 0 < val <= 1 and isinstance(x, float):
             pr.add(where, f"targets are percentages: write {val * 100:g} for {val * 100:g} %, "
                           f"got {x!r}")
@@ -503,17 +339,17 @@ def _targets(v: Any, pr: _Problems) -> dict[str, float]:
     return out
 
 
-def _deadlines(v: Any, pr: _Problems) -> dict[str, dt.date]:
-    d = _mapping(v, "deadlines", pr)
+def _deadlines(v: Any, pr: Problems) -> dict[str, dt.date]:
+    d = as_mapping(v, "deadlines", pr)
     out = {}
     for key, x in (d or {}).items():
-        val = _date(x, f"deadlines.{key}", pr)
+        val = as_date(x, f"deadlines.{key}", pr)
         if val is not None:
             out[key] = val
     return out
 
 
-def _admin_districts(province_code: str, pr: _Problems) -> tuple[str, list[dict[str, str]]]:
+def _admin_districts(province_code: str, pr: Problems) -> tuple[str, list[dict[str, str]]]:
     """(province name, district rows) from the admin reference table."""
     from vaxreport import refdata
 
@@ -532,23 +368,23 @@ _DISTRICT_KEYS = {"code", "name", "short_name", "agency_parent", "agency", "doc_
 
 
 def _districts(v: Any, admin: list[dict[str, str]], province_code: str, base: dict[str, Any],
-               pr: _Problems) -> tuple[DistrictParams, ...]:
+               pr: Problems) -> tuple[DistrictParams, ...]:
     overrides: dict[str, dict[str, Any]] = {}
     if v is not None and not isinstance(v, list):
         pr.add("districts", f"expected a list of district entries (- code: \"164\" ...), got "
-                            f"{_show(v)} ({_type_name(v)})")
+                            f"{show(v)} ({type_name(v)})")
         v = None
     known = {r["district_code"]: r for r in admin}
     for i, entry in enumerate(v or []):
         where = f"districts[{i}]"
         if not isinstance(entry, dict):
-            pr.add(where, f"expected a mapping with at least 'code', got {_show(entry)}")
+            pr.add(where, f"expected a mapping with at least 'code', got {show(entry)}")
             continue
-        _check_keys(entry, _DISTRICT_KEYS, f"{where}.", pr)
+        check_keys(entry, _DISTRICT_KEYS, f"{where}.", pr)
         if "code" not in entry:
             pr.add(where, "missing 'code'")
             continue
-        code = _code(entry["code"], f"{where}.code", pr, 3)
+        code = as_code(entry["code"], f"{where}.code", pr, 3)
         if code is None:
             continue
         if admin and code not in known:
@@ -568,11 +404,11 @@ def _districts(v: Any, admin: list[dict[str, str]], province_code: str, base: di
         kw: dict[str, Any] = {}
         for key in ("name", "short_name", "agency_parent", "agency", "doc_number", "place"):
             if key in entry:
-                s = _str(entry[key], f"{where}.{key}", pr, allow_empty=False)
+                s = as_text(entry[key], f"{where}.{key}", pr, allow_empty=False)
                 if s is not None:
                     kw[key] = s
         if "recipients" in entry:
-            rec = _str_list(entry["recipients"], f"{where}.recipients", pr)
+            rec = as_text_list(entry["recipients"], f"{where}.recipients", pr)
             if rec is not None:
                 kw["recipients"] = rec
         sig = base["district_signatory"]
@@ -592,30 +428,69 @@ def _districts(v: Any, admin: list[dict[str, str]], province_code: str, base: di
     return tuple(out)
 
 
+# --------------------------------------------------------------------------------------------
+# The whole mapping, top-level keys in the order their problems are listed
+# --------------------------------------------------------------------------------------------
+
 _FIELD_NAMES = {f.name for f in fields(RunParams)} - {"source"}
 
 
+class _Reader:
+    """Reads one top-level key through a converter: ``MISSING`` when absent or null (a problem
+    when the key is required), else what the converter returns."""
+
+    def __init__(self, data: dict[str, Any], pr: Problems) -> None:
+        self.data, self.pr = data, pr
+
+    def __call__(self, key: str, conv: Callable[[Any, str], Any], *, required: bool = False,
+                 hint: str = "") -> Any:
+        if key not in self.data or self.data[key] is None:
+            if required:
+                self.pr.add(key, f"required{hint}")
+            return MISSING
+        return conv(self.data[key], key)
+
+
 def _build(data: Any, base_dir: Path, source: Path | None) -> RunParams:
-    pr = _Problems()
+    pr = Problems()
     label = str(source) if source is not None else "params"
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ParamsError(f"{label}: expected a mapping of keys to values at the top level, got "
-                          f"{_type_name(data)}")
+                          f"{type_name(data)}")
     data = {str(k): v for k, v in data.items()}
-    _check_keys(data, _FIELD_NAMES, "", pr)
+    check_keys(data, _FIELD_NAMES, "", pr)
+    get = _Reader(data, pr)
     kw: dict[str, Any] = {}
+    month = _required(get, pr, kw, base_dir)
+    province_code, admin = _province(get, pr, kw)
+    _period_bounds(get, pr, kw, month)
 
-    def get(key: str, conv: Callable[[Any, str], Any], *, required: bool = False,
-            hint: str = "") -> Any:
-        if key not in data or data[key] is None:
-            if required:
-                pr.add(key, f"required{hint}")
-            return _MISSING
-        return conv(data[key], key)
+    sig = get("signatory", lambda v, w: _signatory(v, w, pr, Signatory()))
+    if isinstance(sig, Signatory):
+        kw["signatory"] = sig
+    for key in ("recipients", "proposals"):
+        val = get(key, lambda v, w: as_text_list(v, w, pr))
+        if isinstance(val, tuple):
+            kw[key] = val
+    kw["targets"] = _targets(data.get("targets"), pr)
+    kw["deadlines"] = _deadlines(data.get("deadlines"), pr)
+    kw["thresholds"] = _thresholds(data.get("thresholds"), pr)
+    base = {"district_parent": f"{kw.get('agency', RunParams.agency)} {kw['province_name'].upper()}",
+            "agency": kw.get("agency", RunParams.agency), "place": kw["place"],
+            "district_signatory": Signatory()}
+    kw["districts"] = _districts(data.get("districts"), admin, province_code, base, pr)
 
-    period = get("period", lambda v, w: _str(v, w, pr), required=True, hint=' ("YYYY-MM")')
+    if pr.items:
+        raise ParamsError(f"{label}: {len(pr.items)} problem(s):\n"
+                          + "\n".join(f"- {p}" for p in pr.items))
+    return RunParams(**kw, source=source)
+
+
+def _required(get: _Reader, pr: Problems, kw: dict[str, Any], base_dir: Path) -> tuple[int, int] | None:
+    """``period``, ``report_date`` and ``inputs`` into ``kw``; the (year, month) of the period."""
+    period = get("period", lambda v, w: as_text(v, w, pr), required=True, hint=' ("YYYY-MM")')
     month: tuple[int, int] | None = None
     if isinstance(period, str):
         m = _PERIOD.match(period)
@@ -624,32 +499,42 @@ def _build(data: Any, base_dir: Path, source: Path | None) -> RunParams:
             kw["period"] = period
         else:
             pr.add("period", f'expected "YYYY-MM" (e.g. "2022-05"), got {period!r}')
-    report_date = get("report_date", lambda v, w: _date(v, w, pr), required=True,
+    report_date = get("report_date", lambda v, w: as_date(v, w, pr), required=True,
                       hint=" (YYYY-MM-DD)")
-    inputs = get("inputs", lambda v, w: _str(v, w, pr, allow_empty=False), required=True,
+    inputs = get("inputs", lambda v, w: as_text(v, w, pr, allow_empty=False), required=True,
                  hint=" (folder of the exports, relative to this file)")
     if isinstance(inputs, str):
         folder = Path(inputs).expanduser()
         kw["inputs"] = (folder if folder.is_absolute() else base_dir / folder).resolve()
     if isinstance(report_date, dt.date):
         kw["report_date"] = report_date
+    return month
 
-    code = get("province_code", lambda v, w: _code(v, w, pr, 2))
+
+def _province(get: _Reader, pr: Problems, kw: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:
+    """The province code and the agency's text fields into ``kw`` (names defaulting to the admin
+    table's); the province code and its district rows."""
+    code = get("province_code", lambda v, w: as_code(v, w, pr, 2))
     province_code = code if isinstance(code, str) else RunParams.province_code
     kw["province_code"] = province_code
     admin_name, admin = _admin_districts(province_code, pr) if code is not None else ("", [])
 
     for key in ("province_name", "agency_parent", "agency", "doc_number", "place", "doc_type",
                 "title"):
-        val = get(key, lambda v, w: _str(v, w, pr, allow_empty=False))
+        val = get(key, lambda v, w: as_text(v, w, pr, allow_empty=False))
         if isinstance(val, str):
             kw[key] = val
     kw.setdefault("province_name", admin_name)
     kw.setdefault("agency_parent", f"UBND TỈNH {kw['province_name'].upper()}")
     kw.setdefault("place", kw["province_name"])
+    return province_code, admin
 
+
+def _period_bounds(get: _Reader, pr: Problems, kw: dict[str, Any], month: tuple[int, int] | None) -> None:
+    """``period_start``, ``period_end`` (default: the month's first and last day) and
+    ``campaign_start`` into ``kw``, checked against each other and ``report_date``."""
     for key in ("period_start", "period_end", "campaign_start"):
-        val = get(key, lambda v, w: _date(v, w, pr))
+        val = get(key, lambda v, w: as_date(v, w, pr))
         if isinstance(val, dt.date):
             kw[key] = val
     if month is not None:
@@ -667,26 +552,6 @@ def _build(data: Any, base_dir: Path, source: Path | None) -> RunParams:
         pr.add("period_start", f"{start} is before campaign_start {campaign}")
     if isinstance(end, dt.date) and "report_date" in kw and kw["report_date"] < end:
         pr.add("report_date", f"{kw['report_date']} is before period_end {end}")
-
-    sig = get("signatory", lambda v, w: _signatory(v, w, pr, Signatory()))
-    if isinstance(sig, Signatory):
-        kw["signatory"] = sig
-    for key in ("recipients", "proposals"):
-        val = get(key, lambda v, w: _str_list(v, w, pr))
-        if isinstance(val, tuple):
-            kw[key] = val
-    kw["targets"] = _targets(data.get("targets"), pr)
-    kw["deadlines"] = _deadlines(data.get("deadlines"), pr)
-    kw["thresholds"] = _thresholds(data.get("thresholds"), pr)
-    base = {"district_parent": f"{kw.get('agency', RunParams.agency)} {kw['province_name'].upper()}",
-            "agency": kw.get("agency", RunParams.agency), "place": kw["place"],
-            "district_signatory": Signatory()}
-    kw["districts"] = _districts(data.get("districts"), admin, province_code, base, pr)
-
-    if pr.items:
-        raise ParamsError(f"{label}: {len(pr.items)} problem(s):\n"
-                          + "\n".join(f"- {p}" for p in pr.items))
-    return RunParams(**kw, source=source)
 
 
 def previous_period(period: str) -> str:
