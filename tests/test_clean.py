@@ -18,6 +18,7 @@ from vaxreport.clean import (
     Step,
     clean_doses,
     flag_dates,
+    map_retired_communes,
     match_admin_units,
     parse_dose_numbers,
     run_steps,
@@ -339,6 +340,31 @@ def test_admin_units_cases() -> None:
                                                         "admin_name_exact"]
     assert out["__flag__district_code"].tolist()[3] == "unknown_code"
     assert out["__flag__commune_code"].tolist()[4:] == ["unknown_name", "not_in_district"]
+
+
+RETIRED = {  # commune code as typed, dose date → (code after cleansing, rule, flag)
+    "Cầu Đất: 11353 until the list of 10/04/2022, 11344 since": (
+        ("11353", "2021-09-01"), ("11344", "admin_commune_successor", None)),
+    "typed after it was retired: mapped, but flagged": (
+        ("11353", "2022-05-01"), ("11344", "admin_commune_successor", "commune_not_valid_on_dose_date")),
+    "Huế 2021: a phường dissolved into several, no single successor": (
+        ("19744", "2021-09-01"), ("19744", None, "commune_retired_ambiguous")),
+    "a code in force is left alone": (("05443", "2021-09-01"), ("05443", None, None)),
+}
+
+
+def test_retired_commune_codes_are_mapped_forward_and_audited() -> None:
+    cases = list(RETIRED.values())
+    df = pd.DataFrame({"record_id": [f"r{i}" for i in range(len(cases))],
+                       "commune_code": [c[0][0] for c in cases],
+                       "dose_date": pd.to_datetime([c[0][1] for c in cases])})
+    params = CleanParams(as_of=AS_OF, units_on=dt.date(2022, 5, 31))
+    res = run_steps(df, [Step("map_retired_communes", map_retired_communes, ("commune_code",))], params)
+    assert res.data["commune_code"].tolist() == [c[1][0] for c in cases]
+    audit = dict(zip(res.audit["record_id"], res.audit["rule"]))
+    assert audit == {"r0": "admin_commune_successor", "r1": "admin_commune_successor"}
+    flags = dict(zip(res.flags["record_id"], res.flags["flag"]))
+    assert flags == {f"r{i}": c[1][2] for i, c in enumerate(cases) if c[1][2]}
 
 
 # ----------------------------------------------------------------------------- clean_doses

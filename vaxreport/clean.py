@@ -52,7 +52,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
-from vaxreport import parse, refdata, text
+from vaxreport import parse, refdata, text, unit_history
 from vaxreport.exceptions import SchemaViolation
 from vaxreport.schemas import AUDIT_COLUMNS, CLEAN_DOSES, DOSES, QUARANTINE_REASON, header_key
 
@@ -90,6 +90,8 @@ class CleanParams:
         legacy_name_evidence: how many times likelier (from the column's word frequencies)
             the legacy reading of a name that is valid both ways must be ("Hoà Thò An": VNI
             "Hồ Thị An") to be preferred to its Unicode reading.
+        units_on: the day whose administrative units codes are checked against (a run passes
+            its period end); default that of ``refdata.admin_units`` (31/12/2022).
     """
 
     as_of: dt.date | None = None
@@ -100,6 +102,7 @@ class CleanParams:
     max_age: int = 120
     min_dose_gap_days: int = 14
     legacy_name_evidence: float = 100.0
+    units_on: dt.date | None = None
 
     @property
     def report_date(self) -> dt.date:
@@ -741,9 +744,9 @@ def _unit_key(name: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _unit_tables(province_code: str) -> dict[str, pd.DataFrame]:
-    units = refdata.admin_units(province_code)
-    prov = refdata.admin_units(None)[["province_code", "province_name"]].drop_duplicates()
+def _unit_tables(province_code: str, on: dt.date | None = None) -> dict[str, pd.DataFrame]:
+    units = refdata.admin_units(province_code, on=on)
+    prov = refdata.admin_units(None, on=on)[["province_code", "province_name"]].drop_duplicates()
     dist = units[["district_code", "district_name", "province_code"]].drop_duplicates()
     comm = units[["commune_code", "commune_name", "district_code"]]
     out = {}
@@ -786,6 +789,35 @@ def _match_unit(value: str, parent: str | None, table: pd.DataFrame, width: int,
     return value, None, "unknown_name"
 
 
+@lru_cache(maxsize=1)
+def _former_parents() -> frozenset[tuple[str, str]]:
+    """Every (commune code, district code) pair some GSO list of the dated table holds."""
+    h = refdata.admin_unit_history()
+    return frozenset(zip(h["commune_code"], h["district_code"]))
+
+
+def map_retired_communes(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
+    """Map commune codes retired since (merged, renamed) to the code in force on ``units_on``.
+
+    Rule ``admin_commune_successor``; flags ``commune_retired_ambiguous`` (no single successor
+    in the GSO lists: kept as typed) and ``commune_not_valid_on_dose_date``. See
+    ``unit_history.retired_commune_codes``. Does not mutate the input.
+
+    Examples:
+        >>> df = pd.DataFrame({"commune_code": ["11353", "05443"],
+        ...                    "dose_date": pd.to_datetime(["2021-09-01", "2021-09-01"])})
+        >>> map_retired_communes(df, CleanParams(units_on=dt.date(2022, 5, 31))).commune_code.tolist()
+        ['11344', '05443']
+    """
+    _require(df, ["commune_code"])
+    dates = df["dose_date"] if "dose_date" in df and pd.api.types.is_datetime64_any_dtype(df["dose_date"]) else None
+    r = unit_history.retired_commune_codes(_str(df["commune_code"]), dates, on=params.units_on)
+    if r["rule"].isna().all() and r["flag"].isna().all():
+        return df
+    return df.assign(commune_code=_str(r["value"]), **{RULE + "commune_code": _str(r["rule"]),
+                                                       FLAG + "commune_code": _str(r["flag"])})
+
+
 def match_admin_units(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
     """Validate province/district/commune codes against ``refdata.admin_units``.
 
@@ -807,7 +839,7 @@ def match_admin_units(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         [nan, nan, nan, 'unknown_code']
     """
     _require(df, ["district_code", "commune_code"])
-    tables = _unit_tables(params.province_code)
+    tables = _unit_tables(params.province_code, params.units_on)
     new: dict[str, pd.Series] = {}
     parent: pd.Series | None = None
     for col, level, width in (("province_code", "province", 2), ("district_code", "district", 3),
@@ -837,7 +869,7 @@ def match_admin_units(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
             value, rule, flag = _match_unit(uv[i - 1], p, tables[level], width,
                                             params.name_match_threshold)
             if (level == "commune" and flag is None and p is not None and p in districts
-                    and ref_parent.get(value, p) != p):
+                    and ref_parent.get(value, p) != p and (value, p) not in _former_parents()):
                 flag = "not_in_district"
             res.append((value, rule, flag))
         value, rule, flag = (_take_str([r[n] for r in res], codes, df.index) for n in range(3))
@@ -862,6 +894,7 @@ STEPS: list[Step] = [
     Step("parse_dose_numbers", parse_dose_numbers, ("dose_number",)),
     Step("standardise_ids", standardise_ids, ("id_number",)),
     Step("standardise_phones", standardise_phones, ("phone",)),
+    Step("map_retired_communes", map_retired_communes, ("commune_code",)),
     Step("match_admin_units", match_admin_units, ("province_code", "district_code", "commune_code")),
 ]
 

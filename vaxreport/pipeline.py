@@ -44,8 +44,8 @@ def person_records(doses: pd.DataFrame) -> pd.DataFrame:
     return doses[cols + extra].drop_duplicates("person_ref").set_index("person_ref", drop=False)
 
 
-def commune_district_map(province_code: str) -> pd.Series:
-    units = refdata.admin_units(province_code)
+def commune_district_map(province_code: str, on: date | None = None) -> pd.Series:
+    units = refdata.admin_units(province_code, on=on)
     return units.drop_duplicates("commune_code").set_index("commune_code").district_code
 
 
@@ -56,7 +56,7 @@ def clean_params(p: Any) -> Any:
     return CleanParams(as_of=p.report_date, campaign_start=p.campaign_start, province_code=p.province_code,
                        name_match_threshold=float(p.thresholds.name_match_score),
                        vaccine_match_threshold=float(p.thresholds.vaccine_match_score),
-                       max_age=p.thresholds.max_age)
+                       max_age=p.thresholds.max_age, units_on=p.period_end or p.report_date)
 
 
 def with_person_id(doses: pd.DataFrame, persons: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
@@ -245,12 +245,12 @@ def build_facts(inputs: Any, cleaned: Any, persons: pd.DataFrame, labels: pd.Ser
     """
     check_conservation({"raw": len(inputs.doses), "cleansed": len(reconciled.data),
                         "merged_duplicates": len(reconciled.merged), "quarantined": len(cleaned.quarantine)})
-    communes = commune_district_map(p.province_code)
+    communes = commune_district_map(p.province_code, p.period_end or p.report_date)
     sites = site_districts(inputs.site_tallies, inputs.doses)
     dose_facts = build_dose_facts(inputs.doses, cleaned, reconciled, sites)
     surv = survivors.assign(id_valid=person_id_valid(persons, labels).reindex(survivors.index).to_numpy())
     person_facts = build_person_facts(surv, reconciled, verification, communes, p.period_end or p.report_date)
-    units = refdata.admin_units(p.province_code)
+    units = refdata.admin_units(p.province_code, on=p.period_end or p.report_date)
     return {
         "doses": dose_facts,
         "persons": person_facts,

@@ -535,7 +535,7 @@ def _names_table(kind: str) -> "pa.Table":
 
 
 def _communes(rng: np.random.Generator) -> dict[str, np.ndarray]:
-    units = refdata.admin_units(PROVINCE_CODE)
+    units = refdata.admin_units(PROVINCE_CODE, on=PERIOD_END.astype("datetime64[D]").item())
     typ = units["commune_type"].to_numpy()
     factor = np.where(typ == "Phường", 1.7, np.where(typ == "Thị trấn", 1.4, 1.0))
     factor = factor * rng.lognormal(0.0, 0.3, len(units))
