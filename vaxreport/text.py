@@ -156,14 +156,33 @@ def _build_syllables() -> dict[str, tuple[int, frozenset[int], bool]]:
 
 _SYLLABLES = _build_syllables()
 _FOLD_BASE = str.maketrans("ăâêôơưđ", "aaeooud")
-_ASCII_SYLLABLES = frozenset(s.translate(_FOLD_BASE) for s in _SYLLABLES)
+_PATTERN_ASCII = frozenset(s.translate(_FOLD_BASE) for s in _SYLLABLES)
 
 
-def _analyse_word(word: str) -> str | None:
-    """``word`` with the tone on the "new"-style letter, or None if it is not one syllable."""
+def _load_inventory() -> frozenset[str]:
+    """The real syllable inventory (``data/vietnamese_syllables.txt``, see PROVENANCE.md)."""
+    path = resources.files("vaxreport") / "data" / "vietnamese_syllables.txt"
+    return frozenset(path.read_text(encoding="utf-8").split())
+
+
+INVENTORY: frozenset[str] = _load_inventory()
+"""Every Vietnamese syllable attested in the word list (lower case, NFC, "new" tone placement):
+a word must be one of these to count as Vietnamese. The spelling rules above only place tones."""
+
+
+def _fold_syllable(syl: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", syl) if not unicodedata.combining(c)).translate(_FOLD_BASE)
+
+
+_ASCII_SYLLABLES = frozenset(_fold_syllable(s) for s in INVENTORY)
+
+
+def _analyse_word(word: str, inventory: bool = True) -> str | None:
+    """``word`` with the tone on the "new"-style letter, or None if it is not one syllable
+    (with ``inventory``, one of :data:`INVENTORY`; without, any syllable the spelling rules allow)."""
     lower = word.lower()
     if lower.isascii():
-        return word if lower in _ASCII_SYLLABLES else None
+        return word if lower in (_ASCII_SYLLABLES if inventory else _PATTERN_ASCII) else None
     bases: list[str] = []
     tone, tone_at = 0, -1
     for i, ch in enumerate(lower):
@@ -185,12 +204,16 @@ def _analyse_word(word: str) -> str | None:
     if tone and tone_at not in accepted:
         return None  # a tone on a glide ("aù", "quyù") is VNI, not Vietnamese
     if not tone or tone_at == target:
-        return word
-    chars = list(word)
-    old, new = chars[tone_at], chars[target]
-    chars[tone_at] = _JOIN[(_SPLIT[old][0], 0)]
-    chars[target] = _JOIN[(_SPLIT[new][0], tone)]
-    return "".join(chars)
+        out = word
+    else:
+        chars = list(word)
+        old, new = chars[tone_at], chars[target]
+        chars[tone_at] = _JOIN[(_SPLIT[old][0], 0)]
+        chars[target] = _JOIN[(_SPLIT[new][0], tone)]
+        out = "".join(chars)
+    if inventory and out.lower() not in INVENTORY:
+        return None  # "chý", "méng", "sôn": spelled like Vietnamese, but no such syllable
+    return out
 
 
 _WORD_CACHE: dict[str, str | None] = {}
@@ -403,7 +426,8 @@ def _case_signals(tok: str) -> tuple[int, int, bool]:
 class _Chunk(NamedTuple):
     """What legacy detection needs to know about one space-separated chunk (cached)."""
 
-    invalid: int  # words that are not clean Vietnamese as they stand
+    invalid: int  # words with a non-ASCII letter that are not clean Vietnamese as they stand
+    foreign: int  # ASCII words that are no Vietnamese syllable ("Ayun", "Dupont")
     symbols: int  # TCVN3 symbol codes (¸ µ ¨ …), never found in VNI text
     pairs: int  # VNI letter + mark pairs
     vni: str  # the chunk decoded as VNI
@@ -423,12 +447,23 @@ def _vni_sub(m: re.Match[str]) -> str:
     return _VNI_DEC[m.group()]
 
 
+_LETTERS_RE = re.compile("[" + "".join(sorted(VIETNAMESE_LETTERS)) + "fjwzFJWZ']+")
+
+
+def _foreign_word(raw: str, decoded: str, symbol_re: re.Pattern[str]) -> bool:
+    """A word whose legacy decoding is no Vietnamese syllable but must be decoded all the same:
+    it holds a TCVN3 symbol code that no Unicode name has ("Kr«ng": TCVN3 for the Ê-đê/M'nông
+    word Krông), at least two plain letters, and decodes to letters only ("½" stays)."""
+    return (bool(symbol_re.search(raw)) and sum(c.isascii() and c.isalpha() for c in raw) >= 2
+            and _LETTERS_RE.fullmatch(decoded) is not None)
+
+
 def _legacy_chunk(chunk: str) -> _Chunk:
     """Cached analysis of ``chunk`` under both legacy encodings."""
     rec = _LEGACY_CACHE.get(chunk)
     if rec is not None:
         return rec
-    invalid = vni_rep = tcvn3_rep = 0
+    invalid = vni_rep = tcvn3_rep = foreign = 0
     vni_ok = tcvn3_ok = True
     vni_parts: list[str] = []
     case: list[tuple[int, int, int, int, bool, bool]] = []
@@ -436,20 +471,27 @@ def _legacy_chunk(chunk: str) -> _Chunk:
     for m in _TOKEN_RE.finditer(chunk):
         tok = m.group()
         clean = _word_clean(tok)
-        invalid += not clean
         vni_parts.append(chunk[last : m.start()])
         last = m.end()
         if _NON_LATIN1_RE.search(tok):  # Unicode letters: a Unicode word, not legacy
+            invalid += not clean
             vni_parts.append(tok)
             vni_ok = vni_ok and _word_ok(tok)
             tcvn3_ok = tcvn3_ok and _word_ok(tok)
             continue
+        if tok.isascii():  # no legacy code: the same in every reading ("Ayun", "Y")
+            foreign += not clean
+            vni_parts.append(tok)
+            upper, lower, toned = _case_signals(tok)
+            case.append((m.start(), m.end(), upper, lower, toned, tok[0].isupper()))
+            continue
+        invalid += not clean
         vni = _VNI_RE.sub(_vni_sub, tok)
         vni_parts.append(vni)
         vni_ok = vni_ok and _word_ok(vni)
         vni_rep += vni != tok and not clean
         tcvn3 = tok.translate(_TCVN3_DEC)
-        tcvn3_ok = tcvn3_ok and _word_ok(tcvn3)
+        tcvn3_ok = tcvn3_ok and (_word_ok(tcvn3) or _foreign_word(tok, tcvn3, _TCVN3_SYMBOL_RE))
         tcvn3_rep += tcvn3 != tok and not clean
         upper, lower, toned = _case_signals(tok)
         first_upper = not toned and (tok[0] in _TCVN3_UPPER or tok[0].isupper())
@@ -457,6 +499,7 @@ def _legacy_chunk(chunk: str) -> _Chunk:
     vni_parts.append(chunk[last:])
     rec = _Chunk(
         invalid=invalid,
+        foreign=foreign,
         symbols=len(_TCVN3_SYMBOL_RE.findall(chunk)),
         pairs=sum(len(p) == 2 for p in _VNI_RE.findall(chunk)),
         vni="".join(vni_parts),
@@ -492,9 +535,9 @@ def _tcvn3_join(recs: list[_Chunk]) -> str:
     toned code is capitalised ("Lª ¸nh" is "Lê Ánh").
     """
     stats = [c for rec in recs for c in rec.case]
-    total_upper = sum(c[2] for c in stats)
     total_lower = sum(c[3] for c in stats)
-    value_upper = total_upper >= 2 and total_lower == 0
+    # Upper case only where a word shows two capitals: "B¸ Kú" is the title-case "Bá Kỳ".
+    value_upper = any(c[2] >= 2 for c in stats) and total_lower == 0
     value_title = (
         total_lower > 0 and any(c[5] for c in stats) and all(c[5] or c[4] for c in stats)
     )
@@ -571,7 +614,11 @@ def _detect(s: str) -> tuple[Encoding | None, str]:
         return None, s
     best: tuple[tuple[int, int], Encoding | None, str] = ((0, 0), None, s)
     symbols = sum(r.symbols for r in recs)
-    if not symbols and all(r.vni_ok for r in recs):  # a symbol code is never valid VNI
+    # A foreign ASCII word ("Ayun", "Dupont") is left as it is; it blocks a VNI reading
+    # ("Loïc Dupont"), and a TCVN3 one unless TCVN3's symbol codes, which no Western name
+    # holds, show the value is legacy ("Y Th©n Ayun").
+    foreign = sum(r.foreign for r in recs)
+    if not symbols and not foreign and all(r.vni_ok for r in recs):  # a symbol code is never VNI
         repaired = sum(r.vni_repaired for r in recs)
         if repaired:
             pairs = sum(r.pairs for r in recs)
@@ -579,7 +626,7 @@ def _detect(s: str) -> tuple[Encoding | None, str]:
             if repaired == invalid and pairs:
                 return "vni", dec  # TCVN3 could only tie, with less evidence
             best = ((repaired, pairs), "vni", dec)
-    if all(r.tcvn3_ok for r in recs):
+    if all(r.tcvn3_ok for r in recs) and (symbols or not foreign):
         repaired = sum(r.tcvn3_repaired for r in recs)
         dec = ""
         if not repaired:  # only the restored capitals may repair ("QUý" is QUÝ)
@@ -626,8 +673,8 @@ def legacy_readings(s: str) -> dict[Encoding, str]:
         Vietnamese and that differs from ``to_unicode(s)``; empty when there is none.
 
     Examples:
-        >>> legacy_readings("Hoà Thò An")
-        {'tcvn3': 'Hòa Thũ An', 'vni': 'Hồ Thị An'}
+        >>> legacy_readings("Hoà Thò An")  # TCVN3 would read "Hòa Thũ An": no such syllable
+        {'vni': 'Hồ Thị An'}
         >>> legacy_readings("Lê Mai Anh"), legacy_readings("Nguyễn Văn An")
         ({'tcvn3': 'Lờ Mai Anh'}, {})
     """
