@@ -424,3 +424,60 @@ def test_series_empty_and_all_na() -> None:
     assert to_unicode_series(pd.Series([], dtype=object)).empty
     out = fold_series(pd.Series([None, float("nan")], dtype=object))
     assert out.isna().all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 16: the real syllable inventory, word-by-word decoding, the site's typing habit
+# ---------------------------------------------------------------------------------------------
+ISSUE_16 = {  # raw value → to_unicode, one value at a time
+    "TCVN3 title case stays title case": ("B¸ Kú", "Bá Kỳ"),
+    "a minority word does not block the rest": ("Bu«n Kr«ng", "Buôn Krông"),
+    "an unknown ASCII word is kept as it is": ("Y Th©n Ayun", "Y Thân Ayun"),
+    "mojibake the spelling rules accept, the inventory does not": ("Kim TuyÕn", "Kim Tuyến"),
+    "méng is no syllable": ("Méng Hoa", "Mộng Hoa"),
+    "a Western name is not VNI": ("Loïc Dupont", "Loïc Dupont"),
+}
+
+
+@pytest.mark.parametrize("case", list(ISSUE_16))
+def test_issue_16_values(case: str) -> None:
+    raw, expected = ISSUE_16[case]
+    assert to_unicode(raw) == expected
+
+
+@pytest.mark.parametrize("word", ["sôn", "méng", "tõ", "chý", "trý", "chên", "hín", "mõng"])
+def test_mojibake_syllables_are_not_vietnamese(word: str) -> None:
+    assert not text.is_vietnamese_syllable(word)
+    assert text._analyse_word(word, inventory=False) is not None  # the rules alone accept it
+
+
+def test_inventory_holds_name_syllables() -> None:
+    for w in ("nguyễn", "quỳnh", "thủy", "hòa", "sỹ", "my", "vy", "nhữ", "ánh"):
+        assert w in text.INVENTORY, w
+
+
+def test_site_habit_decides_ambiguous_names() -> None:
+    v = pd.Series(["NguyÔn V¨n An", "Lª ThÞ Hoa", "Anh Tó", "Nguyễn Thị Hà", "Anh Tó"])
+    habits = text.site_habits(v, pd.Series(["A", "A", "A", "B", "B"]))
+    assert habits.to_dict() == {"A": "tcvn3", "B": "unicode"}
+    assert text.decode_words("Anh Tó", "tcvn3") == "Anh Tú"
+
+
+SAMPLE = pd.read_csv(__import__("pathlib").Path(__file__).parent / "data" / "legacy_names_sample.csv",
+                     dtype=str, keep_default_na=False)
+
+
+def test_real_names_typed_per_site_come_back_exact() -> None:
+    """400 real given names (duyet/vietnamese-namedb) after common surnames, typed per site in
+    Unicode and in TCVN3 and VNI by Unikey's tables (fcitx5-unikey): all exact by site habit."""
+    from vaxreport import clean
+
+    out = clean.standardise_text(SAMPLE[["full_name", "site_code"]], clean.CleanParams())
+    expected = SAMPLE["name"].map(lambda n: normalize_tones(n).title())
+    ok = out["full_name"].to_numpy() == expected.to_numpy()
+    for kind in ("unicode", "tcvn3", "vni"):
+        m = (SAMPLE["kind"] == kind).to_numpy()
+        assert ok[m].all(), (kind, SAMPLE.loc[m & ~ok, "full_name"].tolist()[:5])
+    unicode_rows = (SAMPLE["kind"] == "unicode").to_numpy()
+    assert out["__rule__full_name"][unicode_rows].isna().all() or not out["__rule__full_name"][
+        unicode_rows].fillna("").str.startswith("text_legacy").any()

@@ -340,13 +340,69 @@ def _legacy_name_evidence(u: pd.Series, pairs: list[tuple[str | None, str | None
     return out
 
 
-def _text_pairs(u: pd.Series, *, name: bool,
-                min_ratio: float | None = None) -> list[tuple[str | None, str | None]]:
+def _text_pairs(u: pd.Series, *, name: bool) -> list[tuple[str | None, str | None]]:
     """(repaired value, rule) for each distinct raw value of a text column."""
-    pairs = [_fix_text(x, name) if isinstance(x, str) else (None, None) for x in u.tolist()]
-    if name and min_ratio is not None:
-        pairs = _legacy_name_evidence(u, pairs, min_ratio)
-    return pairs
+    return [_fix_text(x, name) if isinstance(x, str) else (None, None) for x in u.tolist()]
+
+
+def _site_habit_pairs(u: pd.Series, codes: np.ndarray, plain: list[tuple[str | None, str | None]],
+                      pairs: list[tuple[str | None, str | None]], sites: pd.Series
+                      ) -> tuple[np.ndarray, list[tuple[str | None, str | None]]]:
+    """Names decided by their site's typing habit (``text.site_habits``), per row.
+
+    A site types in one font: at a site whose names are mostly evidently TCVN3 (VNI), a name
+    that is valid both ways ("Anh Tó", TCVN3 for "Anh Tú") is TCVN3 (VNI) too and is decoded
+    word by word (``text.decode_words``); at a site that types Unicode it stays as typed, and
+    the column's word-frequency evidence (``_legacy_name_evidence``) does not override it.
+    Elsewhere ``pairs`` stands. The same string can thus differ between two sites: the result
+    is per row — ``(codes, pairs)`` extended with the site-specific readings.
+    """
+    site_codes, site_u = pd.factorize(sites)
+    # Evidence per distinct name (``text.typing_evidence``, from the repairs already made):
+    # repaired as legacy, or holding a letter no legacy font produces.
+    arr = pa.array(u.to_numpy(dtype=object, na_value=None), type=pa.string())
+    unicode = np.asarray(pc.and_(pc.invert(pc.string_is_ascii(arr)), pc.match_substring_regex(arr, _NOT_CP1252))
+                         .fill_null(False), bool)
+    evidence = np.array([r[len("text_legacy_"):] if isinstance(r, str) and r.startswith("text_legacy_")
+                         else None for _, r in plain] + [None], dtype=object)
+    evidence[:-1][unicode] = "unicode"
+    # The distinct (site, name) pairs, as integer keys: cheap on millions of rows.
+    ok = (site_codes >= 0) & (codes >= 0)
+    key = pd.unique(site_codes[ok].astype(np.int64) * (len(u) + 1) + codes[ok])
+    s_idx, n_idx = np.divmod(key, len(u) + 1)
+    habits = text.habits_from_evidence(pd.Series(evidence[n_idx]), pd.Series(site_u.to_numpy(dtype=object)[s_idx]))
+    kinds = ("tcvn3", "vni", "unicode")
+    h_of_site = np.array([kinds.index(h) + 1 if isinstance(h := habits.get(x), str) else 0
+                          for x in site_u] + [0], dtype=np.int64)
+    row_h = h_of_site[site_codes]  # code -1 (no site) picks the trailing 0
+    out_pairs = list(pairs)
+    out_codes = codes.copy()
+    raw = u.tolist()
+    for k, kind in enumerate(kinds, start=1):
+        rows = np.flatnonzero((row_h == k) & (codes >= 0))
+        if not len(rows):
+            continue
+        override: dict[int, tuple[str | None, str | None]] = {}
+        for c in pd.unique(codes[rows]).tolist():
+            value, rule = pairs[c]
+            if kind == "unicode":
+                if rule is not None and rule.startswith("text_legacy") and plain[c] != pairs[c]:
+                    override[c] = plain[c]  # evidence-based legacy reading: the site says Unicode
+                continue
+            if rule == f"text_legacy_{kind}" or not _cp1252(raw[c]) or raw[c].isascii():
+                continue
+            dec = text.clean_whitespace(text.decode_words(raw[c], kind)).title()
+            if dec != value and dec != raw[c]:
+                override[c] = (dec, f"text_legacy_{kind}")
+        if not override:
+            continue
+        slot = {c: len(out_pairs) + i for i, c in enumerate(override)}
+        out_pairs.extend(override.values())
+        lookup = np.full(len(pairs), -1, dtype=np.int64)
+        lookup[list(slot)] = list(slot.values())
+        hit = lookup[codes[rows]]
+        out_codes[rows[hit >= 0]] = hit[hit >= 0]
+    return out_codes, out_pairs
 
 
 def standardise_text(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
@@ -373,7 +429,16 @@ def standardise_text(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         raw = _str(df[col])
         codes, uniques = pd.factorize(raw)
         u = pd.Series(uniques.to_numpy(dtype=object), dtype=object)
-        pairs = _text_pairs(u, name=name, min_ratio=params.legacy_name_evidence)
+        plain = _text_pairs(u, name=name)
+        pairs = _legacy_name_evidence(u, plain, params.legacy_name_evidence) if name else plain
+        if name and "site_code" in df:
+            codes, pairs = _site_habit_pairs(u, codes, plain, pairs, _str(df["site_code"]))
+            values = [p[0] for p in pairs]
+            new[col] = _take_str(values, codes, df.index)
+            new[RULE + col] = _take_str([p[1] for p in pairs], codes, df.index)
+            new["name_key"] = _take_str([None if v is None else text.fold(v) for v in values],
+                                        codes, df.index)
+            continue
         values = [p[0] for p in pairs]
         # Keep the input array when nothing changed (saves memory on 3 M rows).
         new[col] = raw if values == u.tolist() else _take_str(values, codes, df.index)

@@ -38,11 +38,16 @@ import pandas as pd
 
 __all__ = [
     "clean_whitespace",
+    "decode_words",
+    "site_habits",
+    "typing_evidence",
     "detect_legacy",
     "encode_legacy",
     "fold",
     "fold_series",
+    "habits_from_evidence",
     "is_vietnamese_syllable",
+    "legacy_candidates",
     "legacy_readings",
     "normalize_tones",
     "title_case_name",
@@ -739,6 +744,134 @@ def to_unicode(s: str, *, encoding: Encoding | None = None) -> str:
             return _fix_tones(_detect(_nfc(s))[1])
         fixed.append(out)
     return " ".join(fixed)
+
+
+# --------------------------------------------------------------------------------------------
+# A site's typing habit: legacy text decided in bulk
+# --------------------------------------------------------------------------------------------
+Habit = Literal["tcvn3", "vni", "unicode"]
+
+
+def typing_evidence(s: str) -> Habit | None:
+    """What one value proves about how it was typed: ``"tcvn3"``/``"vni"`` when
+    :func:`detect_legacy` repairs it, ``"unicode"`` when it holds a letter no legacy font read as
+    cp1252 produces (ễ ị ơ ư ă đ …), else None (ASCII, or legacy and Unicode alike: "Anh Tó").
+
+    Examples:
+        >>> [typing_evidence(x) for x in ("NguyÔn V¨n An", "Nguyeãn Vaên", "Nguyễn Văn", "Anh Tó")]
+        ['tcvn3', 'vni', 'unicode', None]
+    """
+    if s.isascii():
+        return None
+    s = _nfc(s)
+    try:
+        s.encode("cp1252")
+    except UnicodeEncodeError:
+        return "unicode"
+    return _detect(s)[0]
+
+
+def decode_words(s: str, encoding: Encoding) -> str:
+    """Decode ``s`` as ``encoding`` word by word, for a value known to be typed in that font.
+
+    A word is decoded when its decoding is a Vietnamese syllable (or holds TCVN3 symbol codes,
+    see :func:`_foreign_word`); other words — ASCII, minority-language or already Unicode —
+    stay as they are. TCVN3 capitals are restored as in :func:`to_unicode` (title case kept).
+
+    Args:
+        s: One value.
+        encoding: ``"tcvn3"`` or ``"vni"``.
+
+    Returns:
+        The NFC text with the "new" tone placement.
+
+    Examples:
+        >>> decode_words("Anh Tó", "tcvn3"), decode_words("Y Th©n Ayun", "tcvn3")
+        ('Anh Tú', 'Y Thân Ayun')
+        >>> decode_words("Hoà Thò An", "vni"), decode_words("Nguyễn Hoà", "vni")
+        ('Hồ Thị An', 'Nguyễn Hồ')
+    """
+    if encoding not in _DECODERS:
+        raise ValueError(f"encoding must be one of: {list(ENCODINGS)}, got {encoding!r}")
+    if s.isascii():
+        return s
+    s = _nfc(" ".join(s.split()))
+    dec = _nfc(_DECODERS[encoding](s)).split(" ")
+    out = []
+    for raw, new in zip(s.split(" "), dec, strict=True):
+        if raw == new or _NON_LATIN1_RE.search(raw):
+            out.append(raw)
+            continue
+        toks_raw, toks_new = _TOKEN_RE.findall(raw), _TOKEN_RE.findall(new)
+        ok = len(toks_raw) == len(toks_new) and all(
+            _word_ok(n) or (encoding == "tcvn3" and _foreign_word(r, n, _TCVN3_SYMBOL_RE))
+            for r, n in zip(toks_raw, toks_new))
+        out.append(new if ok else raw)
+    return _fix_tones(" ".join(out))
+
+
+def legacy_candidates(s: str) -> list[str]:
+    """The readings of a short categorical value that may be legacy text, likeliest first:
+    :func:`to_unicode`, then each forced :func:`decode_words`, without repeats. For fields with a
+    closed vocabulary (gender, dose number) the caller keeps the first reading it recognises.
+
+    Examples:
+        >>> legacy_candidates("Mòi 2"), legacy_candidates("N÷")
+        (['Mòi 2', 'Mũi 2'], ['Nữ'])
+    """
+    out = [to_unicode(s)]
+    if s.isascii():
+        return out
+    for enc in ENCODINGS:
+        dec = decode_words(s, enc)
+        if dec not in out and dec != s:
+            out.append(dec)
+    return out
+
+
+def site_habits(values: pd.Series, sites: pd.Series, *, majority: float = 0.5) -> pd.Series:
+    """Each site's typing habit, from the evidence of its distinct values (:func:`typing_evidence`).
+
+    A site types in TCVN3 (resp. VNI) when more than ``majority`` of its values with evidence
+    are evidently TCVN3 (resp. VNI), in Unicode when more than ``majority`` are evidently
+    Unicode; otherwise it has no habit (NA). Works on the distinct (site, value) pairs.
+
+    Args:
+        values: the column (names), strings or NA.
+        sites: the site of each row (same index), strings or NA.
+        majority: the share of the site's evidence one habit must exceed.
+
+    Returns:
+        A Series indexed by site, ``"tcvn3"``, ``"vni"``, ``"unicode"`` or NA.
+
+    Examples:
+        >>> v = pd.Series(["NguyÔn V¨n An", "Lª ThÞ Hoa", "Anh Tó", "Nguyễn Thị Hà", "Anh Tó"])
+        >>> site_habits(v, pd.Series(["A", "A", "A", "B", "B"])).to_dict()
+        {'A': 'tcvn3', 'B': 'unicode'}
+    """
+    pairs = pd.DataFrame({"site": sites.to_numpy(dtype=object), "value": values.to_numpy(dtype=object)})
+    pairs = pairs.dropna().drop_duplicates()
+    uniq = pd.unique(pairs["value"])
+    ev = dict(zip(uniq, (typing_evidence(v) if isinstance(v, str) else None for v in uniq)))
+    return habits_from_evidence(pairs["value"].map(ev), pairs["site"], majority=majority)
+
+
+def habits_from_evidence(evidence: pd.Series, sites: pd.Series, *, majority: float = 0.5) -> pd.Series:
+    """:func:`site_habits` from the evidence of each distinct (site, value) pair, given.
+
+    Examples:
+        >>> habits_from_evidence(pd.Series(["vni", None, "unicode", "vni"]),
+        ...                      pd.Series(["A", "A", "B", "B"])).to_dict()
+        {'A': 'vni', 'B': nan}
+    """
+    pairs = pd.DataFrame({"site": sites.to_numpy(dtype=object), "evidence": evidence.to_numpy(dtype=object)})
+    counts = pairs.dropna().groupby(["site", "evidence"]).size().unstack(fill_value=0)
+    order = pd.unique(pairs["site"].dropna())
+    if counts.empty:
+        return pd.Series(np.nan, index=order, dtype=object, name="habit")
+    share = counts.div(counts.sum(axis=1), axis=0)
+    habit = share.idxmax(axis=1).where(share.max(axis=1) > majority)
+    return habit.reindex(order).astype(object).rename("habit")
 
 
 # --------------------------------------------------------------------------------------------
