@@ -348,3 +348,20 @@ def test_vaccine_matching_ignores_case_and_diacritics() -> None:
     name = refdata.vaccines()["canonical_name"].iloc[0]
     out = parse.parse_vaccines(pd.Series([name.upper(), f"  {name.lower()}  ", f"Vắc xin {name}"]))
     assert out["value"].tolist() == [name] * 3
+
+
+LEGACY_CATEGORIES = {  # raw → (gender code or dose number, rule)
+    "gender: Nữ in TCVN3": ("gender", "N÷", ("F", "gender_legacy_text")),
+    "gender: Nữ in VNI": ("gender", "Nöõ", ("F", "gender_legacy_text")),
+    "gender: NỮ in VNI capitals": ("gender", "NÖÕ", ("F", "gender_legacy_text")),
+    "dose: Mũi 2 in TCVN3": ("dose", "Mòi 2", (2, "dose_number_legacy_text")),
+    "dose: Mũi 3 in VNI": ("dose", "Muõi 3", (3, "dose_number_legacy_text")),
+}
+
+
+@pytest.mark.parametrize("case", list(LEGACY_CATEGORIES))
+def test_legacy_text_in_categorical_fields(case: str) -> None:
+    field, raw, expected = LEGACY_CATEGORIES[case]
+    parser = parse.parse_gender if field == "gender" else parse.parse_dose_numbers
+    r = parser(pd.Series([raw]))
+    assert (r["value"].iloc[0], r["rule"].iloc[0]) == expected

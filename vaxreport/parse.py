@@ -736,7 +736,8 @@ def parse_gender(values: pd.Series) -> pd.DataFrame:
         s = _to_text(u).str.strip()
         key = s.map(lambda x: header_key(re.sub(r"\.0+$", "", x)), na_action="ignore")
         value = key.map(_GENDER_KEYS).astype("str")
-        legacy = value.isna() & s.notna() & ~s.fillna("").map(str.isascii)
+        non_ascii = ~s.fillna("").map(str.isascii).astype(bool).to_numpy()
+        legacy = pd.Series(value.isna().to_numpy() & non_ascii, index=s.index)
         if legacy.any():  # "N÷" (TCVN3), "Nöõ" (VNI): Nữ typed in a legacy font
             value = value.mask(legacy, s[legacy].map(_legacy_gender))
         silent = s.isin(list(_GENDER_SILENT))
@@ -783,8 +784,8 @@ def _dose_number_one(text: str, legacy: bool = True) -> tuple[int | None, str | 
     if m:
         return _WORD_NUM[m.group(1)], "dose_number_text"
     if legacy and not raw.isascii():  # "Mòi 2": TCVN3 for "Mũi 2"
-        for cand in vtext.legacy_candidates(raw)[1:]:
-            n, _ = _dose_number_one(cand, legacy=False)
+        for cand in vtext.legacy_candidates(raw):
+            n, _ = _dose_number_one(cand, legacy=False) if cand != raw else (None, None)
             if n is not None:
                 return n, "dose_number_legacy_text"
     return None, "dose_number_unknown"
