@@ -352,43 +352,42 @@ def _site_habit_pairs(u: pd.Series, codes: np.ndarray, plain: list[tuple[str | N
 
     A site types in one font: at a site whose names are mostly evidently TCVN3 (VNI), a name
     that is valid both ways ("Anh Tó", TCVN3 for "Anh Tú") is TCVN3 (VNI) too and is decoded
-    word by word (``text.decode_words``); at a site that types Unicode it stays as typed, and
-    the column's word-frequency evidence (``_legacy_name_evidence``) does not override it.
-    Elsewhere ``pairs`` stands. The same string can thus differ between two sites: the result
-    is per row — ``(codes, pairs)`` extended with the site-specific readings.
+    word by word (``text.decode_words``). At a site that types Unicode (or has no clear habit)
+    ``pairs`` stands: an ambiguous name stays as typed unless the column's word frequencies
+    show it is legacy beyond doubt (``_legacy_name_evidence``, ``legacy_name_evidence`` times
+    likelier: "Ma Thò Tình" is VNI "Ma Thị Tình" even where it was pasted into a Unicode
+    site). The same string can thus differ between two sites: the result is per row —
+    ``(codes, pairs)`` extended with the site-specific readings.
     """
     site_codes, site_u = pd.factorize(sites)
+    kinds = ("tcvn3", "vni", "unicode")
     # Evidence per distinct name (``text.typing_evidence``, from the repairs already made):
-    # repaired as legacy, or holding a letter no legacy font produces.
+    # repaired as legacy, or holding a letter no legacy font produces. 0 = none.
     arr = pa.array(u.to_numpy(dtype=object, na_value=None), type=pa.string())
     unicode = np.asarray(pc.and_(pc.invert(pc.string_is_ascii(arr)), pc.match_substring_regex(arr, _NOT_CP1252))
                          .fill_null(False), bool)
-    evidence = np.array([r[len("text_legacy_"):] if isinstance(r, str) and r.startswith("text_legacy_")
-                         else None for _, r in plain] + [None], dtype=object)
-    evidence[:-1][unicode] = "unicode"
-    # The distinct (site, name) pairs, as integer keys: cheap on millions of rows.
+    evidence = np.array([kinds.index(r[12:]) + 1 if isinstance(r, str) and r.startswith("text_legacy_") else 0
+                         for _, r in plain], dtype=np.int64)
+    evidence[unicode] = 3
+    # Count it over the distinct (site, name) pairs, as integer keys: cheap on millions of rows.
     ok = (site_codes >= 0) & (codes >= 0)
     key = pd.unique(site_codes[ok].astype(np.int64) * (len(u) + 1) + codes[ok])
     s_idx, n_idx = np.divmod(key, len(u) + 1)
-    habits = text.habits_from_evidence(pd.Series(evidence[n_idx]), pd.Series(site_u.to_numpy(dtype=object)[s_idx]))
-    kinds = ("tcvn3", "vni", "unicode")
-    h_of_site = np.array([kinds.index(h) + 1 if isinstance(h := habits.get(x), str) else 0
-                          for x in site_u] + [0], dtype=np.int64)
-    row_h = h_of_site[site_codes]  # code -1 (no site) picks the trailing 0
+    counts = np.bincount(s_idx * 4 + evidence[n_idx], minlength=len(site_u) * 4).reshape(-1, 4)[:, 1:]
+    # The rule of ``text.site_habits``: one kind holds more than half of the site's evidence.
+    total = counts.sum(axis=1)
+    habit = np.where(counts.max(axis=1) > text.HABIT_MAJORITY * total, counts.argmax(axis=1) + 1, 0)
+    row_h = np.append(habit, 0)[site_codes]  # code -1 (no site) picks the trailing 0
     out_pairs = list(pairs)
     out_codes = codes.copy()
     raw = u.tolist()
-    for k, kind in enumerate(kinds, start=1):
+    for k, kind in enumerate(kinds[:2], start=1):  # a Unicode site keeps ``pairs``
         rows = np.flatnonzero((row_h == k) & (codes >= 0))
         if not len(rows):
             continue
         override: dict[int, tuple[str | None, str | None]] = {}
         for c in pd.unique(codes[rows]).tolist():
             value, rule = pairs[c]
-            if kind == "unicode":
-                if rule is not None and rule.startswith("text_legacy") and plain[c] != pairs[c]:
-                    override[c] = plain[c]  # evidence-based legacy reading: the site says Unicode
-                continue
             if rule == f"text_legacy_{kind}" or not _cp1252(raw[c]) or raw[c].isascii():
                 continue
             dec = text.clean_whitespace(text.decode_words(raw[c], kind)).title()
@@ -876,9 +875,9 @@ def map_retired_communes(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
     """
     _require(df, ["commune_code"])
     dates = df["dose_date"] if "dose_date" in df and pd.api.types.is_datetime64_any_dtype(df["dose_date"]) else None
-    r = unit_history.retired_commune_codes(_str(df["commune_code"]), dates, on=params.units_on)
-    if r["rule"].isna().all() and r["flag"].isna().all():
+    if not unit_history.has_retired_codes(_str(df["commune_code"]), on=params.units_on):
         return df
+    r = unit_history.retired_commune_codes(_str(df["commune_code"]), dates, on=params.units_on)
     return df.assign(commune_code=_str(r["value"]), **{RULE + "commune_code": _str(r["rule"]),
                                                        FLAG + "commune_code": _str(r["flag"])})
 

@@ -8,7 +8,14 @@ repairs all of them to NFC with the "new" tone placement (hòa, thủy, khỏe).
 
 Legacy text is detected per value, by content: a value is converted only when the conversion turns
 a value that is not valid Vietnamese into one that is, so clean Vietnamese, ASCII and Western names
-("Müller", "José") pass unchanged. The byte tables live in ``vaxreport/data/legacy_vietnamese.csv``
+("Müller", "José") pass unchanged. "Valid" means every word is a real syllable: one of
+:data:`INVENTORY` (``data/vietnamese_syllables.txt``, from a Vietnamese word list), not merely a
+spelling the rules allow ("chý", "méng" are mojibake). ASCII words that are no syllable (minority
+names: "Ayun") are kept as they are and, where TCVN3 symbol codes prove the value legacy, do not
+stop the rest of it being decoded. Some legacy strings are valid Unicode too ("Anh Tó" is TCVN3 for
+"Anh Tú"): one value cannot tell, a site can — :func:`site_habits` finds which font each site types
+with, and :func:`decode_words` decodes a value of a legacy site word by word
+(``clean.standardise_text`` does both). The byte tables live in ``vaxreport/data/legacy_vietnamese.csv``
 (one row per Vietnamese letter, the bytes in hex) and are cross-checked against viparse's tables in
 ``tests/test_text.py``.
 
@@ -750,6 +757,8 @@ def to_unicode(s: str, *, encoding: Encoding | None = None) -> str:
 # A site's typing habit: legacy text decided in bulk
 # --------------------------------------------------------------------------------------------
 Habit = Literal["tcvn3", "vni", "unicode"]
+HABIT_MAJORITY = 0.5
+"""A site's habit is the kind of more than this share of its values with evidence."""
 
 
 def typing_evidence(s: str) -> Habit | None:
@@ -829,7 +838,7 @@ def legacy_candidates(s: str) -> list[str]:
     return out
 
 
-def site_habits(values: pd.Series, sites: pd.Series, *, majority: float = 0.5) -> pd.Series:
+def site_habits(values: pd.Series, sites: pd.Series, *, majority: float = HABIT_MAJORITY) -> pd.Series:
     """Each site's typing habit, from the evidence of its distinct values (:func:`typing_evidence`).
 
     A site types in TCVN3 (resp. VNI) when more than ``majority`` of its values with evidence
@@ -856,7 +865,7 @@ def site_habits(values: pd.Series, sites: pd.Series, *, majority: float = 0.5) -
     return habits_from_evidence(pairs["value"].map(ev), pairs["site"], majority=majority)
 
 
-def habits_from_evidence(evidence: pd.Series, sites: pd.Series, *, majority: float = 0.5) -> pd.Series:
+def habits_from_evidence(evidence: pd.Series, sites: pd.Series, *, majority: float = HABIT_MAJORITY) -> pd.Series:
     """:func:`site_habits` from the evidence of each distinct (site, value) pair, given.
 
     Examples:

@@ -48,6 +48,18 @@ def _tables(on: dt.date | None) -> tuple[frozenset[str], dict[str, str], pd.Data
     return in_force, mapping, hist
 
 
+def has_retired_codes(codes: pd.Series, *, on: dt.date | None = None) -> bool:
+    """Whether any code of ``codes`` is retired on ``on`` (a quick check on distinct values).
+
+    Examples:
+        >>> has_retired_codes(pd.Series(["05443", "11353"]), on=dt.date(2022, 5, 31))
+        True
+    """
+    _, mapping, _ = _tables(on)
+    uniq = pd.unique(codes.dropna())
+    return any((v.zfill(5) if v.isdigit() else v) in mapping for v in uniq if isinstance(v, str))
+
+
 def retired_commune_codes(codes: pd.Series, dose_dates: pd.Series | None = None, *,
                           on: dt.date | None = None) -> pd.DataFrame:
     """For each row: the code in force on ``on``, the rule applied, and a flag.
@@ -73,30 +85,35 @@ def retired_commune_codes(codes: pd.Series, dose_dates: pd.Series | None = None,
         ['05851', '05851']
     """
     in_force, mapping, hist = _tables(on)
-    vals = codes.astype(object).where(codes.notna(), None)
-    padded = vals.map(lambda v: v.zfill(5) if isinstance(v, str) and v.isdigit() and len(v) < 5 else v)
-    hit = padded.isin(list(mapping)).to_numpy(bool)
-    value = vals.to_numpy(dtype=object).copy()
-    rule = np.full(len(vals), None, dtype=object)
-    flag = np.full(len(vals), None, dtype=object)
-    if hit.any():
-        old = padded.to_numpy(dtype=object)[hit]
-        new = np.array([mapping[c] for c in old], dtype=object)
-        mapped = new != ""
-        value[np.flatnonzero(hit)[mapped]] = new[mapped]
-        rule[np.flatnonzero(hit)[mapped]] = RULE_SUCCESSOR
-        flag[np.flatnonzero(hit)[~mapped]] = FLAG_AMBIGUOUS
-        if dose_dates is not None:
-            when = pd.to_datetime(dose_dates, errors="coerce").to_numpy()[hit]
-            pairs = pd.DataFrame({"code": old, "day": when}).drop_duplicates()
-            pairs = pairs[pairs["day"].notna()]
-            ok = pairs.merge(hist, left_on="code", right_on="commune_code")
-            day = ok["day"].dt.strftime("%Y-%m-%d")
-            ok = ok[(ok["valid_from"] <= day) & (day <= ok["valid_to"])][["code", "day"]].drop_duplicates()
-            bad = pairs.merge(ok, how="left", indicator=True)
-            bad = bad[bad["_merge"] == "left_only"]
-            bad_keys = set(zip(bad["code"], bad["day"]))
-            not_valid = np.array([(c, d) in bad_keys for c, d in zip(old, when)], dtype=bool)
-            sel = np.flatnonzero(hit)[not_valid & mapped]
-            flag[sel] = FLAG_NOT_VALID_ON_DOSE
+    # Only the distinct codes are looked at; rows follow through their factor codes.
+    fcodes, uniq = pd.factorize(codes)
+    padded = [v.zfill(5) if isinstance(v, str) and v.isdigit() and len(v) < 5 else v for v in uniq]
+    u_new = [mapping.get(p) if isinstance(p, str) else None for p in padded]  # None: not retired
+    if not any(n is not None for n in u_new):
+        return pd.DataFrame({"value": codes.astype(object).where(codes.notna(), None),
+                             "rule": None, "flag": None}, index=codes.index)
+    value = codes.astype(object).where(codes.notna(), None).to_numpy(dtype=object).copy()
+    rule = np.full(len(codes), None, dtype=object)
+    flag = np.full(len(codes), None, dtype=object)
+    u_retired = np.array([n is not None for n in u_new] + [False])
+    hit = u_retired[fcodes]  # code -1 (NA) picks the trailing False
+    rows = np.flatnonzero(hit)
+    old = np.array(padded, dtype=object)[fcodes[rows]]
+    new = np.array([u_new[c] for c in fcodes[rows]], dtype=object)
+    mapped = new != ""
+    value[rows[mapped]] = new[mapped]
+    rule[rows[mapped]] = RULE_SUCCESSOR
+    flag[rows[~mapped]] = FLAG_AMBIGUOUS
+    if dose_dates is not None:
+        when = pd.to_datetime(dose_dates, errors="coerce").to_numpy()[rows]
+        pairs = pd.DataFrame({"code": old, "day": when}).drop_duplicates()
+        pairs = pairs[pairs["day"].notna()]
+        ok = pairs.merge(hist, left_on="code", right_on="commune_code")
+        day = ok["day"].dt.strftime("%Y-%m-%d")
+        ok = ok[(ok["valid_from"] <= day) & (day <= ok["valid_to"])][["code", "day"]].drop_duplicates()
+        bad = pairs.merge(ok, how="left", indicator=True)
+        bad = bad[bad["_merge"] == "left_only"]
+        bad_keys = set(zip(bad["code"], bad["day"]))
+        not_valid = np.array([(c, d) in bad_keys for c, d in zip(old, when)], dtype=bool)
+        flag[rows[not_valid & mapped]] = FLAG_NOT_VALID_ON_DOSE
     return pd.DataFrame({"value": value, "rule": rule, "flag": flag}, index=codes.index)
