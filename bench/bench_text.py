@@ -240,7 +240,8 @@ def typed_per_site(names: list[str], tables: dict[str, dict[str, str]], sites_pe
 
 
 def real_name_accuracy(df: pd.DataFrame) -> pd.DataFrame:
-    """Exact-match rate per typing kind, value by value and with the site's habit."""
+    """Exact-match rate per typing kind after ``clean.standardise_text`` (title case, the
+    project's tone placement), value by value (no site column) and with the site's habit."""
     from vaxreport import clean
 
     expected = df["name"].map(lambda n: text.normalize_tones(n).title())
@@ -274,16 +275,31 @@ def main() -> None:
             write_sample(args.namedb, tables, args.write_sample)
             return
         names = real_names(args.namedb)
-        df = typed_per_site(names, tables)
-        print(f"real names (every syllable in the word list): {len(names):,}; typed per site by Unikey's tables")
-        res = real_name_accuracy(df)
-        print(res.to_string(index=False))
+        print(f"real names (every syllable in the word list): {len(names):,}; each typed once in "
+              "Unicode, TCVN3 and VNI (Unikey's tables) at 30 sites per typing")
         from vaxreport import clean
-        clean_out = clean.standardise_text(df[["full_name", "site_code"]], clean.CleanParams())["full_name"]
-        expected = df["name"].map(lambda n: text.normalize_tones(n).title())
-        miss = df.assign(got=clean_out)[clean_out.to_numpy() != expected.to_numpy()]
-        print(f"misses by the site's habit ({len(miss)}):")
-        print(miss[["kind", "full_name", "got", "name"]].head(30).to_string(index=False))
+        tables_out = []
+        for style in ("title", "upper", "lower"):
+            cased = [getattr(str, style)(n) for n in names]
+            df = typed_per_site(cased, tables).assign(name=names * 3)
+            res = real_name_accuracy(df).assign(case=style)
+            legacy = df["kind"] != "unicode"
+            alone = df.loc[legacy, "full_name"].map(text.to_unicode) == df.loc[legacy].apply(
+                lambda r: text.normalize_tones(getattr(str, style)(r["name"])), axis=1)
+            for kind in ("tcvn3", "vni"):
+                m = (df.loc[legacy, "kind"] == kind).to_numpy()
+                res.loc[len(res)] = {"mode": "text.to_unicode alone, case kept", "typed": kind,
+                                     "names": int(m.sum()), "exact": int(alone[m].sum()),
+                                     "exact %": round(100 * alone[m].mean(), 3), "cpu s": None, "case": style}
+            tables_out.append(res)
+            out = clean.standardise_text(df[["full_name", "site_code"]], clean.CleanParams())["full_name"]
+            expected = df["name"].map(lambda n: text.normalize_tones(n).title())
+            miss = df.assign(got=out)[out.to_numpy() != expected.to_numpy()]
+            if len(miss):
+                print(f"misses by the site's habit, {style} case ({len(miss)}):")
+                print(miss[["kind", "full_name", "got", "name"]].head(20).to_string(index=False))
+        table = pd.concat(tables_out)[["case", "mode", "typed", "names", "exact", "exact %", "cpu s"]]
+        print(table.to_string(index=False))
         if args.real_only:
             return
 
