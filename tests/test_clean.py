@@ -367,6 +367,28 @@ def test_retired_commune_codes_are_mapped_forward_and_audited() -> None:
     assert flags == {f"r{i}": c[1][2] for i, c in enumerate(cases) if c[1][2]}
 
 
+def test_map_retired_communes_missing_column() -> None:
+    with pytest.raises(SchemaViolation, match="commune_code"):
+        map_retired_communes(pd.DataFrame({"dose_date": []}), PARAMS)
+
+
+def test_moved_commune_in_its_former_district_is_not_flagged() -> None:
+    """Xã Phúc Sơn 02299 was in district 073 until the list of 01/07/2021, in 071 since."""
+    df = pd.DataFrame({"province_code": ["08", "08", "08"], "district_code": ["073", "071", "070"],
+                       "commune_code": ["02299", "02299", "02299"]})
+    out = match_admin_units(df, CleanParams(as_of=AS_OF, province_code="08"))
+    assert out["__flag__commune_code"].fillna("").tolist() == ["", "", "not_in_district"]
+
+
+def test_site_habit_decides_names_per_row() -> None:
+    df = pd.DataFrame({"full_name": ["NguyÔn V¨n An", "Lª ThÞ Hoa", "Anh Tó", "Nguyễn Thị Hà", "Anh Tó"],
+                       "site_code": ["A", "A", "A", "B", "B"]})
+    out = standardise_text(df, PARAMS)
+    assert out["full_name"].tolist() == ["Nguyễn Văn An", "Lê Thị Hoa", "Anh Tú", "Nguyễn Thị Hà", "Anh Tó"]
+    assert out["__rule__full_name"].tolist()[2] == "text_legacy_tcvn3"
+    assert out["name_key"].tolist()[2:] == ["anh tu", "nguyen thi ha", "anh to"]
+
+
 # ----------------------------------------------------------------------------- clean_doses
 def _raw(**over: list[object]) -> pd.DataFrame:
     n = len(next(iter(over.values()))) if over else 1

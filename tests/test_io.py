@@ -481,3 +481,12 @@ def test_excel_text_formulas_are_read_as_their_text() -> None:
     df = load_bad("excel_text_formula.csv")
     assert df.id_number.tolist() == ["019080000123", "019185000456"]
     assert df.phone.tolist() == ["0912345678", "0987654321"]
+
+
+def test_vocab_values_typed_in_a_legacy_font_are_mapped(tmp_path: Path) -> None:
+    """Issue 16: "Đã ký" typed in TCVN3 ("§· ký") or VNI ("Ñaõ kyù") is still a status."""
+    rows = [list(DOSE_ROWS[0]), list(DOSE_ROWS[1])]
+    rows[0][13], rows[1][13] = "§· ký", "Ñaõ kyù"
+    text_ = "\n".join(",".join(r) for r in [DOSES_VI, *rows]) + "\n"
+    inputs = io.load_inputs(write_inputs(tmp_path, text_))
+    assert inputs.doses.sign_status.tolist() == ["signed", "signed"]

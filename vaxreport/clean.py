@@ -411,6 +411,8 @@ def standardise_text(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
     convention (``text.to_unicode``), whitespace is collapsed, and names are title-cased.
     Rules: ``text_legacy_tcvn3``, ``text_legacy_vni``, ``text_nfc``, ``text_tone_placement``,
     ``name_case``, ``text_whitespace``. Works on unique values. Does not mutate the input.
+    With a ``site_code`` column, a name valid both as Unicode and as legacy text is decided by
+    its site's typing habit (``_site_habit_pairs``): "Anh Tó" is "Anh Tú" at a TCVN3 site.
 
     Examples:
         >>> df = pd.DataFrame({"full_name": ["nguyÔn  v¨n an", "Lê Thị Hoà"], "address": [" x ", None],
@@ -430,14 +432,8 @@ def standardise_text(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         u = pd.Series(uniques.to_numpy(dtype=object), dtype=object)
         plain = _text_pairs(u, name=name)
         pairs = _legacy_name_evidence(u, plain, params.legacy_name_evidence) if name else plain
-        if name and "site_code" in df:
+        if name and "site_code" in df:  # per row: extra codes for site-specific readings
             codes, pairs = _site_habit_pairs(u, codes, plain, pairs, _str(df["site_code"]))
-            values = [p[0] for p in pairs]
-            new[col] = _take_str(values, codes, df.index)
-            new[RULE + col] = _take_str([p[1] for p in pairs], codes, df.index)
-            new["name_key"] = _take_str([None if v is None else text.fold(v) for v in values],
-                                        codes, df.index)
-            continue
         values = [p[0] for p in pairs]
         # Keep the input array when nothing changed (saves memory on 3 M rows).
         new[col] = raw if values == u.tolist() else _take_str(values, codes, df.index)

@@ -46,8 +46,6 @@ import pandas as pd
 __all__ = [
     "clean_whitespace",
     "decode_words",
-    "site_habits",
-    "typing_evidence",
     "detect_legacy",
     "encode_legacy",
     "fold",
@@ -57,10 +55,12 @@ __all__ = [
     "legacy_candidates",
     "legacy_readings",
     "normalize_tones",
+    "site_habits",
     "title_case_name",
     "title_case_name_series",
     "to_unicode",
     "to_unicode_series",
+    "typing_evidence",
 ]
 
 Encoding = Literal["tcvn3", "vni"]
