@@ -1,4 +1,4 @@
-"""Build ``vaxreport/data/vietnamese_syllables.txt``: the Vietnamese syllable inventory.
+"""Build ``vaxreport/data/vietnamese_syllables.csv``: the Vietnamese syllable inventory.
 
 The real inventory, not a pattern: the words of the Vietnamese Hunspell dictionary (LibreOffice
 ``dictionaries/vi``, GPL-2.0; Debian package ``hunspell-vi`` 1:7.5.0-1, whose ``vi_VN.dic`` lists
@@ -12,7 +12,8 @@ one syllable per line), plus:
 
 Entries that are not one syllable under Vietnamese spelling rules (acronyms such as ``UBND``,
 loan words such as ``internet``) are dropped. Every syllable is NFC, lower case, with the "new"
-tone placement (``hòa``, ``thủy``) of ``vaxreport.text``; one per line, sorted.
+tone placement (``hòa``, ``thủy``) of ``vaxreport.text``; a one-column CSV (header ``syllable``),
+one per line, sorted.
 
 Usage::
 
@@ -40,7 +41,7 @@ from vaxreport import text  # noqa: E402  (the structural parser and tone conven
 
 DEB_SHA256 = "d8c801d7e30b9486de53d70dd537f5bbb46a93a66803c5e15e652d3ca19389ec"
 DIC_MEMBER = "usr/share/hunspell/vi_VN.dic"
-DEFAULT_OUT = ROOT / "vaxreport" / "data" / "vietnamese_syllables.txt"
+DEFAULT_OUT = ROOT / "vaxreport" / "data" / "vietnamese_syllables.csv"
 NAME_TABLES = {"names_surnames.csv": "surname", "names_middle.csv": "middle", "names_given.csv": "given"}
 _I_ONSETS = ("b", "d", "đ", "h", "k", "l", "m", "n", "r", "s", "t", "th", "v", "x", "qu")  # not ch/tr/kh/ph/nh: "chý", "trý" are mojibake
 
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                 names |= {s for s in map(_norm, row[column].split()) if s}
     names -= dic | variants
     inventory = sorted(dic | variants | names)
-    data = ("\n".join(inventory) + "\n").encode("utf-8")
+    data = ("\n".join(["syllable", *inventory]) + "\n").encode("utf-8")
     args.out.write_bytes(data)
     print(f"{len(words)} dictionary entries → {len(dic)} syllables; +{len(variants)} i/y variants; "
           f"+{len(names)} from the name tables ({', '.join(sorted(names)[:12])}…)")

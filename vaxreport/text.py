@@ -9,7 +9,7 @@ repairs all of them to NFC with the "new" tone placement (hòa, thủy, khỏe).
 Legacy text is detected per value, by content: a value is converted only when the conversion turns
 a value that is not valid Vietnamese into one that is, so clean Vietnamese, ASCII and Western names
 ("Müller", "José") pass unchanged. "Valid" means every word is a real syllable: one of
-:data:`INVENTORY` (``data/vietnamese_syllables.txt``, from a Vietnamese word list), not merely a
+:data:`INVENTORY` (``data/vietnamese_syllables.csv``, from a Vietnamese word list), not merely a
 spelling the rules allow ("chý", "méng" are mojibake). ASCII words that are no syllable (minority
 names: "Ayun") are kept as they are and, where TCVN3 symbol codes prove the value legacy, do not
 stop the rest of it being decoded. Some legacy strings are valid Unicode too ("Anh Tó" is TCVN3 for
@@ -172,9 +172,10 @@ _PATTERN_ASCII = frozenset(s.translate(_FOLD_BASE) for s in _SYLLABLES)
 
 
 def _load_inventory() -> frozenset[str]:
-    """The real syllable inventory (``data/vietnamese_syllables.txt``, see PROVENANCE.md)."""
-    path = resources.files("vaxreport") / "data" / "vietnamese_syllables.txt"
-    return frozenset(path.read_text(encoding="utf-8").split())
+    """The real syllable inventory (``data/vietnamese_syllables.csv``, see PROVENANCE.md)."""
+    path = resources.files("vaxreport") / "data" / "vietnamese_syllables.csv"
+    lines = path.read_text(encoding="utf-8").split()
+    return frozenset(lines[1:] if lines[:1] == ["syllable"] else lines)  # header: "syllable"
 
 
 INVENTORY: frozenset[str] = _load_inventory()
