@@ -13,10 +13,14 @@ legacy text from the column's word frequencies. The names are generated here, in
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import re
+import subprocess
 import time
 import unicodedata
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 
@@ -99,8 +103,14 @@ def rate(func: Callable[[str], object], values: list[str]) -> tuple[float, float
 
 def accuracy(names: list[str]) -> None:
     """Share of legacy renderings repaired exactly, per encoding and case style."""
+    real = [n for n in names if all(text.normalize_tones(w).lower() in text.INVENTORY for w in n.split())]
+    print(f"  ({len(names) - len(real)} of {len(names)} generated names hold a made-up syllable such as "
+          "'Ễ' or 'Ỵ' that is in no word list; such words are never decoded: 'all' counts them, 'real' not)")
     for enc in ("tcvn3", "vni"):
         for style, f in (("lower", str.lower), ("title", str), ("upper", str.upper)):
+            ok_real = sum(text.to_unicode(text.encode_legacy(f(x), enc)) == text.to_unicode(f(x)) for x in real)
+            print(f"  {enc:5s} {style:5s}: exact on real-syllable names {ok_real / max(len(real), 1):7.3%}   "
+                  f"n={len(real)}")
             sample = [f(n) for n in names]
             ok = sum(text.to_unicode(text.encode_legacy(x, enc)) == text.to_unicode(x) for x in sample)
             letters = sum(
@@ -147,12 +157,159 @@ def column_evidence(names: list[str]) -> None:
     print(f"  converted to legacy by column evidence: {converted:,}, wrong: {wrong:,}")
 
 
+# ----------------------------------------------------------------------------- real names, Unikey
+def _git_or_file(path: Path, member: str) -> str:
+    """``member`` of a git directory (HEAD, via ``git show``) or a plain checkout, or ``path`` itself."""
+    if path.is_file():
+        return path.read_text(encoding="utf-8", errors="replace")
+    if (path / member).is_file():
+        return (path / member).read_text(encoding="utf-8", errors="replace")
+    out = subprocess.run(["git", "--git-dir", str(path), "show", f"HEAD:{member}"], check=True, capture_output=True)
+    return out.stdout.decode("utf-8", errors="replace")
+
+
+def unikey_tables(data_cpp: str) -> dict[str, dict[str, str]]:
+    """Unicode letter → legacy text (the bytes read as cp1252) for Unikey's TCVN3 and VNI-WIN
+    tables, parsed from fcitx5-unikey's ``unikey/data.cpp`` (read at run time, not shipped)."""
+    src = re.sub(r"//[^\n]*", "", data_cpp)
+
+    def block(marker: str) -> str:
+        i = src.index("{", src.index(marker))
+        return src[i + 1 : src.index("}", i)]
+
+    uni = [int(x, 16) for x in re.findall(r"0x[0-9a-fA-F]+", block("UnicodeChar UnicodeTable[TOTAL_VNCHARS]"))]
+    single = data_cpp[data_cpp.index("SingleByteTables"):]
+    single = single[single.index("// TCVN3"):]
+    single = re.sub(r"//[^\n]*", "", single[: single.index("}")])
+    tcvn3 = re.findall(r"'(\\x[0-9a-fA-F]{2}|[^'\\])'", single)
+    vni = [int(x, 16) for x in re.findall(r"0x[0-9a-fA-F]+", block("UKWORD DoubleByteTables"))]
+    n_letters = len(tcvn3)  # the letters come first (through z); Western symbols follow
+    out: dict[str, dict[str, str]] = {"tcvn3": {}, "vni": {}}
+    for i in range(n_letters):
+        ch = chr(uni[i])
+        t = tcvn3[i]
+        out["tcvn3"][ch] = bytes([int(t[2:], 16)]).decode("cp1252") if t.startswith("\\x") else t
+        word = vni[i]
+        raw = bytes([word & 0xFF]) + (bytes([word >> 8]) if word >> 8 else b"")
+        out["vni"][ch] = raw.decode("cp1252")
+    return out
+
+
+def unikey_encode(s: str, table: dict[str, str]) -> str:
+    return "".join(table.get(c, c) for c in unicodedata.normalize("NFC", s))
+
+
+def real_names(namedb: Path) -> list[str]:
+    """Distinct full names of ``uit_member.json`` (duyet/vietnamese-namedb, MIT) whose every
+    syllable is in the Vietnamese word list (``text.INVENTORY``), in NFC title case."""
+    data = json.loads(_git_or_file(namedb, "uit_member.json"))
+    names = set()
+    for rec in data:
+        name = unicodedata.normalize("NFC", " ".join(str(rec.get("full_name", "")).split()))
+        words = name.split()
+        if len(words) >= 2 and all(text.normalize_tones(w).lower() in text.INVENTORY for w in words):
+            names.add(name.title())
+    return sorted(names)
+
+
+SAMPLE_SURNAMES = "Nguyễn Trần Lê Phạm Hoàng Vũ Đặng Bùi Đỗ Hồ Ngô Dương Lý Ma Nông Triệu Lương Hà".split()
+
+
+def write_sample(namedb: Path, tables: dict[str, dict[str, str]], out: Path, n: int = 400) -> None:
+    """The shipped regression sample: ``n`` given names of ``boy.txt``/``girl.txt``
+    (duyet/vietnamese-namedb, MIT; every syllable in the word list), each after a common surname
+    (no real person's full name is shipped), typed per site in Unicode, TCVN3 and VNI."""
+    given = []
+    for member in ("boy.txt", "girl.txt"):
+        for line in _git_or_file(namedb, member).splitlines():
+            g = unicodedata.normalize("NFC", " ".join(line.split()))
+            if g and all(text.normalize_tones(w).lower() in text.INVENTORY for w in g.split()):
+                given.append(g.title())
+    rng = random.Random(16)
+    picked = sorted(rng.sample(sorted(set(given)), n))
+    names = [f"{SAMPLE_SURNAMES[i % len(SAMPLE_SURNAMES)]} {g}" for i, g in enumerate(picked)]
+    df = typed_per_site(names, tables, sites_per_kind=4)
+    df.to_csv(out, index=False, lineterminator="\n")
+    print(f"{out}: {len(df)} rows ({len(names)} names x 3 typings)")
+
+
+def typed_per_site(names: list[str], tables: dict[str, dict[str, str]], sites_per_kind: int = 30,
+                   seed: int = 5) -> pd.DataFrame:
+    """Every name typed once in Unicode, once in TCVN3 and once in VNI (Unikey's tables), each
+    at one of ``sites_per_kind`` sites that type only that way."""
+    rng = random.Random(seed)
+    rows = []
+    for kind in ("unicode", "tcvn3", "vni"):
+        for name in names:
+            typed = name if kind == "unicode" else unikey_encode(name, tables[kind])
+            rows.append((name, kind, f"{kind}-{rng.randrange(sites_per_kind):02d}", typed))
+    return pd.DataFrame(rows, columns=["name", "kind", "site_code", "full_name"])
+
+
+def real_name_accuracy(df: pd.DataFrame) -> pd.DataFrame:
+    """Exact-match rate per typing kind after ``clean.standardise_text`` (title case, the
+    project's tone placement), value by value (no site column) and with the site's habit."""
+    from vaxreport.cleansing import steps_text as clean
+
+    expected = df["name"].map(lambda n: text.normalize_tones(n).title())
+    rows = []
+    modes = (("one value at a time", df[["full_name"]]), ("by the site's habit", df[["full_name", "site_code"]]))
+    for mode, frame in modes:
+        c0 = time.process_time()
+        out = clean.standardise_text(frame, clean.CleanParams())["full_name"]
+        cpu = time.process_time() - c0
+        ok = out.to_numpy() == expected.to_numpy()
+        for kind in ("tcvn3", "vni", "unicode"):
+            m = (df["kind"] == kind).to_numpy()
+            rows.append({"mode": mode, "typed": kind, "names": int(m.sum()), "exact": int(ok[m].sum()),
+                         "exact %": round(100 * ok[m].mean(), 3), "cpu s": round(cpu, 2)})
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--unique", type=int, default=500_000)
     ap.add_argument("--rows", type=int, default=2_900_000)
     ap.add_argument("--accuracy-sample", type=int, default=50_000)
+    ap.add_argument("--unikey", type=Path, help="fcitx5-unikey git dir or unikey/data.cpp")
+    ap.add_argument("--namedb", type=Path, help="duyet/vietnamese-namedb git dir or checkout")
+    ap.add_argument("--real-only", action="store_true", help="only the real-name measurement")
+    ap.add_argument("--write-sample", type=Path, help="write the regression sample CSV here")
     args = ap.parse_args()
+
+    if args.unikey and args.namedb:
+        tables = unikey_tables(_git_or_file(args.unikey, "unikey/data.cpp"))
+        if args.write_sample:
+            write_sample(args.namedb, tables, args.write_sample)
+            return
+        names = real_names(args.namedb)
+        print(f"real names (every syllable in the word list): {len(names):,}; each typed once in "
+              "Unicode, TCVN3 and VNI (Unikey's tables) at 30 sites per typing")
+        from vaxreport.cleansing import steps_text as clean
+        tables_out = []
+        for style in ("title", "upper", "lower"):
+            cased = [getattr(str, style)(n) for n in names]
+            df = typed_per_site(cased, tables).assign(name=names * 3)
+            res = real_name_accuracy(df).assign(case=style)
+            legacy = df["kind"] != "unicode"
+            alone = df.loc[legacy, "full_name"].map(text.to_unicode) == df.loc[legacy].apply(
+                lambda r: text.normalize_tones(getattr(str, style)(r["name"])), axis=1)
+            for kind in ("tcvn3", "vni"):
+                m = (df.loc[legacy, "kind"] == kind).to_numpy()
+                res.loc[len(res)] = {"mode": "text.to_unicode alone, case kept", "typed": kind,
+                                     "names": int(m.sum()), "exact": int(alone[m].sum()),
+                                     "exact %": round(100 * alone[m].mean(), 3), "cpu s": None, "case": style}
+            tables_out.append(res)
+            out = clean.standardise_text(df[["full_name", "site_code"]], clean.CleanParams())["full_name"]
+            expected = df["name"].map(lambda n: text.normalize_tones(n).title())
+            miss = df.assign(got=out)[out.to_numpy() != expected.to_numpy()]
+            if len(miss):
+                print(f"misses by the site's habit, {style} case ({len(miss)}):")
+                print(miss[["kind", "full_name", "got", "name"]].head(20).to_string(index=False))
+        table = pd.concat(tables_out)[["case", "mode", "typed", "names", "exact", "exact %", "cpu s"]]
+        print(table.to_string(index=False))
+        if args.real_only:
+            return
 
     names = make_names(args.unique)
     values = variants(names)

@@ -1,25 +1,33 @@
-"""Build ``vaxreport/data/admin_units.csv``: Vietnam's pre-2025 administrative units as in force in 2022.
+"""Build ``vaxreport/data/admin_units.csv``: Vietnam's pre-2025 administrative units, dated.
 
-Source: the ``vietnam-provinces`` wheels on PyPI (GPL-3.0+; data = the GSO list of units,
-danhmuchanhchinh.gso.gov.vn). Two old releases are fetched with ``pip download --no-deps`` into a
-temporary folder (vaxreport never imports the package):
+Source: the GSO list of administrative units (Danh mục đơn vị hành chính, danhmuchanhchinh.gso.gov.vn)
+as published, one snapshot per GSO list, in the git history of the public repository
+``daohoangson/dvhcvn`` (file ``data/dvhcvn.json``; ``data/date.txt`` gives the list's date). The
+snapshots used are pinned below by commit and blob hash; a different file fails the build.
 
-* **base** ``0.4.3`` — GSO list of 2021-02-03: every unit code valid during 2022 (Thái Nguyên:
-  9 districts, 178 communes);
-* **overlay** ``0.5.0`` — GSO list of 2023-05-07: used only for the districts listed in
-  ``AMENDMENTS`` whose reclassification (huyện→thị xã, thị xã→thành phố, xã→phường) took effect
-  on or before ``--as-of``. An amendment renames units; it never adds or removes a code (checked).
+Every commune row of every snapshot is normalised (NFC, the "new" tone placement hoà → hòa used
+by ``vaxreport.text``, types from the name prefix, short district names), then consecutive
+snapshots that list a commune with the same nine fields are merged into one row with
+``valid_from`` (the date of the first list showing it so) and ``valid_to`` (the day before the
+first list that no longer does; for rows still listed in the last snapshot used, the day before
+``HORIZON``, the next list in the repository, not used). A date is thus in force in exactly one
+row per commune that exists on it.
 
-The package's ``division_type`` field is unreliable (``"xã"`` for every commune in some releases),
-so types are derived from the name prefix. Names are NFC with the "new" tone placement
-(hoà → hòa, thuỷ → thủy) used by ``vaxreport.text``. Output rows are sorted by codes, columns are
-fixed, newlines are ``\\n``: a rerun is byte-identical.
+It also writes:
 
-Usage::
+* ``vaxreport/data/commune_successors.csv`` — for each commune code that vanished between two
+  snapshots, the code that took over (``old_code, old_name, old_district, retired_on, new_code,
+  new_name, basis``) or, where the snapshots do not say which, an empty ``new_code`` with
+  ``basis = ambiguous: …``;
+* ``tests/data/admin_snapshots.csv`` — per snapshot, its row count and the sha256 of its
+  normalised rows, computed from the raw snapshot (not from the merged table), so the tests can
+  check offline that ``refdata.admin_units(None, on=date)`` equals each snapshot.
 
-    .venv/bin/python scripts/build_admin_units.py            # as of 2022-12-31
-    .venv/bin/python scripts/build_admin_units.py --as-of 2022-03-31 --out /tmp/q1.csv
-    .venv/bin/python scripts/build_admin_units.py --wheel-dir DIR   # offline, wheels already in DIR
+Usage (the repository is fetched once, e.g. with the session ``fetch`` tool or ``git clone``)::
+
+    .venv/bin/python scripts/build_admin_units.py --repo /work/.mirror/daohoangson+dvhcvn/repo
+
+A rerun is byte-identical. The build reads the snapshots with ``git show``; nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -31,24 +39,48 @@ import io
 import json
 import re
 import subprocess
-import sys
-import tempfile
 import unicodedata
-import zipfile
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
-PACKAGE = "vietnam-provinces"
-BASE_VERSION = "0.4.3"
-OVERLAY_VERSION = "0.5.0"
-# Pinned wheel digests: a different file under the same version fails the build.
-WHEEL_SHA256 = {
-    "0.4.3": "22be3c499998d29a457120a4be7a484c11570d3507f948f23e3418ad6c152e5f",
-    "0.5.0": "c56acf6c4ad3b4275b77ebf00903d862f04a389e385813c7df9a89b6490dbdfc",
-}
-JSON_MEMBER = "vietnam_provinces/data/nested-divisions.json"
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "vaxreport" / "data" / "admin_units.csv"
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "vaxreport" / "data" / "admin_units.csv"
+DEFAULT_SUCCESSORS = ROOT / "vaxreport" / "data" / "commune_successors.csv"
+DEFAULT_DIGESTS = ROOT / "tests" / "data" / "admin_snapshots.csv"
+JSON_PATH = "data/dvhcvn.json"
+DATE_PATH = "data/date.txt"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One GSO list as committed to daohoangson/dvhcvn."""
+
+    commit: str
+    list_date: date
+    blob: str  # git blob id of data/dvhcvn.json at that commit
+
+
+SNAPSHOTS: tuple[Snapshot, ...] = (
+    Snapshot("ca30e0ceb2b929fa714f286a3e13e3e3984bb8c6",
+             date(2021, 2, 1), "ecfd67f3e209c29f09e0d4bcde8139c836b0ecc7"),
+    Snapshot("21756a68e4b228208593ef9eb9e7cd028e65c241",
+             date(2021, 7, 1), "462fde1ba7a96df999dbbe7e068ff45e5a68efa8"),
+    Snapshot("8c9bf729baf2e3e1561bd1dc76ef3bff279bebc1",
+             date(2021, 11, 1), "6402d0ff7529ff0c4353ddb52e3d8d868b447830"),
+    Snapshot("ef2504e24250959cc66604c8b847d6a0972ae3c7",
+             date(2022, 4, 10), "269c5ea92eb8f51e17661613847ed67684d0cf2f"),
+    Snapshot("71996c5e53594f28d5bbd995e5aa983366ad1386",
+             date(2022, 10, 1), "7c4dc2c57ac0922bc71ec9ee038767533c618cdf"),
+    Snapshot("9ce1ab57a41bb056d6d3e77cbc9e2c561ff18ec5",
+             date(2023, 4, 10), "677f80a9342cb44e5bc049cbc6563aba99decc8e"),
+    Snapshot("ed528e718ca50b0e469f18a6d6352a4b2f1102b2",
+             date(2024, 2, 1), "a74074b8096bc0346c0e18e25ab73f702dc4b0d4"),
+)
+#: The next GSO list in the repository (commit e503f13, list of 01/05/2024), not used: rows still
+#: listed in the last snapshot are valid until the day before it.
+HORIZON = date(2024, 5, 1)
 
 COLUMNS = [
     "province_code",
@@ -61,49 +93,11 @@ COLUMNS = [
     "commune_name",
     "commune_type",
 ]
+SUCCESSOR_COLUMNS = ["old_code", "old_name", "old_district", "retired_on", "new_code", "new_name", "basis"]
 PROVINCE_PREFIXES = ("Thành phố", "Tỉnh")
 DISTRICT_TYPES = ("Thành phố", "Thị xã", "Quận", "Huyện")
 COMMUNE_TYPES = ("Thị trấn", "Phường", "Xã")
 DISTRICT_SHORT_PREFIX = {"Thành phố": "TP ", "Thị xã": "TX ", "Quận": "Quận ", "Huyện": ""}
-
-
-@dataclass(frozen=True)
-class Amendment:
-    """A reclassification, taken from the overlay release for one district once in force."""
-
-    district_code: str
-    effective: date
-    reference: str
-
-
-AMENDMENTS: tuple[Amendment, ...] = (
-    Amendment(
-        "261",
-        date(2021, 11, 1),
-        "Bắc Ninh: thị xã Từ Sơn → thành phố, NQ 387/NQ-UBTVQH15, in force 1/11/2021 [S: congly.vn 8/10/2021]",
-    ),
-    Amendment(
-        "259",
-        date(2022, 4, 10),
-        "Bắc Ninh: huyện Quế Võ → thị xã, UBTVQH resolutions of 2/2022 in force 10/4/2022 [INF: vietnambiz.vn]",
-    ),
-    Amendment(
-        "262",
-        date(2022, 4, 10),
-        "Bắc Ninh: huyện Thuận Thành → thị xã, UBTVQH resolutions of 2/2022 in force 10/4/2022 [INF: vietnambiz.vn]",
-    ),
-    Amendment(
-        "172",
-        date(2022, 4, 10),
-        "Thái Nguyên: thị xã Phổ Yên → thành phố (13 phường, 5 xã), UBTVQH 15/2/2022, in force 10/4/2022 "
-        "[S: dautuvakinhdoanh.vn 16/2/2022]",
-    ),
-    Amendment(
-        "697",
-        date(2022, 10, 1),
-        "Bình Phước: huyện Chơn Thành → thị xã, NQ 570/NQ-UBTVQH15, in force 1/10/2022 [S: baodautu.vn 13/8/2022]",
-    ),
-)
 
 # Old → new tone placement on a syllable-final oa/oe/uy (not after q: "quý" stays).
 _TONED = {"a": "àáảãạ", "e": "èéẻẽẹ", "y": "ỳýỷỹỵ"}
@@ -139,89 +133,147 @@ def split_type(name: str, types: tuple[str, ...]) -> tuple[str, str]:
     raise SystemExit(f"unknown unit type in name {name!r}; expected one of {types}")
 
 
-def fetch_tree(version: str, wheel_dir: Path) -> list[dict]:
-    """Download (unless present) the wheel of ``version`` into ``wheel_dir`` and load its nested JSON."""
-    wheel = wheel_dir / f"vietnam_provinces-{version}-py3-none-any.whl"
-    if not wheel.exists():
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-             "--dest", str(wheel_dir), f"{PACKAGE}=={version}"],
-            check=True,
-        )
-    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    if digest != WHEEL_SHA256[version]:
-        raise SystemExit(f"{wheel.name}: sha256 {digest} differs from the pinned {WHEEL_SHA256[version]}")
-    with zipfile.ZipFile(wheel) as zf:
-        return json.loads(zf.read(JSON_MEMBER).decode("utf-8"))
+def _git(repo: Path, *args: str) -> bytes:
+    return subprocess.run(["git", "--git-dir", str(repo), *args], check=True, capture_output=True).stdout
 
 
-def flatten(tree: list[dict]) -> dict[str, dict[str, str]]:
-    """One raw record per commune, keyed by its 5-digit code."""
-    rows: dict[str, dict[str, str]] = {}
+def load_snapshot(repo: Path, snap: Snapshot) -> list[dict[str, str]]:
+    """The normalised commune rows of one snapshot, sorted by codes (checks date and blob)."""
+    listed = _git(repo, "show", f"{snap.commit}:{DATE_PATH}").decode().strip()
+    if listed != snap.list_date.strftime("%d/%m/%Y"):
+        raise SystemExit(f"{snap.commit}: {DATE_PATH} says {listed}, expected {snap.list_date:%d/%m/%Y}")
+    blob = _git(repo, "rev-parse", f"{snap.commit}:{JSON_PATH}").decode().strip()
+    if snap.blob and blob != snap.blob:
+        raise SystemExit(f"{snap.commit}: {JSON_PATH} is blob {blob}, pinned {snap.blob}")
+    tree = json.loads(_git(repo, "show", f"{snap.commit}:{JSON_PATH}").decode("utf-8"))["data"]
+    rows = []
     for prov in tree:
-        for dist in prov["districts"]:
-            for ward in dist["wards"]:
-                code = f"{ward['code']:05d}"
-                rows[code] = {
-                    "province_code": f"{prov['code']:02d}",
-                    "province_raw": prov["name"],
-                    "district_code": f"{dist['code']:03d}",
-                    "district_raw": dist["name"],
-                    "commune_code": code,
-                    "commune_raw": ward["name"],
-                }
+        _, province_name = split_type(normalise_name(prov["name"]), PROVINCE_PREFIXES)
+        for dist in prov["level2s"]:
+            district_type, district_bare = split_type(normalise_name(dist["name"]), DISTRICT_TYPES)
+            for ward in dist["level3s"]:
+                commune_type, commune_bare = split_type(normalise_name(ward["name"]), COMMUNE_TYPES)
+                rows.append({
+                    "province_code": prov["level1_id"],
+                    "province_name": province_name,
+                    "district_code": dist["level2_id"],
+                    "district_name": f"{district_type} {district_bare}",
+                    "district_type": district_type,
+                    "district_short": DISTRICT_SHORT_PREFIX[district_type] + district_bare,
+                    "commune_code": ward["level3_id"],
+                    "commune_name": f"{commune_type} {commune_bare}",
+                    "commune_type": commune_type,
+                })
+    rows.sort(key=lambda r: (r["province_code"], r["district_code"], r["commune_code"]))
+    codes = [r["commune_code"] for r in rows]
+    if len(set(codes)) != len(codes):
+        raise SystemExit(f"{snap.commit}: a commune code is listed twice")
     return rows
 
 
-def apply_amendments(
-    base: dict[str, dict[str, str]], overlay: dict[str, dict[str, str]], as_of: date
-) -> list[Amendment]:
-    """Replace, in place, the base names of every amended district in force on ``as_of``."""
-    applied = []
-    for amendment in AMENDMENTS:
-        if amendment.effective > as_of:
-            continue
-        old = {c for c, r in base.items() if r["district_code"] == amendment.district_code}
-        new = {c for c, r in overlay.items() if r["district_code"] == amendment.district_code}
-        if not old or old != new:
-            raise SystemExit(
-                f"amendment for district {amendment.district_code} changes commune codes: "
-                f"only in base {sorted(old - new)}, only in overlay {sorted(new - old)}"
-            )
-        for code in old:
-            base[code] = dict(overlay[code])
-        applied.append(amendment)
-    return applied
+def rows_digest(rows: list[dict[str, str]]) -> str:
+    """sha256 of the rows as ``|``-joined COLUMNS lines, sorted by codes (what the tests recompute)."""
+    lines = sorted("|".join(r[c] for c in COLUMNS) for r in rows)
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
-def build_rows(raw: dict[str, dict[str, str]]) -> list[dict[str, str]]:
-    """Final CSV rows: normalised names, derived types and short district names, sorted by codes."""
-    out = []
-    for r in raw.values():
-        _, province_name = split_type(normalise_name(r["province_raw"]), PROVINCE_PREFIXES)
-        district_type, district_bare = split_type(normalise_name(r["district_raw"]), DISTRICT_TYPES)
-        commune_type, commune_bare = split_type(normalise_name(r["commune_raw"]), COMMUNE_TYPES)
-        out.append(
-            {
-                "province_code": r["province_code"],
-                "province_name": province_name,
-                "district_code": r["district_code"],
-                "district_name": f"{district_type} {district_bare}",
-                "district_type": district_type,
-                "district_short": DISTRICT_SHORT_PREFIX[district_type] + district_bare,
-                "commune_code": r["commune_code"],
-                "commune_name": f"{commune_type} {commune_bare}",
-                "commune_type": commune_type,
-            }
-        )
-    out.sort(key=lambda row: (row["province_code"], row["district_code"], row["commune_code"]))
+def merge_intervals(snapshots: list[tuple[Snapshot, list[dict[str, str]]]]) -> list[dict[str, str]]:
+    """One row per commune and unchanged run of snapshots, with ``valid_from``/``valid_to``."""
+    open_rows: dict[tuple[str, ...], dict[str, str]] = {}
+    out: list[dict[str, str]] = []
+    for snap, rows in snapshots:
+        keys = {tuple(r[c] for c in COLUMNS): r for r in rows}
+        for key in list(open_rows):
+            if key not in keys:  # changed or gone since the previous list
+                row = open_rows.pop(key)
+                row["valid_to"] = (snap.list_date - timedelta(days=1)).isoformat()
+                out.append(row)
+        for key, r in keys.items():
+            if key not in open_rows:
+                open_rows[key] = {**r, "valid_from": snap.list_date.isoformat()}
+    for row in open_rows.values():
+        row["valid_to"] = (HORIZON - timedelta(days=1)).isoformat()
+        out.append(row)
+    out.sort(key=lambda r: (r["province_code"], r["district_code"], r["commune_code"], r["valid_from"]))
     return out
 
 
-def to_csv(rows: list[dict[str, str]]) -> bytes:
+def _bare_key(name: str) -> str:
+    """Folded bare name without the unit type: "Phường Cầu Đất" → "cau dat"."""
+    s = unicodedata.normalize("NFD", name.replace("Đ", "D").replace("đ", "d"))
+    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
+    for prefix in ("thi tran ", "phuong ", "xa "):
+        if s.startswith(prefix):
+            return s[len(prefix):]
+    return s
+
+
+def successors(snapshots: list[tuple[Snapshot, list[dict[str, str]]]]) -> list[dict[str, str]]:
+    """The code that took over each commune code that vanished between two consecutive snapshots.
+
+    Rules, in order (all within the vanished commune's district as of the later list, or the
+    district its neighbours moved to): (1) a commune of the later list with the same bare name
+    ("Cầu Đất" 11353 → 11344); (2) the only new code of that district; (3) the only existing
+    commune of that district whose name or type changed (a merger into a renamed or promoted
+    unit). Otherwise the successor is left empty and the basis says why (ambiguous).
+    """
+    out = []
+    for (_, prev), (snap, cur) in zip(snapshots, snapshots[1:]):
+        prev_by = {r["commune_code"]: r for r in prev}
+        cur_by = {r["commune_code"]: r for r in cur}
+        by_district: dict[str, list[dict[str, str]]] = defaultdict(list)
+        for r in cur:
+            by_district[r["district_code"]].append(r)
+        for code in sorted(set(prev_by) - set(cur_by)):
+            old = prev_by[code]
+            district = old["district_code"]
+            # Where the district itself vanished, look where its surviving communes went.
+            if district not in by_district:
+                moved = {cur_by[c]["district_code"] for c, r in prev_by.items()
+                         if r["district_code"] == district and c in cur_by}
+                district = moved.pop() if len(moved) == 1 else district
+            cands = by_district.get(district, [])
+            same_name = [r for r in cands if _bare_key(r["commune_name"]) == _bare_key(old["commune_name"])]
+            new_codes = [r for r in cands if r["commune_code"] not in prev_by]
+            changed = [r for r in cands if r["commune_code"] in prev_by
+                       and (prev_by[r["commune_code"]]["commune_name"] != r["commune_name"])]
+            if len(same_name) == 1:
+                hit, basis = same_name[0], "same name in the district"
+            elif len(new_codes) == 1:
+                hit, basis = new_codes[0], "the only new code in the district"
+            elif not new_codes and len(changed) == 1:
+                hit, basis = changed[0], "the only renamed commune in the district"
+            else:
+                hit = None
+                basis = (f"ambiguous: {len(new_codes)} new codes and {len(changed)} renamed communes "
+                         f"in district {district}")
+            out.append({
+                "old_code": code,
+                "old_name": old["commune_name"],
+                "old_district": old["district_code"],
+                "retired_on": snap.list_date.isoformat(),
+                "new_code": hit["commune_code"] if hit else "",
+                "new_name": hit["commune_name"] if hit else "",
+                "basis": basis,
+            })
+    # Chain: a successor that later vanished itself points on to its own successor.
+    final = {r["old_code"]: r["new_code"] for r in out}
+    for r in out:
+        seen = {r["old_code"]}
+        nxt = r["new_code"]
+        while nxt in final and final[nxt] and nxt not in seen:
+            seen.add(nxt)
+            nxt = final[nxt]
+        if nxt != r["new_code"]:
+            r["basis"] += f"; chained to {nxt}"
+            r["new_code"] = nxt
+    return out
+
+
+def to_csv(rows: list[dict[str, str]], columns: list[str]) -> bytes:
     """UTF-8 CSV bytes, ``\\n`` newlines, fixed column order."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buf.getvalue().encode("utf-8")
@@ -230,31 +282,30 @@ def to_csv(rows: list[dict[str, str]]) -> bytes:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--as-of", type=date.fromisoformat, default=date(2022, 12, 31),
-                    help="apply reclassifications in force on this date (default 2022-12-31)")
+    ap.add_argument("--repo", type=Path, required=True,
+                    help="git directory of daohoangson/dvhcvn (bare or .git)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output CSV path")
-    ap.add_argument("--wheel-dir", type=Path, default=None,
-                    help="folder holding (or receiving) the wheels; default: a temporary folder")
+    ap.add_argument("--successors", type=Path, default=DEFAULT_SUCCESSORS)
+    ap.add_argument("--digests", type=Path, default=DEFAULT_DIGESTS)
     args = ap.parse_args(argv)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        wheel_dir = args.wheel_dir or Path(tmp)
-        wheel_dir.mkdir(parents=True, exist_ok=True)
-        base = flatten(fetch_tree(BASE_VERSION, wheel_dir))
-        overlay = flatten(fetch_tree(OVERLAY_VERSION, wheel_dir))
-    applied = apply_amendments(base, overlay, args.as_of)
-    rows = build_rows(base)
-    data = to_csv(rows)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_bytes(data)
-
-    print(f"{PACKAGE} {BASE_VERSION} + {len(applied)} amendments from {OVERLAY_VERSION} as of {args.as_of}")
-    for a in applied:
-        print(f"  {a.district_code} {a.effective}: {a.reference}")
-    n_prov = len({r["province_code"] for r in rows})
-    n_dist = len({r["district_code"] for r in rows})
-    print(f"{args.out}: {len(rows)} communes, {n_dist} districts, {n_prov} provinces, "
-          f"sha256 {hashlib.sha256(data).hexdigest()}")
+    snapshots = [(s, load_snapshot(args.repo, s)) for s in SNAPSHOTS]
+    merged = merge_intervals(snapshots)
+    succ = successors(snapshots)
+    digests = [{"list_date": s.list_date.isoformat(), "commit": s.commit, "rows": str(len(rows)),
+                "sha256": rows_digest(rows)} for s, rows in snapshots]
+    outputs = ((args.out, merged, [*COLUMNS, "valid_from", "valid_to"]),
+               (args.successors, succ, SUCCESSOR_COLUMNS),
+               (args.digests, digests, ["list_date", "commit", "rows", "sha256"]))
+    for path, rows, columns in outputs:
+        data = to_csv(rows, columns)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        print(f"{path}: {len(rows)} rows, sha256 {hashlib.sha256(data).hexdigest()}")
+    for d in digests:
+        print(f"  list {d['list_date']} ({d['commit']}): {d['rows']} communes")
+    n_amb = sum(not r["new_code"] for r in succ)
+    print(f"  {len(succ)} retired codes, {len(succ) - n_amb} with a successor, {n_amb} ambiguous")
     return 0
 
 

@@ -158,3 +158,12 @@ def test_find_input_accepts_vietnamese_names_and_rejects_ambiguity(tmp_path: Pat
     with pytest.raises(InputDataError, match=r"more than one doses file: \['Dữ liệu tiêm.xlsx', "
                                              r"'doses.csv'\]"):
         io.find_input(tmp_path, "doses")
+
+
+def test_vocab_values_typed_in_a_legacy_font_are_mapped(tmp_path: Path) -> None:
+    """Issue 16: "Đã ký" typed in TCVN3 ("§· ký") or VNI ("Ñaõ kyù") is still a status."""
+    rows = [list(DOSE_ROWS[0]), list(DOSE_ROWS[1])]
+    rows[0][13], rows[1][13] = "§· ký", "Ñaõ kyù"
+    text_ = "\n".join(",".join(r) for r in [DOSES_VI, *rows]) + "\n"
+    inputs = io.load_inputs(write_inputs(tmp_path, text_))
+    assert inputs.doses.sign_status.tolist() == ["signed", "signed"]

@@ -110,3 +110,20 @@ def test_vaccine_cases(raw: str, expected: str | None, rule: str | None) -> None
     out = parse.parse_vaccines(pd.Series([raw])).iloc[0]
     assert (pd.isna(out["value"]) if expected is None else out["value"] == expected)
     assert (pd.isna(out["rule"]) if rule is None else out["rule"] == rule)
+
+
+LEGACY_CATEGORIES = {  # raw → (gender code or dose number, rule)
+    "gender: Nữ in TCVN3": ("gender", "N÷", ("F", "gender_legacy_text")),
+    "gender: Nữ in VNI": ("gender", "Nöõ", ("F", "gender_legacy_text")),
+    "gender: NỮ in VNI capitals": ("gender", "NÖÕ", ("F", "gender_legacy_text")),
+    "dose: Mũi 2 in TCVN3": ("dose", "Mòi 2", (2, "dose_number_legacy_text")),
+    "dose: Mũi 3 in VNI": ("dose", "Muõi 3", (3, "dose_number_legacy_text")),
+}
+
+
+@pytest.mark.parametrize("case", list(LEGACY_CATEGORIES))
+def test_legacy_text_in_categorical_fields(case: str) -> None:
+    field, raw, expected = LEGACY_CATEGORIES[case]
+    parser = parse.parse_gender if field == "gender" else parse.parse_dose_numbers
+    r = parser(pd.Series([raw]))
+    assert (r["value"].iloc[0], r["rule"].iloc[0]) == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 
 import pandas as pd
 import pytest
@@ -102,3 +103,99 @@ def test_province_names_match_the_cccd_table(units: pd.DataFrame) -> None:
 def test_unknown_province_is_rejected() -> None:
     with pytest.raises(ValueError, match="'99'"):
         refdata.admin_units("99")
+
+
+# ----------------------------------------------------------------------------- dated units (issue 16)
+# Per GSO list: row count and sha256 of its normalised rows, computed by
+# scripts/build_admin_units.py from the raw snapshot of daohoangson/dvhcvn (not from the table).
+SNAPSHOTS = pd.read_csv(__import__("pathlib").Path(__file__).parent / "data" / "admin_snapshots.csv", dtype=str)
+COLUMNS = ["province_code", "province_name", "district_code", "district_name", "district_type",
+           "district_short", "commune_code", "commune_name", "commune_type"]
+
+
+def _digest(df: pd.DataFrame) -> str:
+    import hashlib
+
+    lines = sorted("|".join(row) for row in df[COLUMNS].itertuples(index=False, name=None))
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+@pytest.mark.parametrize("list_date", SNAPSHOTS.list_date.tolist())
+def test_units_on_a_list_date_equal_that_gso_snapshot(list_date: str) -> None:
+    snap = SNAPSHOTS.set_index("list_date").loc[list_date]
+    units = refdata.admin_units(None, on=date.fromisoformat(list_date))
+    assert len(units) == int(snap["rows"])
+    assert _digest(units) == snap["sha256"]
+    assert units.province_code.nunique() == 63 and units.commune_code.is_unique
+
+
+def test_snapshots_of_the_issue_are_covered() -> None:
+    assert {"2021-11-01", "2022-10-01"} <= set(SNAPSHOTS.list_date)
+
+
+def test_history_rows_do_not_overlap() -> None:
+    h = refdata.admin_unit_history().sort_values(["commune_code", "valid_from"])
+    assert (h.valid_from <= h.valid_to).all()
+    nxt = h.groupby("commune_code").valid_from.shift(-1)
+    assert (h.valid_to < nxt).where(nxt.notna(), True).all()
+
+
+def test_que_vo_and_thuan_thanh_stay_huyen_in_2022() -> None:
+    for day in (date(2021, 11, 1), date(2022, 4, 10), date(2022, 10, 1), date(2022, 12, 31)):
+        d = refdata.districts("27", on=day).set_index("district_code")
+        assert d.loc[["259", "262"], "district_type"].tolist() == ["Huyện", "Huyện"], day
+    d = refdata.districts("27", on=date(2023, 4, 10)).set_index("district_code")
+    assert d.loc[["259", "262"], "district_type"].tolist() == ["Thị xã", "Thị xã"]
+    assert set(refdata.admin_units("27", on=date(2022, 10, 1)).query("district_code == '259'").commune_type) == {
+        "Thị trấn", "Xã"}
+
+
+def test_hue_2021_restructuring() -> None:
+    before = refdata.admin_units("46", on=date(2021, 7, 1)).set_index("commune_code")
+    after = refdata.admin_units("46", on=date(2021, 11, 1)).set_index("commune_code")
+    gone = {"19744", "19747", "19765", "19771"}
+    assert gone <= set(before.index) and not gone & set(after.index)
+    moved = [c for c in after.index if c in before.index and after.loc[c, "district_code"] == "474"
+             and before.loc[c, "district_code"] in ("478", "479", "480")]
+    assert len(moved) == 13
+    assert [c for c in ("19756", "19768") if before.loc[c, "commune_name"] != after.loc[c, "commune_name"]] == [
+        "19756", "19768"]
+
+
+def test_cau_dat_code_since_april_2022() -> None:
+    hp = refdata.admin_units("31", on=date(2022, 4, 10))
+    assert hp.loc[hp.commune_name == "Phường Cầu Đất", "commune_code"].tolist() == ["11344"]
+    hp = refdata.admin_units("31", on=date(2022, 4, 9))
+    assert hp.loc[hp.commune_name == "Phường Cầu Đất", "commune_code"].tolist() == ["11353"]
+
+
+def test_communes_02299_02302_in_district_071() -> None:
+    for day in (date(2021, 11, 1), date(2022, 10, 1)):
+        u = refdata.admin_units(None, on=day).set_index("commune_code")
+        assert u.loc[["02299", "02302"], "district_code"].tolist() == ["071", "071"]
+
+
+def test_thai_nguyen_2022_05_matches_the_2022_10_list() -> None:
+    may = refdata.admin_units("19", on=date(2022, 5, 31))
+    oct_ = refdata.admin_units("19", on=date(2022, 10, 1))
+    pd.testing.assert_frame_equal(may, oct_)
+    assert refdata.admin_units("19").equals(may)
+
+
+def test_dates_outside_the_lists_are_rejected() -> None:
+    first, last = refdata.admin_units_coverage()
+    with pytest.raises(ValueError, match="covers"):
+        refdata.admin_units(None, on=first.replace(year=first.year - 1))
+    with pytest.raises(ValueError, match="covers"):
+        refdata.admin_units(None, on=last.replace(year=last.year + 1))
+
+
+def test_successors_point_to_units_in_force() -> None:
+    s = refdata.commune_successors()
+    mapped = s[s.new_code != ""]
+    assert set(mapped.old_code) >= {"11353"}
+    for row in mapped.itertuples():
+        after = refdata.admin_units(None, on=date.fromisoformat(row.retired_on))
+        assert row.new_code in set(after.commune_code)
+        assert row.old_code not in set(after.commune_code)
+    assert s.loc[s.new_code == "", "basis"].str.startswith("ambiguous").all()

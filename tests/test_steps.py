@@ -8,9 +8,10 @@ import unicodedata
 import pandas as pd
 import pytest
 
-from vaxreport.cleansing.protocol import CleanParams
+from vaxreport.cleansing.audit import run_steps
+from vaxreport.cleansing.protocol import CleanParams, Step
 from vaxreport.cleansing.steps import STEPS, flag_dates, parse_dose_numbers, standardise_gender
-from vaxreport.cleansing.steps_admin import match_admin_units
+from vaxreport.cleansing.steps_admin import map_retired_communes, match_admin_units
 from vaxreport.cleansing.steps_ids import standardise_ids
 from vaxreport.cleansing.steps_text import standardise_text
 from vaxreport.exceptions import SchemaViolation
@@ -217,3 +218,50 @@ def test_steps_run_every_verb_once_in_order() -> None:
     names = [s.name for s in STEPS]
     assert len(names) == len(set(names)) and names[0] == "standardise_codes"
     assert names.index("standardise_ids") > max(names.index("parse_other_dates"), names.index("standardise_gender"))
+
+
+RETIRED = {  # commune code as typed, dose date → (code after cleansing, rule, flag)
+    "Cầu Đất: 11353 until the list of 10/04/2022, 11344 since": (
+        ("11353", "2021-09-01"), ("11344", "admin_commune_successor", None)),
+    "typed after it was retired: mapped, but flagged": (
+        ("11353", "2022-05-01"), ("11344", "admin_commune_successor", "commune_not_valid_on_dose_date")),
+    "Huế 2021: a phường dissolved into several, no single successor": (
+        ("19744", "2021-09-01"), ("19744", None, "commune_retired_ambiguous")),
+    "a code in force is left alone": (("05443", "2021-09-01"), ("05443", None, None)),
+}
+
+
+def test_retired_commune_codes_are_mapped_forward_and_audited() -> None:
+    cases = list(RETIRED.values())
+    df = pd.DataFrame({"record_id": [f"r{i}" for i in range(len(cases))],
+                       "commune_code": [c[0][0] for c in cases],
+                       "dose_date": pd.to_datetime([c[0][1] for c in cases])})
+    params = CleanParams(as_of=AS_OF, units_on=dt.date(2022, 5, 31))
+    res = run_steps(df, [Step("map_retired_communes", map_retired_communes, ("commune_code",))], params)
+    assert res.data["commune_code"].tolist() == [c[1][0] for c in cases]
+    audit = dict(zip(res.audit["record_id"], res.audit["rule"]))
+    assert audit == {"r0": "admin_commune_successor", "r1": "admin_commune_successor"}
+    flags = dict(zip(res.flags["record_id"], res.flags["flag"]))
+    assert flags == {f"r{i}": c[1][2] for i, c in enumerate(cases) if c[1][2]}
+
+
+def test_map_retired_communes_missing_column() -> None:
+    with pytest.raises(SchemaViolation, match="commune_code"):
+        map_retired_communes(pd.DataFrame({"dose_date": []}), PARAMS)
+
+
+def test_moved_commune_in_its_former_district_is_not_flagged() -> None:
+    """Xã Phúc Sơn 02299 was in district 073 until the list of 01/07/2021, in 071 since."""
+    df = pd.DataFrame({"province_code": ["08", "08", "08"], "district_code": ["073", "071", "070"],
+                       "commune_code": ["02299", "02299", "02299"]})
+    out = match_admin_units(df, CleanParams(as_of=AS_OF, province_code="08"))
+    assert out["__flag__commune_code"].fillna("").tolist() == ["", "", "not_in_district"]
+
+
+def test_site_habit_decides_names_per_row() -> None:
+    df = pd.DataFrame({"full_name": ["NguyÔn V¨n An", "Lª ThÞ Hoa", "Anh Tó", "Nguyễn Thị Hà", "Anh Tó"],
+                       "site_code": ["A", "A", "A", "B", "B"]})
+    out = standardise_text(df, PARAMS)
+    assert out["full_name"].tolist() == ["Nguyễn Văn An", "Lê Thị Hoa", "Anh Tú", "Nguyễn Thị Hà", "Anh Tó"]
+    assert out["__rule__full_name"].tolist()[2] == "text_legacy_tcvn3"
+    assert out["name_key"].tolist()[2:] == ["anh tu", "nguyen thi ha", "anh to"]

@@ -157,7 +157,7 @@ def test_clean_values_pass_unchanged(value: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("Hoà Thò An", {"tcvn3": "Hòa Thũ An", "vni": "Hồ Thị An"}),  # VNI "Hồ Thị An"
+        ("Hoà Thò An", {"vni": "Hồ Thị An"}),  # VNI "Hồ Thị An"; TCVN3 "Thũ" is no syllable
         ("Vò Minh Linh", {"tcvn3": "Vũ Minh Linh", "vni": "Vị Minh Linh"}),  # TCVN3 "Vũ"
         ("Nguyễn Văn An", {}),  # ễ, ă: no legacy font writes them
         ("Nguyeãn Vaên An", {}),  # plainly VNI: to_unicode repairs it itself
@@ -232,13 +232,21 @@ _SYLLABLES = sorted(text._SYLLABLES)
 _LOWER_LETTERS = sorted(c for c in text.VIETNAMESE_LETTERS if c.islower())
 
 
+_INVENTORY = sorted(text.INVENTORY)
+
+
 @st.composite
 def syllables(draw: st.DrawFn) -> str:
-    """A lower-case Vietnamese syllable with a tone on any of its vowels (either convention)."""
-    base = draw(st.sampled_from(_SYLLABLES))
-    stop = text._SYLLABLES[base][2]
-    tone = draw(st.sampled_from([1, 5] if stop else [0, 1, 2, 3, 4, 5]))
-    at = draw(st.sampled_from(sorted(text._SYLLABLES[base][1])))
+    """A real lower-case Vietnamese syllable (``text.INVENTORY``), its tone on any of the
+    vowels a spelling may put it on (either convention)."""
+    syl = draw(st.sampled_from(_INVENTORY))
+    pairs = [text._SPLIT.get(c, (c, 0)) for c in syl]
+    base = "".join(b for b, _ in pairs)
+    tone = max(t for _, t in pairs)
+    info = text._SYLLABLES.get(base)
+    if not tone or info is None:
+        return syl
+    at = draw(st.sampled_from(sorted(info[1])))
     return base[:at] + text._JOIN[(base[at], tone)] + base[at + 1 :]
 
 
@@ -288,14 +296,17 @@ def _tcvn3_case_recoverable(x: str) -> bool:
     case; title case with a word that starts with a letter TCVN3 can capitalise; upper case with
     two letters TCVN3 can capitalise."""
     enc = encode_legacy(x, "tcvn3")
-    signals = [c for c in enc if c not in text._TCVN3_TONED_CHARS and (c.isalpha() or c in text._TCVN3_UPPER)]
-    upper = sum(c in text._TCVN3_UPPER or c.isupper() for c in signals)
-    lower = len(signals) - upper
+    words = [[c for c in w if c not in text._TCVN3_TONED_CHARS and (c.isalpha() or c in text._TCVN3_UPPER)]
+             for w in enc.split()]
+    per_word = [sum(c in text._TCVN3_UPPER or c.isupper() for c in w) for w in words]
+    upper = sum(per_word)
+    lower = sum(len(w) for w in words) - upper
     if x == x.lower():
         return True
-    if x == x.upper():
-        return upper >= 2
-    return x == _cased(x.lower().split(), "title") and upper >= 1 and lower >= 1
+    if x == x.upper():  # "B¸ Kú" is read as the title-case "Bá Kỳ": a word must show two capitals
+        return max(per_word) >= 2
+    starts_plain = all(w and w[0] not in text._TCVN3_TONED_CHARS for w in enc.split())
+    return x == _cased(x.lower().split(), "title") and upper >= 1 and (lower >= 1 or starts_plain)
 
 
 @settings(max_examples=120, deadline=None)
@@ -415,3 +426,59 @@ def test_series_empty_and_all_na() -> None:
     assert to_unicode_series(pd.Series([], dtype=object)).empty
     out = fold_series(pd.Series([None, float("nan")], dtype=object))
     assert out.isna().all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 16: the real syllable inventory, word-by-word decoding, the site's typing habit
+# ---------------------------------------------------------------------------------------------
+ISSUE_16 = {  # raw value → to_unicode, one value at a time
+    "TCVN3 title case stays title case": ("B¸ Kú", "Bá Kỳ"),
+    "a minority word does not block the rest": ("Bu«n Kr«ng", "Buôn Krông"),
+    "an unknown ASCII word is kept as it is": ("Y Th©n Ayun", "Y Thân Ayun"),
+    "mojibake the spelling rules accept, the inventory does not": ("Kim TuyÕn", "Kim Tuyến"),
+    "méng is no syllable": ("Méng Hoa", "Mộng Hoa"),
+    "a Western name is not VNI": ("Loïc Dupont", "Loïc Dupont"),
+}
+
+
+@pytest.mark.parametrize("case", list(ISSUE_16))
+def test_issue_16_values(case: str) -> None:
+    raw, expected = ISSUE_16[case]
+    assert to_unicode(raw) == expected
+
+
+@pytest.mark.parametrize("word", ["sôn", "méng", "tõ", "chý", "trý", "chên", "hín", "mõng"])
+def test_mojibake_syllables_are_not_vietnamese(word: str) -> None:
+    assert not text.is_vietnamese_syllable(word)
+    assert text._analyse_word(word, inventory=False) is not None  # the rules alone accept it
+
+
+def test_inventory_holds_name_syllables() -> None:
+    for w in ("nguyễn", "quỳnh", "thủy", "hòa", "sỹ", "my", "vy", "nhữ", "ánh"):
+        assert w in text.INVENTORY, w
+
+
+def test_site_habit_decides_ambiguous_names() -> None:
+    v = pd.Series(["NguyÔn V¨n An", "Lª ThÞ Hoa", "Anh Tó", "Nguyễn Thị Hà", "Anh Tó"])
+    habits = text.site_habits(v, pd.Series(["A", "A", "A", "B", "B"]))
+    assert habits.to_dict() == {"A": "tcvn3", "B": "unicode"}
+    assert text.decode_words("Anh Tó", "tcvn3") == "Anh Tú"
+
+
+SAMPLE = pd.read_csv(__import__("pathlib").Path(__file__).parent / "data" / "legacy_names_sample.csv",
+                     dtype=str, keep_default_na=False)
+
+
+def test_real_names_typed_per_site_come_back_exact() -> None:
+    """400 real given names (duyet/vietnamese-namedb) after common surnames, typed per site in
+    Unicode and in TCVN3 and VNI by Unikey's tables (fcitx5-unikey): all exact by site habit."""
+    from vaxreport.cleansing import steps_text as clean
+
+    out = clean.standardise_text(SAMPLE[["full_name", "site_code"]], clean.CleanParams())
+    expected = SAMPLE["name"].map(lambda n: normalize_tones(n).title())
+    ok = out["full_name"].to_numpy() == expected.to_numpy()
+    for kind in ("unicode", "tcvn3", "vni"):
+        m = (SAMPLE["kind"] == kind).to_numpy()
+        assert ok[m].all(), (kind, SAMPLE.loc[m & ~ok, "full_name"].tolist()[:5])
+    unicode_rows = (SAMPLE["kind"] == "unicode").to_numpy()
+    assert not out["__rule__full_name"][unicode_rows].fillna("").str.startswith("text_legacy").any()

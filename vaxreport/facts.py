@@ -101,9 +101,9 @@ def age_group(birth_date: pd.Series, on: date) -> pd.Series:
     return pd.cut(years, AGE_BINS, labels=AGE_LABELS).astype(object)
 
 
-def commune_district_map(province_code: str) -> pd.Series:
-    """District code of each commune code of the province."""
-    units = refdata.admin_units(province_code)
+def commune_district_map(province_code: str, on: date | None = None) -> pd.Series:
+    """District code of each commune code of the province (units in force ``on``)."""
+    units = refdata.admin_units(province_code, on=on)
     return units.drop_duplicates("commune_code").set_index("commune_code").district_code
 
 
@@ -225,10 +225,11 @@ def build_facts(inputs: Inputs, cleaned: CleanResult, survivors: pd.DataFrame, r
     """
     check_conservation({"raw": len(inputs.doses), "cleansed": len(reconciled.data),
                         "merged_duplicates": len(reconciled.merged), "quarantined": len(cleaned.quarantine)})
-    communes = commune_district_map(p.province_code)
+    on = p.period_end or p.report_date
+    communes = commune_district_map(p.province_code, on)
     sites = site_districts(inputs.site_tallies, inputs.doses)
     dose_facts = build_dose_facts(inputs.doses, cleaned, reconciled, sites)
-    person_facts = build_person_facts(survivors, reconciled, verification, communes, p.period_end or p.report_date)
+    person_facts = build_person_facts(survivors, reconciled, verification, communes, on)
     return Facts(
         doses=dose_facts,
         persons=person_facts,
@@ -239,5 +240,5 @@ def build_facts(inputs: Inputs, cleaned: CleanResult, survivors: pd.DataFrame, r
         population=inputs.population.assign(commune_code=inputs.population["commune_code"].astype(str).str.zfill(5)),
         findings=findings_facts(reconciled.findings, dose_facts),
         quarantine=quarantine_facts(cleaned.quarantine, dose_facts),
-        units=refdata.admin_units(p.province_code),
+        units=refdata.admin_units(p.province_code, on=on),
     )

@@ -8,7 +8,14 @@ repairs all of them to NFC with the "new" tone placement (hòa, thủy, khỏe).
 
 Legacy text is detected per value, by content: a value is converted only when the conversion turns
 a value that is not valid Vietnamese into one that is, so clean Vietnamese, ASCII and Western names
-("Müller", "José") pass unchanged. The byte tables live in ``vaxreport/data/legacy_vietnamese.csv``
+("Müller", "José") pass unchanged. "Valid" means every word is a real syllable: one of
+:data:`INVENTORY` (``data/vietnamese_syllables.csv``, from a Vietnamese word list), not merely a
+spelling the rules allow ("chý", "méng" are mojibake). ASCII words that are no syllable (minority
+names: "Ayun") are kept as they are and, where TCVN3 symbol codes prove the value legacy, do not
+stop the rest of it being decoded. Some legacy strings are valid Unicode too ("Anh Tó" is TCVN3 for
+"Anh Tú"): one value cannot tell, a site can — :func:`site_habits` finds which font each site types
+with, and :func:`decode_words` decodes a value of a legacy site word by word
+(``clean.standardise_text`` does both). The byte tables live in ``vaxreport/data/legacy_vietnamese.csv``
 (one row per Vietnamese letter, the bytes in hex) and are cross-checked against viparse's tables in
 ``tests/test_text.py``.
 
@@ -38,17 +45,22 @@ import pandas as pd
 
 __all__ = [
     "clean_whitespace",
+    "decode_words",
     "detect_legacy",
     "encode_legacy",
     "fold",
     "fold_series",
+    "habits_from_evidence",
     "is_vietnamese_syllable",
+    "legacy_candidates",
     "legacy_readings",
     "normalize_tones",
+    "site_habits",
     "title_case_name",
     "title_case_name_series",
     "to_unicode",
     "to_unicode_series",
+    "typing_evidence",
 ]
 
 Encoding = Literal["tcvn3", "vni"]
@@ -156,14 +168,34 @@ def _build_syllables() -> dict[str, tuple[int, frozenset[int], bool]]:
 
 _SYLLABLES = _build_syllables()
 _FOLD_BASE = str.maketrans("ăâêôơưđ", "aaeooud")
-_ASCII_SYLLABLES = frozenset(s.translate(_FOLD_BASE) for s in _SYLLABLES)
+_PATTERN_ASCII = frozenset(s.translate(_FOLD_BASE) for s in _SYLLABLES)
 
 
-def _analyse_word(word: str) -> str | None:
-    """``word`` with the tone on the "new"-style letter, or None if it is not one syllable."""
+def _load_inventory() -> frozenset[str]:
+    """The real syllable inventory (``data/vietnamese_syllables.csv``, see PROVENANCE.md)."""
+    path = resources.files("vaxreport") / "data" / "vietnamese_syllables.csv"
+    lines = path.read_text(encoding="utf-8").split()
+    return frozenset(lines[1:] if lines[:1] == ["syllable"] else lines)  # header: "syllable"
+
+
+INVENTORY: frozenset[str] = _load_inventory()
+"""Every Vietnamese syllable attested in the word list (lower case, NFC, "new" tone placement):
+a word must be one of these to count as Vietnamese. The spelling rules above only place tones."""
+
+
+def _fold_syllable(syl: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", syl) if not unicodedata.combining(c)).translate(_FOLD_BASE)
+
+
+_ASCII_SYLLABLES = frozenset(_fold_syllable(s) for s in INVENTORY)
+
+
+def _analyse_word(word: str, inventory: bool = True) -> str | None:
+    """``word`` with the tone on the "new"-style letter, or None if it is not one syllable
+    (with ``inventory``, one of :data:`INVENTORY`; without, any syllable the spelling rules allow)."""
     lower = word.lower()
     if lower.isascii():
-        return word if lower in _ASCII_SYLLABLES else None
+        return word if lower in (_ASCII_SYLLABLES if inventory else _PATTERN_ASCII) else None
     bases: list[str] = []
     tone, tone_at = 0, -1
     for i, ch in enumerate(lower):
@@ -185,12 +217,16 @@ def _analyse_word(word: str) -> str | None:
     if tone and tone_at not in accepted:
         return None  # a tone on a glide ("aù", "quyù") is VNI, not Vietnamese
     if not tone or tone_at == target:
-        return word
-    chars = list(word)
-    old, new = chars[tone_at], chars[target]
-    chars[tone_at] = _JOIN[(_SPLIT[old][0], 0)]
-    chars[target] = _JOIN[(_SPLIT[new][0], tone)]
-    return "".join(chars)
+        out = word
+    else:
+        chars = list(word)
+        old, new = chars[tone_at], chars[target]
+        chars[tone_at] = _JOIN[(_SPLIT[old][0], 0)]
+        chars[target] = _JOIN[(_SPLIT[new][0], tone)]
+        out = "".join(chars)
+    if inventory and out.lower() not in INVENTORY:
+        return None  # "chý", "méng", "sôn": spelled like Vietnamese, but no such syllable
+    return out
 
 
 _WORD_CACHE: dict[str, str | None] = {}
@@ -403,7 +439,8 @@ def _case_signals(tok: str) -> tuple[int, int, bool]:
 class _Chunk(NamedTuple):
     """What legacy detection needs to know about one space-separated chunk (cached)."""
 
-    invalid: int  # words that are not clean Vietnamese as they stand
+    invalid: int  # words with a non-ASCII letter that are not clean Vietnamese as they stand
+    foreign: int  # ASCII words that are no Vietnamese syllable ("Ayun", "Dupont")
     symbols: int  # TCVN3 symbol codes (¸ µ ¨ …), never found in VNI text
     pairs: int  # VNI letter + mark pairs
     vni: str  # the chunk decoded as VNI
@@ -423,12 +460,23 @@ def _vni_sub(m: re.Match[str]) -> str:
     return _VNI_DEC[m.group()]
 
 
+_LETTERS_RE = re.compile("[" + "".join(sorted(VIETNAMESE_LETTERS)) + "fjwzFJWZ']+")
+
+
+def _foreign_word(raw: str, decoded: str, symbol_re: re.Pattern[str]) -> bool:
+    """A word whose legacy decoding is no Vietnamese syllable but must be decoded all the same:
+    it holds a TCVN3 symbol code that no Unicode name has ("Kr«ng": TCVN3 for the Ê-đê/M'nông
+    word Krông), at least two plain letters, and decodes to letters only ("½" stays)."""
+    return (bool(symbol_re.search(raw)) and sum(c.isascii() and c.isalpha() for c in raw) >= 2
+            and _LETTERS_RE.fullmatch(decoded) is not None)
+
+
 def _legacy_chunk(chunk: str) -> _Chunk:
     """Cached analysis of ``chunk`` under both legacy encodings."""
     rec = _LEGACY_CACHE.get(chunk)
     if rec is not None:
         return rec
-    invalid = vni_rep = tcvn3_rep = 0
+    invalid = vni_rep = tcvn3_rep = foreign = 0
     vni_ok = tcvn3_ok = True
     vni_parts: list[str] = []
     case: list[tuple[int, int, int, int, bool, bool]] = []
@@ -436,20 +484,27 @@ def _legacy_chunk(chunk: str) -> _Chunk:
     for m in _TOKEN_RE.finditer(chunk):
         tok = m.group()
         clean = _word_clean(tok)
-        invalid += not clean
         vni_parts.append(chunk[last : m.start()])
         last = m.end()
         if _NON_LATIN1_RE.search(tok):  # Unicode letters: a Unicode word, not legacy
+            invalid += not clean
             vni_parts.append(tok)
             vni_ok = vni_ok and _word_ok(tok)
             tcvn3_ok = tcvn3_ok and _word_ok(tok)
             continue
+        if tok.isascii():  # no legacy code: the same in every reading ("Ayun", "Y")
+            foreign += not clean
+            vni_parts.append(tok)
+            upper, lower, toned = _case_signals(tok)
+            case.append((m.start(), m.end(), upper, lower, toned, tok[0].isupper()))
+            continue
+        invalid += not clean
         vni = _VNI_RE.sub(_vni_sub, tok)
         vni_parts.append(vni)
         vni_ok = vni_ok and _word_ok(vni)
         vni_rep += vni != tok and not clean
         tcvn3 = tok.translate(_TCVN3_DEC)
-        tcvn3_ok = tcvn3_ok and _word_ok(tcvn3)
+        tcvn3_ok = tcvn3_ok and (_word_ok(tcvn3) or _foreign_word(tok, tcvn3, _TCVN3_SYMBOL_RE))
         tcvn3_rep += tcvn3 != tok and not clean
         upper, lower, toned = _case_signals(tok)
         first_upper = not toned and (tok[0] in _TCVN3_UPPER or tok[0].isupper())
@@ -457,6 +512,7 @@ def _legacy_chunk(chunk: str) -> _Chunk:
     vni_parts.append(chunk[last:])
     rec = _Chunk(
         invalid=invalid,
+        foreign=foreign,
         symbols=len(_TCVN3_SYMBOL_RE.findall(chunk)),
         pairs=sum(len(p) == 2 for p in _VNI_RE.findall(chunk)),
         vni="".join(vni_parts),
@@ -492,9 +548,9 @@ def _tcvn3_join(recs: list[_Chunk]) -> str:
     toned code is capitalised ("Lª ¸nh" is "Lê Ánh").
     """
     stats = [c for rec in recs for c in rec.case]
-    total_upper = sum(c[2] for c in stats)
     total_lower = sum(c[3] for c in stats)
-    value_upper = total_upper >= 2 and total_lower == 0
+    # Upper case only where a word shows two capitals: "B¸ Kú" is the title-case "Bá Kỳ".
+    value_upper = any(c[2] >= 2 for c in stats) and total_lower == 0
     value_title = (
         total_lower > 0 and any(c[5] for c in stats) and all(c[5] or c[4] for c in stats)
     )
@@ -571,7 +627,11 @@ def _detect(s: str) -> tuple[Encoding | None, str]:
         return None, s
     best: tuple[tuple[int, int], Encoding | None, str] = ((0, 0), None, s)
     symbols = sum(r.symbols for r in recs)
-    if not symbols and all(r.vni_ok for r in recs):  # a symbol code is never valid VNI
+    # A foreign ASCII word ("Ayun", "Dupont") is left as it is; it blocks a VNI reading
+    # ("Loïc Dupont"), and a TCVN3 one unless TCVN3's symbol codes, which no Western name
+    # holds, show the value is legacy ("Y Th©n Ayun").
+    foreign = sum(r.foreign for r in recs)
+    if not symbols and not foreign and all(r.vni_ok for r in recs):  # a symbol code is never VNI
         repaired = sum(r.vni_repaired for r in recs)
         if repaired:
             pairs = sum(r.pairs for r in recs)
@@ -579,7 +639,7 @@ def _detect(s: str) -> tuple[Encoding | None, str]:
             if repaired == invalid and pairs:
                 return "vni", dec  # TCVN3 could only tie, with less evidence
             best = ((repaired, pairs), "vni", dec)
-    if all(r.tcvn3_ok for r in recs):
+    if all(r.tcvn3_ok for r in recs) and (symbols or not foreign):
         repaired = sum(r.tcvn3_repaired for r in recs)
         dec = ""
         if not repaired:  # only the restored capitals may repair ("QUý" is QUÝ)
@@ -626,8 +686,8 @@ def legacy_readings(s: str) -> dict[Encoding, str]:
         Vietnamese and that differs from ``to_unicode(s)``; empty when there is none.
 
     Examples:
-        >>> legacy_readings("Hoà Thò An")
-        {'tcvn3': 'Hòa Thũ An', 'vni': 'Hồ Thị An'}
+        >>> legacy_readings("Hoà Thò An")  # TCVN3 would read "Hòa Thũ An": no such syllable
+        {'vni': 'Hồ Thị An'}
         >>> legacy_readings("Lê Mai Anh"), legacy_readings("Nguyễn Văn An")
         ({'tcvn3': 'Lờ Mai Anh'}, {})
     """
@@ -692,6 +752,136 @@ def to_unicode(s: str, *, encoding: Encoding | None = None) -> str:
             return _fix_tones(_detect(_nfc(s))[1])
         fixed.append(out)
     return " ".join(fixed)
+
+
+# --------------------------------------------------------------------------------------------
+# A site's typing habit: legacy text decided in bulk
+# --------------------------------------------------------------------------------------------
+Habit = Literal["tcvn3", "vni", "unicode"]
+HABIT_MAJORITY = 0.5
+"""A site's habit is the kind of more than this share of its values with evidence."""
+
+
+def typing_evidence(s: str) -> Habit | None:
+    """What one value proves about how it was typed: ``"tcvn3"``/``"vni"`` when
+    :func:`detect_legacy` repairs it, ``"unicode"`` when it holds a letter no legacy font read as
+    cp1252 produces (ễ ị ơ ư ă đ …), else None (ASCII, or legacy and Unicode alike: "Anh Tó").
+
+    Examples:
+        >>> [typing_evidence(x) for x in ("NguyÔn V¨n An", "Nguyeãn Vaên", "Nguyễn Văn", "Anh Tó")]
+        ['tcvn3', 'vni', 'unicode', None]
+    """
+    if s.isascii():
+        return None
+    s = _nfc(s)
+    try:
+        s.encode("cp1252")
+    except UnicodeEncodeError:
+        return "unicode"
+    return _detect(s)[0]
+
+
+def decode_words(s: str, encoding: Encoding) -> str:
+    """Decode ``s`` as ``encoding`` word by word, for a value known to be typed in that font.
+
+    A word is decoded when its decoding is a Vietnamese syllable (or holds TCVN3 symbol codes,
+    see :func:`_foreign_word`); other words — ASCII, minority-language or already Unicode —
+    stay as they are. TCVN3 capitals are restored as in :func:`to_unicode` (title case kept).
+
+    Args:
+        s: One value.
+        encoding: ``"tcvn3"`` or ``"vni"``.
+
+    Returns:
+        The NFC text with the "new" tone placement.
+
+    Examples:
+        >>> decode_words("Anh Tó", "tcvn3"), decode_words("Y Th©n Ayun", "tcvn3")
+        ('Anh Tú', 'Y Thân Ayun')
+        >>> decode_words("Hoà Thò An", "vni"), decode_words("Nguyễn Hoà", "vni")
+        ('Hồ Thị An', 'Nguyễn Hồ')
+    """
+    if encoding not in _DECODERS:
+        raise ValueError(f"encoding must be one of: {list(ENCODINGS)}, got {encoding!r}")
+    if s.isascii():
+        return s
+    s = _nfc(" ".join(s.split()))
+    dec = _nfc(_DECODERS[encoding](s)).split(" ")
+    out = []
+    for raw, new in zip(s.split(" "), dec, strict=True):
+        if raw == new or _NON_LATIN1_RE.search(raw):
+            out.append(raw)
+            continue
+        toks_raw, toks_new = _TOKEN_RE.findall(raw), _TOKEN_RE.findall(new)
+        ok = len(toks_raw) == len(toks_new) and all(
+            _word_ok(n) or (encoding == "tcvn3" and _foreign_word(r, n, _TCVN3_SYMBOL_RE))
+            for r, n in zip(toks_raw, toks_new))
+        out.append(new if ok else raw)
+    return _fix_tones(" ".join(out))
+
+
+def legacy_candidates(s: str) -> list[str]:
+    """The readings of a short categorical value that may be legacy text, likeliest first:
+    :func:`to_unicode`, then each forced :func:`decode_words`, without repeats. For fields with a
+    closed vocabulary (gender, dose number) the caller keeps the first reading it recognises.
+
+    Examples:
+        >>> legacy_candidates("Mòi 2"), legacy_candidates("N÷")
+        (['Mòi 2', 'Mũi 2'], ['Nữ'])
+    """
+    out = [to_unicode(s)]
+    if s.isascii():
+        return out
+    for enc in ENCODINGS:
+        dec = decode_words(s, enc)
+        if dec not in out and dec != s:
+            out.append(dec)
+    return out
+
+
+def site_habits(values: pd.Series, sites: pd.Series, *, majority: float = HABIT_MAJORITY) -> pd.Series:
+    """Each site's typing habit, from the evidence of its distinct values (:func:`typing_evidence`).
+
+    A site types in TCVN3 (resp. VNI) when more than ``majority`` of its values with evidence
+    are evidently TCVN3 (resp. VNI), in Unicode when more than ``majority`` are evidently
+    Unicode; otherwise it has no habit (NA). Works on the distinct (site, value) pairs.
+
+    Args:
+        values: the column (names), strings or NA.
+        sites: the site of each row (same index), strings or NA.
+        majority: the share of the site's evidence one habit must exceed.
+
+    Returns:
+        A Series indexed by site, ``"tcvn3"``, ``"vni"``, ``"unicode"`` or NA.
+
+    Examples:
+        >>> v = pd.Series(["NguyÔn V¨n An", "Lª ThÞ Hoa", "Anh Tó", "Nguyễn Thị Hà", "Anh Tó"])
+        >>> site_habits(v, pd.Series(["A", "A", "A", "B", "B"])).to_dict()
+        {'A': 'tcvn3', 'B': 'unicode'}
+    """
+    pairs = pd.DataFrame({"site": sites.to_numpy(dtype=object), "value": values.to_numpy(dtype=object)})
+    pairs = pairs.dropna().drop_duplicates()
+    uniq = pd.unique(pairs["value"])
+    ev = dict(zip(uniq, (typing_evidence(v) if isinstance(v, str) else None for v in uniq)))
+    return habits_from_evidence(pairs["value"].map(ev), pairs["site"], majority=majority)
+
+
+def habits_from_evidence(evidence: pd.Series, sites: pd.Series, *, majority: float = HABIT_MAJORITY) -> pd.Series:
+    """:func:`site_habits` from the evidence of each distinct (site, value) pair, given.
+
+    Examples:
+        >>> habits_from_evidence(pd.Series(["vni", None, "unicode", "vni"]),
+        ...                      pd.Series(["A", "A", "B", "B"])).to_dict()
+        {'A': 'vni', 'B': nan}
+    """
+    pairs = pd.DataFrame({"site": sites.to_numpy(dtype=object), "evidence": evidence.to_numpy(dtype=object)})
+    counts = pairs.dropna().groupby(["site", "evidence"]).size().unstack(fill_value=0)
+    order = pd.unique(pairs["site"].dropna())
+    if counts.empty:
+        return pd.Series(np.nan, index=order, dtype=object, name="habit")
+    share = counts.div(counts.sum(axis=1), axis=0)
+    habit = share.idxmax(axis=1).where(share.max(axis=1) > majority)
+    return habit.reindex(order).astype(object).rename("habit")
 
 
 # --------------------------------------------------------------------------------------------

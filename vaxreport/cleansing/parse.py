@@ -31,6 +31,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from vaxreport import refdata
+from vaxreport import text as vtext
 from vaxreport.cleansing.columns import na_str, on_uniques, to_text
 from vaxreport.cleansing.dates import parse_dates
 from vaxreport.cleansing.ids import parse_ids
@@ -53,6 +54,15 @@ _GENDER_KEYS = {header_key(k): code for code, ks in _GENDER.items() for k in ks}
 _GENDER_SILENT = {"Nam": "M", "Nữ": "F", "M": "M", "F": "F", "1": "M", "2": "F"}
 
 
+def _legacy_gender(raw: str) -> str | None:
+    """The gender code of the first legacy reading of ``raw`` that is a known form, or None."""
+    for cand in vtext.legacy_candidates(raw):
+        code = _GENDER_KEYS.get(header_key(cand))
+        if code is not None:
+            return code
+    return None
+
+
 def parse_gender(values: pd.Series) -> pd.DataFrame:
     """Gender as ``"M"``/``"F"`` from Vietnamese, English and genderId (1 male, 2 female) forms.
 
@@ -60,17 +70,26 @@ def parse_gender(values: pd.Series) -> pd.DataFrame:
     spellings get rule ``gender_normalise``; unknown values become NA with ``gender_unknown``.
     Does not mutate the input.
 
+    Legacy-font text ("N÷", TCVN3; "Nöõ", VNI) is decoded (rule ``gender_legacy_text``).
+
     Examples:
         >>> parse_gender(pd.Series(["Nam", "nu", "Nữ giới", "2.0", "khác"]))["value"].tolist()
         ['M', 'F', 'F', 'F', nan]
+        >>> parse_gender(pd.Series(["N÷", "Nöõ"])).values.tolist()
+        [['F', 'gender_legacy_text'], ['F', 'gender_legacy_text']]
     """
     def one(u: pd.Series) -> pd.DataFrame:
         s = to_text(u).str.strip()
         key = s.map(lambda x: header_key(re.sub(r"\.0+$", "", x)), na_action="ignore")
         value = key.map(_GENDER_KEYS).astype("str")
+        non_ascii = ~s.fillna("").map(str.isascii).astype(bool).to_numpy()
+        legacy = pd.Series(value.isna().to_numpy() & non_ascii, index=s.index)
+        if legacy.any():  # "N÷" (TCVN3), "Nöõ" (VNI): Nữ typed in a legacy font
+            value = value.mask(legacy, s[legacy].map(_legacy_gender))
         silent = s.isin(list(_GENDER_SILENT))
-        rule = pd.Series(np.where(value.isna(), "gender_unknown",
-                                  np.where(silent, np.array(None), "gender_normalise")), dtype="str")
+        spelled = np.where(legacy & value.notna(), "gender_legacy_text", "gender_normalise")
+        rule = pd.Series(np.where(value.isna(), "gender_unknown", np.where(silent, np.array(None), spelled)),
+                         dtype="str")
         rule = rule.mask(s.fillna("").eq(""), NA)
         return pd.DataFrame({"value": value, "rule": rule})
     return on_uniques(to_text(values), one)
@@ -80,7 +99,7 @@ def parse_gender(values: pd.Series) -> pd.DataFrame:
 _WORD_NUM = {"mot": 1, "nhat": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5}
 
 
-def _dose_number_one(text: str) -> tuple[int | None, str | None]:
+def _dose_number_one(text: str, legacy: bool = True) -> tuple[int | None, str | None]:
     raw = text.strip()
     if re.fullmatch(r"\d+", raw):
         return int(raw), None
@@ -110,6 +129,11 @@ def _dose_number_one(text: str) -> tuple[int | None, str | None]:
     m = re.fullmatch(r"(?:mui|lan)\s*(?:thu\s*)?(mot|nhat|hai|ba|bon|tu)", k)
     if m:
         return _WORD_NUM[m.group(1)], "dose_number_text"
+    if legacy and not raw.isascii():  # "Mòi 2": TCVN3 for "Mũi 2"
+        for cand in vtext.legacy_candidates(raw):
+            n, _ = _dose_number_one(cand, legacy=False) if cand != raw else (None, None)
+            if n is not None:
+                return n, "dose_number_legacy_text"
     return None, "dose_number_unknown"
 
 
@@ -129,6 +153,8 @@ def parse_dose_numbers(values: pd.Series) -> pd.DataFrame:
         [nan, 'dose_number_text', 'dose_number_booster', 'dose_number_text', 'dose_number_unknown']
         >>> parse_dose_numbers(pd.Series(["Mũi nhắc lại", "Mũi bổ sung"]))["rule"].tolist()
         ['dose_number_booster_seq', 'dose_number_additional_seq']
+        >>> parse_dose_numbers(pd.Series(["Mòi 2"])).values.tolist()  # TCVN3 "Mũi 2"
+        [[2, 'dose_number_legacy_text']]
     """
     if pd.api.types.is_integer_dtype(values.dtype):
         return pd.DataFrame({"value": values.astype("Int64"), "rule": na_str(values.index)})

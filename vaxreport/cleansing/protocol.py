@@ -49,6 +49,8 @@ class CleanParams:
         legacy_name_evidence: how many times likelier (from the column's word frequencies)
             the legacy reading of a name that is valid both ways must be ("Hoà Thò An": VNI
             "Hồ Thị An") to be preferred to its Unicode reading.
+        units_on: the day whose administrative units codes are checked against (a run passes
+            its period end); default that of ``refdata.admin_units`` (31/12/2022).
     """
 
     as_of: dt.date | None = None
@@ -59,6 +61,7 @@ class CleanParams:
     max_age: int = 120
     min_dose_gap_days: int = 14
     legacy_name_evidence: float = 100.0
+    units_on: dt.date | None = None
 
     @property
     def report_date(self) -> dt.date:

@@ -23,12 +23,13 @@ import pandas as pd
 from vaxreport.cleansing import dates, parse, phones
 from vaxreport.cleansing.columns import na_str, put_str
 from vaxreport.cleansing.protocol import FLAG, QUARANTINE, RULE, CleanParams, Step, drop_flags, flag_column, flags_join
-from vaxreport.cleansing.steps_admin import match_admin_units
+from vaxreport.cleansing.steps_admin import map_retired_communes, match_admin_units
 from vaxreport.cleansing.steps_ids import ID_FLAGS, standardise_ids
 from vaxreport.cleansing.steps_text import standardise_codes, standardise_text
 from vaxreport.schemas import require_columns
 
-__all__ = ["DATE_FLAGS", "ID_FLAGS", "STEPS", "flag_dates", "match_admin_units", "parse_dose_dates",
+__all__ = ["DATE_FLAGS", "ID_FLAGS", "STEPS", "flag_dates", "map_retired_communes", "match_admin_units",
+           "parse_dose_dates",
            "parse_dose_numbers", "parse_other_dates", "standardise_codes", "standardise_gender",
            "standardise_ids", "standardise_phones", "standardise_text", "standardise_vaccines"]
 
@@ -246,5 +247,6 @@ STEPS: list[Step] = [
     Step("parse_dose_numbers", parse_dose_numbers, ("dose_number",)),
     Step("standardise_ids", standardise_ids, ("id_number",)),
     Step("standardise_phones", standardise_phones, ("phone",)),
+    Step("map_retired_communes", map_retired_communes, ("commune_code",)),
     Step("match_admin_units", match_admin_units, ("province_code", "district_code", "commune_code")),
 ]

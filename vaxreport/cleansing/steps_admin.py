@@ -12,6 +12,7 @@ Examples:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import lru_cache
 
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from vaxreport import refdata
+from vaxreport import refdata, unit_history
 from vaxreport.cleansing.columns import take_str, to_text
 from vaxreport.cleansing.protocol import FLAG, RULE, CleanParams
 from vaxreport.schemas import header_key, require_columns
@@ -40,9 +41,9 @@ def _unit_key(name: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _unit_tables(province_code: str) -> dict[str, pd.DataFrame]:
-    units = refdata.admin_units(province_code)
-    prov = refdata.admin_units(None)[["province_code", "province_name"]].drop_duplicates()
+def _unit_tables(province_code: str, on: dt.date | None = None) -> dict[str, pd.DataFrame]:
+    units = refdata.admin_units(province_code, on=on)
+    prov = refdata.admin_units(None, on=on)[["province_code", "province_name"]].drop_duplicates()
     dist = units[["district_code", "district_name", "province_code"]].drop_duplicates()
     comm = units[["commune_code", "commune_name", "district_code"]]
     out = {}
@@ -85,6 +86,35 @@ def _match_unit(value: str, parent: str | None, table: pd.DataFrame, width: int,
     return value, None, "unknown_name"
 
 
+@lru_cache(maxsize=1)
+def _former_parents() -> frozenset[tuple[str, str]]:
+    """Every (commune code, district code) pair some GSO list of the dated table holds."""
+    h = refdata.admin_unit_history()
+    return frozenset(zip(h["commune_code"], h["district_code"]))
+
+
+def map_retired_communes(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
+    """Map commune codes retired since (merged, renamed) to the code in force on ``units_on``.
+
+    Rule ``admin_commune_successor``; flags ``commune_retired_ambiguous`` (no single successor
+    in the GSO lists: kept as typed) and ``commune_not_valid_on_dose_date``. See
+    ``unit_history.retired_commune_codes``. Does not mutate the input.
+
+    Examples:
+        >>> df = pd.DataFrame({"commune_code": ["11353", "05443"],
+        ...                    "dose_date": pd.to_datetime(["2021-09-01", "2021-09-01"])})
+        >>> map_retired_communes(df, CleanParams(units_on=dt.date(2022, 5, 31))).commune_code.tolist()
+        ['11344', '05443']
+    """
+    require_columns(df, ["commune_code"], "doses")
+    dates = df["dose_date"] if "dose_date" in df and pd.api.types.is_datetime64_any_dtype(df["dose_date"]) else None
+    if not unit_history.has_retired_codes(to_text(df["commune_code"]), on=params.units_on):
+        return df
+    r = unit_history.retired_commune_codes(to_text(df["commune_code"]), dates, on=params.units_on)
+    return df.assign(commune_code=to_text(r["value"]), **{RULE + "commune_code": to_text(r["rule"]),
+                                                       FLAG + "commune_code": to_text(r["flag"])})
+
+
 def match_admin_units(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
     """Validate province/district/commune codes against ``refdata.admin_units``.
 
@@ -106,7 +136,7 @@ def match_admin_units(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         [nan, nan, nan, 'unknown_code']
     """
     require_columns(df, ["district_code", "commune_code"], "doses")
-    tables = _unit_tables(params.province_code)
+    tables = _unit_tables(params.province_code, params.units_on)
     new: dict[str, pd.Series] = {}
     parent: pd.Series | None = None
     for col, level, width in (("province_code", "province", 2), ("district_code", "district", 3),
@@ -136,7 +166,7 @@ def match_admin_units(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
             value, rule, flag = _match_unit(uv[i - 1], p, tables[level], width,
                                             params.name_match_threshold)
             if (level == "commune" and flag is None and p is not None and p in districts
-                    and ref_parent.get(value, p) != p):
+                    and ref_parent.get(value, p) != p and (value, p) not in _former_parents()):
                 flag = "not_in_district"
             res.append((value, rule, flag))
         value, rule, flag = (take_str([r[n] for r in res], codes, df.index) for n in range(3))

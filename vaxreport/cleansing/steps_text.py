@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -158,13 +159,69 @@ def _legacy_name_evidence(u: pd.Series, pairs: list[tuple[str | None, str | None
     return out
 
 
-def _text_pairs(u: pd.Series, *, name: bool,
-                min_ratio: float | None = None) -> list[tuple[str | None, str | None]]:
+def _text_pairs(u: pd.Series, *, name: bool) -> list[tuple[str | None, str | None]]:
     """(repaired value, rule) for each distinct raw value of a text column."""
-    pairs = [_fix_text(x, name) if isinstance(x, str) else (None, None) for x in u.tolist()]
-    if name and min_ratio is not None:
-        pairs = _legacy_name_evidence(u, pairs, min_ratio)
-    return pairs
+    return [_fix_text(x, name) if isinstance(x, str) else (None, None) for x in u.tolist()]
+
+
+def _site_habit_pairs(u: pd.Series, codes: np.ndarray, plain: list[tuple[str | None, str | None]],
+                      pairs: list[tuple[str | None, str | None]], sites: pd.Series
+                      ) -> tuple[np.ndarray, list[tuple[str | None, str | None]]]:
+    """Names decided by their site's typing habit (``text.site_habits``), per row.
+
+    A site types in one font: at a site whose names are mostly evidently TCVN3 (VNI), a name
+    that is valid both ways ("Anh Tó", TCVN3 for "Anh Tú") is TCVN3 (VNI) too and is decoded
+    word by word (``text.decode_words``). At a site that types Unicode (or has no clear habit)
+    ``pairs`` stands: an ambiguous name stays as typed unless the column's word frequencies
+    show it is legacy beyond doubt (``_legacy_name_evidence``, ``legacy_name_evidence`` times
+    likelier: "Ma Thò Tình" is VNI "Ma Thị Tình" even where it was pasted into a Unicode
+    site). The same string can thus differ between two sites: the result is per row —
+    ``(codes, pairs)`` extended with the site-specific readings.
+    """
+    site_codes, site_u = pd.factorize(sites)
+    kinds = ("tcvn3", "vni", "unicode")
+    legacy_kinds: tuple[Literal["tcvn3", "vni"], ...] = ("tcvn3", "vni")
+    # Evidence per distinct name (``text.typing_evidence``, from the repairs already made):
+    # repaired as legacy, or holding a letter no legacy font produces. 0 = none.
+    arr = pa.array(u.to_numpy(dtype=object, na_value=None), type=pa.string())
+    unicode = np.asarray(pc.and_(pc.invert(pc.string_is_ascii(arr)), pc.match_substring_regex(arr, _NOT_CP1252))
+                         .fill_null(False), bool)
+    evidence = np.array([kinds.index(r[12:]) + 1 if isinstance(r, str) and r.startswith("text_legacy_") else 0
+                         for _, r in plain], dtype=np.int64)
+    evidence[unicode] = 3
+    # Count it over the distinct (site, name) pairs, as integer keys: cheap on millions of rows.
+    ok = (site_codes >= 0) & (codes >= 0)
+    key = pd.unique(site_codes[ok].astype(np.int64) * (len(u) + 1) + codes[ok])
+    s_idx, n_idx = np.divmod(key, len(u) + 1)
+    counts = np.bincount(s_idx * 4 + evidence[n_idx], minlength=len(site_u) * 4).reshape(-1, 4)[:, 1:]
+    # The rule of ``text.site_habits``: one kind holds more than half of the site's evidence.
+    total = counts.sum(axis=1)
+    habit = np.where(counts.max(axis=1) > text.HABIT_MAJORITY * total, counts.argmax(axis=1) + 1, 0)
+    row_h = np.append(habit, 0)[site_codes]  # code -1 (no site) picks the trailing 0
+    out_pairs = list(pairs)
+    out_codes = codes.copy()
+    raw = u.tolist()
+    for k, kind in enumerate(legacy_kinds, start=1):  # a Unicode site keeps ``pairs``
+        rows = np.flatnonzero((row_h == k) & (codes >= 0))
+        if not len(rows):
+            continue
+        override: dict[int, tuple[str | None, str | None]] = {}
+        for c in pd.unique(codes[rows]).tolist():
+            value, rule = pairs[c]
+            if rule == f"text_legacy_{kind}" or not _cp1252(raw[c]) or raw[c].isascii():
+                continue
+            dec = text.clean_whitespace(text.decode_words(raw[c], kind)).title()
+            if dec != value and dec != raw[c]:
+                override[c] = (dec, f"text_legacy_{kind}")
+        if not override:
+            continue
+        slot = {c: len(out_pairs) + i for i, c in enumerate(override)}
+        out_pairs.extend(override.values())
+        lookup = np.full(len(pairs), -1, dtype=np.int64)
+        lookup[list(slot)] = list(slot.values())
+        hit = lookup[codes[rows]]
+        out_codes[rows[hit >= 0]] = hit[hit >= 0]
+    return out_codes, out_pairs
 
 
 def standardise_text(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
@@ -174,6 +231,8 @@ def standardise_text(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
     convention (``text.to_unicode``), whitespace is collapsed, and names are title-cased.
     Rules: ``text_legacy_tcvn3``, ``text_legacy_vni``, ``text_nfc``, ``text_tone_placement``,
     ``name_case``, ``text_whitespace``. Works on unique values. Does not mutate the input.
+    With a ``site_code`` column, a name valid both as Unicode and as legacy text is decided by
+    its site's typing habit (``_site_habit_pairs``): "Anh Tó" is "Anh Tú" at a TCVN3 site.
 
     Examples:
         >>> df = pd.DataFrame({"full_name": ["nguyÔn  v¨n an", "Lê Thị Hoà"], "address": [" x ", None],
@@ -191,7 +250,10 @@ def standardise_text(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         raw = to_text(df[col])
         codes, uniques = pd.factorize(raw)
         u = pd.Series(uniques.to_numpy(dtype=object), dtype=object)
-        pairs = _text_pairs(u, name=name, min_ratio=params.legacy_name_evidence)
+        plain = _text_pairs(u, name=name)
+        pairs = _legacy_name_evidence(u, plain, params.legacy_name_evidence) if name else plain
+        if name and "site_code" in df:  # per row: extra codes for site-specific readings
+            codes, pairs = _site_habit_pairs(u, codes, plain, pairs, to_text(df["site_code"]))
         values = [p[0] for p in pairs]
         # Keep the input array when nothing changed (saves memory on 3 M rows).
         new[col] = raw if values == u.tolist() else take_str(values, codes, df.index)

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from vaxreport import schemas
+from vaxreport import schemas, text
 from vaxreport.exceptions import InputDataError, SchemaViolation
 from vaxreport.io.delimited import CSV_SUFFIXES, read_delimited
 from vaxreport.io.raw import RawTable
@@ -240,11 +240,22 @@ def _parse_integers(s: pd.Series, raw: RawTable, path: Path, header: str) -> pd.
     return digits.astype("int64")
 
 
+def _legacy_vocab(value: str, vocab: Mapping[str, str]) -> str | None:
+    """The code of the first legacy-font reading of ``value`` in ``vocab`` ("§· ký", TCVN3 for
+    "Đã ký"), or None."""
+    for cand in text.legacy_candidates(value):
+        code = vocab.get(schemas.header_key(cand))
+        if code is not None:
+            return code
+    return None
+
+
 def _map_vocab(s: pd.Series, vocab: Mapping[str, str], raw: RawTable, path: Path, header: str,
                column: str) -> pd.Series:
     codes, uniques = pd.factorize(s, use_na_sentinel=True)  # statuses repeat: map each once
     values = [str(u) for u in uniques] + [""]  # the last slot stands for empty cells
     mapped = [vocab.get(schemas.header_key(u)) for u in values]
+    mapped = [m if m is not None or u.isascii() else _legacy_vocab(u, vocab) for u, m in zip(values, mapped)]
     codes = np.where(codes < 0, len(values) - 1, codes)
     unknown = [i for i, m in enumerate(mapped) if m is None]
     if unknown and unknown[-1] == len(values) - 1 and not (codes == unknown[-1]).any():

@@ -40,7 +40,7 @@ def clean_params(p: RunParams) -> CleanParams:
     return CleanParams(as_of=p.report_date, campaign_start=p.campaign_start, province_code=p.province_code,
                        name_match_threshold=float(p.thresholds.name_match_score),
                        vaccine_match_threshold=float(p.thresholds.vaccine_match_score),
-                       max_age=p.thresholds.max_age)
+                       max_age=p.thresholds.max_age, units_on=p.period_end or p.report_date)
 
 
 def slim_inputs(inputs: Inputs) -> Inputs:

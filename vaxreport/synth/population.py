@@ -56,7 +56,7 @@ HAMLETS = ("Đồng Tâm", "Làng Mới", "Trung Tâm", "Đồng Bẩm", "Na Mao
 def communes(rng: np.random.Generator) -> dict[str, np.ndarray]:
     """The province's communes (``admin_units``), each weighted by its share of the district's
     population (wards 1.7, townships 1.4 times a rural commune, times a lognormal draw)."""
-    units = refdata.admin_units(PROVINCE_CODE)
+    units = refdata.admin_units(PROVINCE_CODE, on=PERIOD_END.astype("datetime64[D]").item())
     typ = units["commune_type"].to_numpy()
     factor = np.where(typ == "Phường", 1.7, np.where(typ == "Thị trấn", 1.4, 1.0))
     factor = factor * rng.lognormal(0.0, 0.3, len(units))
