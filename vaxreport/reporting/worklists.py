@@ -35,7 +35,7 @@ from openpyxl.writer.excel import ExcelWriter
 from vaxreport.exceptions import SchemaViolation
 from vaxreport.frames import positions
 from vaxreport.io.write import write_bytes
-from vaxreport.linkage.doses import finding_codes
+from vaxreport.linkage.dose_checks import finding_codes
 
 #: kind -> sheet title (at most 31 characters, no ``[]:*?/\``), in display order.
 KINDS: dict[str, str] = {
