@@ -86,7 +86,6 @@ class DoseRules:
                                                 "dose_before_birth"})
 
 
-
 def finding_codes() -> pd.DataFrame:
     """The finding vocabulary from ``vaxreport/data/findings.csv``, indexed by ``code``.
 
@@ -100,7 +99,6 @@ def finding_codes() -> pd.DataFrame:
     df = refdata.table("findings")
     df["priority"] = df["priority"].astype(int)
     return df.set_index("code")
-
 
 
 @dataclass(frozen=True)
@@ -142,7 +140,6 @@ class Products:
     def column(self, name: str) -> np.ndarray:
         """Per-row float value of a table column (NaN where the product is unknown)."""
         return np.append(self.table[name].to_numpy(float), np.nan)[self.idx]
-
 
 
 @dataclass(frozen=True)
@@ -406,7 +403,8 @@ def check_persons(doses: pd.DataFrame, kept: np.ndarray, order: np.ndarray, pid:
             result does not depend on it.
 
     Returns:
-        ``(dose_seq, suspect_duplicate, findings)``, findings as :func:`label_findings`.
+        ``(dose_seq, suspect_duplicate, findings)``; findings with :data:`FINDING_COLUMNS`,
+        ordered by person, dose sequence and priority.
     """
     m = len(kept)
     birth = epoch_days(doses["birth_date"])
@@ -432,8 +430,8 @@ def check_persons(doses: pd.DataFrame, kept: np.ndarray, order: np.ndarray, pid:
     codes = list(flagged)
     found_rows = [(c, np.concatenate(flagged[c])) for c in codes]
     found_details = [pd.concat(details[c], ignore_index=True) for c in codes]
-    return seq_out, skip_out, label_findings(doses, kept, pid_values, order, found_rows,
-                                             found_details)
+    return seq_out, skip_out, _label_findings(doses, kept, pid_values, order, found_rows,
+                                              found_details)
 
 
 def _booster_required(day: np.ndarray, age: np.ndarray, booster_k: np.ndarray,
@@ -464,8 +462,8 @@ def _booster_required(day: np.ndarray, age: np.ndarray, booster_k: np.ndarray,
     return out
 
 
-def label_findings(doses: pd.DataFrame, kept: np.ndarray, pid_values: pd.Series, order: np.ndarray,
-           flagged: list[tuple[str, np.ndarray]], details: list[pd.Series]) -> pd.DataFrame:
+def _label_findings(doses: pd.DataFrame, kept: np.ndarray, pid_values: pd.Series, order: np.ndarray,
+                    flagged: list[tuple[str, np.ndarray]], details: list[pd.Series]) -> pd.DataFrame:
     """Assemble findings with Vietnamese labels, ordered by person, dose sequence, priority.
 
     ``flagged`` holds ``(code, positions in sorted order)``; ``order`` maps sorted positions

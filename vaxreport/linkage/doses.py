@@ -326,7 +326,6 @@ def _bad_dates(flags: pd.Series, bad: frozenset[str]) -> np.ndarray:
     return np.append(hit, False)[codes]
 
 
-
 def _sequence_and_flag(doses: pd.DataFrame, kept: np.ndarray, pid: np.ndarray,
                        pid_values: pd.Series, day: np.ndarray, entered: np.ndarray,
                        entered_no: np.ndarray, vac: Products, rules: DoseRules,
