@@ -354,7 +354,7 @@ def main() -> None:
 
     if importlib.util.find_spec("vaxreport.reporting.worklists") is None:
         return
-    from vaxreport.reporting import worklists
+    from vaxreport.reporting import workbooks, worklists
     data = res.data.merge(persons[["person_id", "full_name", "id_number", "gender"]],
                           on="person_id", how="left").assign(
         phone="0912345678", site_name="Trạm Y tế", id_valid=lambda d: d.id_number.notna(),
@@ -366,7 +366,7 @@ def main() -> None:
           f"{ {k: len(v) for k, v in wl.items()} }")
     t = time.perf_counter()
     with tempfile.TemporaryDirectory() as d:
-        paths = worklists.write_site_workbooks(wl, d, province_name="Thái Nguyên",
+        paths = workbooks.write_site_workbooks(wl, d, province_name="Thái Nguyên",
                                                period="2022-05")
         print(f"write_site_workbooks: {time.perf_counter() - t:.1f} s  {len(paths)} files")
 
