@@ -623,7 +623,13 @@ def _vn_mobile_pattern() -> str:
 
 
 @lru_cache(maxsize=1)
-def _migration() -> dict[str, str]:
+def phone_migrations() -> dict[str, str]:
+    """The 2018 11→10-digit mobile migration, old prefix → new (``refdata.phone_migration``,
+    read once); used here and by the linkage's phone keys.
+
+    >>> phone_migrations()["0168"]
+    '038'
+    """
     t = refdata.phone_migration()
     return dict(zip(t["old_prefix"], t["new_prefix"], strict=True))
 
@@ -654,7 +660,7 @@ def _parse_phone_uniques(u: pd.Series) -> pd.DataFrame:
     kind = kind.mask(lz, "phone_restore_leading_zero")
     # 11-digit numbers of the 2018 migration.
     old = d.str.fullmatch(r"01[0-9]{9}").fillna(False)
-    new_prefix = d.str[:4].map(_migration())
+    new_prefix = d.str[:4].map(phone_migrations())
     mig = old & new_prefix.notna()
     d = d.mask(mig, new_prefix + d.str[4:])
     kind = kind.mask(mig, "phone_migrate_11_to_10")
