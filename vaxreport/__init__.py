@@ -6,7 +6,8 @@ The house, by stage (arrows point down only)::
     runner/     dag, rundir, stages   the monthly job: papermill DAG, run folder, stage calls
     reporting/  metrics, narrative, figures, worklists, report/   stages 2-3
     facts                             the stage 1 → 2 contract
-    linkage/    dedup, persons, doses, verify                     stage 1, second half
+    linkage/    prepare, blocking, compare, model, score,         stage 1, second half
+                cluster, explain, persons, doses, verify
     cleansing/  clean, parse                                      stage 1, first half
     io/, layout, params, schemas, refdata, text, percent, frames, exceptions
 
@@ -38,7 +39,7 @@ _API: dict[str, str] = {
     "StageOne": "vaxreport.runner", "RunParams": "vaxreport.params",
     # stage 1
     "load_inputs": "vaxreport.io", "validate_folder": "vaxreport.io", "clean_doses": "vaxreport.cleansing.clean",
-    "cluster_persons": "vaxreport.linkage.dedup", "explain_pair": "vaxreport.linkage.dedup",
+    "cluster_persons": "vaxreport.linkage", "explain_pair": "vaxreport.linkage",
     "reconcile": "vaxreport.linkage.doses", "verify_persons": "vaxreport.linkage.verify",
     # stage 1 → 2 and the reports
     "Facts": "vaxreport.facts", "load_facts": "vaxreport.facts", "report_metrics": "vaxreport.reporting.metrics",
@@ -68,7 +69,7 @@ if TYPE_CHECKING:
     from vaxreport.cleansing.clean import clean_doses
     from vaxreport.facts import Facts, load_facts
     from vaxreport.io import load_inputs, validate_folder
-    from vaxreport.linkage.dedup import cluster_persons, explain_pair
+    from vaxreport.linkage import cluster_persons, explain_pair
     from vaxreport.linkage.doses import reconcile
     from vaxreport.linkage.verify import verify_persons
     from vaxreport.params import RunParams
