@@ -6,11 +6,11 @@ guarded transitive clustering, survivor records and explanations.
 
 The pipeline of :func:`cluster_persons`:
 
-1. **Prepare** each field once on its unique values: names folded (NFD, marks stripped, đ→d,
-   lower case, single spaces) and split Vietnamese style into surname (first token), middle and
-   given name (last token); birth dates parsed to (year, month, day) from datetime64 or strings;
-   gender read by the cleansing's parser;
-   IDs and phones reduced to digits (``+84``/``84`` and the 2018 11→10-digit migration undone).
+1. **Prepare** each field once on its unique values: names folded (``text.fold``: marks
+   stripped, đ→d, lower case, single spaces) and split Vietnamese style into surname (first
+   token), middle and given name (last token); birth dates parsed to (year, month, day) from
+   datetime64 or strings; gender read by the cleansing's parser; IDs and phones reduced to
+   digits (``+84``/``84`` and the 2018 11→10-digit migration undone, the cleansing's table).
 2. **Block**: candidate pairs come from several cheap keys (:data:`BLOCKING_RULES`): ID and ID
    pigeonhole keys (any one typo or adjacent transposition leaves one key intact), phone,
    token-sorted name + birth year, given name + birth date with day/month order ignored, surname +

@@ -53,6 +53,36 @@ def _u_fuzzy(uniq: np.ndarray, counts: np.ndarray, pred: Callable[[np.ndarray, n
     return float(p @ hit @ p)
 
 
+def _u_birth_date(prep: PreparedFields) -> dict[str, float]:
+    """u of the non-exact birth-date levels: exact from the value distribution, the others by
+    enumerating each date's neighbours (day/month swapped, one digit changed, same year)."""
+    dob = prep.freq["dob_values"]
+    if dob.size:
+        dcnt = np.unique(dob_int(prep.y, prep.m, prep.d)[dob_int(prep.y, prep.m, prep.d) > 0],
+                         return_counts=True)[1].astype(np.float64)
+        pd_ = dcnt / dcnt.sum()
+        lookup = pd.Series(pd_, index=dob)
+        y, md = dob // 10000, dob % 10000
+        m, d = md // 100, md % 100
+        swapped = y * 10000 + d * 100 + m
+        u_swap = float((pd_ * lookup.reindex(swapped).fillna(0).to_numpy() * (m != d)).sum())
+        u_one = 0.0
+        for k in range(8):
+            p = 10 ** k
+            digit = (dob // p) % 10
+            for new in range(10):
+                nb = dob + (new - digit) * p
+                keep = nb != dob
+                q = lookup.reindex(nb[keep]).fillna(0).to_numpy()
+                u_one += float((pd_[keep] * q).sum())
+        ycnt = np.bincount(y.astype(np.int64), weights=pd_)
+        u_year = max(float((ycnt ** 2).sum()) - _sum_sq(dcnt) - u_swap, 1e-4)
+    else:
+        u_swap, u_one, u_year = 1e-5, 1e-4, 0.02
+    return {"day_month_swapped": max(u_swap, 1e-6), "one_digit": max(u_one, 1e-5),
+            "same_year": u_year, "different": 0.97}
+
+
 @dataclass(frozen=True)
 class Model:
     """u probabilities of the non-term-frequency levels, per comparison; m probabilities and
@@ -100,32 +130,7 @@ def estimate_u(prep: PreparedFields) -> Model:
     r_part = _u_fuzzy(prep.strings["surname_middle"], rc, lambda d, ln: d <= 2)
     u["surname_middle"] = {"partial": max(r_part, 1e-3),
                            "different": max(1 - _sum_sq(rc) - r_part, 0.3)}
-    # birth dates: exact from the value distribution, the others by enumerating neighbours
-    dob = prep.freq["dob_values"]
-    if dob.size:
-        dcnt = np.unique(dob_int(prep.y, prep.m, prep.d)[dob_int(prep.y, prep.m, prep.d) > 0],
-                         return_counts=True)[1].astype(np.float64)
-        pd_ = dcnt / dcnt.sum()
-        lookup = pd.Series(pd_, index=dob)
-        y, md = dob // 10000, dob % 10000
-        m, d = md // 100, md % 100
-        swapped = y * 10000 + d * 100 + m
-        u_swap = float((pd_ * lookup.reindex(swapped).fillna(0).to_numpy() * (m != d)).sum())
-        u_one = 0.0
-        for k in range(8):
-            p = 10 ** k
-            digit = (dob // p) % 10
-            for new in range(10):
-                nb = dob + (new - digit) * p
-                keep = nb != dob
-                q = lookup.reindex(nb[keep]).fillna(0).to_numpy()
-                u_one += float((pd_[keep] * q).sum())
-        ycnt = np.bincount(y.astype(np.int64), weights=pd_)
-        u_year = max(float((ycnt ** 2).sum()) - _sum_sq(dcnt) - u_swap, 1e-4)
-    else:
-        u_swap, u_one, u_year = 1e-5, 1e-4, 0.02
-    u["birth_date"] = {"day_month_swapped": max(u_swap, 1e-6), "one_digit": max(u_one, 1e-5),
-                       "same_year": u_year, "different": 0.97}
+    u["birth_date"] = _u_birth_date(prep)
     u["id_number"] = {"one_edit": 1e-6, "different": 1.0}
     g = prep.gender[prep.gender > 0]
     share_m = float((g == 1).mean()) if g.size else 0.5
