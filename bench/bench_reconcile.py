@@ -110,9 +110,8 @@ def stage_one_inputs(data: Path, cache: Path | None) -> dict:
     if cache is not None and cache.exists():
         with open(cache, "rb") as f:
             return pickle.load(f)
-    from vaxreport import io
+    from vaxreport import io, linkage
     from vaxreport.cleansing import audit
-    from vaxreport.linkage import dedup
     from vaxreport.linkage.persons import person_records, with_person_id
     from vaxreport.params import RunParams
     from vaxreport.runner.stages import clean_params
@@ -120,9 +119,9 @@ def stage_one_inputs(data: Path, cache: Path | None) -> dict:
     inputs = io.load_inputs(p.inputs)
     cleaned = audit.clean_doses(inputs.doses, params=clean_params(p))
     persons = person_records(cleaned.data)
-    labels = dedup.cluster_persons(persons, threshold=p.thresholds.dedup_threshold)
+    labels = linkage.cluster_persons(persons, threshold=p.thresholds.dedup_threshold)
     out = {"doses": with_person_id(cleaned.data, persons, labels),
-           "survivors": dedup.survivors(persons, labels).reset_index(),
+           "survivors": linkage.survivors(persons, labels).reset_index(),
            "registry": inputs.registry, "persons": persons[["person_ref"]], "labels": labels,
            "name_score": p.thresholds.name_match_score}
     if cache is not None:

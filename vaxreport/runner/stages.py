@@ -128,12 +128,12 @@ class StageOne:
 
     def link(self) -> str:
         """Find the same person across records (province-wide); returns a one-line summary."""
-        from vaxreport.linkage import dedup
+        from vaxreport import linkage
         from vaxreport.linkage.persons import person_records
 
         self.persons = person_records(self.cleaned.data)
-        self.labels = dedup.cluster_persons(self.persons, threshold=self.p.thresholds.dedup_threshold)
-        self.survivors = dedup.survivors(self.persons, self.labels)
+        self.labels = linkage.cluster_persons(self.persons, threshold=self.p.thresholds.dedup_threshold)
+        self.survivors = linkage.survivors(self.persons, self.labels)
         return f"{len(self.persons):,} person records → {len(self.survivors):,} persons"
 
     def reconcile(self) -> pd.DataFrame:
