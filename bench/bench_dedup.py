@@ -1,4 +1,4 @@
-"""Benchmark of ``vaxreport.linkage.dedup.cluster_persons``: pairwise precision/recall/F1, candidate
+"""Benchmark of ``vaxreport.linkage.cluster_persons``: pairwise precision/recall/F1, candidate
 pairs, throughput and peak memory.
 
 Two test beds:
@@ -32,7 +32,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vaxreport.linkage import dedup  # noqa: E402
+from vaxreport import linkage  # noqa: E402
+from vaxreport.linkage.threads import worker_count  # noqa: E402
 
 SURNAMES = [("Nguyễn", 380), ("Trần", 110), ("Lê", 95), ("Phạm", 70), ("Hoàng", 40),
             ("Huỳnh", 10), ("Phan", 45), ("Vũ", 30), ("Võ", 9), ("Đặng", 21), ("Bùi", 20),
@@ -254,7 +255,7 @@ def _load_synth(folder: Path) -> pd.DataFrame:
     persons = person_records(cleaned.data).reset_index(drop=True)
     truth = pd.read_parquet(folder / "truth" / "persons_truth.parquet")
     out = persons.merge(truth[["person_ref", "person_id"]], on="person_ref", how="left")
-    cols = [c for c in dedup.FIELDS if c in out.columns]
+    cols = [c for c in linkage.FIELDS if c in out.columns]
     return out[["person_id", *cols]]
 
 
@@ -276,13 +277,13 @@ def main() -> None:
     t_gen = time.perf_counter() - t0
     persons = data.drop(columns=["person_id"])
     t0, c0 = time.perf_counter(), time.process_time()
-    labels = dedup.cluster_persons(persons, threshold=args.threshold, workers=args.workers)
+    labels = linkage.cluster_persons(persons, threshold=args.threshold, workers=args.workers)
     t_dedup, c_dedup = time.perf_counter() - t0, time.process_time() - c0
     t0, c0 = time.perf_counter(), time.process_time()
-    dedup.survivors(persons, labels)
+    linkage.survivors(persons, labels)
     t_surv, c_surv = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
-    n_cand = len(dedup.candidate_pairs(persons)) if len(persons) <= 2_000_000 else -1
+    n_cand = len(linkage.candidate_pairs(persons)) if len(persons) <= 2_000_000 else -1
     q = pairwise(data["person_id"].to_numpy(), labels.to_numpy())
     print(f"source={args.source} records={len(persons):,} true persons="
           f"{data['person_id'].nunique():,} clusters={labels.nunique():,} (gen {t_gen:.1f}s)")
@@ -290,7 +291,7 @@ def main() -> None:
           f"predicted pairs {q['predicted_pairs']:,}")
     print(f"precision {q['precision']:.4f}  recall {q['recall']:.4f}  F1 {q['f1']:.4f}")
     print(f"dedup {t_dedup:.1f}s wall, {c_dedup:.1f}s CPU (all threads; workers "
-          f"{dedup._workers(args.workers)}) = "
+          f"{worker_count(args.workers)}) = "
           f"{len(persons) / t_dedup:,.0f} records/s wall; peak RSS {peak:.2f} GB "
           f"(whole process)")
     print(f"survivors {t_surv:.1f}s wall, {c_surv:.1f}s CPU")

@@ -110,9 +110,8 @@ def stage_one_inputs(data: Path, cache: Path | None) -> dict:
     if cache is not None and cache.exists():
         with open(cache, "rb") as f:
             return pickle.load(f)
-    from vaxreport import io
+    from vaxreport import io, linkage
     from vaxreport.cleansing import audit
-    from vaxreport.linkage import dedup
     from vaxreport.linkage.persons import person_records, with_person_id
     from vaxreport.params import RunParams
     from vaxreport.runner.stages import clean_params
@@ -120,9 +119,9 @@ def stage_one_inputs(data: Path, cache: Path | None) -> dict:
     inputs = io.load_inputs(p.inputs)
     cleaned = audit.clean_doses(inputs.doses, params=clean_params(p))
     persons = person_records(cleaned.data)
-    labels = dedup.cluster_persons(persons, threshold=p.thresholds.dedup_threshold)
+    labels = linkage.cluster_persons(persons, threshold=p.thresholds.dedup_threshold)
     out = {"doses": with_person_id(cleaned.data, persons, labels),
-           "survivors": dedup.survivors(persons, labels).reset_index(),
+           "survivors": linkage.survivors(persons, labels).reset_index(),
            "registry": inputs.registry, "persons": persons[["person_ref"]], "labels": labels,
            "name_score": p.thresholds.name_match_score}
     if cache is not None:
@@ -354,7 +353,7 @@ def main() -> None:
 
     if importlib.util.find_spec("vaxreport.reporting.worklists") is None:
         return
-    from vaxreport.reporting import worklists
+    from vaxreport.reporting import workbooks, worklists
     data = res.data.merge(persons[["person_id", "full_name", "id_number", "gender"]],
                           on="person_id", how="left").assign(
         phone="0912345678", site_name="Trạm Y tế", id_valid=lambda d: d.id_number.notna(),
@@ -366,7 +365,7 @@ def main() -> None:
           f"{ {k: len(v) for k, v in wl.items()} }")
     t = time.perf_counter()
     with tempfile.TemporaryDirectory() as d:
-        paths = worklists.write_site_workbooks(wl, d, province_name="Thái Nguyên",
+        paths = workbooks.write_site_workbooks(wl, d, province_name="Thái Nguyên",
                                                period="2022-05")
         print(f"write_site_workbooks: {time.perf_counter() - t:.1f} s  {len(paths)} files")
 

@@ -8,8 +8,8 @@ Sections (``--only`` any of them, comma-separated or repeated):
   ``manifest.json``), peak resident memory of the whole process tree (kernels and workers
   included, sampled every 0.2 s with psutil), rows per second.
 * ``scaling`` — the same at ``--scales`` (default 0.1 0.3 1 3; the largest tried once), plus
-  dedup candidate pairs per person record (``vaxreport.linkage.dedup.candidate_pairs``).
-* ``dedup``   — ``dedup.cluster_persons`` vs Splink 5 (DuckDB) vs the ``recordlinkage`` toolkit
+  dedup candidate pairs per person record (``vaxreport.linkage.candidate_pairs``).
+* ``dedup``   — ``linkage.cluster_persons`` vs Splink 5 (DuckDB) vs the ``recordlinkage`` toolkit
   on the same person records (one row per ``person_ref`` of the cleansed doses) scored against
   ``truth/persons_truth.parquet``: wall, peak memory, candidate pairs, pairwise P/R/F1. The
   peers run in their own virtual environments, created on demand under ``bench/_venvs/``.
@@ -849,15 +849,15 @@ def _c_persons(data: str, out: str) -> dict[str, Any]:
 def _c_dedup_vax(persons_path: str, out: str) -> dict[str, Any]:
     import pandas as pd
 
-    from vaxreport.linkage import dedup
+    from vaxreport import linkage
     from vaxreport.linkage.persons import PERSON_FIELDS
 
     df = pd.read_parquet(persons_path)
     persons = df[["person_ref", *[c for c in PERSON_FIELDS if c in df.columns]]]
     t0, c0 = time.perf_counter(), time.process_time()
-    labels = dedup.cluster_persons(persons)
+    labels = linkage.cluster_persons(persons)
     secs, cpu = time.perf_counter() - t0, time.process_time() - c0
-    pairs = len(dedup.candidate_pairs(persons))
+    pairs = len(linkage.candidate_pairs(persons))
     pd.DataFrame({"person_ref": df["person_ref"], "cluster": labels.astype(str).to_numpy()}).to_parquet(out)
     return {"seconds": secs, "cpu_seconds": cpu, "pairs": pairs, "note": "cluster_persons, default threshold"}
 
@@ -866,8 +866,8 @@ def _c_candidates(run: str) -> dict[str, Any]:
     """Candidate pairs per person record, from a run folder's cleansed doses (kept + merged)."""
     import pandas as pd
 
+    from vaxreport import linkage
     from vaxreport.facts import load_facts  # noqa: F401
-    from vaxreport.linkage import dedup
     from vaxreport.linkage.persons import PERSON_FIELDS, person_records  # noqa: F401
     from vaxreport.runner.stages import report_timestamp  # noqa: F401
 
@@ -876,37 +876,36 @@ def _c_candidates(run: str) -> dict[str, Any]:
                       ignore_index=True)
     persons = person_records(doses).reset_index(drop=True)
     t0 = time.perf_counter()
-    pairs = len(dedup.candidate_pairs(persons))
+    pairs = len(linkage.candidate_pairs(persons))
     return {"records": len(persons), "pairs": pairs, "seconds": time.perf_counter() - t0, "load": load1()}
 
 
 def _c_rules(persons_path: str) -> dict[str, Any]:
     """Candidate pairs per blocking rule (before the union) — where pairs per record come from.
 
-    Uses ``dedup``'s private blocking helpers; a bench diagnostic, not an API."""
+    Uses the blocking seams of ``vaxreport.linkage`` (prepare, blocking); a bench diagnostic."""
     import numpy as np
     import pandas as pd
 
     from vaxreport.facts import load_facts  # noqa: F401
-    from vaxreport.linkage import dedup
+    from vaxreport.linkage import blocking
     from vaxreport.linkage.persons import PERSON_FIELDS, person_records  # noqa: F401
+    from vaxreport.linkage.prepare import prepare_fields
     from vaxreport.runner.stages import report_timestamp  # noqa: F401
 
     df = pd.read_parquet(persons_path)
     persons = df[["person_ref", *[c for c in PERSON_FIELDS if c in df.columns]]]
-    prep = dedup._prepare(persons)
+    prep = prepare_fields(persons)
     n = prep.n
-    tiebreak = prep.codes["name"].astype(np.int64) * 100_000_000 + dedup._dob_int(prep.y, prep.m, prep.d) % 100_000_000
-    rank = np.empty(n, np.int64)
-    rank[np.argsort(tiebreak, kind="stable")] = np.arange(n)
+    rank = blocking.name_date_rank(prep)
     out: dict[str, Any] = {"records": n, "rules": {}}
-    for name, (fields, cap, window) in dedup.BLOCKING_RULES.items():
-        key = dedup._combine(prep, fields)
-        a, _ = dedup._block_pairs(key, rank, cap, window)
+    for name, (fields, cap, window) in blocking.BLOCKING_RULES.items():
+        key = blocking.combine_keys(prep, fields)
+        a, _ = blocking.block_pairs(key, rank, cap, window)
         sizes = np.bincount(key[key >= 0]) if (key >= 0).any() else np.zeros(1, np.int64)
         out["rules"][name] = {"pairs": int(a.size), "cap": cap, "blocks_over_cap": int((sizes > cap).sum()),
                               "largest_block": int(sizes.max())}
-    out["union"] = len(dedup.candidate_pairs(persons))
+    out["union"] = len(blocking.candidate_pairs(persons))
     return out
 
 

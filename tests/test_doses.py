@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vaxreport.exceptions import SchemaViolation
+from vaxreport.linkage import dose_checks
 from vaxreport.linkage import doses as dz
 
 CODES = {"AstraZeneca": "AZ", "Pfizer": "PFIZER", "Moderna": "MODERNA", "Vero Cell": "VEROCELL",
          "Janssen": "JANSSEN"}
-
 
 def make(rows: list[tuple]) -> pd.DataFrame:
     """rows: (record_id, person_id, birth, vaccine, dose_number, dose_date, site, sign, entered)."""
@@ -87,32 +86,6 @@ def test_same_date_same_site_other_vaccine_is_a_finding_not_a_merge():
     assert res.data.suspect_duplicate.tolist() == [False, True]
 
 
-def test_near_duplicate_is_a_finding_only():
-    df = make([
-        ("n1", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
-        ("n2", "P", ADULT, "Pfizer", 1, "2021-09-04", "S2", "signed", "2021-09-04"),
-    ])
-    res = dz.reconcile(df)
-    assert len(res.data) == 2
-    assert codes_of(res, "n2") == {"near_duplicate_dose", "incomplete_primary"}
-    assert codes_of(res, "n1") == set()
-    assert res.data.suspect_duplicate.tolist() == [False, True]
-
-
-def test_near_duplicate_does_not_cascade_to_later_doses():
-    df = make([
-        ("n1", "P", ADULT, "AstraZeneca", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
-        ("n2", "P", ADULT, "AstraZeneca", 1, "2021-09-03", "S2", "signed", "2021-09-03"),
-        ("n3", "P", ADULT, "AstraZeneca", 2, "2021-10-01", "S1", "signed", "2021-10-01"),
-        ("n4", "P", ADULT, "Pfizer", 3, "2022-04-15", "S1", "signed", "2022-04-15"),
-    ])
-    res = dz.reconcile(df)
-    assert res.data.dose_seq.tolist() == [1, 2, 3, 4]
-    assert set(res.findings.record_id) == {"n2"}  # n3 is dose 2 (28 days), n4 a booster
-    summary = dz.person_doses_summary(res.data)
-    assert summary.loc["P", "doses"] == 3 and summary.loc["P", "boosters"] == 1
-
-
 def test_same_dose_a_day_apart_is_merged_only_with_same_product_and_number():
     df = make([
         # one dose entered twice, the second a day off (chained: three entries)
@@ -131,7 +104,7 @@ def test_same_dose_a_day_apart_is_merged_only_with_same_product_and_number():
     assert got.merged_into.to_dict() == {"a1": "a2", "a3": "a2"}  # the signed entry stays
     assert set(got.reason) == {"duplicate_near_date"}
     assert dict(zip(res.data.record_id, res.data.dose_seq))["a4"] == 2
-    assert "duplicate_near_date" in dz.finding_codes().index  # worklists label the merge
+    assert "duplicate_near_date" in dose_checks.finding_codes().index  # worklists label the merge
     assert dz.reconcile(df, rules=dz.DoseRules(same_dose_days=0)).merged.empty
 
 
@@ -173,131 +146,6 @@ def test_renumbering_and_missing_and_out_of_order():
     assert codes_of(res, "c2") == {"dose_number_mismatch"}
     assert codes_of(res, "d1") == set()
     assert codes_of(res, "d2") == {"missing_dose"}
-
-
-def test_primary_interval_uses_previous_product():
-    df = make([
-        ("p1", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
-        ("p2", "P", ADULT, "Pfizer", 2, "2021-09-15", "S1", "signed", "2021-09-15"),  # 14 < 21
-        ("q1", "Q", ADULT, "AstraZeneca", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
-        ("q2", "Q", ADULT, "Pfizer", 2, "2021-09-25", "S1", "signed", "2021-09-25"),  # 24 < 28
-        ("r1", "R", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
-        ("r2", "R", ADULT, "Pfizer", 2, "2021-09-22", "S1", "signed", "2021-09-22"),  # 21 ok
-    ])
-    res = dz.reconcile(df)
-    assert "short_interval" in codes_of(res, "p2")
-    assert "short_interval" in codes_of(res, "q2")
-    assert codes_of(res, "r2") == set()
-    detail = res.findings.loc[res.findings.record_id == "p2", "detail"].item()
-    assert "14 ngày" in detail and "21 ngày" in detail
-
-
-def test_booster_interval_depends_on_rule_date_and_age():
-    teen = "2006-06-01"
-    df = make([
-        # adult, booster 100 days after dose 2 in April 2022: rule 90 days -> ok
-        ("a1", "A", ADULT, "Pfizer", 1, "2021-11-01", "S1", "signed", "2021-11-01"),
-        ("a2", "A", ADULT, "Pfizer", 2, "2021-12-01", "S1", "signed", "2021-12-01"),
-        ("a3", "A", ADULT, "Pfizer", 3, "2022-03-11", "S1", "signed", "2022-03-11"),
-        # adult, booster 100 days after dose 2 in January 2022: rule 180 days -> short
-        ("b1", "B", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
-        ("b2", "B", ADULT, "Pfizer", 2, "2021-10-01", "S1", "signed", "2021-10-01"),
-        ("b3", "B", ADULT, "Pfizer", 3, "2022-01-09", "S1", "signed", "2022-01-09"),
-        # 15-year-old, 100 days in April 2022: rule 150 days -> short
-        ("c1", "C", teen, "Pfizer", 1, "2021-11-01", "S1", "signed", "2021-11-01"),
-        ("c2", "C", teen, "Pfizer", 2, "2021-12-01", "S1", "signed", "2021-12-01"),
-        ("c3", "C", teen, "Pfizer", 3, "2022-03-11", "S1", "signed", "2022-03-11"),
-        # second booster 100 days after the first: rule 120 days -> short
-        ("a4", "A", ADULT, "Moderna", 4, "2022-06-19", "S1", "signed", "2022-06-19"),
-    ])
-    res = dz.reconcile(df)
-    assert codes_of(res, "a3") == set()
-    assert codes_of(res, "b3") == {"short_interval"}
-    assert codes_of(res, "c3") == {"short_interval"}
-    assert codes_of(res, "a4") == {"short_interval"}
-
-
-def test_janssen_booster_checked_as_first_booster():
-    df = make([
-        ("j1", "J", ADULT, "Janssen", 1, "2021-12-01", "S1", "signed", "2021-12-01"),
-        ("j2", "J", ADULT, "Pfizer", 2, "2022-04-01", "S1", "signed", "2022-04-01"),  # 121 ok
-        ("k1", "K", ADULT, "Janssen", 1, "2022-03-01", "S1", "signed", "2022-03-01"),
-        ("k2", "K", ADULT, "Pfizer", 2, "2022-04-01", "S1", "signed", "2022-04-01"),  # 31 short
-    ])
-    res = dz.reconcile(df)
-    assert codes_of(res, "j1") == set() and codes_of(res, "j2") == set()
-    assert codes_of(res, "k2") == {"short_interval"}
-
-
-def test_age_eligibility_per_product():
-    df = make([
-        ("e1", "E1", "2014-01-01", "AstraZeneca", 1, "2022-05-01", "S1", "signed", "2022-05-01"),
-        ("e2", "E2", "2016-12-01", "Moderna", 1, "2022-05-01", "S1", "signed", "2022-05-01"),
-        ("e3", "E3", "2016-12-01", "Pfizer", 1, "2022-05-01", "S1", "signed", "2022-05-01"),
-        ("e4", "E4", "2014-01-01", "Vero Cell", 1, "2022-05-01", "S1", "signed", "2022-05-01"),
-        ("e5", "E5", "2016-04-30", "Moderna", 1, "2022-05-01", "S1", "signed", "2022-05-01"),
-        ("e6", "E6", "2016-05-02", "Moderna", 1, "2022-05-01", "S1", "signed", "2022-05-01"),
-    ])
-    res = dz.reconcile(df)
-    inel = set(res.findings.loc[res.findings.code == "ineligible_age", "record_id"])
-    # e5 turned 6 the day before; e6 turns 6 the day after
-    assert inel == {"e1", "e2", "e4", "e6"}
-
-
-def test_mixing_rules_in_primary_series():
-    kid = "2013-01-01"
-    df = make([
-        ("a1", "A", ADULT, "AstraZeneca", 1, "2021-08-01", "S1", "signed", "2021-08-01"),
-        ("a2", "A", ADULT, "Pfizer", 2, "2021-10-01", "S1", "signed", "2021-10-01"),
-        ("b1", "B", ADULT, "Pfizer", 1, "2021-08-01", "S1", "signed", "2021-08-01"),
-        ("b2", "B", ADULT, "AstraZeneca", 2, "2021-10-01", "S1", "signed", "2021-10-01"),
-        ("c1", "C", ADULT, "Vero Cell", 1, "2021-08-01", "S1", "signed", "2021-08-01"),
-        ("c2", "C", ADULT, "Pfizer", 2, "2021-10-01", "S1", "signed", "2021-10-01"),
-        ("c3", "C", ADULT, "AstraZeneca", 3, "2022-04-01", "S1", "signed", "2022-04-01"),
-        ("d1", "D", kid, "Pfizer", 1, "2022-04-20", "S1", "signed", "2022-04-20"),
-        ("d2", "D", kid, "Moderna", 2, "2022-06-01", "S1", "signed", "2022-06-01"),
-    ])
-    res = dz.reconcile(df)
-    mix = set(res.findings.loc[res.findings.code == "mixing_not_allowed", "record_id"])
-    assert mix == {"b2", "c2", "d2"}  # a booster (c3) may differ
-
-
-def test_no_mixing_finding_on_a_booster_after_a_missing_first_dose():
-    df = make([
-        # dose 1 never entered: the Pfizer row is the booster the entered numbers say it is
-        ("m2", "M", ADULT, "Vero Cell", 2, "2021-09-01", "S1", "signed", "2021-09-01"),
-        ("m3", "M", ADULT, "Pfizer", 3, "2022-04-01", "S1", "signed", "2022-04-01"),
-        # no gap: a second product in the primary series stays a finding
-        ("n1", "N", ADULT, "Vero Cell", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
-        ("n2", "N", ADULT, "Pfizer", 2, "2021-10-01", "S1", "signed", "2021-10-01"),
-    ])
-    res = dz.reconcile(df)
-    assert codes_of(res, "m2") == {"missing_dose"}
-    assert codes_of(res, "m3") == set()
-    assert codes_of(res, "n2") == {"mixing_not_allowed"}
-
-
-def test_incomplete_primary_series_on_last_dose():
-    df = make([
-        ("a1", "A", ADULT, "Pfizer", 1, "2022-04-01", "S1", "signed", "2022-04-01"),
-        ("j1", "J", ADULT, "Janssen", 1, "2022-04-01", "S1", "signed", "2022-04-01"),
-    ])
-    res = dz.reconcile(df)
-    assert res.findings[["record_id", "code"]].values.tolist() == [["a1", "incomplete_primary"]]
-    assert res.findings.detail.item() == "Đã tiêm 1/2 mũi cơ bản (Pfizer)"
-
-
-def test_findings_carry_labels_from_table_and_contract_columns():
-    df = make([
-        ("p1", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
-        ("p2", "P", ADULT, "Pfizer", 3, "2021-09-15", "S1", "signed", "2021-09-15"),
-    ])
-    res = dz.reconcile(df)
-    assert tuple(res.findings.columns) == dz.FINDING_COLUMNS
-    labels = dz.finding_codes()["label_vi"]
-    assert (res.findings.label_vi == res.findings.code.map(labels)).all()
-    assert res.findings.label_vi.notna().all()
-    assert "Khoảng cách giữa hai mũi ngắn hơn quy định" in set(res.findings.label_vi)
 
 
 def test_undated_rows_are_kept_and_numbered_last():
@@ -380,55 +228,6 @@ def test_conservation_and_idempotence(df: pd.DataFrame):
     # per person the sequence is 1..n
     for _, g in res.data.groupby("person_id"):
         assert sorted(g.dose_seq) == list(range(1, len(g) + 1))
-
-
-def test_integer_person_ids_keep_their_dtype_in_findings():
-    df = make([
-        ("p1", "P", ADULT, "Pfizer", 1, "2021-09-01", "S1", "signed", "2021-09-01"),
-        ("p2", "P", ADULT, "Pfizer", 2, "2021-09-05", "S1", "signed", "2021-09-05"),
-    ]).assign(person_id=[7, 7])
-    res = dz.reconcile(df)
-    assert res.findings.person_id.tolist() == [7]
-    assert res.findings.person_id.dtype == df.person_id.dtype
-    assert dz.person_doses_summary(res.data).index.tolist() == [7]
-
-
-@st.composite
-def sort_keys(draw: st.DrawFn) -> tuple[list[np.ndarray], pd.Series, np.ndarray]:
-    n = draw(st.integers(0, 40))
-    small = st.lists(st.integers(0, 3), min_size=n, max_size=n)
-    keys = [np.array(draw(small), dtype=np.int64) for _ in range(draw(st.integers(1, 4)))]
-    # a missing date sorts after every real one
-    keys[-1] = np.where(np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool),
-                        dz._NAT, keys[-1]) if n else keys[-1]
-    rid = pd.Series(draw(st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=n, max_size=n)),
-                    dtype="string")
-    hint = np.array(draw(st.permutations(list(range(n)))), dtype=np.int64)
-    return keys, rid, hint
-
-
-@settings(max_examples=60, deadline=None)
-@given(sort_keys(), st.integers(1, 4))
-def test_sort_by_packed_major_keys_and_hint_equals_full_lexsort(case, major: int):
-    keys, rid, hint = case
-    plain = dz._sort_with_record_tiebreak(keys, rid)
-    fast = dz._sort_with_record_tiebreak(keys, rid, major=major, hint=hint)
-    assert fast.tolist() == plain.tolist()
-
-
-@settings(max_examples=15, deadline=None)
-@given(dose_frames())
-def test_blocks_of_persons_give_the_same_result(df: pd.DataFrame):
-    whole = dz.reconcile(df)
-    saved = dz._BLOCK_ROWS
-    dz._BLOCK_ROWS = 2  # many blocks, each cut at a person boundary
-    try:
-        blocks = dz.reconcile(df)
-    finally:
-        dz._BLOCK_ROWS = saved
-    pd.testing.assert_frame_equal(whole.data, blocks.data)
-    pd.testing.assert_frame_equal(whole.findings, blocks.findings)
-    pd.testing.assert_frame_equal(whole.merged, blocks.merged)
 
 
 @settings(max_examples=25, deadline=None)

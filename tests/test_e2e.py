@@ -48,12 +48,12 @@ def test_row_conservation(demo_run):
 def test_every_site_with_records_to_fix_has_its_workbook(demo_run):
     import pandas as pd
 
-    from vaxreport.reporting import worklists
+    from vaxreport.reporting import workbooks
 
     cleansed = demo_run.out / "cleansed"
     table = pd.read_parquet(cleansed / WORKLISTS_TABLE)
     files = sorted(p.name for p in (cleansed / "worklists").glob("*.xlsx"))
-    assert files == sorted({f"{s}.xlsx" for s in table["site_code"]} | {worklists.SUMMARY_FILE})
+    assert files == sorted({f"{s}.xlsx" for s in table["site_code"]} | {workbooks.SUMMARY_FILE})
     assert table["district_code"].notna().all()
 
 

@@ -11,9 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vaxreport import explore
+from vaxreport import explore, linkage
 from vaxreport.facts import Facts
-from vaxreport.linkage import dedup
 
 
 @pytest.fixture
@@ -71,7 +70,7 @@ def test_explain_merge_masks_ids_and_phones_but_keeps_their_evidence(cleansed: d
     shown = e.table.set_index("comparison")
     assert shown.loc["phone", "value_a"] == "09******78" and shown.loc["phone", "value_b"] == "09******87"
     assert pd.isna(shown.loc["id_number", "value_b"])
-    assert shown.loc["phone", "level"] == dedup.explain_pair(*explore.merged_pair(both)).table.set_index(
+    assert shown.loc["phone", "level"] == linkage.explain_pair(*explore.merged_pair(both)).table.set_index(
         "comparison").loc["phone", "level"] != "exact"
     text = str(e)
     assert "0912345678" not in text and "019080000123" not in text

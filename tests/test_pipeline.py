@@ -321,7 +321,7 @@ def _saved_files(folder: Path) -> list[Path]:
 def test_tables_written_in_the_background_are_the_same_files(tmp_path, monkeypatch):
     monkeypatch.setattr("vaxreport.reporting.worklists.to_table",
                         lambda lists: pd.DataFrame({"site_code": pd.Series([], dtype="string")}))
-    monkeypatch.setattr("vaxreport.reporting.worklists.write_summary_workbook", lambda *a, **k: None)
+    monkeypatch.setattr("vaxreport.reporting.workbooks.write_summary_workbook", lambda *a, **k: None)
     direct = _stage_one(tmp_path / "a").save()
     early = _stage_one(tmp_path / "b")
     early._pending = PendingWrites([(df, tmp_path / "b" / "cleansed" / f"{name}.parquet", True)

@@ -24,7 +24,7 @@ from conftest import vaxreport_cmd
 from vaxreport import io, layout, schemas, text
 from vaxreport.cleansing import audit
 from vaxreport.layout import WORKLISTS_TABLE
-from vaxreport.linkage import dedup, doses
+from vaxreport.linkage import cluster_persons, doses
 from vaxreport.linkage.persons import person_records, with_person_id
 from vaxreport.runner import rundir
 
@@ -60,7 +60,7 @@ def _through_stage_one(raw: pd.DataFrame) -> tuple[audit.CleanResult, doses.Reco
     """Clean → dedup → reconcile, as stage 1 does; asserts row conservation."""
     cleaned = audit.clean_doses(raw, params=audit.CleanParams(as_of=AS_OF))
     persons = person_records(cleaned.data)
-    labels = dedup.cluster_persons(persons)
+    labels = cluster_persons(persons)
     rec = doses.reconcile(with_person_id(cleaned.data, persons, labels))
     assert len(raw) == len(rec.data) + len(rec.merged) + len(cleaned.quarantine)
     return cleaned, rec

@@ -299,3 +299,11 @@ def test_auto_width_columns_keep_a_wide_cell_on_one_line() -> None:
     with pytest.raises(ReportRenderError, match="widths"):
         render_pdf(_minimal(sections=[Section("I.", [dataclasses.replace(table, widths=[1, "wide", 1, 1, 1])])]),
                    timestamp=TS)
+
+
+def test_one_signatory_class_from_params_to_the_pdf():
+    from vaxreport import params
+
+    assert Signatory is params.Signatory
+    assert Signatory("KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "A") == params.Signatory(
+        authority="KT. GIÁM ĐỐC", title="PHÓ GIÁM ĐỐC", name="A")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import unicodedata
+
 import pandas as pd
 import pytest
 
@@ -160,9 +162,12 @@ def test_status_counts_has_all_statuses():
 
 
 @pytest.mark.parametrize("name", ["Nguyễn Thị Hoà", "NGUYỄN  VĂN   ĐỨC", "H'Mông Ê Ban",
-                                  "Ngô Quý Thuỷ", "Đoàn-Thị  Lụa.", "Lò Văn Ự"])
-def test_fold_names_agrees_with_text_fold(name: str):
-    assert verify.fold_names(pd.Series([name])).item() == text.fold(name)
+                                  "Ngô Quý Thuỷ", "Đoàn-Thị  Lụa.", "Lò Văn Ự",
+                                  unicodedata.normalize("NFD", "Đặng Thị Hoà")])
+def test_name_keys_are_the_shared_text_fold(name: str):
+    reg = pd.DataFrame({"id_number": ["019080000001"], "full_name": [name], "birth_date": ["01/01/1980"],
+                        "gender": ["Nam"], "result": ["match"]})
+    assert verify.normalise_registry(reg)["name_key"].item() == text.fold(name)
 
 
 def test_empty_inputs_and_undated_checks():
@@ -182,3 +187,8 @@ def test_empty_inputs_and_undated_checks():
         ("019080000001", "Nguyễn Văn An", "01/01/1980", "Nam", "05443", "01/05/2022", "match"),
     ])
     assert verify.verify_persons(p, reg2).status.tolist() == ["verified", "no_id"]
+
+
+def test_status_codes_name_the_statuses():
+    assert verify.STATUSES == ("verified", "mismatch", "not_found", "no_id", "unchecked")
+    assert [verify.STATUSES[s] for s in verify.Status] == [s.name.lower() for s in verify.Status]

@@ -6,8 +6,9 @@ The house, by stage (arrows point down only)::
     runner/     dag, rundir, stages   the monthly job: papermill DAG, run folder, stage calls
     reporting/  metrics, narrative, figures, worklists, report/   stages 2-3
     facts                             the stage 1 → 2 contract
-    linkage/    dedup, persons, doses, verify                     stage 1, second half
-    cleansing/  parse, steps, audit, validate                     stage 1, first half
+    linkage/    prepare, blocking, compare, model, score,         stage 1, second half
+                cluster, explain, persons, doses, dose_checks, verify
+    cleansing/  parse, dates, ids, phones, steps, audit, validate stage 1, first half
     io/, layout, params, schemas, refdata, text, percent, frames, exceptions
 
 The public API below is imported on first use, so ``import vaxreport`` stays cheap (no pandas,
@@ -39,7 +40,7 @@ _API: dict[str, str] = {
     # stage 1
     "load_inputs": "vaxreport.io", "validate_folder": "vaxreport.cleansing.validate",
     "clean_doses": "vaxreport.cleansing.audit",
-    "cluster_persons": "vaxreport.linkage.dedup", "explain_pair": "vaxreport.linkage.dedup",
+    "cluster_persons": "vaxreport.linkage", "explain_pair": "vaxreport.linkage",
     "reconcile": "vaxreport.linkage.doses", "verify_persons": "vaxreport.linkage.verify",
     # stage 1 → 2 and the reports
     "Facts": "vaxreport.facts", "load_facts": "vaxreport.facts", "report_metrics": "vaxreport.reporting.metrics",
@@ -70,7 +71,7 @@ if TYPE_CHECKING:
     from vaxreport.cleansing.validate import validate_folder
     from vaxreport.facts import Facts, load_facts
     from vaxreport.io import load_inputs
-    from vaxreport.linkage.dedup import cluster_persons, explain_pair
+    from vaxreport.linkage import cluster_persons, explain_pair
     from vaxreport.linkage.doses import reconcile
     from vaxreport.linkage.verify import verify_persons
     from vaxreport.params import RunParams

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from vaxreport import text
+from vaxreport import linkage, text
 from vaxreport.facts import Facts
-from vaxreport.linkage import dedup
 from vaxreport.reporting.worklists import mask_id, mask_phone
 
 CLEANSED_TABLES = ("doses", "persons", "verification", "findings", "quarantine", "audit", "merged_doses")
@@ -42,7 +41,7 @@ def find_person(cleansed: dict[str, pd.DataFrame], query: str) -> pd.DataFrame:
 def merged_pair(cleansed: dict[str, pd.DataFrame]) -> tuple[pd.Series, pd.Series]:
     """Two platform person records that stage 1 merged into one person (the first such person).
 
-    Unmasked (personal data): the input of ``dedup.explain_pair``; show :func:`explain_merge`.
+    Unmasked (personal data): the input of ``linkage.explain_pair``; show :func:`explain_merge`.
     """
     doses = cleansed["doses"]
     refs = doses.drop_duplicates("person_ref")
@@ -54,12 +53,12 @@ def merged_pair(cleansed: dict[str, pd.DataFrame]) -> tuple[pd.Series, pd.Series
     return pair.iloc[0][cols], pair.iloc[1][cols]
 
 
-def explain_merge(cleansed: dict[str, pd.DataFrame]) -> dedup.PairExplanation:
-    """``dedup.explain_pair`` on :func:`merged_pair`, its ID and phone values masked for display.
+def explain_merge(cleansed: dict[str, pd.DataFrame]) -> linkage.PairExplanation:
+    """``linkage.explain_pair`` on :func:`merged_pair`, its ID and phone values masked for display.
 
     The levels (``exact``, ``one_transposition``…) still say how the hidden digits compare.
     """
-    e = dedup.explain_pair(*merged_pair(cleansed))
+    e = linkage.explain_pair(*merged_pair(cleansed))
     table = e.table.copy()
     for comparison, mask in (("id_number", mask_id), ("phone", mask_phone)):
         rows = table["comparison"].eq(comparison).to_numpy(bool)

@@ -1,5 +1,5 @@
 """Person records and dose rows: the bridge between the cleansed line list and the clusters
-found by :func:`vaxreport.linkage.dedup.cluster_persons`."""
+found by :func:`vaxreport.linkage.cluster_persons`."""
 
 from __future__ import annotations
 

@@ -29,6 +29,9 @@ Examples:
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
@@ -38,9 +41,28 @@ from vaxreport import text
 from vaxreport.cleansing.parse import parse_dates, parse_gender, parse_ids
 from vaxreport.schemas import require_columns
 
-#: ``unchecked``: a valid ID the extract does not hold and no registry person matches by name and
-#: birth date — the police have not (yet) checked this person, which is not "not found".
-STATUSES: tuple[str, ...] = ("verified", "mismatch", "not_found", "no_id", "unchecked")
+
+class Status(enum.IntEnum):
+    """Verification status codes, one small int per person in the vectorised steps; the code
+    is the position of the status name in :data:`STATUSES`.
+
+    ``UNCHECKED``: a valid ID the extract does not hold and no registry person matches by name
+    and birth date — the police have not (yet) checked this person, which is not "not found".
+
+    Examples:
+        >>> STATUSES[Status.UNCHECKED]
+        'unchecked'
+    """
+
+    VERIFIED = 0
+    MISMATCH = 1
+    NOT_FOUND = 2
+    NO_ID = 3
+    UNCHECKED = 4
+
+
+#: the status names, by code (``verified, mismatch, not_found, no_id, unchecked``)
+STATUSES: tuple[str, ...] = tuple(s.name.lower() for s in Status)
 FOUND_RESULTS: frozenset[str] = frozenset({"match", "corrected"})
 PERSON_COLUMNS: tuple[str, ...] = ("person_id", "full_name", "birth_date", "gender", "id_number")
 REGISTRY_COLUMNS: tuple[str, ...] = ("id_number", "full_name", "birth_date", "gender", "result")
@@ -48,18 +70,6 @@ OUTPUT_COLUMNS: tuple[str, ...] = ("person_id", "status", "mismatch_fields", "su
                                    "registry_result", "name_score", "registry_full_name",
                                    "registry_birth_date", "registry_gender")
 _ID_PATTERN = r"^(?:\d{9}|\d{12})$"
-
-
-def fold_names(s: pd.Series) -> pd.Series:
-    """Match key of names: ``vaxreport.text.fold`` once per distinct value (NA stays NA).
-
-    Does not mutate the input.
-
-    Examples:
-        >>> fold_names(pd.Series(["  NGUYỄN Thị  Hoà-Bình ", "Đặng Văn O'Neil", None])).tolist()
-        ['nguyen thi hoa binh', 'dang van o neil', <NA>]
-    """
-    return text.fold_series(s.astype("string"))
 
 
 def _dates(s: pd.Series) -> pd.Series:
@@ -70,9 +80,12 @@ def _dates(s: pd.Series) -> pd.Series:
 
 
 def _gender(s: pd.Series) -> pd.Series:
-    text = s.astype("string")
-    if text.dropna().isin(["M", "F"]).all():
-        return text
+    """:func:`~vaxreport.cleansing.parse.parse_gender`'s value as a string column. A column
+    already in its ``M``/``F`` form (cleansed persons) is taken as it is: the same result,
+    without parsing a million values again (0.11 s instead of 0.36 s for 1.2 M persons)."""
+    codes = s.astype("string")
+    if codes.dropna().isin(["M", "F"]).all():
+        return codes
     return parse_gender(s)["value"].astype("string")
 
 
@@ -104,7 +117,7 @@ def normalise_registry(registry: pd.DataFrame) -> pd.DataFrame:
     reg = pd.DataFrame({
         "id_number": _ids(registry["id_number"]),
         "full_name": registry["full_name"].astype("string").str.strip(),
-        "name_key": fold_names(registry["full_name"]),
+        "name_key": text.fold_series(registry["full_name"].astype("string")),
         "birth_date": _dates(registry["birth_date"]),
         "gender": _gender(registry["gender"]),
         "commune_code": registry["commune_code"].astype("string").str.strip()
@@ -266,7 +279,40 @@ def verify_persons(persons: pd.DataFrame, registry: pd.DataFrame, *,
     """
     require_columns(persons, PERSON_COLUMNS, "persons")
     reg = normalise_registry(registry)
-    n = len(persons)
+    p = _person_keys(persons)
+    by_id = _match_by_id(reg, p.ids)
+    # folded names of both sides as one set of codes (for the scores and the search keys)
+    names = _NameCodes.of(p.keys["name_key"], reg["name_key"])
+    score, bad = _compare_found(p.keys, reg, by_id, names, name_score)
+    status = np.where(by_id.found, np.where(bad.any(axis=1), Status.MISMATCH, Status.VERIFIED),
+                      np.where(p.valid, Status.NOT_FOUND, Status.NO_ID))
+    suggested = _search_by_name_and_birth(p, reg, by_id.found, names)
+    never_checked = p.valid & (by_id.hit < 0) & suggested.isna().to_numpy()
+    status = np.where(never_checked, Status.UNCHECKED, status)
+    return pd.DataFrame({
+        "person_id": persons["person_id"].to_numpy(),
+        "status": pd.array(list(STATUSES), dtype="string").take(status),
+        "mismatch_fields": _mismatch_fields(bad),
+        "suggested_id": suggested.array,
+        "registry_result": by_id.result.array,
+        "name_score": np.round(score, 2),
+        **_registry_values(reg, by_id),
+    }, columns=list(OUTPUT_COLUMNS))
+
+
+@dataclass(frozen=True)
+class _Persons:
+    """The persons' match keys: trimmed ``ids``, ``valid`` ID mask, ``commune`` and ``keys``
+    (``name_key, birth_date, gender, commune_code``, positional index)."""
+
+    ids: pd.Series
+    valid: np.ndarray
+    commune: pd.Series
+    keys: pd.DataFrame
+
+
+def _person_keys(persons: pd.DataFrame) -> _Persons:
+    """Step 1: IDs (valid by ``id_valid`` or by shape), folded names, birth days, genders."""
     ids = persons["id_number"].astype("string").str.strip()
     if "id_valid" in persons:
         valid = persons["id_valid"].astype("boolean").fillna(False).to_numpy(bool)
@@ -275,39 +321,74 @@ def verify_persons(persons: pd.DataFrame, registry: pd.DataFrame, *,
         valid = ids.str.fullmatch(r"\d{9}|\d{12}").fillna(False).to_numpy(bool)
     commune = (persons["commune_code"].astype("string") if "commune_code" in persons
                else pd.Series(pd.NA, index=persons.index, dtype="string"))
-    p = pd.DataFrame({
-        "name_key": fold_names(persons["full_name"]).array,
+    keys = pd.DataFrame({
+        "name_key": text.fold_series(persons["full_name"].astype("string")).array,
         "birth_date": _dates(persons["birth_date"]).to_numpy(),
         "gender": _gender(persons["gender"]).array,
         "commune_code": commune.array,
     })
+    return _Persons(ids=ids, valid=valid, commune=commune, keys=keys)
 
-    # ID join: the registry holds one row per ID, so a positional lookup is exact.
+
+@dataclass(frozen=True)
+class _IdMatch:
+    """Step 2, the ID join: ``hit`` registry row of each person's ID (-1: none), ``result`` of
+    that row (NA: none), ``found`` where the result is one of :data:`FOUND_RESULTS`."""
+
+    hit: np.ndarray
+    result: pd.Series
+    found: np.ndarray
+
+    @property
+    def at(self) -> np.ndarray:
+        """Registry row of each found person."""
+        return self.hit[self.found]
+
+
+def _match_by_id(reg: pd.DataFrame, ids: pd.Series) -> _IdMatch:
+    """Registry row per person ID: the registry holds one row per ID, so a positional lookup is
+    exact."""
     codes, _ = pd.factorize(pd.concat([reg["id_number"].astype("string"), ids],
                                       ignore_index=True))
     pos_of_code = np.full(codes.max(initial=-1) + 2, -1, np.int64)
     pos_of_code[codes[:len(reg)]] = np.arange(len(reg))  # IDs are unique in reg
     pos_of_code[-1] = -1  # NA code -1
     hit = pos_of_code[codes[len(reg):]]
-    has = hit >= 0
     reg_result = reg["result"].to_numpy(object)
-    result = pd.Series(pd.array(np.where(has, reg_result[np.maximum(hit, 0)] if len(reg)
+    result = pd.Series(pd.array(np.where(hit >= 0, reg_result[np.maximum(hit, 0)] if len(reg)
                                          else None, None), dtype="string"))
-    found = result.isin(list(FOUND_RESULTS)).to_numpy(bool)
-    at = hit[found]  # registry row of each found person
+    return _IdMatch(hit=hit, result=result, found=result.isin(list(FOUND_RESULTS)).to_numpy(bool))
 
-    # folded names of both sides as one set of codes (for the scores and the search keys)
-    name_codes, names = pd.factorize(pd.concat([p["name_key"], reg["name_key"]],
-                                               ignore_index=True).astype("string"))
-    name_codes = name_codes.astype(np.int64)
-    p_name, r_name = name_codes[:n], name_codes[n:]
+
+@dataclass(frozen=True)
+class _NameCodes:
+    """Folded names of the persons (``person``) and of the registry (``registry``) as codes into
+    one set of distinct names (``names``; -1: missing)."""
+
+    person: np.ndarray
+    registry: np.ndarray
+    names: pd.Index
+
+    @classmethod
+    def of(cls, person_keys: pd.Series, registry_keys: pd.Series) -> _NameCodes:
+        codes, names = pd.factorize(pd.concat([person_keys, registry_keys],
+                                              ignore_index=True).astype("string"))
+        codes = codes.astype(np.int64)
+        n = len(person_keys)
+        return cls(person=codes[:n], registry=codes[n:], names=names)
+
+
+def _compare_found(p: pd.DataFrame, reg: pd.DataFrame, by_id: _IdMatch, names: _NameCodes,
+                   name_score: float) -> tuple[np.ndarray, np.ndarray]:
+    """Step 3, for the persons whose ID was found: the name score (NaN elsewhere) and which of
+    name, birth date and gender disagree (``(n, 3)`` bool, all False elsewhere)."""
+    n, found, at = len(p), by_id.found, by_id.at
     score = np.full(n, np.nan)
-    score[found] = _code_scores(p_name[found], r_name[at], names)
+    score[found] = _code_scores(names.person[found], names.registry[at], names.names)
     p_birth = p["birth_date"].to_numpy(dtype="datetime64[ns]")
     r_birth = reg["birth_date"].to_numpy(dtype="datetime64[ns]")
     p_gender = p["gender"].to_numpy(object, na_value=None)
     r_gender = reg["gender"].astype("string").to_numpy(object, na_value=None)
-
     bad = np.zeros((n, 3), bool)
     bad[found, 0] = score[found] < name_score
     pb, rb = p_birth[found], r_birth[at]
@@ -316,56 +397,58 @@ def verify_persons(persons: pd.DataFrame, registry: pd.DataFrame, *,
     pg_na = pd.isna(pg)
     rg_na = pd.isna(rg)
     bad[found, 2] = ~(((pg == rg) & ~pg_na & ~rg_na) | (pg_na & rg_na))
+    return score, bad
+
+
+def _mismatch_fields(bad: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``;``-joined names of the disagreeing fields: the eight combinations, picked by a 3-bit
+    code per person."""
     fields = ["full_name", "birth_date", "gender"]
-    # the eight combinations of disagreeing fields, picked by a 3-bit code per person
     combos = [";".join(f for i, f in enumerate(fields) if c >> i & 1) for c in range(8)]
-    mismatch_fields = pd.array(combos, dtype="string").take(bad @ np.array([1, 2, 4]))
+    return pd.array(combos, dtype="string").take(bad @ np.array([1, 2, 4]))
 
-    status = np.where(found, np.where(bad.any(axis=1), 1, 0), np.where(valid, 2, 3))
 
-    # Search the registry for persons whose ID did not lead to a found row.
-    keys = _code_birth_keys(name_codes, pd.concat([p["birth_date"], reg["birth_date"]],
-                                                  ignore_index=True))
+def _search_by_name_and_birth(p: _Persons, reg: pd.DataFrame, found: np.ndarray,
+                              names: _NameCodes) -> pd.Series:
+    """Step 4: a suggested registry ID for persons whose ID did not lead to a found row, by
+    folded name + birth date among the found registry rows (:func:`_suggest`, then
+    :func:`_plausible`); NA where none."""
+    n = len(p.keys)
+    keys = _code_birth_keys(np.concatenate([names.person, names.registry]),
+                            pd.concat([p.keys["birth_date"], reg["birth_date"]], ignore_index=True))
     reg_found = reg["result"].isin(list(FOUND_RESULTS)).to_numpy(bool)
     cand_keys = keys[n:][reg_found]
     # only persons whose name and birth day some found registry row shares can get a suggestion
-    named = np.zeros(len(names) + 1, bool)  # a found registry row has this folded name
-    named[r_name[reg_found]] = True  # (code -1 lands on the spare last slot)
+    named = np.zeros(len(names.names) + 1, bool)  # a found registry row has this folded name
+    named[names.registry[reg_found]] = True  # (code -1 lands on the spare last slot)
+    p_name = names.person
     searched = ~found & named[p_name] & (p_name >= 0)
     searched[searched] = np.isin(keys[:n][searched], cand_keys[cand_keys >= 0])
     pick = np.full(n, -1, np.int64)  # position among the searched persons' suggestions
     found_ids = pd.array([], dtype="string")
     if searched.any():
-        need = p.assign(key=keys[:n]).loc[searched]
+        need = p.keys.assign(key=keys[:n]).loc[searched]
         cand = reg.assign(key=keys[n:]).loc[reg_found]
         found_ids = pd.array(_suggest(need, cand), dtype="string")
-        found_ids[~_plausible(found_ids, ids[searched], commune[searched], reg, valid[searched])] \
-            = pd.NA
+        found_ids[~_plausible(found_ids, p.ids[searched], p.commune[searched], reg,
+                              p.valid[searched])] = pd.NA
         pick[searched] = np.arange(int(searched.sum()))
-    suggested = pd.Series(found_ids.take(pick, allow_fill=True))
-    never_checked = valid & ~has & suggested.isna().to_numpy()
-    status = pd.array(list(STATUSES), dtype="string").take(np.where(never_checked, 4, status))
-    reg_pos = np.where(found, hit, -1)
+    return pd.Series(found_ids.take(pick, allow_fill=True))
 
-    def where_found(col: str, dtype: str) -> pd.api.extensions.ExtensionArray | np.ndarray:
-        if dtype == "datetime64[ns]":
-            out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-            out[found] = reg[col].to_numpy(dtype="datetime64[ns]")[at]
-            return out
+
+def _registry_values(reg: pd.DataFrame,
+                     by_id: _IdMatch) -> dict[str, pd.api.extensions.ExtensionArray | np.ndarray]:
+    """Step 5: the registry's name, birth date and gender of each found person (NA elsewhere)."""
+    n = len(by_id.hit)
+    reg_pos = np.where(by_id.found, by_id.hit, -1)
+
+    def where_found(col: str) -> pd.api.extensions.ExtensionArray:
         return reg[col].astype("string").array.take(reg_pos, allow_fill=True)
 
-    score = np.round(score, 2)
-    return pd.DataFrame({
-        "person_id": persons["person_id"].to_numpy(),
-        "status": status,
-        "mismatch_fields": mismatch_fields,
-        "suggested_id": suggested.array,
-        "registry_result": result.array,
-        "name_score": score,
-        "registry_full_name": where_found("full_name", "string"),
-        "registry_birth_date": where_found("birth_date", "datetime64[ns]"),
-        "registry_gender": where_found("gender", "string"),
-    }, columns=list(OUTPUT_COLUMNS))
+    birth = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    birth[by_id.found] = reg["birth_date"].to_numpy(dtype="datetime64[ns]")[by_id.at]
+    return {"registry_full_name": where_found("full_name"), "registry_birth_date": birth,
+            "registry_gender": where_found("gender")}
 
 
 def status_counts(verification: pd.DataFrame) -> pd.Series:

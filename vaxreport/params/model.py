@@ -108,7 +108,7 @@ class Thresholds:
     """Tunable thresholds of the cleansing, dedup and worklists.
 
     Attributes:
-        dedup_threshold: match weight in bits above which ``dedup.cluster_persons`` merges a
+        dedup_threshold: match weight in bits above which ``linkage.cluster_persons`` merges a
             pair (None = its default for the table size).
         unsigned_days: a dose unsigned for more than this many days goes on the worklist.
         name_match_score: rapidfuzz score (0-100) to accept an admin-unit name match.

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from vaxreport.facts import Facts
+from vaxreport.params import Signatory
 from vaxreport.reporting import figures, metrics
 from vaxreport.reporting.metrics import Ratio
 from vaxreport.reporting.report.format import (
@@ -33,7 +34,7 @@ from vaxreport.reporting.report.format import (
     fmt_pct_value,
     fmt_pp_change,
 )
-from vaxreport.reporting.report.render import Figure, Paragraph, ReportDoc, Section, Signatory, Table
+from vaxreport.reporting.report.render import Figure, Paragraph, ReportDoc, Section, Table
 
 DISTRICT_RECIPIENTS = ("Sở Y tế (b/c)", "UBND huyện, thành phố (b/c)", "Các cơ sở tiêm chủng trên địa bàn",
                        "Lưu: VT")
@@ -307,7 +308,7 @@ def province_unit(p: Any) -> Unit:
     """The province report's issuing agency, from the run params."""
     return Unit(code=None, name=p.province_name, agency_parent=p.agency_parent, agency=p.agency,
                 doc_number=p.doc_number, place=p.place or p.province_name,
-                signatory=Signatory(p.signatory.authority, p.signatory.title, p.signatory.name))
+                signatory=p.signatory)
 
 
 def district_unit(p: Any, code: str) -> Unit:
@@ -315,7 +316,7 @@ def district_unit(p: Any, code: str) -> Unit:
     d = p.district(code)
     return Unit(code=d.code, name=d.name, agency_parent=d.agency_parent, agency=d.agency,
                 doc_number=d.doc_number, place=d.place or p.place or p.province_name,
-                signatory=Signatory(d.signatory.authority, d.signatory.title, d.signatory.name),
+                signatory=d.signatory,
                 recipients=tuple(d.recipients))
 
 

@@ -3,9 +3,10 @@
 :func:`build_worklists` turns findings (dose reconciliation), identity verification, person
 merges (dedup) and signing status into one table per kind of problem — one row per platform
 record, with masked ID and phone, birth year only, what is wrong and the suggested correction,
-in Vietnamese, sorted by priority (``vaxreport/data/findings.csv``). :func:`write_site_workbooks`
-writes one XLSX per site plus a province summary; files hold personal data, so they are
-created with mode 0o600, atomically, and byte-identical for the same inputs.
+in Vietnamese, sorted by priority (``vaxreport/data/findings.csv``): one builder per kind of
+:data:`KINDS`, assembled by :func:`build_worklists`. :mod:`vaxreport.reporting.workbooks` writes
+them as one XLSX per site plus a province summary. :func:`mask_id` and :func:`mask_phone` are the
+masks of every personal ID and phone shown outside the cleansed tables (worklists, exploration).
 
 Examples:
     >>> mask_id(pd.Series(["019084000923", None])).tolist()
@@ -16,26 +17,15 @@ Examples:
 
 from __future__ import annotations
 
-import io
-import re
-import zipfile
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.writer.excel import ExcelWriter
 
 from vaxreport.exceptions import SchemaViolation
 from vaxreport.frames import positions
-from vaxreport.io.write import write_bytes
-from vaxreport.linkage.doses import finding_codes
+from vaxreport.linkage.dose_checks import finding_codes
 
 #: kind -> sheet title (at most 31 characters, no ``[]:*?/\``), in display order.
 KINDS: dict[str, str] = {
@@ -68,9 +58,6 @@ COLUMNS: dict[str, tuple[str, int]] = {
     "suggestion": ("Đề nghị điều chỉnh", 60),
 }
 
-PERSONAL_DATA_NOTICE = ("TÀI LIỆU CÓ THÔNG TIN CÁ NHÂN — chỉ sử dụng cho công tác làm sạch "
-                        "dữ liệu")
-SUMMARY_FILE = "_tong_hop.xlsx"
 _FIELD_VI = {"full_name": "họ tên", "birth_date": "ngày sinh", "gender": "giới tính"}
 _GENDER_VI = {"M": "Nam", "F": "Nữ"}
 _DOSE_COLUMNS = ("record_id", "person_ref", "person_id", "full_name", "birth_date",
@@ -199,17 +186,22 @@ def _valid_id(rows: pd.DataFrame) -> pd.Series:
     return ids.str.fullmatch(r"\d{9}|\d{12}").fillna(False).astype(bool)
 
 
-def _identity_tables(refs: pd.DataFrame, verification: pd.DataFrame, codes: pd.DataFrame,
-                     rows: Callable[[np.ndarray], pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Bad/missing/unknown ID rows and registry-mismatch rows, one per person record.
-
-    ``refs``: :data:`_REF_KEYS` of every person record; ``rows(mask)``: the full rows of the
-    records ``mask`` selects (same index as ``refs[mask]``).
-    """
+def _person_status(refs: pd.DataFrame, verification: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The verification of each person (indexed by ``person_id``) and the status of each record."""
     v = verification.drop_duplicates("person_id").set_index("person_id").reindex(
         columns=["status", "mismatch_fields", "suggested_id", "registry_full_name",
                  "registry_birth_date", "registry_gender"])
-    status = refs["person_id"].map(v["status"]).astype("string")
+    return v, refs["person_id"].map(v["status"]).astype("string")
+
+
+def _bad_id_table(refs: pd.DataFrame, v: pd.DataFrame, status: pd.Series, codes: pd.DataFrame,
+                  rows: Callable[[np.ndarray], pd.DataFrame]) -> pd.DataFrame:
+    """``bad_id``: records without an ID, with a malformed one or one the registry does not hold
+    (with the registry ID found by name + birth date, masked, when there is one).
+
+    ``refs``: :data:`_REF_KEYS` of every person record; ``v``, ``status``: :func:`_person_status`;
+    ``rows(mask)``: the full rows of the records ``mask`` selects (same index as ``refs[mask]``).
+    """
     suggested = refs["person_id"].map(v["suggested_id"]).astype("string")
     valid = _valid_id(refs).to_numpy(bool)
     has_id = refs["id_number"].notna().to_numpy(bool)
@@ -227,8 +219,13 @@ def _identity_tables(refs: pd.DataFrame, verification: pd.DataFrame, codes: pd.D
     base = c.map(codes["suggestion_vi"]).astype("string")
     suggestion = base.where(sug.isna(), "Số định danh theo CSDLQG: " + mask_id(sug)
                             + " (đối chiếu với Công an xã)")
-    bad = _table(_record_info(r), c, problem, suggestion, codes, person_level=True)
+    return _table(_record_info(r), c, problem, suggestion, codes, person_level=True)
 
+
+def _id_mismatch_table(v: pd.DataFrame, status: pd.Series, codes: pd.DataFrame,
+                       rows: Callable[[np.ndarray], pd.DataFrame]) -> pd.DataFrame:
+    """``id_mismatch``: records whose name, birth date or gender differ from the registry (with
+    the registry's values as the correction)."""
     mm = rows(status.eq("mismatch").fillna(False).to_numpy(bool))
     vm = v.reindex(mm["person_id"])
     fields = vm["mismatch_fields"].astype("string").fillna("").to_numpy(object).astype(str)
@@ -249,13 +246,12 @@ def _identity_tables(refs: pd.DataFrame, verification: pd.DataFrame, codes: pd.D
                         index=mm.index, dtype="string").str.rstrip(", ")
     suggestion = pd.Series("Sửa theo CSDLQG — " + fix.astype(str), index=mm.index,
                            dtype="string").str.rstrip("; ")
-    mismatch = _table(_record_info(mm), "id_mismatch", problem, suggestion, codes,
-                      person_level=True)
-    return bad, mismatch
+    return _table(_record_info(mm), "id_mismatch", problem, suggestion, codes, person_level=True)
 
 
-def _merge_table(refs: pd.DataFrame, merges: pd.DataFrame, codes: pd.DataFrame,
-                 rows: Callable[[np.ndarray], pd.DataFrame]) -> pd.DataFrame:
+def _duplicate_person_table(refs: pd.DataFrame, merges: pd.DataFrame, codes: pd.DataFrame,
+                            rows: Callable[[np.ndarray], pd.DataFrame]) -> pd.DataFrame:
+    """``duplicate_person``: person records merged into another one (to merge on the platform)."""
     m = merges.rename(columns={"record": "person_ref", "survivor": "person_id"})
     if not {"person_ref", "person_id"} <= set(m.columns):
         raise SchemaViolation("person_merges lacks columns person_ref, person_id")
@@ -281,6 +277,54 @@ def _merge_table(refs: pd.DataFrame, merges: pd.DataFrame, codes: pd.DataFrame,
                   + (" (" + surv_site + ")").fillna(""))
     return _table(_record_info(merged), "duplicate_person", problem, suggestion, codes,
                   person_level=True)
+
+
+def _dose_finding_tables(doses_data: pd.DataFrame, findings: pd.DataFrame,
+                         codes: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """``dose_sequence``, ``short_interval``, ``vaccine_rule``: dose findings, each to the
+    ``worklist`` kind of its code in ``findings.csv`` (codes of no kind are not listed)."""
+    kind_of = codes["worklist"]
+    f = findings[findings["code"].map(kind_of).fillna("").isin(list(KINDS)).to_numpy(bool)]
+    if not len(f):
+        return {}
+    pos = positions(doses_data["record_id"], f["record_id"])
+    f = f[pos >= 0]
+    rows = doses_data.iloc[pos[pos >= 0]].set_axis(f.index)
+    problem = f["label_vi"].astype("string") + ": " + f["detail"].astype("string")
+    sugg = f["code"].map(codes["suggestion_vi"]).astype("string")
+    t = _table(_record_info(rows), f["code"], problem, sugg, codes)
+    kinds = f["code"].map(kind_of).to_numpy(object)
+    return {k: t[kinds == k] for k in pd.unique(kinds)}
+
+
+def _duplicate_dose_table(merged_doses: pd.DataFrame, codes: pd.DataFrame) -> pd.DataFrame:
+    """``duplicate_dose``: duplicate dose rows collapsed by reconciliation (to delete)."""
+    md = merged_doses
+    c = md["reason"].astype("string")
+    problem = c.map(codes["label_vi"]).astype("string") + ": trùng với bản ghi " + md[
+        "merged_into"].astype("string")
+    return _table(_record_info(md), c, problem, c.map(codes["suggestion_vi"]), codes)
+
+
+def _unsigned_table(doses_data: pd.DataFrame, verification: pd.DataFrame, codes: pd.DataFrame, *,
+                    unsigned_days: int, as_of: date) -> pd.DataFrame | None:
+    """``unsigned``: doses given more than ``unsigned_days`` before ``as_of`` and still unsigned
+    (persons not verified: verify with the registry before signing); None when there are none."""
+    dose_day = pd.to_datetime(doses_data["dose_date"], errors="coerce")
+    age = (pd.Timestamp(as_of) - dose_day).dt.days
+    unsigned = doses_data["sign_status"].astype("string").ne("signed").fillna(True)
+    late = (unsigned & age.gt(unsigned_days).fillna(False)).to_numpy(bool)
+    u = doses_data[late]
+    if not len(u):
+        return None
+    st = u["person_id"].map(verification.drop_duplicates("person_id").set_index(
+        "person_id")["status"]).astype("string")
+    problem = (codes.loc["unsigned_dose", "label_vi"] + ": đã "
+               + age[late].astype("Int64").astype("string") + " ngày")
+    suggestion = pd.Series(np.where(
+        st.eq("verified").fillna(False), codes.loc["unsigned_dose", "suggestion_vi"],
+        "Xác thực thông tin với CSDLQG trước khi ký số"), index=u.index, dtype="string")
+    return _table(_record_info(u), "unsigned_dose", problem, suggestion, codes)
 
 
 def build_worklists(doses_data: pd.DataFrame, findings: pd.DataFrame,
@@ -338,303 +382,24 @@ def build_worklists(doses_data: pd.DataFrame, findings: pd.DataFrame,
         return doses_data.iloc[first[mask]]
 
     out: dict[str, list[pd.DataFrame]] = {k: [] for k in KINDS}
-
-    bad, mismatch = _identity_tables(refs, verification, codes, rows)
-    out["bad_id"].append(bad)
-    out["id_mismatch"].append(mismatch)
+    v, status = _person_status(refs, verification)
+    out["bad_id"].append(_bad_id_table(refs, v, status, codes, rows))
+    out["id_mismatch"].append(_id_mismatch_table(v, status, codes, rows))
     if person_merges is not None and len(person_merges):
-        out["duplicate_person"].append(_merge_table(refs, person_merges, codes, rows))
-
-    # Dose findings -> their worklist kind.
-    kind_of = codes["worklist"]
-    f = findings[findings["code"].map(kind_of).fillna("").isin(list(KINDS)).to_numpy(bool)]
-    if len(f):
-        pos = positions(doses_data["record_id"], f["record_id"])
-        f = f[pos >= 0]
-        rows = doses_data.iloc[pos[pos >= 0]].set_axis(f.index)
-        problem = f["label_vi"].astype("string") + ": " + f["detail"].astype("string")
-        sugg = f["code"].map(codes["suggestion_vi"]).astype("string")
-        t = _table(_record_info(rows), f["code"], problem, sugg, codes)
-        kinds = f["code"].map(kind_of).to_numpy(object)
-        for k in pd.unique(kinds):
-            out[k].append(t[kinds == k])
-
+        out["duplicate_person"].append(_duplicate_person_table(refs, person_merges, codes, rows))
+    for kind, table in _dose_finding_tables(doses_data, findings, codes).items():
+        out[kind].append(table)
     if merged_doses is not None and len(merged_doses):
-        md = merged_doses
-        c = md["reason"].astype("string")
-        problem = c.map(codes["label_vi"]).astype("string") + ": trùng với bản ghi " + md[
-            "merged_into"].astype("string")
-        out["duplicate_dose"].append(_table(_record_info(md), c, problem,
-                                            c.map(codes["suggestion_vi"]), codes))
-
-    dose_day = pd.to_datetime(doses_data["dose_date"], errors="coerce")
-    age = (pd.Timestamp(as_of) - dose_day).dt.days
-    unsigned = doses_data["sign_status"].astype("string").ne("signed").fillna(True)
-    late = (unsigned & age.gt(unsigned_days).fillna(False)).to_numpy(bool)
-    u = doses_data[late]
-    if len(u):
-        st = u["person_id"].map(verification.drop_duplicates("person_id").set_index(
-            "person_id")["status"]).astype("string")
-        problem = (codes.loc["unsigned_dose", "label_vi"] + ": đã "
-                   + age[late].astype("Int64").astype("string") + " ngày")
-        suggestion = pd.Series(np.where(
-            st.eq("verified").fillna(False), codes.loc["unsigned_dose", "suggestion_vi"],
-            "Xác thực thông tin với CSDLQG trước khi ký số"), index=u.index, dtype="string")
-        out["unsigned"].append(_table(_record_info(u), "unsigned_dose", problem, suggestion,
-                                      codes))
+        out["duplicate_dose"].append(_duplicate_dose_table(merged_doses, codes))
+    unsigned = _unsigned_table(doses_data, verification, codes, unsigned_days=unsigned_days,
+                               as_of=as_of)
+    if unsigned is not None:
+        out["unsigned"].append(unsigned)
 
     empty = _table(_record_info(doses_data.iloc[:0]), pd.Series([], dtype="string"),
                    pd.Series([], dtype="string"), pd.Series([], dtype="string"), codes)
     return {k: _finalise(pd.concat([empty, *parts], ignore_index=True) if parts else empty)
             for k, parts in out.items()}
-
-
-# ------------------------------------------------------------------------------ XLSX files
-def _period_stamp(period: str | date) -> datetime:
-    ts = pd.Timestamp(period)
-    return datetime(ts.year, ts.month, ts.day)
-
-
-def _period_text(period: str | date, stamp: datetime) -> str:
-    return f"{stamp.month:02d}/{stamp.year}" if isinstance(period, str) and len(period) == 7 \
-        else stamp.strftime("%d/%m/%Y")
-
-
-def _safe_name(code: object) -> str:
-    text = "" if pd.isna(code) else str(code)
-    return re.sub(r"[^\w.-]", "_", text) or "_khong_ro_co_so"
-
-
-def _workbook_bytes(wb: Workbook, stamp: datetime,
-                    rows_xml: Mapping[str, str] | None = None) -> bytes:
-    """Serialise without openpyxl's "modified = now" and with fixed zip entry timestamps.
-
-    ``rows_xml`` maps a worksheet part (``xl/worksheets/sheet1.xml``) to ``<row>`` elements
-    appended at the end of its ``sheetData`` (bulk rows; openpyxl writes ≈2 k rows/s).
-    """
-    wb.properties.created = stamp
-    wb.properties.modified = stamp
-    wb.properties.creator = "vaxreport"
-    wb.properties.lastModifiedBy = "vaxreport"
-    raw = io.BytesIO()
-    with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:  # compressed once, below
-        ExcelWriter(wb, archive).save()
-    fixed = io.BytesIO()
-    when = (max(stamp.year, 1980), stamp.month, stamp.day, 0, 0, 0)
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name in src.namelist():
-            info = zipfile.ZipInfo(name, date_time=when)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            data = src.read(name)
-            if rows_xml and name in rows_xml:
-                data = data.replace(b"</sheetData>", rows_xml[name].encode("utf-8")
-                                    + b"</sheetData>", 1)
-            dst.writestr(info, data)
-    return fixed.getvalue()
-
-
-_BOLD = Font(bold=True)
-_TITLE = Font(bold=True, size=13)
-_WARN = Font(bold=True, color="C00000")
-_HEAD_FILL = PatternFill("solid", fgColor="D9E1F2")
-_WRAP = Alignment(wrap_text=True, vertical="top")
-
-
-def _new_workbook() -> Workbook:
-    wb = Workbook()
-    wb.remove(wb.active)
-    return wb
-
-
-def _plain(v: object) -> object:
-    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-        return None
-    if isinstance(v, np.integer):
-        return int(v)
-    return v
-
-
-# XML 1.0 forbids these characters; RE2 syntax (pyarrow.compute).
-_ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
-
-
-def _xml_text(v: pd.Series) -> pa.Array:
-    """Escaped XML text of each value (null stays null)."""
-    text = pa.array(v.astype("string").to_numpy(object, na_value=None), type=pa.large_string())
-    text = pc.replace_substring_regex(text, _ILLEGAL_XML, "")
-    for old, new in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        text = pc.replace_substring(text, old, new)
-    return text
-
-
-def _join(*parts: object) -> pa.Array:
-    """Element-wise concatenation of large-string arrays and literal strings (null if any is)."""
-    return pc.binary_join_element_wise(
-        *[pa.scalar(x, pa.large_string()) if isinstance(x, str) else x for x in parts],
-        pa.scalar("", pa.large_string()))
-
-
-def _rows_xml(table: pd.DataFrame, rownum: np.ndarray) -> pd.Series:
-    """One ``<row>`` element per table row (row numbers given), built column-wise.
-
-    Integers are numeric cells, everything else inline strings (escaped; characters XML
-    forbids are dropped); missing values are left out. No per-cell Python.
-
-    >>> rows = _rows_xml(pd.DataFrame({"n": pd.array([7, None], dtype="Int64"), "s": ["a<b", None]}),
-    ...                  np.array([6, 7])).tolist()
-    >>> rows[0].replace("><", ">|<").split("|")  # doctest: +NORMALIZE_WHITESPACE
-    ['<row r="6">', '<c r="A6">', '<v>7</v>', '</c>', '<c r="B6" t="inlineStr">', '<is>',
-     '<t xml:space="preserve">a&lt;b</t>', '</is>', '</c>', '</row>']
-    >>> rows[1]
-    '<row r="7"></row>'
-    """
-    rn = pa.array(np.asarray(rownum).astype(str), type=pa.large_string())
-    parts: list[object] = ['<row r="', rn, '">']
-    for j, col in enumerate(table.columns):
-        v = table[col]
-        ref = ['<c r="', get_column_letter(j + 1), rn]
-        if pd.api.types.is_integer_dtype(v.dtype):
-            text = pa.array(v.astype("Int64").astype("string").to_numpy(object, na_value=None),
-                            type=pa.large_string())
-            cell = _join(*ref, '"><v>', text, "</v></c>")
-        else:
-            cell = _join(*ref, '" t="inlineStr"><is><t xml:space="preserve">', _xml_text(v),
-                         "</t></is></c>")
-        parts.append(pc.fill_null(cell, ""))
-    parts.append("</row>")
-    return pd.Series(_join(*parts).to_numpy(zero_copy_only=False), dtype=object)
-
-
-def _write_sheet(wb: Workbook, title: str, lines: list[str], headers: list[str],
-                 widths: list[int], rows: list[list[object]] | None = None) -> str:
-    """Add a sheet: header block, column headers (frozen below them) and ``rows``.
-
-    Returns the sheet's archive part name, to which bulk rows can be spliced.
-    """
-    ws = wb.create_sheet(title=title)
-    for i, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
-    ws.freeze_panes = f"A{len(lines) + 3}"
-    for i, line in enumerate(lines, start=1):
-        c = ws.cell(row=i, column=1, value=line)
-        c.font = _TITLE if i == 1 else (_WARN if line == PERSONAL_DATA_NOTICE else Font())
-    for j, h in enumerate(headers, start=1):
-        c = ws.cell(row=len(lines) + 2, column=j, value=h)
-        c.font, c.fill = _BOLD, _HEAD_FILL
-    for i, row in enumerate(rows or [], start=len(lines) + 3):
-        for j, v in enumerate(row, start=1):
-            ws.cell(row=i, column=j, value=_plain(v))
-    return f"xl/worksheets/sheet{len(wb.worksheets)}.xml"
-
-
-def write_site_workbooks(worklists: Mapping[str, pd.DataFrame], out_dir: str | Path, *,
-                         province_name: str, period: str | date, summary: bool = True) -> list[Path]:
-    """Write one XLSX per site (a sheet per kind of problem) and, with ``summary``, ``_tong_hop.xlsx``.
-
-    Each sheet starts with a header block (title, province, period, site and the personal-data
-    notice), then the column headers (frozen) and the rows. Files are written atomically with
-    mode 0o600; same inputs ⇒ byte-identical files (timestamps come from ``period``).
-
-    Args:
-        worklists: :func:`build_worklists` output.
-        out_dir: folder to write into (created if missing).
-        province_name: e.g. "Thái Nguyên".
-        period: reporting period, "2022-05" or a date.
-        summary: also write the summary workbook (:func:`write_summary_workbook`).
-
-    Returns:
-        The paths written, site files first (sorted), the summary last.
-
-    Examples:
-        >>> import tempfile
-        >>> wl = build_worklists(*_example_inputs(), unsigned_days=30, as_of=date(2022, 5, 31))
-        >>> with tempfile.TemporaryDirectory() as d:
-        ...     [p.name for p in write_site_workbooks(wl, d, province_name="Thái Nguyên",
-        ...                                           period="2022-05")]
-        ['S1.xlsx', 'S2.xlsx', '_tong_hop.xlsx']
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = _period_stamp(period)
-    period_text = _period_text(period, stamp)
-    tables = {k: worklists.get(k, pd.DataFrame(columns=list(COLUMNS))) for k in KINDS}
-    keys = [c for c in COLUMNS if c not in ("site_code", "site_name")]
-    headers = [COLUMNS[c][0] for c in keys]
-    widths = [COLUMNS[c][1] for c in keys]
-
-    kind_ix = {k: i for i, k in enumerate(KINDS)}
-    all_rows = pd.concat([t.assign(_kind=k, _k=kind_ix[k]) for k, t in tables.items()],
-                         ignore_index=True)
-    site_key = all_rows["site_code"].astype("string").fillna("")
-    all_rows = all_rows.assign(_s=site_key).sort_values(["_s", "_k"], kind="stable")
-    site_key = all_rows["_s"]
-    names = all_rows.dropna(subset=["site_name"]).drop_duplicates("_s").set_index("_s")[
-        "site_name"]
-    # bulk rows for every sheet at once; each (site, kind) group starts below the header block
-    first_data = 6  # 3 header lines, a blank row, the column headers
-    rank = all_rows.groupby(["_s", "_k"], sort=False).cumcount().to_numpy()
-    xml = _rows_xml(all_rows[keys], first_data + rank).to_numpy(object)
-    s_arr, k_arr = site_key.to_numpy(object), all_rows["_k"].to_numpy()
-    change = np.r_[True, (s_arr[1:] != s_arr[:-1]) | (k_arr[1:] != k_arr[:-1])] if len(
-        all_rows) else np.zeros(0, bool)
-    starts = np.flatnonzero(change)
-    ends = np.r_[starts[1:], len(all_rows)]
-    groups: dict[str, list[tuple[int, int, int]]] = {}
-    for a, b in zip(starts.tolist(), ends.tolist()):  # one entry per (site, kind) group
-        groups.setdefault(s_arr[a], []).append((int(k_arr[a]), a, b))
-    kind_names = list(KINDS)
-    written: list[Path] = []
-    for site in sorted(groups):
-        site_name = names.get(site, "")
-        wb = _new_workbook()
-        bulk: dict[str, str] = {}
-        for k, a, b in groups[site]:
-            title = KINDS[kind_names[k]]
-            lines = [f"DANH SÁCH BẢN GHI CẦN ĐIỀU CHỈNH — {title.upper()}",
-                     f"Tỉnh {province_name} — kỳ báo cáo {period_text} — cơ sở: {site} "
-                     f"{site_name or ''}".rstrip(),
-                     PERSONAL_DATA_NOTICE]
-            sheet = _write_sheet(wb, title, lines, headers, widths)
-            bulk[sheet] = "".join(xml[a:b].tolist())
-        path = out / f"{_safe_name(site or None)}.xlsx"
-        write_bytes(_workbook_bytes(wb, stamp, bulk), path, private=True)
-        written.append(path)
-
-    if summary:
-        written.append(write_summary_workbook(worklists, out, province_name=province_name, period=period))
-    return written
-
-
-def write_summary_workbook(worklists: Mapping[str, pd.DataFrame], out_dir: str | Path, *,
-                           province_name: str, period: str | date) -> Path:
-    """Write ``_tong_hop.xlsx``: rows to fix per site and kind of problem (no personal data)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = _period_stamp(period)
-    period_text = _period_text(period, stamp)
-    tables = [t.assign(_kind=k) for k, t in worklists.items() if k in KINDS]
-    all_rows = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
-        columns=[*COLUMNS, "_kind"])
-    all_rows["_s"] = all_rows["site_code"].astype("string").fillna("")
-    names = all_rows.dropna(subset=["site_name"]).drop_duplicates("_s").set_index("_s")["site_name"]
-    counts = (all_rows.groupby(["_s", "_kind"]).size().unstack(
-        fill_value=0).reindex(columns=list(KINDS), fill_value=0))
-    counts = counts[counts.sum(axis=1) > 0] if len(counts) else counts
-    summary_rows = [[s, names.get(s, None), *[int(x) for x in r], int(sum(r))]
-                    for s, r in zip(counts.index, counts.to_numpy().tolist())]
-    totals = counts.sum().astype(int).tolist() if len(counts) else [0] * len(KINDS)
-    summary_rows.append(["Tổng", None, *totals, int(sum(totals))])
-    wb = _new_workbook()
-    _write_sheet(wb, "Tổng hợp",
-                 [f"TỔNG HỢP BẢN GHI CẦN ĐIỀU CHỈNH THEO CƠ SỞ TIÊM — TỈNH "
-                  f"{province_name.upper()}", f"Kỳ báo cáo {period_text}",
-                  "Số bản ghi cần điều chỉnh theo loại lỗi (không chứa thông tin cá nhân)"],
-                 ["Mã cơ sở", "Cơ sở tiêm", *KINDS.values(), "Tổng"],
-                 [11, 28, *[14] * len(KINDS), 10], summary_rows)
-    path = out / SUMMARY_FILE
-    write_bytes(_workbook_bytes(wb, stamp), path, private=True)
-    return path
 
 
 def to_table(worklists: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

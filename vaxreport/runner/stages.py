@@ -128,12 +128,12 @@ class StageOne:
 
     def link(self) -> str:
         """Find the same person across records (province-wide); returns a one-line summary."""
-        from vaxreport.linkage import dedup
+        from vaxreport import linkage
         from vaxreport.linkage.persons import person_records
 
         self.persons = person_records(self.cleaned.data)
-        self.labels = dedup.cluster_persons(self.persons, threshold=self.p.thresholds.dedup_threshold)
-        self.survivors = dedup.survivors(self.persons, self.labels)
+        self.labels = linkage.cluster_persons(self.persons, threshold=self.p.thresholds.dedup_threshold)
+        self.survivors = linkage.survivors(self.persons, self.labels)
         return f"{len(self.persons):,} person records → {len(self.survivors):,} persons"
 
     def reconcile(self) -> pd.DataFrame:
@@ -182,6 +182,7 @@ class StageOne:
         are written by its stage-2 notebook, :func:`write_district_worklists`; sites of no
         district in the params get theirs now). Returns the row-conservation counts, also in
         ``conservation.json``."""
+        from vaxreport.reporting import workbooks
         from vaxreport.reporting import worklists as wl
 
         out = layout.cleansed_dir(self.run_dir)
@@ -199,12 +200,13 @@ class StageOne:
         table = wl.to_table(self.worklists)
         table["district_code"] = table["site_code"].map(_site_district(self.facts.doses)).astype("string")
         write_parquet(table, layout.worklists_table(self.run_dir), private=True)
-        wl.write_summary_workbook(self.worklists, layout.worklists_dir(self.run_dir),
-                                  province_name=self.p.province_name, period=self.p.period)
+        workbooks.write_summary_workbook(self.worklists, layout.worklists_dir(self.run_dir),
+                                         province_name=self.p.province_name, period=self.p.period)
         orphan = ~table["district_code"].isin(list(self.p.district_names())).to_numpy(bool)
         if orphan.any():
-            wl.write_site_workbooks(wl.from_table(table[orphan]), layout.worklists_dir(self.run_dir),
-                                    province_name=self.p.province_name, period=self.p.period, summary=False)
+            workbooks.write_site_workbooks(wl.from_table(table[orphan]), layout.worklists_dir(self.run_dir),
+                                           province_name=self.p.province_name, period=self.p.period,
+                                           summary=False)
         return self.counts
 
     def run(self) -> dict[str, int]:
@@ -232,13 +234,14 @@ def _site_district(dose_facts: pd.DataFrame) -> pd.Series:
 def write_district_worklists(run_dir: Path | str, p: RunParams, district_code: str) -> list[Path]:
     """Stage 2: the correction workbooks of one district's sites, under ``cleansed/worklists/``
     (personal data stays in the owner-only stage-1 folder). Returns the files written."""
+    from vaxreport.reporting import workbooks
     from vaxreport.reporting import worklists as wl
 
     table = pd.read_parquet(layout.worklists_table(run_dir), filters=[("district_code", "==", district_code)])
     if table.empty:
         return []
-    return wl.write_site_workbooks(wl.from_table(table), layout.worklists_dir(run_dir),
-                                   province_name=p.province_name, period=p.period, summary=False)
+    return workbooks.write_site_workbooks(wl.from_table(table), layout.worklists_dir(run_dir),
+                                          province_name=p.province_name, period=p.period, summary=False)
 
 
 def open_run(params_path: str, run_dir: str, *, need_stage_one: bool = False) -> tuple[RunParams, Path]:

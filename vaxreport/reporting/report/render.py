@@ -30,6 +30,7 @@ import typst
 
 from vaxreport.exceptions import ReportRenderError
 from vaxreport.io.write import write_bytes
+from vaxreport.params import Signatory  # the one signature block: params reads it, the report prints it
 from vaxreport.reporting.report.format import NOT_APPLICABLE, fmt_decimal, fmt_int, fmt_place_date
 
 __all__ = [
@@ -124,17 +125,6 @@ class Section:
 
 
 @dataclass(frozen=True)
-class Signatory:
-    """Who signs: ``authority`` (``"KT. GIÁM ĐỐC"``, may be ``""``), ``title`` (``"GIÁM ĐỐC"``),
-    ``name`` (may be ``""``: the signing space is kept for a handwritten name). Empty lines are
-    not printed."""
-
-    authority: str
-    title: str
-    name: str
-
-
-@dataclass(frozen=True)
 class ReportDoc:
     """A whole report in the NĐ 30/2020 Annex I layout.
 
@@ -149,7 +139,8 @@ class ReportDoc:
         sections: the body.
         recipients: Nơi nhận items; ``"- "`` is added in front and ``";"`` at the end when
             missing, the last item ends with ``"."`` (``"Lưu: VT, NVY."``).
-        signatory: the signature block.
+        signatory: the signature block (:class:`vaxreport.params.Signatory`; empty lines are not
+            printed, an empty name keeps the signing space for a handwritten name).
         footer_note: small provenance line at the foot of every page, or ``None``.
     """
 

@@ -1,0 +1,281 @@
+"""Clustering: pairs at or above the threshold joined transitively (connected components), then
+the guard that rebuilds a cluster holding incompatible IDs or birth dates from its strongest
+links only; :func:`cluster_persons` runs the whole linkage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from vaxreport.linkage.blocking import BLOCKING_RULES, block_candidates
+from vaxreport.linkage.model import (
+    EM_MARGIN_BITS,
+    MERGE_ODDS_BITS,
+    Model,
+    default_threshold,
+    estimate_u,
+    fit_em,
+    pair_weights,
+    total_weight,
+)
+from vaxreport.linkage.prepare import FIELDS, PreparedFields, dob_int, prepare_fields
+from vaxreport.linkage.priors import DUPLICATE_RATE_RANGE
+from vaxreport.linkage.score import score_candidates
+from vaxreport.linkage.threads import worker_count
+
+
+def connected_components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components of ``n`` rows linked by pairs (a[k], b[k]); vectorised
+    hook-and-compress.  Label = the smallest row of the component.
+
+    >>> connected_components(5, np.array([3, 1]), np.array([4, 3])).tolist()
+    [0, 1, 2, 1, 1]
+    """
+    parent = np.arange(n, dtype=np.int64)
+    if a.size == 0:
+        return parent
+    a = a.astype(np.int64)
+    b = b.astype(np.int64)
+    while True:
+        pa, pb = parent[a], parent[b]
+        diff = pa != pb
+        if not diff.any():
+            break
+        lo = np.minimum(pa[diff], pb[diff])
+        hi = np.maximum(pa[diff], pb[diff])
+        np.minimum.at(parent, hi, lo)
+        while True:
+            nxt = parent[parent]
+            if np.array_equal(nxt, parent):
+                break
+            parent = nxt
+    return parent
+
+
+#: Two IDs of one length differing in more digits than this cannot be typos of one ID (a chain
+#: of two typos — a transposition then a substitution — differs in three).
+ID_MAX_DIGITS_APART = 3
+#: Same for birth dates (yyyymmdd digits), after undoing a day/month swap.
+DOB_MAX_DIGITS_APART = 2
+
+
+def _hamming(x: str, y: str) -> int:
+    return sum(1 for p, q in zip(x, y) if p != q)
+
+
+def _compatible_ids(x: str, y: str) -> bool:
+    """Could two IDs be (chains of) typos of one ID?  CMND vs CCCD: always."""
+    if not x or not y or len(x) != len(y):
+        return True
+    return _hamming(x, y) <= ID_MAX_DIGITS_APART
+
+
+def _compatible_dobs(x: int, y: int) -> bool:
+    """Could two yyyymmdd birth dates be typos / day-month swaps of one date?"""
+    if x == 0 or y == 0 or x == y:
+        return True
+    sx, sy = str(x), str(y)
+    swapped = sx[:4] + sx[6:8] + sx[4:6]
+    return min(_hamming(sx, sy), _hamming(swapped, sy)) <= DOB_MAX_DIGITS_APART
+
+
+def _hamming_int(x: np.ndarray, y: np.ndarray, width: int) -> np.ndarray:
+    out = np.zeros(x.size, np.int64)
+    for k in range(width):
+        out += (x // 10**k) % 10 != (y // 10**k) % 10
+    return out
+
+
+def _clashes(labels: np.ndarray, tagged: np.ndarray, max_apart: int, *, swap: bool) -> set[int]:
+    """Labels of clusters holding two values (``value·16 + length``, -1 if none) of one length
+    that differ in more than ``max_apart`` digits (also after a day/month swap if ``swap``)."""
+    sel = np.flatnonzero(tagged >= 0)
+    df = pd.DataFrame({"label": labels[sel], "v": tagged[sel]}).drop_duplicates()
+    many = df["label"].duplicated(keep=False)
+    df = df[many]
+    if df.empty:
+        return set()
+    pairs = df.merge(df, on="label")
+    pairs = pairs[pairs["v_x"] < pairs["v_y"]]
+    vx, vy = pairs["v_x"].to_numpy(), pairs["v_y"].to_numpy()
+    same_len = vx % 16 == vy % 16
+    x, y, width = vx // 16, vy // 16, 12
+    dist = _hamming_int(x, y, width)
+    if swap:  # yyyymmdd with day and month exchanged
+        xs = (x // 10000) * 10000 + (x % 100) * 100 + (x // 100) % 100
+        dist = np.minimum(dist, _hamming_int(xs, y, width))
+    bad = same_len & (dist > max_apart)
+    return set(pairs["label"].to_numpy()[bad].tolist())
+
+
+def _split_incompatible(prep: PreparedFields, labels: np.ndarray, a: np.ndarray, b: np.ndarray,
+                        w: np.ndarray, persons: pd.DataFrame) -> np.ndarray:
+    """Split clusters holding incompatible IDs or birth dates on their weakest links.
+
+    Links are replayed strongest first (ties broken by the records' content hashes, so the
+    result does not depend on row order) and a link is skipped when it would put incompatible
+    values in one cluster."""
+    ids = np.where((prep.codes["id"] >= 0) & prep.nums["id_row_ok"], prep.codes["id"], -1)
+    dob = dob_int(prep.y, prep.m, prep.d)
+    id_num = np.append(prep.nums["id_num"], -1)[ids]
+    id_len = np.append(prep.nums["id_len"], 0)[ids]
+    suspect = _clashes(labels, id_num * 16 + id_len, ID_MAX_DIGITS_APART, swap=False)
+    suspect |= _clashes(labels, np.where(dob > 0, dob * 16 + 8, -1), DOB_MAX_DIGITS_APART,
+                        swap=True)
+    if not suspect:
+        return labels
+    frame = pd.DataFrame({"label": labels})
+    id_str = prep.strings["id"]
+    members = frame[frame["label"].isin(suspect)].groupby("label").groups
+    edge_lab = labels[a]
+    in_suspect = np.isin(edge_lab, np.fromiter(suspect, np.int64))
+    ea, eb, ew = a[in_suspect], b[in_suspect], w[in_suspect]
+    involved = np.unique(np.concatenate([ea, eb]))
+    present = [col for col in FIELDS if col in persons.columns]
+    content = np.zeros(prep.n, np.uint64)
+    if present and involved.size:
+        content[involved] = pd.util.hash_pandas_object(
+            persons.iloc[involved][present].astype(str), index=False).to_numpy()
+    ca, cb = content[ea], content[eb]
+    order = np.lexsort((np.maximum(ca, cb), np.minimum(ca, cb), -np.round(ew, 9)))
+    ea, eb = ea[order], eb[order]
+    new = labels.copy()
+    by_label: dict[int, list[tuple[int, int]]] = {}
+    for x, y in zip(ea.tolist(), eb.tolist()):
+        by_label.setdefault(int(labels[x]), []).append((x, y))
+    for lab, rows in members.items():
+        rows_l = [int(r) for r in rows]
+        id_vals = {r: (id_str[ids[r]] if ids[r] >= 0 else "") for r in rows_l}
+        dob_vals = {r: int(dob[r]) for r in rows_l}
+        # does the cluster actually hold an incompatible pair?
+        parent = {r: r for r in rows_l}
+        comp_ids = {r: {id_vals[r]} - {""} for r in rows_l}
+        comp_dobs = {r: {dob_vals[r]} - {0} for r in rows_l}
+
+        def find(r: int) -> int:
+            while parent[r] != r:
+                parent[r] = parent[parent[r]]
+                r = parent[r]
+            return r
+
+        for x, y in by_label.get(int(lab), []):
+            rx, ry = find(x), find(y)
+            if rx == ry:
+                continue
+            ok = all(_compatible_ids(p, q) for p in comp_ids[rx] for q in comp_ids[ry])
+            ok = ok and all(_compatible_dobs(p, q) for p in comp_dobs[rx] for q in comp_dobs[ry])
+            if not ok:
+                continue
+            lo, hi = min(rx, ry), max(rx, ry)
+            parent[hi] = lo
+            comp_ids[lo] |= comp_ids.pop(hi)
+            comp_dobs[lo] |= comp_dobs.pop(hi)
+        for r in rows_l:
+            new[r] = find(r)
+    return new
+
+
+@dataclass(frozen=True)
+class Linkage:
+    """The outcome of :func:`link_persons`.
+
+    Attributes:
+        labels: cluster label per row (the smallest row position of its cluster).
+        a: first rows of the accepted links (pairs at or above the threshold).
+        b: their second rows.
+        weight: their match weights (bits).
+        threshold: the decision threshold used (bits).
+        model: the fitted model (u, m, household u).
+    """
+
+    labels: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    weight: np.ndarray
+    threshold: float
+    model: Model
+
+
+def link_persons(persons: pd.DataFrame, threshold: float | None, workers: int | None = None
+                 ) -> Linkage:
+    """The whole linkage of a person table: prepare, block, score (progressive filter a few
+    bits below the lowest default threshold), fit EM on the pairs near it, decide, cluster and
+    guard.  :func:`cluster_persons` returns its labels; ``explain`` uses its links and model.
+
+    Args:
+        persons: person table (see :func:`cluster_persons`), at least one row.
+        threshold: decision threshold (bits); None for the default of the table.
+        workers: threads (:func:`~vaxreport.linkage.threads.worker_count`).
+
+    Returns:
+        :class:`Linkage`: labels per row position, accepted links, threshold and model.
+
+    Examples:
+        >>> df = pd.DataFrame({"full_name": ["Lê Văn Tám", "Le Van Tam", "Phạm Hà"],
+        ...                    "birth_date": ["1990-01-02", "1990-01-02", "1970-05-05"]})
+        >>> res = link_persons(df, None)
+        >>> res.labels.tolist(), res.a.tolist(), res.b.tolist()
+        ([0, 0, 2], [0], [1])
+    """
+    nw = worker_count(workers)
+    prep = prepare_fields(persons)
+    model = estimate_u(prep)
+    a, b = block_candidates(prep, BLOCKING_RULES, unique=False, workers=nw)
+    lo, hi = DUPLICATE_RATE_RANGE
+    floor = default_threshold(prep.n, hi) if threshold is None else float(threshold)
+    a, b, lv, _, total = score_candidates(prep, model, a, b, threshold=floor - EM_MARGIN_BITS, workers=nw)
+    near = total >= floor - EM_MARGIN_BITS
+    a, b, lv = a[near], b[near], {k: v[near] for k, v in lv.items()}
+    first = np.unique(a * prep.n + b, return_index=True)[1]
+    a, b, lv = a[first], b[first], {k: v[first] for k, v in lv.items()}
+    model, rate = fit_em(prep, model, a, b, lv)
+    thr = default_threshold(prep.n, rate) + MERGE_ODDS_BITS if threshold is None else float(
+        threshold)
+    total = total_weight(pair_weights(prep, model, a, b, lv), a.size)
+    keep = total >= thr
+    ka, kb, kw = a[keep], b[keep], total[keep]
+    labels = connected_components(prep.n, ka, kb)
+    labels = _split_incompatible(prep, labels, ka, kb, kw, persons)
+    return Linkage(labels=labels, a=ka, b=kb, weight=kw, threshold=thr, model=model)
+
+
+def cluster_persons(persons: pd.DataFrame, *, threshold: float | None = None,
+                    workers: int | None = None) -> pd.Series:
+    """Cluster person records that describe the same person.
+
+    Args:
+        persons: one row per platform person record with any of ``full_name, birth_date,
+            gender, id_number, phone, commune_code, address`` (any may be missing or NA;
+            ``birth_date`` datetime64 or strings; names with or without diacritics).
+        threshold: match weight in bits above which a pair is merged; default
+            :func:`~vaxreport.linkage.model.default_threshold` of the table size and of its duplicate rate, estimated
+            from the records merged at a 10 % prior (posterior match probability ½).
+        workers: threads for candidate generation and scoring; default the usable CPUs, at
+            most :data:`~vaxreport.linkage.threads.MAX_WORKERS`; 1 runs serially.  The labels
+            do not depend on it.
+
+    Returns:
+        Series of int64 cluster labels aligned to ``persons.index`` (name ``person_id``): the
+        smallest row position (0-based) in the cluster.  Does not mutate the input.
+
+    Raises:
+        TypeError: ``persons`` is not a DataFrame.
+
+    Examples:
+        >>> df = pd.DataFrame({"full_name": ["Trần Thị Mai", "Tran Thi Mai", "Trần Văn Nam"],
+        ...                    "birth_date": ["1985-07-04", "07/04/1985", "2010-01-01"],
+        ...                    "phone": ["0987654321", None, "0987654321"]},
+        ...                   index=[10, 11, 12])
+        >>> cluster_persons(df).to_dict()
+        {10: 0, 11: 0, 12: 2}
+    """
+    if not isinstance(persons, pd.DataFrame):
+        raise TypeError(f"persons must be a DataFrame, got {type(persons).__name__}")
+    if len(persons) == 0:
+        return pd.Series([], index=persons.index, dtype=np.int64, name="person_id")
+    res = link_persons(persons, threshold, workers)
+    return pd.Series(res.labels.astype(np.int64), index=persons.index, name="person_id")
+

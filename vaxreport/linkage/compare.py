@@ -1,0 +1,299 @@
+"""Comparisons: the agreement level (:data:`~vaxreport.linkage.priors.LEVELS`) of each field
+for pairs of records, vectorised on integer codes; names refined with rapidfuzz on the unique
+pairs of strings only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from vaxreport.linkage.prepare import PreparedFields
+from vaxreport.linkage.priors import REAL_NAME_MIN_SHARE, REAL_NAME_MIN_TABLE
+from vaxreport.text import is_vietnamese_syllable
+
+
+def _unique_pair_apply(ca: np.ndarray, cb: np.ndarray, uniq: np.ndarray,
+                       func: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """Apply ``func(strings_a, strings_b) -> array`` once per unique (code a, code b) pair."""
+    if ca.size == 0:
+        return np.empty(0, np.float64)
+    width = max(len(uniq), 1)
+    lo, hi = np.minimum(ca, cb).astype(np.int64), np.maximum(ca, cb).astype(np.int64)
+    inv, key = pd.factorize(lo * width + hi)
+    sa = uniq[key // width]
+    sb = uniq[key % width]
+    return np.asarray(func(sa, sb))[inv]
+
+
+def _lev(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
+    return process.cpdist(list(sa), list(sb), scorer=OSA.distance, workers=-1)
+
+
+def one_edit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """True where two non-negative integers (digit strings of equal length) differ by exactly
+    one substituted digit or one adjacent transposition; vectorised integer arithmetic.
+
+    ``|x - y|`` is then ``k·10^p`` (k ≤ 9) or ``9·j·10^p``; the digits above are checked equal.
+
+    >>> one_edit(np.array([19090000123, 19090000123, 1, 19900101]),
+    ...          np.array([19090000213, 19090000124, 1, 20000101]))
+    array([ True,  True, False, False])
+    """
+    x = np.asarray(x, np.int64)
+    y = np.asarray(y, np.int64)
+    diff = np.abs(x - y)
+    e = np.searchsorted(_POW10, diff, side="right") - 1
+    P = _POW10[np.clip(e, 0, 15)]
+    out = np.zeros(x.size, bool)
+
+    def check(idx: np.ndarray, p: np.ndarray, transposed: bool) -> None:
+        xs, ys = x[idx], y[idx]
+        if transposed:  # digits at p and 10p crossed, everything above equal
+            ok = xs // (p * 100) == ys // (p * 100)
+            ok &= (xs // p) % 10 == (ys // (p * 10)) % 10
+            ok &= (xs // (p * 10)) % 10 == (ys // p) % 10
+        else:  # only the digit at p differs
+            ok = xs // (p * 10) == ys // (p * 10)
+        out[idx[ok]] = True
+
+    valid = (diff > 0) & (e <= 15)
+    sub = np.flatnonzero(valid & (diff % P == 0))
+    check(sub, P[sub], False)
+    nine = sub[diff[sub] // P[sub] == 9]
+    check(nine, P[nine], True)
+    p2 = np.maximum(P // 10, 1)
+    tr = np.flatnonzero(valid & (e >= 1) & (diff % p2 == 0))
+    tr = tr[(diff[tr] // p2[tr]) % 9 == 0]
+    check(tr, p2[tr], True)
+    return out
+
+
+_POW10 = 10 ** np.arange(19, dtype=np.int64)
+
+
+def _swapped_order(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Same name tokens in another order ("An Nguyễn Văn" vs "Nguyễn Văn An")."""
+    c = prep.codes
+    sa = c["sorted_name"][a]
+    return (sa == c["sorted_name"][b]) & (sa >= 0) & (c["name"][a] != c["name"][b])
+
+
+def _lv_given(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    c = prep.codes
+    ga, gb = c["given"][a], c["given"][b]
+    given = np.zeros(a.size, np.int8)
+    has = (ga >= 0) & (gb >= 0)
+    eq = has & (ga == gb)
+    given[has] = 4
+    given[eq] = 1
+    acc = np.flatnonzero(eq)
+    aa, ab = c["given_accent"][a[acc]], c["given_accent"][b[acc]]
+    given[acc[(aa >= 0) & (ab >= 0) & (aa != ab)]] = 2
+    pend = np.flatnonzero(has & ~eq)
+    given[pend[_swapped_order(prep, a[pend], b[pend])]] = 1
+    return given
+
+
+def _lv_surname_middle(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    c = prep.codes
+    ra, rb = c["surname_middle"][a], c["surname_middle"][b]
+    rest = np.zeros(a.size, np.int8)
+    has = (ra >= 0) & (rb >= 0)
+    rest[has] = 3
+    rest[has & (ra == rb)] = 1
+    pend = np.flatnonzero(rest == 3)
+    rest[pend[_swapped_order(prep, a[pend], b[pend])]] = 1
+    return rest
+
+
+def _lv_birth_date(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Levels from yyyymmdd integers (``prep.nums["dob"]``; a bare year is yyyy0000)."""
+    ia, ib = prep.nums["dob"][a], prep.nums["dob"][b]
+    ya, yb = ia // 10000, ib // 10000
+    dob = np.zeros(a.size, np.int8)
+    both_year = (ya > 0) & (yb > 0)
+    dob[both_year] = np.where(ya[both_year] == yb[both_year], 4, 5)
+    full = np.flatnonzero((ia % 10000 > 0) & (ib % 10000 > 0) & both_year)
+    xa, xb = ia[full], ib[full]
+    same = xa == xb
+    md_a, md_b = xa % 10000, xb % 10000
+    same_year = ya[full] == yb[full]
+    swap = ~same & same_year & ((md_a % 100) * 100 + md_a // 100 == md_b)
+    # one typo'd digit: in day/month (same year) or in the year (same day and month)
+    maybe = np.flatnonzero(~same & ~swap & (same_year | (md_a == md_b)))
+    one = np.zeros(full.size, bool)
+    one[maybe] = one_edit(xa[maybe], xb[maybe])
+    lvl = dob[full]
+    lvl[one] = 3
+    lvl[swap] = 2
+    lvl[same] = 1
+    dob[full] = lvl
+    return dob
+
+
+def _lv_same(x: np.ndarray, y: np.ndarray, missing: int = -1) -> np.ndarray:
+    """0 if either is missing, 1 equal, 2 different."""
+    out = np.zeros(x.size, np.int8)
+    has = (x != missing) & (y != missing)
+    out[has] = np.where(x[has] == y[has], 1, 2)
+    return out
+
+
+def _lv_locality(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+    c = prep.codes
+    return {"commune": _lv_same(c["commune"][a], c["commune"][b]),
+            "address": _lv_same(c["address"][a], c["address"][b])}
+
+
+def comparison_levels(prep: PreparedFields, comp: str, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+    """Levels of one comparison of :data:`COMPARISONS` for pairs (a[k], b[k]), without
+    rapidfuzz: names that differ stay "different" until :func:`resolve_given` /
+    :func:`resolve_surname_middle` refine them.
+
+    Returns:
+        Field → int8 level codes (indices into :data:`~vaxreport.linkage.priors.LEVELS`);
+        ``locality`` gives ``commune`` and ``address``.
+
+    Examples:
+        >>> from vaxreport.linkage.prepare import prepare_fields
+        >>> p = prepare_fields(pd.DataFrame({"birth_date": ["12/03/1990", "03/12/1990"]}))
+        >>> comparison_levels(p, "birth_date", np.array([0]), np.array([1]))["birth_date"].tolist()
+        [2]
+    """
+    if comp == "given":
+        return {"given": _lv_given(prep, a, b)}
+    if comp == "surname_middle":
+        return {"surname_middle": _lv_surname_middle(prep, a, b)}
+    if comp == "birth_date":
+        return {"birth_date": _lv_birth_date(prep, a, b)}
+    if comp == "id_number":
+        lvl = _digit_levels(prep, "id", a, b)
+        ok = prep.nums["id_row_ok"]
+        return {"id_number": np.where(ok[a] & ok[b], lvl, 0).astype(np.int8)}
+    if comp == "gender":
+        return {"gender": _lv_same(prep.gender[a], prep.gender[b], missing=0)}
+    if comp == "phone":
+        return {"phone": _digit_levels(prep, "phone", a, b)}
+    return _lv_locality(prep, a, b)
+
+
+#: Comparisons, in the order the progressive filter evaluates them (most decisive first).
+COMPARISONS = ("phone", "locality", "birth_date", "id_number", "given", "surname_middle",
+               "gender")
+
+
+def compare_pairs(prep: PreparedFields, a: np.ndarray, b: np.ndarray, *, fuzzy: bool = True
+                  ) -> dict[str, np.ndarray]:
+    """Agreement level of every field for pairs of rows (a[k], b[k]).
+
+    Args:
+        prep: the prepared table (:func:`~vaxreport.linkage.prepare.prepare_fields`).
+        a: row positions of the first records.
+        b: row positions of the second records.
+        fuzzy: refine differing names with rapidfuzz (typo, partial, another name).
+
+    Returns:
+        Field → int8 level codes, indices into :data:`~vaxreport.linkage.priors.LEVELS`.
+
+    Examples:
+        >>> from vaxreport.linkage.prepare import prepare_fields
+        >>> from vaxreport.linkage.priors import LEVELS
+        >>> p = prepare_fields(pd.DataFrame({"full_name": ["Lê Văn Hùng", "Le Van Hug"]}))
+        >>> lv = compare_pairs(p, np.array([0]), np.array([1]))
+        >>> LEVELS["given"][lv["given"][0]], LEVELS["surname_middle"][lv["surname_middle"][0]]
+        ('typo', 'exact')
+    """
+    lv: dict[str, np.ndarray] = {}
+    for comp in COMPARISONS:
+        lv.update(comparison_levels(prep, comp, a, b))
+    if fuzzy:
+        _resolve_names(prep, a, b, lv)
+    return lv
+
+
+def _digit_levels(prep: PreparedFields, key: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """0 missing / not comparable, 1 exact, 2 one digit or transposition, 3 different."""
+    ca, cb = prep.codes[key][a], prep.codes[key][b]
+    lens, nums = prep.nums[f"{key}_len"], prep.nums[f"{key}_num"]
+    out = np.zeros(a.size, np.int8)
+    has = np.flatnonzero((ca >= 0) & (cb >= 0))
+    ca, cb = ca[has], cb[has]
+    lvl = np.where(lens[ca] == lens[cb], 3, 0).astype(np.int8)
+    lvl[ca == cb] = 1
+    pend = np.flatnonzero(lvl == 3)
+    lvl[pend[one_edit(nums[ca[pend]], nums[cb[pend]])]] = 2
+    out[has] = lvl
+    return out
+
+
+def _resolve_names(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
+                   lv: dict[str, np.ndarray]) -> None:
+    """Refine "different" name levels to typo/partial with rapidfuzz (unique pairs only)."""
+    resolve_given(prep, a, b, lv)
+    resolve_surname_middle(prep, a, b, lv)
+
+
+def resolve_given(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
+                  lv: dict[str, np.ndarray]) -> None:
+    """Refine "different" given names (``lv["given"]``, in place) to "typo" with rapidfuzz, or
+    to "another_name" when both are real given names (:func:`real_given_names`); unique pairs
+    of strings only."""
+    c = prep.codes
+    ne = np.flatnonzero(lv["given"] == 4)
+    if ne.size:
+        ga, gb = c["given"][a[ne]], c["given"][b[ne]]
+        dist = _unique_pair_apply(ga, gb, prep.strings["given"], _lev)
+        glen = given_lengths(prep)
+        short = np.minimum(glen[ga], glen[gb])
+        typo = (dist <= 1) | ((dist <= 2) & (short >= 6))
+        # "Hùng"/"Dũng", "An"/"Anh": one edit apart but two real names — siblings, not a typo.
+        real = real_given_names(prep)
+        both = real[ga] & real[gb]
+        typo &= ~both
+        lv["given"][ne[typo]] = 3
+        lv["given"][ne[~typo & both]] = 5
+
+
+def given_lengths(prep: PreparedFields) -> np.ndarray:
+    """Per given name, its length in characters (cached on ``prep``)."""
+    glen = prep.nums.get("given_len")
+    if glen is None:
+        glen = pd.Series(prep.strings["given"], dtype="str").str.len().to_numpy(np.int64)
+        prep.nums["given_len"] = glen
+    return glen
+
+
+def real_given_names(prep: PreparedFields) -> np.ndarray:
+    """Per given name: real = a valid Vietnamese syllable that, in a large table, is also a
+    common given name (a typo's product is rare: "Tuấ", "Hy" for "Huy")."""
+    real = prep.nums.get("given_real")
+    if real is None:
+        c = prep.codes["given"]
+        real = np.array([is_vietnamese_syllable(v) for v in prep.strings["given"]], bool)
+        if prep.n >= REAL_NAME_MIN_TABLE:
+            cnt = np.bincount(c[c >= 0], minlength=real.size)
+            real &= cnt >= REAL_NAME_MIN_SHARE * prep.n
+        prep.nums["given_real"] = real
+    return real
+
+
+def resolve_surname_middle(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
+                           lv: dict[str, np.ndarray]) -> None:
+    """Refine "different" surname + middle names (``lv["surname_middle"]``, in place) to
+    "partial" (same surname, a middle name missing, or at most two edits); unique pairs only."""
+    c = prep.codes
+    ne = np.flatnonzero(lv["surname_middle"] == 3)
+    if ne.size:
+        ra, rb = c["surname_middle"][a[ne]], c["surname_middle"][b[ne]]
+        sa, sb = c["surname"][a[ne]], c["surname"][b[ne]]
+        mida, midb = c["middle"][a[ne]], c["middle"][b[ne]]
+        partial = (sa == sb) & (sa >= 0) & ((mida < 0) | (midb < 0))
+        dist = _unique_pair_apply(ra, rb, prep.strings["surname_middle"], _lev)
+        partial |= dist <= 2
+        lv["surname_middle"][ne[partial]] = 2
+

@@ -1,0 +1,407 @@
+"""The Fellegi–Sunter model: u probabilities from the data, per-comparison weights (bits) with
+term-frequency and household adjustments, the default threshold, and EM for m, the
+household-conditional u and the duplicate rate.  The priors are in :mod:`.priors`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from vaxreport.linkage.blocking import block_pairs, sorted_unique
+from vaxreport.linkage.compare import COMPARISONS, compare_pairs, real_given_names
+from vaxreport.linkage.prepare import PreparedFields, dob_int
+from vaxreport.linkage.priors import (
+    DUPLICATE_RATE_RANGE,
+    HOUSEHOLD_MAX_RECORDS,
+    HOUSEHOLD_U,
+    LEVELS,
+    M_PRIORS,
+    TF_PSEUDO_RECORDS,
+    U_FLOOR,
+    U_PRIORS,
+)
+
+# ------------------------------------------------------------------ u from the data
+
+def _sum_sq(counts: np.ndarray) -> float:
+    tot = counts.sum()
+    if tot <= 1:
+        return 0.0
+    p = counts / tot
+    return float((p * p).sum())
+
+
+def _u_fuzzy(uniq: np.ndarray, counts: np.ndarray, pred: Callable[[np.ndarray, np.ndarray], np.ndarray],
+             top: int = 1500) -> float:
+    """P(two random non-equal values satisfy ``pred``), over the ``top`` most frequent values."""
+    if len(uniq) < 2 or counts.sum() == 0:
+        return 0.0
+    order = np.argsort(-counts, kind="stable")[:top]
+    vals = [str(v) for v in uniq[order]]
+    p = counts[order] / counts.sum()
+    mat = process.cdist(vals, vals, scorer=OSA.distance, workers=-1)
+    hit = pred(mat, np.array([len(v) for v in vals]))
+    np.fill_diagonal(hit, False)
+    return float(p @ hit @ p)
+
+
+def _u_birth_date(prep: PreparedFields) -> dict[str, float]:
+    """u of the non-exact birth-date levels: exact from the value distribution, the others by
+    enumerating each date's neighbours (day/month swapped, one digit changed, same year)."""
+    dob = prep.freq["dob_values"]
+    if dob.size:
+        dcnt = np.unique(dob_int(prep.y, prep.m, prep.d)[dob_int(prep.y, prep.m, prep.d) > 0],
+                         return_counts=True)[1].astype(np.float64)
+        pd_ = dcnt / dcnt.sum()
+        lookup = pd.Series(pd_, index=dob)
+        y, md = dob // 10000, dob % 10000
+        m, d = md // 100, md % 100
+        swapped = y * 10000 + d * 100 + m
+        u_swap = float((pd_ * lookup.reindex(swapped).fillna(0).to_numpy() * (m != d)).sum())
+        u_one = 0.0
+        for k in range(8):
+            p = 10 ** k
+            digit = (dob // p) % 10
+            for new in range(10):
+                nb = dob + (new - digit) * p
+                keep = nb != dob
+                q = lookup.reindex(nb[keep]).fillna(0).to_numpy()
+                u_one += float((pd_[keep] * q).sum())
+        ycnt = np.bincount(y.astype(np.int64), weights=pd_)
+        u_year = max(float((ycnt ** 2).sum()) - _sum_sq(dcnt) - u_swap, 1e-4)
+    else:
+        u_swap, u_one, u_year = 1e-5, 1e-4, 0.02
+    return {"day_month_swapped": max(u_swap, 1e-6), "one_digit": max(u_one, 1e-5),
+            "same_year": u_year, "different": 0.97}
+
+
+@dataclass(frozen=True)
+class Model:
+    """u probabilities of the non-term-frequency levels, per comparison; m probabilities and
+    the household-conditional u (priors, then estimated from the table by :func:`fit_em`)."""
+
+    u: dict[str, dict[str, float]]
+    m: dict[str, dict[str, float]] = field(
+        default_factory=lambda: {k: dict(v) for k, v in M_PRIORS.items()})
+    hh_u: dict[str, dict[str, float]] = field(
+        default_factory=lambda: {k: dict(v) for k, v in HOUSEHOLD_U.items()})
+
+
+def estimate_u(prep: PreparedFields) -> Model:
+    """The u of the non-term-frequency levels, from the table's value frequencies, shrunk
+    towards :data:`~vaxreport.linkage.priors.U_PRIORS` on small tables; m at their priors.
+
+    Args:
+        prep: the prepared table (:func:`~vaxreport.linkage.prepare.prepare_fields`).
+
+    Returns:
+        A :class:`Model` (m and household u at their priors, for :func:`fit_em`).
+
+    Examples:
+        >>> from vaxreport.linkage.prepare import prepare_fields
+        >>> model = estimate_u(prepare_fields(pd.DataFrame({"gender": ["M", "F", "M", "F"]})))
+        >>> round(model.u["gender"]["same"], 3), model.m["gender"]["same"]
+        (0.5, 0.97)
+    """
+    c = prep.codes
+    u: dict[str, dict[str, float]] = {}
+
+    def counts(key: str) -> np.ndarray:
+        x = c[key]
+        return np.bincount(x[x >= 0], minlength=len(prep.strings[key])).astype(np.float64)
+
+    gc = counts("given")
+    g_typo = _u_fuzzy(prep.strings["given"], gc,
+                      lambda d, ln: (d <= 1) | ((d <= 2) & (np.minimum.outer(ln, ln) >= 6)))
+    u["given"] = {"accent_differs": 0.3 * max(_sum_sq(gc), 1e-3), "typo": max(g_typo, 1e-3)}
+    real = real_given_names(prep)
+    r = float(gc[real].sum() / max(gc.sum(), 1.0))
+    u["given"]["another_name"] = max(r * r - _sum_sq(gc) - g_typo, 0.05)
+    u["given"]["different"] = max(1 - _sum_sq(gc) - g_typo - u["given"]["another_name"], 0.01)
+    rc = counts("surname_middle")
+    r_part = _u_fuzzy(prep.strings["surname_middle"], rc, lambda d, ln: d <= 2)
+    u["surname_middle"] = {"partial": max(r_part, 1e-3),
+                           "different": max(1 - _sum_sq(rc) - r_part, 0.3)}
+    u["birth_date"] = _u_birth_date(prep)
+    u["id_number"] = {"one_edit": 1e-6, "different": 1.0}
+    g = prep.gender[prep.gender > 0]
+    share_m = float((g == 1).mean()) if g.size else 0.5
+    same_g = max(share_m ** 2 + (1 - share_m) ** 2, 0.5)
+    u["gender"] = {"same": same_g, "different": 1 - same_g}
+    cc = counts("commune")
+    u["commune"] = {"same": max(_sum_sq(cc), 1e-4), "different": max(1 - _sum_sq(cc), 0.5)}
+    u["phone"] = {"one_digit": 1e-4, "different": 0.99}
+    ac = counts("address")
+    u["address"] = {"same": max(_sum_sq(ac), 1e-4), "different": max(1 - _sum_sq(ac), 0.5)}
+    # shrink towards the priors: a table of a few rows says little about chance agreement
+    share = prep.n / (prep.n + TF_PSEUDO_RECORDS)
+    for comp, levels in U_PRIORS.items():
+        for lvl, prior in levels.items():
+            u[comp][lvl] = share * u[comp][lvl] + (1 - share) * prior
+    return Model(u=u)
+
+
+# ------------------------------------------------------------------ weights
+
+def _w(m: float, u: float | np.ndarray) -> Any:
+    return np.log2(m / np.maximum(u, U_FLOOR))
+
+
+def _table(model: Model, comp: str, names: tuple[str, ...]) -> np.ndarray:
+    tab = np.zeros(len(names) + 1, np.float64)
+    for k, lvl in enumerate(names, start=1):
+        if lvl in model.u[comp]:
+            tab[k] = _w(model.m[comp][lvl], model.u[comp][lvl])
+    return tab
+
+
+def household_regime(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Household regime of pairs: 1 same phone used by few records, 2 (only) same address
+    used by few records, 0 neither."""
+    out = np.zeros(a.size, np.int8)
+    for key, tag in (("address", 2), ("phone", 1)):
+        ca, cb = prep.codes[key][a], prep.codes[key][b]
+        same = (ca == cb) & (ca >= 0)
+        same &= prep.nums[f"{key}_count"][ca] <= HOUSEHOLD_MAX_RECORDS
+        out[same] = tag
+    return out
+
+
+def _hh_table(model: Model, comp: str) -> np.ndarray:
+    names = LEVELS[comp][1:]
+    return np.array([0.0] + [float(_w(model.m[comp][k], model.hh_u[comp][k])) for k in names])
+
+
+def comparison_weight(prep: PreparedFields, model: Model, comp: str, a: np.ndarray,
+                      lv: dict[str, np.ndarray], hh: np.ndarray) -> np.ndarray:
+    """Weights (bits) of one comparison of :data:`~vaxreport.linkage.compare.COMPARISONS`
+    for the pairs whose first rows are ``a`` and levels ``lv``; exact levels term-frequency
+    adjusted; pairs in the household regime (``hh``, :func:`household_regime`) use
+    household-conditional u."""
+    M = model.m
+    if comp == "phone":
+        level = lv["phone"]
+        w = _table(model, "phone", LEVELS["phone"][1:])[level]
+        ex = np.flatnonzero(level == 1)
+        w[ex] = _w(M["phone"]["exact"], prep.freq["phone"][prep.codes["phone"][a[ex]]])
+        return w
+    if comp == "locality":  # address implies commune: the stronger agreement counts once
+        wc = _table(model, "commune", ("same", "different"))[lv["commune"]]
+        wa = _table(model, "address", ("same", "different"))[lv["address"]]
+        pos = np.maximum(np.maximum(wc, wa), 0.0)
+        # and two communes imply two addresses: the commune's difference counts alone
+        neg = np.where(lv["commune"] == 2, np.minimum(wc, 0.0), np.minimum(wa, 0.0))
+        out = np.where(pos > 0, pos, neg)
+        ex = np.flatnonzero(lv["address"] == 1)  # a shared address: term-frequency u
+        out[ex] = np.maximum(_w(M["address"]["same"],
+                                prep.freq["address"][prep.codes["address"][a[ex]]]), wc[ex])
+        return np.where(hh == 1, 0.0, out)
+    if comp == "gender":
+        w = _table(model, "gender", ("same", "different"))[lv["gender"]]
+        named = np.flatnonzero(((lv["given"] == 1) | (lv["given"] == 2)) & (lv["gender"] > 0))
+        if named.size:  # the same given name mostly implies the same gender
+            share = prep.freq["given_male"][prep.codes["given"][a[named]]]
+            same = share ** 2 + (1 - share) ** 2
+            w[named] = np.where(lv["gender"][named] == 1, _w(M["gender"]["same"], same),
+                                _w(M["gender"]["different"], 1 - same))
+        return w
+    level = lv[comp]
+    w = _table(model, comp, LEVELS[comp][1:])[level]
+    ex = np.flatnonzero(level == 1)
+    if ex.size:
+        rows = a[ex]
+        if comp == "birth_date":
+            vals = prep.nums["dob"][rows]
+            u = prep.freq["dob"][np.searchsorted(prep.freq["dob_values"], vals)]
+        else:
+            key = {"id_number": "id"}.get(comp, comp)
+            u = prep.freq[key][prep.codes[key][rows]]
+        w[ex] = _w(M[comp]["exact"], u)
+    if comp == "given":
+        acc = np.flatnonzero(level == 2)
+        if acc.size:
+            w[acc] = _w(M["given"]["accent_differs"],
+                        0.3 * prep.freq["given"][prep.codes["given"][a[acc]]])
+    if comp == "surname_middle":  # the full name's own frequency, not a product of its parts
+        full = np.flatnonzero((level == 1) & (lv["given"] == 1) & (hh == 0))
+        if full.size:
+            w[full] += prep.freq["name_dependence"][prep.codes["sorted_name"][a[full]]]
+    if comp in HOUSEHOLD_U and hh.any():
+        h = np.flatnonzero(hh)
+        wh = _hh_table(model, comp)[level[h]]
+        if comp == "given":  # a rare given name is rarer still within one household
+            wh = np.where(level[h] == 1, np.maximum(wh, w[h]), wh)
+        w[h] = wh
+    return w
+
+
+def max_weight(prep: PreparedFields, model: Model, comp: str) -> float:
+    """Largest weight a comparison can contribute (for the progressive filter's bound)."""
+    M = model.m
+    if comp == "locality":
+        fa = prep.freq["address"]
+        return float(max(_table(model, "commune", ("same",))[1],
+                         _table(model, "address", ("same",))[1], 0.0,
+                         _w(M["address"]["same"], fa.min()) if fa.size else 0.0))
+    if comp == "gender":
+        share = prep.freq["given_male"]
+        same = share ** 2 + (1 - share) ** 2
+        return float(max(_table(model, "gender", ("same", "different")).max(), 0.0,
+                          *(_w(M["gender"]["same"], same.min()),
+                            _w(M["gender"]["different"], (1 - same).min())) if share.size
+                          else (0.0,)))
+    best = float(max(_table(model, comp, LEVELS[comp][1:]).max(), 0.0))
+    if comp == "surname_middle" and prep.freq["name_dependence"].size:
+        best += max(float(prep.freq["name_dependence"].max()), 0.0)
+    if comp in HOUSEHOLD_U:
+        best = max(best, float(_hh_table(model, comp).max()))
+    key = {"id_number": "id", "birth_date": "dob"}.get(comp, comp)
+    f = prep.freq.get(key)
+    if f is not None and f.size:
+        best = max(best, float(_w(M[comp]["exact"], f.min())))
+    return best
+
+
+def pair_weights(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarray,
+                 lv: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-comparison weights (bits) of each pair (a[k], b[k]) with levels ``lv``
+    (:func:`~vaxreport.linkage.compare.compare_pairs`)."""
+    hh = household_regime(prep, a, b)
+    return {comp: comparison_weight(prep, model, comp, a, lv, hh) for comp in COMPARISONS}
+
+
+def total_weight(w: dict[str, np.ndarray], size: int) -> np.ndarray:
+    """The match weight of each of ``size`` pairs: the sum of its comparisons' weights (bits).
+
+    >>> total_weight({"phone": np.array([3.0, -1.0]), "given": np.array([2.5, 0.0])}, 2).tolist()
+    [5.5, -1.0]
+    """
+    total = np.zeros(size, np.float64)
+    for v in w.values():
+        total += v
+    return total
+
+
+def default_threshold(n_records: int, duplicate_rate: float = 0.10) -> float:
+    """Default decision threshold in bits: the prior log2-odds against a random pair matching.
+
+    With ``n`` records of which a share ``duplicate_rate`` duplicate another, a random pair is
+    a match with probability ≈ ``rate·n / (n(n-1)/2)``; a pair is merged when its evidence
+    outweighs those odds (posterior probability ≥ ½).  ``n`` counts the
+    :data:`TF_PSEUDO_RECORDS` that the term-frequency u are shrunk with, so that small tables
+    (whose u are mostly priors) are judged by the same standard.
+
+    Args:
+        n_records: number of rows in the person table.
+        duplicate_rate: share of records that duplicate another
+            (:func:`~vaxreport.linkage.cluster.cluster_persons` estimates it from the table,
+            within :data:`~vaxreport.linkage.priors.DUPLICATE_RATE_RANGE`).
+
+    Returns:
+        Threshold in bits.
+
+    Examples:
+        >>> round(default_threshold(1_300_000), 1)
+        22.6
+        >>> round(default_threshold(3), 1)
+        13.3
+    """
+    n = max(n_records, 0) + TF_PSEUDO_RECORDS
+    return math.log2((n - 1) / 2 / duplicate_rate)
+
+
+#: A pair is merged when its match is this many bits more likely than not (1 bit: posterior
+#: ≥ 2/3): merging two people mixes their dose histories, which costs more than a missed
+#: duplicate, which the worklists still show as a probable duplicate.
+MERGE_ODDS_BITS = 1.0
+
+
+# ------------------------------------------------------------------ EM
+
+#: EM (:func:`fit_em`): rounds, weight of the priors (in pairs), how far below the lowest default
+#: threshold the pairs it learns from reach (bits), and how many household pairs it samples.
+EM_ROUNDS = 4
+EM_PRIOR_PAIRS = 200.0
+EM_MARGIN_BITS = 4.0
+EM_HOUSEHOLD_PAIRS = 200_000
+#: m that EM does not learn: twins agree on everything but the given name, so EM would take
+#: them for one person whose name changed; how often a person's given name changes between
+#: registrations (other than by a typo) is domain knowledge, kept at its prior.
+EM_FIXED_M: dict[str, tuple[str, ...]] = {"given": ("different", "another_name")}
+
+
+def _posterior(total: np.ndarray, threshold: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp2(np.clip(threshold - total, -60.0, 60.0)))
+
+
+def _household_pairs(prep: PreparedFields, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``limit`` pairs (evenly spread) of records sharing a household-sized phone or
+    address: two members of one household, or one person twice."""
+    chunks = []
+    rank = np.arange(prep.n, dtype=np.int64)
+    for key in ("phone", "address"):
+        c = prep.codes[key]
+        small = (c >= 0) & (prep.nums[f"{key}_count"][c] <= HOUSEHOLD_MAX_RECORDS)
+        chunks.append(block_pairs(np.where(small, c, -1).astype(np.int64), rank,
+                                  HOUSEHOLD_MAX_RECORDS, 0))
+    a = np.concatenate([x[0] for x in chunks])
+    b = np.concatenate([x[1] for x in chunks])
+    code = sorted_unique(np.minimum(a, b) * prep.n + np.maximum(a, b))
+    if code.size > limit:
+        code = code[np.linspace(0, code.size - 1, limit).astype(np.int64)]
+    return code // prep.n, code % prep.n
+
+
+def fit_em(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarray,
+           lv: dict[str, np.ndarray]) -> tuple[Model, float]:
+    """m probabilities, household-conditional u and the duplicate rate, estimated by EM.
+
+    The pairs ``a, b`` (levels ``lv``) are the candidates that could reach the threshold; each
+    round weighs them with the current model, takes each pair's posterior match probability
+    (prior odds from the duplicate rate) and re-estimates every m as the posterior-weighted
+    share of its level (the priors count as :data:`EM_PRIOR_PAIRS` pairs).  u stays what the
+    value frequencies say, except within households: there u is the share of each level among
+    household pairs that are not matches (a sample of all such pairs, not only candidates).
+
+    Returns:
+        The fitted :class:`Model` (``u`` unchanged) and the duplicate rate, clipped to
+        :data:`~vaxreport.linkage.priors.DUPLICATE_RATE_RANGE`.
+    """
+    n = max(prep.n, 1)
+    lo, hi = DUPLICATE_RATE_RANGE
+    ha, hb = _household_pairs(prep, EM_HOUSEHOLD_PAIRS)
+    hlv = compare_pairs(prep, ha, hb)
+    rate = 0.10
+    for _ in range(EM_ROUNDS):
+        thr = default_threshold(prep.n, rate)
+        post = _posterior(total_weight(pair_weights(prep, model, a, b, lv), a.size), thr)
+        rate = min(max(float(post.sum()) / n, lo), hi)
+        m: dict[str, dict[str, float]] = {}
+        for comp, prior in M_PRIORS.items():
+            cnt = np.bincount(lv[comp], weights=post, minlength=len(LEVELS[comp]))
+            raw = {k: cnt[i] + EM_PRIOR_PAIRS * prior[k]
+                   for i, k in enumerate(LEVELS[comp]) if k in prior}
+            fixed = {k: prior[k] for k in EM_FIXED_M.get(comp, ())}
+            free = {k: v for k, v in raw.items() if k not in fixed}
+            scale = (1.0 - sum(fixed.values())) / sum(free.values())
+            m[comp] = {k: fixed.get(k, raw[k] * scale) for k in raw}
+        hh_u = {k: dict(v) for k, v in HOUSEHOLD_U.items()}
+        if ha.size:
+            hpost = _posterior(total_weight(pair_weights(prep, model, ha, hb, hlv), ha.size), thr)
+            for comp, prior in HOUSEHOLD_U.items():
+                cnt = np.bincount(hlv[comp], weights=1.0 - hpost, minlength=len(LEVELS[comp]))
+                raw = {k: cnt[i] + EM_PRIOR_PAIRS * prior[k]
+                       for i, k in enumerate(LEVELS[comp]) if k in prior}
+                tot = sum(raw.values())
+                hh_u[comp] = {k: v / tot for k, v in raw.items()}
+        model = Model(u=model.u, m=m, hh_u=hh_u)
+    return model, rate
+

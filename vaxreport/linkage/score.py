@@ -1,0 +1,174 @@
+"""Scoring: levels, weights and total match weight of candidate pairs, with the progressive
+filter that drops a pair as soon as it can no longer reach the threshold.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from vaxreport.linkage.blocking import BLOCKING_RULES, block_candidates
+from vaxreport.linkage.compare import (
+    COMPARISONS,
+    compare_pairs,
+    comparison_levels,
+    given_lengths,
+    real_given_names,
+    resolve_given,
+    resolve_surname_middle,
+)
+from vaxreport.linkage.model import (
+    Model,
+    comparison_weight,
+    estimate_u,
+    household_regime,
+    max_weight,
+    pair_weights,
+    total_weight,
+)
+from vaxreport.linkage.prepare import PreparedFields, prepare_fields
+from vaxreport.linkage.priors import LEVELS
+from vaxreport.linkage.threads import thread_map
+
+#: Pairs the progressive filter (:func:`score_candidates`) handles at a time.  A block's
+#: temporaries (≈ 4 MB per int64 array) are reused from the heap; one pass over 12 M pairs would
+#: map and fault in ~100 MB afresh for every temporary, which costs as much system time as the
+#: comparisons themselves.
+SCORE_BLOCK_PAIRS = 1 << 19
+
+
+def _field_mask(prep: PreparedFields) -> np.ndarray:
+    """Per row, bit k set when the row has the field(s) of ``COMPARISONS[k]``."""
+    c = prep.codes
+    has = {"phone": c["phone"] >= 0,
+           "locality": (c["commune"] >= 0) | (c["address"] >= 0),
+           "birth_date": prep.y > 0,
+           "id_number": (c["id"] >= 0) & prep.nums["id_row_ok"],
+           "given": c["given"] >= 0,
+           "surname_middle": c["surname_middle"] >= 0,
+           "gender": prep.gender > 0}
+    mask = np.zeros(prep.n, np.uint8)
+    for k, comp in enumerate(COMPARISONS):
+        mask |= has[comp].astype(np.uint8) << k
+    return mask
+
+
+#: Scored pairs: ``a, b`` (row positions), levels and weights per comparison, total weight.
+Scored = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]
+
+
+def score_candidates(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarray,
+                     threshold: float | None = None, *, workers: int = 1) -> Scored:
+    """Levels, weights and total match weight of candidate pairs (a[k], b[k]).
+
+    With a ``threshold``, comparisons run one at a time (:data:`COMPARISONS` order) and a pair
+    is dropped as soon as its weight so far plus the largest weight the remaining comparisons
+    could add falls below the threshold; pending name comparisons count as typos until
+    rapidfuzz resolves them on the survivors.  The bound is exact: the pairs kept and their
+    totals are those of the full computation.  Each pair is judged on its own, so the pairs
+    are filtered in blocks of :data:`SCORE_BLOCK_PAIRS` on ``workers`` threads and the blocks'
+    survivors joined in input order: the same result as one pass, whatever ``workers``.
+
+    Args:
+        prep: the prepared table (:func:`~vaxreport.linkage.prepare.prepare_fields`).
+        model: u and m (:func:`~vaxreport.linkage.model.estimate_u`, ``fit_em``).
+        a: row positions of the first records.
+        b: row positions of the second records.
+        threshold: keep only the pairs whose total reaches it (bits); None keeps all.
+        workers: threads (:func:`~vaxreport.linkage.threads.thread_map`).
+
+    Returns:
+        :data:`Scored`: the pairs kept, in input order, with their levels, weights and totals.
+
+    Examples:
+        >>> from vaxreport.linkage.model import estimate_u
+        >>> p = prepare_fields(pd.DataFrame({"full_name": ["Lê Văn Tám", "Le Van Tam", "Phạm Hà"],
+        ...                                  "birth_date": ["1990-01-02", "1990-01-02", "1970-05-05"]}))
+        >>> a, b, lv, w, total = score_candidates(p, estimate_u(p), np.array([0, 0]), np.array([1, 2]),
+        ...                                       threshold=10.0)
+        >>> a.tolist(), b.tolist(), bool(total[0] >= 10.0), LEVELS["given"][lv["given"][0]]
+        ([0], [1], True, 'exact')
+    """
+    if threshold is None:
+        lv = compare_pairs(prep, a, b)
+        w = pair_weights(prep, model, a, b, lv)
+        return a, b, lv, w, total_weight(w, a.size)
+    # the bound of the comparisons still to run, per pair: a field missing on either side
+    # (bit k of ``mask`` clear) can add nothing
+    top = np.array([max_weight(prep, model, comp) for comp in COMPARISONS])
+    row_mask = _field_mask(prep)
+    given_lengths(prep), real_given_names(prep)  # cached now, not by the threads sharing ``prep``
+    step = SCORE_BLOCK_PAIRS
+
+    def block(start: int) -> Scored:
+        return _filter_block(prep, model, a[start:start + step], b[start:start + step],
+                             threshold, top, row_mask)
+
+    parts = thread_map(block, range(0, max(a.size, 1), step), workers)
+    if len(parts) == 1:
+        return parts[0]
+
+    def join(dicts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        return {k: np.concatenate([d[k] for d in dicts]) for k in dicts[0]}
+
+    return (np.concatenate([q[0] for q in parts]), np.concatenate([q[1] for q in parts]),
+            join([q[2] for q in parts]), join([q[3] for q in parts]),
+            np.concatenate([q[4] for q in parts]))
+
+
+def _filter_block(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarray, threshold: float,
+                  top: np.ndarray, row_mask: np.ndarray) -> Scored:
+    """The progressive filter of :func:`score_candidates` on one block of pairs (``top``: each
+    comparison's largest weight; ``row_mask``: :func:`_field_mask`)."""
+    bits = np.arange(2 ** len(COMPARISONS))[:, None] >> np.arange(len(COMPARISONS)) & 1
+    mask = row_mask[a] & row_mask[b]
+    acc = np.zeros(a.size, np.float64)
+    lv: dict[str, np.ndarray] = {}
+    hh = household_regime(prep, a, b)
+    for step, comp in enumerate(COMPARISONS):
+        new = comparison_levels(prep, comp, a, b)
+        best = dict(new)
+        if comp == "given":  # resolved now: most pairs left differ in the given name
+            resolve_given(prep, a, b, best)
+        elif comp == "surname_middle":
+            resolve_surname_middle(prep, a, b, best)
+        acc += comparison_weight(prep, model, comp, a, {**lv, **best}, hh)
+        remaining = (bits[:, step + 1:] * top[step + 1:]).sum(axis=1)[mask]
+        lv.update(new)
+        keep = np.flatnonzero(acc + remaining >= threshold - 1e-9)
+        if keep.size < a.size:
+            a, b, acc, hh, mask = a[keep], b[keep], acc[keep], hh[keep], mask[keep]
+            lv = {k: v[keep] for k, v in lv.items()}
+    w = pair_weights(prep, model, a, b, lv)
+    return a, b, lv, w, total_weight(w, a.size)
+
+
+def score_pairs(persons: pd.DataFrame) -> pd.DataFrame:
+    """Candidate pairs with each comparison's level and weight and the total match weight.
+
+    Args:
+        persons: person table (see :func:`~vaxreport.linkage.cluster.cluster_persons`).
+
+    Returns:
+        DataFrame ``a, b`` (row positions), ``<field>_level`` (level names), ``<comparison>_w``
+        and ``weight`` (bits), one row per candidate pair.
+
+    Examples:
+        >>> df = pd.DataFrame({"full_name": ["Lê Văn Tám", "Le Van Tam"],
+        ...                    "birth_date": ["1990-01-02", "02/01/1990"]})
+        >>> s = score_pairs(df)
+        >>> s.loc[0, ["given_level", "birth_date_level"]].tolist()
+        ['exact', 'exact']
+    """
+    prep = prepare_fields(persons)
+    model = estimate_u(prep)
+    a, b = block_candidates(prep, BLOCKING_RULES)
+    a, b, lv, w, total = score_candidates(prep, model, a, b)
+    out = pd.DataFrame({"a": a, "b": b})
+    for k, v in lv.items():
+        out[f"{k}_level"] = np.asarray(LEVELS[k], dtype=object)[v]
+    for k, v in w.items():
+        out[f"{k}_w"] = v
+    out["weight"] = total
+    return out
+
