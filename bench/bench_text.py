@@ -212,27 +212,6 @@ def real_names(namedb: Path) -> list[str]:
     return sorted(names)
 
 
-SAMPLE_SURNAMES = "Nguyễn Trần Lê Phạm Hoàng Vũ Đặng Bùi Đỗ Hồ Ngô Dương Lý Ma Nông Triệu Lương Hà".split()
-
-
-def write_sample(namedb: Path, tables: dict[str, dict[str, str]], out: Path, n: int = 400) -> None:
-    """The shipped regression sample: ``n`` given names of ``boy.txt``/``girl.txt``
-    (duyet/vietnamese-namedb, MIT; every syllable in the word list), each after a common surname
-    (no real person's full name is shipped), typed per site in Unicode, TCVN3 and VNI."""
-    given = []
-    for member in ("boy.txt", "girl.txt"):
-        for line in _git_or_file(namedb, member).splitlines():
-            g = unicodedata.normalize("NFC", " ".join(line.split()))
-            if g and all(text.normalize_tones(w).lower() in text.INVENTORY for w in g.split()):
-                given.append(g.title())
-    rng = random.Random(16)
-    picked = sorted(rng.sample(sorted(set(given)), n))
-    names = [f"{SAMPLE_SURNAMES[i % len(SAMPLE_SURNAMES)]} {g}" for i, g in enumerate(picked)]
-    df = typed_per_site(names, tables, sites_per_kind=4)
-    df.to_csv(out, index=False, lineterminator="\n")
-    print(f"{out}: {len(df)} rows ({len(names)} names x 3 typings)")
-
-
 def typed_per_site(names: list[str], tables: dict[str, dict[str, str]], sites_per_kind: int = 30,
                    seed: int = 5) -> pd.DataFrame:
     """Every name typed once in Unicode, once in TCVN3 and once in VNI (Unikey's tables), each
@@ -274,14 +253,10 @@ def main() -> None:
     ap.add_argument("--unikey", type=Path, help="fcitx5-unikey git dir or unikey/data.cpp")
     ap.add_argument("--namedb", type=Path, help="duyet/vietnamese-namedb git dir or checkout")
     ap.add_argument("--real-only", action="store_true", help="only the real-name measurement")
-    ap.add_argument("--write-sample", type=Path, help="write the regression sample CSV here")
     args = ap.parse_args()
 
     if args.unikey and args.namedb:
         tables = unikey_tables(_git_or_file(args.unikey, "unikey/data.cpp"))
-        if args.write_sample:
-            write_sample(args.namedb, tables, args.write_sample)
-            return
         names = real_names(args.namedb)
         print(f"real names (every syllable in the word list): {len(names):,}; each typed once in "
               "Unicode, TCVN3 and VNI (Unikey's tables) at 30 sites per typing")
