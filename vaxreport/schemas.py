@@ -15,9 +15,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vaxreport.exceptions import SchemaViolation
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,7 @@ def canonical_header(text: str, schema: TableSchema) -> str | None:
     return schema.aliases.get(key)
 
 
-def require_columns(df: Any, columns: Iterable[str], what: str) -> None:
+def require_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
     """Raise ``SchemaViolation`` naming every column of ``columns`` that ``df`` lacks.
 
     >>> import pandas as pd

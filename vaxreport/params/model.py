@@ -216,6 +216,13 @@ class RunParams:
 
     # ---------------------------------------------------------------- accessors
 
+    def period_bounds(self) -> tuple[dt.date, dt.date]:
+        """``(period_start, period_end)``: always set by the constructors (default: the month's
+        first and last day); a ``ParamsError`` for params built by hand without them."""
+        if self.period_start is None or self.period_end is None:
+            raise ParamsError(f"params for {self.period} have no period_start/period_end")
+        return self.period_start, self.period_end
+
     def district_codes(self) -> list[str]:
         """Codes of every district reported on, in code order."""
         return [d.code for d in self.districts]

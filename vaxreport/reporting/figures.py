@@ -27,6 +27,7 @@ from typing import Any
 
 import matplotlib
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
@@ -106,7 +107,7 @@ def _to_float(v: object) -> float | None:
     return float(v)  # type: ignore[arg-type]
 
 
-def _pct_axis(ax: Any, axis: str = "x") -> None:
+def _pct_axis(ax: Axes, axis: str = "x") -> None:
     fmt = FuncFormatter(lambda x, _pos: f"{fmt_decimal(x, 0)}%")
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from vaxreport.facts import Facts
-from vaxreport.params import Signatory
+from vaxreport.params import RunParams, Signatory
 from vaxreport.reporting import figures, metrics
 from vaxreport.reporting.metrics import Ratio
 from vaxreport.reporting.report.format import (
@@ -256,7 +256,7 @@ def change_paragraph(h: dict[str, Ratio], previous: dict[str, Any] | None) -> Pa
     return Paragraph(f"So với kỳ báo cáo trước ({period}): " + "; ".join(parts) + ".")
 
 
-def build_report(f: Facts, unit: Unit, p: Any, *, district_rollup: pd.DataFrame | None = None,
+def build_report(f: Facts, unit: Unit, p: RunParams, *, district_rollup: pd.DataFrame | None = None,
                  missing_districts: list[str] | None = None, previous: dict[str, Any] | None = None,
                  indicators: metrics.ReportMetrics | None = None) -> ReportDoc:
     """The whole Báo cáo for one unit (the province roll-up when ``district_rollup`` is given).
@@ -265,9 +265,10 @@ def build_report(f: Facts, unit: Unit, p: Any, *, district_rollup: pd.DataFrame 
     ``indicators``: ``metrics.report_metrics(f, p.period_start, p.period_end)`` if a notebook cell
     already computed it (then it is not computed again).
     """
-    m = indicators if indicators is not None else metrics.report_metrics(f, p.period_start, p.period_end)
+    start, end = p.period_bounds()
+    m = indicators if indicators is not None else metrics.report_metrics(f, start, end)
     h, sites, communes, dq, cov = m.headline, m.sites, m.communes, m.quality, m.coverage
-    blocks: list[Any] = [Paragraph(results_sentence(h, p.period_end))]
+    blocks: list[Any] = [Paragraph(results_sentence(h, end))]
     change = change_paragraph(h, previous)
     if change is not None:
         blocks.append(change)
@@ -286,7 +287,7 @@ def build_report(f: Facts, unit: Unit, p: Any, *, district_rollup: pd.DataFrame 
         blocks.append(commune_table(communes))
         blocks.append(site_table(sites, "Kết quả theo cơ sở tiêm chủng"))
     blocks.append(coverage_table(cov))
-    note = coverage_note(cov, p.period_end)
+    note = coverage_note(cov, end)
     if note is not None:
         blocks.append(note)
     blocks += quality_paragraphs(dq)
@@ -304,14 +305,14 @@ def build_report(f: Facts, unit: Unit, p: Any, *, district_rollup: pd.DataFrame 
                      sections=sections, recipients=recipients, signatory=unit.signatory, footer_note=None)
 
 
-def province_unit(p: Any) -> Unit:
+def province_unit(p: RunParams) -> Unit:
     """The province report's issuing agency, from the run params."""
     return Unit(code=None, name=p.province_name, agency_parent=p.agency_parent, agency=p.agency,
                 doc_number=p.doc_number, place=p.place or p.province_name,
                 signatory=p.signatory)
 
 
-def district_unit(p: Any, code: str) -> Unit:
+def district_unit(p: RunParams, code: str) -> Unit:
     """A district health centre's report header, from the run params (with its overrides)."""
     d = p.district(code)
     return Unit(code=d.code, name=d.name, agency_parent=d.agency_parent, agency=d.agency,
@@ -320,7 +321,7 @@ def district_unit(p: Any, code: str) -> Unit:
                 recipients=tuple(d.recipients))
 
 
-def summary_line(p: Any, unit: Unit) -> str:
+def summary_line(p: RunParams, unit: Unit) -> str:
     """The trích yếu: the params title, scoped to the unit and the period end."""
     where = f" trên địa bàn {unit.name[:1].lower()}{unit.name[1:]}" if unit.code is not None else ""
-    return f"{p.title}{where} đến ngày {fmt_date_short(p.period_end)}"
+    return f"{p.title}{where} đến ngày {fmt_date_short(p.period_bounds()[1])}"

@@ -20,12 +20,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vaxreport import layout
 from vaxreport.exceptions import RunError
 from vaxreport.io.write import sha256_file, write_text
 from vaxreport.runner.rundir import INCOMPLETE_NAME, run_lock, write_manifest
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 KERNEL = "python3"
 #: The folder of the stage notebooks; None: the ones shipped with the package (tests point it
@@ -183,7 +186,7 @@ def _finish_notebook(partial: Path, output: Path, *, private: bool) -> None:
     _export_html(output, nb=nb, private=private)
 
 
-def _export_html(executed: Path, *, nb: Any = None, private: bool = False) -> Path:
+def _export_html(executed: Path, *, nb: NotebookNode | None = None, private: bool = False) -> Path:
     import nbformat
     from nbconvert import HTMLExporter
 

@@ -24,7 +24,7 @@ from decimal import Decimal
 from functools import cache
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import typst
 
@@ -32,6 +32,9 @@ from vaxreport.exceptions import ReportRenderError
 from vaxreport.io.write import write_bytes
 from vaxreport.params import Signatory  # the one signature block: params reads it, the report prints it
 from vaxreport.reporting.report.format import NOT_APPLICABLE, fmt_decimal, fmt_int, fmt_place_date
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "FONTS_DIR",
@@ -85,7 +88,7 @@ class Table:
     widths: list[float | Literal["auto"]] | None = None
 
     @classmethod
-    def from_frame(cls, df: Any, *, caption: str | None = None, align: list[Align] | None = None,
+    def from_frame(cls, df: pd.DataFrame, *, caption: str | None = None, align: list[Align] | None = None,
                    widths: list[float | Literal["auto"]] | None = None) -> Table:
         """A table with the frame's column names as header and its rows (index dropped).
 
