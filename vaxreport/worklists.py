@@ -16,10 +16,8 @@ Examples:
 
 from __future__ import annotations
 
-import io
 import os
 import re
-import zipfile
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -31,11 +29,11 @@ import pyarrow.compute as pc
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.writer.excel import ExcelWriter
 
 from vaxreport.doses import finding_codes
 from vaxreport.frames import positions
 from vaxreport.exceptions import SchemaViolation
+from vaxreport.report.ooxml import workbook_bytes
 
 #: kind -> sheet title (at most 31 characters, no ``[]:*?/\``), in display order.
 KINDS: dict[str, str] = {
@@ -423,31 +421,9 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def _workbook_bytes(wb: Workbook, stamp: datetime,
                     rows_xml: Mapping[str, str] | None = None) -> bytes:
-    """Serialise without openpyxl's "modified = now" and with fixed zip entry timestamps.
-
-    ``rows_xml`` maps a worksheet part (``xl/worksheets/sheet1.xml``) to ``<row>`` elements
-    appended at the end of its ``sheetData`` (bulk rows; openpyxl writes ≈2 k rows/s).
-    """
-    wb.properties.created = stamp
-    wb.properties.modified = stamp
-    wb.properties.creator = "vaxreport"
-    wb.properties.lastModifiedBy = "vaxreport"
-    raw = io.BytesIO()
-    with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:  # compressed once, below
-        ExcelWriter(wb, archive).save()
-    fixed = io.BytesIO()
-    when = (max(stamp.year, 1980), stamp.month, stamp.day, 0, 0, 0)
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name in src.namelist():
-            info = zipfile.ZipInfo(name, date_time=when)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            data = src.read(name)
-            if rows_xml and name in rows_xml:
-                data = data.replace(b"</sheetData>", rows_xml[name].encode("utf-8")
-                                    + b"</sheetData>", 1)
-            dst.writestr(info, data)
-    return fixed.getvalue()
+    """Serialise without openpyxl's "modified = now" and with fixed zip entry timestamps
+    (:func:`vaxreport.report.ooxml.workbook_bytes`; ``rows_xml``: bulk rows per worksheet part)."""
+    return workbook_bytes(wb, stamp, rows_xml)
 
 
 _BOLD = Font(bold=True)
