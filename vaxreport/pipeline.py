@@ -509,3 +509,36 @@ def previous_metrics(run_dir: Path | str, p: Any, code: str | None, name: str) -
         return None
     path = unit_path(previous, code, name) / "metrics.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+#: The indicator sheets of the appendix beside each report: sheet name -> ``ReportMetrics`` field.
+APPENDIX_FRAMES = {"Chỉ tiêu theo xã, phường": "communes", "Chỉ tiêu theo cơ sở tiêm": "sites"}
+
+
+def appendix_info(p: Any) -> list[tuple[str, str]]:
+    """The "Thông tin" lines of ``indicators.xlsx``: period, sources, params file and its sha256."""
+    from vaxreport.report.format import fmt_date_short
+    from vaxreport.runner import sha256_file
+
+    lines = [("Kỳ báo cáo", f"{p.period} (từ {fmt_date_short(p.period_start)} đến {fmt_date_short(p.period_end)})"),
+             ("Ngày báo cáo", fmt_date_short(p.report_date))]
+    folder = Path(p.inputs)
+    files = sorted(f for f in folder.iterdir() if f.is_file()) if folder.is_dir() else []
+    lines += [("Nguồn dữ liệu", f"{f.name} ({f.stat().st_size:,} byte)".replace(",", ".")) for f in files]
+    if p.source is not None and Path(p.source).is_file():
+        lines.append(("Tham số", f"{Path(p.source).name}, sha256 {sha256_file(Path(p.source))}"))
+    lines.append(("Biên bản chạy", "manifest.json của lần chạy (sha256 của mọi tệp kết quả)"))
+    return lines
+
+
+def write_editable(doc: Any, indicators: Any, out: Path | str, p: Any) -> tuple[Path, Path]:
+    """Beside ``report.pdf``: ``report.docx`` (the same ``doc``, editable) and ``indicators.xlsx``
+    (its tables as typed numbers, plus the per-commune and per-site indicators). Same inputs ⇒
+    same bytes (dated from the report date). Returns both paths."""
+    from vaxreport.report.docx import write_docx
+    from vaxreport.report.xlsx import write_xlsx
+
+    out, ts = Path(out), report_timestamp(p)
+    frames = {name: getattr(indicators, field) for name, field in APPENDIX_FRAMES.items()}
+    return (write_docx(doc, out / "report.docx", timestamp=ts),
+            write_xlsx(doc, out / "indicators.xlsx", timestamp=ts, frames=frames, info=appendix_info(p)))

@@ -46,8 +46,10 @@ INCOMPLETE_NAME = "RUN-INCOMPLETE.txt"
 #: later run can wait for the orphans of a killed run before clearing the folder.
 TOKEN_ENV = "VAXREPORT_RUN_TOKEN"
 ORPHAN_WAIT_SECONDS = 30.0
+#: What every report notebook writes beside its executed notebook (``RunResult.describe`` lists them).
+REPORT_FILES = ("report.pdf", "report.docx", "indicators.xlsx")
 TRACKED_PACKAGES = ("vaxreport", "pandas", "numpy", "pyarrow", "rapidfuzz", "papermill", "nbconvert",
-                    "matplotlib", "typst", "phonenumbers", "openpyxl")
+                    "matplotlib", "typst", "phonenumbers", "openpyxl", "python-docx")
 
 
 def slugify(text: str) -> str:
@@ -93,7 +95,11 @@ class RunResult:
         return bool(self.notebooks) and all(nb.ok for nb in self.notebooks)
 
     def pdfs(self) -> list[Path]:
-        return sorted(self.out.glob("districts/*/report.pdf")) + sorted(self.out.glob("province/report.pdf"))
+        return self.reports("report.pdf")
+
+    def reports(self, name: str) -> list[Path]:
+        """``name`` (one of :data:`REPORT_FILES`) of every district, then of the province."""
+        return sorted(self.out.glob(f"districts/*/{name}")) + sorted(self.out.glob(f"province/{name}"))
 
     def describe(self) -> str:
         lines = [nb.line() for nb in self.notebooks]
@@ -102,10 +108,11 @@ class RunResult:
         failed = [nb for nb in self.notebooks if not nb.ok]
         lines.append(f"{len(self.notebooks) - len(failed)}/{len(self.notebooks)} notebooks succeeded "
                      f"in {self.seconds:.1f} s; run folder {self.out}")
-        pdfs = self.pdfs()
-        if pdfs:
-            lines.append(f"{len(pdfs)} PDF reports:")
-            lines += [f"  {p}" for p in pdfs]
+        for name, what in zip(REPORT_FILES, ("PDF reports", "DOCX drafts (editable)", "XLSX appendices")):
+            paths = self.reports(name)
+            if paths:
+                lines.append(f"{len(paths)} {what}:")
+                lines += [f"  {p}" for p in paths]
         for nb in failed:
             lines.append(f"FAILED: {nb.output} (cell In [{nb.failed_cell}]): {nb.error}")
         return "\n".join(lines)
@@ -334,12 +341,12 @@ def execute(stage: str, name: str, notebook: Path, output: Path, parameters: dic
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
     if not result.ok and stage in ("district", "province"):
-        for leftover in ("report.pdf", "metrics.json"):
+        for leftover in REPORT_FILES + ("metrics.json",):
             with contextlib.suppress(FileNotFoundError):
                 (output.parent / leftover).unlink()
     result.seconds = round(time.perf_counter() - t0, 2)
     for path in sorted(output.parent.rglob("*")):
-        if path.is_file() and path.suffix in {".pdf", ".json", ".parquet", ".xlsx"}:
+        if path.is_file() and path.suffix in {".pdf", ".docx", ".json", ".parquet", ".xlsx"}:
             result.outputs[str(path.relative_to(run_dir))] = sha256_file(path)
     return result
 
