@@ -66,6 +66,12 @@ COLUMNS: dict[str, tuple[str, int]] = {
     "suggestion": ("Đề nghị điều chỉnh", 60),
 }
 
+#: columns the site fills in (after the data columns): header -> width. A returned workbook is
+#: read back next month (``vaxreport.worklist_returns``): rows marked in ``DONE_HEADER`` are checked.
+DONE_HEADER = "Đã sửa (x)"
+NOTE_HEADER = "Ghi chú"
+FILL_COLUMNS: dict[str, int] = {DONE_HEADER: 10, NOTE_HEADER: 30}
+
 PERSONAL_DATA_NOTICE = ("TÀI LIỆU CÓ THÔNG TIN CÁ NHÂN — chỉ sử dụng cho công tác làm sạch "
                         "dữ liệu")
 SUMMARY_FILE = "_tong_hop.xlsx"
@@ -101,6 +107,31 @@ def mask_id(s: pd.Series) -> pd.Series:
         ['0190******23', '1234***89', '*****', <NA>]
     """
     return _mask(s, 4, 2)
+
+
+def mask_id_except_diff(s: pd.Series, suggested: pd.Series) -> pd.Series:
+    """Mask an ID except the characters that differ from ``suggested`` (the registry's ID), so a
+    site sees which digits to change; where there is no suggestion of the same length, as
+    :func:`mask_id`. Vectorised over fixed-width code points; does not mutate the inputs.
+
+    Examples:
+        >>> mask_id_except_diff(pd.Series(["019084000923", "019084000923", "12345", None]),
+        ...                     pd.Series(["019084000932", None, "019084000932", "019084000932"])).tolist()
+        ['**********23', '0190******23', '*****', <NA>]
+    """
+    own, sug = s.astype("string").str.strip(), suggested.astype("string").str.strip()
+    out = mask_id(s)
+    same_len = (own.notna() & sug.notna() & own.str.len().eq(sug.str.len())).fillna(False).to_numpy(bool)
+    if not same_len.any():
+        return out
+    width = int(own[same_len].str.len().max())
+    a = np.array(own[same_len].tolist(), dtype=f"U{width}")
+    b = np.array(sug[same_len].tolist(), dtype=f"U{width}")
+    ca, cb = a.view(np.uint32).reshape(-1, width), b.view(np.uint32).reshape(-1, width)
+    shown = np.where((ca == cb) & (ca != 0), np.uint32(ord("*")), ca)  # 0: padding, stays padding
+    values = np.ascontiguousarray(shown).view(f"U{width}").ravel()
+    out[same_len] = pd.array(values.astype(object), dtype="string")
+    return out
 
 
 def mask_phone(s: pd.Series) -> pd.Series:
@@ -223,9 +254,12 @@ def _identity_tables(refs: pd.DataFrame, verification: pd.DataFrame, codes: pd.D
     problem = problem.where(flags.eq(""), problem + " (" + flags.str.replace(";", ", ") + ")")
     sug = suggested[sel]
     base = c.map(codes["suggestion_vi"]).astype("string")
-    suggestion = base.where(sug.isna(), "Số định danh theo CSDLQG: " + mask_id(sug)
-                            + " (đối chiếu với Công an xã)")
-    bad = _table(_record_info(r), c, problem, suggestion, codes, person_level=True)
+    # the registry's ID in full (the site enters it); the record's own ID masked except the
+    # digits that differ from it
+    suggestion = base.where(sug.isna(), "Số định danh theo CSDLQG: " + sug + " (đối chiếu với Công an xã)")
+    info = _record_info(r)
+    info["id_masked"] = mask_id_except_diff(r["id_number"], sug.set_axis(r.index))
+    bad = _table(info, c, problem, suggestion, codes, person_level=True)
 
     mm = rows(status.eq("mismatch").fillna(False).to_numpy(bool))
     vm = v.reindex(mm["person_id"])
@@ -548,8 +582,8 @@ def write_site_workbooks(worklists: Mapping[str, pd.DataFrame], out_dir: str | P
     period_text = _period_text(period, stamp)
     tables = {k: worklists.get(k, pd.DataFrame(columns=list(COLUMNS))) for k in KINDS}
     keys = [c for c in COLUMNS if c not in ("site_code", "site_name")]
-    headers = [COLUMNS[c][0] for c in keys]
-    widths = [COLUMNS[c][1] for c in keys]
+    headers = [COLUMNS[c][0] for c in keys] + list(FILL_COLUMNS)
+    widths = [COLUMNS[c][1] for c in keys] + list(FILL_COLUMNS.values())
 
     kind_ix = {k: i for i, k in enumerate(KINDS)}
     all_rows = pd.concat([t.assign(_kind=k, _k=kind_ix[k]) for k, t in tables.items()],
