@@ -207,6 +207,9 @@ class RunParams:
         deadlines: named deadlines (``cleansing: 2022-06-01``).
         districts: every district of the province, in code order, with overrides applied.
         thresholds: see ``Thresholds``.
+        worklist_returns: folder of last month's worklist workbooks returned by the sites with
+            the ``Đã sửa (x)`` column filled (resolved against the YAML's folder); default: the
+            inputs' ``worklist_returns/`` subfolder when it exists (``vaxreport.worklist_returns``).
         source: the YAML file read (None when built in code).
     """
 
@@ -232,6 +235,7 @@ class RunParams:
     deadlines: Mapping[str, dt.date] = field(default_factory=dict)
     districts: tuple[DistrictParams, ...] = ()
     thresholds: Thresholds = field(default_factory=Thresholds)
+    worklist_returns: Path | None = None
     source: Path | None = None
 
     # ---------------------------------------------------------------- constructors
@@ -633,6 +637,10 @@ def _build(data: Any, base_dir: Path, source: Path | None) -> RunParams:
         kw["inputs"] = (folder if folder.is_absolute() else base_dir / folder).resolve()
     if isinstance(report_date, dt.date):
         kw["report_date"] = report_date
+    returns = get("worklist_returns", lambda v, w: _str(v, w, pr, allow_empty=False))
+    if isinstance(returns, str):
+        folder = Path(returns).expanduser()
+        kw["worklist_returns"] = (folder if folder.is_absolute() else base_dir / folder).resolve()
 
     code = get("province_code", lambda v, w: _code(v, w, pr, 2))
     province_code = code if isinstance(code, str) else RunParams.province_code

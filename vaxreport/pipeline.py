@@ -362,6 +362,8 @@ def save_stage_one(run_dir: Path | str, *, cleaned: Any, survivors: pd.DataFrame
         table = wl.to_table(worklists)
         table["district_code"] = table["site_code"].map(_site_district(facts["doses"])).astype("string")
         io.write_parquet(table, out / WORKLISTS_TABLE, private=True)
+        io.write_parquet(check_worklist_returns(p, table, facts["doses"]), out / "facts" / RETURNS_TABLE,
+                         private=False)
         wl.write_summary_workbook(worklists, out / "worklists", province_name=p.province_name, period=p.period)
         # sites of no district in the params get their workbooks now; the others in stage 2
         orphan = ~table["district_code"].isin(list(p.district_names())).to_numpy(bool)
@@ -372,6 +374,32 @@ def save_stage_one(run_dir: Path | str, *, cleaned: Any, survivors: pd.DataFrame
 
 
 WORKLISTS_TABLE = "worklists.parquet"
+#: Last month's returned worklists checked against this run (counts only): ``cleansed/facts/``.
+RETURNS_TABLE = "worklist_returns.parquet"
+
+
+def check_worklist_returns(p: Any, table: pd.DataFrame, dose_facts: pd.DataFrame) -> pd.DataFrame:
+    """The rows the sites marked fixed in last month's returned worklists (``worklist_returns/``),
+    checked against this run's worklists ``table``, as counts per district, site and kind."""
+    from vaxreport import worklist_returns as wr
+
+    sites = dose_facts.drop_duplicates("site_code").set_index("site_code")
+    checked = wr.check_returns(wr.read_returns(wr.returns_folder(p)), table)
+    return wr.summarise(checked, sites["district_code"], sites["site_name"] if "site_name" in sites else None)
+
+
+def with_worklist_returns(doc: Any, run_dir: Path | str, district_code: str | None) -> Any:
+    """``doc`` with the sentence on last month's returned worklists in section II (the district's
+    sites, or all for the province); unchanged when none came back or stage 1 checked none."""
+    from vaxreport import worklist_returns as wr
+
+    path = Path(run_dir) / "cleansed" / "facts" / RETURNS_TABLE
+    if not path.exists():
+        return doc
+    summary = pd.read_parquet(path)
+    if district_code is not None:
+        summary = summary[summary["district_code"].eq(district_code).fillna(False).to_numpy(bool)]
+    return wr.add_to_report(doc, summary)
 
 
 def _site_district(dose_facts: pd.DataFrame) -> pd.Series:
