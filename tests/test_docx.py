@@ -140,3 +140,21 @@ def test_libreoffice_opens_it_and_prints_the_same_numbers(doc, data, tmp_path):
     printed = pdf_text((tmp_path / "report.pdf").read_bytes())
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in printed
     assert numbers(printed) == numbers(pdf_text(render_pdf(doc, timestamp=TS)))
+
+
+def test_properties_are_in_schema_order_and_not_repeated(data):
+    """Word refuses a file whose pPr/rPr/tblPr children are out of the ECMA-376 order."""
+    from vaxreport.report.docx import _RANK
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        parts = [n for n in z.namelist() if n.startswith("word/") and n.endswith(".xml")]
+        for name in parts:
+            root = docx.oxml.parse_xml(z.read(name))
+            for el in root.iter(*_RANK):
+                ranks = [_RANK[el.tag].get(c.tag, 999) for c in el]
+                assert ranks == sorted(ranks), (name, el.tag, [c.tag for c in el])
+                tags = [c.tag for c in el]
+                assert len(tags) == len(set(tags)), (name, tags)
+    defaults = docx.Document(io.BytesIO(data)).styles.element.find(
+        "w:docDefaults/w:rPrDefault/w:rPr/w:rFonts", {"w": docx.oxml.ns.nsmap["w"]})
+    assert not [a for a in defaults.attrib if a.lower().endswith("theme")]  # a theme font would win

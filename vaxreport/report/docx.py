@@ -62,6 +62,34 @@ _THUMBNAIL = "docProps/thumbnail.jpeg"
 
 
 # ---------------------------------------------------------------------------- low-level helpers
+#: Schema order (ECMA-376) of the property elements this module adds to: Word refuses a file
+#: whose properties are out of order, so every ``pPr``, ``rPr`` and ``tblPr`` is sorted at the end.
+_ORDER = {
+    "pPr": "pStyle keepNext keepLines pageBreakBefore framePr widowControl numPr suppressLineNumbers pBdr shd "
+           "tabs suppressAutoHyphens kinsoku wordWrap overflowPunct topLinePunct autoSpaceDE autoSpaceDN bidi "
+           "adjustRightInd snapToGrid spacing ind contextualSpacing mirrorIndents suppressOverlap jc "
+           "textDirection textAlignment textboxTightWrap outlineLvl divId cnfStyle rPr sectPr pPrChange",
+    "rPr": "ins del moveFrom moveTo rStyle rFonts b bCs i iCs caps smallCaps strike dstrike outline shadow "
+           "emboss imprint noProof snapToGrid vanish webHidden color spacing w kern position sz szCs "
+           "highlight u effect bdr shd fitText vertAlign rtl cs em lang eastAsianLayout specVanish oMath",
+    "tblPr": "tblStyle tblpPr tblOverlap bidiVisual tblStyleRowBandSize tblStyleColBandSize tblW jc "
+             "tblCellSpacing tblInd tblBorders shd tblLayout tblCellMar tblLook tblCaption tblDescription",
+}
+_RANK = {qn(f"w:{parent}"): {qn(f"w:{c}"): i for i, c in enumerate(children.split())}
+         for parent, children in _ORDER.items()}
+
+
+def _schema_order(root: Any) -> None:
+    """Sort the children of every ``pPr``, ``rPr`` and ``tblPr`` under ``root`` into schema order
+    (stable; unknown elements last)."""
+    for el in root.iter(*_RANK):
+        rank = _RANK[el.tag]
+        children = list(el)
+        ordered = sorted(children, key=lambda c: rank.get(c.tag, len(rank)))
+        if ordered != children:
+            el[:] = ordered
+
+
 def _fonts(rpr: Any, size: float | None = None) -> None:
     """Times New Roman for every script slot and Vietnamese as the language of ``rPr``."""
     fonts = rpr.find(qn("w:rFonts"))
@@ -69,7 +97,7 @@ def _fonts(rpr: Any, size: float | None = None) -> None:
         fonts = OxmlElement("w:rFonts")
         rpr.insert(0, fonts)
     for attr in list(fonts.attrib):
-        if attr.endswith("Theme"):
+        if attr.lower().endswith("theme"):  # asciiTheme, cstheme, …: a theme font would win
             del fonts.attrib[attr]
     for slot in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
         fonts.set(qn(slot), FONT)
@@ -146,13 +174,7 @@ def _rule(container: Any, length_mm: float, width_mm: float, *, after: float = 0
     for k, v in (("w:val", "single"), ("w:sz", "6"), ("w:space", "0"), ("w:color", "000000")):
         bottom.set(qn(k), v)
     border.append(bottom)
-    ppr.insert_element_before(border, "w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku",
-                              "w:wordWrap", "w:overflowPunct", "w:topLinePunct", "w:autoSpaceDE",
-                              "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid",
-                              "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents",
-                              "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment",
-                              "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle",
-                              "w:rPr", "w:sectPr", "w:pPrChange")
+    ppr.append(border)  # put in schema order by _schema_order
     return p
 
 
@@ -173,11 +195,7 @@ def _borderless(table: Any) -> None:
 
 def _fixed_widths(table: Any, widths_mm: list[float]) -> None:
     """Fixed layout with these column widths (Word and LibreOffice read the cell widths)."""
-    table.autofit = False
-    tblpr = table._tbl.tblPr
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    tblpr.append(layout)
+    table.autofit = False  # <w:tblLayout w:type="fixed"/>
     for col, w in zip(table.columns, widths_mm):
         col.width = Mm(w)
     for row in table.rows:
@@ -378,6 +396,9 @@ def render_docx(doc: ReportDoc, *, timestamp: datetime) -> bytes:
     props.title = f"{d['title']} {d['summary_line']}"
     props.comments = ""
     props.revision = 1
+    for part in [document.element, document.styles.element, section.header._element,
+                 section.first_page_header._element, section.footer._element, section.first_page_footer._element]:
+        _schema_order(part)
     package = document.part.package
     for rid, rel in list(package.rels.items()):
         if rel.reltype.endswith("/thumbnail"):
