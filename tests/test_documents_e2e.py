@@ -79,3 +79,15 @@ def test_the_province_docx_renders_again_to_the_same_bytes(demo_run, demo_data):
 def test_documents_are_readable_by_all_like_the_pdf(demo_run, name):
     for pdf in demo_run.pdfs():
         assert pdf.with_name(name).stat().st_mode & 0o777 == 0o644
+
+
+def test_appendix_states_period_sources_and_params_hash_of_the_manifest(demo_run):
+    manifest = json.loads((demo_run.out / "manifest.json").read_text(encoding="utf-8"))
+    for pdf in demo_run.pdfs():
+        ws = openpyxl.load_workbook(pdf.with_name("indicators.xlsx"))[INFO_SHEET]
+        lines = [(k, v) for k, v in ws.iter_rows(min_row=4, values_only=True)]
+        sources = {v for k, v in lines if k == "Nguồn dữ liệu"}
+        assert sources == {f"{name}, sha256 {digest}" for name, digest in manifest["inputs"].items()}
+        params = dict(lines)["Tham số"]
+        assert params.endswith(manifest["params_sha256"])
+        assert dict(lines)["Kỳ báo cáo"].startswith(manifest["params"]["period"])

@@ -543,23 +543,32 @@ def previous_metrics(run_dir: Path | str, p: Any, code: str | None, name: str) -
 APPENDIX_FRAMES = {"Chỉ tiêu theo xã, phường": "communes", "Chỉ tiêu theo cơ sở tiêm": "sites"}
 
 
-def appendix_info(p: Any) -> list[tuple[str, str]]:
-    """The "Thông tin" lines of ``indicators.xlsx``: period, sources, params file and its sha256."""
+def appendix_info(p: Any, run_dir: Path | str | None = None) -> list[tuple[str, str]]:
+    """The "Thông tin" lines of ``indicators.xlsx``: period, every input file with its sha256 (as
+    the runner recorded it for the manifest; else its size), the params file and its sha256."""
+    import json
+
     from vaxreport.report.format import fmt_date_short
-    from vaxreport.runner import sha256_file
+    from vaxreport.runner import INPUTS_JSON, sha256_file
 
     lines = [("Kỳ báo cáo", f"{p.period} (từ {fmt_date_short(p.period_start)} đến {fmt_date_short(p.period_end)})"),
              ("Ngày báo cáo", fmt_date_short(p.report_date))]
-    folder = Path(p.inputs)
-    files = sorted(f for f in folder.iterdir() if f.is_file()) if folder.is_dir() else []
-    lines += [("Nguồn dữ liệu", f"{f.name} ({f.stat().st_size:,} byte)".replace(",", ".")) for f in files]
+    recorded = Path(run_dir) / INPUTS_JSON if run_dir is not None else None
+    if recorded is not None and recorded.is_file():
+        hashes = json.loads(recorded.read_text(encoding="utf-8"))["inputs"]
+        lines += [("Nguồn dữ liệu", f"{name}, sha256 {digest}") for name, digest in sorted(hashes.items())]
+    else:
+        folder = Path(p.inputs)
+        files = sorted(f for f in folder.iterdir() if f.is_file()) if folder.is_dir() else []
+        lines += [("Nguồn dữ liệu", f"{f.name} ({f.stat().st_size:,} byte)".replace(",", ".")) for f in files]
     if p.source is not None and Path(p.source).is_file():
         lines.append(("Tham số", f"{Path(p.source).name}, sha256 {sha256_file(Path(p.source))}"))
-    lines.append(("Biên bản chạy", "manifest.json của lần chạy (sha256 của mọi tệp kết quả)"))
+    lines.append(("Biên bản chạy", "manifest.json của lần chạy: sha256 của dữ liệu vào, tham số và mọi tệp kết quả"))
     return lines
 
 
-def write_editable(doc: Any, indicators: Any, out: Path | str, p: Any) -> tuple[Path, Path]:
+def write_editable(doc: Any, indicators: Any, out: Path | str, p: Any,
+                   run_dir: Path | str | None = None) -> tuple[Path, Path]:
     """Beside ``report.pdf``: ``report.docx`` (the same ``doc``, editable) and ``indicators.xlsx``
     (its tables as typed numbers, plus the per-commune and per-site indicators). Same inputs ⇒
     same bytes (dated from the report date). Returns both paths."""
@@ -569,4 +578,4 @@ def write_editable(doc: Any, indicators: Any, out: Path | str, p: Any) -> tuple[
     out, ts = Path(out), report_timestamp(p)
     frames = {name: getattr(indicators, field) for name, field in APPENDIX_FRAMES.items()}
     return (write_docx(doc, out / "report.docx", timestamp=ts),
-            write_xlsx(doc, out / "indicators.xlsx", timestamp=ts, frames=frames, info=appendix_info(p)))
+            write_xlsx(doc, out / "indicators.xlsx", timestamp=ts, frames=frames, info=appendix_info(p, run_dir)))

@@ -272,6 +272,16 @@ def _versions() -> dict[str, str]:
     return out
 
 
+#: The inputs' sha256 (as in the manifest), written before stage 1 for the report appendices.
+INPUTS_JSON = "cleansed/inputs.json"
+
+
+def _write_inputs(out: Path, inputs: dict[str, str]) -> Path:
+    from vaxreport import io
+
+    return io.write_json({"inputs": inputs}, out / INPUTS_JSON)
+
+
 def _write_manifest(out: Path, *, params_path: Path, params: dict[str, Any], inputs: dict[str, str],
                     notebooks: list[NotebookRun], started: datetime, seconds: float) -> Path:
     from vaxreport import io
@@ -445,6 +455,7 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
         runs: list[NotebookRun] = []
         common = {"params_path": str(params_path), "run_dir": str(out)}
         (out / "cleansed").mkdir(mode=0o700)  # personal data: owner only
+        _write_inputs(out, inputs)
         cleanse = execute("cleanse", "province-wide", nb_dir / "cleanse.ipynb",
                           out / "cleansed" / "cleanse.ipynb", common, run_dir=out)
         runs.append(cleanse)
