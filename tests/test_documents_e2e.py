@@ -5,6 +5,8 @@ and the same bytes when rendered again."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import re
 from decimal import Decimal
 
@@ -91,3 +93,13 @@ def test_appendix_states_period_sources_and_params_hash_of_the_manifest(demo_run
         params = dict(lines)["Tham số"]
         assert params.endswith(manifest["params_sha256"])
         assert dict(lines)["Kỳ báo cáo"].startswith(manifest["params"]["period"])
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_prints_the_province_docx_with_the_pdf_figures(demo_run, tmp_path):
+    src = demo_run.out / "province" / "report.docx"
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(src)],
+                   check=True, capture_output=True, timeout=180)
+    printed = pdf_text((tmp_path / "report.pdf").read_bytes())
+    assert numbers(printed) == numbers(pdf_text(src.with_suffix(".pdf").read_bytes()))

@@ -113,6 +113,8 @@ def test_header_title_tables_and_closing_blocks(data):
     assert closing.cell(0, 0).paragraphs[-1].text.startswith("- Lưu: VT")
     assert [p.text for p in closing.cell(0, 1).paragraphs if p.text] == ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "Nguyễn Văn A"]
     assert len(d.inline_shapes) == 1 and round(d.inline_shapes[0].width.mm) == 150
+    with zipfile.ZipFile(io.BytesIO(data)) as z:  # the very PNG the PDF embeds
+        assert z.read("word/media/image1.png") == _chart().image
     assert any(p.text == "Hình 1. Mũi tiêm theo tuần" for p in d.paragraphs)
 
 
