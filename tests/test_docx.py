@@ -160,3 +160,11 @@ def test_properties_are_in_schema_order_and_not_repeated(data):
     defaults = docx.Document(io.BytesIO(data)).styles.element.find(
         "w:docDefaults/w:rPrDefault/w:rPr/w:rFonts", {"w": docx.oxml.ns.nsmap["w"]})
     assert not [a for a in defaults.attrib if a.lower().endswith("theme")]  # a theme font would win
+
+
+def test_text_xml_cannot_hold_is_a_render_error_not_a_crash(doc):
+    from vaxreport.report.render import Paragraph
+
+    bad = type(doc)(**{**doc.__dict__, "sections": [Section("I", [Paragraph("a\x07b")])]})
+    with pytest.raises(ReportRenderError, match="report.docx"):
+        render_docx(bad, timestamp=TS)

@@ -384,9 +384,12 @@ def render_docx(doc: ReportDoc, *, timestamp: datetime) -> bytes:
     body = document.element.body
     for p in list(body.iterchildren(qn("w:p"))):  # the template's empty first paragraph
         body.remove(p)
-    _header(document, d)
-    _body(document, d)
-    _closing(document, d)
+    try:
+        _header(document, d)
+        _body(document, d)
+        _closing(document, d)
+    except ValueError as exc:  # lxml: a control character XML cannot hold (the PDF refuses it too)
+        raise ReportRenderError(f"report.docx: {exc}") from exc
 
     props = document.core_properties
     naive = when.replace(tzinfo=None)
