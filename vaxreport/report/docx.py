@@ -235,13 +235,13 @@ def _header(document: Any, d: dict[str, Any]) -> None:
     _para(c, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", size=12.5, bold=True, align="center")
     motto = "Độc lập - Tự do - Hạnh phúc"
     _para(c, motto, size=13.5, bold=True, align="center")
-    _rule(c, _text_mm(motto, 13.5) * 1.05, right_mm)
+    _rule(c, _text_mm(motto, 13.5) * 0.97, right_mm)
     _para(_cell(t, 1, 0), "Số: " + d["doc_number"], size=13, align="center", before=8)
     _para(_cell(t, 1, 1), d["place_date"], size=14, italic=True, align="center", before=8)
     _para(document, before=6)
     _para(document, d["title"].upper(), bold=True, align="center", after=3)
-    _para(document, d["summary_line"], bold=True, align="center", after=2)
-    _rule(document, 32, _TEXT_MM, after=10)
+    _para(document, d["summary_line"], bold=True, align="center", after=4, spacing=1.1)
+    _rule(document, 32, _TEXT_MM, after=14)
 
 
 def _auto_widths(b: dict[str, Any]) -> list[float]:
