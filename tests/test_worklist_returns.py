@@ -49,10 +49,10 @@ def returned(month1, tmp_path_factory) -> Path:
     wlm.write_site_workbooks(month1, out / "worklists", province_name="Thái Nguyên", period="2022-05")
     folder = out / "inputs" / wr.FOLDER
     folder.mkdir(parents=True)
-    for name in ("S1.xlsx", "S2.xlsx", wlm.SUMMARY_FILE):
-        shutil.copy(out / "worklists" / name, folder / name)
+    for name, back in (("S1.xlsx", "S1 (trả lại).xlsx"), ("S2.xlsx", "S2.xlsx"), (wlm.SUMMARY_FILE,) * 2):
+        shutil.copy(out / "worklists" / name, folder / back)  # a site may rename its file
     unsigned, bad = wlm.KINDS["unsigned"], wlm.KINDS["bad_id"]
-    _mark(folder / "S1.xlsx", {(unsigned, "r2"): "x", (wlm.KINDS["dose_sequence"], "r2"): ""})
+    _mark(folder / "S1 (trả lại).xlsx", {(unsigned, "r2"): "x", (wlm.KINDS["dose_sequence"], "r2"): ""})
     _mark(folder / "S2.xlsx", {(unsigned, "r6"): " X ", (bad, "b"): "x", (bad, "c"): "chưa"})
     return folder
 

@@ -56,6 +56,9 @@ def _sheet_rows(raw: pd.DataFrame, site: str, kind: str) -> pd.DataFrame:
     at = np.flatnonzero(first.eq(COLUMNS["priority"][0]).fillna(False).to_numpy(bool))
     if not len(at):
         return pd.DataFrame(columns=_ROW_COLUMNS)
+    # the site as the header block names it ("… — cơ sở: 0576101 Trạm Y tế …"): a renamed file still counts
+    named = first.iloc[:at[0]].str.extract(r"cơ sở: (\S+)", expand=False).dropna()
+    site = str(named.iloc[0]) if len(named) else site
     header = raw.iloc[at[0]].astype("string").str.strip().tolist()
     body = raw.iloc[at[0] + 1:].set_axis(header, axis=1)
     body = body.loc[:, [h for h in header if h in _HEAD]].rename(columns=_HEAD)
@@ -68,7 +71,7 @@ def _sheet_rows(raw: pd.DataFrame, site: str, kind: str) -> pd.DataFrame:
 def read_returns(folder: Path | str | None) -> pd.DataFrame:
     """Every data row of the returned site workbooks in ``folder`` (None or empty: no rows).
 
-    Columns: ``site_code`` (the file name, as written), ``kind``, ``record_id``, ``person_ref``,
+    Columns: ``site_code`` (as the sheet's header block names it, else the file name), ``kind``, ``record_id``, ``person_ref``,
     ``code``, ``done`` (bool: the row is marked in ``Đã sửa (x)``), ``note``. Sheets that are
     not worklist kinds and the summary workbook are skipped. Holds personal keys: stage 1 only.
     """
