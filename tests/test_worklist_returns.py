@@ -122,3 +122,11 @@ def test_params_key_is_resolved_against_the_yaml_folder(tmp_path):
     p = RunParams.from_dict({**base, "worklist_returns": "returned/2022-04"}, base_dir=tmp_path)
     assert p.worklist_returns == (tmp_path / "returned" / "2022-04").resolve()
     assert RunParams.from_dict(base, base_dir=tmp_path).worklist_returns is None
+
+
+def test_returned_workbooks_are_inputs_of_the_run(returned):
+    from vaxreport import runner
+
+    hashes = runner.input_hashes(SimpleNamespace(inputs=returned.parent, worklist_returns=None))
+    assert sorted(hashes) == [f"{wr.FOLDER}/S1 (trả lại).xlsx", f"{wr.FOLDER}/S2.xlsx", f"{wr.FOLDER}/{wlm.SUMMARY_FILE}"]
+    assert all(len(h) == 64 for h in hashes.values())

@@ -272,6 +272,18 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def input_hashes(p: Any) -> dict[str, str]:
+    """sha256 of every input file of run params ``p``: the exports, and the returned worklists
+    (``worklist_returns/<name>``) when there are any."""
+    from vaxreport.worklist_returns import FOLDER, returns_folder
+
+    out = {str(path.relative_to(p.inputs)): sha256_file(path) for path in sorted(p.inputs.iterdir()) if path.is_file()}
+    returned = returns_folder(p)
+    if returned is not None:
+        out |= {f"{FOLDER}/{path.name}": sha256_file(path) for path in sorted(returned.glob("*.xlsx"))}
+    return out
+
+
 #: The inputs' sha256 (as in the manifest), written before stage 1 for the report appendices.
 INPUTS_JSON = "cleansed/inputs.json"
 
@@ -450,8 +462,7 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
     with _run_lock(out, force) as note:
         if note and progress:
             print(note, file=sys.stderr)
-        inputs = {str(path.relative_to(p.inputs)): sha256_file(path)
-                  for path in sorted(p.inputs.iterdir()) if path.is_file()}
+        inputs = input_hashes(p)
         runs: list[NotebookRun] = []
         common = {"params_path": str(params_path), "run_dir": str(out)}
         (out / "cleansed").mkdir(mode=0o700)  # personal data: owner only
