@@ -130,3 +130,13 @@ def test_returned_workbooks_are_inputs_of_the_run(returned):
     hashes = runner.input_hashes(SimpleNamespace(inputs=returned.parent, worklist_returns=None))
     assert sorted(hashes) == [f"{wr.FOLDER}/S1 (trả lại).xlsx", f"{wr.FOLDER}/S2.xlsx", f"{wr.FOLDER}/{wlm.SUMMARY_FILE}"]
     assert all(len(h) == 64 for h in hashes.values())
+
+
+def test_the_fill_in_columns_are_marked_and_offer_x(returned):
+    wb = openpyxl.load_workbook(returned / "S2.xlsx")
+    ws = wb[wlm.KINDS["bad_id"]]
+    header = next(r for r in ws.iter_rows() if r[0].value == "Ưu tiên")
+    done = next(c for c in header if c.value == wlm.DONE_HEADER)
+    assert done.fill.fgColor.rgb.endswith("FFF2CC")
+    (dv,) = ws.data_validations.dataValidation
+    assert dv.formula1 == '"x"' and str(dv.sqref).startswith(f"{done.column_letter}{done.row + 1}:")

@@ -550,6 +550,23 @@ def _write_sheet(wb: Workbook, title: str, lines: list[str], headers: list[str],
     return f"xl/worksheets/sheet{len(wb.worksheets)}.xml"
 
 
+_FILL_IN = PatternFill("solid", fgColor="FFF2CC")
+
+
+def _fill_in_columns(ws: object, before: int, *, header_row: int, last_row: int) -> None:
+    """Mark the columns the site fills in (after ``before`` data columns): a yellow header, and a
+    drop-down offering "x" in ``Đã sửa (x)`` on every data row."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    for j in range(before + 1, before + len(FILL_COLUMNS) + 1):
+        ws.cell(row=header_row, column=j).fill = _FILL_IN  # type: ignore[attr-defined]
+    if last_row > header_row:
+        col = get_column_letter(before + 1)
+        dv = DataValidation(type="list", formula1='"x"', allow_blank=True)
+        dv.add(f"{col}{header_row + 1}:{col}{last_row}")
+        ws.add_data_validation(dv)  # type: ignore[attr-defined]
+
+
 def write_site_workbooks(worklists: Mapping[str, pd.DataFrame], out_dir: str | Path, *,
                          province_name: str, period: str | date, summary: bool = True) -> list[Path]:
     """Write one XLSX per site (a sheet per kind of problem) and, with ``summary``, ``_tong_hop.xlsx``.
@@ -618,6 +635,7 @@ def write_site_workbooks(worklists: Mapping[str, pd.DataFrame], out_dir: str | P
                      f"{site_name or ''}".rstrip(),
                      PERSONAL_DATA_NOTICE]
             sheet = _write_sheet(wb, title, lines, headers, widths)
+            _fill_in_columns(wb[title], len(keys), header_row=len(lines) + 2, last_row=first_data + b - a - 1)
             bulk[sheet] = "".join(xml[a:b].tolist())
         path = out / f"{_safe_name(site or None)}.xlsx"
         _atomic_write(path, _workbook_bytes(wb, stamp, bulk))
