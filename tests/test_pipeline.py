@@ -302,7 +302,8 @@ def _stage_one(run_dir: Path) -> StageOne:
     """A stage 1 at its last section, with tiny tables in place of a province's."""
     frame = lambda n, tag: pd.DataFrame({"record_id": [f"{tag}{i}" for i in range(n)],  # noqa: E731
                                          "value": pd.array(range(n), dtype="Int64")})
-    s = StageOne(_params("2022-05"), run_dir)
+    p = SimpleNamespace(**vars(_params("2022-05")), inputs=run_dir / "inputs", worklist_returns=None)
+    s = StageOne(p, run_dir)
     s.cleaned = SimpleNamespace(quarantine=frame(2, "q"), audit=frame(3, "a"))  # type: ignore[assignment]
     s.reconciled = SimpleNamespace(data=frame(5, "d"), merged=frame(1, "m"),  # type: ignore[assignment]
                                    findings=frame(4, "f"))
@@ -320,7 +321,8 @@ def _saved_files(folder: Path) -> list[Path]:
 
 def test_tables_written_in_the_background_are_the_same_files(tmp_path, monkeypatch):
     monkeypatch.setattr("vaxreport.reporting.worklists.to_table",
-                        lambda lists: pd.DataFrame({"site_code": pd.Series([], dtype="string")}))
+                        lambda lists: pd.DataFrame({c: pd.Series([], dtype="string")
+                                                    for c in ("site_code", "kind", "record_id", "person_ref")}))
     monkeypatch.setattr("vaxreport.reporting.workbooks.write_summary_workbook", lambda *a, **k: None)
     direct = _stage_one(tmp_path / "a").save()
     early = _stage_one(tmp_path / "b")
@@ -329,7 +331,9 @@ def test_tables_written_in_the_background_are_the_same_files(tmp_path, monkeypat
     assert early._pending.names == {"doses", "merged_doses", "quarantine", "audit", "findings"}
     assert direct == early.save() == {"raw": 8, "cleansed": 5, "merged_duplicates": 1, "quarantined": 2}
     files = _saved_files(tmp_path / "a")
-    assert len(files) == 10  # 7 personal tables, 1 fact table, worklists table, conservation.json
+    # 7 personal tables, 1 fact table, the returned worklists checked (none: counts table empty), worklists
+    # table, conservation.json
+    assert len(files) == 11
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
         assert ((tmp_path / "b" / rel).stat().st_mode & 0o777) == ((tmp_path / "a" / rel).stat().st_mode & 0o777)

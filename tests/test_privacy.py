@@ -85,20 +85,49 @@ def _pdf_text(path: Path) -> str:
     return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
 
 
+def _docx_text(path: Path) -> str:
+    """Every paragraph (body, table cells, headers and footers) and the core properties."""
+    import docx
+
+    d = docx.Document(path)
+    parts = [p.text for p in d.element.body.iter(docx.oxml.ns.qn("w:p"))
+             for p in [docx.text.paragraph.Paragraph(p, d)]]
+    for s in d.sections:
+        parts += [p.text for part in (s.header, s.footer, s.first_page_header, s.first_page_footer)
+                  for p in part.paragraphs]
+    cp = d.core_properties
+    return "\n".join([*parts, cp.title or "", cp.author or "", cp.comments or ""])
+
+
+def _xlsx_text(path: Path) -> str:
+    """Every cell of every sheet (numbers as written: an ID stored as a number is caught too)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    return "\n".join(str(v) for ws in wb for row in ws.iter_rows(values_only=True) for v in row if v is not None)
+
+
+_READERS = {".pdf": _pdf_text, ".docx": _docx_text, ".xlsx": _xlsx_text}
+
+
 def _text_outputs(run: Path) -> list[Path]:
-    """Every human-facing or log-like file of a run: reports, notebooks, HTML, JSON."""
-    return sorted(p for p in run.rglob("*") if p.is_file() and p.suffix in {".pdf", ".html", ".ipynb", ".json"})
+    """Every human-facing or log-like file of a run: reports (PDF, DOCX, XLSX appendix), notebooks,
+    HTML, JSON. The worklists under the owner-only ``cleansed/`` are personal data by design."""
+    return sorted(p for p in run.rglob("*") if p.is_file() and (
+        p.suffix in {".pdf", ".html", ".ipynb", ".json"}
+        or (p.suffix in {".docx", ".xlsx"} and "cleansed" not in p.relative_to(run).parts)))
 
 
 def test_no_id_phone_or_birth_date_in_any_report_notebook_json_or_log(demo_run, demo_logs, secrets):
     numbers, births = secrets
     files = _text_outputs(demo_run.out)
     kinds = {p.suffix for p in files}
-    assert kinds == {".pdf", ".html", ".ipynb", ".json"}, kinds
-    assert len([p for p in files if p.suffix == ".pdf"]) == 10
+    assert kinds == {".pdf", ".docx", ".xlsx", ".html", ".ipynb", ".json"}, kinds
+    assert [len([p for p in files if p.suffix == k]) for k in (".pdf", ".docx", ".xlsx")] == [10, 10, 10]
     leaks = {}
     for path in files:
-        text = _pdf_text(path) if path.suffix == ".pdf" else path.read_text(encoding="utf-8")
+        read = _READERS.get(path.suffix)
+        text = read(path) if read else path.read_text(encoding="utf-8")
         if found := _leaks(text, numbers, births):
             leaks[str(path.relative_to(demo_run.out))] = found[:5]
     for name, log in demo_logs.items():

@@ -88,7 +88,8 @@ def test_all_kinds_present_with_contract_columns(built):
 def test_identity_kinds(built):
     bad = built["bad_id"].set_index("person_ref")
     assert bad.code.to_dict() == {"b": "no_id", "c": "bad_id", "d": "id_not_found"}
-    assert bad.loc["b", "suggestion"] == ("Số định danh theo CSDLQG: 0191******77 "
+    # the registry's ID in full: the site enters it on the platform (issue 17)
+    assert bad.loc["b", "suggestion"] == ("Số định danh theo CSDLQG: 019190000777 "
                                           "(đối chiếu với Công an xã)")
     assert "id_length" in bad.loc["c", "problem"]
     assert bad.record_id.isna().all()  # person-level: fix the person record
@@ -96,6 +97,19 @@ def test_identity_kinds(built):
     assert set(mm.person_ref) == {"e", "f"}
     assert mm.problem.iloc[0] == "Thông tin không khớp với CSDLQG: ngày sinh, giới tính"
     assert mm.suggestion.iloc[0] == "Sửa theo CSDLQG — Ngày sinh: 06/07/1970; Giới tính: Nữ"
+
+
+def test_own_id_masked_except_the_digits_that_differ_from_the_suggestion():
+    data = dose_rows()
+    ver = verification()
+    ver.loc[ver.person_id == 4, "suggested_id"] = "019185000050"  # d's own ID: 019185000005
+    wl = wlm.build_worklists(dz.reconcile(data).data, pd.DataFrame(columns=["record_id", "person_id", "code",
+                             "label_vi", "detail"]), ver, unsigned_days=30, as_of=AS_OF)
+    d = wl["bad_id"].set_index("person_ref").loc["d"]
+    assert d.id_masked == "**********05"  # only the two swapped digits show
+    assert d.suggestion == "Số định danh theo CSDLQG: 019185000050 (đối chiếu với Công an xã)"
+    c = wl["bad_id"].set_index("person_ref").loc["c"]
+    assert c.id_masked == "0191****04"  # no suggestion: the usual mask
 
 
 def test_duplicate_person_and_duplicate_dose(built):
@@ -127,8 +141,9 @@ def test_unsigned_older_than_n_days(built):
 def test_no_unmasked_personal_ids_and_birth_year_only(built):
     cells = pd.concat(built.values()).astype("string").fillna("")
     text = " ".join(cells.to_numpy().ravel().tolist())
-    for raw in ("019080000001", "019190000777", "0912345678", "1980-01-01", "01/01/1980"):
+    for raw in ("019080000001", "019185000005", "0912345678", "1980-01-01", "01/01/1980"):
         assert raw not in text
+    assert "019190000777" in text  # a suggested registry ID is shown in full (issue 17)
     assert set(built["bad_id"].birth_year) == {1990, 1991, 1985}
 
 

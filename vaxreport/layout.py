@@ -4,9 +4,12 @@ touches disk except :func:`unit_dir`, which creates a report's folder.
 A run folder looks like::
 
     <run>/cleansed/                          stage 1: personal tables (owner-only)
+    <run>/cleansed/inputs.json               the inputs' sha256, written before stage 1
     <run>/cleansed/facts/<table>.parquet     stage 1 → 2 contract: aggregatable, no personal data
     <run>/cleansed/worklists/                correction workbooks per site (personal data)
-    <run>/districts/<code>-<slug>/report.*   stage 2, one folder per district
+    <run>/cleansed/facts/worklist_returns.parquet  last month's returned worklists, checked (counts)
+    <run>/districts/<code>-<slug>/report.*   stage 2, one folder per district (pdf, docx;
+                                             indicators.xlsx beside them)
     <run>/province/report.*                  stage 3
     <run>/manifest.json                      written last: a run without it is not complete
 
@@ -28,6 +31,9 @@ FACTS = "facts"
 WORKLISTS = "worklists"
 WORKLISTS_TABLE = "worklists.parquet"
 CONSERVATION = "conservation.json"
+INPUTS_JSON = "inputs.json"
+#: Last month's returned worklists checked against this run (counts only), in ``facts/``.
+RETURNS_TABLE = "worklist_returns.parquet"
 MANIFEST = "manifest.json"
 
 
@@ -60,6 +66,16 @@ def worklists_dir(run_dir: Path | str) -> Path:
 def worklists_table(run_dir: Path | str) -> Path:
     """``<run>/cleansed/worklists.parquet``: every worklist line, with its district."""
     return cleansed_dir(run_dir) / WORKLISTS_TABLE
+
+
+def inputs_json(run_dir: Path | str) -> Path:
+    """``<run>/cleansed/inputs.json``: the inputs' sha256 (as in the manifest), for the appendices."""
+    return cleansed_dir(run_dir) / INPUTS_JSON
+
+
+def returns_table(run_dir: Path | str) -> Path:
+    """``<run>/cleansed/facts/worklist_returns.parquet``: the returned worklists, checked (counts)."""
+    return facts_dir(run_dir) / RETURNS_TABLE
 
 
 def unit_path(run_dir: Path | str, code: str | None, name: str) -> Path:

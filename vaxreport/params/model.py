@@ -154,6 +154,10 @@ class RunParams:
         deadlines: named deadlines (``cleansing: 2022-06-01``).
         districts: every district of the province, in code order, with overrides applied.
         thresholds: see ``Thresholds``.
+        worklist_returns: folder of last month's worklist workbooks returned by the sites with
+            the ``Đã sửa (x)`` column filled (resolved against the YAML's folder); default: the
+            inputs' ``worklist_returns/`` subfolder when it exists
+            (``vaxreport.reporting.worklist_returns``).
         source: the YAML file read (None when built in code).
     """
 
@@ -179,6 +183,7 @@ class RunParams:
     deadlines: Mapping[str, dt.date] = field(default_factory=dict)
     districts: tuple[DistrictParams, ...] = ()
     thresholds: Thresholds = field(default_factory=Thresholds)
+    worklist_returns: Path | None = None
     source: Path | None = None
 
     # ---------------------------------------------------------------- constructors
@@ -496,7 +501,8 @@ def _build(data: Any, base_dir: Path, source: Path | None) -> RunParams:
 
 
 def _required(get: _Reader, pr: Problems, kw: dict[str, Any], base_dir: Path) -> tuple[int, int] | None:
-    """``period``, ``report_date`` and ``inputs`` into ``kw``; the (year, month) of the period."""
+    """``period``, ``report_date``, ``inputs`` (and the optional ``worklist_returns`` folder) into
+    ``kw``; the (year, month) of the period."""
     period = get("period", lambda v, w: as_text(v, w, pr), required=True, hint=' ("YYYY-MM")')
     month: tuple[int, int] | None = None
     if isinstance(period, str):
@@ -515,6 +521,10 @@ def _required(get: _Reader, pr: Problems, kw: dict[str, Any], base_dir: Path) ->
         kw["inputs"] = (folder if folder.is_absolute() else base_dir / folder).resolve()
     if isinstance(report_date, dt.date):
         kw["report_date"] = report_date
+    returns = get("worklist_returns", lambda v, w: as_text(v, w, pr, allow_empty=False))
+    if isinstance(returns, str):
+        folder = Path(returns).expanduser()
+        kw["worklist_returns"] = (folder if folder.is_absolute() else base_dir / folder).resolve()
     return month
 
 

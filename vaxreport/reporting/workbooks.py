@@ -15,9 +15,7 @@ Examples:
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -29,14 +27,20 @@ import pyarrow.compute as pc
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.writer.excel import ExcelWriter
 
 from vaxreport.io.write import write_bytes
+from vaxreport.reporting.report.ooxml import workbook_bytes
 from vaxreport.reporting.worklists import COLUMNS, KINDS
 
 PERSONAL_DATA_NOTICE = ("TÀI LIỆU CÓ THÔNG TIN CÁ NHÂN — chỉ sử dụng cho công tác làm sạch "
                         "dữ liệu")
 SUMMARY_FILE = "_tong_hop.xlsx"
+#: columns the site fills in (after the data columns): header -> width. A returned workbook is
+#: read back next month (:mod:`vaxreport.reporting.worklist_returns`): rows marked in
+#: ``DONE_HEADER`` are checked.
+DONE_HEADER = "Đã sửa (x)"
+NOTE_HEADER = "Ghi chú"
+FILL_COLUMNS: dict[str, int] = {DONE_HEADER: 10, NOTE_HEADER: 30}
 
 
 def _period_stamp(period: str | date) -> datetime:
@@ -56,31 +60,10 @@ def _safe_name(code: object) -> str:
 
 def _workbook_bytes(wb: Workbook, stamp: datetime,
                     rows_xml: Mapping[str, str] | None = None) -> bytes:
-    """Serialise without openpyxl's "modified = now" and with fixed zip entry timestamps.
-
-    ``rows_xml`` maps a worksheet part (``xl/worksheets/sheet1.xml``) to ``<row>`` elements
-    appended at the end of its ``sheetData`` (bulk rows; openpyxl writes ≈2 k rows/s).
-    """
-    wb.properties.created = stamp
-    wb.properties.modified = stamp
-    wb.properties.creator = "vaxreport"
-    wb.properties.lastModifiedBy = "vaxreport"
-    raw = io.BytesIO()
-    with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:  # compressed once, below
-        ExcelWriter(wb, archive).save()
-    fixed = io.BytesIO()
-    when = (max(stamp.year, 1980), stamp.month, stamp.day, 0, 0, 0)
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name in src.namelist():
-            info = zipfile.ZipInfo(name, date_time=when)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            data = src.read(name)
-            if rows_xml and name in rows_xml:
-                data = data.replace(b"</sheetData>", rows_xml[name].encode("utf-8")
-                                    + b"</sheetData>", 1)
-            dst.writestr(info, data)
-    return fixed.getvalue()
+    """Serialise without openpyxl's "modified = now" and with fixed zip entry timestamps
+    (:func:`vaxreport.reporting.report.ooxml.workbook_bytes`; ``rows_xml``: bulk rows per
+    worksheet part)."""
+    return workbook_bytes(wb, stamp, rows_xml)
 
 
 _BOLD = Font(bold=True)
@@ -177,13 +160,32 @@ def _write_sheet(wb: Workbook, title: str, lines: list[str], headers: list[str],
     return f"xl/worksheets/sheet{len(wb.worksheets)}.xml"
 
 
+_FILL_IN = PatternFill("solid", fgColor="FFF2CC")
+
+
+def _fill_in_columns(ws: object, before: int, *, header_row: int, last_row: int) -> None:
+    """Mark the columns the site fills in (after ``before`` data columns): a yellow header, and a
+    drop-down offering "x" in ``Đã sửa (x)`` on every data row."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    for j in range(before + 1, before + len(FILL_COLUMNS) + 1):
+        ws.cell(row=header_row, column=j).fill = _FILL_IN  # type: ignore[attr-defined]
+    if last_row > header_row:
+        col = get_column_letter(before + 1)
+        dv = DataValidation(type="list", formula1='"x"', allow_blank=True)
+        dv.add(f"{col}{header_row + 1}:{col}{last_row}")
+        ws.add_data_validation(dv)  # type: ignore[attr-defined]
+
+
 def write_site_workbooks(worklists: Mapping[str, pd.DataFrame], out_dir: str | Path, *,
                          province_name: str, period: str | date, summary: bool = True) -> list[Path]:
     """Write one XLSX per site (a sheet per kind of problem) and, with ``summary``, ``_tong_hop.xlsx``.
 
     Each sheet starts with a header block (title, province, period, site and the personal-data
-    notice), then the column headers (frozen) and the rows. Files are written atomically with
-    mode 0o600; same inputs ⇒ byte-identical files (timestamps come from ``period``).
+    notice), then the column headers (frozen) and the rows, ending with the columns the site
+    fills in (:data:`FILL_COLUMNS`: ``Đã sửa (x)`` with a drop-down, ``Ghi chú``). Files are
+    written atomically with mode 0o600; same inputs ⇒ byte-identical files (timestamps come
+    from ``period``).
 
     Args:
         worklists: :func:`vaxreport.reporting.worklists.build_worklists` output.
@@ -209,8 +211,8 @@ def write_site_workbooks(worklists: Mapping[str, pd.DataFrame], out_dir: str | P
     period_text = _period_text(period, stamp)
     tables = {k: worklists.get(k, pd.DataFrame(columns=list(COLUMNS))) for k in KINDS}
     keys = [c for c in COLUMNS if c not in ("site_code", "site_name")]
-    headers = [COLUMNS[c][0] for c in keys]
-    widths = [COLUMNS[c][1] for c in keys]
+    headers = [COLUMNS[c][0] for c in keys] + list(FILL_COLUMNS)
+    widths = [COLUMNS[c][1] for c in keys] + list(FILL_COLUMNS.values())
 
     kind_ix = {k: i for i, k in enumerate(KINDS)}
     all_rows = pd.concat([t.assign(_kind=k, _k=kind_ix[k]) for k, t in tables.items()],
@@ -245,6 +247,7 @@ def write_site_workbooks(worklists: Mapping[str, pd.DataFrame], out_dir: str | P
                      f"{site_name or ''}".rstrip(),
                      PERSONAL_DATA_NOTICE]
             sheet = _write_sheet(wb, title, lines, headers, widths)
+            _fill_in_columns(wb[title], len(keys), header_row=len(lines) + 2, last_row=first_data + b - a - 1)
             bulk[sheet] = "".join(xml[a:b].tolist())
         path = out / f"{_safe_name(site or None)}.xlsx"
         write_bytes(_workbook_bytes(wb, stamp, bulk), path, private=True)

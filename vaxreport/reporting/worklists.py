@@ -92,6 +92,31 @@ def mask_id(s: pd.Series) -> pd.Series:
     return _mask(s, 4, 2)
 
 
+def mask_id_except_diff(s: pd.Series, suggested: pd.Series) -> pd.Series:
+    """Mask an ID except the characters that differ from ``suggested`` (the registry's ID), so a
+    site sees which digits to change; where there is no suggestion of the same length, as
+    :func:`mask_id`. Vectorised over fixed-width code points; does not mutate the inputs.
+
+    Examples:
+        >>> mask_id_except_diff(pd.Series(["019084000923", "019084000923", "12345", None]),
+        ...                     pd.Series(["019084000932", None, "019084000932", "019084000932"])).tolist()
+        ['**********23', '0190******23', '*****', <NA>]
+    """
+    own, sug = s.astype("string").str.strip(), suggested.astype("string").str.strip()
+    out = mask_id(s)
+    same_len = (own.notna() & sug.notna() & own.str.len().eq(sug.str.len())).fillna(False).to_numpy(bool)
+    if not same_len.any():
+        return out
+    width = int(own[same_len].str.len().max())
+    a = np.array(own[same_len].tolist(), dtype=f"U{width}")
+    b = np.array(sug[same_len].tolist(), dtype=f"U{width}")
+    ca, cb = a.view(np.uint32).reshape(-1, width), b.view(np.uint32).reshape(-1, width)
+    shown = np.where((ca == cb) & (ca != 0), np.uint32(ord("*")), ca)  # 0: padding, stays padding
+    values = np.ascontiguousarray(shown).view(f"U{width}").ravel()
+    out[same_len] = pd.array(values.astype(object), dtype="string")
+    return out
+
+
 def mask_phone(s: pd.Series) -> pd.Series:
     """Mask a phone number: first 2 and last 2 digits kept ("09******67").
 
@@ -197,7 +222,8 @@ def _person_status(refs: pd.DataFrame, verification: pd.DataFrame) -> tuple[pd.D
 def _bad_id_table(refs: pd.DataFrame, v: pd.DataFrame, status: pd.Series, codes: pd.DataFrame,
                   rows: Callable[[np.ndarray], pd.DataFrame]) -> pd.DataFrame:
     """``bad_id``: records without an ID, with a malformed one or one the registry does not hold
-    (with the registry ID found by name + birth date, masked, when there is one).
+    (with the registry ID found by name + birth date, in full, when there is one; the record's
+    own ID then masked except the digits that differ, :func:`mask_id_except_diff`).
 
     ``refs``: :data:`_REF_KEYS` of every person record; ``v``, ``status``: :func:`_person_status`;
     ``rows(mask)``: the full rows of the records ``mask`` selects (same index as ``refs[mask]``).
@@ -217,9 +243,12 @@ def _bad_id_table(refs: pd.DataFrame, v: pd.DataFrame, status: pd.Series, codes:
     problem = problem.where(flags.eq(""), problem + " (" + flags.str.replace(";", ", ") + ")")
     sug = suggested[sel]
     base = c.map(codes["suggestion_vi"]).astype("string")
-    suggestion = base.where(sug.isna(), "Số định danh theo CSDLQG: " + mask_id(sug)
-                            + " (đối chiếu với Công an xã)")
-    return _table(_record_info(r), c, problem, suggestion, codes, person_level=True)
+    # the registry's ID in full (the site enters it); the record's own ID masked except the
+    # digits that differ from it
+    suggestion = base.where(sug.isna(), "Số định danh theo CSDLQG: " + sug + " (đối chiếu với Công an xã)")
+    info = _record_info(r)
+    info["id_masked"] = mask_id_except_diff(r["id_number"], sug.set_axis(r.index))
+    return _table(info, c, problem, suggestion, codes, person_level=True)
 
 
 def _id_mismatch_table(v: pd.DataFrame, status: pd.Series, codes: pd.DataFrame,

@@ -24,16 +24,20 @@ from typing import TYPE_CHECKING, Any
 
 from vaxreport import layout
 from vaxreport.exceptions import RunError
-from vaxreport.io.write import sha256_file, write_text
+from vaxreport.io.write import sha256_file, write_json, write_text
 from vaxreport.runner.rundir import INCOMPLETE_NAME, run_lock, write_manifest
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
+    from vaxreport.params import RunParams
+
 KERNEL = "python3"
 #: The folder of the stage notebooks; None: the ones shipped with the package (tests point it
 #: at a copy).
 NOTEBOOKS: Path | None = None
+#: What every report notebook writes beside its executed notebook (``RunResult.describe`` lists them).
+REPORT_FILES = ("report.pdf", "report.docx", "indicators.xlsx")
 
 
 def notebooks_dir() -> Path:
@@ -80,7 +84,11 @@ class RunResult:
         return bool(self.notebooks) and all(nb.ok for nb in self.notebooks)
 
     def pdfs(self) -> list[Path]:
-        return sorted(self.out.glob("districts/*/report.pdf")) + sorted(self.out.glob("province/report.pdf"))
+        return self.reports("report.pdf")
+
+    def reports(self, name: str) -> list[Path]:
+        """``name`` (one of :data:`REPORT_FILES`) of every district, then of the province."""
+        return sorted(self.out.glob(f"districts/*/{name}")) + sorted(self.out.glob(f"province/{name}"))
 
     def describe(self) -> str:
         lines = [nb.line() for nb in self.notebooks]
@@ -89,10 +97,11 @@ class RunResult:
         failed = [nb for nb in self.notebooks if not nb.ok]
         lines.append(f"{len(self.notebooks) - len(failed)}/{len(self.notebooks)} notebooks succeeded "
                      f"in {self.seconds:.1f} s; run folder {self.out}")
-        pdfs = self.pdfs()
-        if pdfs:
-            lines.append(f"{len(pdfs)} PDF reports:")
-            lines += [f"  {p}" for p in pdfs]
+        for name, what in zip(REPORT_FILES, ("PDF reports", "DOCX drafts (editable)", "XLSX appendices")):
+            paths = self.reports(name)
+            if paths:
+                lines.append(f"{len(paths)} {what}:")
+                lines += [f"  {p}" for p in paths]
         for nb in failed:
             lines.append(f"FAILED: {nb.output} (cell In [{nb.failed_cell}]): {nb.error}")
         return "\n".join(lines)
@@ -118,7 +127,7 @@ def execute(stage: str, name: str, notebook: Path, output: Path, parameters: dic
     Never raises for a failing notebook: the failure (cell and error) is in the result. The
     notebook is executed into a hidden ``.<name>.partial.ipynb`` file and renamed when it ends, so an
     interrupted run leaves no executed notebook that looks finished. A failed report notebook's
-    ``report.pdf`` and ``metrics.json`` are removed (nothing that looks like a finished report).
+    :data:`REPORT_FILES` and ``metrics.json`` are removed (nothing that looks like a finished report).
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -145,12 +154,12 @@ def execute(stage: str, name: str, notebook: Path, output: Path, parameters: dic
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
     if not result.ok and stage in ("district", "province"):
-        for leftover in ("report.pdf", "metrics.json"):
+        for leftover in REPORT_FILES + ("metrics.json",):
             with contextlib.suppress(FileNotFoundError):
                 (output.parent / leftover).unlink()
     result.seconds = round(time.perf_counter() - t0, 2)
     for path in sorted(output.parent.rglob("*")):
-        if path.is_file() and path.suffix in {".pdf", ".json", ".parquet", ".xlsx"}:
+        if path.is_file() and path.suffix in {".pdf", ".docx", ".json", ".parquet", ".xlsx"}:
             result.outputs[str(path.relative_to(run_dir))] = sha256_file(path)
     return result
 
@@ -207,6 +216,24 @@ def _execute_star(args: tuple) -> NotebookRun:
 # the DAG
 
 
+def input_hashes(p: RunParams) -> dict[str, str]:
+    """sha256 of every input file of run params ``p``: the exports, and the returned worklists
+    (``worklist_returns/<name>``) when there are any."""
+    from vaxreport.reporting.worklist_returns import FOLDER, returns_folder
+
+    out = {str(path.relative_to(p.inputs)): sha256_file(path) for path in sorted(p.inputs.iterdir()) if path.is_file()}
+    returned = returns_folder(p)
+    if returned is not None:
+        out |= {f"{FOLDER}/{path.name}": sha256_file(path) for path in sorted(returned.glob("*.xlsx"))}
+    return out
+
+
+def write_inputs(out: Path, inputs: dict[str, str]) -> Path:
+    """``cleansed/inputs.json`` (:func:`vaxreport.layout.inputs_json`): the inputs' sha256 as in the
+    manifest, written before stage 1 for the report appendices (no re-hashing per notebook)."""
+    return write_json({"inputs": inputs}, layout.inputs_json(out))
+
+
 def run(params_path: Path, *, out: Path | None = None, districts: list[str] | None = None, jobs: int = 2,
         force: bool = False, progress: bool = True, notebooks: Path | None = None) -> RunResult:
     """Run the monthly job: cleanse, then each district in parallel, then the province roll-up.
@@ -234,11 +261,11 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
     with run_lock(out, force) as note:
         if note and progress:
             print(note, file=sys.stderr)
-        inputs = {str(path.relative_to(p.inputs)): sha256_file(path)
-                  for path in sorted(p.inputs.iterdir()) if path.is_file()}
+        inputs = input_hashes(p)
         runs: list[NotebookRun] = []
         common = {"params_path": str(params_path), "run_dir": str(out)}
         (out / "cleansed").mkdir(mode=0o700)  # personal data: owner only
+        write_inputs(out, inputs)
         cleanse = execute("cleanse", "province-wide", nb_dir / "cleanse.ipynb",
                           out / "cleansed" / "cleanse.ipynb", common, run_dir=out)
         runs.append(cleanse)

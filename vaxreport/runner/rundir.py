@@ -34,7 +34,7 @@ INCOMPLETE_NAME = "RUN-INCOMPLETE.txt"
 TOKEN_ENV = "VAXREPORT_RUN_TOKEN"
 ORPHAN_WAIT_SECONDS = 30.0
 TRACKED_PACKAGES = ("vaxreport", "pandas", "numpy", "pyarrow", "rapidfuzz", "papermill", "nbconvert",
-                    "matplotlib", "typst", "phonenumbers", "openpyxl")
+                    "matplotlib", "typst", "phonenumbers", "openpyxl", "python-docx")
 
 
 

@@ -2,8 +2,9 @@
 
 Stage 1 (``notebooks/cleanse.ipynb``) is :class:`StageOne`: one method per section of the
 notebook, in :data:`StageOne.SECTIONS` order; :func:`run_stage_one` runs them all. Stages 2 and 3
-(the district and province report notebooks) share :func:`render_report`. Notebooks opened by
-hand without parameters get the tiny example province (:func:`open_run`).
+(the district and province report notebooks) share :func:`render_report` (``report.pdf``,
+``report.docx``, ``indicators.xlsx``, ``metrics.json``). Notebooks opened by hand without
+parameters get the tiny example province (:func:`open_run`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pandas as pd
 
 from vaxreport import layout
 from vaxreport.facts import Facts, build_facts, check_conservation
-from vaxreport.io.write import write_json, write_parquet
+from vaxreport.io.write import sha256_file, write_json, write_parquet
 from vaxreport.params import RunParams, previous_period
 
 if TYPE_CHECKING:
@@ -180,8 +181,9 @@ class StageOne:
         """Write stage 1 under ``<run>/cleansed``: personal tables owner-only, the facts for the
         reports, the worklists table and the summary workbook (each district's site workbooks
         are written by its stage-2 notebook, :func:`write_district_worklists`; sites of no
-        district in the params get theirs now). Returns the row-conservation counts, also in
-        ``conservation.json``."""
+        district in the params get theirs now), and last month's returned worklists checked
+        against this run's (:func:`check_worklist_returns`, counts only). Returns the
+        row-conservation counts, also in ``conservation.json``."""
         from vaxreport.reporting import workbooks
         from vaxreport.reporting import worklists as wl
 
@@ -200,6 +202,8 @@ class StageOne:
         table = wl.to_table(self.worklists)
         table["district_code"] = table["site_code"].map(_site_district(self.facts.doses)).astype("string")
         write_parquet(table, layout.worklists_table(self.run_dir), private=True)
+        write_parquet(check_worklist_returns(self.p, table, self.facts.doses), layout.returns_table(self.run_dir),
+                      private=False)
         workbooks.write_summary_workbook(self.worklists, layout.worklists_dir(self.run_dir),
                                          province_name=self.p.province_name, period=self.p.period)
         orphan = ~table["district_code"].isin(list(self.p.district_names())).to_numpy(bool)
@@ -224,6 +228,30 @@ class StageOne:
 def run_stage_one(p: RunParams, run_dir: Path | str) -> dict[str, int]:
     """Stage 1 in one call (what ``notebooks/cleanse.ipynb`` does section by section)."""
     return StageOne(p, Path(run_dir)).run()
+
+
+def check_worklist_returns(p: RunParams, table: pd.DataFrame, dose_facts: pd.DataFrame) -> pd.DataFrame:
+    """The rows the sites marked fixed in last month's returned worklists (``worklist_returns/``),
+    checked against this run's worklists ``table``, as counts per district, site and kind."""
+    from vaxreport.reporting import worklist_returns as wr
+
+    sites = dose_facts.drop_duplicates("site_code").set_index("site_code")
+    checked = wr.check_returns(wr.read_returns(wr.returns_folder(p)), table)
+    return wr.summarise(checked, sites["district_code"], sites["site_name"] if "site_name" in sites else None)
+
+
+def with_worklist_returns(doc: ReportDoc, run_dir: Path | str, district_code: str | None) -> ReportDoc:
+    """``doc`` with the sentence on last month's returned worklists in section II (the district's
+    sites, or all for the province); unchanged when none came back or stage 1 checked none."""
+    from vaxreport.reporting import worklist_returns as wr
+
+    path = layout.returns_table(run_dir)
+    if not path.exists():
+        return doc
+    summary = pd.read_parquet(path)
+    if district_code is not None:
+        summary = summary[summary["district_code"].eq(district_code).fillna(False).to_numpy(bool)]
+    return wr.add_to_report(doc, summary)
 
 
 def _site_district(dose_facts: pd.DataFrame) -> pd.Series:
@@ -268,17 +296,64 @@ def report_timestamp(p: RunParams) -> datetime:
 
 
 def render_report(doc: ReportDoc, facts: Facts, indicators: ReportMetrics, p: RunParams, *,
-                  unit_code: str | None, unit_name: str, out: Path) -> Path:
-    """Stages 2 and 3: write ``report.pdf`` and ``metrics.json`` into the unit's folder ``out``;
-    returns the PDF's path."""
+                  unit_code: str | None, unit_name: str, out: Path, run_dir: Path | str | None = None) -> Path:
+    """Stages 2 and 3: write ``report.pdf``, its editable twins ``report.docx`` and
+    ``indicators.xlsx`` (:func:`write_editable`) and ``metrics.json`` into the unit's folder
+    ``out``; returns the PDF's path. With ``run_dir``, the sites' fixes of last month's worklists
+    are stated first (:func:`with_worklist_returns`) and the appendix lists the recorded inputs."""
     from vaxreport.reporting import metrics
     from vaxreport.reporting.report import write_pdf
 
+    if run_dir is not None:
+        doc = with_worklist_returns(doc, run_dir, unit_code)
     pdf = write_pdf(doc, out / "report.pdf", timestamp=report_timestamp(p))
+    write_editable(doc, indicators, out, p, run_dir)
     summary = metrics.metrics_json(facts, unit_code=unit_code, unit_name=unit_name, period=p.period,
                                    indicators=indicators)
     write_json(summary, out / "metrics.json")
     return pdf
+
+
+#: The indicator sheets of the appendix beside each report: sheet name -> ``ReportMetrics`` field.
+APPENDIX_FRAMES = {"Chỉ tiêu theo xã, phường": "communes", "Chỉ tiêu theo cơ sở tiêm": "sites"}
+
+
+def appendix_info(p: RunParams, run_dir: Path | str | None = None) -> list[tuple[str, str]]:
+    """The "Thông tin" lines of ``indicators.xlsx``: period, every input file with its sha256 (as
+    the runner recorded it for the manifest, :func:`vaxreport.layout.inputs_json`; else its
+    size), the params file and its sha256."""
+    from vaxreport.reporting.report.format import fmt_date_short
+
+    start, end = p.period_start, p.period_end
+    assert start is not None and end is not None, "RunParams.from_dict sets the period bounds"
+    lines = [("Kỳ báo cáo", f"{p.period} (từ {fmt_date_short(start)} đến {fmt_date_short(end)})"),
+             ("Ngày báo cáo", fmt_date_short(p.report_date))]
+    recorded = layout.inputs_json(run_dir) if run_dir is not None else None
+    if recorded is not None and recorded.is_file():
+        hashes = json.loads(recorded.read_text(encoding="utf-8"))["inputs"]
+        lines += [("Nguồn dữ liệu", f"{name}, sha256 {digest}") for name, digest in sorted(hashes.items())]
+    else:
+        folder = Path(p.inputs)
+        files = sorted(f for f in folder.iterdir() if f.is_file()) if folder.is_dir() else []
+        lines += [("Nguồn dữ liệu", f"{f.name} ({f.stat().st_size:,} byte)".replace(",", ".")) for f in files]
+    if p.source is not None and Path(p.source).is_file():
+        lines.append(("Tham số", f"{Path(p.source).name}, sha256 {sha256_file(Path(p.source))}"))
+    lines.append(("Biên bản chạy", "manifest.json của lần chạy: sha256 của dữ liệu vào, tham số và mọi tệp kết quả"))
+    return lines
+
+
+def write_editable(doc: ReportDoc, indicators: ReportMetrics, out: Path | str, p: RunParams,
+                   run_dir: Path | str | None = None) -> tuple[Path, Path]:
+    """Beside ``report.pdf``: ``report.docx`` (the same ``doc``, editable) and ``indicators.xlsx``
+    (its tables as typed numbers, plus the per-commune and per-site indicators). Same inputs ⇒
+    same bytes (dated from the report date). Returns both paths."""
+    from vaxreport.reporting.report.docx import write_docx
+    from vaxreport.reporting.report.xlsx import write_xlsx
+
+    out, ts = Path(out), report_timestamp(p)
+    frames = {name: getattr(indicators, attr) for name, attr in APPENDIX_FRAMES.items()}
+    return (write_docx(doc, out / "report.docx", timestamp=ts),
+            write_xlsx(doc, out / "indicators.xlsx", timestamp=ts, frames=frames, info=appendix_info(p, run_dir)))
 
 
 def district_rollup(run_dir: Path | str, p: RunParams) -> tuple[pd.DataFrame, list[str]]:
