@@ -192,3 +192,22 @@ def test_signing_for_the_head_needs_the_signers_own_title(tmp_path: Path) -> Non
     assert problems(tmp_path, text) == [
         f"- districts[{i}].signatory.title: 'KT. GIÁM ĐỐC' means someone signs for the GIÁM ĐỐC: give the "
         "signer's own title (e.g. PHÓ GIÁM ĐỐC), or leave out 'authority' when the head signs" for i in (0, 1)]
+
+
+def test_a_period_outside_the_dated_unit_lists_is_a_params_error(tmp_path: Path) -> None:
+    """Districts are checked against the units in force at the period's end (issue 16): a period
+    the shipped GSO lists do not cover is one clear problem, not a crash in stage 1."""
+    with pytest.raises(ParamsError, match=r"period: 2030-05-31 is outside the administrative-unit lists"):
+        RunParams.from_yaml(write(tmp_path, "period: 2030-05\nreport_date: 2030-06-01\ninputs: exports\n"))
+
+
+def test_districts_are_those_in_force_at_the_period_end(tmp_path: Path) -> None:
+    """Bắc Ninh: Quế Võ (259) and Thuận Thành (262) were huyện in 2022, thị xã from 10/04/2023."""
+    def kinds(period: str) -> dict[str, str]:
+        year, month = (int(x) for x in period.split("-"))
+        report = f"{year}-{month + 1:02d}-01"
+        p = RunParams.from_yaml(write(tmp_path, f"period: {period}\nreport_date: {report}\ninputs: x\n"
+                                                "province_code: \"27\"\n"))
+        return {d.code: d.name for d in p.districts if d.code in ("259", "262")}
+    assert all(name.startswith("Huyện") for name in kinds("2022-05").values())
+    assert all(name.startswith("Thị xã") for name in kinds("2023-05").values())

@@ -361,12 +361,21 @@ def _deadlines(v: Any, pr: Problems) -> dict[str, dt.date]:
     return out
 
 
-def _admin_districts(province_code: str, pr: Problems) -> tuple[str, list[dict[str, str]]]:
-    """(province name, district rows) from the admin reference table."""
+def _admin_districts(province_code: str, pr: Problems, on: dt.date | None = None
+                     ) -> tuple[str, list[dict[str, str]]]:
+    """(province name, district rows) from the admin reference table: the units in force ``on``
+    (the period's last day), which must lie in the dated GSO lists shipped."""
     from vaxreport import refdata
 
+    if on is not None:
+        first, last = refdata.admin_units_coverage()
+        if not first <= on <= last:
+            pr.add("period", f"{on.isoformat()} is outside the administrative-unit lists shipped "
+                             f"({first.isoformat()} to {last.isoformat()}, vaxreport/data/admin_units.csv); "
+                             "add the GSO list in force then (scripts/build_admin_units.py)")
+            on = None
     try:
-        df = refdata.districts(province_code)
+        df = refdata.districts(province_code, on=on)
     except ValueError:
         pr.add("province_code", f"{province_code!r} is not a GSO province code in "
                                 "vaxreport/data/admin_units.csv")
@@ -476,7 +485,7 @@ def _build(data: Any, base_dir: Path, source: Path | None) -> RunParams:
     get = _Reader(data, pr)
     kw: dict[str, Any] = {}
     month = _required(get, pr, kw, base_dir)
-    province_code, admin = _province(get, pr, kw)
+    province_code, admin = _province(get, pr, kw, month)
     _period_bounds(get, pr, kw, month)
 
     sig = get("signatory", lambda v, w: _signatory(v, w, pr, Signatory()))
@@ -528,13 +537,15 @@ def _required(get: _Reader, pr: Problems, kw: dict[str, Any], base_dir: Path) ->
     return month
 
 
-def _province(get: _Reader, pr: Problems, kw: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:
+def _province(get: _Reader, pr: Problems, kw: dict[str, Any],
+              month: tuple[int, int] | None) -> tuple[str, list[dict[str, str]]]:
     """The province code and the agency's text fields into ``kw`` (names defaulting to the admin
     table's); the province code and its district rows."""
     code = get("province_code", lambda v, w: as_code(v, w, pr, 2))
     province_code = code if isinstance(code, str) else RunParams.province_code
     kw["province_code"] = province_code
-    admin_name, admin = _admin_districts(province_code, pr) if code is not None else ("", [])
+    on = dt.date(month[0], month[1], calendar.monthrange(*month)[1]) if month is not None else None
+    admin_name, admin = _admin_districts(province_code, pr, on) if code is not None else ("", [])
 
     for key in ("province_name", "agency_parent", "agency", "doc_number", "place", "doc_type",
                 "title"):
