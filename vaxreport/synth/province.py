@@ -155,13 +155,14 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     vaccines = doses.vaccine_names()
     rows = records.dose_rows(true, recs, pop, com, sites, vaccines, n_dup, rates, rng.row)
     assert rows.n_plat == target["dose_rows"] - n_dup
-    entry = records.entry_and_signing(rows, verify, target["signed"], rng.out, rng.sign)
-    # what the exports need of the true doses: the site tallies' counts; the rest is freed
+    # what the rest needs of the true doses: the site tallies' counts; the rest is freed
     tally_counts = export.site_week_counts(true.dose_date, recs.dose_site, sites)
     V = true.V
     del true
     recs = records.without_dose_arrays(recs)
-    rows, entry = records.compact(rows, entry)
+    rows = records.compact_rows(rows)
+    entry = records.compact_entry(records.entry_and_signing(rows, verify, target["signed"], rng.out, rng.sign))
+    rows = records.compact_rows(rows, true_date=True)
 
     # 5. the exports and the truth
     ref_person_ref, person_id = export.write_doses(out, V, pop, recs, fields, rows, entry, vaccines, com,

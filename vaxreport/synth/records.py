@@ -374,26 +374,39 @@ def _small(a: np.ndarray, hi: int) -> np.ndarray:
     return a.astype(np.int64)
 
 
-def compact(rows: DoseRows, entry: Entry) -> tuple[DoseRows, Entry]:
-    """The dose rows and their entry with the codes, indices and dates in the smallest integer
-    dtypes that hold them (a row's 96 + 48 bytes become ≈ 45 + 26): the values are unchanged;
-    the exports cast back where a dtype would show in a file. ``rows.date`` and ``dup_of`` stay
-    as they are (only read once, before the export's chunks). Times in seconds stay ``int64``.
+def compact_rows(rows: DoseRows, *, true_date: bool = False) -> DoseRows:
+    """The dose rows with their codes, indices and dates in the smallest integer dtypes that hold
+    them (a row's 96 bytes become ≈ 30): the values are unchanged; the exports cast back where
+    a dtype would show in a file. ``date`` and ``dup_of`` stay as they are (read once, before the
+    export's chunks); ``true_date`` only with ``true_date=True`` (the times of entry are computed
+    from it in seconds, :func:`entry_and_signing`).
 
     >>> rows = DoseRows(1, *([np.array([0, 1])] * 12), err={})
-    >>> e = Entry(*([np.array([0, 1])] * 6))
-    >>> r2, e2 = compact(rows, e)
-    >>> r2.vax.dtype.name, r2.ref.tolist(), e2.entered.dtype.name
-    ('int8', [0, 1], 'int64')
+    >>> r1 = compact_rows(rows)
+    >>> r1.vax.dtype.name, r1.true_date.dtype.name, r1.ref.tolist()
+    ('int8', 'int64', [0, 1])
+    >>> compact_rows(r1, true_date=True).true_date.dtype.name
+    'int8'
     """
     n = rows.ref.size
     idx = max(n, int(rows.ref.max(initial=0)) + 1, int(rows.v.max(initial=0)) + 1)
     day = max(int(np.abs(rows.shown_date).max(initial=0)), int(np.abs(rows.true_date).max(initial=0)))
-    small = {"ref": idx, "v": idx, "true_date": day, "shown_date": day, "vax": 127, "pos": 127,
+    small = {"ref": idx, "v": idx, "shown_date": day, "vax": 127, "pos": 127,
              "number": int(np.abs(rows.number).max(initial=0)), "site": int(rows.site.max(initial=0)),
              "vac_code": int(rows.vac_code.max(initial=0)), "lot_code": int(rows.lot_code.max(initial=0))}
+    if true_date:
+        small["true_date"] = day
     changes: dict[str, Any] = {k: _small(getattr(rows, k), hi) for k, hi in small.items()}
-    rows = replace(rows, **changes)
-    entry = replace(entry, order=_small(entry.order, n), rank=_small(entry.rank, n),
-                    verify=entry.verify.astype(np.int8))
-    return rows, entry
+    return replace(rows, **changes)
+
+
+def compact_entry(entry: Entry) -> Entry:
+    """``entry`` with the export order, the ranks and the statuses in small dtypes (times of entry
+    and signing stay ``int64`` seconds).
+
+    >>> compact_entry(Entry(*([np.array([0, 1])] * 6))).rank.dtype.name
+    'int8'
+    """
+    n = entry.order.size
+    return replace(entry, order=_small(entry.order, n), rank=_small(entry.rank, n),
+                   verify=entry.verify.astype(np.int8))
