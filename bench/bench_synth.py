@@ -6,6 +6,10 @@ and, with ``--write``, saved to ``bench/RESULTS-synth.md``.
 Usage:
     .venv/bin/python bench/bench_synth.py                 # scale 1 (≈2.76 M dose rows)
     .venv/bin/python bench/bench_synth.py --scales 0.1 1 --write
+    .venv/bin/python bench/bench_synth.py --scales 0.1,1,8        # commas work too
+
+One line per scale is printed as soon as it is measured (scale, rows, wall, CPU, peak RSS), then
+the table.
 """
 
 from __future__ import annotations
@@ -63,11 +67,18 @@ def table(results: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scales", type=float, nargs="+", default=[1.0])
+    ap.add_argument("--scales", nargs="+", default=["1"],
+                    help="scales, space- or comma-separated (0.1,1,8)")
     ap.add_argument("--seed", type=int, default=2022)
     ap.add_argument("--write", action="store_true", help="write bench/RESULTS-synth.md")
     args = ap.parse_args(argv)
-    results = [run_one(s, args.seed) for s in args.scales]
+    scales = [float(x) for arg in args.scales for x in arg.split(",") if x.strip()]
+    results = []
+    for s in scales:
+        r = run_one(s, args.seed)
+        results.append(r)
+        print(f"scale {s:g}: {r['rows']:,} rows, wall {r['wall']:.1f} s, CPU {r['cpu']:.1f} s, "
+              f"peak RSS {r['peak_mb']:,.0f} MB, output {r['out_mb']:,.0f} MB", flush=True)
     md = table(results)
     print(md)
     if args.write:
@@ -75,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         totals = "\n".join(f"| {k} | {v:,} |" for k, v in big["totals"].items())
         (HERE / "RESULTS-synth.md").write_text(
             "# vaxreport synth — benchmark\n\n"
-            f"`.venv/bin/python bench/bench_synth.py --scales {' '.join(f'{s:g}' for s in args.scales)} --write`"
+            f"`.venv/bin/python bench/bench_synth.py --scales {','.join(f'{s:g}' for s in scales)} --write`"
             f" on {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Each scale runs in a fresh process; "
             "peak RSS is that process's maximum resident set size; CPU = user + system; "

@@ -104,6 +104,26 @@ def test_same_seed_same_bytes(province: Path, tmp_path: Path) -> None:
     assert _sha(tmp_path) == _sha(province)
 
 
+def test_chunks_do_not_change_the_rows(province: Path, tmp_path: Path) -> None:
+    """The line list is written chunk by chunk: one chunk or many give the same doses.csv and the
+    same truth (the truth's row groups follow the chunks: its rows, not its bytes, are compared)."""
+    import pyarrow.parquet as pq
+
+    n = synth.scaled_totals(SCALE)["dose_rows"]
+    outs = {}
+    for chunk in (n + 1, 97):
+        out = tmp_path / f"c{chunk}"
+        synth.generate(out, scale=SCALE, seed=7, chunk=chunk)
+        outs[chunk] = out
+        assert pq.ParquetFile(out / "truth" / "doses_truth.parquet").num_row_groups == -(-n // chunk)
+    one, many = _sha(outs[n + 1]), _sha(outs[97])
+    assert {k: v for k, v in one.items() if k != "truth/doses_truth.parquet"} == \
+        {k: v for k, v in many.items() if k != "truth/doses_truth.parquet"}
+    assert one == _sha(province)  # the default chunk holds the whole tiny province
+    truth = [pq.read_table(o / "truth" / "doses_truth.parquet") for o in outs.values()]
+    assert truth[0].equals(truth[1]) and truth[0].num_rows == n
+
+
 def test_truth_aligns_with_rows(province: Path, doses: pd.DataFrame, truth: pd.DataFrame) -> None:
     assert truth["record_id"].tolist() == doses["record_id"].tolist()
     assert truth["record_id"].is_unique

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from vaxreport.synth.arrays import as_seconds, as_str, fmt_date, fmt_timestamp, join, ymd, zero_pad
-from vaxreport.synth.doses import TrueDoses, VaccineNames, lot_table
+from vaxreport.synth.doses import VaccineNames, lot_table
 from vaxreport.synth.errors import ERROR_KINDS, ErrorRates, RecordFields, error_codes, error_text
 from vaxreport.synth.population import Population, id_strings, phone_strings
 from vaxreport.synth.records import VERIFY_STATUSES, DoseRows, Entry, PersonRecords
@@ -124,22 +124,31 @@ class _DoseColumns:
         N = rows.ref.size
         all_ref = rows.ref
         # raw date strings: format style per row; impossible dates written as text
-        style_b = rng_str.choice(6, N, p=[0.87, 0.04, 0.04, 0.02, 0.02, 0.01])
+        # the per-row codes are stored in the smallest dtype that holds them (memory: one byte or
+        # two per row instead of eight); the values, hence the draws and the bytes, are unchanged
+        style_b = rng_str.choice(6, N, p=[0.87, 0.04, 0.04, 0.02, 0.02, 0.01]).astype(np.int8)
         # epoch milliseconds (API style) only for births from 1975 on: no negative or short values
-        style_b = np.where((style_b == 5) & (fields.birth[all_ref] < 1826), 0, style_b)
-        style_d = rng_str.choice(4, N, p=[0.9, 0.04, 0.04, 0.02])
+        style_b[(style_b == 5) & (fields.birth[all_ref] < 1826)] = 0
+        style_d = rng_str.choice(4, N, p=[0.9, 0.04, 0.04, 0.02]).astype(np.int8)
         ry, rm, _ = ymd(rows.date)
-        imp_m = np.where(np.isin(rm, [4, 6, 9, 11]), rm, 2)
-        imp_d = np.where(imp_m == 2, 30 + rng_str.integers(0, 2, N), 31)
+        imp_m = np.where(np.isin(rm, [4, 6, 9, 11]), rm, 2).astype(np.int8)
+        del rm
+        imp_d = np.where(imp_m == 2, 30 + rng_str.integers(0, 2, N), 31).astype(np.int8)
         dn_style = rng_str.random(N)
-        dose_no_kind = np.where(dn_style < 0.75, 0, np.where((rows.number >= 3) & (dn_style > 0.98), 2, 1))
+        dose_no_kind = np.where(dn_style < 0.75, 0, np.where((rows.number >= 3) & (dn_style > 0.98), 2, 1)
+                                ).astype(np.int8)
+        del dn_style
         ref_person_ref = as_str(10_000_000 + rng_out.permutation(recs.rp.size))
         person_id = join("P", zero_pad(np.arange(pop.P["hh"].shape[0]), 7))
-        dup_rank = np.where(rows.dup_of >= 0, entry.rank[np.maximum(rows.dup_of, 0)], -1)
+        rank_dtype = np.int32 if N < 2**31 else np.int64
+        dup_rank = np.where(rows.dup_of >= 0, entry.rank[np.maximum(rows.dup_of, 0)], -1).astype(rank_dtype)
+        codes = error_codes(rows.err, recs.err, all_ref, N)
+        if len(ERROR_KINDS) <= 32:
+            codes = codes.astype(np.uint32)
         return cls(V=V, pop=pop, recs=recs, fields=fields, rows=rows, entry=entry, vaccines=vaccines, com=com,
-                   sites=sites, style_b=style_b, style_d=style_d, imp_d=imp_d, imp_m=imp_m, year=ry,
-                   dose_no_kind=dose_no_kind, ref_person_ref=ref_person_ref, person_id=person_id,
-                   errors=error_codes(rows.err, recs.err, all_ref, N), dup_rank=dup_rank,
+                   sites=sites, style_b=style_b, style_d=style_d, imp_d=imp_d, imp_m=imp_m,
+                   year=ry.astype(np.int16), dose_no_kind=dose_no_kind, ref_person_ref=ref_person_ref,
+                   person_id=person_id, errors=codes, dup_rank=dup_rank,
                    true_id=id_strings(pop.id_kind, pop.id_num), true_phone=phone_strings(pop.phone),
                    lots=lot_table())
 
@@ -169,7 +178,7 @@ class _DoseColumns:
         site_codes, site_names = pa.array(self.sites["code"]), pa.array(self.sites["name"])
         verify_vi = pa.array([VERIFY_VI[c] for c in VERIFY_STATUSES])
         return {
-            "record_id": as_str(1_000_000_000 + entry.rank[ix]),
+            "record_id": as_str(1_000_000_000 + entry.rank[ix].astype(np.int64)),
             "person_ref": self.ref_person_ref.take(ref),
             "full_name": fields.name.take(ref),
             "birth_date": fmt_date(fields.birth[rows.ref[ix]], self.style_b[ix]),
@@ -210,27 +219,32 @@ class _DoseColumns:
             "true_id_number": self.true_id.take(pers),
             "true_phone": self.true_phone.take(pers),
             "true_vaccine": self.vaccines.canon.take(pa.array(rows.vax[ix])),
-            "true_dose_number": pa.array(rows.pos[ix] + 1),
+            "true_dose_number": pa.array(rows.pos[ix].astype(np.int64) + 1),
             "true_dose_date": pa.array(as_seconds(rows.true_date[ix])),
             "true_commune_code": pa.array(self.com["code"]).take(pa.array(self.pop.commune[person])),
             "errors": error_text(self.errors[ix]),
         })
 
 
-def write_doses(out: Path, doses: TrueDoses, pop: Population, recs: PersonRecords, fields: RecordFields,
+#: rows per chunk of the dose line list (and row group of its truth): the Arrow tables exist for
+#: two or three chunks at a time. The CSV bytes do not depend on it; the truth's row groups do.
+DOSE_CHUNK = 250_000
+
+
+def write_doses(out: Path, V: np.ndarray, pop: Population, recs: PersonRecords, fields: RecordFields,
                 rows: DoseRows, entry: Entry, vaccines: VaccineNames, com: dict[str, np.ndarray],
-                sites: dict[str, np.ndarray], rng_out: np.random.Generator, rng_str: np.random.Generator
-                ) -> tuple[pa.Array, pa.Array]:
+                sites: dict[str, np.ndarray], rng_out: np.random.Generator, rng_str: np.random.Generator,
+                *, chunk: int = DOSE_CHUNK) -> tuple[pa.Array, pa.Array]:
     """Write ``inputs/doses.csv`` (UTF-8 with BOM, rows in order of entry) and
-    ``truth/doses_truth.parquet``; return the person_ref of each record and the person_id of
-    each person (for the persons' truth)."""
-    cols = _DoseColumns.build(doses.V, pop, recs, fields, rows, entry, vaccines, com, sites, rng_out, rng_str)
+    ``truth/doses_truth.parquet`` (``chunk`` rows per row group), ``V`` the person index of each
+    vaccinated person; return the person_ref of each record and the person_id of each person
+    (for the persons' truth)."""
+    cols = _DoseColumns.build(V, pop, recs, fields, rows, entry, vaccines, com, sites, rng_out, rng_str)
     doses_path = out / "inputs" / "doses.csv"
     truth_path = out / "truth" / "doses_truth.parquet"
     doses_path.parent.mkdir(parents=True, exist_ok=True)
     truth_path.parent.mkdir(parents=True, exist_ok=True)
     # chunks are built on two threads (pyarrow and numpy release the GIL) and written in order
-    chunk = 250_000
     fmt_timestamp(np.zeros(1, np.int64))  # build the clock table before the threads start
     order = entry.order
     with open(doses_path, "wb") as fh, ThreadPoolExecutor(max_workers=2) as pool:
@@ -285,16 +299,17 @@ class TruePersons:
     commune: np.ndarray
 
 
-def write_side_files(out: Path, target: dict[str, int], dose_date: np.ndarray, dose_site: np.ndarray,
-                     pop: Population, recs: PersonRecords, fields: RecordFields, verify: np.ndarray,
+def write_side_files(out: Path, target: dict[str, int], tally_counts: np.ndarray, pop: Population,
+                     recs: PersonRecords, fields: RecordFields, verify: np.ndarray,
                      com: dict[str, np.ndarray], sites: dict[str, np.ndarray], rng: np.random.Generator
                      ) -> dict[str, int]:
-    """Write the site tallies, the feedback tickets, the registry extract and the population
-    denominators (drawing from ``rng`` in that order); return their totals."""
+    """Write the site tallies (``tally_counts``: :func:`site_week_counts` of the true doses), the
+    feedback tickets, the registry extract and the population denominators (drawing from ``rng``
+    in that order); return their totals."""
     has_err = np.zeros(recs.rp.size, bool)
     for mask_ in recs.err.values():
         has_err |= mask_
-    tally_total = write_site_tallies(out, dose_date, dose_site, sites, target["doses_administered"], rng)
+    tally_total = write_site_tallies(out, tally_counts, sites, target["doses_administered"], rng)
     person = TruePersons(name=pop.names, id=id_strings(pop.id_kind, pop.id_num), phone=phone_strings(pop.phone),
                          birth=pop.P["birth"], female=pop.P["female"], commune=pop.commune)
     n_fb = write_feedback(out, target["feedback"], recs.rp, recs.commune, recs.b_site, has_err, person,
@@ -305,15 +320,32 @@ def write_side_files(out: Path, target: dict[str, int], dose_date: np.ndarray, d
     return {"doses_administered": tally_total, "feedback": n_fb, "registry": n_reg, "population": pop_total}
 
 
-def write_site_tallies(out: Path, dose_date: np.ndarray, site: np.ndarray,
-                       sites: dict[str, np.ndarray], total: int, rng: np.random.Generator) -> int:
-    """Weekly doses per site: the true doses (entered or not) plus the doses never entered,
-    spread over the site-weeks in proportion, so that the sum is exactly ``total``."""
+def _n_weeks() -> int:
+    return int((PERIOD_END.astype(np.int64) - CAMPAIGN_START.astype(np.int64)) // 7) + 2
+
+
+def site_week_counts(dose_date: np.ndarray, site: np.ndarray, sites: dict[str, np.ndarray]) -> np.ndarray:
+    """True doses (entered or not) per site and week of the campaign, flat (``site * n_weeks + week``).
+
+    >>> sites = {"code": np.array(["a", "b"])}
+    >>> c = site_week_counts(np.array([18694, 18694, 18701]), np.array([0, 1, 1]), sites)
+    >>> c.size == 2 * _n_weeks(), int(c[0]), int(c[_n_weeks()]), int(c[_n_weeks() + 1])
+    (True, 1, 1, 1)
+    """
     start = int(CAMPAIGN_START.astype(np.int64))
     week0 = dose_date - (dose_date + 3) % 7  # Monday (1970-01-01 was a Thursday)
-    n_weeks = int((PERIOD_END.astype(np.int64) - start) // 7) + 2
+    n_weeks = _n_weeks()
     cell = site * n_weeks + (week0 - start) // 7
-    counts = np.bincount(cell, minlength=len(sites["code"]) * n_weeks)
+    return np.bincount(cell, minlength=len(sites["code"]) * n_weeks)
+
+
+def write_site_tallies(out: Path, counts: np.ndarray, sites: dict[str, np.ndarray], total: int,
+                       rng: np.random.Generator) -> int:
+    """Weekly doses per site: the true doses (entered or not; ``counts`` from
+    :func:`site_week_counts`) plus the doses never entered, spread over the site-weeks in
+    proportion, so that the sum is exactly ``total``."""
+    start = int(CAMPAIGN_START.astype(np.int64))
+    n_weeks = _n_weeks()
     gap = total - int(counts.sum())
     extra = rng.multinomial(gap, counts / counts.sum()) if gap > 0 else np.zeros_like(counts)
     tally = counts + extra

@@ -107,7 +107,7 @@ def _row_counts(target: dict[str, int], rates: ErrorRates) -> tuple[int, int]:
 
 
 def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
-             rates: ErrorRates | None = None) -> SynthSummary:
+             rates: ErrorRates | None = None, chunk: int = export.DOSE_CHUNK) -> SynthSummary:
     """Write the synthetic province into ``out`` (inputs/, params.yaml, truth/).
 
     Args:
@@ -115,6 +115,8 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
         scale: 1 = the seed report's totals; other scales multiply them (rounded half-up).
         seed: random seed; the same seed and scale give byte-identical files.
         rates: error rates (``ErrorRates()`` if None).
+        chunk: rows per chunk of the dose line list as it is written (and per row group of
+            ``doses_truth.parquet``): ``doses.csv`` has the same bytes whatever the chunk.
 
     Returns:
         A ``SynthSummary`` with the totals written.
@@ -143,6 +145,7 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     P, vaccinated, dates, vax = doses.simulate_population(need, com, rng.hh, rng.dose)
     pop = population.identities(P, com, rng.names, rng.ids, rng.geo)
     true = doses.true_doses(vaccinated, dates, vax, n_missing, pop.commune, com, sites, rng.dose, rng.row)
+    del P, vaccinated, dates, vax  # the flat TrueDoses replace the (N, 5) histories
 
     # 4. the platform's records as typed, the dose rows entered on them, entry and signing
     recs = records.person_records(true, pop, com, sites, rates, rng.ref)
@@ -152,16 +155,22 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     vaccines = doses.vaccine_names()
     rows = records.dose_rows(true, recs, pop, com, sites, vaccines, n_dup, rates, rng.row)
     assert rows.n_plat == target["dose_rows"] - n_dup
-    entry = records.entry_and_signing(rows, verify, target["signed"], rng.out, rng.sign)
+    # what the rest needs of the true doses: the site tallies' counts; the rest is freed
+    tally_counts = export.site_week_counts(true.dose_date, recs.dose_site, sites)
+    V = true.V
+    del true
+    recs = records.without_dose_arrays(recs)
+    rows = records.compact_rows(rows)
+    entry = records.compact_entry(records.entry_and_signing(rows, verify, target["signed"], rng.out, rng.sign))
+    rows = records.compact_rows(rows, true_date=True)
 
     # 5. the exports and the truth
-    ref_person_ref, person_id = export.write_doses(out, true, pop, recs, fields, rows, entry, vaccines, com,
-                                                   sites, rng.out, rng.strings)
+    ref_person_ref, person_id = export.write_doses(out, V, pop, recs, fields, rows, entry, vaccines, com,
+                                                   sites, rng.out, rng.strings, chunk=chunk)
     export.write_persons_truth(out, recs, ref_person_ref, person_id)
-    side = export.write_side_files(out, target, true.dose_date, recs.dose_site, pop, recs, fields, verify,
-                                   com, sites, rng.side)
+    side = export.write_side_files(out, target, tally_counts, pop, recs, fields, verify, com, sites, rng.side)
     export.write_params(out)
-    summary = _summary(out, scale, seed, rows, entry, recs, side, n_vaccinated=true.V.size,
+    summary = _summary(out, scale, seed, rows, entry, recs, side, n_vaccinated=V.size,
                        n_communes=len(com["code"]))
     export.write_summary(summary, rates)
     summary.seconds = time.perf_counter() - t0
