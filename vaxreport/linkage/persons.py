@@ -96,17 +96,22 @@ def content_ids(keys: pd.Series | Sequence[str], *, bits: int = ID_BITS) -> np.n
         [3192423807785965865, 5311875331182581992]
     """
     values = pd.Series(keys, dtype=object)
-    if values.isna().any() or values.duplicated().any():
+    if values.isna().any():
         raise ValueError("content_ids needs distinct, non-missing keys")
     if len(values) >= 2**bits:
         raise ValueError(f"{len(values)} keys do not fit in {bits}-bit ids")
     text = values.astype(str).to_numpy(object)
     ids = _hash_ids(text, bits)
-    order = code_order(values)
-    clash = pd.Series(ids[order]).duplicated().to_numpy()
-    if clash.any():  # rare: resolved in code order, so the result is order-free
-        taken = set(ids.tolist())
-        for i in order[clash]:
+    clash = np.flatnonzero(pd.Series(ids).duplicated(keep=False).to_numpy())
+    if clash.size:  # rare: resolved in code order among the keys that share a hash
+        rows = clash[code_order(pd.Series(text[clash]))]
+        if pd.Series(text[rows]).duplicated().any():  # equal keys share a hash: found here
+            raise ValueError("content_ids needs distinct, non-missing keys")
+        taken, kept = set(ids.tolist()), set()
+        for i in rows.tolist():
+            if int(ids[i]) not in kept:  # the smallest key of a hash keeps it
+                kept.add(int(ids[i]))
+                continue
             k = 1
             while (alt := int(_hash_ids(np.array([f"{text[i]}#{k}"], dtype=object), bits)[0])) in taken:
                 k += 1
@@ -117,13 +122,20 @@ def content_ids(keys: pd.Series | Sequence[str], *, bits: int = ID_BITS) -> np.n
 
 def _key_rows(persons: pd.DataFrame, codes: np.ndarray, n_clusters: int) -> np.ndarray:
     """Per cluster (``codes``: 0 … n_clusters-1 per row), the row of its key record: the smallest
-    ``person_ref`` in :func:`code_order` (the first row of the cluster without ``person_ref``)."""
-    order = (code_order(persons["person_ref"]) if "person_ref" in persons
-             else np.arange(len(persons), dtype=np.int64))
-    _, first = np.unique(codes[order], return_index=True)
-    if len(first) != n_clusters:
+    ``person_ref`` in :func:`code_order` (the first row of the cluster without ``person_ref``).
+    Only the records of multi-record clusters (a few per cent) are sorted."""
+    size = np.bincount(codes, minlength=n_clusters)
+    if len(size) != n_clusters or (size == 0).any():
         raise ValueError("cluster codes must run over 0 … n_clusters-1")
-    return order[first]
+    key = np.empty(n_clusters, np.int64)
+    single = size[codes] == 1
+    key[codes[single]] = np.flatnonzero(single)
+    multi = np.flatnonzero(~single)
+    if "person_ref" in persons and multi.size:
+        multi = multi[code_order(persons["person_ref"].iloc[multi])]
+    first = ~pd.Series(codes[multi]).duplicated().to_numpy()
+    key[codes[multi[first]]] = multi[first]
+    return key
 
 
 def _cluster_codes(labels: pd.Series | np.ndarray) -> tuple[np.ndarray, int]:
@@ -211,8 +223,8 @@ def person_merges(persons: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
     [['b', 5, 'a']]
     """
     surv = survivor_rows(persons, labels)
-    order = code_order(persons["person_ref"])
-    rows = order[surv[order] != order]
+    rows = np.flatnonzero(surv != np.arange(len(surv)))
+    rows = rows[code_order(persons["person_ref"].iloc[rows])]
     lab = np.asarray(labels)
     refs = persons["person_ref"].to_numpy()
     return pd.DataFrame({"person_ref": refs[rows], "person_id": lab[rows], "survivor_ref": refs[surv[rows]]})
