@@ -1,4 +1,5 @@
-"""Tests of ``vaxreport.runner.stages``: the stage-1 glue and the report helpers, on hand-made frames.
+"""Tests of ``vaxreport.runner.stages``: the stage-1 glue and the report helpers, on hand-made frames,
+and stage 1 on a tiny synthetic province whose input rows come in another order.
 
 The whole chain runs in ``test_e2e.py`` and ``test_reliability.py``; here each public step is held
 to the behaviour its callers rely on: every dose gets its own person's cluster, row conservation
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -33,8 +35,10 @@ from vaxreport.facts import (
 )
 from vaxreport.layout import unit_dir
 from vaxreport.linkage.persons import PERSON_FIELDS, person_id_valid, person_merges, person_records, with_person_id
-from vaxreport.params import previous_period
+from vaxreport.params import RunParams, previous_period
+from vaxreport.reporting import metrics
 from vaxreport.runner.stages import PendingWrites, StageOne, district_rollup, previous_metrics
+from vaxreport.synth.province import generate
 
 DISTRICTS = {"164": "Thành phố Thái Nguyên", "165": "Thành phố Sông Công", "167": "Huyện Định Hóa"}
 refs = st.lists(st.sampled_from(["P1", "P2", "P3", "P4", None]), min_size=1, max_size=12)
@@ -346,3 +350,68 @@ def test_a_failed_background_write_fails_the_save(tmp_path):
                                 for name, df in s._reconciled_tables().items()])
     with pytest.raises(OSError):
         s.save()
+
+
+# ----------------------------------------------------------------------------- row order
+def _reordered_copy(src: Path, dst: Path, order: str) -> Path:
+    """A copy of a synthetic province whose every input file has its rows reversed or shuffled
+    (header kept, values untouched)."""
+    shutil.copytree(src, dst)
+    for path in sorted((dst / "inputs").glob("*.csv")):
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        rows = (np.arange(len(table))[::-1] if order == "reversed"
+                else np.random.default_rng(3).permutation(len(table)))
+        table.iloc[rows].to_csv(path, index=False, encoding="utf-8-sig")
+    return dst
+
+
+@pytest.fixture(scope="module")
+def reordered_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StageOne]:
+    """Stage 1 on a tiny synthetic province, on its rows reversed and on its rows shuffled."""
+    root = tmp_path_factory.mktemp("row-order")
+    generate(root / "original", scale=0.002, seed=5)
+    folders = {"original": root / "original"}
+    folders.update({o: _reordered_copy(root / "original", root / o, o) for o in ("reversed", "shuffled")})
+    runs = {}
+    for name, folder in folders.items():
+        runs[name] = StageOne(RunParams.from_yaml(folder / "params.yaml"), folder / "run")
+        runs[name].run()
+    return runs
+
+
+def _ids_by_ref(s: StageOne) -> dict[str, int]:
+    return dict(zip(s.persons["person_ref"], s.labels.tolist(), strict=True))
+
+
+def _as_set(df: pd.DataFrame) -> pd.DataFrame:
+    """A table's rows in a canonical order (input order is not part of what is compared)."""
+    return df.sort_values(list(df.columns), kind="stable").reset_index(drop=True)
+
+
+def _metrics(s: StageOne) -> dict[str | None, dict]:
+    names = {None: s.p.province_name, **s.p.district_names()}
+    return {code: metrics.metrics_json(s.facts.scope(code), unit_code=code, unit_name=name, period=s.p.period)
+            for code, name in names.items()}
+
+
+@pytest.mark.parametrize("order", ["reversed", "shuffled"])
+def test_person_ids_do_not_depend_on_the_order_of_the_input_rows(reordered_runs, order):
+    original, other = reordered_runs["original"], reordered_runs[order]
+    ids = _ids_by_ref(original)
+    assert len(ids) > 1000 and len(set(ids.values())) < len(ids)  # a province with merged records
+    assert _ids_by_ref(other) == ids  # every person code keeps its person_id
+    # what is derived from the clusters is the same, row for row (ordered by person_id / code)
+    pd.testing.assert_frame_equal(other.survivors, original.survivors)
+    pd.testing.assert_frame_equal(other.verification, original.verification)
+    pd.testing.assert_frame_equal(person_merges(other.persons, other.labels),
+                                  person_merges(original.persons, original.labels))
+    pd.testing.assert_frame_equal(other.facts.persons, original.facts.persons)
+
+
+@pytest.mark.parametrize("order", ["reversed", "shuffled"])
+def test_facts_and_indicators_do_not_depend_on_the_order_of_the_input_rows(reordered_runs, order):
+    original, other = reordered_runs["original"], reordered_runs[order]
+    for name, table in original.facts.tables().items():
+        pd.testing.assert_frame_equal(_as_set(other.facts.tables()[name]), _as_set(table), obj=name)
+    assert _metrics(other) == _metrics(original)  # metrics.json of the province and of every district
+    assert other.counts == original.counts

@@ -37,13 +37,16 @@ The pipeline of :func:`cluster_persons`:
    ends up holding two incompatible IDs or birth dates (not typos of each other) is rebuilt from
    its strongest links only, never joining incompatible records (Kruskal with cannot-links).
 
-Labels are the smallest row position (0-based) of each cluster, aligned to the input index.
+Labels are the smallest row position (0-based) of each cluster, aligned to the input index;
+stage 1 then names each cluster by its content, the stable ``person_id`` of
+:func:`.persons.person_ids` (derived from the cluster's smallest person code, whatever the
+row order).
 
 The modules, in that order: :mod:`.priors` (the model's constants), :mod:`.prepare` (1),
 :mod:`.blocking` (2), :mod:`.compare` (3), :mod:`.model` and :mod:`.score` (4), :mod:`.cluster`
 (5), :mod:`.explain` (why two records were merged, survivors, the merge audit); :mod:`.threads`
 runs blocking and scoring on worker threads.  Then :mod:`.persons` (person records of the dose
-table), :mod:`.doses` (reconciliation) and :mod:`.verify` (identity checks).
+table, stable person ids), :mod:`.doses` (reconciliation) and :mod:`.verify` (identity checks).
 
 Examples:
     >>> import pandas as pd

@@ -259,7 +259,9 @@ def cluster_persons(persons: pd.DataFrame, *, threshold: float | None = None,
 
     Returns:
         Series of int64 cluster labels aligned to ``persons.index`` (name ``person_id``): the
-        smallest row position (0-based) in the cluster.  Does not mutate the input.
+        smallest row position (0-based) in the cluster (a position: stage 1 renames the
+        clusters by content with :func:`~vaxreport.linkage.persons.person_ids`).  Does not
+        mutate the input.
 
     Raises:
         TypeError: ``persons`` is not a DataFrame.

@@ -13,6 +13,7 @@ import pandas as pd
 
 from vaxreport.linkage.cluster import link_persons
 from vaxreport.linkage.model import MERGE_ODDS_BITS, Model, default_threshold, estimate_u, household_regime
+from vaxreport.linkage.persons import survivor_rows
 from vaxreport.linkage.prepare import FIELDS, digits, prepare_fields
 from vaxreport.linkage.priors import HOUSEHOLD_U, LEVELS
 from vaxreport.linkage.score import score_candidates
@@ -211,7 +212,9 @@ def merge_audit(persons: pd.DataFrame, labels: pd.Series | None = None, *,
         DataFrame ``record, survivor, score`` — ``record`` the input index label of a record
         that was merged into cluster ``survivor`` (the cluster label), ``score`` the weight
         (bits) of the strongest accepted link from that record to another record of its
-        cluster.  The survivor's own row is not listed.
+        cluster.  The survivor's own row is not listed: the record with the smallest
+        ``person_ref`` (:func:`~vaxreport.linkage.persons.survivor_rows`; the first row of
+        the cluster when ``persons`` has no ``person_ref``).
 
     Examples:
         >>> df = pd.DataFrame({"full_name": ["Lê Văn Tám", "Le Van Tam", "Phạm Hà"],
@@ -228,11 +231,7 @@ def merge_audit(persons: pd.DataFrame, labels: pd.Series | None = None, *,
     ea, eb, ew = res.a[same], res.b[same], res.weight[same]
     best = pd.DataFrame({"row": np.concatenate([ea, eb]), "score": np.concatenate([ew, ew])}
                         ).groupby("row")["score"].max()
-    rows = np.arange(len(persons))
-    counts = pd.Series(lab_pos).value_counts()
-    merged = rows[(pd.Series(lab_pos).map(counts).to_numpy() > 1)]
-    first = pd.Series(rows).groupby(lab_pos).transform("min").to_numpy()
-    merged = merged[merged != first[merged]]
+    merged = np.flatnonzero(survivor_rows(persons, lab_pos) != np.arange(len(persons)))
     return pd.DataFrame({
         "record": persons.index.to_numpy()[merged],
         "survivor": lab_pos[merged],

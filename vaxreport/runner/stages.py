@@ -128,12 +128,14 @@ class StageOne:
         return self.cleaned.log
 
     def link(self) -> str:
-        """Find the same person across records (province-wide); returns a one-line summary."""
+        """Find the same person across records (province-wide) and name each person by their
+        smallest person code (a stable ``person_id``); returns a one-line summary."""
         from vaxreport import linkage
-        from vaxreport.linkage.persons import person_records
+        from vaxreport.linkage.persons import person_ids, person_records
 
         self.persons = person_records(self.cleaned.data)
-        self.labels = linkage.cluster_persons(self.persons, threshold=self.p.thresholds.dedup_threshold)
+        clusters = linkage.cluster_persons(self.persons, threshold=self.p.thresholds.dedup_threshold)
+        self.labels = person_ids(self.persons, clusters)
         self.survivors = linkage.survivors(self.persons, self.labels)
         return f"{len(self.persons):,} person records → {len(self.survivors):,} persons"
 
