@@ -6,8 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vaxreport.exceptions import SchemaViolation
+from vaxreport.frames import categorize, plain
 from vaxreport.linkage import dose_checks
 from vaxreport.linkage import doses as dz
+from vaxreport.runner.stages import LOW_CARDINALITY
 
 CODES = {"AstraZeneca": "AZ", "Pfizer": "PFIZER", "Moderna": "MODERNA", "Vero Cell": "VEROCELL",
          "Janssen": "JANSSEN"}
@@ -259,3 +261,13 @@ def test_every_row_accounted_for_duplicates_collapsed_sequence_by_date(df: pd.Da
         undated = g[g.dose_date.isna() & g.dose_number.isna()]
         if len(undated) and g.dose_date.notna().any():
             assert undated.dose_seq.min() > g[g.dose_date.notna()].dose_seq.max()
+
+
+@settings(max_examples=20, deadline=None)
+@given(dose_frames())
+def test_categorical_text_columns_give_the_same_reconciliation(df: pd.DataFrame):
+    # stage 1 holds site, vaccine and statuses as categoricals (frames.categorize)
+    res = dz.reconcile(df)
+    cat = dz.reconcile(categorize(df, LOW_CARDINALITY))
+    assert plain(cat.data).equals(res.data) and plain(cat.merged).equals(res.merged)
+    assert cat.findings.equals(res.findings)

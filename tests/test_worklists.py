@@ -6,8 +6,10 @@ import pandas as pd
 import pytest
 
 from vaxreport.exceptions import SchemaViolation
+from vaxreport.frames import categorize, plain
 from vaxreport.linkage import doses as dz
 from vaxreport.reporting import worklists as wlm
+from vaxreport.runner.stages import LOW_CARDINALITY
 
 AS_OF = date(2022, 5, 31)
 
@@ -62,9 +64,12 @@ def verification() -> pd.DataFrame:
     })
 
 
-def build_example() -> dict[str, pd.DataFrame]:
-    """The worklists of :func:`dose_rows` (every kind of problem), also written by test_workbooks."""
+def build_example(*, categorical: bool = False) -> dict[str, pd.DataFrame]:
+    """The worklists of :func:`dose_rows` (every kind of problem), also written by test_workbooks;
+    ``categorical``: the low-cardinality text as categoricals, as stage 1 holds it."""
     data = dose_rows()
+    if categorical:
+        data = categorize(data, LOW_CARDINALITY)
     res = dz.reconcile(data)
     merged = data.iloc[[0]].assign(record_id="r1b", merged_into="r1",
                                    reason="duplicate_same_vaccine")
@@ -72,6 +77,12 @@ def build_example() -> dict[str, pd.DataFrame]:
                            "score": [17.234]})
     return wlm.build_worklists(res.data, res.findings, verification(), unsigned_days=30,
                                as_of=AS_OF, person_merges=merges, merged_doses=merged)
+
+
+def test_categorical_text_columns_give_the_same_worklists(built):
+    cat = build_example(categorical=True)
+    for kind, table in built.items():
+        pd.testing.assert_frame_equal(plain(cat[kind]), table, obj=kind)
 
 
 @pytest.fixture(scope="module")

@@ -127,6 +127,7 @@ def build_dose_facts(raw: pd.DataFrame, cleaned: CleanResult, reconciled: Reconc
     kept = reconciled.data
     typed = pd.concat([kept[cols + ["dose_seq"]].assign(state="kept"),
                        reconciled.merged[cols].assign(state="merged")], ignore_index=True)
+    typed = frames.plain(typed)  # text held as categoricals by stage 1: the facts are plain text
     q = cleaned.quarantine
     quarantined = pd.DataFrame({
         "record_id": q["record_id"].astype(str), "site_code": q["site_code"].astype(str),
