@@ -16,7 +16,7 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from vaxreport import layout
 from vaxreport.exceptions import RunError
 from vaxreport.io.write import sha256_file, write_json, write_text
-from vaxreport.runner.rundir import INCOMPLETE_NAME, run_lock, write_manifest
+from vaxreport.runner.rundir import INCOMPLETE_NAME, NotebookRun, run_lock, write_manifest
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -50,24 +50,6 @@ def notebooks_dir() -> Path:
         return Path(str(shipped))
     # a checkout whose symlink vaxreport/notebooks -> ../notebooks was not kept (e.g. Windows)
     return Path(__file__).resolve().parents[2] / "notebooks"
-
-
-@dataclass
-class NotebookRun:
-    """Outcome of one executed notebook."""
-
-    stage: str
-    name: str
-    output: str
-    ok: bool = False
-    seconds: float = 0.0
-    error: str | None = None
-    failed_cell: int | None = None
-    outputs: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
-
-    def line(self) -> str:
-        state = "ok" if self.ok else f"FAILED at cell In [{self.failed_cell}]: {self.error}"
-        return f"{self.stage:<9} {self.name:<28} {self.seconds:6.1f} s  {state}"
 
 
 @dataclass

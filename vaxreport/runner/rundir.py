@@ -12,18 +12,15 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vaxreport.exceptions import RunError
 from vaxreport.io.write import sha256_file, write_json
 from vaxreport.layout import MANIFEST
-
-if TYPE_CHECKING:
-    from vaxreport.runner.dag import NotebookRun
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 LOCK_NAME = ".vaxreport-run.lock"
@@ -35,6 +32,24 @@ TOKEN_ENV = "VAXREPORT_RUN_TOKEN"
 ORPHAN_WAIT_SECONDS = 30.0
 TRACKED_PACKAGES = ("vaxreport", "pandas", "numpy", "pyarrow", "rapidfuzz", "papermill", "nbconvert",
                     "matplotlib", "typst", "phonenumbers", "openpyxl", "python-docx")
+
+
+@dataclass
+class NotebookRun:
+    """Outcome of one executed notebook."""
+
+    stage: str
+    name: str
+    output: str
+    ok: bool = False
+    seconds: float = 0.0
+    error: str | None = None
+    failed_cell: int | None = None
+    outputs: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
+
+    def line(self) -> str:
+        state = "ok" if self.ok else f"FAILED at cell In [{self.failed_cell}]: {self.error}"
+        return f"{self.stage:<9} {self.name:<28} {self.seconds:6.1f} s  {state}"
 
 
 

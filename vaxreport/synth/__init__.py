@@ -8,7 +8,8 @@ entry and signing) < ``export`` (the files) < ``province`` (``generate``, the or
 """
 
 from vaxreport.synth.errors import ERROR_KINDS, ErrorRates
-from vaxreport.synth.province import SynthSummary, generate
+from vaxreport.synth.export import SynthSummary
+from vaxreport.synth.province import generate
 from vaxreport.synth.seed import SEED_TOTALS, scaled_totals
 
 __all__ = ["ERROR_KINDS", "SEED_TOTALS", "ErrorRates", "SynthSummary", "generate", "scaled_totals"]

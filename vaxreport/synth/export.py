@@ -17,9 +17,8 @@ import datetime as dt
 import json
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -35,8 +34,36 @@ from vaxreport.synth.population import Population, id_strings, phone_strings
 from vaxreport.synth.records import VERIFY_STATUSES, DoseRows, Entry, PersonRecords
 from vaxreport.synth.seed import CAMPAIGN_START, END_SECOND, PERIOD_END, PROVINCE_CODE, PROVINCE_NAME
 
-if TYPE_CHECKING:
-    from vaxreport.synth.province import SynthSummary
+
+@dataclass
+class SynthSummary:
+    """What ``generate`` wrote: totals, error counts, timings.
+
+    Examples:
+        >>> s = SynthSummary(out=Path("x"), scale=1.0, seed=1, totals={"dose_rows": 5})
+        >>> "dose_rows" in s.describe()
+        True
+    """
+
+    out: Path
+    scale: float
+    seed: int
+    totals: dict[str, int] = field(default_factory=dict)
+    error_rows: dict[str, int] = field(default_factory=dict)
+    error_refs: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        """Totals as a short human-readable block."""
+        lines = [f"synthetic Thái Nguyên, scale {self.scale:g}, seed {self.seed} -> {self.out}"]
+        for key, value in self.totals.items():
+            lines.append(f"  {key:<24} {value:>12,}")
+        if self.error_rows:
+            worst = sorted(self.error_rows.items(), key=lambda kv: -kv[1])
+            lines.append("  error rows: " + ", ".join(f"{k} {v:,}" for k, v in worst))
+        lines.append(f"  written in {self.seconds:.1f} s")
+        return "\n".join(lines)
+
 
 # --------------------------------------------------------------------------------------------
 # Headers and values as the platform writes them

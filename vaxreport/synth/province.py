@@ -28,7 +28,6 @@ Examples:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -36,37 +35,8 @@ import numpy as np
 
 from vaxreport.synth import doses, errors, export, population, records
 from vaxreport.synth.errors import ErrorRates
+from vaxreport.synth.export import SynthSummary
 from vaxreport.synth.seed import scaled_totals
-
-
-@dataclass
-class SynthSummary:
-    """What ``generate`` wrote: totals, error counts, timings.
-
-    Examples:
-        >>> s = SynthSummary(out=Path("x"), scale=1.0, seed=1, totals={"dose_rows": 5})
-        >>> "dose_rows" in s.describe()
-        True
-    """
-
-    out: Path
-    scale: float
-    seed: int
-    totals: dict[str, int] = field(default_factory=dict)
-    error_rows: dict[str, int] = field(default_factory=dict)
-    error_refs: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def describe(self) -> str:
-        """Totals as a short human-readable block."""
-        lines = [f"synthetic Thái Nguyên, scale {self.scale:g}, seed {self.seed} -> {self.out}"]
-        for key, value in self.totals.items():
-            lines.append(f"  {key:<24} {value:>12,}")
-        if self.error_rows:
-            worst = sorted(self.error_rows.items(), key=lambda kv: -kv[1])
-            lines.append("  error rows: " + ", ".join(f"{k} {v:,}" for k, v in worst))
-        lines.append(f"  written in {self.seconds:.1f} s")
-        return "\n".join(lines)
 
 
 class _Streams(NamedTuple):
