@@ -179,7 +179,7 @@ def _site_habit_pairs(u: pd.Series, codes: np.ndarray, plain: list[tuple[str | N
     ``(codes, pairs)`` extended with the site-specific readings.
     """
     site_codes, site_u = pd.factorize(sites)
-    kinds = ("tcvn3", "vni", "unicode")
+    kinds = text.HABITS
     legacy_kinds: tuple[Literal["tcvn3", "vni"], ...] = ("tcvn3", "vni")
     # Evidence per distinct name (``text.typing_evidence``, from the repairs already made):
     # repaired as legacy, or holding a letter no legacy font produces. 0 = none.
@@ -189,14 +189,14 @@ def _site_habit_pairs(u: pd.Series, codes: np.ndarray, plain: list[tuple[str | N
     evidence = np.array([kinds.index(r[12:]) + 1 if isinstance(r, str) and r.startswith("text_legacy_") else 0
                          for _, r in plain], dtype=np.int64)
     evidence[unicode] = 3
-    # Count it over the distinct (site, name) pairs, as integer keys: cheap on millions of rows.
+    # The habit of each site from the evidence of its distinct (site, name) pairs (integer keys:
+    # cheap on millions of rows), by the rule of ``text.site_habits``.
     ok = (site_codes >= 0) & (codes >= 0)
     key = pd.unique(site_codes[ok].astype(np.int64) * (len(u) + 1) + codes[ok])
     s_idx, n_idx = np.divmod(key, len(u) + 1)
-    counts = np.bincount(s_idx * 4 + evidence[n_idx], minlength=len(site_u) * 4).reshape(-1, 4)[:, 1:]
-    # The rule of ``text.site_habits``: one kind holds more than half of the site's evidence.
-    total = counts.sum(axis=1)
-    habit = np.where(counts.max(axis=1) > text.HABIT_MAJORITY * total, counts.argmax(axis=1) + 1, 0)
+    named = np.array([None, *kinds], dtype=object)[evidence[n_idx]]
+    by_site = text.habits_from_evidence(pd.Series(named), pd.Series(s_idx)).reindex(range(len(site_u)))
+    habit = np.select([by_site.eq(k).to_numpy() for k in legacy_kinds], [1, 2], 0)
     row_h = np.append(habit, 0)[site_codes]  # code -1 (no site) picks the trailing 0
     out_pairs = list(pairs)
     out_codes = codes.copy()

@@ -49,6 +49,7 @@ from vaxreport.text.legacy import (  # noqa: F401 (re-exported)
     _TCVN3_UPPER,
     _VNI_DEC,
     HABIT_MAJORITY,
+    HABITS,
     _accept,
     _looks_clean,
     decode_words,

@@ -445,6 +445,7 @@ def to_unicode(s: str, *, encoding: Encoding | None = None) -> str:
 # A site's typing habit: legacy text decided in bulk
 # --------------------------------------------------------------------------------------------
 Habit = Literal["tcvn3", "vni", "unicode"]
+HABITS: tuple[Habit, ...] = ("tcvn3", "vni", "unicode")
 HABIT_MAJORITY = 0.5
 """A site's habit is the kind of more than this share of its values with evidence."""
 
@@ -561,11 +562,13 @@ def habits_from_evidence(evidence: pd.Series, sites: pd.Series, *, majority: flo
         ...                      pd.Series(["A", "A", "B", "B"])).to_dict()
         {'A': 'vni', 'B': nan}
     """
-    pairs = pd.DataFrame({"site": sites.to_numpy(dtype=object), "evidence": evidence.to_numpy(dtype=object)})
-    counts = pairs.dropna().groupby(["site", "evidence"]).size().unstack(fill_value=0)
-    order = pd.unique(pairs["site"].dropna())
-    if counts.empty:
-        return pd.Series(np.nan, index=order, dtype=object, name="habit")
-    share = counts.div(counts.sum(axis=1), axis=0)
-    habit = share.idxmax(axis=1).where(share.max(axis=1) > majority)
-    return habit.reindex(order).astype(object).rename("habit")
+    site_codes, site_u = pd.factorize(sites.to_numpy(dtype=object))  # NA sites: -1
+    kinds = np.array(HABITS, dtype=object)
+    ev_codes = np.asarray(pd.Categorical(evidence.to_numpy(dtype=object), categories=kinds).codes)
+    ok = (site_codes >= 0) & (ev_codes >= 0)
+    counts = np.bincount(site_codes[ok] * len(kinds) + ev_codes[ok],
+                         minlength=len(site_u) * len(kinds)).reshape(-1, len(kinds))
+    has = counts.max(axis=1, initial=0) > majority * counts.sum(axis=1)  # no evidence: no habit
+    habit = np.full(len(site_u), np.nan, dtype=object)
+    habit[has] = kinds[counts.argmax(axis=1)[has]]
+    return pd.Series(habit, index=pd.Index(site_u, dtype=object), name="habit")
