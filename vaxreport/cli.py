@@ -34,8 +34,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from vaxreport import runner
 
+    engine = {"executor": args.engine, "workers": args.workers, "memory_limit": args.memory_limit,
+              "partitions": args.partitions, "scheduler": args.scheduler}
     result = runner.run(Path(args.params), out=Path(args.out) if args.out else None,
-                        districts=args.districts, jobs=args.jobs, force=args.force)
+                        districts=args.districts, jobs=args.jobs, force=args.force,
+                        engine={k: v for k, v in engine.items() if v is not None})
     print(result.describe())
     return 0 if result.ok else 1
 
@@ -91,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=_positive_int, default=2, help="district notebooks run in parallel")
     p.add_argument("--out", default=None, help="run folder (default: outputs/<period>)")
     p.add_argument("--force", action="store_true", help="replace an existing run folder")
+    g = p.add_argument_group("engine (stage 1; the command line wins over the params' engine:)")
+    g.add_argument("--engine", choices=["embedded", "dask"], default=None,
+                   help="embedded: in this process (default); dask: on a Dask cluster")
+    g.add_argument("--workers", type=_positive_int, default=None, help="Dask LocalCluster workers (default 2)")
+    g.add_argument("--memory-limit", default=None, help="memory per Dask worker, e.g. 8GB")
+    g.add_argument("--partitions", type=_positive_int, default=None,
+                   help="dose-row partitions (default: 1 embedded; about one per 750,000 rows on Dask)")
+    g.add_argument("--scheduler", default=None, help="an existing Dask scheduler, e.g. tcp://host:8786")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("demo", help="synthesise the embedded province, then run the monthly job")

@@ -32,6 +32,8 @@ WORKLISTS = "worklists"
 WORKLISTS_TABLE = "worklists.parquet"
 CONSERVATION = "conservation.json"
 INPUTS_JSON = "inputs.json"
+#: ``cleansed/engine.json``: where stage 1 ran (engine, workers, partitions, versions, phase times).
+ENGINE_JSON = "engine.json"
 #: Last month's returned worklists checked against this run (counts only), in ``facts/``.
 RETURNS_TABLE = "worklist_returns.parquet"
 MANIFEST = "manifest.json"

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from vaxreport.engine import EngineSpec
 from vaxreport.exceptions import ParamsError
 from vaxreport.params.check import (
     MISSING,
@@ -158,6 +159,8 @@ class RunParams:
             the ``Đã sửa (x)`` column filled (resolved against the YAML's folder); default: the
             inputs' ``worklist_returns/`` subfolder when it exists
             (``vaxreport.reporting.worklist_returns``).
+        engine: where stage 1 runs (``vaxreport.engine.EngineSpec``: ``embedded`` by default, or
+            ``dask`` with workers, partitions, a scheduler address).
         source: the YAML file read (None when built in code).
     """
 
@@ -184,6 +187,7 @@ class RunParams:
     districts: tuple[DistrictParams, ...] = ()
     thresholds: Thresholds = field(default_factory=Thresholds)
     worklist_returns: Path | None = None
+    engine: EngineSpec = field(default_factory=EngineSpec)
     source: Path | None = None
 
     # ---------------------------------------------------------------- constructors
@@ -498,6 +502,10 @@ def _build(data: Any, base_dir: Path, source: Path | None) -> RunParams:
     kw["targets"] = _targets(data.get("targets"), pr)
     kw["deadlines"] = _deadlines(data.get("deadlines"), pr)
     kw["thresholds"] = _thresholds(data.get("thresholds"), pr)
+    try:
+        kw["engine"] = EngineSpec.parse(data.get("engine"), base_dir=base_dir)
+    except ValueError as exc:
+        pr.add("engine", str(exc).removeprefix("engine: "))
     base = {"district_parent": f"{kw.get('agency', RunParams.agency)} {kw['province_name'].upper()}",
             "agency": kw.get("agency", RunParams.agency), "place": kw["place"],
             "district_signatory": Signatory()}

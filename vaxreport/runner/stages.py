@@ -10,7 +10,10 @@ parameters get the tiny example province (:func:`open_run`).
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pandas as pd
 
 from vaxreport import frames, layout
+from vaxreport.engine import Engine, EngineSpec
 from vaxreport.facts import Facts, build_facts, check_conservation
 from vaxreport.io.write import sha256_file, write_json, write_parquet
 from vaxreport.params import RunParams, previous_period
@@ -103,6 +107,8 @@ class StageOne:
 
     p: RunParams
     run_dir: Path
+    engine: dict[str, Any] | str | None = None  # overrides of ``p.engine`` (``vaxreport run --engine``)
+    spec: EngineSpec = field(init=False)
     inputs: Inputs = field(init=False)
     cleaned: CleanResult = field(init=False)
     persons: pd.DataFrame = field(init=False)
@@ -114,6 +120,12 @@ class StageOne:
     worklists: dict[str, pd.DataFrame] = field(init=False)
     counts: dict[str, int] = field(init=False)
     _pending: PendingWrites | None = field(init=False, default=None)
+    _engine: Engine | None = field(init=False, default=None)
+    _phases: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        overrides = json.loads(self.engine) if isinstance(self.engine, str) and self.engine else self.engine
+        self.spec = self.p.engine.with_overrides(**(overrides or {}))
 
     SECTIONS: ClassVar[tuple[str, ...]] = ("load", "cleanse", "link", "reconcile", "verify", "build_facts",
                                            "build_worklists", "save")
@@ -129,9 +141,54 @@ class StageOne:
         """Parse and repair every field; returns the per-step log."""
         from vaxreport.cleansing import audit
 
-        self.cleaned = audit.clean_doses(self.inputs.doses, params=clean_params(self.p))
+        doses, params = self.inputs.doses, clean_params(self.p)
+        partitions = self.spec.partition_count(len(doses))
+        with self._phase("cleanse", partitions=partitions):
+            if self.spec.executor == "embedded" and partitions == 1:
+                self.cleaned = audit.clean_doses(doses, params=params)
+            else:
+                self.cleaned = self._clean_partitioned(doses, params, partitions)
         self.inputs = slim_inputs(self.inputs)  # the raw dose columns are no longer needed
         return self.cleaned.log
+
+    def _clean_partitioned(self, doses: pd.DataFrame, params: CleanParams, partitions: int) -> CleanResult:
+        """The cleansing over ``partitions`` buckets of the rows (``cleansing.phases``) on the
+        run's engine; Dask workers read each bucket from a Parquet file in the scratch folder."""
+        from vaxreport.cleansing import phases
+        from vaxreport.runner.dask_engine import scratch_dir
+
+        engine = self.open_engine()
+        parts: list[Any] = phases.split_rows(doses, partitions, province_code=params.province_code)
+        if self.spec.executor == "dask":
+            parts = phases.write_partitions(parts, scratch_dir(self.spec, self.run_dir) / "doses")
+        return phases.clean_partitioned(parts, params, engine)
+
+    def open_engine(self) -> Engine:
+        """The run's engine (started on first use; :meth:`close` stops it)."""
+        if self._engine is None:
+            from vaxreport.runner.dask_engine import open_engine
+
+            self._engine = open_engine(self.spec, self.run_dir)
+        return self._engine
+
+    def close(self) -> None:
+        """Stop the engine (a Dask cluster started for the run) and remove the scratch folder."""
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    @contextmanager
+    def _phase(self, name: str, **facts: Any) -> Iterator[None]:
+        """Time one phase (wall and this process's CPU) for ``cleansed/engine.json``."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self._phases[name] = {**facts, "wall_s": round(time.perf_counter() - wall, 3),
+                              "driver_cpu_s": round(time.process_time() - cpu, 3)}
+
+    def engine_record(self) -> dict[str, Any]:
+        """What ``cleansed/engine.json`` and the manifest record of where stage 1 ran."""
+        described = self._engine.describe() if self._engine is not None else {"executor": self.spec.executor}
+        return {"spec": self.spec.to_dict(), "engine": described, "phases": self._phases}
 
     def link(self) -> str:
         """Find the same person across records (province-wide) and name each person by their
@@ -210,6 +267,8 @@ class StageOne:
                        "merged_duplicates": len(self.reconciled.merged), "quarantined": len(self.cleaned.quarantine)}
         check_conservation(self.counts)
         write_json(self.counts, out / layout.CONSERVATION)
+        write_json(self.engine_record(), out / layout.ENGINE_JSON)
+        self.close()
         table = wl.to_table(self.worklists)
         table["district_code"] = table["site_code"].map(_site_district(self.facts.doses)).astype("string")
         write_parquet(table, layout.worklists_table(self.run_dir), private=True)
@@ -226,8 +285,11 @@ class StageOne:
 
     def run(self) -> dict[str, int]:
         """Every section in order; returns the row-conservation counts."""
-        for section in self.SECTIONS:
-            getattr(self, section)()
+        try:
+            for section in self.SECTIONS:
+                getattr(self, section)()
+        finally:
+            self.close()
         return self.counts
 
     def _reconciled_tables(self) -> dict[str, pd.DataFrame]:
