@@ -54,7 +54,17 @@ class DaskEngine:
         return list(self.client.map(fn, *[list(it) for it in iterables], pure=False, **kwargs))
 
     def gather(self, handles: Sequence[Any]) -> list[Any]:
-        return list(self.client.gather(list(handles)))
+        """The values of ``handles``; a task whose workers kept dying (Dask retried it
+        ``distributed.scheduler.allowed-failures`` times) stops the run with one message."""
+        from distributed import KilledWorker
+
+        try:
+            return list(self.client.gather(list(handles)))
+        except KilledWorker as exc:
+            raise RunError(f"a Dask worker died each time it ran {exc.task!r} (out of memory? the workers' "
+                           f"memory limit is {self.spec.memory_limit or 'Dask’s share of the machine'}): stage 1 "
+                           "stopped; give the workers more memory or use more partitions, and run again "
+                           "(the run starts clean)") from exc
 
     def describe(self) -> dict[str, Any]:
         import dask
