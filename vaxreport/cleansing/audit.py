@@ -50,6 +50,7 @@ import pandas as pd
 from vaxreport.cleansing.columns import na_str, to_text
 from vaxreport.cleansing.protocol import FLAG, QUARANTINE, RULE, CleanParams, Step
 from vaxreport.cleansing.steps import STEPS
+from vaxreport.cleansing.steps_text import forget_names
 from vaxreport.schemas import AUDIT_COLUMNS, CLEAN_DOSES, DOSES, QUARANTINE_REASON, require_columns
 
 __all__ = ["FLAG_COLUMNS", "LOG_COLUMNS", "ROW", "STEPS", "CleanParams", "CleanResult", "Step", "StepRun",
@@ -102,7 +103,10 @@ def clean_doses(raw: pd.DataFrame, *, params: CleanParams | None = None,
     """
     params = params or CleanParams()
     run = start_cleaning(raw)
-    run.advance(STEPS if steps is None else steps, params)
+    try:
+        run.advance(STEPS if steps is None else steps, params)
+    finally:
+        forget_names()
     return finish_cleaning(run, raw.columns)
 
 

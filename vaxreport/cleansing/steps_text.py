@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -28,7 +29,8 @@ from vaxreport.cleansing.columns import arrow, na_str, put_str, take_str, to_tex
 from vaxreport.cleansing.protocol import RULE, CleanParams, NameEvidence
 from vaxreport.schemas import require_columns
 
-__all__ = ["NameEvidencePart", "merge_name_evidence", "name_evidence_part", "standardise_codes", "standardise_text"]
+__all__ = ["NameEvidencePart", "forget_names", "merge_name_evidence", "name_evidence_part", "standardise_codes",
+           "standardise_text"]
 
 _WS = "[ \t\n\r\x0b\x0c\u00a0\u2007\u202f\u200b\ufeff\u3000]+"  # real characters, RE2-safe
 
@@ -151,8 +153,24 @@ def _legacy_name_evidence(u: pd.Series, pairs: list[tuple[str | None, str | None
 
 
 def _text_pairs(u: pd.Series, *, name: bool) -> list[tuple[str | None, str | None]]:
-    """(repaired value, rule) for each distinct raw value of a text column."""
-    return [_fix_text(x, name) if isinstance(x, str) else (None, None) for x in u.tolist()]
+    """(repaired value, rule) for each distinct raw value of a text column (names through
+    :func:`_fix_name`, remembered)."""
+    if name:
+        return [_fix_name(x) if isinstance(x, str) else (None, None) for x in u.tolist()]
+    return [_fix_text(x, False) if isinstance(x, str) else (None, None) for x in u.tolist()]
+
+
+@lru_cache(maxsize=1 << 20)
+def _fix_name(s0: str) -> tuple[str | None, str | None]:
+    """``_fix_text`` of a name, remembered: a partitioned run reads each partition's names twice
+    (its evidence, then the repair) and most names recur in every partition. Bounded (about a
+    million names); :func:`forget_names` empties it once a cleansing is done."""
+    return _fix_text(s0, True)
+
+
+def forget_names() -> None:
+    """Empty the memory of :func:`_fix_name` (``audit.clean_doses`` does, when it is done)."""
+    _fix_name.cache_clear()
 
 
 def _proven_unicode(u: pd.Series) -> np.ndarray:
