@@ -139,20 +139,33 @@ def combine_results(parts: Sequence[CleanResult]) -> CleanResult:
     """One ``CleanResult`` from the partitions' (``finish_cleaning(..., partitioned=True)``), in
     the order one run over all rows gives: data and quarantine by global row number, audit and
     flags by step, column and row; the log summed per step. The partition order does not matter.
+    The partitions' frames are emptied column by column as the result is built (a province's
+    rows are large: one copy at a time).
     """
-    def ordered(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
-        out = pd.concat(frames, ignore_index=True).sort_values(keys, kind="stable")
-        return out.drop(columns=keys).reset_index(drop=True)
-
     log = pd.concat([p.log for p in parts], ignore_index=True)
     log = log.groupby("step", sort=False, as_index=False).agg(
         rows_in=("rows_in", "sum"), rows_out=("rows_out", "sum"), changes=("changes", "sum"),
         seconds=("seconds", "sum"))
     order = ["_step", "_col", "row"]
-    return CleanResult(data=ordered([p.data for p in parts], [ROW]),
-                       audit=ordered([p.audit for p in parts], order),
-                       quarantine=ordered([p.quarantine for p in parts], [ROW]),
-                       flags=ordered([p.flags for p in parts], order), log=log)
+    return CleanResult(data=_ordered([p.data for p in parts], [ROW]),
+                       audit=_ordered([p.audit for p in parts], order),
+                       quarantine=_ordered([p.quarantine for p in parts], [ROW]),
+                       flags=_ordered([p.flags for p in parts], order), log=log)
+
+
+def _ordered(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    """``frames`` stacked and sorted by ``keys`` (which are dropped), built one column at a time;
+    each column is deleted from ``frames`` once taken."""
+    stacked = [np.concatenate([f[k].to_numpy(np.int64) for f in frames]) for k in keys]
+    rows = np.lexsort(stacked[::-1]) if stacked[0].size else np.zeros(0, np.int64)
+    out: dict[str, pd.Series] = {}
+    for col in [c for c in frames[0].columns if c not in keys]:
+        column = pd.concat([f[col] for f in frames], ignore_index=True)
+        for f in frames:
+            del f[col]
+        out[col] = column.take(rows).reset_index(drop=True)
+        del column
+    return pd.DataFrame(out, index=pd.RangeIndex(len(rows)))
 
 
 def run_steps(df: pd.DataFrame, steps: Sequence[Step], params: CleanParams) -> CleanResult:

@@ -141,24 +141,26 @@ class StageOne:
         """Parse and repair every field; returns the per-step log."""
         from vaxreport.cleansing import audit
 
-        doses, params = self.inputs.doses, clean_params(self.p)
-        partitions = self.spec.partition_count(len(doses))
+        params = clean_params(self.p)
+        partitions = self.spec.partition_count(len(self.inputs.doses))
         with self._phase("cleanse", partitions=partitions):
             if self.spec.executor == "embedded" and partitions == 1:
-                self.cleaned = audit.clean_doses(doses, params=params)
+                self.cleaned = audit.clean_doses(self.inputs.doses, params=params)
             else:
-                self.cleaned = self._clean_partitioned(doses, params, partitions)
+                self.cleaned = self._clean_partitioned(params, partitions)
         self.inputs = slim_inputs(self.inputs)  # the raw dose columns are no longer needed
         return self.cleaned.log
 
-    def _clean_partitioned(self, doses: pd.DataFrame, params: CleanParams, partitions: int) -> CleanResult:
+    def _clean_partitioned(self, params: CleanParams, partitions: int) -> CleanResult:
         """The cleansing over ``partitions`` buckets of the rows (``cleansing.phases``) on the
-        run's engine; Dask workers read each bucket from a Parquet file in the scratch folder."""
+        run's engine; Dask workers read each bucket from a Parquet file in the scratch folder.
+        The raw dose columns leave this process as soon as the buckets are made."""
         from vaxreport.cleansing import phases
         from vaxreport.runner.dask_engine import scratch_dir
 
         engine = self.open_engine()
-        parts: list[Any] = phases.split_rows(doses, partitions, province_code=params.province_code)
+        parts: list[Any] = phases.split_rows(self.inputs.doses, partitions, province_code=params.province_code)
+        self.inputs = slim_inputs(self.inputs)
         if self.spec.executor == "dask":
             parts = phases.write_partitions(parts, scratch_dir(self.spec, self.run_dir) / "doses")
         return phases.clean_partitioned(parts, params, engine)
