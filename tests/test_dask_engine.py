@@ -45,12 +45,14 @@ def _same(a: audit.CleanResult, b: audit.CleanResult) -> None:
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True, obj=name)
 
 
-def test_dask_gives_the_embedded_tables(province, engine):
+def test_dask_gives_the_embedded_tables(province, engine, capsys):
     doses, params, whole, out = province
     paths = phases.write_partitions(phases.split_rows(doses, 3, province_code=params.province_code),
                                     engine.scratch / "doses")
     _same(phases.clean_partitioned(paths, params, engine), whole)
     assert engine.describe()["workers"] == 2
+    progress = capsys.readouterr().err
+    assert "cleanse: evidence" in progress and "cleanse: repair" in progress and "3/3" in progress
 
 
 def test_a_worker_killed_mid_run_is_recovered_from(province, engine):

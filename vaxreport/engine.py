@@ -132,7 +132,7 @@ class Engine(Protocol):
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any], **kwargs: Any) -> list[Any]: ...
 
-    def gather(self, handles: Sequence[Any]) -> list[Any]: ...
+    def gather(self, handles: Sequence[Any], *, label: str = "") -> list[Any]: ...
 
     def describe(self) -> dict[str, Any]: ...
 
@@ -148,7 +148,7 @@ class Embedded:
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any], **kwargs: Any) -> list[Any]:
         return [fn(*args, **kwargs) for args in zip(*iterables, strict=True)]
 
-    def gather(self, handles: Sequence[Any]) -> list[Any]:
+    def gather(self, handles: Sequence[Any], *, label: str = "") -> list[Any]:
         return list(handles)
 
     def describe(self) -> dict[str, Any]:

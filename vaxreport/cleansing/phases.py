@@ -110,5 +110,6 @@ def clean_partitioned(parts: Sequence[pd.DataFrame | Path], params: CleanParams,
     """``audit.clean_doses`` over partitions of the rows, on ``engine``: the same result (values,
     dtypes, order) as one call on all rows, without the ``ROW`` column."""
     runs = engine.map(clean_head, parts, params=params)
-    evidence = merge_name_evidence(engine.gather(engine.map(head_evidence, runs)))
-    return combine_results(engine.gather(engine.map(clean_tail, runs, params=params, evidence=evidence)))
+    evidence = merge_name_evidence(engine.gather(engine.map(head_evidence, runs), label="cleanse: evidence"))
+    return combine_results(engine.gather(engine.map(clean_tail, runs, params=params, evidence=evidence),
+                                         label="cleanse: repair"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -53,12 +54,18 @@ class DaskEngine:
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any], **kwargs: Any) -> list[Any]:
         return list(self.client.map(fn, *[list(it) for it in iterables], pure=False, **kwargs))
 
-    def gather(self, handles: Sequence[Any]) -> list[Any]:
-        """The values of ``handles``; a task whose workers kept dying (Dask retried it
+    def gather(self, handles: Sequence[Any], *, label: str = "") -> list[Any]:
+        """The values of ``handles``, with a progress bar named ``label`` (one tick per finished
+        partition, on stderr); a task whose workers kept dying (Dask retried it
         ``distributed.scheduler.allowed-failures`` times) stops the run with one message."""
-        from distributed import KilledWorker
+        from distributed import KilledWorker, as_completed
+        from tqdm.auto import tqdm
 
         try:
+            if label and len(handles) > 1:
+                with tqdm(total=len(handles), desc=label, unit="partition", file=sys.stderr) as bar:
+                    for _ in as_completed(list(handles)):
+                        bar.update()
             return list(self.client.gather(list(handles)))
         except KilledWorker as exc:
             raise RunError(f"a Dask worker died each time it ran {exc.task!r} (out of memory? the workers' "
