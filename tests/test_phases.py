@@ -76,3 +76,43 @@ def test_name_evidence_is_the_runs_not_the_partitions(province):
     assert name == ["Hồ Thị An"]
     alone = audit.clean_doses(lone, params=params)
     assert alone.data["full_name"].tolist() == ["Hòa Thò An"]  # read as Unicode (tone mark moved)
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """The tiny province's cleansed doses with their ``person_id``, as stage 1 reconciles them."""
+    from vaxreport.linkage.persons import with_person_id
+    from vaxreport.runner.stages import StageOne
+
+    out = tmp_path_factory.mktemp("linked")
+    generate(out, scale=0.003, seed=13)
+    stage = StageOne(RunParams.from_yaml(out / "params.yaml"), out / "run")
+    stage.load()
+    stage.cleanse()
+    stage.link()
+    return with_person_id(stage.cleaned.data, stage.persons, stage.labels)
+
+
+def _same_reconciled(a, b) -> None:
+    for name in ("data", "findings", "merged"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True, obj=name)
+
+
+@pytest.mark.parametrize("partitions", [1, 3, 16])
+def test_reconcile_over_person_buckets_gives_the_one_call_tables(linked, partitions):
+    from vaxreport.linkage import doses, partitioned
+
+    whole = doses.reconcile(linked)
+    assert len(whole.findings) and len(whole.merged)
+    parts = partitioned.split_by_person(linked, partitions)
+    assert len(parts) == partitions
+    assert sum(len(p) for p in parts) == len(linked)
+    _same_reconciled(partitioned.reconcile_partitioned(parts, Embedded(EngineSpec())), whole)
+
+
+def test_reconcile_buckets_read_back_from_parquet(linked, tmp_path: Path):
+    """What Dask workers read: categorical columns and index labels survive the round trip."""
+    from vaxreport.linkage import doses, partitioned
+
+    paths = phases.write_partitions(partitioned.split_by_person(linked, 3), tmp_path, index=True)
+    _same_reconciled(partitioned.reconcile_partitioned(paths, Embedded(EngineSpec())), doses.reconcile(linked))

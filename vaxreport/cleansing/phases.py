@@ -75,14 +75,14 @@ def split_rows(doses: pd.DataFrame, partitions: int, *, province_code: str) -> l
             for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
 
 
-def write_partitions(parts: Sequence[pd.DataFrame], folder: Path) -> list[Path]:
+def write_partitions(parts: Sequence[pd.DataFrame], folder: Path, *, index: bool = False) -> list[Path]:
     """Each partition as ``folder/part-NNNNN.parquet`` (what Dask workers read: a task that
-    can be re-run after a worker is lost). Returns the paths."""
+    can be re-run after a worker is lost), with its index labels if ``index``. Returns the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, part in enumerate(parts):
         path = folder / f"part-{i:05d}.parquet"
-        part.to_parquet(path, index=False)
+        part.to_parquet(path, index=index)
         paths.append(path)
     return paths
 

@@ -165,6 +165,20 @@ class StageOne:
             parts = phases.write_partitions(parts, scratch_dir(self.spec, self.run_dir) / "doses")
         return phases.clean_partitioned(parts, params, engine)
 
+    def _reconcile_partitioned(self, data: pd.DataFrame, partitions: int) -> ReconcileResult:
+        """Reconciliation over buckets of whole persons (``linkage.partitioned``), the doses
+        re-bucketed by ``person_id``; Dask workers read each bucket from the scratch folder."""
+        from vaxreport.cleansing import phases
+        from vaxreport.linkage import partitioned
+        from vaxreport.runner.dask_engine import scratch_dir
+
+        engine = self.open_engine()
+        parts: list[Any] = partitioned.split_by_person(data, partitions)
+        del data
+        if self.spec.executor == "dask":
+            parts = phases.write_partitions(parts, scratch_dir(self.spec, self.run_dir) / "by-person", index=True)
+        return partitioned.reconcile_partitioned(parts, engine)
+
     def open_engine(self) -> Engine:
         """The run's engine (started on first use; :meth:`close` stops it)."""
         if self._engine is None:
@@ -213,8 +227,14 @@ class StageOne:
         from vaxreport.linkage import doses
         from vaxreport.linkage.persons import with_person_id
 
-        self.reconciled = doses.reconcile(with_person_id(self.cleaned.data, self.persons, self.labels))
+        data = with_person_id(self.cleaned.data, self.persons, self.labels)
         self.cleaned = without_data(self.cleaned)  # superseded by reconciled.data
+        partitions = self.spec.partition_count(len(data))
+        with self._phase("reconcile", partitions=partitions):
+            if self.spec.executor == "embedded" and partitions == 1:
+                self.reconciled = doses.reconcile(data)
+            else:
+                self.reconciled = self._reconcile_partitioned(data, partitions)
         tables = self._reconciled_tables()
         self._pending = PendingWrites(_parquet_jobs(layout.cleansed_dir(self.run_dir), tables, private=True))
         return self.reconciled.findings.groupby(["code", "label_vi"]).size().rename("n").reset_index()
