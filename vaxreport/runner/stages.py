@@ -21,7 +21,8 @@ import pandas as pd
 from vaxreport import frames, layout
 from vaxreport.facts import Facts, build_facts, check_conservation
 from vaxreport.io.write import sha256_file, write_json, write_parquet
-from vaxreport.params import RunParams, previous_period
+from vaxreport.params import RunParams
+from vaxreport.runner.previous import carry_over, previous_run
 
 if TYPE_CHECKING:
     from vaxreport.cleansing.audit import CleanResult
@@ -107,6 +108,7 @@ class StageOne:
     cleaned: CleanResult = field(init=False)
     persons: pd.DataFrame = field(init=False)
     labels: pd.Series = field(init=False)
+    id_changes: pd.DataFrame = field(init=False)
     survivors: pd.DataFrame = field(init=False)
     reconciled: ReconcileResult = field(init=False)
     verification: pd.DataFrame = field(init=False)
@@ -135,17 +137,22 @@ class StageOne:
 
     def link(self) -> str:
         """Find the same person across records (province-wide) and name each person by their
-        smallest person code (a stable ``person_id``); returns a one-line summary."""
+        smallest person code (a stable ``person_id``), or by last month's id when the person keeps
+        one of last month's codes (:mod:`vaxreport.linkage.carry`); returns a one-line summary."""
         from vaxreport import linkage
         from vaxreport.linkage.persons import person_ids, person_records
 
         self.persons = person_records(self.cleaned.data)
         clusters = linkage.cluster_persons(self.persons, threshold=self.p.thresholds.dedup_threshold)
-        self.labels = person_ids(self.persons, clusters)
+        carried, previous = carry_over(self.p, self.run_dir, self.persons["person_ref"],
+                                       person_ids(self.persons, clusters))
+        self.labels, self.id_changes = carried.ids, carried.changes
         self.survivors = linkage.survivors(self.persons, self.labels)
         # the person records are taken: from here on the low-cardinality text is held as codes
         self.cleaned = replace(self.cleaned, data=frames.categorize(self.cleaned.data, LOW_CARDINALITY))
-        return f"{len(self.persons):,} person records → {len(self.survivors):,} persons"
+        since = "" if previous is None else f"; ids since {previous.name}: " + ", ".join(
+            f"{why} {n:,}" for why, n in carried.counts().items())
+        return f"{len(self.persons):,} person records → {len(self.survivors):,} persons{since}"
 
     def reconcile(self) -> pd.DataFrame:
         """Collapse duplicate doses, order each person's doses, find sequence problems; the
@@ -200,7 +207,7 @@ class StageOne:
 
         out = layout.cleansed_dir(self.run_dir)
         private = {**self._reconciled_tables(), "persons": self.survivors.reset_index(),
-                   "verification": self.verification}
+                   "verification": self.verification, "id_changes": self.id_changes}
         started = self._pending.names if self._pending is not None else set()
         jobs = _parquet_jobs(out, {k: v for k, v in private.items() if k not in started}, private=True)
         _write_all(jobs + _parquet_jobs(layout.facts_dir(self.run_dir), self.facts.tables(), private=False))
@@ -390,10 +397,11 @@ def district_rollup(run_dir: Path | str, p: RunParams) -> tuple[pd.DataFrame, li
 
 
 def previous_metrics(run_dir: Path | str, p: RunParams, code: str | None, name: str) -> dict[str, Any] | None:
-    """The same unit's ``metrics.json`` in the previous period's run folder, beside this one
-    (``outputs/2022-04`` for ``outputs/2022-05``), if that run completed; else None."""
-    previous = Path(run_dir).resolve().parent / previous_period(p.period)
-    if not (previous / layout.MANIFEST).exists():
+    """The same unit's ``metrics.json`` in last month's run (``previous_run:``, else the previous
+    period's folder beside this one: ``outputs/2022-04`` for ``outputs/2022-05``), if that run
+    completed; else None."""
+    previous = previous_run(p, run_dir)
+    if previous is None:
         return None
     path = layout.unit_path(previous, code, name) / "metrics.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
