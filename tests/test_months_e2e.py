@@ -69,3 +69,34 @@ def test_ids_carry_over_and_only_real_merges_and_splits_are_listed(june: dict[st
     new_codes = now.index.difference(may.index)
     assert len(new_codes) == truth["change"].eq("new_duplicate_person").sum()
     assert changes.loc[changes["why"].eq("new"), "person_refs"].sum() <= len(new_codes)
+
+
+def test_last_months_worklist_lines_followed_up_in_the_district_report(june: dict[str, Path]) -> None:
+    """Every line of May's worklists is counted once (fixed or still open); lines about doses
+    signed or records corrected in June are fixed; the district report states the district's
+    counts, computed from them."""
+    from pypdf import PdfReader
+
+    from vaxreport.reporting.report.format import fmt_int, fmt_pct
+
+    may_lines = pd.read_parquet(layout.worklists_table(june["may"]))
+    june_lines = pd.read_parquet(layout.worklists_table(june["june"]))
+    assert june_lines["person_id"].notna().all()
+    summary = pd.read_parquet(layout.followup_table(june["june"]))
+    assert summary["listed"].sum() == len(may_lines)
+    assert (summary["fixed"] + summary["open"] == summary["listed"]).all()
+    by_kind = summary.groupby("kind")[["listed", "fixed"]].sum()
+    assert by_kind.loc["unsigned", "fixed"] > 0  # doses signed in June
+    assert set(summary["previous_period"]) == {"2022-05"}
+    truth = pd.read_parquet(june["data"] / "truth" / "changes.parquet")
+    signed = set(truth.loc[truth["change"].eq("signed"), "record_id"])
+    unsigned_may = may_lines[may_lines["kind"].eq("unsigned")]
+    still = set(june_lines.loc[june_lines["kind"].eq("unsigned"), "record_id"])
+    assert not (set(unsigned_may["record_id"]) & signed & still)  # a dose signed in June is off the list
+    district = summary[summary["district_code"].eq(DISTRICT)]
+    listed, fixed = int(district["listed"].sum()), int(district["fixed"].sum())
+    pdf = next((june["june"] / "districts").glob(f"{DISTRICT}-*/report.pdf"))
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages).replace("\n", " ")
+    text = " ".join(text.split())
+    assert f"có {fmt_int(listed)} bản ghi cần sửa" in text
+    assert f"{fmt_int(fixed)} bản ghi đã được sửa ({fmt_pct(fixed, listed)})" in text

@@ -58,3 +58,13 @@ def test_carry_over_reads_last_months_codes(tmp_path: Path) -> None:
     assert carried.changes[["old_id", "new_id", "why"]].values.tolist() == [[2, 1, "merged"]]
     carried, found = carry_over(_params(tmp_path), tmp_path / "june", pd.Series(["a"]), pd.Series([9]))
     assert found is None and carried.ids.tolist() == [9] and carried.changes.empty
+
+
+def test_period_of_a_run_comes_from_its_manifest(tmp_path: Path) -> None:
+    from vaxreport.runner.previous import period_of
+
+    run = tmp_path / "run"
+    run.mkdir()
+    assert period_of(run) == "run"  # no manifest: the folder's name
+    (run / layout.MANIFEST).write_text('{"params": {"period": "2022-05"}}', encoding="utf-8")
+    assert period_of(run) == "2022-05"

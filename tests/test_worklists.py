@@ -93,7 +93,14 @@ def built() -> dict[str, pd.DataFrame]:
 def test_all_kinds_present_with_contract_columns(built):
     assert list(built) == list(wlm.KINDS)
     for t in built.values():
-        assert list(t.columns) == list(wlm.COLUMNS)
+        assert list(t.columns) == [*wlm.COLUMNS, *wlm.KEY_COLUMNS]
+
+
+def test_every_row_carries_its_persons_id(built):
+    """Every line, person-level or dose-level, names the person it is about (``person_id``)."""
+    lines = wlm.to_table(built)
+    assert len(lines) and lines["person_id"].notna().all()
+    assert lines["person_id"].dtype == "Int64"
 
 
 def test_identity_kinds(built):

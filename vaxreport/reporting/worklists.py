@@ -58,6 +58,12 @@ COLUMNS: dict[str, tuple[str, int]] = {
     "suggestion": ("Đề nghị điều chỉnh", 60),
 }
 
+#: columns every worklist row carries besides :data:`COLUMNS` (kept in ``worklists.parquet``, not
+#: shown in the site workbooks): ``person_id``, the stable id of the person (a line can be followed
+#: from month to month, :mod:`vaxreport.reporting.followup`).
+KEY_COLUMNS: tuple[str, ...] = ("person_id",)
+_ALL_COLUMNS = [*COLUMNS, *KEY_COLUMNS]
+
 _FIELD_VI = {"full_name": "họ tên", "birth_date": "ngày sinh", "gender": "giới tính"}
 _GENDER_VI = {"M": "Nam", "F": "Nữ"}
 _DOSE_COLUMNS = ("record_id", "person_ref", "person_id", "full_name", "birth_date",
@@ -153,6 +159,7 @@ def _record_info(rows: pd.DataFrame) -> pd.DataFrame:
         "vaccine": col("vaccine").astype("string"),
         "dose_number": pd.array(col("dose_number"), dtype="Int64"),
         "dose_date": _fmt_date(col("dose_date")),
+        "person_id": pd.array(pd.to_numeric(col("person_id"), errors="coerce"), dtype="Int64"),
     }, index=rows.index)
 
 
@@ -166,15 +173,16 @@ def _table(info: pd.DataFrame, code: pd.Series | str, problem: pd.Series,
     out = info.assign(code=code_s.to_numpy(), problem=problem.astype("string").to_numpy(),
                       suggestion=suggestion.astype("string").to_numpy())
     out.insert(0, "priority", code_s.map(codes["priority"]).astype("Int64").to_numpy())
-    return out.loc[:, list(COLUMNS)]
+    return out.loc[:, _ALL_COLUMNS]
 
 
-_INTEGER_COLUMNS = ("priority", "birth_year", "dose_number")
+_INTEGER_COLUMNS = ("priority", "birth_year", "dose_number", "person_id")
 
 
 def _typed(t: pd.DataFrame) -> pd.DataFrame:
     """The worklist column types: integers as ``Int64`` (numeric cells), the rest strings."""
-    return t.astype({c: "Int64" if c in _INTEGER_COLUMNS else "string" for c in COLUMNS})
+    return t.reindex(columns=_ALL_COLUMNS).astype(
+        {c: "Int64" if c in _INTEGER_COLUMNS else "string" for c in _ALL_COLUMNS})
 
 
 def _finalise(t: pd.DataFrame) -> pd.DataFrame:
@@ -186,9 +194,9 @@ def _finalise(t: pd.DataFrame) -> pd.DataFrame:
     if dup.any():  # rare: several problems of one kind on one record
         d = t[dup].assign(_key=key[dup]).sort_values(["_key", "priority", "code"])
         agg = d.groupby("_key", sort=False).agg(
-            {**{c: "first" for c in COLUMNS if c not in ("problem", "suggestion", "code")},
+            {**{c: "first" for c in _ALL_COLUMNS if c not in ("problem", "suggestion", "code")},
              "code": ";".join, "problem": "; ".join, "suggestion": "; ".join})
-        t = pd.concat([t[~dup], agg.loc[:, list(COLUMNS)]], ignore_index=True)
+        t = pd.concat([t[~dup], agg.loc[:, _ALL_COLUMNS]], ignore_index=True)
     t = t.sort_values(["priority", "site_code", "person_ref", "record_id", "code"],
                       na_position="last", kind="stable")
     return _typed(t.reset_index(drop=True))
@@ -445,7 +453,7 @@ def to_table(worklists: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 def from_table(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Inverse of :func:`to_table`: ``{kind: DataFrame}`` for every kind of :data:`KINDS`."""
     kind = table["kind"].astype("string").to_numpy(object)
-    cols = list(COLUMNS)
+    cols = [c for c in _ALL_COLUMNS if c in table.columns]  # a table of an older run: no person_id
     return {k: _typed(table.loc[kind == k, cols].reset_index(drop=True)) for k in KINDS}
 
 

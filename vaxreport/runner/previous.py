@@ -2,7 +2,7 @@
 
 A run follows up the previous period's: it carries its person ids over
 (:func:`carry_over`, :mod:`vaxreport.linkage.carry`), compares its worklists with this month's
-(:func:`previous_worklists`) and its metrics (``stages.previous_metrics``). The previous run is
+(:func:`follow_up_worklists`) and its metrics (``stages.previous_metrics``). The previous run is
 the params' ``previous_run:`` folder, else the previous period's folder beside this run's
 (``outputs/2022-04`` for ``outputs/2022-05``) — in both cases only a *completed* run (its
 ``manifest.json`` written). Reads personal tables of last month (owner-only files): stage 1 only.
@@ -10,6 +10,7 @@ the params' ``previous_run:`` folder, else the previous period's folder beside t
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,9 +65,24 @@ def carry_over(p: RunParams, run_dir: Path | str, refs: pd.Series, ids: pd.Serie
     return carry_ids(refs, ids, previous_person_ids(run)), run
 
 
-def previous_worklists(p: RunParams, run_dir: Path | str) -> pd.DataFrame | None:
-    """Last month's worklist lines (``cleansed/worklists.parquet``), or None without a previous
-    run or when that run wrote none."""
+def follow_up_worklists(p: RunParams, run_dir: Path | str, lines: pd.DataFrame, person_of: pd.Series) -> pd.DataFrame:
+    """Last month's worklist lines (its ``cleansed/worklists.parquet``) checked against this
+    month's ``lines`` (:mod:`vaxreport.reporting.followup`; ``person_of``: this run's ``person_id``
+    of each person code), as counts per district, site and kind; no rows without a previous run."""
+    from vaxreport.reporting import followup
+
     run = previous_run(p, run_dir)
     path = layout.worklists_table(run) if run is not None else None
-    return pd.read_parquet(path) if path is not None and path.is_file() else None
+    if path is None or not path.is_file():
+        return followup.summarise(pd.DataFrame(), "")
+    previous = pd.read_parquet(path)
+    return followup.summarise(followup.follow_up(previous, lines, person_of), period_of(path.parents[1]))
+
+
+def period_of(run: Path) -> str:
+    """The period of a completed run (its manifest's params), else the folder's name."""
+    try:
+        period = json.loads((run / layout.MANIFEST).read_text(encoding="utf-8"))["params"]["period"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return run.name
+    return str(period)

@@ -22,7 +22,7 @@ from vaxreport import frames, layout
 from vaxreport.facts import Facts, build_facts, check_conservation
 from vaxreport.io.write import sha256_file, write_json, write_parquet
 from vaxreport.params import RunParams
-from vaxreport.runner.previous import carry_over, previous_run
+from vaxreport.runner.previous import carry_over, follow_up_worklists, previous_run
 
 if TYPE_CHECKING:
     from vaxreport.cleansing.audit import CleanResult
@@ -222,6 +222,9 @@ class StageOne:
         write_parquet(table, layout.worklists_table(self.run_dir), private=True)
         write_parquet(check_worklist_returns(self.p, table, self.facts.doses), layout.returns_table(self.run_dir),
                       private=False)
+        person_of = pd.Series(self.labels.to_numpy(), index=self.persons["person_ref"].to_numpy())
+        write_parquet(follow_up_worklists(self.p, self.run_dir, table, person_of), layout.followup_table(self.run_dir),
+                      private=False)
         workbooks.write_summary_workbook(self.worklists, layout.worklists_dir(self.run_dir),
                                          province_name=self.p.province_name, period=self.p.period)
         orphan = ~table["district_code"].isin(list(self.p.district_names())).to_numpy(bool)
@@ -263,13 +266,28 @@ def with_worklist_returns(doc: ReportDoc, run_dir: Path | str, district_code: st
     sites, or all for the province); unchanged when none came back or stage 1 checked none."""
     from vaxreport.reporting import worklist_returns as wr
 
-    path = layout.returns_table(run_dir)
+    summary = _district_counts(layout.returns_table(run_dir), district_code)
+    return doc if summary is None else wr.add_to_report(doc, summary)
+
+
+def with_worklist_followup(doc: ReportDoc, run_dir: Path | str, district_code: str | None) -> ReportDoc:
+    """``doc`` with the sentence on last month's worklist lines fixed by now in section II (the
+    district's lines, or all for the province); unchanged when there were none."""
+    from vaxreport.reporting import followup
+
+    summary = _district_counts(layout.followup_table(run_dir), district_code)
+    return doc if summary is None else doc.with_block(1, followup.followup_paragraph(summary))
+
+
+def _district_counts(path: Path, district_code: str | None) -> pd.DataFrame | None:
+    """A stage-1 counts table (``district_code`` column): the district's rows, or all for the
+    province; None when stage 1 wrote none."""
     if not path.exists():
-        return doc
+        return None
     summary = pd.read_parquet(path)
     if district_code is not None:
         summary = summary[summary["district_code"].eq(district_code).fillna(False).to_numpy(bool)]
-    return wr.add_to_report(doc, summary)
+    return summary
 
 
 def _site_district(dose_facts: pd.DataFrame) -> pd.Series:
@@ -323,7 +341,7 @@ def render_report(doc: ReportDoc, facts: Facts, indicators: ReportMetrics, p: Ru
     from vaxreport.reporting.report import write_pdf
 
     if run_dir is not None:
-        doc = with_worklist_returns(doc, run_dir, unit_code)
+        doc = with_worklist_returns(with_worklist_followup(doc, run_dir, unit_code), run_dir, unit_code)
     pdf = write_pdf(doc, out / "report.pdf", timestamp=report_timestamp(p))
     write_editable(doc, indicators, out, p, run_dir)
     summary = metrics.metrics_json(facts, unit_code=unit_code, unit_name=unit_name, period=p.period,
