@@ -68,3 +68,13 @@ def test_period_of_a_run_comes_from_its_manifest(tmp_path: Path) -> None:
     assert period_of(run) == "run"  # no manifest: the folder's name
     (run / layout.MANIFEST).write_text('{"params": {"period": "2022-05"}}', encoding="utf-8")
     assert period_of(run) == "2022-05"
+
+
+def test_a_run_into_its_own_previous_run_is_refused_before_anything_is_cleared(tmp_path: Path) -> None:
+    from vaxreport import runner
+
+    run = _complete(tmp_path / "run", ["a"], [1])
+    _params(tmp_path, previous_run="run")
+    with pytest.raises(RunError, match="own folder"):
+        runner.run(tmp_path / "p.yaml", out=run, force=True, progress=False)
+    assert (run / layout.MANIFEST).is_file() and (layout.cleansed_dir(run) / "doses.parquet").is_file()

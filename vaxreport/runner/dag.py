@@ -226,6 +226,7 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
     (default: the project's ``notebooks/``; tests pass a copy).
     """
     from vaxreport.params import RunParams
+    from vaxreport.runner.previous import previous_run
 
     params_path = Path(params_path).resolve()
     p = RunParams.from_yaml(params_path)
@@ -237,6 +238,7 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
         if unknown:
             raise RunError(f"unknown district codes {unknown}; known: {chosen}")
         chosen = [d for d in chosen if d in set(districts)]
+    previous_run(p, out)  # a previous_run: that is no completed run (or is this one) fails before anything
     nb_dir = Path(notebooks) if notebooks is not None else notebooks_dir()
     started = datetime.now(UTC)
     t0 = time.perf_counter()

@@ -120,14 +120,18 @@ def _read(prev: Path, start: int, end: int, seed: int) -> _Month:
 
 
 def _has_any(errors: pd.Series, kinds: tuple[str, ...]) -> np.ndarray:
-    return errors.fillna("").str.split(";").apply(lambda ks: any(k in kinds for k in ks)).to_numpy(bool)
+    """Rows whose ``;``-joined error kinds include one of ``kinds`` (decided once per distinct value)."""
+    codes, uniq = pd.factorize(errors.fillna(""))
+    hit = np.array([any(k in kinds for k in str(u).split(";")) for u in uniq], dtype=bool)
+    return hit[codes] if len(uniq) else np.zeros(len(errors), bool)
 
 
 def _without(errors: pd.Series, kinds: tuple[str, ...], mask: np.ndarray) -> pd.Series:
-    """``errors`` with ``kinds`` removed on the rows of ``mask``."""
-    out = errors.copy()
-    out[mask] = errors[mask].fillna("").str.split(";").apply(lambda ks: ";".join(k for k in ks if k not in kinds))
-    return out
+    """``errors`` with ``kinds`` removed on the rows of ``mask`` (once per distinct value)."""
+    codes, uniq = pd.factorize(errors.fillna(""))
+    kept = np.array([";".join(k for k in str(u).split(";") if k not in kinds) for u in uniq], dtype=object)
+    return pd.Series(np.where(mask, kept[codes] if len(uniq) else "", errors.to_numpy(object)),
+                     index=errors.index, dtype=errors.dtype)
 
 
 def _set(raw: pa.Table, column: str, mask: np.ndarray, values: pa.Array | pa.ChunkedArray) -> pa.Table:
