@@ -135,6 +135,13 @@ def mask_phone(s: pd.Series) -> pd.Series:
     return _mask(s, 2, 2)
 
 
+def _ids(s: pd.Series) -> pd.Series:
+    """``person_id`` as ``Int64``; refuses floats (a 63-bit id held as a float has lost digits)."""
+    if pd.api.types.is_float_dtype(s.dtype) and s.notna().any():
+        raise TypeError("person_id held as floats: 63-bit ids would lose their last digits")
+    return pd.Series(pd.array(s.astype("Int64") if len(s) else [], dtype="Int64"), index=s.index)
+
+
 def _fmt_date(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s, errors="coerce").dt.strftime("%d/%m/%Y").astype("string")
 
@@ -159,7 +166,7 @@ def _record_info(rows: pd.DataFrame) -> pd.DataFrame:
         "vaccine": col("vaccine").astype("string"),
         "dose_number": pd.array(col("dose_number"), dtype="Int64"),
         "dose_date": _fmt_date(col("dose_date")),
-        "person_id": pd.array(pd.to_numeric(col("person_id"), errors="coerce"), dtype="Int64"),
+        "person_id": _ids(col("person_id")),
     }, index=rows.index)
 
 
@@ -302,6 +309,9 @@ def _duplicate_person_table(refs: pd.DataFrame, merges: pd.DataFrame, codes: pd.
     listed = rows(refs["person_ref"].isin(m["person_ref"]).to_numpy(bool)).set_index("person_ref")
     merged = listed.reindex(m["person_ref"]).reset_index()
     merged["person_ref"] = m["person_ref"].to_numpy()
+    # the merges' own ids: a record with no kept dose is missing from ``listed``, and the reindex
+    # then holds the ids as floats (63-bit ids lose their last digits)
+    merged["person_id"] = pd.array(m["person_id"].to_numpy(), dtype="Int64")
     merged.index = m.index
     surv_site = m["survivor_ref"].map(by_ref["site_name"] if "site_name" in by_ref
                                       else by_ref["site_code"]).astype("string")

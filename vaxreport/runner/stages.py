@@ -22,7 +22,7 @@ from vaxreport import frames, layout
 from vaxreport.facts import Facts, build_facts, check_conservation
 from vaxreport.io.write import sha256_file, write_json, write_parquet
 from vaxreport.params import RunParams
-from vaxreport.runner.previous import carry_over, follow_up_worklists, previous_run
+from vaxreport.runner.previous import carry_over, follow_up_worklists, period_of, previous_run
 
 if TYPE_CHECKING:
     from vaxreport.cleansing.audit import CleanResult
@@ -150,7 +150,7 @@ class StageOne:
         self.survivors = linkage.survivors(self.persons, self.labels)
         # the person records are taken: from here on the low-cardinality text is held as codes
         self.cleaned = replace(self.cleaned, data=frames.categorize(self.cleaned.data, LOW_CARDINALITY))
-        since = "" if previous is None else f"; ids since {previous.name}: " + ", ".join(
+        since = "" if previous is None else f"; ids since {period_of(previous)}: " + ", ".join(
             f"{why} {n:,}" for why, n in carried.counts().items())
         return f"{len(self.persons):,} person records → {len(self.survivors):,} persons{since}"
 
