@@ -42,6 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from vaxreport.linkage.persons import ID_BITS, _hash_ids, code_order
 
@@ -80,8 +82,14 @@ def _previous_ids(previous: pd.DataFrame) -> pd.Series:
     prev = previous.loc[previous["person_id"].notna(), ["person_ref", "person_id"]]
     prev = prev.assign(person_ref=prev["person_ref"].astype("string").fillna(""),
                        person_id=prev["person_id"].astype(np.int64))
-    prev = prev.sort_values(["person_ref", "person_id"], kind="stable").drop_duplicates("person_ref")
-    return prev.set_index("person_ref")["person_id"]
+    if prev["person_ref"].is_unique:  # the usual case: no sort needed
+        return prev.set_index("person_ref")["person_id"]
+    return prev.groupby("person_ref", sort=False)["person_id"].min()
+
+
+def _isin(values: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """``np.isin`` through a hash table (numpy's is slow on 63-bit hashes: 13 s at a million ids)."""
+    return pd.Index(pd.unique(among)).get_indexer(values) >= 0 if len(among) else np.zeros(len(values), bool)
 
 
 def _first_per(values: np.ndarray) -> np.ndarray:
@@ -89,12 +97,13 @@ def _first_per(values: np.ndarray) -> np.ndarray:
     return ~pd.Series(values).duplicated().to_numpy()
 
 
-def _free_ids(keys: np.ndarray, candidates: np.ndarray, used: set[int]) -> np.ndarray:
+def _free_ids(keys: np.ndarray, candidates: np.ndarray, used: np.ndarray) -> np.ndarray:
     """``candidates`` where not in ``used``; else the hash of ``key#1``, ``key#2`` … (the first
-    value neither used nor a candidate), in order."""
+    value neither used nor a candidate), in the order given (the clusters' code order)."""
     out = candidates.copy()
-    taken = used | set(candidates.tolist())
-    for i in np.flatnonzero(pd.Series(candidates).isin(used).to_numpy()):
+    clash = np.flatnonzero(_isin(candidates, used))
+    taken = set(used.tolist()) | set(candidates.tolist()) if clash.size else set()
+    for i in clash:
         k = 1
         while (alt := int(_hash_ids(np.array([f"{keys[i]}#{k}"], dtype=object), ID_BITS)[0])) in taken:
             k += 1
@@ -115,51 +124,72 @@ def carry_ids(refs: pd.Series, ids: pd.Series | np.ndarray, previous: pd.DataFra
         :class:`Carried`: the ids aligned to ``refs.index``, and the changes. Does not mutate its
         inputs.
     """
-    codes = refs.astype("string").fillna("").to_numpy(object)
-    cluster = np.asarray(ids, dtype=np.int64)
+    text = pa.array(refs.astype("string").fillna("").to_numpy(object), pa.large_string())
+    codes = text.to_numpy(zero_copy_only=False)
     old_of = _previous_ids(previous)
-    at = old_of.index.get_indexer(pd.Index(codes, dtype=object))  # -1: a code new this month
-    old = old_of.to_numpy(np.int64)[np.maximum(at, 0)]
+    at = pc.index_in(text, value_set=pa.array(old_of.index.to_numpy(object), pa.large_string()))
+    at = at.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    ocode, old_ids = pd.factorize(old_of.to_numpy(np.int64))  # last month's ids as 0 … O-1
+    old_ids = np.asarray(old_ids, dtype=np.int64)
+    at = np.where(at >= 0, ocode[np.maximum(at, 0)], -1)  # per record, its old id's position; -1: new code
+    ccode, cluster_ids = pd.factorize(np.asarray(ids, dtype=np.int64))  # clusters as 0 … C-1
+    n_cl = len(cluster_ids)
     order = code_order(pd.Series(codes))
     present = order[at[order] >= 0]  # records with an old id, in code order
-    p_old = old[present]
-    p_cluster = cluster[present]
+    p_old, p_cl = at[present], ccode[present]  # old ids as positions into ``old_of``
     anchor = present[_first_per(p_old)]  # per old id, its smallest code still here
-    a_old, a_cluster = old[anchor], cluster[anchor]
-    win = _first_per(a_cluster)  # per cluster, the old id with the smallest anchor
-    winner = pd.Series(a_old[win], index=a_cluster[win])
-    uniq, first_row = np.unique(cluster[order], return_index=True)
-    key_code = pd.Series(codes[order[first_row]], index=uniq)  # per cluster, its smallest code
-    fresh = np.setdiff1d(uniq, winner.index.to_numpy())
-    taken = set(old_of.tolist()) | set(winner.tolist())
-    new_of = pd.concat([winner, pd.Series(_free_ids(key_code.reindex(fresh).to_numpy(object), fresh, taken),
-                                          index=fresh)])
-    new_ids = new_of.reindex(cluster).to_numpy(np.int64)
-    pairs = pd.DataFrame({"old_id": p_old, "cluster": p_cluster, "code": codes[present]})
-    pairs = pairs.groupby(["old_id", "cluster"], sort=False).agg(person_refs=("code", "size"),
-                                                                  person_ref=("code", "first")).reset_index()
-    anchored = pd.Series(a_cluster, index=a_old)
-    pairs["new_id"] = new_of.reindex(pairs["cluster"]).to_numpy(np.int64)
-    at_anchor = pairs["cluster"].to_numpy() == anchored.reindex(pairs["old_id"]).to_numpy()
-    claimed = pairs["cluster"].isin(winner.index).to_numpy()
-    why = np.where(at_anchor, np.where(pairs["new_id"].to_numpy() == pairs["old_id"].to_numpy(), "", "merged"),
-                   np.where(claimed, "moved", "split"))
-    changes = [pairs.assign(why=why)[why != ""]]
-    gone = np.setdiff1d(old_of.unique(), a_old)
+    a_old, a_cl = at[anchor], ccode[anchor]
+    win = _first_per(a_cl)  # per cluster, the old id with the smallest anchor
+    new_of = np.full(n_cl, -1, np.int64)
+    new_of[a_cl[win]] = old_ids[a_old[win]]
+    key_row = np.empty(n_cl, np.int64)  # per cluster, its smallest code (in code order)
+    key_row[ccode[order[::-1]]] = order[::-1]
+    rank = np.empty(len(codes), np.int64)
+    rank[order] = np.arange(len(codes))
+    fresh = np.flatnonzero(new_of < 0)
+    fresh = fresh[np.argsort(rank[key_row[fresh]], kind="stable")]  # in code order
+    used = np.concatenate([old_ids, new_of[new_of >= 0]])
+    new_of[fresh] = _free_ids(codes[key_row[fresh]], np.asarray(cluster_ids)[fresh], used)
+    anchored = np.full(len(old_ids), -1, np.int64)
+    anchored[a_old] = a_cl
+    changes = [_pair_changes(p_old, p_cl, codes[present], old_ids, new_of, anchored)]
+    gone = np.flatnonzero(anchored < 0)  # no code of the old id is left
     if gone.size:
-        was = old_of[old_of.isin(gone)].reset_index()
-        was = was.iloc[code_order(was["person_ref"])]
-        g = was.groupby("person_id", sort=False)["person_ref"].agg(["size", "first"])
-        changes.append(pd.DataFrame({"old_id": g.index.to_numpy(), "new_id": pd.NA, "why": "gone",
-                                     "person_refs": g["size"].to_numpy(), "person_ref": g["first"].to_numpy()}))
-    seen = np.unique(p_cluster)
-    new_cl = np.setdiff1d(uniq, seen)
+        changes.append(_gone(old_of, old_ids[gone]))
+    seen = np.zeros(n_cl, bool)
+    seen[p_cl] = True
+    new_cl = np.flatnonzero(~seen)
     if new_cl.size:
-        size = pd.Series(cluster).value_counts()
-        changes.append(pd.DataFrame({"old_id": pd.NA, "new_id": new_of.reindex(new_cl).to_numpy(), "why": "new",
-                                     "person_refs": size.reindex(new_cl).to_numpy(),
-                                     "person_ref": key_code.reindex(new_cl).to_numpy(object)}))
-    return Carried(ids=pd.Series(new_ids, index=refs.index, name="person_id"), changes=_tidy(changes))
+        size = np.bincount(ccode, minlength=n_cl)
+        changes.append(pd.DataFrame({"old_id": pd.NA, "new_id": new_of[new_cl], "why": "new",
+                                     "person_refs": size[new_cl], "person_ref": codes[key_row[new_cl]]}))
+    return Carried(ids=pd.Series(new_of[ccode], index=refs.index, name="person_id"), changes=_tidy(changes))
+
+
+def _pair_changes(p_old: np.ndarray, p_cl: np.ndarray, p_code: np.ndarray, old_ids: np.ndarray,
+                  new_of: np.ndarray, anchored: np.ndarray) -> pd.DataFrame:
+    """merged / split / moved: one row per (old id, new cluster) pair that is not a kept id.
+    ``p_*``: the records with an old id, in code order (old ids and clusters as positions)."""
+    pair = pd.factorize(p_old * (len(new_of) + 1) + p_cl)[0]
+    first = _first_per(pair)
+    size = np.bincount(pair)
+    o, c = p_old[first], p_cl[first]
+    oid, nid = old_ids[o], new_of[c]
+    at_anchor = anchored[o] == c
+    claimed = _isin(nid, old_ids)  # the cluster kept an id of last month
+    why = np.where(at_anchor, np.where(nid == oid, "", "merged"), np.where(claimed, "moved", "split"))
+    keep = why != ""
+    return pd.DataFrame({"old_id": oid[keep], "new_id": nid[keep], "why": why[keep],
+                         "person_refs": size[pair[first]][keep], "person_ref": p_code[first][keep]})
+
+
+def _gone(old_of: pd.Series, gone_ids: np.ndarray) -> pd.DataFrame:
+    """One ``gone`` row per old id none of whose codes is in this month's export."""
+    was = old_of[_isin(old_of.to_numpy(np.int64), gone_ids)].reset_index()
+    was = was.iloc[code_order(was["person_ref"])]
+    g = was.groupby("person_id", sort=False)["person_ref"].agg(["size", "first"])
+    return pd.DataFrame({"old_id": g.index.to_numpy(), "new_id": pd.NA, "why": "gone",
+                         "person_refs": g["size"].to_numpy(), "person_ref": g["first"].to_numpy()})
 
 
 def _tidy(parts: list[pd.DataFrame]) -> pd.DataFrame:
