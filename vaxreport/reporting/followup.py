@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from vaxreport.reporting.report.format import fmt_int
 from vaxreport.reporting.report.render import Paragraph
@@ -40,10 +42,16 @@ KIND_WORDS = {
 }
 
 
-def _keys(kind: pd.Series, person: pd.Series, record: pd.Series, ref: pd.Series) -> pd.Series:
-    """(kind, person, record) as one string: the record is the dose's id, else the person code."""
-    rec = record.astype("string").fillna(ref.astype("string").fillna(""))
-    return kind.astype("string").fillna("") + "\x1f" + person.astype("string").fillna("") + "\x1f" + rec
+def _text(values: pd.Series) -> pa.Array:
+    """A column as Arrow text, missing as ""."""
+    text = values.astype("string") if not pd.api.types.is_string_dtype(values.dtype) else values
+    return pc.fill_null(pa.array(text.to_numpy(object), pa.large_string(), from_pandas=True), "")
+
+
+def _keys(kind: pd.Series, person: pd.Series, record: pd.Series, ref: pd.Series) -> pa.Array:
+    """(kind, person, record) as one Arrow string: the record is the dose's id, else the person code."""
+    rec = pc.if_else(pc.equal(_text(record), ""), _text(ref), _text(record))
+    return pc.binary_join_element_wise(_text(kind), _text(person), rec, pa.scalar("\x1f", pa.large_string()))
 
 
 def follow_up(previous: pd.DataFrame, current: pd.DataFrame, person_of: pd.Series) -> pd.DataFrame:
@@ -59,11 +67,16 @@ def follow_up(previous: pd.DataFrame, current: pd.DataFrame, person_of: pd.Serie
         (bool). Does not mutate its inputs.
     """
     person_of = person_of[~person_of.index.duplicated()]
-    now_id = pd.array(person_of.reindex(previous["person_ref"].astype("string")).to_numpy(), dtype="Int64")
-    still = set(_keys(current["kind"], current["person_id"], current["record_id"], current["person_ref"]))
+    at = pc.index_in(_text(previous["person_ref"]), value_set=_text(pd.Series(person_of.index)))
+    ids = person_of.to_numpy(np.int64)
+    found = pc.is_valid(at).to_numpy(zero_copy_only=False)
+    now_id = pd.array(np.where(found, ids[at.fill_null(0).to_numpy(zero_copy_only=False)] if len(ids) else 0, 0),
+                      dtype="Int64")
+    now_id[~found] = pd.NA
+    still = _keys(current["kind"], current["person_id"], current["record_id"], current["person_ref"])
     key = _keys(previous["kind"], pd.Series(now_id, index=previous.index), previous["record_id"],
                 previous["person_ref"])
-    fixed = ~key.isin(still).to_numpy(bool) | pd.isna(now_id)
+    fixed = ~pc.is_in(key, value_set=still).to_numpy(zero_copy_only=False) | ~found
     return previous.assign(person_id_now=now_id, fixed=np.asarray(fixed, bool))
 
 
