@@ -226,7 +226,8 @@ def test_feedback_findings_and_quarantine_facts_carry_no_personal_data() -> None
 
 # ----------------------------------------------------------------------------- province roll-up
 def _params(period: str = "2022-05", districts: dict[str, str] = DISTRICTS) -> SimpleNamespace:
-    return SimpleNamespace(period=period, province_name="Thái Nguyên", district_names=lambda: dict(districts))
+    return SimpleNamespace(period=period, province_name="Thái Nguyên", district_names=lambda: dict(districts),
+                           previous_run=None)
 
 
 def _headline(entry: tuple[int, int], feedback: tuple[int, int] = (5, 5), signing: tuple[int, int] = (9, 10),
@@ -313,6 +314,8 @@ def _stage_one(run_dir: Path) -> StageOne:
                                    findings=frame(4, "f"))
     s.survivors = frame(3, "p").set_index("record_id")
     s.verification = frame(3, "v")
+    s.id_changes = frame(2, "c")
+    s.persons, s.labels = pd.DataFrame({"person_ref": ["a", "b"]}), pd.Series([1, 2])
     s.facts = SimpleNamespace(doses=frame(8, "x").assign(site_code="s", district_code="164"),  # type: ignore[assignment]
                               tables=lambda: {"doses": frame(8, "x")})
     s.worklists = {}
@@ -335,9 +338,9 @@ def test_tables_written_in_the_background_are_the_same_files(tmp_path, monkeypat
     assert early._pending.names == {"doses", "merged_doses", "quarantine", "audit", "findings"}
     assert direct == early.save() == {"raw": 8, "cleansed": 5, "merged_duplicates": 1, "quarantined": 2}
     files = _saved_files(tmp_path / "a")
-    # 7 personal tables, 1 fact table, the returned worklists checked (none: counts table empty), worklists
-    # table, conservation.json
-    assert len(files) == 11
+    # 8 personal tables, 1 fact table, the returned worklists checked and last month's lines followed up
+    # (none: counts tables empty), worklists table, conservation.json
+    assert len(files) == 13
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
         assert ((tmp_path / "b" / rel).stat().st_mode & 0o777) == ((tmp_path / "a" / rel).stat().st_mode & 0o777)

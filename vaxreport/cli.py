@@ -17,10 +17,33 @@ from vaxreport.exceptions import VaxReportError
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     from vaxreport import synth
+    from vaxreport.synth.months import next_month
 
-    summary = synth.generate(Path(args.out), scale=args.scale, seed=args.seed)
+    out = Path(args.out)
+    if args.next_month:
+        print(_describe_month(out, next_month(Path(args.next_month), out)))
+        return 0
+    summary = synth.generate(out, scale=args.scale, seed=args.seed)
     print(summary.describe())
+    prev = out
+    for _ in range(args.months - 1):
+        folder = out / _following(prev)
+        print(_describe_month(folder, next_month(prev, folder)))
+        prev = folder
     return 0
+
+
+def _following(folder: Path) -> str:
+    """The period after the synthetic month in ``folder`` (its ``params.yaml``)."""
+    import yaml
+
+    from vaxreport.synth.months import following_period
+
+    return following_period(str(yaml.safe_load((folder / "params.yaml").read_text(encoding="utf-8"))["period"]))
+
+
+def _describe_month(folder: Path, counts: dict[str, int]) -> str:
+    return f"next month -> {folder}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -82,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder to write into")
     p.add_argument("--scale", type=_positive_float, default=1.0, help="1 = Thái Nguyên 31/5/2022 totals")
     p.add_argument("--seed", type=int, default=2022)
+    p.add_argument("--months", type=_positive_int, default=1,
+                   help="months to write: the first into --out, each next one into --out/<period>")
+    p.add_argument("--next-month", metavar="FROM_DIR", default=None,
+                   help="write the month after the synthetic province in FROM_DIR into --out (no --scale)")
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("validate", help="load a folder of inputs and say what is wrong")

@@ -161,6 +161,10 @@ class RunParams:
             (``vaxreport.reporting.worklist_returns``).
         engine: where stage 1 runs (``vaxreport.engine.EngineSpec``: ``embedded`` by default, or
             ``dask`` with workers, partitions, a scheduler address).
+        previous_run: last month's run folder (resolved against the YAML's folder), whose person
+            ids this run carries over (``vaxreport.linkage.carry``) and whose worklists it
+            follows up; default: the previous period's folder beside this run's, when that run
+            completed.
         source: the YAML file read (None when built in code).
     """
 
@@ -188,6 +192,7 @@ class RunParams:
     thresholds: Thresholds = field(default_factory=Thresholds)
     worklist_returns: Path | None = None
     engine: EngineSpec = field(default_factory=EngineSpec)
+    previous_run: Path | None = None
     source: Path | None = None
 
     # ---------------------------------------------------------------- constructors
@@ -518,8 +523,8 @@ def _build(data: Any, base_dir: Path, source: Path | None) -> RunParams:
 
 
 def _required(get: _Reader, pr: Problems, kw: dict[str, Any], base_dir: Path) -> tuple[int, int] | None:
-    """``period``, ``report_date``, ``inputs`` (and the optional ``worklist_returns`` folder) into
-    ``kw``; the (year, month) of the period."""
+    """``period``, ``report_date``, ``inputs`` (and the optional ``worklist_returns`` and
+    ``previous_run`` folders) into ``kw``; the (year, month) of the period."""
     period = get("period", lambda v, w: as_text(v, w, pr), required=True, hint=' ("YYYY-MM")')
     month: tuple[int, int] | None = None
     if isinstance(period, str):
@@ -538,10 +543,11 @@ def _required(get: _Reader, pr: Problems, kw: dict[str, Any], base_dir: Path) ->
         kw["inputs"] = (folder if folder.is_absolute() else base_dir / folder).resolve()
     if isinstance(report_date, dt.date):
         kw["report_date"] = report_date
-    returns = get("worklist_returns", lambda v, w: as_text(v, w, pr, allow_empty=False))
-    if isinstance(returns, str):
-        folder = Path(returns).expanduser()
-        kw["worklist_returns"] = (folder if folder.is_absolute() else base_dir / folder).resolve()
+    for key in ("worklist_returns", "previous_run"):
+        value = get(key, lambda v, w: as_text(v, w, pr, allow_empty=False))
+        if isinstance(value, str):
+            folder = Path(value).expanduser()
+            kw[key] = (folder if folder.is_absolute() else base_dir / folder).resolve()
     return month
 
 

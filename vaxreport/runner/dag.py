@@ -229,6 +229,7 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
     ``engine:`` for stage 1 (``vaxreport.engine.EngineSpec`` fields; the command line's flags).
     """
     from vaxreport.params import RunParams
+    from vaxreport.runner.previous import previous_run
 
     params_path = Path(params_path).resolve()
     p = RunParams.from_yaml(params_path)
@@ -244,6 +245,7 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
         if unknown:
             raise RunError(f"unknown district codes {unknown}; known: {chosen}")
         chosen = [d for d in chosen if d in set(districts)]
+    previous_run(p, out)  # a previous_run: that is no completed run (or is this one) fails before anything
     nb_dir = Path(notebooks) if notebooks is not None else notebooks_dir()
     started = datetime.now(UTC)
     t0 = time.perf_counter()

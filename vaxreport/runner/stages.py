@@ -25,7 +25,8 @@ from vaxreport import frames, layout
 from vaxreport.engine import Engine, EngineSpec
 from vaxreport.facts import Facts, build_facts, check_conservation
 from vaxreport.io.write import sha256_file, write_json, write_parquet
-from vaxreport.params import RunParams, previous_period
+from vaxreport.params import RunParams
+from vaxreport.runner.previous import carry_over, follow_up_worklists, period_of, previous_run
 
 if TYPE_CHECKING:
     from vaxreport.cleansing.audit import CleanResult
@@ -113,6 +114,7 @@ class StageOne:
     cleaned: CleanResult = field(init=False)
     persons: pd.DataFrame = field(init=False)
     labels: pd.Series = field(init=False)
+    id_changes: pd.DataFrame = field(init=False)
     survivors: pd.DataFrame = field(init=False)
     reconciled: ReconcileResult = field(init=False)
     verification: pd.DataFrame = field(init=False)
@@ -208,17 +210,22 @@ class StageOne:
 
     def link(self) -> str:
         """Find the same person across records (province-wide) and name each person by their
-        smallest person code (a stable ``person_id``); returns a one-line summary."""
+        smallest person code (a stable ``person_id``), or by last month's id when the person keeps
+        one of last month's codes (:mod:`vaxreport.linkage.carry`); returns a one-line summary."""
         from vaxreport import linkage
         from vaxreport.linkage.persons import person_ids, person_records
 
         self.persons = person_records(self.cleaned.data)
         clusters = linkage.cluster_persons(self.persons, threshold=self.p.thresholds.dedup_threshold)
-        self.labels = person_ids(self.persons, clusters)
+        carried, previous = carry_over(self.p, self.run_dir, self.persons["person_ref"],
+                                       person_ids(self.persons, clusters))
+        self.labels, self.id_changes = carried.ids, carried.changes
         self.survivors = linkage.survivors(self.persons, self.labels)
         # the person records are taken: from here on the low-cardinality text is held as codes
         self.cleaned = replace(self.cleaned, data=frames.categorize(self.cleaned.data, LOW_CARDINALITY))
-        return f"{len(self.persons):,} person records → {len(self.survivors):,} persons"
+        since = "" if previous is None else f"; ids since {period_of(previous)}: " + ", ".join(
+            f"{why} {n:,}" for why, n in carried.counts().items())
+        return f"{len(self.persons):,} person records → {len(self.survivors):,} persons{since}"
 
     def reconcile(self) -> pd.DataFrame:
         """Collapse duplicate doses, order each person's doses, find sequence problems; the
@@ -279,7 +286,7 @@ class StageOne:
 
         out = layout.cleansed_dir(self.run_dir)
         private = {**self._reconciled_tables(), "persons": self.survivors.reset_index(),
-                   "verification": self.verification}
+                   "verification": self.verification, "id_changes": self.id_changes}
         started = self._pending.names if self._pending is not None else set()
         jobs = _parquet_jobs(out, {k: v for k, v in private.items() if k not in started}, private=True)
         _write_all(jobs + _parquet_jobs(layout.facts_dir(self.run_dir), self.facts.tables(), private=False))
@@ -295,6 +302,9 @@ class StageOne:
         table["district_code"] = table["site_code"].map(_site_district(self.facts.doses)).astype("string")
         write_parquet(table, layout.worklists_table(self.run_dir), private=True)
         write_parquet(check_worklist_returns(self.p, table, self.facts.doses), layout.returns_table(self.run_dir),
+                      private=False)
+        person_of = pd.Series(self.labels.to_numpy(), index=self.persons["person_ref"].to_numpy())
+        write_parquet(follow_up_worklists(self.p, self.run_dir, table, person_of), layout.followup_table(self.run_dir),
                       private=False)
         workbooks.write_summary_workbook(self.worklists, layout.worklists_dir(self.run_dir),
                                          province_name=self.p.province_name, period=self.p.period)
@@ -340,13 +350,28 @@ def with_worklist_returns(doc: ReportDoc, run_dir: Path | str, district_code: st
     sites, or all for the province); unchanged when none came back or stage 1 checked none."""
     from vaxreport.reporting import worklist_returns as wr
 
-    path = layout.returns_table(run_dir)
+    summary = _district_counts(layout.returns_table(run_dir), district_code)
+    return doc if summary is None else wr.add_to_report(doc, summary)
+
+
+def with_worklist_followup(doc: ReportDoc, run_dir: Path | str, district_code: str | None) -> ReportDoc:
+    """``doc`` with the sentence on last month's worklist lines fixed by now in section II (the
+    district's lines, or all for the province); unchanged when there were none."""
+    from vaxreport.reporting import followup
+
+    summary = _district_counts(layout.followup_table(run_dir), district_code)
+    return doc if summary is None else doc.with_block(1, followup.followup_paragraph(summary))
+
+
+def _district_counts(path: Path, district_code: str | None) -> pd.DataFrame | None:
+    """A stage-1 counts table (``district_code`` column): the district's rows, or all for the
+    province; None when stage 1 wrote none."""
     if not path.exists():
-        return doc
+        return None
     summary = pd.read_parquet(path)
     if district_code is not None:
         summary = summary[summary["district_code"].eq(district_code).fillna(False).to_numpy(bool)]
-    return wr.add_to_report(doc, summary)
+    return summary
 
 
 def _site_district(dose_facts: pd.DataFrame) -> pd.Series:
@@ -400,7 +425,7 @@ def render_report(doc: ReportDoc, facts: Facts, indicators: ReportMetrics, p: Ru
     from vaxreport.reporting.report import write_pdf
 
     if run_dir is not None:
-        doc = with_worklist_returns(doc, run_dir, unit_code)
+        doc = with_worklist_returns(with_worklist_followup(doc, run_dir, unit_code), run_dir, unit_code)
     pdf = write_pdf(doc, out / "report.pdf", timestamp=report_timestamp(p))
     write_editable(doc, indicators, out, p, run_dir)
     summary = metrics.metrics_json(facts, unit_code=unit_code, unit_name=unit_name, period=p.period,
@@ -474,10 +499,11 @@ def district_rollup(run_dir: Path | str, p: RunParams) -> tuple[pd.DataFrame, li
 
 
 def previous_metrics(run_dir: Path | str, p: RunParams, code: str | None, name: str) -> dict[str, Any] | None:
-    """The same unit's ``metrics.json`` in the previous period's run folder, beside this one
-    (``outputs/2022-04`` for ``outputs/2022-05``), if that run completed; else None."""
-    previous = Path(run_dir).resolve().parent / previous_period(p.period)
-    if not (previous / layout.MANIFEST).exists():
+    """The same unit's ``metrics.json`` in last month's run (``previous_run:``, else the previous
+    period's folder beside this one: ``outputs/2022-04`` for ``outputs/2022-05``), if that run
+    completed; else None."""
+    previous = previous_run(p, run_dir)
+    if previous is None:
         return None
     path = layout.unit_path(previous, code, name) / "metrics.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
