@@ -14,7 +14,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "gender": ("missing", "same", "different"),
     "phone": ("missing", "exact", "one_digit", "different"),
     "commune": ("missing", "same", "different"),
-    "address": ("missing", "same", "different"),
+    "address": ("missing", "same", "similar", "different"),
 }
 
 #: m = P(level | same person), reasoned priors.  Data-entry error rates on the platform are a few
@@ -32,7 +32,7 @@ M_PRIORS: dict[str, dict[str, float]] = {
     "gender": {"same": 0.97, "different": 0.03},
     "phone": {"exact": 0.70, "one_digit": 0.03, "different": 0.27},
     "commune": {"same": 0.80, "different": 0.20},
-    "address": {"same": 0.55, "different": 0.45},
+    "address": {"same": 0.55, "similar": 0.10, "different": 0.35},
 }
 
 #: Households share a phone (DESIGN.md: phone agreement alone is weak evidence; children carry
@@ -71,7 +71,7 @@ U_PRIORS: dict[str, dict[str, float]] = {
                    "different": 0.97},
     "gender": {"same": 0.5, "different": 0.5},
     "commune": {"same": 0.01, "different": 0.99},
-    "address": {"same": 0.002, "different": 0.998},
+    "address": {"same": 0.002, "similar": 0.002, "different": 0.996},
 }
 #: Two given names one edit apart are both "real" (so the pair is not a typo) when both are valid
 #: Vietnamese syllables and, in tables of at least REAL_NAME_MIN_TABLE rows, each is borne by at
@@ -81,5 +81,16 @@ REAL_NAME_MIN_TABLE = 20_000
 #: Share of records that duplicate another: sets the default threshold (prior odds).  It is
 #: estimated from the table (records merged at the 10 % prior), then clipped to this range.
 DUPLICATE_RATE_RANGE = (0.01, 0.30)
+#: Two free-text addresses are "similar" when their token-set similarity (rapidfuzz
+#: ``token_set_ratio`` of the folded texts) reaches this: the same words give or take a few
+#: typos, a dropped line or another order ("12 archibald street the willows cleveland" /
+#: "12 archibaldd street cleveland").  u is the share of random pairs that are (from the data).
+ADDRESS_SIMILAR_MIN = 85.0
+#: Random pairs of records sampled to estimate the u of similar addresses.
+ADDRESS_U_PAIRS = 30_000
+#: The exact-identifier floor (:func:`vaxreport.linkage.score.identifier_floor`): an identifier
+#: held by at most this many records is "rare" — a person's own, not a placeholder or a number
+#: typed on a whole family's records.
+ID_FLOOR_MAX_RECORDS = 4
 #: Floor of any u, so that no single agreement is worth more than ~25 bits.
 U_FLOOR = 1e-8
