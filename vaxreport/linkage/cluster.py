@@ -158,19 +158,27 @@ def _split_incompatible(prep: PreparedFields, labels: np.ndarray, a: np.ndarray,
     return new
 
 
+def _is_cccd(x: str) -> bool:
+    return len(x) == 12 and x.isdigit()
+
+
 def _replay(rows: list[int], links: list[tuple[int, int]], id_vals: dict[int, str],
             dob_vals: dict[int, int]) -> dict[int, int]:
     """Kruskal with cannot-links on one cluster: ``links`` (strongest first) joined unless the
     join would put two incompatible IDs or birth dates in one component.  Two values a direct
     link joins are compatible by that link's own evidence (its weight has already counted their
-    disagreement): the guard stops chains, not pairs that are strong on their own.
+    disagreement): the guard stops chains, not pairs that are strong on their own — except two
+    CCCDs that both fit the birth year (province, century, sex and year are in the number, and
+    one is issued per life): they are two people whatever else agrees.
 
     Returns each row's root (the smallest row of its component).
     """
     parent = {r: r for r in rows}
     comp_ids = {r: {id_vals[r]} - {""} for r in rows}
     comp_dobs = {r: {dob_vals[r]} - {0} for r in rows}
-    vouched: set[frozenset[str | int]] = {frozenset((id_vals[x], id_vals[y])) for x, y in links}
+    vouched: set[frozenset[str | int]] = {
+        frozenset((id_vals[x], id_vals[y])) for x, y in links
+        if not (_is_cccd(id_vals[x]) and _is_cccd(id_vals[y]))}
     vouched |= {frozenset((dob_vals[x], dob_vals[y])) for x, y in links}
 
     def find(r: int) -> int:

@@ -285,8 +285,11 @@ def resolve_given(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
         real = real_given_names(prep)
         both = real[ga] & real[gb]
         typo &= ~both
-        # a dropped or split word ("john smith" / "john", "black well" / "blackwell")
+        # a dropped, split or moved word ("john smith" / "john", "black well" / "blackwell");
+        # the first or last word dropped even between two real given names ("thach thi sa
+        # ruol" / "thach thi sa": a two-word given name cut short, not a sibling)
         typo |= ~both & names_overlap(prep, a[ne], b[ne])
+        typo |= end_word_dropped(prep, a[ne], b[ne])
         lv["given"][ne[typo]] = 3
         lv["given"][ne[~typo & both]] = 5
 
@@ -304,6 +307,30 @@ def _overlap(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
             ox, oy = " ".join(sorted(tx)), " ".join(sorted(ty))
             out[k] = OSA.distance(ox, oy) <= (2 if min(len(ox), len(oy)) >= 12 else 1)
     return out
+
+
+def end_word_dropped(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pair: one folded full name is the other without its first or last word (integer
+    codes only: each name's code with that word removed is looked up among the names).
+
+    >>> from vaxreport.linkage.prepare import prepare_fields
+    >>> p = prepare_fields(pd.DataFrame({"full_name": ["Thạch Thị Sa Rươl", "Thach Thi Sa",
+    ...                                                "Thị Sa Rươl", "Thạch Thị Sa Phiên"]}))
+    >>> end_word_dropped(p, np.array([0, 0, 0]), np.array([1, 2, 3])).tolist()
+    [True, True, False]
+    """
+    if "name_head" not in prep.nums:
+        names = pd.Series(prep.strings["name"], dtype="str")
+        index = pd.Index(names)
+        for key, pat in (("name_head", r" ?[^ ]*$"), ("name_tail", r"^[^ ]* ?")):
+            cut = names.str.replace(pat, "", regex=True)
+            prep.nums[key] = np.where(cut != names, index.get_indexer(cut), -1).astype(np.int64)
+    c = prep.codes["name"]
+    ca, cb = c[a].astype(np.int64), c[b].astype(np.int64)
+    ok = (ca >= 0) & (cb >= 0)
+    ca, cb = np.maximum(ca, 0), np.maximum(cb, 0)
+    head, tail = prep.nums["name_head"], prep.nums["name_tail"]
+    return ok & ((head[ca] == cb) | (head[cb] == ca) | (tail[ca] == cb) | (tail[cb] == ca))
 
 
 def name_ends(prep: PreparedFields) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ from vaxreport.linkage.compare import (
     COMPARISONS,
     compare_pairs,
     comparison_levels,
+    end_word_dropped,
     given_lengths,
     name_ends,
     real_given_names,
@@ -103,6 +104,7 @@ def score_candidates(prep: PreparedFields, model: Model, a: np.ndarray, b: np.nd
     row_mask = _field_mask(prep)
     # cached now, not by the threads sharing ``prep``
     given_lengths(prep), real_given_names(prep), name_ends(prep)
+    end_word_dropped(prep, a[:0], b[:0])
     step = SCORE_BLOCK_PAIRS
 
     def block(start: int) -> Scored:
