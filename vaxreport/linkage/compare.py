@@ -274,6 +274,9 @@ def resolve_given(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
     to "another_name" when both are real given names (:func:`real_given_names`); unique pairs
     of strings only."""
     c = prep.codes
+    ex = np.flatnonzero(lv["given"] == 1)
+    if ex.size:  # "John Smith" / "Thomas Smith": the shared last word is a family name
+        lv["given"][ex[family_name_last(prep, a[ex], b[ex])]] = 4
     ne = np.flatnonzero(lv["given"] == 4)
     if ne.size:
         ga, gb = c["given"][a[ne]], c["given"][b[ne]]
@@ -306,6 +309,30 @@ def _overlap(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
         else:  # the same words in another order, one with a typo
             ox, oy = " ".join(sorted(tx)), " ".join(sorted(ty))
             out[k] = OSA.distance(ox, oy) <= (2 if min(len(ox), len(oy)) >= 12 else 1)
+    return out
+
+
+def family_name_last(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pair: the names end with the same word, which is not a real Vietnamese given name,
+    and what precedes it differs by more than two edits — "John Smith" / "Thomas Smith",
+    "Y Bhin Niê" / "Y Ngông Niê": a family or clan name written last, and two personal names.
+    The given-name comparison then says "different" and the surname comparison "partial".
+
+    >>> from vaxreport.linkage.prepare import prepare_fields
+    >>> p = prepare_fields(pd.DataFrame({"full_name": ["John Smith", "Thomas Smith",
+    ...                                                "Nguyễn Văn An", "Trần Văn An"]}))
+    >>> family_name_last(p, np.array([0, 2]), np.array([1, 3])).tolist()
+    [True, False]
+    """
+    c = prep.codes
+    ga, gb = c["given"][a], c["given"][b]
+    sa, sb = c["surname_middle"][a], c["surname_middle"][b]
+    out = (ga == gb) & (ga >= 0) & (sa >= 0) & (sb >= 0) & (sa != sb)
+    out &= ~real_given_names(prep)[np.maximum(ga, 0)]
+    idx = np.flatnonzero(out)
+    if idx.size:
+        dist = _unique_pair_apply(sa[idx], sb[idx], prep.strings["surname_middle"], _lev)
+        out[idx] = dist > 2
     return out
 
 
@@ -415,5 +442,6 @@ def resolve_surname_middle(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
         dist = _unique_pair_apply(ra, rb, prep.strings["surname_middle"], _lev)
         partial |= dist <= 2
         partial |= names_overlap(prep, a[ne], b[ne])
+        partial |= family_name_last(prep, a[ne], b[ne])  # the shared family name
         lv["surname_middle"][ne[partial]] = 2
 

@@ -43,8 +43,10 @@ M_PRIORS: dict[str, dict[str, float]] = {
 #: twins share a birth date, siblings never share a given name — and commune/address agreement
 #: adds nothing (implied).  This is what keeps parents, children and twins apart.
 HOUSEHOLD_U: dict[str, dict[str, float]] = {
-    "given": {"exact": 0.01, "accent_differs": 0.01, "typo": 0.05, "different": 0.03,
-              "another_name": 0.90},
+    # siblings' given names: two real Vietnamese names ("another_name"), or, in families named
+    # otherwise (minorities, foreigners), simply "different"
+    "given": {"exact": 0.01, "accent_differs": 0.01, "typo": 0.05, "different": 0.30,
+              "another_name": 0.63},
     "surname_middle": {"exact": 0.5, "partial": 0.2, "different": 0.3},
     "birth_date": {"exact": 0.02, "day_month_swapped": 0.002, "one_digit": 0.005,
                    "same_year": 0.1, "different": 0.87},
