@@ -167,9 +167,11 @@ def _token_set(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
 def resolve_address(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
                     lv: dict[str, np.ndarray]) -> None:
     """Refine "different" addresses (``lv["address"]``, in place) to "similar" when their
-    token-set similarity reaches :data:`~vaxreport.linkage.priors.ADDRESS_SIMILAR_MIN`;
-    unique pairs of strings only."""
-    ne = np.flatnonzero(lv["address"] == ADDRESS_DIFFERENT)
+    token-set similarity reaches :data:`~vaxreport.linkage.priors.ADDRESS_SIMILAR_MIN`, unless
+    the communes differ (``lv["commune"]``); unique pairs of strings only."""
+    # a similar address adds nothing to two different communes (the commune's difference
+    # counts alone, :func:`~vaxreport.linkage.model.comparison_weight`): not compared there
+    ne = np.flatnonzero((lv["address"] == ADDRESS_DIFFERENT) & (lv["commune"] != 2))
     if ne.size:
         c = prep.codes["address"]
         sim = _unique_pair_apply(c[a[ne]], c[b[ne]], prep.strings["address"], _token_set)
@@ -253,8 +255,8 @@ def _digit_levels(prep: PreparedFields, key: str, a: np.ndarray, b: np.ndarray) 
     lvl = np.where(lens[ca] == lens[cb], 3, 0).astype(np.int8)
     lvl[ca == cb] = 1
     pend = np.flatnonzero(lvl == 3)
-    pend = pend[(nums[ca[pend]] >= 0) & (nums[cb[pend]] >= 0)]
-    lvl[pend[one_edit(nums[ca[pend]], nums[cb[pend]])]] = 2
+    xa, xb = nums[ca[pend]], nums[cb[pend]]  # -1: letters and digits, compared exactly only
+    lvl[pend[one_edit(xa, xb) & (xa >= 0) & (xb >= 0)]] = 2
     out[has] = lvl
     return out
 
@@ -291,8 +293,10 @@ def resolve_given(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
         # a dropped, split or moved word ("john smith" / "john", "black well" / "blackwell");
         # the first or last word dropped even between two real given names ("thach thi sa
         # ruol" / "thach thi sa": a two-word given name cut short, not a sibling)
-        typo |= ~both & names_overlap(prep, a[ne], b[ne])
-        typo |= end_word_dropped(prep, a[ne], b[ne])
+        rest = np.flatnonzero(~typo & ~both)
+        typo[rest[names_overlap(prep, a[ne[rest]], b[ne[rest]])]] = True
+        rest = np.flatnonzero(~typo)
+        typo[rest[end_word_dropped(prep, a[ne[rest]], b[ne[rest]])]] = True
         lv["given"][ne[typo]] = 3
         lv["given"][ne[~typo & both]] = 5
 
@@ -337,27 +341,25 @@ def family_name_last(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.n
 
 
 def end_word_dropped(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per pair: one folded full name is the other without its first or last word (integer
-    codes only: each name's code with that word removed is looked up among the names).
+    """Per pair: one folded full name is the other without its last word (integer codes only:
+    each name's code with its last word removed is looked up among the names).  A name without
+    its first word keeps its given name, which then agrees already.
 
     >>> from vaxreport.linkage.prepare import prepare_fields
     >>> p = prepare_fields(pd.DataFrame({"full_name": ["Thạch Thị Sa Rươl", "Thach Thi Sa",
-    ...                                                "Thị Sa Rươl", "Thạch Thị Sa Phiên"]}))
-    >>> end_word_dropped(p, np.array([0, 0, 0]), np.array([1, 2, 3])).tolist()
-    [True, True, False]
+    ...                                                "Thạch Thị Sa Phiên"]}))
+    >>> end_word_dropped(p, np.array([0, 0]), np.array([1, 2])).tolist()
+    [True, False]
     """
     if "name_head" not in prep.nums:
         names = pd.Series(prep.strings["name"], dtype="str")
-        index = pd.Index(names)
-        for key, pat in (("name_head", r" ?[^ ]*$"), ("name_tail", r"^[^ ]* ?")):
-            cut = names.str.replace(pat, "", regex=True)
-            prep.nums[key] = np.where(cut != names, index.get_indexer(cut), -1).astype(np.int64)
+        cut = names.str.replace(r" ?[^ ]*$", "", regex=True)
+        head = pd.Index(names).get_indexer(cut)
+        prep.nums["name_head"] = np.where(cut != names, head, -1).astype(np.int64)
     c = prep.codes["name"]
     ca, cb = c[a].astype(np.int64), c[b].astype(np.int64)
-    ok = (ca >= 0) & (cb >= 0)
-    ca, cb = np.maximum(ca, 0), np.maximum(cb, 0)
-    head, tail = prep.nums["name_head"], prep.nums["name_tail"]
-    return ok & ((head[ca] == cb) | (head[cb] == ca) | (tail[ca] == cb) | (tail[cb] == ca))
+    head = np.append(prep.nums["name_head"], -1)
+    return ((head[ca] == cb) & (cb >= 0)) | ((head[cb] == ca) & (ca >= 0))
 
 
 def name_ends(prep: PreparedFields) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

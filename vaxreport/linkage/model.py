@@ -17,10 +17,10 @@ from rapidfuzz.distance import OSA
 
 from vaxreport.linkage.blocking import block_pairs, sorted_unique
 from vaxreport.linkage.compare import (
-    ADDRESS_DIFFERENT,
     ADDRESS_SIMILAR,
     COMPARISONS,
     compare_pairs,
+    comparison_levels,
     one_edit,
     real_given_names,
     resolve_address,
@@ -93,7 +93,7 @@ def _u_birth_date(prep: PreparedFields) -> dict[str, float]:
 
 
 #: Distinct IDs of one shape sampled to estimate its one-edit u (:func:`_u_id_one_edit`).
-ID_U_SAMPLE = 200_000
+ID_U_SAMPLE = 50_000
 
 
 def _u_id_one_edit(prep: PreparedFields) -> dict[str, float]:
@@ -146,17 +146,17 @@ def _u_id_one_edit(prep: PreparedFields) -> dict[str, float]:
 
 
 def _u_address_similar(prep: PreparedFields) -> float:
-    """u of "similar" addresses: the share of random pairs of records with (different)
-    addresses whose token-set similarity reaches the cut (a seeded sample of
-    :data:`~vaxreport.linkage.priors.ADDRESS_U_PAIRS` pairs)."""
+    """u of "similar" addresses: the share of random pairs of records with addresses that
+    :func:`~vaxreport.linkage.compare.resolve_address` calls similar (token sets close, communes
+    not different), in a seeded sample of :data:`~vaxreport.linkage.priors.ADDRESS_U_PAIRS`
+    pairs."""
     rows = np.flatnonzero(prep.codes["address"] >= 0)
     if rows.size < 2:
         return 1e-3
     rng = np.random.default_rng(0)
     i = rows[rng.integers(0, rows.size, ADDRESS_U_PAIRS)]
     j = rows[rng.integers(0, rows.size, ADDRESS_U_PAIRS)]
-    lv = {"address": np.where(prep.codes["address"][i] == prep.codes["address"][j], 1,
-                              ADDRESS_DIFFERENT).astype(np.int8)}
+    lv = comparison_levels(prep, "locality", i, j)
     resolve_address(prep, i, j, lv)
     hits = float((lv["address"] == ADDRESS_SIMILAR).sum())
     return max((hits + 0.5) / (ADDRESS_U_PAIRS + 1.0), 1e-5)

@@ -138,8 +138,8 @@ def _filter_block(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarr
         new = comparison_levels(prep, comp, a, b)
         best = dict(new)
         if comp == "locality" and similar_weighs_more:  # similar until resolved
-            best["address"] = np.where(best["address"] == ADDRESS_DIFFERENT, ADDRESS_SIMILAR,
-                                       best["address"]).astype(np.int8)
+            pending = (best["address"] == ADDRESS_DIFFERENT) & (best["commune"] != 2)
+            best["address"] = np.where(pending, ADDRESS_SIMILAR, best["address"]).astype(np.int8)
         elif comp == "given":  # resolved now: most pairs left differ in the given name
             resolve_given(prep, a, b, best)
         elif comp == "surname_middle":
