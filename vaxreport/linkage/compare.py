@@ -271,10 +271,12 @@ def _resolve_names(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
 
 
 def resolve_given(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
-                  lv: dict[str, np.ndarray]) -> None:
+                  lv: dict[str, np.ndarray], only: np.ndarray | None = None) -> None:
     """Refine "different" given names (``lv["given"]``, in place) to "typo" with rapidfuzz, or
     to "another_name" when both are real given names (:func:`real_given_names`); unique pairs
-    of strings only."""
+    of strings only.  The word-level checks (dropped, split or moved words) run only on the
+    pairs ``only`` marks (default all): the progressive filter leaves out the pairs that even
+    a typo could not carry to the threshold."""
     c = prep.codes
     ex = np.flatnonzero(lv["given"] == 1)
     if ex.size:  # "John Smith" / "Thomas Smith": the shared last word is a family name
@@ -293,9 +295,10 @@ def resolve_given(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
         # a dropped, split or moved word ("john smith" / "john", "black well" / "blackwell");
         # the first or last word dropped even between two real given names ("thach thi sa
         # ruol" / "thach thi sa": a two-word given name cut short, not a sibling)
-        rest = np.flatnonzero(~typo & ~both)
+        hope = np.ones(ne.size, bool) if only is None else only[ne]
+        rest = np.flatnonzero(~typo & ~both & hope)
         typo[rest[names_overlap(prep, a[ne[rest]], b[ne[rest]])]] = True
-        rest = np.flatnonzero(~typo)
+        rest = np.flatnonzero(~typo & hope)
         typo[rest[end_word_dropped(prep, a[ne[rest]], b[ne[rest]])]] = True
         lv["given"][ne[typo]] = 3
         lv["given"][ne[~typo & both]] = 5
@@ -431,11 +434,13 @@ def real_given_names(prep: PreparedFields) -> np.ndarray:
 
 
 def resolve_surname_middle(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
-                           lv: dict[str, np.ndarray]) -> None:
+                           lv: dict[str, np.ndarray], only: np.ndarray | None = None) -> None:
     """Refine "different" surname + middle names (``lv["surname_middle"]``, in place) to
-    "partial" (same surname, a middle name missing, or at most two edits); unique pairs only."""
+    "partial" (same surname, a middle name missing, at most two edits, a dropped, split or
+    moved word, a family name written last); unique pairs only, and only the pairs ``only``
+    marks (default all; see :func:`resolve_given`)."""
     c = prep.codes
-    ne = np.flatnonzero(lv["surname_middle"] == 3)
+    ne = np.flatnonzero((lv["surname_middle"] == 3) & (True if only is None else only))
     if ne.size:
         ra, rb = c["surname_middle"][a[ne]], c["surname_middle"][b[ne]]
         sa, sb = c["surname"][a[ne]], c["surname"][b[ne]]

@@ -32,7 +32,7 @@ from vaxreport.linkage.model import (
     total_weight,
 )
 from vaxreport.linkage.prepare import PreparedFields, prepare_fields
-from vaxreport.linkage.priors import ID_FLOOR_MAX_RECORDS, LEVELS
+from vaxreport.linkage.priors import ID_FLOOR_MAX_RECORDS, LEVELS, U_FLOOR
 from vaxreport.linkage.threads import thread_map
 
 #: Pairs the progressive filter (:func:`score_candidates`) handles at a time.  A block's
@@ -140,10 +140,11 @@ def _filter_block(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarr
         if comp == "locality" and similar_weighs_more:  # similar until resolved
             pending = (best["address"] == ADDRESS_DIFFERENT) & (best["commune"] != 2)
             best["address"] = np.where(pending, ADDRESS_SIMILAR, best["address"]).astype(np.int8)
-        elif comp == "given":  # resolved now: most pairs left differ in the given name
-            resolve_given(prep, a, b, best)
-        elif comp == "surname_middle":
-            resolve_surname_middle(prep, a, b, best)
+        elif comp in ("given", "surname_middle"):  # resolved now, where it can matter
+            after = (bits[:, step + 1:] * top[step + 1:]).sum(axis=1)[mask]
+            hope = acc + _upgrade_bound(model, comp) + after >= threshold - 1e-9
+            resolve = resolve_given if comp == "given" else resolve_surname_middle
+            resolve(prep, a, b, best, hope)
         acc += comparison_weight(prep, model, comp, a, {**lv, **best}, hh)
         remaining = (bits[:, step + 1:] * top[step + 1:]).sum(axis=1)[mask]
         lv.update(new)
@@ -154,6 +155,15 @@ def _filter_block(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarr
     resolve_address(prep, a, b, lv)
     w = pair_weights(prep, model, a, b, lv)
     return a, b, lv, w, total_weight(w, a.size)
+
+
+def _upgrade_bound(model: Model, comp: str) -> float:
+    """The largest weight the level a name comparison's refinement can give ("typo" of a given
+    name, "partial" surname) may have, in either regime (bits)."""
+    level = "typo" if comp == "given" else "partial"
+    m = model.m[comp][level]
+    return float(max(np.log2(m / max(model.u[comp][level], U_FLOOR)),
+                     np.log2(m / max(model.hh_u[comp][level], U_FLOOR))))
 
 
 def _level(comp: str, *names: str) -> list[int]:
