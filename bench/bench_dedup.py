@@ -10,12 +10,21 @@ Two test beds:
   without diacritics, typos, dropped middle name, swapped day/month, a typo'd date digit,
   missing/transposed/typo'd IDs, CMND vs CCCD, a new phone, a moved commune.
 * ``--source synth``: ``vaxreport.synth`` (truth in ``truth/persons_truth.parquet``), one row per
-  ``person_ref`` built from the doses line list as stage 1 does.
+  ``person_ref`` built from the doses line list as stage 1 does (``--scale S``: the harness's
+  cached records of a province synthesised at that scale, ``bench/_work/dedup-S``).
+* ``--source febrl1`` … ``febrl4``: the public FEBRL lists (no Vietnamese field at all), see
+  ``dedup_sources.py``.
+
+Any of them sparse (``--drop phone,gender,id_number:0.5``) or with a share of minority and foreign
+names (``--names minority:0.1``); ``--peers splink,recordlinkage`` runs the peers on the same
+records (their venvs under ``bench/_venvs``); the exact-ID baseline is always printed.
 
 Usage::
 
     .venv/bin/python bench/bench_dedup.py --records 1300000
     .venv/bin/python bench/bench_dedup.py --source synth --dir outputs/synth
+    .venv/bin/python bench/bench_dedup.py --source synth --scale 1 --drop phone,gender,id_number:0.5
+    .venv/bin/python bench/bench_dedup.py --source febrl3 --peers splink,recordlinkage
 """
 
 from __future__ import annotations
@@ -24,16 +33,21 @@ import argparse
 import resource
 import sys
 import time
-import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import dedup_sources as sources  # noqa: E402
+from dedup_sources import strip_marks, typo  # noqa: E402
 
 from vaxreport import linkage  # noqa: E402
 from vaxreport.linkage.threads import worker_count  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
 
 SURNAMES = [("Nguyễn", 380), ("Trần", 110), ("Lê", 95), ("Phạm", 70), ("Hoàng", 40),
             ("Huỳnh", 10), ("Phan", 45), ("Vũ", 30), ("Võ", 9), ("Đặng", 21), ("Bùi", 20),
@@ -72,23 +86,6 @@ def _weighted(rng: np.random.Generator, items: list[tuple[str, int]], size: int)
 def _zipf(rng: np.random.Generator, names: list[str], size: int) -> np.ndarray:
     w = 1.0 / np.arange(1, len(names) + 1) ** 0.9
     return np.array(names, dtype=object)[rng.choice(len(names), size=size, p=w / w.sum())]
-
-
-def _strip(s: str) -> str:
-    s = unicodedata.normalize("NFD", s).replace("đ", "d").replace("Đ", "D")
-    return unicodedata.normalize("NFC", "".join(c for c in s if not unicodedata.combining(c)))
-
-
-def _typo(rng: np.random.Generator, s: str) -> str:
-    if len(s) < 2:
-        return s
-    i = int(rng.integers(0, len(s) - 1))
-    kind = rng.integers(0, 3)
-    if kind == 0:
-        return s[:i] + s[i + 1:]
-    if kind == 1:
-        return s[:i] + s[i + 1] + s[i] + s[i + 2:]
-    return s[:i] + "aeiounhtg"[int(rng.integers(0, 9))] + s[i + 1:]
 
 
 def generate(n_records: int, seed: int = 7) -> pd.DataFrame:
@@ -163,11 +160,11 @@ def generate(n_records: int, seed: int = 7) -> pd.DataFrame:
     r = rng.random((m, 16))
     names = dup["full_name"].to_numpy(object).copy()
     for k in np.flatnonzero(r[:, 0] < 0.35):
-        names[k] = _strip(names[k])
+        names[k] = strip_marks(names[k])
     for k in np.flatnonzero(r[:, 1] < 0.06):
         toks = names[k].split(" ")
         j = len(toks) - 1 if r[k, 2] < 0.6 else int(rng.integers(0, len(toks)))
-        toks[j] = _typo(rng, toks[j])
+        toks[j] = typo(rng, toks[j])
         names[k] = " ".join(toks)
     for k in np.flatnonzero(r[:, 3] < 0.03):
         toks = names[k].split(" ")
@@ -259,13 +256,76 @@ def _load_synth(folder: Path) -> pd.DataFrame:
     return out[["person_id", *cols]]
 
 
+def _load(args: argparse.Namespace) -> pd.DataFrame:
+    """The test bed: person records with ``person_ref`` and the ``person_id`` truth."""
+    if args.source == "own":
+        data = generate(args.records, args.seed)
+        return data.assign(person_ref="r" + pd.Series(np.arange(len(data))).astype(str))
+    if args.source in sources.FEBRL:
+        return sources.load_febrl(args.source, args.work)
+    if args.scale is not None:  # the bench harness's cached person records of a synth province
+        import run_bench
+
+        path = args.work / f"dedup-{args.scale:g}" / "persons.parquet"
+        if not path.exists():  # made once; run_bench.py --only dedup remakes it when code changes
+            path, _ = run_bench.prepare_persons(args.scale, args.work)
+        df = pd.read_parquet(path).rename(columns={"true_person_id": "person_id"})
+        return df[["person_id", "person_ref", *[c for c in linkage.FIELDS if c in df.columns]]]
+    return _load_synth(args.dir)
+
+
+def _variant(data: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
+    if args.names:
+        kind, _, share = args.names.partition(":")
+        if kind != "minority":
+            raise SystemExit(f"--names must be minority[:share], got {args.names!r}")
+        data = sources.minority_names(data, float(share or 0.1), args.seed)
+    if args.drop:
+        data = sources.drop_fields(data, args.drop, args.seed)
+    return data
+
+
+def _run_peer(tool: str, data: pd.DataFrame, folder: Path) -> dict[str, float]:
+    """One peer in its own venv (bench/peers/<tool>_dedup.py), scored like vaxreport."""
+    import run_bench
+
+    folder.mkdir(parents=True, exist_ok=True)
+    src, out = folder / "persons.parquet", folder / f"labels-{tool}.parquet"
+    sources.peer_frame(data).to_parquet(src, index=False)
+    py = run_bench.venv_python(tool)
+    r = run_bench.measure([str(py), str(HERE / "peers" / f"{tool}_dedup.py"), str(src), str(out)],
+                          log=folder / f"{tool}.log")
+    if r["rc"] != 0:
+        return {"failed": 1.0}
+    d = run_bench.last_json(r["stdout"])
+    lab = pd.read_parquet(out).set_index("person_ref")["cluster"]
+    labels = data["person_ref"].astype(str).map(lab).fillna("_solo_" + data["person_ref"].astype(str))
+    return {**pairwise(data["person_id"].to_numpy(), labels.to_numpy()), "seconds": d["seconds"],
+            "cpu": d.get("cpu_seconds", float("nan")), "peak_gb": r["peak_gb"]}
+
+
+def _line(tool: str, q: dict[str, float]) -> str:
+    if "failed" in q:
+        return f"| {tool} | failed (see the log) | | | | | |"
+    return (f"| {tool} | {q['precision']:.4f} | {q['recall']:.4f} | {q['f1']:.4f} | "
+            f"{q.get('seconds', float('nan')):.2f} | {q.get('cpu', float('nan')):.2f} | "
+            f"{q.get('peak_gb', float('nan')):.2f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=1_300_000)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--source", choices=["own", "synth"], default="own")
+    ap.add_argument("--source", choices=["own", "synth", *sources.FEBRL], default="own")
     ap.add_argument("--dir", type=Path, default=Path("outputs/synth"),
                     help="a `vaxreport synth` folder (inputs/, params.yaml, truth/)")
+    ap.add_argument("--scale", type=float, default=None,
+                    help="with --source synth: synthesise (once, cached in --work) at this scale")
+    ap.add_argument("--work", type=Path, default=HERE / "_work",
+                    help="scratch folder (cached test beds, peers' inputs and labels)")
+    ap.add_argument("--drop", default="", help="blank fields: phone,gender,id_number:0.5")
+    ap.add_argument("--names", default="", help="minority[:share of persons, default 0.1]")
+    ap.add_argument("--peers", default="", help="also run these peers: splink,recordlinkage")
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--workers", type=int, default=None,
                     help="threads of cluster_persons (default: its own, the usable CPUs ≤ 2)")
@@ -273,9 +333,9 @@ def main() -> None:
     args = ap.parse_args()
 
     t0 = time.perf_counter()
-    data = generate(args.records, args.seed) if args.source == "own" else _load_synth(args.dir)
+    data = _variant(_load(args), args).reset_index(drop=True)
     t_gen = time.perf_counter() - t0
-    persons = data.drop(columns=["person_id"])
+    persons = data[[c for c in ("person_ref", *linkage.FIELDS) if c in data.columns]]
     t0, c0 = time.perf_counter(), time.process_time()
     labels = linkage.cluster_persons(persons, threshold=args.threshold, workers=args.workers)
     t_dedup, c_dedup = time.perf_counter() - t0, time.process_time() - c0
@@ -285,7 +345,8 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     n_cand = len(linkage.candidate_pairs(persons)) if len(persons) <= 2_000_000 else -1
     q = pairwise(data["person_id"].to_numpy(), labels.to_numpy())
-    print(f"source={args.source} records={len(persons):,} true persons="
+    variant = " ".join(f"--{k} {v}" for k, v in (("drop", args.drop), ("names", args.names)) if v)
+    print(f"source={args.source} {variant} records={len(persons):,} true persons="
           f"{data['person_id'].nunique():,} clusters={labels.nunique():,} (gen {t_gen:.1f}s)")
     print(f"candidate pairs {n_cand:,}; true pairs {q['true_pairs']:,}; "
           f"predicted pairs {q['predicted_pairs']:,}")
@@ -295,6 +356,15 @@ def main() -> None:
           f"{len(persons) / t_dedup:,.0f} records/s wall; peak RSS {peak:.2f} GB "
           f"(whole process)")
     print(f"survivors {t_surv:.1f}s wall, {c_surv:.1f}s CPU")
+    rows = [_line("vaxreport", {**q, "seconds": t_dedup, "cpu": c_dedup, "peak_gb": peak}),
+            _line("exact ID", pairwise(data["person_id"].to_numpy(), sources.exact_id_labels(data)))]
+    tag = "-".join(x for x in (args.source, f"{args.scale:g}" if args.scale else "",
+                               args.drop.replace(",", "_").replace(":", ""),
+                               args.names.replace(":", "")) if x)
+    for tool in filter(None, args.peers.split(",")):
+        rows.append(_line(tool, _run_peer(tool, data, args.work / f"case-{tag}")))
+    print("| tool | P | R | F1 | link s | CPU s | peak GB |\n|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
     if args.errors:
         _show_errors(data, labels, args.errors)
 

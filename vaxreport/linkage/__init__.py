@@ -9,8 +9,12 @@ The pipeline of :func:`cluster_persons`:
 1. **Prepare** each field once on its unique values: names folded (``text.fold``: marks
    stripped, đ→d, lower case, single spaces) and split Vietnamese style into surname (first
    token), middle and given name (last token); birth dates parsed to (year, month, day) from
-   datetime64 or strings; gender read by the cleansing's parser; IDs and phones reduced to
-   digits (``+84``/``84`` and the 2018 11→10-digit migration undone, the cleansing's table).
+   datetime64 or strings; gender read by the cleansing's parser; phones reduced to digits
+   (``+84``/``84`` and the 2018 11→10-digit migration undone, the cleansing's table); identity
+   numbers of any shape reduced to letters and digits and told apart by kind
+   (:data:`~.prepare.ID_KINDS`: 12-digit CCCD, 9-digit CMND, passport — one or two letters and
+   6–8 digits —, any other document number of 5–15 characters), each compared only with its
+   own kind and length (a CMND and a CCCD of one person are not comparable, never "different").
 2. **Block**: candidate pairs come from several cheap keys (:data:`BLOCKING_RULES`): ID and ID
    pigeonhole keys (any one typo or adjacent transposition leaves one key intact), phone,
    token-sorted name + birth year, given name + birth date with day/month order ignored, surname +
@@ -33,9 +37,23 @@ The pipeline of :func:`cluster_persons`:
    commune: the stronger agreement counts once, and two communes' difference counts alone.
 5. **Decide and cluster**: pairs with weight ≥ ``threshold`` (default: the prior log-odds of a
    random pair being a match, :func:`default_threshold`, with the duplicate rate EM estimates,
-   plus :data:`MERGE_ODDS_BITS`) are joined transitively.  A cluster that
-   ends up holding two incompatible IDs or birth dates (not typos of each other) is rebuilt from
-   its strongest links only, never joining incompatible records (Kruskal with cannot-links).
+   plus :data:`MERGE_ODDS_BITS`) are joined transitively, and so are the pairs of the
+   *exact-identifier floor* (:func:`.score.identifier_floor`: a valid identifier held by at
+   most :data:`~.priors.ID_FLOOR_MAX_RECORDS` records and one more agreeing field — birth
+   date, name or address — unless the household guard explains the shared number: two real
+   given names, or a household's records with another given name or birth year).  A cluster
+   that ends up holding two incompatible IDs or birth dates (not typos of each other) is
+   rebuilt from its strongest links only, never joining incompatible records through a chain
+   (Kruskal with cannot-links); two values a direct link joins stay joined (that link's weight
+   has counted their disagreement), except two CCCDs that both fit the birth year.
+
+Names need not follow the Vietnamese pattern: a one-edit typo in a one-word or
+out-of-vocabulary name is a typo; a dropped, split or moved word is tolerated
+(:func:`.compare.names_overlap`, :func:`.compare.end_word_dropped`); two names ending in the
+same word that is not a Vietnamese given name are read as a family name written last
+("John Smith" / "Thomas Smith", "Y Bhin Niê" / "Y Ngông Niê": two people); the sibling guard
+("another name") applies only where both given names are real Vietnamese given names.
+Missing values weigh nothing.
 
 Labels are the smallest row position (0-based) of each cluster, aligned to the input index;
 stage 1 then names each cluster by its content, the stable ``person_id`` of

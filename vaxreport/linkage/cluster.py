@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from vaxreport.linkage.blocking import BLOCKING_RULES, block_candidates
+from vaxreport.linkage.compare import compare_pairs
 from vaxreport.linkage.model import (
     EM_MARGIN_BITS,
     MERGE_ODDS_BITS,
@@ -23,7 +24,7 @@ from vaxreport.linkage.model import (
 )
 from vaxreport.linkage.prepare import FIELDS, PreparedFields, dob_int, prepare_fields
 from vaxreport.linkage.priors import DUPLICATE_RATE_RANGE
-from vaxreport.linkage.score import score_candidates
+from vaxreport.linkage.score import floor_pairs, score_candidates
 from vaxreport.linkage.threads import worker_count
 
 
@@ -90,7 +91,7 @@ def _hamming_int(x: np.ndarray, y: np.ndarray, width: int) -> np.ndarray:
 
 
 def _clashes(labels: np.ndarray, tagged: np.ndarray, max_apart: int, *, swap: bool) -> set[int]:
-    """Labels of clusters holding two values (``value·16 + length``, -1 if none) of one length
+    """Labels of clusters holding two values (``value·128 + shape``, -1 if none) of one shape
     that differ in more than ``max_apart`` digits (also after a day/month swap if ``swap``)."""
     sel = np.flatnonzero(tagged >= 0)
     df = pd.DataFrame({"label": labels[sel], "v": tagged[sel]}).drop_duplicates()
@@ -101,8 +102,8 @@ def _clashes(labels: np.ndarray, tagged: np.ndarray, max_apart: int, *, swap: bo
     pairs = df.merge(df, on="label")
     pairs = pairs[pairs["v_x"] < pairs["v_y"]]
     vx, vy = pairs["v_x"].to_numpy(), pairs["v_y"].to_numpy()
-    same_len = vx % 16 == vy % 16
-    x, y, width = vx // 16, vy // 16, 12
+    same_len = vx % 128 == vy % 128
+    x, y, width = vx // 128, vy // 128, 15
     dist = _hamming_int(x, y, width)
     if swap:  # yyyymmdd with day and month exchanged
         xs = (x // 10000) * 10000 + (x % 100) * 100 + (x // 100) % 100
@@ -121,9 +122,10 @@ def _split_incompatible(prep: PreparedFields, labels: np.ndarray, a: np.ndarray,
     ids = np.where((prep.codes["id"] >= 0) & prep.nums["id_row_ok"], prep.codes["id"], -1)
     dob = dob_int(prep.y, prep.m, prep.d)
     id_num = np.append(prep.nums["id_num"], -1)[ids]
-    id_len = np.append(prep.nums["id_len"], 0)[ids]
-    suspect = _clashes(labels, id_num * 16 + id_len, ID_MAX_DIGITS_APART, swap=False)
-    suspect |= _clashes(labels, np.where(dob > 0, dob * 16 + 8, -1), DOB_MAX_DIGITS_APART,
+    id_shape = np.append(prep.nums["id_shape"], 0)[ids]
+    suspect = _clashes(labels, np.where(id_num >= 0, id_num * 128 + id_shape, -1),
+                       ID_MAX_DIGITS_APART, swap=False)
+    suspect |= _clashes(labels, np.where(dob > 0, dob * 128 + 8, -1), DOB_MAX_DIGITS_APART,
                         swap=True)
     if not suspect:
         return labels
@@ -150,32 +152,58 @@ def _split_incompatible(prep: PreparedFields, labels: np.ndarray, a: np.ndarray,
         rows_l = [int(r) for r in rows]
         id_vals = {r: (id_str[ids[r]] if ids[r] >= 0 else "") for r in rows_l}
         dob_vals = {r: int(dob[r]) for r in rows_l}
-        # does the cluster actually hold an incompatible pair?
-        parent = {r: r for r in rows_l}
-        comp_ids = {r: {id_vals[r]} - {""} for r in rows_l}
-        comp_dobs = {r: {dob_vals[r]} - {0} for r in rows_l}
-
-        def find(r: int) -> int:
-            while parent[r] != r:
-                parent[r] = parent[parent[r]]
-                r = parent[r]
-            return r
-
-        for x, y in by_label.get(int(lab), []):
-            rx, ry = find(x), find(y)
-            if rx == ry:
-                continue
-            ok = all(_compatible_ids(p, q) for p in comp_ids[rx] for q in comp_ids[ry])
-            ok = ok and all(_compatible_dobs(p, q) for p in comp_dobs[rx] for q in comp_dobs[ry])
-            if not ok:
-                continue
-            lo, hi = min(rx, ry), max(rx, ry)
-            parent[hi] = lo
-            comp_ids[lo] |= comp_ids.pop(hi)
-            comp_dobs[lo] |= comp_dobs.pop(hi)
+        roots = _replay(rows_l, by_label.get(int(lab), []), id_vals, dob_vals)
         for r in rows_l:
-            new[r] = find(r)
+            new[r] = roots[r]
     return new
+
+
+def _is_cccd(x: str) -> bool:
+    return len(x) == 12 and x.isdigit()
+
+
+def _replay(rows: list[int], links: list[tuple[int, int]], id_vals: dict[int, str],
+            dob_vals: dict[int, int]) -> dict[int, int]:
+    """Kruskal with cannot-links on one cluster: ``links`` (strongest first) joined unless the
+    join would put two incompatible IDs or birth dates in one component.  Two values a direct
+    link joins are compatible by that link's own evidence (its weight has already counted their
+    disagreement): the guard stops chains, not pairs that are strong on their own — except two
+    CCCDs that both fit the birth year (province, century, sex and year are in the number, and
+    one is issued per life): they are two people whatever else agrees.
+
+    Returns each row's root (the smallest row of its component).
+    """
+    parent = {r: r for r in rows}
+    comp_ids = {r: {id_vals[r]} - {""} for r in rows}
+    comp_dobs = {r: {dob_vals[r]} - {0} for r in rows}
+    vouched: set[frozenset[str | int]] = {
+        frozenset((id_vals[x], id_vals[y])) for x, y in links
+        if not (_is_cccd(id_vals[x]) and _is_cccd(id_vals[y]))}
+    vouched |= {frozenset((dob_vals[x], dob_vals[y])) for x, y in links}
+
+    def find(r: int) -> int:
+        while parent[r] != r:
+            parent[r] = parent[parent[r]]
+            r = parent[r]
+        return r
+
+    def fits(p: str | int, q: str | int, compatible: bool) -> bool:
+        return compatible or frozenset((p, q)) in vouched
+
+    for x, y in links:
+        rx, ry = find(x), find(y)
+        if rx == ry:
+            continue
+        ok = all(fits(p, q, _compatible_ids(p, q)) for p in comp_ids[rx] for q in comp_ids[ry])
+        ok = ok and all(fits(p, q, _compatible_dobs(p, q))
+                        for p in comp_dobs[rx] for q in comp_dobs[ry])
+        if not ok:
+            continue
+        lo, hi = min(rx, ry), max(rx, ry)
+        parent[hi] = lo
+        comp_ids[lo] |= comp_ids.pop(hi)
+        comp_dobs[lo] |= comp_dobs.pop(hi)
+    return {r: find(r) for r in rows}
 
 
 @dataclass(frozen=True)
@@ -237,6 +265,10 @@ def link_persons(persons: pd.DataFrame, threshold: float | None, workers: int | 
     total = total_weight(pair_weights(prep, model, a, b, lv), a.size)
     keep = total >= thr
     ka, kb, kw = a[keep], b[keep], total[keep]
+    fa, fb = floor_pairs(prep)  # the exact-identifier floor: never left apart by the scorer
+    if fa.size:
+        fw = total_weight(pair_weights(prep, model, fa, fb, compare_pairs(prep, fa, fb)), fa.size)
+        ka, kb, kw = np.concatenate([ka, fa]), np.concatenate([kb, fb]), np.concatenate([kw, fw])
     labels = connected_components(prep.n, ka, kb)
     labels = _split_incompatible(prep, labels, ka, kb, kw, persons)
     return Linkage(labels=labels, a=ka, b=kb, weight=kw, threshold=thr, model=model)

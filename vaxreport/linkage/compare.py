@@ -9,11 +9,16 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from vaxreport.linkage.prepare import PreparedFields
-from vaxreport.linkage.priors import REAL_NAME_MIN_SHARE, REAL_NAME_MIN_TABLE
+from vaxreport.linkage.priors import (
+    ADDRESS_SIMILAR_MIN,
+    LEVELS,
+    REAL_NAME_MIN_SHARE,
+    REAL_NAME_MIN_TABLE,
+)
 from vaxreport.text import is_vietnamese_syllable
 
 
@@ -136,18 +141,41 @@ def _lv_birth_date(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.nda
     return dob
 
 
-def _lv_same(x: np.ndarray, y: np.ndarray, missing: int = -1) -> np.ndarray:
-    """0 if either is missing, 1 equal, 2 different."""
+def _lv_same(x: np.ndarray, y: np.ndarray, missing: int = -1, different: int = 2) -> np.ndarray:
+    """0 if either is missing, 1 equal, ``different`` (2) otherwise."""
     out = np.zeros(x.size, np.int8)
     has = (x != missing) & (y != missing)
-    out[has] = np.where(x[has] == y[has], 1, 2)
+    out[has] = np.where(x[has] == y[has], 1, different)
     return out
 
 
 def _lv_locality(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     c = prep.codes
     return {"commune": _lv_same(c["commune"][a], c["commune"][b]),
-            "address": _lv_same(c["address"][a], c["address"][b])}
+            "address": _lv_same(c["address"][a], c["address"][b], different=ADDRESS_DIFFERENT)}
+
+
+#: Level codes of addresses (:data:`~vaxreport.linkage.priors.LEVELS`).
+ADDRESS_SIMILAR = LEVELS["address"].index("similar")
+ADDRESS_DIFFERENT = LEVELS["address"].index("different")
+
+
+def _token_set(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
+    return process.cpdist(list(sa), list(sb), scorer=fuzz.token_set_ratio, workers=-1)
+
+
+def resolve_address(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
+                    lv: dict[str, np.ndarray]) -> None:
+    """Refine "different" addresses (``lv["address"]``, in place) to "similar" when their
+    token-set similarity reaches :data:`~vaxreport.linkage.priors.ADDRESS_SIMILAR_MIN`, unless
+    the communes differ (``lv["commune"]``); unique pairs of strings only."""
+    # a similar address adds nothing to two different communes (the commune's difference
+    # counts alone, :func:`~vaxreport.linkage.model.comparison_weight`): not compared there
+    ne = np.flatnonzero((lv["address"] == ADDRESS_DIFFERENT) & (lv["commune"] != 2))
+    if ne.size:
+        c = prep.codes["address"]
+        sim = _unique_pair_apply(c[a[ne]], c[b[ne]], prep.strings["address"], _token_set)
+        lv["address"][ne[sim >= ADDRESS_SIMILAR_MIN]] = ADDRESS_SIMILAR
 
 
 def comparison_levels(prep: PreparedFields, comp: str, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
@@ -217,33 +245,42 @@ def compare_pairs(prep: PreparedFields, a: np.ndarray, b: np.ndarray, *, fuzzy: 
 
 
 def _digit_levels(prep: PreparedFields, key: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """0 missing / not comparable, 1 exact, 2 one digit or transposition, 3 different."""
+    """0 missing / not comparable (another kind or length), 1 exact, 2 one digit or
+    transposition, 3 different."""
     ca, cb = prep.codes[key][a], prep.codes[key][b]
-    lens, nums = prep.nums[f"{key}_len"], prep.nums[f"{key}_num"]
+    lens, nums = prep.nums.get(f"{key}_shape", prep.nums[f"{key}_len"]), prep.nums[f"{key}_num"]
     out = np.zeros(a.size, np.int8)
     has = np.flatnonzero((ca >= 0) & (cb >= 0))
     ca, cb = ca[has], cb[has]
     lvl = np.where(lens[ca] == lens[cb], 3, 0).astype(np.int8)
     lvl[ca == cb] = 1
     pend = np.flatnonzero(lvl == 3)
-    lvl[pend[one_edit(nums[ca[pend]], nums[cb[pend]])]] = 2
+    xa, xb = nums[ca[pend]], nums[cb[pend]]  # -1: letters and digits, compared exactly only
+    lvl[pend[one_edit(xa, xb) & (xa >= 0) & (xb >= 0)]] = 2
     out[has] = lvl
     return out
 
 
 def _resolve_names(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
                    lv: dict[str, np.ndarray]) -> None:
-    """Refine "different" name levels to typo/partial with rapidfuzz (unique pairs only)."""
+    """Refine "different" name levels to typo/partial and addresses to similar with rapidfuzz
+    (unique pairs only)."""
     resolve_given(prep, a, b, lv)
     resolve_surname_middle(prep, a, b, lv)
+    resolve_address(prep, a, b, lv)
 
 
 def resolve_given(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
-                  lv: dict[str, np.ndarray]) -> None:
+                  lv: dict[str, np.ndarray], only: np.ndarray | None = None) -> None:
     """Refine "different" given names (``lv["given"]``, in place) to "typo" with rapidfuzz, or
     to "another_name" when both are real given names (:func:`real_given_names`); unique pairs
-    of strings only."""
+    of strings only.  The word-level checks (dropped, split or moved words) run only on the
+    pairs ``only`` marks (default all): the progressive filter leaves out the pairs that even
+    a typo could not carry to the threshold."""
     c = prep.codes
+    ex = np.flatnonzero(lv["given"] == 1)
+    if ex.size:  # "John Smith" / "Thomas Smith": the shared last word is a family name
+        lv["given"][ex[family_name_last(prep, a[ex], b[ex])]] = 4
     ne = np.flatnonzero(lv["given"] == 4)
     if ne.size:
         ga, gb = c["given"][a[ne]], c["given"][b[ne]]
@@ -255,8 +292,122 @@ def resolve_given(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
         real = real_given_names(prep)
         both = real[ga] & real[gb]
         typo &= ~both
+        # a dropped, split or moved word ("john smith" / "john", "black well" / "blackwell");
+        # the first or last word dropped even between two real given names ("thach thi sa
+        # ruol" / "thach thi sa": a two-word given name cut short, not a sibling)
+        hope = np.ones(ne.size, bool) if only is None else only[ne]
+        rest = np.flatnonzero(~typo & ~both & hope)
+        typo[rest[names_overlap(prep, a[ne[rest]], b[ne[rest]])]] = True
+        rest = np.flatnonzero(~typo & hope)
+        typo[rest[end_word_dropped(prep, a[ne[rest]], b[ne[rest]])]] = True
         lv["given"][ne[typo]] = 3
         lv["given"][ne[~typo & both]] = 5
+
+
+def _overlap(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(sa), bool)
+    for k, (x, y) in enumerate(zip(sa, sb)):
+        tx, ty = x.split(" "), y.split(" ")
+        sx, sy = set(tx), set(ty)
+        if min(len(x), len(y)) >= 3 and (sx <= sy or sy <= sx):
+            out[k] = True
+        elif x.replace(" ", "") == y.replace(" ", ""):
+            out[k] = True
+        else:  # the same words in another order, one with a typo
+            ox, oy = " ".join(sorted(tx)), " ".join(sorted(ty))
+            out[k] = OSA.distance(ox, oy) <= (2 if min(len(ox), len(oy)) >= 12 else 1)
+    return out
+
+
+def family_name_last(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pair: the names end with the same word, which is not a real Vietnamese given name,
+    and what precedes it differs by more than two edits — "John Smith" / "Thomas Smith",
+    "Y Bhin Niê" / "Y Ngông Niê": a family or clan name written last, and two personal names.
+    The given-name comparison then says "different" and the surname comparison "partial".
+
+    >>> from vaxreport.linkage.prepare import prepare_fields
+    >>> p = prepare_fields(pd.DataFrame({"full_name": ["John Smith", "Thomas Smith",
+    ...                                                "Nguyễn Văn An", "Trần Văn An"]}))
+    >>> family_name_last(p, np.array([0, 2]), np.array([1, 3])).tolist()
+    [True, False]
+    """
+    c = prep.codes
+    ga, gb = c["given"][a], c["given"][b]
+    sa, sb = c["surname_middle"][a], c["surname_middle"][b]
+    out = (ga == gb) & (ga >= 0) & (sa >= 0) & (sb >= 0) & (sa != sb)
+    out &= ~real_given_names(prep)[np.maximum(ga, 0)]
+    idx = np.flatnonzero(out)
+    if idx.size:
+        dist = _unique_pair_apply(sa[idx], sb[idx], prep.strings["surname_middle"], _lev)
+        out[idx] = dist > 2
+    return out
+
+
+def end_word_dropped(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pair: one folded full name is the other without its last word (integer codes only:
+    each name's code with its last word removed is looked up among the names).  A name without
+    its first word keeps its given name, which then agrees already.
+
+    >>> from vaxreport.linkage.prepare import prepare_fields
+    >>> p = prepare_fields(pd.DataFrame({"full_name": ["Thạch Thị Sa Rươl", "Thach Thi Sa",
+    ...                                                "Thạch Thị Sa Phiên"]}))
+    >>> end_word_dropped(p, np.array([0, 0]), np.array([1, 2])).tolist()
+    [True, False]
+    """
+    if "name_head" not in prep.nums:
+        names = pd.Series(prep.strings["name"], dtype="str")
+        cut = names.str.replace(r" ?[^ ]*$", "", regex=True)
+        head = pd.Index(names).get_indexer(cut)
+        prep.nums["name_head"] = np.where(cut != names, head, -1).astype(np.int64)
+    c = prep.codes["name"]
+    ca, cb = c[a].astype(np.int64), c[b].astype(np.int64)
+    head = np.append(prep.nums["name_head"], -1)
+    return ((head[ca] == cb) & (cb >= 0)) | ((head[cb] == ca) & (ca >= 0))
+
+
+def name_ends(prep: PreparedFields) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per folded full name: codes of its first and last words (one code space), its number
+    of words and of letters (cached on ``prep``)."""
+    if "name_first" not in prep.nums:
+        names = pd.Series(prep.strings["name"], dtype="str")
+        firsts = names.str.replace(r" .*$", "", regex=True)
+        lasts = names.str.replace(r"^.* ", "", regex=True)
+        codes, _ = pd.factorize(pd.concat([firsts, lasts], ignore_index=True))
+        prep.nums["name_first"] = codes[: len(names)].astype(np.int64)
+        prep.nums["name_last"] = codes[len(names):].astype(np.int64)
+        prep.nums["name_words"] = (names.str.count(" ") + 1).to_numpy(np.int64)
+        prep.nums["name_letters"] = names.str.replace(" ", "").str.len().to_numpy(np.int64)
+    n = prep.nums
+    return n["name_first"], n["name_last"], n["name_words"], n["name_letters"]
+
+
+def names_overlap(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pair: one folded full name is the other with words dropped, both are the same
+    letters split into words differently ("black well" / "blackwell"), or the same words in
+    another order with a typo ("stephenson elizbeth" / "elizabeth stephenson"); unique pairs
+    only.
+
+    >>> from vaxreport.linkage.prepare import prepare_fields
+    >>> p = prepare_fields(pd.DataFrame({"full_name": ["John Smith", "john", "Amber Black Well",
+    ...                                                "amber blackwell", "Mary Smith",
+    ...                                                "Smith Jonh"]}))
+    >>> names_overlap(p, np.array([0, 2, 0, 0]), np.array([1, 3, 4, 5])).tolist()
+    [True, True, False, True]
+    """
+    c = prep.codes["name"]
+    ok = (c[a] >= 0) & (c[b] >= 0)
+    # a cheap necessary condition on integer codes (the pairs here differ in the last word):
+    # a word moved to the other end (dropped words, another order), or the same first word and
+    # letters split into another number of words — most pairs left (same surname, another
+    # given name) fail it and never reach the string loop
+    first, last, ntok, letters = name_ends(prep)
+    ca, cb = np.maximum(c[a], 0), np.maximum(c[b], 0)
+    cross = (first[ca] == last[cb]) | (last[ca] == first[cb])
+    ok &= cross | ((ntok[ca] != ntok[cb]) & (first[ca] == first[cb]) & (letters[ca] == letters[cb]))
+    out = np.zeros(a.size, bool)
+    if ok.any():
+        out[ok] = _unique_pair_apply(c[a[ok]], c[b[ok]], prep.strings["name"], _overlap)
+    return out
 
 
 def given_lengths(prep: PreparedFields) -> np.ndarray:
@@ -283,11 +434,13 @@ def real_given_names(prep: PreparedFields) -> np.ndarray:
 
 
 def resolve_surname_middle(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
-                           lv: dict[str, np.ndarray]) -> None:
+                           lv: dict[str, np.ndarray], only: np.ndarray | None = None) -> None:
     """Refine "different" surname + middle names (``lv["surname_middle"]``, in place) to
-    "partial" (same surname, a middle name missing, or at most two edits); unique pairs only."""
+    "partial" (same surname, a middle name missing, at most two edits, a dropped, split or
+    moved word, a family name written last); unique pairs only, and only the pairs ``only``
+    marks (default all; see :func:`resolve_given`)."""
     c = prep.codes
-    ne = np.flatnonzero(lv["surname_middle"] == 3)
+    ne = np.flatnonzero((lv["surname_middle"] == 3) & (True if only is None else only))
     if ne.size:
         ra, rb = c["surname_middle"][a[ne]], c["surname_middle"][b[ne]]
         sa, sb = c["surname"][a[ne]], c["surname"][b[ne]]
@@ -295,5 +448,7 @@ def resolve_surname_middle(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
         partial = (sa == sb) & (sa >= 0) & ((mida < 0) | (midb < 0))
         dist = _unique_pair_apply(ra, rb, prep.strings["surname_middle"], _lev)
         partial |= dist <= 2
+        partial |= names_overlap(prep, a[ne], b[ne])
+        partial |= family_name_last(prep, a[ne], b[ne])  # the shared family name
         lv["surname_middle"][ne[partial]] = 2
 

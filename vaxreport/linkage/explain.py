@@ -14,9 +14,9 @@ import pandas as pd
 from vaxreport.linkage.cluster import link_persons
 from vaxreport.linkage.model import MERGE_ODDS_BITS, Model, default_threshold, estimate_u, household_regime
 from vaxreport.linkage.persons import survivor_rows
-from vaxreport.linkage.prepare import FIELDS, digits, prepare_fields
-from vaxreport.linkage.priors import HOUSEHOLD_U, LEVELS
-from vaxreport.linkage.score import score_candidates
+from vaxreport.linkage.prepare import FIELDS, ID_KINDS, PreparedFields, digits, prepare_fields
+from vaxreport.linkage.priors import HOUSEHOLD_U, ID_FLOOR_MAX_RECORDS, LEVELS
+from vaxreport.linkage.score import identifier_floor, score_candidates
 from vaxreport.text import fold_series
 
 
@@ -28,16 +28,21 @@ class PairExplanation:
         table: one row per comparison: ``comparison, value_a, value_b, level, weight``.
         total: sum of the weights (bits).
         threshold: the decision threshold used (bits).
-        is_match: ``total >= threshold``.
+        is_match: ``total >= threshold`` or the exact-identifier floor holds.
+        floor: the records share a rare valid identifier and one more field, and the household
+            guard does not explain it (:func:`~vaxreport.linkage.score.identifier_floor`).
     """
 
     table: pd.DataFrame
     total: float
     threshold: float
     is_match: bool
+    floor: bool = False
 
     def __str__(self) -> str:
         verdict = "MATCH" if self.is_match else "no match"
+        if self.floor:
+            verdict += " (exact-identifier floor)"
         return (f"{self.table.to_string(index=False)}\n"
                 f"total {self.total:.2f} bits vs threshold {self.threshold:.2f}: {verdict}")
 
@@ -98,6 +103,8 @@ def explain_pair(a: Mapping[str, Any] | pd.Series, b: Mapping[str, Any] | pd.Ser
     rows = []
     for comp, col in show.items():
         level = LEVELS[comp][int(lv[comp][0])]
+        if comp == "id_number":
+            level += _id_kinds(prep, ia, ib)
         if regime and comp in HOUSEHOLD_U:
             level += " (household)"
         rows.append({"comparison": comp, "value_a": ra.get(col), "value_b": rb.get(col),
@@ -111,7 +118,18 @@ def explain_pair(a: Mapping[str, Any] | pd.Series, b: Mapping[str, Any] | pd.Ser
                  "level": loc, "weight": float(w["locality"][0])})
     tab = pd.DataFrame(rows)
     tot = float(total[0])
-    return PairExplanation(table=tab, total=tot, threshold=thr, is_match=tot >= thr)
+    c = prep.codes["id"]
+    rare = c[ia] >= 0 and int((c == c[ia]).sum()) <= ID_FLOOR_MAX_RECORDS
+    floor = bool(rare and identifier_floor(lv, household_regime(prep, ai, bi))[0])
+    return PairExplanation(table=tab, total=tot, threshold=thr, is_match=tot >= thr or floor,
+                           floor=floor)
+
+
+def _id_kinds(prep: PreparedFields, ia: int, ib: int) -> str:
+    """" (cccd)", " (passport / other)" …: the kinds of the two records' identity numbers."""
+    c = prep.codes["id"]
+    kinds = [ID_KINDS[int(prep.nums["id_shape"][c[r]]) // 32] for r in (ia, ib) if c[r] >= 0]
+    return f" ({' / '.join(dict.fromkeys(kinds))})" if kinds else ""
 
 
 def _group_size(label: np.ndarray, code: np.ndarray) -> np.ndarray:

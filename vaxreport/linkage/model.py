@@ -16,9 +16,18 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from vaxreport.linkage.blocking import block_pairs, sorted_unique
-from vaxreport.linkage.compare import COMPARISONS, compare_pairs, real_given_names
+from vaxreport.linkage.compare import (
+    ADDRESS_SIMILAR,
+    COMPARISONS,
+    compare_pairs,
+    comparison_levels,
+    one_edit,
+    real_given_names,
+    resolve_address,
+)
 from vaxreport.linkage.prepare import PreparedFields, dob_int
 from vaxreport.linkage.priors import (
+    ADDRESS_U_PAIRS,
     DUPLICATE_RATE_RANGE,
     HOUSEHOLD_MAX_RECORDS,
     HOUSEHOLD_U,
@@ -83,6 +92,76 @@ def _u_birth_date(prep: PreparedFields) -> dict[str, float]:
             "same_year": u_year, "different": 0.97}
 
 
+#: Distinct IDs of one shape sampled to estimate its one-edit u (:func:`_u_id_one_edit`).
+ID_U_SAMPLE = 50_000
+
+
+def _u_id_one_edit(prep: PreparedFields) -> dict[str, float]:
+    """Per ID shape (kind and length, :func:`~vaxreport.linkage.prepare.id_shapes`), u of
+    "one edit apart": the share of pairs of distinct IDs one substitution or transposition
+    apart among pairs whose given names differ (two people, whatever their IDs' structure),
+    found with the pigeonhole keys on a sample of the shape's IDs; never below the chance of
+    a uniformly drawn number of that length (≈ 10·L neighbours in 10^L values).
+
+    Examples:
+        >>> from vaxreport.linkage.prepare import prepare_fields
+        >>> p = prepare_fields(pd.DataFrame({"id_number": ["3871937", "3871397", "1234567"],
+        ...                                  "full_name": ["An", "Binh", "Chi"]}))
+        >>> u = _u_id_one_edit(p)
+        >>> sorted(u), u["103"] > 1e-3
+        (['103'], True)
+    """
+    c = prep.codes["id"]
+    rows = np.flatnonzero(c >= 0)
+    first = rows[np.unique(c[rows], return_index=True)[1]]
+    shape = prep.nums["id_shape"][c[first]]
+    out: dict[str, float] = {}
+    for s in np.unique(shape):
+        r = first[shape == s]
+        v = prep.nums["id_num"][c[r]]
+        if (v < 0).any():  # letters and digits: compared exactly only
+            continue
+        if r.size > ID_U_SAMPLE:
+            r = r[np.linspace(0, r.size - 1, ID_U_SAMPLE).astype(np.int64)]
+            v = prep.nums["id_num"][c[r]]
+        size = r.size
+        lo, hi = [], []
+        for key in ("id_tail6", "id_head9", "id_head6_tail3", "id_head6_sorted6"):
+            i, j = block_pairs(prep.codes[key][r].astype(np.int64), np.arange(size), 20, 5)
+            lo.append(np.minimum(i, j))
+            hi.append(np.maximum(i, j))
+        code = sorted_unique(np.concatenate(lo) * size + np.concatenate(hi)) if lo else np.empty(0, np.int64)
+        i, j = code // max(size, 1), code % max(size, 1)
+        g = prep.codes["given"][r]
+        differ = (g[i] >= 0) & (g[j] >= 0) & (g[i] != g[j])
+        hits = int((one_edit(v[i[differ]], v[j[differ]])).sum())
+        known = g[g >= 0]
+        share = known.size / max(size, 1)
+        p_differ = share * share * (1.0 - _sum_sq(np.bincount(known).astype(np.float64)))
+        pairs = size * (size - 1) / 2 * p_differ
+        length = int(s) % 32
+        uniform = min(10.0 * length / 10.0 ** length, 0.5)
+        out[str(int(s))] = max((hits + 0.5) / (pairs + 1.0), uniform)
+    return out
+
+
+def _u_address_similar(prep: PreparedFields) -> float:
+    """u of "similar" addresses: the share of random pairs of records with addresses that
+    :func:`~vaxreport.linkage.compare.resolve_address` calls similar (token sets close, communes
+    not different), in a seeded sample of :data:`~vaxreport.linkage.priors.ADDRESS_U_PAIRS`
+    pairs."""
+    rows = np.flatnonzero(prep.codes["address"] >= 0)
+    if rows.size < 2:
+        return 1e-3
+    rng = np.random.default_rng(0)
+    i = rows[rng.integers(0, rows.size, ADDRESS_U_PAIRS)]
+    j = rows[rng.integers(0, rows.size, ADDRESS_U_PAIRS)]
+    lv = comparison_levels(prep, "locality", i, j)
+    resolve_address(prep, i, j, lv)
+    hits = float((lv["address"] == ADDRESS_SIMILAR).sum())
+    return max((hits + 0.5) / (ADDRESS_U_PAIRS + 1.0), 1e-5)
+
+
 @dataclass(frozen=True)
 class Model:
     """u probabilities of the non-term-frequency levels, per comparison; m probabilities and
@@ -132,6 +211,7 @@ def estimate_u(prep: PreparedFields) -> Model:
                            "different": max(1 - _sum_sq(rc) - r_part, 0.3)}
     u["birth_date"] = _u_birth_date(prep)
     u["id_number"] = {"one_edit": 1e-6, "different": 1.0}
+    u["id_one_edit"] = _u_id_one_edit(prep)  # per ID shape
     g = prep.gender[prep.gender > 0]
     share_m = float((g == 1).mean()) if g.size else 0.5
     same_g = max(share_m ** 2 + (1 - share_m) ** 2, 0.5)
@@ -140,7 +220,9 @@ def estimate_u(prep: PreparedFields) -> Model:
     u["commune"] = {"same": max(_sum_sq(cc), 1e-4), "different": max(1 - _sum_sq(cc), 0.5)}
     u["phone"] = {"one_digit": 1e-4, "different": 0.99}
     ac = counts("address")
-    u["address"] = {"same": max(_sum_sq(ac), 1e-4), "different": max(1 - _sum_sq(ac), 0.5)}
+    u_sim = _u_address_similar(prep)
+    u["address"] = {"same": max(_sum_sq(ac), 1e-4), "similar": u_sim,
+                    "different": max(1 - _sum_sq(ac) - u_sim, 0.5)}
     # shrink towards the priors: a table of a few rows says little about chance agreement
     share = prep.n / (prep.n + TF_PSEUDO_RECORDS)
     for comp, levels in U_PRIORS.items():
@@ -195,7 +277,7 @@ def comparison_weight(prep: PreparedFields, model: Model, comp: str, a: np.ndarr
         return w
     if comp == "locality":  # address implies commune: the stronger agreement counts once
         wc = _table(model, "commune", ("same", "different"))[lv["commune"]]
-        wa = _table(model, "address", ("same", "different"))[lv["address"]]
+        wa = _table(model, "address", LEVELS["address"][1:])[lv["address"]]
         pos = np.maximum(np.maximum(wc, wa), 0.0)
         # and two communes imply two addresses: the commune's difference counts alone
         neg = np.where(lv["commune"] == 2, np.minimum(wc, 0.0), np.minimum(wa, 0.0))
@@ -225,6 +307,10 @@ def comparison_weight(prep: PreparedFields, model: Model, comp: str, a: np.ndarr
             key = {"id_number": "id"}.get(comp, comp)
             u = prep.freq[key][prep.codes[key][rows]]
         w[ex] = _w(M[comp]["exact"], u)
+    if comp == "id_number":
+        oe = np.flatnonzero(level == 2)
+        if oe.size:  # one edit apart: u of the IDs' own shape
+            w[oe] = _w(M["id_number"]["one_edit"], _id_one_edit_u(prep, model, a[oe]))
     if comp == "given":
         acc = np.flatnonzero(level == 2)
         if acc.size:
@@ -243,13 +329,22 @@ def comparison_weight(prep: PreparedFields, model: Model, comp: str, a: np.ndarr
     return w
 
 
+def _id_one_edit_u(prep: PreparedFields, model: Model, rows: np.ndarray) -> np.ndarray:
+    """u of "one edit apart" for the IDs of ``rows`` (by shape; the prior where not estimated)."""
+    shape = prep.nums["id_shape"][prep.codes["id"][rows]]
+    table = model.u.get("id_one_edit", {})
+    default = model.u["id_number"]["one_edit"]
+    keys, inv = np.unique(shape, return_inverse=True)
+    return np.array([table.get(str(int(k)), default) for k in keys], np.float64)[inv]
+
+
 def max_weight(prep: PreparedFields, model: Model, comp: str) -> float:
     """Largest weight a comparison can contribute (for the progressive filter's bound)."""
     M = model.m
     if comp == "locality":
         fa = prep.freq["address"]
         return float(max(_table(model, "commune", ("same",))[1],
-                         _table(model, "address", ("same",))[1], 0.0,
+                         _table(model, "address", LEVELS["address"][1:]).max(), 0.0,
                          _w(M["address"]["same"], fa.min()) if fa.size else 0.0))
     if comp == "gender":
         share = prep.freq["given_male"]
@@ -263,6 +358,8 @@ def max_weight(prep: PreparedFields, model: Model, comp: str) -> float:
         best += max(float(prep.freq["name_dependence"].max()), 0.0)
     if comp in HOUSEHOLD_U:
         best = max(best, float(_hh_table(model, comp).max()))
+    if comp == "id_number" and model.u.get("id_one_edit"):
+        best = max(best, float(_w(M[comp]["one_edit"], min(model.u["id_one_edit"].values()))))
     key = {"id_number": "id", "birth_date": "dob"}.get(comp, comp)
     f = prep.freq.get(key)
     if f is not None and f.size:
@@ -335,7 +432,11 @@ EM_HOUSEHOLD_PAIRS = 200_000
 #: m that EM does not learn: twins agree on everything but the given name, so EM would take
 #: them for one person whose name changed; how often a person's given name changes between
 #: registrations (other than by a typo) is domain knowledge, kept at its prior.
-EM_FIXED_M: dict[str, tuple[str, ...]] = {"given": ("different", "another_name")}
+EM_FIXED_M: dict[str, tuple[str, ...]] = {"given": ("another_name",)}
+#: Household u that EM does not learn either: two members of one household share a birth date
+#: only as twins and a given name practically never; pairs EM misses (one person whose
+#: records disagree elsewhere) would otherwise teach it that they often do.
+EM_FIXED_HH_U: dict[str, tuple[str, ...]] = {"given": ("exact",), "birth_date": ("exact",)}
 
 
 def _posterior(total: np.ndarray, threshold: float) -> np.ndarray:
@@ -400,8 +501,10 @@ def fit_em(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarray,
                 cnt = np.bincount(hlv[comp], weights=1.0 - hpost, minlength=len(LEVELS[comp]))
                 raw = {k: cnt[i] + EM_PRIOR_PAIRS * prior[k]
                        for i, k in enumerate(LEVELS[comp]) if k in prior}
-                tot = sum(raw.values())
-                hh_u[comp] = {k: v / tot for k, v in raw.items()}
+                fixed = {k: prior[k] for k in EM_FIXED_HH_U.get(comp, ())}
+                scale = (1.0 - sum(fixed.values())) / sum(
+                    v for k, v in raw.items() if k not in fixed)
+                hh_u[comp] = {k: fixed.get(k, v * scale) for k, v in raw.items()}
         model = Model(u=model.u, m=m, hh_u=hh_u)
     return model, rate
 

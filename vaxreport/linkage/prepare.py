@@ -147,13 +147,60 @@ def digits(u: pd.Series) -> pd.Series:
     return s.str.replace(r"\D", "", regex=True).fillna("")
 
 
+#: Kinds of identity number (:func:`id_shapes`): each is compared only with its own kind and
+#: length, so a CMND and a CCCD of one person are "not comparable", never "different".
+ID_KINDS = ("cccd", "cmnd", "passport", "other")
+
+
 def _clean_ids(u: pd.Series) -> pd.Series:
-    """Digits only (a lost leading zero restored: 11→12, 8→9 digits); kept if 9 (CMND) or
-    12 (CCCD) digits and not one repeated digit."""
-    d = digits(u)
-    d = d.where(~d.str.len().isin([8, 11]), "0" + d)
-    ok = d.str.len().isin([9, 12]) & ~d.str.fullmatch(r"0+|1+|2+|3+|4+|5+|6+|7+|8+|9+")
-    return d.where(ok, "")
+    """Letters and digits only, upper case; a digit string that lost its leading zero restored
+    (11→12, 8→9 digits).  Kept if 5–15 characters with at least 5 digits, not one repeated
+    character and not a mobile phone number typed in the ID field; ``""`` otherwise.
+
+    >>> _clean_ids(pd.Series(["019090000123", "19085001234", "c1234567", "0912345678", "7",
+    ...                       "3871937", None])).tolist()
+    ['019090000123', '019085001234', 'C1234567', '', '', '3871937', '']
+    """
+    s = pd.Series(u, dtype="str").str.replace(r"\.0$", "", regex=True)
+    s = s.str.replace(r"[^0-9A-Za-z]", "", regex=True).fillna("")
+    alpha = s.str.contains(r"[A-Za-z]", regex=True).to_numpy(bool)
+    if alpha.any():
+        s[alpha] = s[alpha].str.upper()
+    ln = s.str.len()
+    s = s.where(alpha | ~ln.isin([8, 11]), "0" + s)
+    ln = s.str.len()
+    ok = ln.between(5, 15) & ~s.str.fullmatch(r"0+|1+|2+|3+|4+|5+|6+|7+|8+|9+")
+    if alpha.any():
+        ok &= ~alpha | (s.str.count(r"\d") >= 5)
+    ten = (ln == 10).to_numpy(bool)
+    if ten.any():  # a mobile number typed in the ID field
+        ok[ten] &= ~s[ten].str.fullmatch(r"0[35789]\d{8}").to_numpy(bool)
+    return s.where(ok, "")
+
+
+def id_shapes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Per cleaned ID its shape (kind index in :data:`ID_KINDS` · 32 + length) and a number
+    for digit arithmetic (passport letters as base-36 digits above the digits; -1 for other
+    mixed letters and digits, compared only exactly).
+
+    >>> shape, num = id_shapes(pd.Series(["019090000123", "123456789", "C1234567", "AB12C45"]))
+    >>> shape.tolist(), num.tolist()
+    ([12, 41, 72, 103], [19090000123, 123456789, 121234567, -1])
+    """
+    s = pd.Series(ids, dtype="str").fillna("")
+    ln = s.str.len().to_numpy(np.int64)
+    digit = s.str.fullmatch(r"\d+").fillna(False).to_numpy(bool)
+    passport = s.str.fullmatch(r"[A-Z]{1,2}\d{6,8}").fillna(False).to_numpy(bool)
+    kind = np.where(digit & (ln == 12), 0, np.where(digit & (ln == 9), 1, np.where(passport, 2, 3)))
+    num = np.full(len(s), -1, np.int64)
+    num[digit] = s[digit].astype("int64").to_numpy()
+    if passport.any():
+        p = s[passport]
+        letters = p.str.extract(r"^([A-Z]+)", expand=False)
+        rest = p.str.replace(r"^[A-Z]+", "", regex=True)
+        lead = letters.map(lambda t: int(t, 36)).to_numpy(np.int64)
+        num[passport] = lead * 10 ** rest.str.len().to_numpy(np.int64) + rest.astype("int64").to_numpy()
+    return kind * 32 + ln, num
 
 
 def _clean_phones(u: pd.Series) -> pd.Series:
@@ -269,21 +316,24 @@ def prepare_fields(persons: pd.DataFrame) -> PreparedFields:
         codes[key], strings[key] = _recode(c, clean(u))
         su = pd.Series(strings[key], dtype="str")
         nums[f"{key}_len"] = su.str.len().to_numpy(np.int64)
-        nums[f"{key}_num"] = su.where(su != "", "-1").astype("int64").to_numpy(np.int64)
+        if key == "id":
+            nums["id_shape"], nums["id_num"] = id_shapes(su)
+        else:
+            nums[f"{key}_num"] = su.where(su != "", "-1").astype("int64").to_numpy(np.int64)
     c, u = _factor(_column(persons, "commune_code"))
     codes["commune"], strings["commune"] = _recode(c, u.str.strip())
     c, u = _factor(_column(persons, "address"))
     codes["address"], strings["address"] = _recode(c, fold_series(pd.Series(u, dtype="str")).fillna(""))
 
     nums["dob"] = np.where(y > 0, y.astype(np.int64) * 10000 + m * 100 + d, 0)
-    nums["id_row_ok"] = _id_fits_birth_year(codes["id"], nums["id_num"], nums["id_len"], y)
+    nums["id_row_ok"] = _id_fits_birth_year(codes["id"], nums["id_num"], nums["id_shape"], y)
     prep = PreparedFields(n=n, codes=codes, strings=strings, y=y, m=m, d=d, gender=gender, nums=nums)
     _add_id_keys(prep)
     _add_frequencies(prep)
     return prep
 
 
-def _id_fits_birth_year(code: np.ndarray, num: np.ndarray, length: np.ndarray,
+def _id_fits_birth_year(code: np.ndarray, num: np.ndarray, shape: np.ndarray,
                         year: np.ndarray) -> np.ndarray:
     """Per row: False where a 12-digit CCCD contradicts the record's birth year (digits 5–6 =
     year mod 100, digit 4 = century): a relative's ID or a typo, not this person's ID.
@@ -294,7 +344,7 @@ def _id_fits_birth_year(code: np.ndarray, num: np.ndarray, length: np.ndarray,
     """
     has = code >= 0
     take = np.where(has, code, 0)
-    n12 = np.where(has & (np.append(length, 0)[take] == 12), np.append(num, -1)[take], -1)
+    n12 = np.where(has & (np.append(shape, 0)[take] == 12), np.append(num, -1)[take], -1)
     yy = (n12 // 10**6) % 100
     century = (n12 // 10**8) % 10 // 2 + 19
     check = (n12 >= 0) & (year > 0)
@@ -302,10 +352,11 @@ def _id_fits_birth_year(code: np.ndarray, num: np.ndarray, length: np.ndarray,
 
 
 def _add_id_keys(prep: PreparedFields) -> None:
-    """Pigeonhole keys on IDs: any single substitution or adjacent transposition (but one
-    across the middle) leaves one of them intact; computed on the unique IDs."""
+    """Pigeonhole keys on IDs (digit arithmetic, tagged by shape): any single substitution or
+    adjacent transposition (but one across the middle) leaves one of them intact; computed on
+    the unique IDs."""
     num = prep.nums["id_num"]
-    ln = prep.nums["id_len"]
+    ln = prep.nums["id_shape"]
     c = prep.codes["id"].astype(np.int64)
     e6 = 10 ** 6
     tail = num % e6
@@ -319,7 +370,7 @@ def _add_id_keys(prep: PreparedFields) -> None:
         "id_head6_sorted6": (num // e6) * e6 + sorted_tail,
     }
     for k, v in keys.items():
-        tagged = np.where(num >= 0, v * 16 + ln, -1)
+        tagged = np.where(num >= 0, v * 128 + ln, -1)
         kc, _ = pd.factorize(tagged, use_na_sentinel=True)
         kc = np.where(tagged >= 0, kc, -1)
         prep.codes[k] = np.append(kc, -1).astype(np.int32)[c]

@@ -14,7 +14,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "gender": ("missing", "same", "different"),
     "phone": ("missing", "exact", "one_digit", "different"),
     "commune": ("missing", "same", "different"),
-    "address": ("missing", "same", "different"),
+    "address": ("missing", "same", "similar", "different"),
 }
 
 #: m = P(level | same person), reasoned priors.  Data-entry error rates on the platform are a few
@@ -32,7 +32,7 @@ M_PRIORS: dict[str, dict[str, float]] = {
     "gender": {"same": 0.97, "different": 0.03},
     "phone": {"exact": 0.70, "one_digit": 0.03, "different": 0.27},
     "commune": {"same": 0.80, "different": 0.20},
-    "address": {"same": 0.55, "different": 0.45},
+    "address": {"same": 0.55, "similar": 0.10, "different": 0.35},
 }
 
 #: Households share a phone (DESIGN.md: phone agreement alone is weak evidence; children carry
@@ -43,8 +43,10 @@ M_PRIORS: dict[str, dict[str, float]] = {
 #: twins share a birth date, siblings never share a given name — and commune/address agreement
 #: adds nothing (implied).  This is what keeps parents, children and twins apart.
 HOUSEHOLD_U: dict[str, dict[str, float]] = {
-    "given": {"exact": 0.01, "accent_differs": 0.01, "typo": 0.05, "different": 0.03,
-              "another_name": 0.90},
+    # siblings' given names: two real Vietnamese names ("another_name"), or, in families named
+    # otherwise (minorities, foreigners), simply "different"
+    "given": {"exact": 0.01, "accent_differs": 0.01, "typo": 0.05, "different": 0.30,
+              "another_name": 0.63},
     "surname_middle": {"exact": 0.5, "partial": 0.2, "different": 0.3},
     "birth_date": {"exact": 0.02, "day_month_swapped": 0.002, "one_digit": 0.005,
                    "same_year": 0.1, "different": 0.87},
@@ -71,7 +73,7 @@ U_PRIORS: dict[str, dict[str, float]] = {
                    "different": 0.97},
     "gender": {"same": 0.5, "different": 0.5},
     "commune": {"same": 0.01, "different": 0.99},
-    "address": {"same": 0.002, "different": 0.998},
+    "address": {"same": 0.002, "similar": 0.002, "different": 0.996},
 }
 #: Two given names one edit apart are both "real" (so the pair is not a typo) when both are valid
 #: Vietnamese syllables and, in tables of at least REAL_NAME_MIN_TABLE rows, each is borne by at
@@ -81,5 +83,16 @@ REAL_NAME_MIN_TABLE = 20_000
 #: Share of records that duplicate another: sets the default threshold (prior odds).  It is
 #: estimated from the table (records merged at the 10 % prior), then clipped to this range.
 DUPLICATE_RATE_RANGE = (0.01, 0.30)
+#: Two free-text addresses are "similar" when their token-set similarity (rapidfuzz
+#: ``token_set_ratio`` of the folded texts) reaches this: the same words give or take a few
+#: typos, a dropped line or another order ("12 archibald street the willows cleveland" /
+#: "12 archibaldd street cleveland").  u is the share of random pairs that are (from the data).
+ADDRESS_SIMILAR_MIN = 85.0
+#: Random pairs of records sampled to estimate the u of similar addresses.
+ADDRESS_U_PAIRS = 30_000
+#: The exact-identifier floor (:func:`vaxreport.linkage.score.identifier_floor`): an identifier
+#: held by at most this many records is "rare" — a person's own, not a placeholder or a number
+#: typed on a whole family's records.
+ID_FLOOR_MAX_RECORDS = 4
 #: Floor of any u, so that no single agreement is worth more than ~25 bits.
 U_FLOOR = 1e-8

@@ -7,13 +7,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vaxreport.linkage.blocking import BLOCKING_RULES, block_candidates
+from vaxreport.linkage.blocking import BLOCKING_RULES, block_candidates, block_pairs
 from vaxreport.linkage.compare import (
+    ADDRESS_DIFFERENT,
+    ADDRESS_SIMILAR,
     COMPARISONS,
     compare_pairs,
     comparison_levels,
+    end_word_dropped,
     given_lengths,
+    name_ends,
     real_given_names,
+    resolve_address,
     resolve_given,
     resolve_surname_middle,
 )
@@ -27,7 +32,7 @@ from vaxreport.linkage.model import (
     total_weight,
 )
 from vaxreport.linkage.prepare import PreparedFields, prepare_fields
-from vaxreport.linkage.priors import LEVELS
+from vaxreport.linkage.priors import ID_FLOOR_MAX_RECORDS, LEVELS, U_FLOOR
 from vaxreport.linkage.threads import thread_map
 
 #: Pairs the progressive filter (:func:`score_candidates`) handles at a time.  A block's
@@ -97,7 +102,9 @@ def score_candidates(prep: PreparedFields, model: Model, a: np.ndarray, b: np.nd
     # (bit k of ``mask`` clear) can add nothing
     top = np.array([max_weight(prep, model, comp) for comp in COMPARISONS])
     row_mask = _field_mask(prep)
-    given_lengths(prep), real_given_names(prep)  # cached now, not by the threads sharing ``prep``
+    # cached now, not by the threads sharing ``prep``
+    given_lengths(prep), real_given_names(prep), name_ends(prep)
+    end_word_dropped(prep, a[:0], b[:0])
     step = SCORE_BLOCK_PAIRS
 
     def block(start: int) -> Scored:
@@ -125,13 +132,19 @@ def _filter_block(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarr
     acc = np.zeros(a.size, np.float64)
     lv: dict[str, np.ndarray] = {}
     hh = household_regime(prep, a, b)
+    m, u = model.m["address"], model.u["address"]
+    similar_weighs_more = m["similar"] / u["similar"] >= m["different"] / u["different"]
     for step, comp in enumerate(COMPARISONS):
         new = comparison_levels(prep, comp, a, b)
         best = dict(new)
-        if comp == "given":  # resolved now: most pairs left differ in the given name
-            resolve_given(prep, a, b, best)
-        elif comp == "surname_middle":
-            resolve_surname_middle(prep, a, b, best)
+        if comp == "locality" and similar_weighs_more:  # similar until resolved
+            pending = (best["address"] == ADDRESS_DIFFERENT) & (best["commune"] != 2)
+            best["address"] = np.where(pending, ADDRESS_SIMILAR, best["address"]).astype(np.int8)
+        elif comp in ("given", "surname_middle"):  # resolved now, where it can matter
+            after = (bits[:, step + 1:] * top[step + 1:]).sum(axis=1)[mask]
+            hope = acc + _upgrade_bound(model, comp) + after >= threshold - 1e-9
+            resolve = resolve_given if comp == "given" else resolve_surname_middle
+            resolve(prep, a, b, best, hope)
         acc += comparison_weight(prep, model, comp, a, {**lv, **best}, hh)
         remaining = (bits[:, step + 1:] * top[step + 1:]).sum(axis=1)[mask]
         lv.update(new)
@@ -139,8 +152,68 @@ def _filter_block(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarr
         if keep.size < a.size:
             a, b, acc, hh, mask = a[keep], b[keep], acc[keep], hh[keep], mask[keep]
             lv = {k: v[keep] for k, v in lv.items()}
+    resolve_address(prep, a, b, lv)
     w = pair_weights(prep, model, a, b, lv)
     return a, b, lv, w, total_weight(w, a.size)
+
+
+def _upgrade_bound(model: Model, comp: str) -> float:
+    """The largest weight the level a name comparison's refinement can give ("typo" of a given
+    name, "partial" surname) may have, in either regime (bits)."""
+    level = "typo" if comp == "given" else "partial"
+    m = model.m[comp][level]
+    return float(max(np.log2(m / max(model.u[comp][level], U_FLOOR)),
+                     np.log2(m / max(model.hh_u[comp][level], U_FLOOR))))
+
+
+def _level(comp: str, *names: str) -> list[int]:
+    return [LEVELS[comp].index(n) for n in names]
+
+
+def identifier_floor(lv: dict[str, np.ndarray], hh: np.ndarray) -> np.ndarray:
+    """The exact-identifier floor: per pair, True when the records agree exactly on a valid
+    identifier (any kind; the caller keeps only rare ones) *and* on one more field — the birth
+    date (exact, day/month swapped or one digit), the name (given name exact or a typo, surname
+    and middle not "different") or the address — and the household guard does not explain the
+    shared identifier: two real, different given names, or, for records sharing a household's
+    phone or address (``hh``, :func:`~vaxreport.linkage.model.household_regime`), given names that
+    differ or birth years that differ (a relative's ID typed on the record).  Such a pair is
+    never left apart by the scorer.
+
+    Examples:
+        >>> lv = {"id_number": np.array([1, 1, 1]), "birth_date": np.array([1, 5, 1]),
+        ...       "given": np.array([3, 1, 5]), "surname_middle": np.array([1, 1, 1]),
+        ...       "address": np.array([0, 1, 1])}
+        >>> identifier_floor(lv, np.array([0, 2, 2])).tolist()
+        [True, False, False]
+    """
+    given, dob = lv["given"], lv["birth_date"]
+    name = np.isin(given, _level("given", "exact", "accent_differs", "typo")) & ~np.isin(
+        lv["surname_middle"], _level("surname_middle", "different"))
+    more = np.isin(dob, _level("birth_date", "exact", "day_month_swapped", "one_digit"))
+    more |= name | (lv["address"] == 1)
+    explained = given == LEVELS["given"].index("another_name")
+    explained |= (hh > 0) & ((given == LEVELS["given"].index("different"))
+                             | (dob == LEVELS["birth_date"].index("different")))
+    return (lv["id_number"] == 1) & more & ~explained
+
+
+def floor_pairs(prep: PreparedFields) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of records sharing a valid identifier held by at most
+    :data:`~vaxreport.linkage.priors.ID_FLOOR_MAX_RECORDS` records that pass
+    :func:`identifier_floor` (row positions, ``a < b``)."""
+    c = prep.codes["id"]
+    ok = (c >= 0) & prep.nums["id_row_ok"]
+    if not ok.any():
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    cnt = np.bincount(c[ok], minlength=len(prep.strings["id"]))
+    key = np.where(ok, c, -1)
+    key = np.where(ok & (cnt[np.maximum(c, 0)] <= ID_FLOOR_MAX_RECORDS), key, -1).astype(np.int64)
+    a, b = block_pairs(key, np.arange(prep.n, dtype=np.int64), ID_FLOOR_MAX_RECORDS, 0)
+    a, b = np.minimum(a, b), np.maximum(a, b)
+    lv = compare_pairs(prep, a, b)
+    keep = identifier_floor(lv, household_regime(prep, a, b))
+    return a[keep], b[keep]
 
 
 def score_pairs(persons: pd.DataFrame) -> pd.DataFrame:
