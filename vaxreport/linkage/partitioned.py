@@ -61,9 +61,25 @@ def reconcile_partitioned(parts: Sequence[pd.DataFrame | Path], engine: Engine, 
     in the order one call over all rows gives (the rows' index labels must be unique)."""
     done = engine.gather(engine.map(reconcile_part, parts, rules=rules), label="reconcile")
     results, firsts = [r for r, _ in done], pd.concat([f for _, f in done])
-    data = pd.concat([r.data for r in results]).sort_index(kind="stable")
-    merged = pd.concat([r.merged for r in results]).sort_index(kind="stable")
+    del done
+    data = _stack_by_index([r.data for r in results])
+    merged = _stack_by_index([r.merged for r in results])
     findings = pd.concat([r.findings for r in results], ignore_index=True)
     key = firsts.reindex(findings["person_id"].to_numpy()).to_numpy(np.int64)
     findings = findings.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
     return ReconcileResult(data=data, findings=findings, merged=merged)
+
+
+def _stack_by_index(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """``frames`` stacked in the order of their index labels, built one column at a time; each
+    column is deleted from ``frames`` once taken (a province's doses: one copy at a time)."""
+    labels = np.concatenate([f.index.to_numpy(np.int64) for f in frames])
+    order = np.argsort(labels, kind="stable")
+    out: dict[str, pd.Series] = {}
+    for col in list(frames[0].columns):
+        column = pd.concat([f[col] for f in frames], ignore_index=True)
+        for f in frames:
+            del f[col]
+        out[col] = column.take(order).reset_index(drop=True)
+        del column
+    return pd.DataFrame(out).set_axis(pd.Index(labels[order]))
