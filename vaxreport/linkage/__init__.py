@@ -37,6 +37,10 @@ The pipeline of :func:`cluster_persons`:
    ends up holding two incompatible IDs or birth dates (not typos of each other) is rebuilt from
    its strongest links only, never joining incompatible records (Kruskal with cannot-links).
 
+The records are read in one canonical order (:func:`.cluster.canonical_order`: by person code,
+then by content), so every tie-break — the first appearance of a value, the neighbours of an
+oversized block, the household sample, the order of EM's float sums — is the same whatever order
+the rows come in: the partition depends on the records, never on their order or partitioning.
 Labels are the smallest row position (0-based) of each cluster, aligned to the input index;
 stage 1 then names each cluster by its content, the stable ``person_id`` of
 :func:`.persons.person_ids` (derived from the cluster's smallest person code, whatever the

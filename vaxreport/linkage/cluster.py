@@ -5,7 +5,7 @@ links only; :func:`cluster_persons` runs the whole linkage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ from vaxreport.linkage.model import (
     pair_weights,
     total_weight,
 )
+from vaxreport.linkage.persons import code_order
 from vaxreport.linkage.prepare import FIELDS, PreparedFields, dob_int, prepare_fields
 from vaxreport.linkage.priors import DUPLICATE_RATE_RANGE
 from vaxreport.linkage.score import score_candidates
@@ -203,7 +204,9 @@ def link_persons(persons: pd.DataFrame, threshold: float | None, workers: int | 
                  ) -> Linkage:
     """The whole linkage of a person table: prepare, block, score (progressive filter a few
     bits below the lowest default threshold), fit EM on the pairs near it, decide, cluster and
-    guard.  :func:`cluster_persons` returns its labels; ``explain`` uses its links and model.
+    guard.  The records are read in :func:`canonical_order`, so nothing depends on the order
+    they come in.  :func:`cluster_persons` returns its labels; ``explain`` uses its links and
+    model.
 
     Args:
         persons: person table (see :func:`cluster_persons`), at least one row.
@@ -220,7 +223,70 @@ def link_persons(persons: pd.DataFrame, threshold: float | None, workers: int | 
         >>> res.labels.tolist(), res.a.tolist(), res.b.tolist()
         ([0, 0, 2], [0], [1])
     """
-    nw = worker_count(workers)
+    perm = canonical_order(persons)
+    res = _link_canonical(persons.iloc[perm], threshold, worker_count(workers))
+    return _in_input_order(res, perm)
+
+
+def canonical_order(persons: pd.DataFrame) -> np.ndarray:
+    """The order the linkage reads the records in, whatever order they come in: by person code
+    (:func:`~vaxreport.linkage.persons.code_order`), then by content (a hash of the person
+    fields; records equal in every field are interchangeable).  Every tie-break downstream
+    (first appearance of a value, block neighbours, the household sample, float sums) then sees
+    the same sequence, so the clusters do not depend on row order or partitioning.
+
+    Examples:
+        >>> df = pd.DataFrame({"person_ref": ["b", "a", "c"], "full_name": ["X", "Y", "Z"]})
+        >>> canonical_order(df).tolist()
+        [1, 0, 2]
+        >>> canonical_order(df.iloc[::-1]).tolist()
+        [1, 2, 0]
+    """
+    n = len(persons)
+    ref_rank = np.zeros(n, np.int64)
+    refs = persons["person_ref"] if "person_ref" in persons.columns else None
+    if refs is not None:
+        ref_rank[code_order(refs)] = np.arange(n)
+        unique = bool(refs.notna().all()) and refs.is_unique
+        if unique:
+            return np.argsort(ref_rank, kind="stable")
+    present = [col for col in FIELDS if col in persons.columns]
+    content = (pd.util.hash_pandas_object(persons[present], index=False).to_numpy()
+               if present else np.zeros(n, np.uint64))
+    if refs is not None:  # a repeated or missing code: its records ordered by content
+        ref_rank = code_rank(refs)
+    return np.lexsort((content, ref_rank))
+
+
+def code_rank(codes: pd.Series) -> np.ndarray:
+    """Dense rank of each person code in :func:`~vaxreport.linkage.persons.code_order` (equal
+    codes share a rank; missing last).
+
+    >>> code_rank(pd.Series(["b", "a", "b", None])).tolist()
+    [1, 0, 1, 2]
+    """
+    order = code_order(codes)
+    value = pd.factorize(codes, use_na_sentinel=True)[0][order]  # missing codes: -1, all last
+    same = np.concatenate(([False], value[1:] == value[:-1]))
+    rank = np.empty(len(codes), np.int64)
+    rank[order] = np.cumsum(~same) - 1
+    return rank
+
+
+def _in_input_order(res: Linkage, perm: np.ndarray) -> Linkage:
+    """A linkage run on ``persons.iloc[perm]`` told in the input's row positions: rows mapped
+    back, each cluster labelled by its smallest input position."""
+    n = perm.size
+    smallest = np.full(n, n, np.int64)
+    np.minimum.at(smallest, res.labels, perm)
+    labels = np.empty(n, np.int64)
+    labels[perm] = smallest[res.labels]
+    a, b = perm[res.a], perm[res.b]
+    return replace(res, labels=labels, a=np.minimum(a, b), b=np.maximum(a, b))
+
+
+def _link_canonical(persons: pd.DataFrame, threshold: float | None, nw: int) -> Linkage:
+    """:func:`link_persons` on records already in :func:`canonical_order`."""
     prep = prepare_fields(persons)
     model = estimate_u(prep)
     a, b = block_candidates(prep, BLOCKING_RULES, unique=False, workers=nw)
