@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from vaxreport.cleansing.audit import CleanResult
     from vaxreport.cleansing.protocol import CleanParams
     from vaxreport.io import Inputs
+    from vaxreport.linkage.decisions import DecisionOutcome
     from vaxreport.linkage.doses import ReconcileResult
     from vaxreport.reporting.metrics import ReportMetrics
     from vaxreport.reporting.report.render import ReportDoc
@@ -113,6 +114,8 @@ class StageOne:
     facts: Facts = field(init=False)
     worklists: dict[str, pd.DataFrame] = field(init=False)
     counts: dict[str, int] = field(init=False)
+    review: DecisionOutcome = field(init=False)
+    review_queue: pd.DataFrame = field(init=False)
     _pending: PendingWrites | None = field(init=False, default=None)
 
     SECTIONS: ClassVar[tuple[str, ...]] = ("load", "cleanse", "link", "reconcile", "verify", "build_facts",
@@ -138,14 +141,17 @@ class StageOne:
         smallest person code (a stable ``person_id``); returns a one-line summary."""
         from vaxreport import linkage
         from vaxreport.linkage.persons import person_ids, person_records
+        from vaxreport.linkage.review import link_and_queue
 
         self.persons = person_records(self.cleaned.data)
-        clusters = linkage.cluster_persons(self.persons, threshold=self.p.thresholds.dedup_threshold)
-        self.labels = person_ids(self.persons, clusters)
+        res, self.review_queue = link_and_queue(self.p, self.persons, self.cleaned.data)
+        self.labels = person_ids(self.persons, pd.Series(res.labels, index=self.persons.index))
         self.survivors = linkage.survivors(self.persons, self.labels)
+        self.review = res.review
         # the person records are taken: from here on the low-cardinality text is held as codes
         self.cleaned = replace(self.cleaned, data=frames.categorize(self.cleaned.data, LOW_CARDINALITY))
-        return f"{len(self.persons):,} person records → {len(self.survivors):,} persons"
+        line = f"{len(self.persons):,} person records → {len(self.survivors):,} persons"
+        return line if self.p.review_decisions is None else f"{line}; {self.review.line()}"
 
     def reconcile(self) -> pd.DataFrame:
         """Collapse duplicate doses, order each person's doses, find sequence problems; the
@@ -200,7 +206,10 @@ class StageOne:
 
         out = layout.cleansed_dir(self.run_dir)
         private = {**self._reconciled_tables(), "persons": self.survivors.reset_index(),
-                   "verification": self.verification}
+                   "verification": self.verification, "review_queue": self.review_queue}
+        write_json(asdict(self.review) | {"unknown": len(self.review.unknown),  # counts only: no person codes
+                                          "configured": self.p.review_decisions is not None},
+                   layout.review_summary(self.run_dir))
         started = self._pending.names if self._pending is not None else set()
         jobs = _parquet_jobs(out, {k: v for k, v in private.items() if k not in started}, private=True)
         _write_all(jobs + _parquet_jobs(layout.facts_dir(self.run_dir), self.facts.tables(), private=False))
@@ -265,6 +274,15 @@ def with_worklist_returns(doc: ReportDoc, run_dir: Path | str, district_code: st
     return wr.add_to_report(doc, summary)
 
 
+def with_review_decisions(doc: ReportDoc, run_dir: Path | str) -> ReportDoc:
+    """``doc`` with the sentence on the clerical review decisions stage 1 replayed (and on unknown
+    person codes) after the cleansing results; unchanged when the params name no decisions file."""
+    from vaxreport.reporting.narrative import add_review_paragraph
+
+    path = layout.review_summary(run_dir)
+    return add_review_paragraph(doc, json.loads(path.read_text(encoding="utf-8"))) if path.exists() else doc
+
+
 def _site_district(dose_facts: pd.DataFrame) -> pd.Series:
     """District of each site as recorded in the dose facts (first row of the site)."""
     return dose_facts.drop_duplicates("site_code").set_index("site_code")["district_code"]
@@ -316,7 +334,7 @@ def render_report(doc: ReportDoc, facts: Facts, indicators: ReportMetrics, p: Ru
     from vaxreport.reporting.report import write_pdf
 
     if run_dir is not None:
-        doc = with_worklist_returns(doc, run_dir, unit_code)
+        doc = with_worklist_returns(with_review_decisions(doc, run_dir), run_dir, unit_code)
     pdf = write_pdf(doc, out / "report.pdf", timestamp=report_timestamp(p))
     write_editable(doc, indicators, out, p, run_dir)
     summary = metrics.metrics_json(facts, unit_code=unit_code, unit_name=unit_name, period=p.period,
