@@ -128,7 +128,7 @@ class Thresholds:
     worklist_top_n: int = 20
     lowest_n: int = 10
     max_age: int = 120
-    review_band: float = 3.0
+    review_band: float = 4.0
 
 
 @dataclass(frozen=True)
