@@ -47,7 +47,7 @@ def test_the_next_pair_is_shown_side_by_side_masked_except_the_digits_that_diffe
     assert list(table.columns[:2]) == ["101", "102"]  # most doses at stake first
     assert table.loc["Số CCCD/CMND"].tolist()[:2] == ["**********34", "**********43"]
     assert table.loc["Số CCCD/CMND", "mức khớp"] == "one_transposition"
-    assert table.loc["Số điện thoại"].tolist()[:2] == ["**12345678", "**87654321"]
+    assert table.loc["Số điện thoại"].tolist()[:2] == ["09******78", "09******21"]  # two numbers, not a typo
     assert table.loc["Ngày sinh"].tolist()[:2] == ["12/03/1985", "03/12/1985"]
     assert table.loc["Kết quả tự động", "101"] == "cùng một người"
     assert "0912345678" not in table.to_string() and "019085001234" not in table.to_string()
@@ -56,6 +56,8 @@ def test_the_next_pair_is_shown_side_by_side_masked_except_the_digits_that_diffe
 def test_masks_fall_back_to_the_usual_ones_when_only_one_side_has_a_value() -> None:
     a, b = masked_pair(pd.Series([None, "0912000000"]), pd.Series(["019085001234", None]), id_like=[True, False])
     assert (a, b) == ([pd.NA, "09******00"], ["0190******34", pd.NA])
+    a, b = masked_pair(pd.Series(["0912345678"]), pd.Series(["0912345679"]), id_like=[False])
+    assert (a, b) == (["*********8"], ["*********9"])  # a one-digit typo: only that digit shows
 
 
 def test_decisions_are_written_and_replayed_skips_are_not(desk: ReviewDesk) -> None:

@@ -40,11 +40,17 @@ LEVEL_OF = {"full_name": "given_level", "birth_date": "birth_date_level", "gende
             "id_number": "id_number_level", "phone": "phone_level", "commune_code": "commune_level",
             "address": "address_level"}
 SKIP = "skip"
+#: Two numbers differing in more digits than this are not typos of one another: masked as usual.
+MAX_DIGITS_SHOWN = 3
+#: How a missing value is shown.
+MISSING = "—"
 
 
 def masked_pair(a: pd.Series, b: pd.Series, *, id_like: Sequence[bool]) -> tuple[list[Any], list[Any]]:
-    """Two records' digit fields masked except the digits that differ between them; where only
-    one has a value or their lengths differ, the usual masks (:func:`mask_id`, :func:`mask_phone`).
+    """Two records' digit fields masked except the digits that differ between them (a typo shows
+    where it is); where only one has a value, their lengths differ or more than
+    :data:`MAX_DIGITS_SHOWN` digits differ (two different numbers: showing the differing digits
+    would show the number), the usual masks (:func:`mask_id`, :func:`mask_phone`).
 
     Args:
         a: one record's values (IDs, phones), as text.
@@ -56,11 +62,13 @@ def masked_pair(a: pd.Series, b: pd.Series, *, id_like: Sequence[bool]) -> tuple
     """
     a, b = a.astype("string").reset_index(drop=True), b.astype("string").reset_index(drop=True)
     ids = pd.Series(list(id_like))
+    apart = pd.Series([sum(x != y for x, y in zip(str(u), str(v))) for u, v in zip(a, b, strict=True)])
     out = []
     for own, other in ((a, b), (b, a)):
         fallback = mask_id(own).where(ids, mask_phone(own))
-        same_len = (own.notna() & other.notna() & own.str.len().eq(other.str.len())).fillna(False)
-        out.append(mask_id_except_diff(own, other).where(same_len, fallback).tolist())
+        typo = (own.notna() & other.notna() & own.str.len().eq(other.str.len())).fillna(False)
+        typo &= apart.le(MAX_DIGITS_SHOWN)
+        out.append(mask_id_except_diff(own, other).where(typo, fallback).tolist())
     return out[0], out[1]
 
 
@@ -117,7 +125,7 @@ class ReviewDesk:
         except the digits that differ) and the level of agreement; the records' doses too."""
         pair = self.next_pair() if pair is None else pair
         if pair is None:
-            return pd.DataFrame({"": ["Không còn cặp hồ sơ nào cần rà soát"]})
+            return pd.DataFrame({"": ["Không còn cặp hồ sơ nào cần rà soát"]}, index=[""])
         code_a, code_b = str(pair["person_a"]), str(pair["person_b"])
         ra, rb = self.records.loc[code_a], self.records.loc[code_b]
         values_a = [_text(ra.get(f)) for f in SHOWN]
@@ -127,13 +135,15 @@ class ReviewDesk:
                              id_like=[list(SHOWN)[k] == "id_number" for k in digits])
         for k, x, y in zip(digits, ma, mb, strict=True):
             values_a[k], values_b[k] = x, y
+        values_a, values_b = ([MISSING if pd.isna(v) else v for v in vs] for vs in (values_a, values_b))
         table = pd.DataFrame({code_a: values_a, code_b: values_b,
                               "mức khớp": [pair.get(LEVEL_OF[f], pd.NA) for f in SHOWN]},
                              index=pd.Index(list(SHOWN.values()), name=None))
         verdict = "cùng một người" if bool(pair["together"]) else "hai người"
         table.loc["Kết quả tự động"] = [verdict, f"{float(pair['weight']):.1f} bit",
                                         f"ngưỡng {float(pair['threshold']):.1f}"]
-        table.loc["Mũi tiêm liên quan"] = [str(int(pair["doses_at_stake"])), "", ""]
+        stake = f"{int(pair['doses_at_stake'])} mũi của {int(pair['records_at_stake'])} hồ sơ"
+        table.loc["Mũi tiêm liên quan"] = [stake, "", ""]
         return table
 
     def decide(self, pair: pd.Series | None, decision: str, *, reviewer: str = "", note: str = "",
@@ -191,7 +201,7 @@ class ReviewDesk:
         row = []
         for decision, label, style in (("same", "Cùng một người", "success"),
                                        ("different", "Hai người khác nhau", "danger"), (SKIP, "Bỏ qua", "")):
-            button = w.Button(description=label, button_style=style)
+            button = w.Button(description=label, button_style=style, layout=w.Layout(width="auto"))
             button.on_click(click(decision))
             row.append(button)
         refresh()
