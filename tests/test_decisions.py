@@ -238,3 +238,18 @@ def test_the_report_states_the_decisions_after_the_cleansing_results() -> None:
     assert [b.text[:12] for b in blocks] == ["Kết quả làm ", "Rà soát trùn", "after"]
     assert "đã áp dụng 2/3 kết luận" in blocks[1].text and "1 mã đối tượng" in blocks[1].text
     assert add_review_paragraph(doc, {**summary, "configured": False}) == doc
+
+
+def test_the_manifest_records_the_decisions_files_sha256(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from vaxreport.io.write import sha256_file
+    from vaxreport.runner import dag
+
+    (tmp_path / "inputs").mkdir()
+    (tmp_path / "inputs" / "doses.csv").write_text("a\n", encoding="utf-8")
+    write_decisions(_decisions(("1", "2", "same")), tmp_path / "decisions.csv")
+    p = SimpleNamespace(inputs=tmp_path / "inputs", worklist_returns=None, review_decisions=tmp_path / "decisions.csv")
+    hashes = dag.input_hashes(p)
+    assert hashes["review_decisions"] == sha256_file(tmp_path / "decisions.csv")
+    assert "review_decisions" not in dag.input_hashes(SimpleNamespace(**{**vars(p), "review_decisions": None}))
