@@ -49,7 +49,9 @@ row order).
 The modules, in that order: :mod:`.priors` (the model's constants), :mod:`.prepare` (1),
 :mod:`.blocking` (2), :mod:`.compare` (3), :mod:`.model` and :mod:`.score` (4), :mod:`.cluster`
 (5), :mod:`.explain` (why two records were merged, survivors, the merge audit); :mod:`.threads`
-runs blocking and scoring on worker threads.  Then :mod:`.persons` (person records of the dose
+runs blocking and scoring on worker threads.  Clerical review: :mod:`.decisions` (an analyst's
+``same`` / ``different`` decisions, replayed every run: joins, and cuts at the weakest links of
+:mod:`.graph`) and :mod:`.review` (the queue of pairs near the threshold, most doses at stake first).  Then :mod:`.persons` (person records of the dose
 table, stable person ids), :mod:`.doses` (reconciliation) and :mod:`.verify` (identity checks).
 
 Examples:
