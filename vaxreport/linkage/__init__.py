@@ -51,8 +51,9 @@ The modules, in that order: :mod:`.priors` (the model's constants), :mod:`.prepa
 (5), :mod:`.explain` (why two records were merged, survivors, the merge audit); :mod:`.threads`
 runs blocking and scoring on worker threads.  Clerical review: :mod:`.decisions` (an analyst's
 ``same`` / ``different`` decisions, replayed every run: joins, and cuts at the weakest links of
-:mod:`.graph`) and :mod:`.review` (the queue of pairs near the threshold, most doses at stake first).  Then :mod:`.persons` (person records of the dose
-table, stable person ids), :mod:`.doses` (reconciliation) and :mod:`.verify` (identity checks).
+:mod:`.graph`) and :mod:`.review` (the queue of pairs near the threshold, most doses at stake
+first).  Then :mod:`.persons` (person records of the dose table, stable person ids),
+:mod:`.doses` (reconciliation) and :mod:`.verify` (identity checks).
 
 Examples:
     >>> import pandas as pd

@@ -335,16 +335,17 @@ def review_paragraph(summary: dict[str, Any]) -> Paragraph | None:
 
     >>> review_paragraph({"configured": True, "decisions": 5, "applied": 4, "joined": 1, "split": 2,
     ...                   "unknown": 1}).text  # doctest: +NORMALIZE_WHITESPACE
-    'Rà soát trùng lặp đối tượng: đã áp dụng 4/5 kết luận rà soát của cán bộ (gộp 1 cặp hồ sơ và tách 2 cặp
-    hồ sơ so với kết quả tự động; các kết luận còn lại trùng với kết quả tự động). Cảnh báo: 1 mã đối tượng
-    trong tệp kết luận rà soát không có trong dữ liệu kỳ này; các kết luận có mã đó chưa được áp dụng.'
+    'Rà soát trùng lặp đối tượng: đã áp dụng 4/5 kết luận rà soát của cán bộ: gộp 1 cặp hồ sơ và tách 2 cặp
+    hồ sơ so với kết quả tự động, 1 kết luận trùng với kết quả tự động. Cảnh báo: 1 mã đối tượng trong tệp
+    kết luận rà soát không có trong dữ liệu kỳ này; các kết luận có mã đó chưa được áp dụng.'
     """
     if not summary.get("configured"):
         return None
     applied, total = int(summary["applied"]), int(summary["decisions"])
+    joined, split = int(summary["joined"]), int(summary["split"])
     text = (f"Rà soát trùng lặp đối tượng: đã áp dụng {fmt_int(applied)}/{fmt_int(total)} kết luận rà soát "
-            f"của cán bộ (gộp {fmt_int(int(summary['joined']))} cặp hồ sơ và tách {fmt_int(int(summary['split']))} "
-            "cặp hồ sơ so với kết quả tự động; các kết luận còn lại trùng với kết quả tự động).")
+            f"của cán bộ: gộp {fmt_int(joined)} cặp hồ sơ và tách {fmt_int(split)} cặp hồ sơ so với kết quả tự "
+            f"động, {fmt_int(applied - joined - split)} kết luận trùng với kết quả tự động.")
     if int(summary.get("unknown", 0)):
         text += (f" Cảnh báo: {fmt_int(int(summary['unknown']))} mã đối tượng trong tệp kết luận rà soát không có "
                  "trong dữ liệu kỳ này; các kết luận có mã đó chưa được áp dụng.")
