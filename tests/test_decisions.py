@@ -10,13 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from linkage_cases import BASE, SAME_PERSON, background
 
 from vaxreport import layout
 from vaxreport.exceptions import ParamsError
 from vaxreport.io.decisions import read_decisions, write_decisions
 from vaxreport.linkage import cluster_persons
 from vaxreport.linkage.cluster import link_persons
-from vaxreport.linkage.decisions import apply_decisions, check_decisions, decision_rows
+from vaxreport.linkage.decisions import apply_decisions, check_decisions, contradictions, decision_rows
 from vaxreport.linkage.graph import min_cut
 from vaxreport.linkage.review import ReviewWarning, review_queue
 from vaxreport.params import RunParams
@@ -253,3 +256,18 @@ def test_the_manifest_records_the_decisions_files_sha256(tmp_path: Path) -> None
     hashes = dag.input_hashes(p)
     assert hashes["review_decisions"] == sha256_file(tmp_path / "decisions.csv")
     assert "review_decisions" not in dag.input_hashes(SimpleNamespace(**{**vars(p), "review_decisions": None}))
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 79), st.integers(0, 79), st.sampled_from(["same", "different"])),
+                min_size=1, max_size=25))
+def test_every_decision_is_honoured_whatever_the_others(lines: list[tuple[int, int, str]]) -> None:
+    people = pd.concat([background(70, seed=3), pd.DataFrame([BASE, *SAME_PERSON.values()])], ignore_index=True)
+    people = people.iloc[-80:].assign(person_ref=[f"{500 + k}" for k in range(80)])  # the cases last: merged pairs
+    d = _decisions(*[(f"{500 + x}", f"{500 + y}", what) for x, y, what in lines if x != y])
+    if d.empty:
+        return
+    d = d.drop(index=[k for k, _ in contradictions(d)])  # a contradiction is refused, tested above
+    labels = pd.Series(cluster_persons(people, decisions=d).to_numpy(), index=people["person_ref"])
+    for a, b, what in d.itertuples(index=False):
+        assert (labels[a] == labels[b]) == (what == "same"), (a, b, what)

@@ -258,7 +258,10 @@ def apply_decisions(labels: np.ndarray, a: np.ndarray, b: np.ndarray, weight: np
         local = np.flatnonzero(alive & (comp[ea] == comp[s]))
         cut = min_cut(members, ea[local], eb[local], cap[local], s, t)
         alive[local[cut]] = False
-        comp = connected_components(n, ea[alive], eb[alive])
+        rest = local[alive[local]]  # the component's own links: only its labels change
+        sub = connected_components(members.size, np.searchsorted(members, ea[rest]),
+                                   np.searchsorted(members, eb[rest]))
+        comp[members] = members[sub]
     kept[link_of[~alive & (link_of >= 0)]] = False
     split = int(np.count_nonzero(split_before & (comp[da[~same]] != comp[db[~same]])))
     return comp, kept, joined, split
