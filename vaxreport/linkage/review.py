@@ -14,6 +14,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from vaxreport.linkage.cluster import Linkage, link_persons
 from vaxreport.linkage.decisions import check_decisions
@@ -32,8 +34,10 @@ def doses_per_record(doses: pd.DataFrame, persons: pd.DataFrame) -> np.ndarray:
     ...                  pd.DataFrame({"person_ref": ["b", "a", "c"]})).tolist()
     [1, 2, 0]
     """
-    counts = doses["person_ref"].astype("string").value_counts()
-    return counts.reindex(persons["person_ref"].astype("string")).fillna(0).to_numpy(np.int64)
+    counted = pc.value_counts(pa.array(doses["person_ref"].astype("string[pyarrow]").array))  # Arrow: no Python objects
+    at = pc.index_in(pa.array(persons["person_ref"].astype("string[pyarrow]").array),
+                     value_set=counted.field("values"))
+    return pc.fill_null(counted.field("counts").take(at), 0).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def decided_pairs(decisions: pd.DataFrame | None) -> set[tuple[str, str]]:
