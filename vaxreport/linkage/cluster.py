@@ -230,9 +230,10 @@ def canonical_order(persons: pd.DataFrame) -> np.ndarray:
     """The order the linkage reads the records in, whatever order they come in: by the 64-bit hash
     of the person code when the codes are distinct and their hashes too (the usual case: ≈ 0.3 s
     per million records), else by code (:func:`~vaxreport.linkage.persons.code_order`), then
-    by content (a hash of the person fields; records equal in every field are interchangeable).  Every tie-break downstream
-    (first appearance of a value, block neighbours, the household sample, float sums) then sees
-    the same sequence, so the clusters do not depend on row order or partitioning.
+    by content (a hash of the person fields; records equal in every field are interchangeable).
+    Every tie-break downstream (first appearance of a value, block neighbours, the household
+    sample, float sums) then sees the same sequence, so the clusters do not depend on row order
+    or partitioning.
 
     Examples:
         >>> df = pd.DataFrame({"person_ref": ["b", "a", "c"], "full_name": ["X", "Y", "Z"]})
