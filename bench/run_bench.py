@@ -17,6 +17,9 @@ Sections (``--only`` any of them, comma-separated or repeated):
   executed district notebook through nbconvert (HTML; webpdf only when Chromium is present).
 * ``orch``    — kernel start-up, an empty notebook through ``papermill.execute_notebook``, and
   the district stage with ``--jobs 1`` vs ``--jobs 2`` (from the manifests).
+* ``scale``   — the monthly job on each engine (``--scale-engines``, default embedded and a
+  2-worker Dask ``LocalCluster``) at ``--scale-scales`` (default 1) on the same inputs: wall, CPU,
+  peak memory, byte-identical outputs, ratios (``bench_scale.py``).
 
 Every figure is the median and min–max of ``--runs`` runs (default 3) with the 1-minute load
 average at the start of each run. Raw samples accumulate in ``bench/_work/results.json`` so that
@@ -53,7 +56,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-SECTIONS = ("whole", "scaling", "dedup", "render", "orch")
+SECTIONS = ("whole", "scaling", "dedup", "render", "orch", "scale")
 #: ``--only report``: measure nothing, rewrite RESULTS.md from the stored samples.
 PSEUDO = ("report",)
 SEED = 2022
@@ -1040,6 +1043,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="an existing `vaxreport synth` folder for the (single) dedup scale")
     ap.add_argument("--dedup-runs", type=int, default=None, help="runs per dedup tool (default --runs)")
     ap.add_argument("--jobs", type=int, default=2, help="district workers of the whole run")
+    ap.add_argument("--scale-scales", type=float, nargs="+", default=None, help="scale: scales (default 1)")
+    ap.add_argument("--scale-engines", default="embedded,dask", help="scale: engines, first = reference")
+    ap.add_argument("--scale-memory", default=None, help="scale: memory limit per Dask worker (e.g. 9GB)")
+    ap.add_argument("--scale-partitions", type=int, default=None, help="scale: partitions (default: the engine's)")
     ap.add_argument("--orch-scale", type=float, default=None,
                     help="scale of the --jobs 1 vs 2 comparison (default: --scale, reusing the whole runs)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds before a child run is stopped")
@@ -1061,6 +1068,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     q = a.quick
     a.runs = a.runs or (1 if q else 3)
     a.scale = a.scale or (0.01 if q else 1.0)
+    a.scale_scales = a.scale_scales or ([0.01] if q else [1.0])
     a.scales = a.scales or ([0.005, 0.01] if q else [0.1, 0.3, 1.0, 3.0])
     a.dedup_scales = a.dedup_scales or ([0.01] if q else [0.1, 1.0])
     a.dedup_runs = a.dedup_runs or a.runs
@@ -1142,6 +1150,19 @@ def main(argv: list[str] | None = None) -> int:
             say("orch")
             run_orch(store, a.work, a.runs, a.orch_scale, notes, timeout,
                      [r for r in whole_runs if r["scale"] == a.orch_scale and a.jobs == 2])
+            store.save()
+    if "scale" in a.sections:
+        import bench_scale
+
+        store.reset("scale", [f"scale {x:g} ·" for x in a.scale_scales])
+        for s in a.scale_scales:
+            for i in range(a.runs):
+                say(f"scale: scale {s:g}, engines {a.scale_engines}, run {i + 1}/{a.runs}")
+                results = bench_scale.scale_runs(s, a.work, a.scale_engines.split(","), memory=a.scale_memory,
+                                                 partitions=a.scale_partitions, jobs=a.jobs, timeout=timeout,
+                                                 seed=SEED)
+                bench_scale.record(store, results)
+                notes += [f"scale {s:g} {r['engine']}: {r['error']}" for r in results if not r["ok"]]
             store.save()
     store.save()
     env = environment()

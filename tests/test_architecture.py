@@ -13,7 +13,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "vaxreport"
 
 #: Lower layers first; a module may import its own layer and those listed before it.
 LAYERS: list[tuple[str, ...]] = [
-    ("exceptions", "percent", "frames", "schemas", "text", "refdata", "unit_history", "layout", "params", "io"),
+    ("exceptions", "percent", "frames", "schemas", "text", "refdata", "unit_history", "layout", "engine", "params",
+     "io"),
     ("cleansing",),
     ("linkage",),
     ("facts",),

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vaxreport.engine import EngineSpec
 from vaxreport.exceptions import ConservationError
 from vaxreport.facts import (
     age_group,
@@ -227,7 +228,8 @@ def test_feedback_findings_and_quarantine_facts_carry_no_personal_data() -> None
 
 # ----------------------------------------------------------------------------- province roll-up
 def _params(period: str = "2022-05", districts: dict[str, str] = DISTRICTS) -> SimpleNamespace:
-    return SimpleNamespace(period=period, province_name="Thái Nguyên", district_names=lambda: dict(districts))
+    return SimpleNamespace(period=period, province_name="Thái Nguyên", district_names=lambda: dict(districts),
+                           previous_run=None)
 
 
 def _headline(entry: tuple[int, int], feedback: tuple[int, int] = (5, 5), signing: tuple[int, int] = (9, 10),
@@ -308,13 +310,15 @@ def _stage_one(run_dir: Path) -> StageOne:
     frame = lambda n, tag: pd.DataFrame({"record_id": [f"{tag}{i}" for i in range(n)],  # noqa: E731
                                          "value": pd.array(range(n), dtype="Int64")})
     p = SimpleNamespace(**vars(_params("2022-05")), inputs=run_dir / "inputs", worklist_returns=None,
-                        review_decisions=None)
+                        review_decisions=None, engine=EngineSpec())
     s = StageOne(p, run_dir)
     s.cleaned = SimpleNamespace(quarantine=frame(2, "q"), audit=frame(3, "a"))  # type: ignore[assignment]
     s.reconciled = SimpleNamespace(data=frame(5, "d"), merged=frame(1, "m"),  # type: ignore[assignment]
                                    findings=frame(4, "f"))
     s.survivors = frame(3, "p").set_index("record_id")
     s.verification = frame(3, "v")
+    s.id_changes = frame(2, "c")
+    s.persons, s.labels = pd.DataFrame({"person_ref": ["a", "b"]}), pd.Series([1, 2])
     s.facts = SimpleNamespace(doses=frame(8, "x").assign(site_code="s", district_code="164"),  # type: ignore[assignment]
                               tables=lambda: {"doses": frame(8, "x")})
     s.worklists = {}
@@ -339,9 +343,10 @@ def test_tables_written_in_the_background_are_the_same_files(tmp_path, monkeypat
     assert early._pending.names == {"doses", "merged_doses", "quarantine", "audit", "findings"}
     assert direct == early.save() == {"raw": 8, "cleansed": 5, "merged_duplicates": 1, "quarantined": 2}
     files = _saved_files(tmp_path / "a")
-    # 8 personal tables (with the review queue), 1 fact table, the returned worklists checked (none: counts
-    # table empty), what the review decisions did (counts), worklists table, conservation.json
-    assert len(files) == 13
+    # 9 personal tables (with id_changes and the review queue), 1 fact table, the returned worklists checked
+    # and last month's lines followed up (none: counts tables empty), what the review decisions did
+    # (counts), the worklists table, conservation.json, engine.json
+    assert len(files) == 16
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
         assert ((tmp_path / "b" / rel).stat().st_mode & 0o777) == ((tmp_path / "a" / rel).stat().st_mode & 0o777)

@@ -93,7 +93,14 @@ def built() -> dict[str, pd.DataFrame]:
 def test_all_kinds_present_with_contract_columns(built):
     assert list(built) == list(wlm.KINDS)
     for t in built.values():
-        assert list(t.columns) == list(wlm.COLUMNS)
+        assert list(t.columns) == [*wlm.COLUMNS, *wlm.KEY_COLUMNS]
+
+
+def test_every_row_carries_its_persons_id(built):
+    """Every line, person-level or dose-level, names the person it is about (``person_id``)."""
+    lines = wlm.to_table(built)
+    assert len(lines) and lines["person_id"].notna().all()
+    assert lines["person_id"].dtype == "Int64"
 
 
 def test_identity_kinds(built):
@@ -188,3 +195,17 @@ def test_inputs_not_mutated():
     wlm.build_worklists(res.data, res.findings, ver, unsigned_days=30, as_of=AS_OF)
     pd.testing.assert_frame_equal(data, before[0])
     pd.testing.assert_frame_equal(ver, before[1])
+
+
+def test_person_ids_keep_all_63_bits_even_for_a_record_without_kept_doses():
+    """A merged record whose doses were all duplicates has no kept dose row: its line still
+    carries the merge's exact id (a float on the way would round a 63-bit id)."""
+    big = 2**62 + 12345  # not representable as a float64
+    data = dose_rows().assign(person_id=lambda d: d["person_id"].astype("int64") + big)
+    res = dz.reconcile(data)
+    merges = pd.DataFrame({"person_ref": ["f", "gone"], "person_id": [big + 5, big + 9], "survivor_ref": ["e", "e"]})
+    lists = wlm.build_worklists(res.data, res.findings, verification().assign(
+        person_id=lambda v: v["person_id"].astype("int64") + big), unsigned_days=30, as_of=AS_OF, person_merges=merges)
+    dup = lists["duplicate_person"].set_index("person_ref")["person_id"]
+    assert dup.to_dict() == {"f": big + 5, "gone": big + 9}
+    assert wlm.to_table(lists)["person_id"].dropna().ge(big).all()

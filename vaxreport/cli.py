@@ -17,10 +17,33 @@ from vaxreport.exceptions import VaxReportError
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     from vaxreport import synth
+    from vaxreport.synth.months import next_month
 
-    summary = synth.generate(Path(args.out), scale=args.scale, seed=args.seed)
+    out = Path(args.out)
+    if args.next_month:
+        print(_describe_month(out, next_month(Path(args.next_month), out)))
+        return 0
+    summary = synth.generate(out, scale=args.scale, seed=args.seed)
     print(summary.describe())
+    prev = out
+    for _ in range(args.months - 1):
+        folder = out / _following(prev)
+        print(_describe_month(folder, next_month(prev, folder)))
+        prev = folder
     return 0
+
+
+def _following(folder: Path) -> str:
+    """The period after the synthetic month in ``folder`` (its ``params.yaml``)."""
+    import yaml
+
+    from vaxreport.synth.months import following_period
+
+    return following_period(str(yaml.safe_load((folder / "params.yaml").read_text(encoding="utf-8"))["period"]))
+
+
+def _describe_month(folder: Path, counts: dict[str, int]) -> str:
+    return f"next month -> {folder}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -34,8 +57,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from vaxreport import runner
 
+    engine = {"executor": args.engine, "workers": args.workers, "memory_limit": args.memory_limit,
+              "partitions": args.partitions, "scheduler": args.scheduler}
     result = runner.run(Path(args.params), out=Path(args.out) if args.out else None,
-                        districts=args.districts, jobs=args.jobs, force=args.force)
+                        districts=args.districts, jobs=args.jobs, force=args.force,
+                        engine={k: v for k, v in engine.items() if v is not None})
     print(result.describe())
     return 0 if result.ok else 1
 
@@ -79,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder to write into")
     p.add_argument("--scale", type=_positive_float, default=1.0, help="1 = Thái Nguyên 31/5/2022 totals")
     p.add_argument("--seed", type=int, default=2022)
+    p.add_argument("--months", type=_positive_int, default=1,
+                   help="months to write: the first into --out, each next one into --out/<period>")
+    p.add_argument("--next-month", metavar="FROM_DIR", default=None,
+                   help="write the month after the synthetic province in FROM_DIR into --out (no --scale)")
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("validate", help="load a folder of inputs and say what is wrong")
@@ -91,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=_positive_int, default=2, help="district notebooks run in parallel")
     p.add_argument("--out", default=None, help="run folder (default: outputs/<period>)")
     p.add_argument("--force", action="store_true", help="replace an existing run folder")
+    g = p.add_argument_group("engine (stage 1; the command line wins over the params' engine:)")
+    g.add_argument("--engine", choices=["embedded", "dask"], default=None,
+                   help="embedded: in this process (default); dask: on a Dask cluster")
+    g.add_argument("--workers", type=_positive_int, default=None, help="Dask LocalCluster workers (default 2)")
+    g.add_argument("--memory-limit", default=None, help="memory per Dask worker, e.g. 8GB")
+    g.add_argument("--partitions", type=_positive_int, default=None,
+                   help="dose-row partitions (default: 1 embedded; about one per 750,000 rows on Dask)")
+    g.add_argument("--scheduler", default=None, help="an existing Dask scheduler, e.g. tcp://host:8786")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("demo", help="synthesise the embedded province, then run the monthly job")

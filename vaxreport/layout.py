@@ -8,6 +8,7 @@ A run folder looks like::
     <run>/cleansed/facts/<table>.parquet     stage 1 → 2 contract: aggregatable, no personal data
     <run>/cleansed/worklists/                correction workbooks per site (personal data)
     <run>/cleansed/facts/worklist_returns.parquet  last month's returned worklists, checked (counts)
+    <run>/cleansed/facts/worklist_followup.parquet last month's worklist lines, fixed or not (counts)
     <run>/districts/<code>-<slug>/report.*   stage 2, one folder per district (pdf, docx;
                                              indicators.xlsx beside them)
     <run>/province/report.*                  stage 3
@@ -32,8 +33,12 @@ WORKLISTS = "worklists"
 WORKLISTS_TABLE = "worklists.parquet"
 CONSERVATION = "conservation.json"
 INPUTS_JSON = "inputs.json"
+#: ``cleansed/engine.json``: where stage 1 ran (engine, workers, partitions, versions, phase times).
+ENGINE_JSON = "engine.json"
 #: Last month's returned worklists checked against this run (counts only), in ``facts/``.
 RETURNS_TABLE = "worklist_returns.parquet"
+#: Last month's worklist lines followed up in this run (counts only), in ``facts/``.
+FOLLOWUP_TABLE = "worklist_followup.parquet"
 #: Pairs for clerical review (personal data), in ``cleansed/``; what the decisions did (counts), in ``facts/``.
 REVIEW_QUEUE = "review_queue.parquet"
 REVIEW_SUMMARY = "review_decisions.json"
@@ -89,6 +94,12 @@ def review_summary(run_dir: Path | str) -> Path:
 def returns_table(run_dir: Path | str) -> Path:
     """``<run>/cleansed/facts/worklist_returns.parquet``: the returned worklists, checked (counts)."""
     return facts_dir(run_dir) / RETURNS_TABLE
+
+
+def followup_table(run_dir: Path | str) -> Path:
+    """``<run>/cleansed/facts/worklist_followup.parquet``: last month's worklist lines, fixed or
+    not (counts)."""
+    return facts_dir(run_dir) / FOLLOWUP_TABLE
 
 
 def unit_path(run_dir: Path | str, code: str | None, name: str) -> Path:

@@ -41,20 +41,24 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from time import perf_counter
 
+import numpy as np
 import pandas as pd
 
 from vaxreport.cleansing.columns import na_str, to_text
 from vaxreport.cleansing.protocol import FLAG, QUARANTINE, RULE, CleanParams, Step
 from vaxreport.cleansing.steps import STEPS
+from vaxreport.cleansing.steps_text import forget_names
 from vaxreport.schemas import AUDIT_COLUMNS, CLEAN_DOSES, DOSES, QUARANTINE_REASON, require_columns
 
-__all__ = ["FLAG_COLUMNS", "LOG_COLUMNS", "STEPS", "CleanParams", "CleanResult", "Step", "clean_doses",
-           "run_steps"]
+__all__ = ["FLAG_COLUMNS", "LOG_COLUMNS", "ROW", "STEPS", "CleanParams", "CleanResult", "Step", "StepRun",
+           "clean_doses", "combine_results", "finish_cleaning", "run_steps", "start_cleaning"]
 
 FLAG_COLUMNS = ("record_id", "column", "flag")
+#: The global row number a partitioned run gives every raw dose row (``combine_results``).
+ROW = "_row"
 LOG_COLUMNS = ("step", "rows_in", "rows_out", "changes", "seconds")
 
 
@@ -98,20 +102,70 @@ def clean_doses(raw: pd.DataFrame, *, params: CleanParams | None = None,
         SchemaViolation: a required column is missing (all missing ones are named).
     """
     params = params or CleanParams()
+    run = start_cleaning(raw)
+    try:
+        run.advance(STEPS if steps is None else steps, params)
+    finally:
+        forget_names()
+    return finish_cleaning(run, raw.columns)
+
+
+def start_cleaning(raw: pd.DataFrame) -> StepRun:
+    """A :class:`StepRun` of ``raw`` (required columns checked, absent optional ones added as NA)."""
     require_columns(raw, DOSES.required, "doses")
     df = raw.copy(deep=False)
     for col in DOSES.optional:
         if col not in df.columns:
             df[col] = na_str(df.index)
-    res = run_steps(df, STEPS if steps is None else steps, params)
+    return replace(StepRun.start(df), raw_columns=tuple(raw.columns))
+
+
+def finish_cleaning(run: StepRun, raw_columns: Sequence[str], *, partitioned: bool = False) -> CleanResult:
+    """The ``CleanResult`` of a finished run: ``data`` typed and ordered as ``schemas.CLEAN_DOSES``,
+    the quarantine as the raw columns plus ``reason``. ``partitioned`` (the rows are one partition
+    of a run, each with its global row number :data:`ROW`) keeps ``ROW`` on the data and the
+    order keys on the audit and flags, for :func:`combine_results`."""
+    res = run.result(keep_order_keys=partitioned)
     data = res.data
     for col in CLEAN_DOSES:
         if col not in data.columns:
             data[col] = na_str(data.index)
-    data = data[list(CLEAN_DOSES)]
-    res.data = data
-    res.quarantine = res.quarantine[[*raw.columns, QUARANTINE_REASON]]
+    res.data = data[[*CLEAN_DOSES, ROW]] if partitioned else data[list(CLEAN_DOSES)]
+    res.quarantine = res.quarantine[[*raw_columns, QUARANTINE_REASON]]
     return res
+
+
+def combine_results(parts: Sequence[CleanResult]) -> CleanResult:
+    """One ``CleanResult`` from the partitions' (``finish_cleaning(..., partitioned=True)``), in
+    the order one run over all rows gives: data and quarantine by global row number, audit and
+    flags by step, column and row; the log summed per step. The partition order does not matter.
+    The partitions' frames are emptied column by column as the result is built (a province's
+    rows are large: one copy at a time).
+    """
+    log = pd.concat([p.log for p in parts], ignore_index=True)
+    log = log.groupby("step", sort=False, as_index=False).agg(
+        rows_in=("rows_in", "sum"), rows_out=("rows_out", "sum"), changes=("changes", "sum"),
+        seconds=("seconds", "sum"))
+    order = ["_step", "_col", "row"]
+    return CleanResult(data=_ordered([p.data for p in parts], [ROW]),
+                       audit=_ordered([p.audit for p in parts], order),
+                       quarantine=_ordered([p.quarantine for p in parts], [ROW]),
+                       flags=_ordered([p.flags for p in parts], order), log=log)
+
+
+def _ordered(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    """``frames`` stacked and sorted by ``keys`` (which are dropped), built one column at a time;
+    each column is deleted from ``frames`` once taken."""
+    stacked = [np.concatenate([f[k].to_numpy(np.int64) for f in frames]) for k in keys]
+    rows = np.lexsort(stacked[::-1]) if stacked[0].size else np.zeros(0, np.int64)
+    out: dict[str, pd.Series] = {}
+    for col in [c for c in frames[0].columns if c not in keys]:
+        column = pd.concat([f[col] for f in frames], ignore_index=True)
+        for f in frames:
+            del f[col]
+        out[col] = column.take(rows).reset_index(drop=True)
+        del column
+    return pd.DataFrame(out, index=pd.RangeIndex(len(rows)))
 
 
 def run_steps(df: pd.DataFrame, steps: Sequence[Step], params: CleanParams) -> CleanResult:
@@ -137,30 +191,68 @@ def run_steps(df: pd.DataFrame, steps: Sequence[Step], params: CleanParams) -> C
         >>> res.flags.values.tolist()
         [['b', 'gender', 'gender_unknown']]
     """
-    src = df.reset_index(drop=True)
-    cur = src
-    audits: list[pd.DataFrame] = []
-    flags: list[pd.DataFrame] = []
-    quarantined: list[pd.DataFrame] = []
-    log: list[tuple[str, int, int, int, float]] = []
-    for step in steps:
-        t0 = perf_counter()
-        out = step.func(cur, params)
-        changes = _changes(step, cur, out)
-        audits += changes
-        flags += _flag_rows(out)
-        rows_in = len(out)
-        q = out[QUARANTINE] if QUARANTINE in out.columns else None
-        cur = out.drop(columns=[c for c in out.columns if c.startswith("__")])  # before any row copy
-        del out
-        if q is not None:
-            qmask = q.notna().to_numpy(bool)
-            if qmask.any():
-                quarantined.append(src.loc[cur.index[qmask]].assign(
-                    **{QUARANTINE_REASON: q[qmask].astype("str")}))
-                cur = cur.loc[~qmask]
-        log.append((step.name, rows_in, len(cur), sum(len(a) for a in changes), perf_counter() - t0))
-    return _result(src, cur, audits, flags, quarantined, log)
+    run = StepRun.start(df)
+    run.advance(steps, params)
+    return run.result()
+
+
+@dataclass
+class StepRun:
+    """``run_steps`` that can pause between steps: what a partitioned run needs to gather the
+    column-level evidence of all partitions (``steps_text.TextEvidence``) before the step that
+    uses it. ``src`` is the input; ``cur`` the rows still in, as the last step left them.
+
+    Audit and flag rows carry ``row`` (the input position), ``_step`` (the position of the step in
+    the run) and ``_col`` (of the column in the step), the order they are made in, so that the
+    rows of several partitions can be put back in that order (:func:`combine_results`).
+    """
+
+    src: pd.DataFrame
+    cur: pd.DataFrame
+    audits: list[pd.DataFrame] = field(default_factory=list)
+    flags: list[pd.DataFrame] = field(default_factory=list)
+    quarantined: list[pd.DataFrame] = field(default_factory=list)
+    log: list[tuple[str, int, int, int, float]] = field(default_factory=list)
+    raw_columns: tuple[str, ...] = ()  # the columns given, before ``start_cleaning`` added any
+
+    @classmethod
+    def start(cls, df: pd.DataFrame) -> StepRun:
+        src = df.reset_index(drop=True)
+        return cls(src=src, cur=src)
+
+    def advance(self, steps: Sequence[Step], params: CleanParams) -> StepRun:
+        """Run ``steps`` on the rows still in; returns ``self``."""
+        for step in steps:
+            t0 = perf_counter()
+            position = len(self.log)
+            out = step.func(self.cur, params)
+            changes = [a.assign(_step=position) for a in _changes(step, self.cur, out)]
+            self.audits += changes
+            self.flags += [f.assign(_step=position) for f in _flag_rows(out)]
+            rows_in = len(out)
+            q = out[QUARANTINE] if QUARANTINE in out.columns else None
+            cur = out.drop(columns=[c for c in out.columns if c.startswith("__")])  # before any row copy
+            del out
+            if q is not None:
+                qmask = q.notna().to_numpy(bool)
+                if qmask.any():
+                    self.quarantined.append(self.src.loc[cur.index[qmask]].assign(
+                        **{QUARANTINE_REASON: q[qmask].astype("str")}))
+                    cur = cur.loc[~qmask]
+            self.cur = cur
+            self.log.append((step.name, rows_in, len(cur), sum(len(a) for a in changes), perf_counter() - t0))
+        return self
+
+    def result(self, *, keep_order_keys: bool = False) -> CleanResult:
+        """The ``CleanResult`` so far; with ``keep_order_keys`` the audit and flags keep their
+        ``row``, ``_step`` and ``_col`` columns (for :func:`combine_results`)."""
+        res = _result(self.src, self.cur, self.audits, self.flags, self.quarantined, self.log,
+                      keep_order_keys=keep_order_keys)
+        if keep_order_keys and ROW in self.src:  # input positions -> the run's row numbers
+            rows = self.src[ROW].to_numpy(np.int64)
+            res.audit["row"] = rows[res.audit["row"].to_numpy(np.int64)]
+            res.flags["row"] = rows[res.flags["row"].to_numpy(np.int64)]
+        return res
 
 
 def _changes(step: Step, cur: pd.DataFrame, out: pd.DataFrame) -> list[pd.DataFrame]:
@@ -170,7 +262,7 @@ def _changes(step: Step, cur: pd.DataFrame, out: pd.DataFrame) -> list[pd.DataFr
     none were only re-typed), else with the step name.
     """
     audits = []
-    for col in step.columns:
+    for position, col in enumerate(step.columns):
         if col not in out.columns:
             continue
         before = cur[col] if col in cur.columns else pd.Series(pd.NA, index=cur.index,
@@ -191,35 +283,41 @@ def _changes(step: Step, cur: pd.DataFrame, out: pd.DataFrame) -> list[pd.DataFr
                 "row": idx, "record_id": to_text(out.loc[idx, "record_id"]) if "record_id" in out
                 else pd.Series(pd.NA, index=idx, dtype="str"),
                 "column": col, "old": _render(before.loc[idx]), "new": _render(after.loc[idx]),
-                "rule": rules.astype("str"), "step": step.name}))
+                "rule": rules.astype("str"), "step": step.name, "_col": position}))
     return audits
 
 
 def _flag_rows(out: pd.DataFrame) -> list[pd.DataFrame]:
     """Flag rows (with their ``row``) of a step's ``__flag__<col>`` columns, one frame per column."""
     flags = []
-    for c in [c for c in out.columns if c.startswith(FLAG)]:
+    for position, c in enumerate([c for c in out.columns if c.startswith(FLAG)]):
         f = out[c]
         f = f[f.notna()]
         if len(f):
             flags.append(pd.DataFrame({"row": f.index, "record_id": to_text(out.loc[f.index, "record_id"])
                                        if "record_id" in out else pd.NA,
-                                       "column": c[len(FLAG):], "flag": f.astype("str")}))
+                                       "column": c[len(FLAG):], "flag": f.astype("str"), "_col": position}))
     return flags
 
 
 def _result(src: pd.DataFrame, cur: pd.DataFrame, audits: list[pd.DataFrame], flags: list[pd.DataFrame],
-            quarantined: list[pd.DataFrame], log: list[tuple[str, int, int, int, float]]) -> CleanResult:
+            quarantined: list[pd.DataFrame], log: list[tuple[str, int, int, int, float]], *,
+            keep_order_keys: bool = False) -> CleanResult:
     """The ``CleanResult`` of a run: audit and flag rows kept only for the rows kept."""
     kept = cur.index
+    keys = ["row", "_step", "_col"]
     audit = (pd.concat(audits, ignore_index=True) if audits
-             else pd.DataFrame(columns=["row", *AUDIT_COLUMNS]))
-    audit = audit[audit["row"].isin(kept)].drop(columns="row").reset_index(drop=True)
+             else pd.DataFrame(columns=[*keys, *AUDIT_COLUMNS]))
+    audit = audit[audit["row"].isin(kept)].reset_index(drop=True)
     audit = audit.astype({c: "str" for c in AUDIT_COLUMNS})
     flag_df = (pd.concat(flags, ignore_index=True) if flags
-               else pd.DataFrame(columns=["row", *FLAG_COLUMNS]))
-    flag_df = flag_df[flag_df["row"].isin(kept)].drop(columns="row").reset_index(drop=True)
+               else pd.DataFrame(columns=[*keys, *FLAG_COLUMNS]))
+    flag_df = flag_df[flag_df["row"].isin(kept)].reset_index(drop=True)
     flag_df = flag_df.astype({c: "str" for c in FLAG_COLUMNS})
+    if keep_order_keys:
+        audit, flag_df = audit.astype({k: "int64" for k in keys}), flag_df.astype({k: "int64" for k in keys})
+    else:
+        audit, flag_df = audit.drop(columns=keys), flag_df.drop(columns=keys)
     quarantine = (pd.concat(quarantined) if quarantined
                   else src.iloc[:0].assign(**{QUARANTINE_REASON: pd.Series(dtype="str")}))
     return CleanResult(data=cur.reset_index(drop=True), audit=audit,

@@ -26,11 +26,26 @@ import pandas as pd
 
 from vaxreport.cleansing.columns import take_str, to_text
 
-__all__ = ["FLAG", "QUARANTINE", "RULE", "CleanParams", "Step", "drop_flags", "flag_column", "flags_join"]
+__all__ = ["FLAG", "QUARANTINE", "RULE", "CleanParams", "NameEvidence", "Step", "drop_flags", "flag_column",
+           "flags_join"]
 
 RULE = "__rule__"
 FLAG = "__flag__"
 QUARANTINE = "__quarantine__"
+
+
+@dataclass(frozen=True)
+class NameEvidence:
+    """What the whole name column says about names that read validly both as Unicode and as
+    legacy text (``steps_text``): how often each word occurs at each place of a name (family,
+    middle, given) among the distinct names that are certainly Unicode, and the typing habit
+    (``"tcvn3"`` or ``"vni"``) of each site that has a legacy one. Gathered from every partition
+    of a run before its names are repaired (``steps_text.name_evidence_part``,
+    ``merge_name_evidence``), so that a name is read the same way whichever partition holds it.
+    """
+
+    word_counts: tuple[dict[str, int], dict[str, int], dict[str, int]]
+    site_habits: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,8 @@ class CleanParams:
             "Hồ Thị An") to be preferred to its Unicode reading.
         units_on: the day whose administrative units codes are checked against (a run passes
             its period end); default that of ``refdata.admin_units`` (31/12/2022).
+        name_evidence: the name column's evidence gathered over a whole run (a partitioned run
+            passes it); None = from the rows being cleansed.
     """
 
     as_of: dt.date | None = None
@@ -62,6 +79,7 @@ class CleanParams:
     min_dose_gap_days: int = 14
     legacy_name_evidence: float = 100.0
     units_on: dt.date | None = None
+    name_evidence: NameEvidence | None = None
 
     @property
     def report_date(self) -> dt.date:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -24,10 +26,11 @@ import pyarrow.compute as pc
 
 from vaxreport import text
 from vaxreport.cleansing.columns import arrow, na_str, put_str, take_str, to_text
-from vaxreport.cleansing.protocol import RULE, CleanParams
+from vaxreport.cleansing.protocol import RULE, CleanParams, NameEvidence
 from vaxreport.schemas import require_columns
 
-__all__ = ["standardise_codes", "standardise_text"]
+__all__ = ["NameEvidencePart", "forget_names", "merge_name_evidence", "name_evidence_part", "standardise_codes",
+           "standardise_text"]
 
 _WS = "[ \t\n\r\x0b\x0c\u00a0\u2007\u202f\u200b\ufeff\u3000]+"  # real characters, RE2-safe
 
@@ -110,33 +113,23 @@ def _name_positions(words: list[str]) -> list[int]:
     return [2 if i == n - 1 else 0 if i == 0 else 1 for i in range(n)]
 
 
-def _legacy_name_evidence(u: pd.Series, pairs: list[tuple[str | None, str | None]],
-                          min_ratio: float) -> list[tuple[str | None, str | None]]:
+def _legacy_name_evidence(u: pd.Series, pairs: list[tuple[str | None, str | None]], min_ratio: float,
+                          counts: tuple[dict[str, int], dict[str, int], dict[str, int]]
+                          ) -> list[tuple[str | None, str | None]]:
     """Resolve names that read as valid Vietnamese both as Unicode and as legacy text.
 
     "Hoà Thò An" is valid Unicode and also "Hồ Thị An" typed in a VNI font; one value cannot
-    tell (``text.legacy_readings``), the rest of the column can. The evidence is how often each
-    word occurs, at its place in the name (family, middle, given), in the column's names that
-    are certainly Unicode (holding a letter no legacy font produces, such as ị ơ ư ă đ, or
-    ASCII). A legacy reading replaces the Unicode one when the product over its words of
-    ``(count of the word + 1)`` is at least ``min_ratio`` times that of the Unicode reading:
-    "Thị" (in most women's names) against "Thò" (in none), "Vũ" against "Vò". Names with rare
-    words on both sides keep their Unicode reading.
+    tell (``text.legacy_readings``), the rest of the column can. The evidence (``counts``,
+    :func:`merge_name_evidence`) is how often each word occurs, at its place in the name (family,
+    middle, given), in the column's names that are certainly Unicode (holding a letter no legacy
+    font produces, such as ị ơ ư ă đ, or ASCII). A legacy reading replaces the Unicode one when
+    the product over its words of ``(count of the word + 1)`` is at least ``min_ratio`` times
+    that of the Unicode reading: "Thị" (in most women's names) against "Thò" (in none), "Vũ"
+    against "Vò". Names with rare words on both sides keep their Unicode reading.
     """
-    arr = pa.array(u.to_numpy(dtype=object, na_value=None), type=pa.string())
-    proven = np.asarray(pc.or_(pc.string_is_ascii(arr), pc.match_substring_regex(arr, _NOT_CP1252))
-                        .fill_null(False), bool)
-    counts: list[dict[str, int]] = [{}, {}, {}]
-    cands = []
-    for i, (value, rule) in enumerate(pairs):
-        if value is None:
-            continue
-        if proven[i]:
-            words = value.lower().split()
-            for pos, w in zip(_name_positions(words), words, strict=True):
-                counts[pos][w] = counts[pos].get(w, 0) + 1
-        elif rule is None or not rule.startswith("text_legacy"):
-            cands.append(i)
+    proven = _proven_unicode(u)
+    cands = [i for i, (value, rule) in enumerate(pairs)
+             if value is not None and not proven[i] and (rule is None or not rule.startswith("text_legacy"))]
     if not cands:
         return pairs
 
@@ -160,14 +153,129 @@ def _legacy_name_evidence(u: pd.Series, pairs: list[tuple[str | None, str | None
 
 
 def _text_pairs(u: pd.Series, *, name: bool) -> list[tuple[str | None, str | None]]:
-    """(repaired value, rule) for each distinct raw value of a text column."""
-    return [_fix_text(x, name) if isinstance(x, str) else (None, None) for x in u.tolist()]
+    """(repaired value, rule) for each distinct raw value of a text column (names through
+    :func:`_fix_name`, remembered)."""
+    if name:
+        return [_fix_name(x) if isinstance(x, str) else (None, None) for x in u.tolist()]
+    return [_fix_text(x, False) if isinstance(x, str) else (None, None) for x in u.tolist()]
 
 
-def _site_habit_pairs(u: pd.Series, codes: np.ndarray, plain: list[tuple[str | None, str | None]],
-                      pairs: list[tuple[str | None, str | None]], sites: pd.Series
+@lru_cache(maxsize=1 << 20)
+def _fix_name(s0: str) -> tuple[str | None, str | None]:
+    """``_fix_text`` of a name, remembered: a partitioned run reads each partition's names twice
+    (its evidence, then the repair) and most names recur in every partition. Bounded (about a
+    million names); :func:`forget_names` empties it once a cleansing is done."""
+    return _fix_text(s0, True)
+
+
+def forget_names() -> None:
+    """Empty the memory of :func:`_fix_name` (``audit.clean_doses`` does, when it is done)."""
+    _fix_name.cache_clear()
+
+
+def _proven_unicode(u: pd.Series) -> np.ndarray:
+    """Which distinct raw names are certainly Unicode: ASCII, or holding a letter no legacy font
+    produces."""
+    arr = pa.array(u.to_numpy(dtype=object, na_value=None), type=pa.string())
+    return np.asarray(pc.or_(pc.string_is_ascii(arr), pc.match_substring_regex(arr, _NOT_CP1252))
+                      .fill_null(False), bool)
+
+
+def _typing_evidence(u: pd.Series, plain: list[tuple[str | None, str | None]]) -> np.ndarray:
+    """Per distinct raw name, its evidence of a typing habit (``text.typing_evidence``, from the
+    repairs already made): 1 + the index in ``text.HABITS`` (repaired as TCVN3 or VNI, or
+    holding a letter no legacy font produces), 0 = none."""
+    kinds = text.HABITS
+    arr = pa.array(u.to_numpy(dtype=object, na_value=None), type=pa.string())
+    unicode = np.asarray(pc.and_(pc.invert(pc.string_is_ascii(arr)), pc.match_substring_regex(arr, _NOT_CP1252))
+                         .fill_null(False), bool)
+    evidence = np.array([kinds.index(r[12:]) + 1 if isinstance(r, str) and r.startswith("text_legacy_") else 0
+                         for _, r in plain], dtype=np.int64)
+    evidence[unicode] = kinds.index("unicode") + 1
+    return evidence
+
+
+def _name_evidence_frames(u: pd.Series, codes: np.ndarray, plain: list[tuple[str | None, str | None]],
+                          sites: pd.Series | None) -> NameEvidencePart:
+    """The evidence of one frame's names: its distinct certainly-Unicode names (raw, repaired)
+    and its distinct (site, name) pairs with their typing evidence (the name as a 64-bit hash)."""
+    proven = np.flatnonzero(_proven_unicode(u) & u.notna().to_numpy(bool))
+    names = pd.DataFrame({"raw": u.to_numpy(object)[proven],
+                          "repaired": pd.Series([plain[i][0] for i in proven.tolist()], dtype=object)})
+    names = names[names["repaired"].notna()]
+    if sites is None:
+        return NameEvidencePart(names, pd.DataFrame({"site": pd.Series(dtype=object),
+                                                     "name": pd.Series(dtype=np.uint64),
+                                                     "kind": pd.Series(dtype=np.int64)}))
+    site_codes, site_u = pd.factorize(sites)
+    evidence = _typing_evidence(u, plain)
+    ok = (site_codes >= 0) & (codes >= 0)
+    key = pd.unique(site_codes[ok].astype(np.int64) * (len(u) + 1) + codes[ok])
+    s_idx, n_idx = np.divmod(key, len(u) + 1)
+    keep = evidence[n_idx] > 0
+    s_idx, n_idx = s_idx[keep], n_idx[keep]
+    hashes = pd.util.hash_array(u.fillna("").to_numpy(object), categorize=False)
+    pairs = pd.DataFrame({"site": np.asarray(site_u, dtype=object)[s_idx], "name": hashes[n_idx],
+                          "kind": evidence[n_idx]})
+    return NameEvidencePart(names, pairs)
+
+
+@dataclass(frozen=True)
+class NameEvidencePart:
+    """One partition's share of the :class:`~vaxreport.cleansing.protocol.NameEvidence`: its
+    distinct certainly-Unicode names (``raw, repaired``) and distinct (site, name hash) pairs with
+    their typing evidence (``site, name, kind``). Parts are merged by union
+    (:func:`merge_name_evidence`): the evidence counts distinct names, not rows."""
+
+    names: pd.DataFrame
+    site_names: pd.DataFrame
+
+
+def name_evidence_part(df: pd.DataFrame) -> NameEvidencePart:
+    """The name evidence of ``df`` as ``standardise_text`` would see it (same rows, same step).
+
+    Examples:
+        >>> part = name_evidence_part(pd.DataFrame({"full_name": ["Lê Thị Hoa", "Hoà Thò An"],
+        ...                                         "site_code": ["S1", "S1"]}))
+        >>> part.names["repaired"].tolist(), part.site_names["kind"].tolist()
+        (['Lê Thị Hoa'], [3])
+    """
+    raw = to_text(df["full_name"])
+    codes, uniques = pd.factorize(raw)
+    u = pd.Series(uniques.to_numpy(dtype=object), dtype=object)
+    sites = to_text(df["site_code"]) if "site_code" in df else None
+    return _name_evidence_frames(u, codes, _text_pairs(u, name=True), sites)
+
+
+def merge_name_evidence(parts: list[NameEvidencePart]) -> NameEvidence:
+    """The run's :class:`~vaxreport.cleansing.protocol.NameEvidence` from every partition's
+    part: word counts over the distinct certainly-Unicode names, each site's habit over its
+    distinct names (``text.habits_from_evidence``). The order of ``parts`` does not matter.
+
+    Examples:
+        >>> ev = merge_name_evidence([name_evidence_part(pd.DataFrame({"full_name": ["Lê Thị Hoa"]})),
+        ...                           name_evidence_part(pd.DataFrame({"full_name": ["Lê Thị Hoa", "Lê Văn Bình"]}))])
+        >>> ev.word_counts[0]
+        {'lê': 2}
+    """
+    names = pd.concat([p.names for p in parts], ignore_index=True).drop_duplicates("raw")
+    counts: tuple[dict[str, int], dict[str, int], dict[str, int]] = ({}, {}, {})
+    for value in names["repaired"].tolist():
+        words = value.lower().split()
+        for pos, w in zip(_name_positions(words), words, strict=True):
+            counts[pos][w] = counts[pos].get(w, 0) + 1
+    pairs = pd.concat([p.site_names for p in parts], ignore_index=True).drop_duplicates(["site", "name"])
+    kinds = np.array([None, *text.HABITS], dtype=object)
+    by_site = text.habits_from_evidence(pd.Series(kinds[pairs["kind"].to_numpy(np.int64)], dtype=object),
+                                        pd.Series(pairs["site"].to_numpy(object), dtype=object))
+    habits = {str(site): str(h) for site, h in by_site.items() if h in ("tcvn3", "vni")}
+    return NameEvidence(word_counts=counts, site_habits=dict(sorted(habits.items())))
+
+
+def _site_habit_pairs(u: pd.Series, codes: np.ndarray, pairs: list[tuple[str | None, str | None]],
+                      sites: pd.Series, habits: dict[str, str]
                       ) -> tuple[np.ndarray, list[tuple[str | None, str | None]]]:
-    """Names decided by their site's typing habit (``text.site_habits``), per row.
+    """Names decided by their site's typing habit (``habits``: site → ``tcvn3``/``vni``), per row.
 
     A site types in one font: at a site whose names are mostly evidently TCVN3 (VNI), a name
     that is valid both ways ("Anh Tó", TCVN3 for "Anh Tú") is TCVN3 (VNI) too and is decoded
@@ -179,24 +287,9 @@ def _site_habit_pairs(u: pd.Series, codes: np.ndarray, plain: list[tuple[str | N
     ``(codes, pairs)`` extended with the site-specific readings.
     """
     site_codes, site_u = pd.factorize(sites)
-    kinds = text.HABITS
     legacy_kinds: tuple[Literal["tcvn3", "vni"], ...] = ("tcvn3", "vni")
-    # Evidence per distinct name (``text.typing_evidence``, from the repairs already made):
-    # repaired as legacy, or holding a letter no legacy font produces. 0 = none.
-    arr = pa.array(u.to_numpy(dtype=object, na_value=None), type=pa.string())
-    unicode = np.asarray(pc.and_(pc.invert(pc.string_is_ascii(arr)), pc.match_substring_regex(arr, _NOT_CP1252))
-                         .fill_null(False), bool)
-    evidence = np.array([kinds.index(r[12:]) + 1 if isinstance(r, str) and r.startswith("text_legacy_") else 0
-                         for _, r in plain], dtype=np.int64)
-    evidence[unicode] = 3
-    # The habit of each site from the evidence of its distinct (site, name) pairs (integer keys:
-    # cheap on millions of rows), by the rule of ``text.site_habits``.
-    ok = (site_codes >= 0) & (codes >= 0)
-    key = pd.unique(site_codes[ok].astype(np.int64) * (len(u) + 1) + codes[ok])
-    s_idx, n_idx = np.divmod(key, len(u) + 1)
-    named = np.array([None, *kinds], dtype=object)[evidence[n_idx]]
-    by_site = text.habits_from_evidence(pd.Series(named), pd.Series(s_idx)).reindex(range(len(site_u)))
-    habit = np.select([by_site.eq(k).to_numpy() for k in legacy_kinds], [1, 2], 0)
+    habit = np.array([legacy_kinds.index(h) + 1 if (h := habits.get(str(s))) in legacy_kinds else 0
+                      for s in site_u.tolist()], dtype=np.int64)
     row_h = np.append(habit, 0)[site_codes]  # code -1 (no site) picks the trailing 0
     out_pairs = list(pairs)
     out_codes = codes.copy()
@@ -250,10 +343,13 @@ def standardise_text(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         raw = to_text(df[col])
         codes, uniques = pd.factorize(raw)
         u = pd.Series(uniques.to_numpy(dtype=object), dtype=object)
-        plain = _text_pairs(u, name=name)
-        pairs = _legacy_name_evidence(u, plain, params.legacy_name_evidence) if name else plain
-        if name and "site_code" in df:  # per row: extra codes for site-specific readings
-            codes, pairs = _site_habit_pairs(u, codes, plain, pairs, to_text(df["site_code"]))
+        plain = pairs = _text_pairs(u, name=name)
+        if name:
+            sites = to_text(df["site_code"]) if "site_code" in df else None
+            evidence = params.name_evidence or merge_name_evidence([_name_evidence_frames(u, codes, plain, sites)])
+            pairs = _legacy_name_evidence(u, plain, params.legacy_name_evidence, evidence.word_counts)
+            if sites is not None:  # per row: extra codes for site-specific readings
+                codes, pairs = _site_habit_pairs(u, codes, pairs, sites, evidence.site_habits)
         values = [p[0] for p in pairs]
         # Keep the input array when nothing changed (saves memory on 3 M rows).
         new[col] = raw if values == u.tolist() else take_str(values, codes, df.index)

@@ -95,10 +95,20 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str], *, private: bo
         (True, True)
     """
     path = Path(path)
-    table = pa.Table.from_pandas(df, preserve_index=None)
+    table = _contiguous(pa.Table.from_pandas(df, preserve_index=None))
     atomic_write(path, lambda fh: pq.write_table(table, fh, compression="zstd",
                                                   compression_level=1), private=private)
     return path
+
+
+def _contiguous(table: pa.Table) -> pa.Table:
+    """``table`` with each column in one chunk. The Parquet writer's pages and dictionary
+    fallbacks follow the chunks, so the same values held in other chunks (a frame concatenated
+    from partitions) would give other bytes. Single-chunk columns are not copied."""
+    if all(col.num_chunks <= 1 for col in table.columns):
+        return table
+    return pa.Table.from_arrays([col.combine_chunks() if col.num_chunks > 1 else col for col in table.columns],
+                                schema=table.schema)
 
 
 def _jsonable(obj: Any) -> Any:

@@ -10,6 +10,8 @@ numbers and the key is usually the earliest registration), and ``person_id`` is
 also the cluster's *survivor* in :func:`person_merges` (the code the sites are asked to merge the
 other records into). So the id depends only on which records a cluster holds, never on row order
 or partitioning, and a cluster that keeps its smallest code keeps its id from month to month.
+Given last month's run, stage 1 goes further (:mod:`vaxreport.linkage.carry`): a person keeps last
+month's id whenever their cluster keeps any of that person's codes (merges and splits listed).
 
 Why a hash and not the code itself: ``person_id`` stays an ``int64`` everywhere (facts, doses,
 worklists; 8 bytes and integer joins), and it is not the platform's code printed in the

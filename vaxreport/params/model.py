@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from vaxreport.engine import EngineSpec
 from vaxreport.exceptions import ParamsError
 from vaxreport.params.check import (
     MISSING,
@@ -162,6 +163,12 @@ class RunParams:
             the ``Đã sửa (x)`` column filled (resolved against the YAML's folder); default: the
             inputs' ``worklist_returns/`` subfolder when it exists
             (``vaxreport.reporting.worklist_returns``).
+        engine: where stage 1 runs (``vaxreport.engine.EngineSpec``: ``embedded`` by default, or
+            ``dask`` with workers, partitions, a scheduler address).
+        previous_run: last month's run folder (resolved against the YAML's folder), whose person
+            ids this run carries over (``vaxreport.linkage.carry``) and whose worklists it
+            follows up; default: the previous period's folder beside this run's, when that run
+            completed.
         review_decisions: CSV of clerical review decisions (``person_a, person_b, decision``
             = ``same``/``different``, optional ``reviewer, decided_on, note``; resolved against
             the YAML's folder), replayed by the linkage every run
@@ -192,6 +199,8 @@ class RunParams:
     districts: tuple[DistrictParams, ...] = ()
     thresholds: Thresholds = field(default_factory=Thresholds)
     worklist_returns: Path | None = None
+    engine: EngineSpec = field(default_factory=EngineSpec)
+    previous_run: Path | None = None
     review_decisions: Path | None = None
     source: Path | None = None
 
@@ -508,6 +517,10 @@ def _build(data: Any, base_dir: Path, source: Path | None) -> RunParams:
     kw["targets"] = _targets(data.get("targets"), pr)
     kw["deadlines"] = _deadlines(data.get("deadlines"), pr)
     kw["thresholds"] = _thresholds(data.get("thresholds"), pr)
+    try:
+        kw["engine"] = EngineSpec.parse(data.get("engine"), base_dir=base_dir)
+    except ValueError as exc:
+        pr.add("engine", str(exc).removeprefix("engine: "))
     base = {"district_parent": f"{kw.get('agency', RunParams.agency)} {kw['province_name'].upper()}",
             "agency": kw.get("agency", RunParams.agency), "place": kw["place"],
             "district_signatory": Signatory()}
@@ -520,9 +533,8 @@ def _build(data: Any, base_dir: Path, source: Path | None) -> RunParams:
 
 
 def _required(get: _Reader, pr: Problems, kw: dict[str, Any], base_dir: Path) -> tuple[int, int] | None:
-    """``period``, ``report_date``, ``inputs`` (and the optional ``worklist_returns`` folder and
-    ``review_decisions`` file) into
-    ``kw``; the (year, month) of the period."""
+    """``period``, ``report_date``, ``inputs`` (and the optional ``worklist_returns`` and
+    ``previous_run`` folders and ``review_decisions`` file) into ``kw``; the (year, month) of the period."""
     period = get("period", lambda v, w: as_text(v, w, pr), required=True, hint=' ("YYYY-MM")')
     month: tuple[int, int] | None = None
     if isinstance(period, str):
@@ -541,10 +553,11 @@ def _required(get: _Reader, pr: Problems, kw: dict[str, Any], base_dir: Path) ->
         kw["inputs"] = (folder if folder.is_absolute() else base_dir / folder).resolve()
     if isinstance(report_date, dt.date):
         kw["report_date"] = report_date
-    returns = get("worklist_returns", lambda v, w: as_text(v, w, pr, allow_empty=False))
-    if isinstance(returns, str):
-        folder = Path(returns).expanduser()
-        kw["worklist_returns"] = (folder if folder.is_absolute() else base_dir / folder).resolve()
+    for key in ("worklist_returns", "previous_run"):
+        value = get(key, lambda v, w: as_text(v, w, pr, allow_empty=False))
+        if isinstance(value, str):
+            folder = Path(value).expanduser()
+            kw[key] = (folder if folder.is_absolute() else base_dir / folder).resolve()
     decisions = get("review_decisions", lambda v, w: as_text(v, w, pr, allow_empty=False))
     if isinstance(decisions, str):
         path = Path(decisions).expanduser()

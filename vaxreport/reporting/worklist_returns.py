@@ -20,7 +20,6 @@ Examples:
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,8 +34,8 @@ from vaxreport.reporting.worklists import COLUMNS, KINDS
 if TYPE_CHECKING:
     from vaxreport.params import RunParams
 
-__all__ = ["FOLDER", "SUMMARY_COLUMNS", "add_to_report", "check_returns", "read_returns",
-           "returns_folder", "returns_paragraph", "summarise"]
+__all__ = ["FOLDER", "SUMMARY_COLUMNS", "add_to_report", "check_returns", "fixed_clause", "largest",
+           "read_returns", "returns_folder", "returns_paragraph", "summarise"]
 
 #: Default folder name, inside the period's inputs folder.
 FOLDER = "worklist_returns"
@@ -120,6 +119,21 @@ def summarise(checked: pd.DataFrame, site_district: pd.Series, site_names: pd.Se
     return g.loc[:, SUMMARY_COLUMNS].astype({"site_code": "string", "kind": "string"})
 
 
+def fixed_clause(fixed: int, listed: int) -> str:
+    """"đối chiếu với dữ liệu kỳ này: F bản ghi đã được sửa (P%)" (P from the two counts).
+
+    >>> fixed_clause(3, 4)
+    'đối chiếu với dữ liệu kỳ này: 3 bản ghi đã được sửa (75,00%)'
+    """
+    return f"đối chiếu với dữ liệu kỳ này: {fmt_int(fixed)} bản ghi đã được sửa ({fmt_pct(fixed, listed)})"
+
+
+def largest(counts: pd.DataFrame, by: str, column: str) -> pd.Series:
+    """``column`` summed per ``by``, the positive sums only, largest first (ties in ``by`` order)."""
+    total = counts.groupby(by, sort=True)[column].sum()
+    return total[total > 0].sort_values(ascending=False, kind="stable")
+
+
 def returns_paragraph(summary: pd.DataFrame) -> Paragraph | None:
     """Section II's sentence on last month's returned worklists, or None when none came back.
 
@@ -135,11 +149,10 @@ def returns_paragraph(summary: pd.DataFrame) -> Paragraph | None:
         return None
     marked, fixed, not_fixed = (int(summary[c].sum()) for c in ("marked", "fixed", "not_fixed"))
     text = (f"Theo danh sách điều chỉnh kỳ trước, các cơ sở tiêm chủng báo cáo đã sửa {fmt_int(marked)} bản ghi; "
-            f"đối chiếu với dữ liệu kỳ này: {fmt_int(fixed)} bản ghi đã được sửa ({fmt_pct(fixed, marked)})")
+            + fixed_clause(fixed, marked))
     if not_fixed:
-        by_site = summary.assign(label=summary["site_name"].fillna(summary["site_code"])).groupby(
-            "label", sort=True)["not_fixed"].sum()
-        top = by_site[by_site > 0].sort_values(ascending=False, kind="stable").head(3)
+        by_site = summary.assign(label=summary["site_name"].fillna(summary["site_code"]))
+        top = largest(by_site, "label", "not_fixed").head(3)
         where = "; ".join(f"{name} ({fmt_int(int(n))})" for name, n in top.items())
         text += f", {fmt_int(not_fixed)} bản ghi vẫn còn lỗi, tập trung tại: {where}"
     return Paragraph(text + ".")
@@ -148,9 +161,4 @@ def returns_paragraph(summary: pd.DataFrame) -> Paragraph | None:
 def add_to_report(doc: ReportDoc, summary: pd.DataFrame) -> ReportDoc:
     """``doc`` with :func:`returns_paragraph` at the end of section II (the second section);
     unchanged when no worklist came back. Does not mutate ``doc``."""
-    para = returns_paragraph(summary)
-    if para is None or len(doc.sections) < 2:
-        return doc
-    sections = list(doc.sections)
-    sections[1] = dataclasses.replace(sections[1], blocks=[*sections[1].blocks, para])
-    return dataclasses.replace(doc, sections=sections)
+    return doc.with_block(1, returns_paragraph(summary))

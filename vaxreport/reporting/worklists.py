@@ -58,6 +58,12 @@ COLUMNS: dict[str, tuple[str, int]] = {
     "suggestion": ("Đề nghị điều chỉnh", 60),
 }
 
+#: columns every worklist row carries besides :data:`COLUMNS` (kept in ``worklists.parquet``, not
+#: shown in the site workbooks): ``person_id``, the stable id of the person (a line can be followed
+#: from month to month, :mod:`vaxreport.reporting.followup`).
+KEY_COLUMNS: tuple[str, ...] = ("person_id",)
+_ALL_COLUMNS = [*COLUMNS, *KEY_COLUMNS]
+
 _FIELD_VI = {"full_name": "họ tên", "birth_date": "ngày sinh", "gender": "giới tính"}
 _GENDER_VI = {"M": "Nam", "F": "Nữ"}
 _DOSE_COLUMNS = ("record_id", "person_ref", "person_id", "full_name", "birth_date",
@@ -129,6 +135,13 @@ def mask_phone(s: pd.Series) -> pd.Series:
     return _mask(s, 2, 2)
 
 
+def _ids(s: pd.Series) -> pd.Series:
+    """``person_id`` as ``Int64``; refuses floats (a 63-bit id held as a float has lost digits)."""
+    if pd.api.types.is_float_dtype(s.dtype) and s.notna().any():
+        raise TypeError("person_id held as floats: 63-bit ids would lose their last digits")
+    return pd.Series(pd.array(s.astype("Int64") if len(s) else [], dtype="Int64"), index=s.index)
+
+
 def _fmt_date(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s, errors="coerce").dt.strftime("%d/%m/%Y").astype("string")
 
@@ -153,6 +166,7 @@ def _record_info(rows: pd.DataFrame) -> pd.DataFrame:
         "vaccine": col("vaccine").astype("string"),
         "dose_number": pd.array(col("dose_number"), dtype="Int64"),
         "dose_date": _fmt_date(col("dose_date")),
+        "person_id": _ids(col("person_id")),
     }, index=rows.index)
 
 
@@ -166,15 +180,16 @@ def _table(info: pd.DataFrame, code: pd.Series | str, problem: pd.Series,
     out = info.assign(code=code_s.to_numpy(), problem=problem.astype("string").to_numpy(),
                       suggestion=suggestion.astype("string").to_numpy())
     out.insert(0, "priority", code_s.map(codes["priority"]).astype("Int64").to_numpy())
-    return out.loc[:, list(COLUMNS)]
+    return out.loc[:, _ALL_COLUMNS]
 
 
-_INTEGER_COLUMNS = ("priority", "birth_year", "dose_number")
+_INTEGER_COLUMNS = ("priority", "birth_year", "dose_number", "person_id")
 
 
 def _typed(t: pd.DataFrame) -> pd.DataFrame:
     """The worklist column types: integers as ``Int64`` (numeric cells), the rest strings."""
-    return t.astype({c: "Int64" if c in _INTEGER_COLUMNS else "string" for c in COLUMNS})
+    return t.reindex(columns=_ALL_COLUMNS).astype(
+        {c: "Int64" if c in _INTEGER_COLUMNS else "string" for c in _ALL_COLUMNS})
 
 
 def _finalise(t: pd.DataFrame) -> pd.DataFrame:
@@ -186,9 +201,9 @@ def _finalise(t: pd.DataFrame) -> pd.DataFrame:
     if dup.any():  # rare: several problems of one kind on one record
         d = t[dup].assign(_key=key[dup]).sort_values(["_key", "priority", "code"])
         agg = d.groupby("_key", sort=False).agg(
-            {**{c: "first" for c in COLUMNS if c not in ("problem", "suggestion", "code")},
+            {**{c: "first" for c in _ALL_COLUMNS if c not in ("problem", "suggestion", "code")},
              "code": ";".join, "problem": "; ".join, "suggestion": "; ".join})
-        t = pd.concat([t[~dup], agg.loc[:, list(COLUMNS)]], ignore_index=True)
+        t = pd.concat([t[~dup], agg.loc[:, _ALL_COLUMNS]], ignore_index=True)
     t = t.sort_values(["priority", "site_code", "person_ref", "record_id", "code"],
                       na_position="last", kind="stable")
     return _typed(t.reset_index(drop=True))
@@ -294,6 +309,9 @@ def _duplicate_person_table(refs: pd.DataFrame, merges: pd.DataFrame, codes: pd.
     listed = rows(refs["person_ref"].isin(m["person_ref"]).to_numpy(bool)).set_index("person_ref")
     merged = listed.reindex(m["person_ref"]).reset_index()
     merged["person_ref"] = m["person_ref"].to_numpy()
+    # the merges' own ids: a record with no kept dose is missing from ``listed``, and the reindex
+    # then holds the ids as floats (63-bit ids lose their last digits)
+    merged["person_id"] = pd.array(m["person_id"].to_numpy(), dtype="Int64")
     merged.index = m.index
     surv_site = m["survivor_ref"].map(by_ref["site_name"] if "site_name" in by_ref
                                       else by_ref["site_code"]).astype("string")
@@ -445,7 +463,7 @@ def to_table(worklists: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 def from_table(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Inverse of :func:`to_table`: ``{kind: DataFrame}`` for every kind of :data:`KINDS`."""
     kind = table["kind"].astype("string").to_numpy(object)
-    cols = list(COLUMNS)
+    cols = [c for c in _ALL_COLUMNS if c in table.columns]  # a table of an older run: no person_id
     return {k: _typed(table.loc[kind == k, cols].reset_index(drop=True)) for k in KINDS}
 
 

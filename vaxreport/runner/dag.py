@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import json
 import multiprocessing
 import os
 import shutil
@@ -220,18 +221,25 @@ def write_inputs(out: Path, inputs: dict[str, str]) -> Path:
 
 
 def run(params_path: Path, *, out: Path | None = None, districts: list[str] | None = None, jobs: int = 2,
-        force: bool = False, progress: bool = True, notebooks: Path | None = None) -> RunResult:
+        force: bool = False, progress: bool = True, notebooks: Path | None = None,
+        engine: dict[str, Any] | None = None) -> RunResult:
     """Run the monthly job: cleanse, then each district in parallel, then the province roll-up.
 
     One failing district does not stop the others; the province roll-up uses the districts that
     succeeded and says which did not. ``manifest.json`` is written last; until then the folder
     holds ``RUN-INCOMPLETE.txt``. ``notebooks`` is the folder of the three stage notebooks
-    (default: the project's ``notebooks/``; tests pass a copy).
+    (default: the project's ``notebooks/``; tests pass a copy). ``engine`` overrides the params'
+    ``engine:`` for stage 1 (``vaxreport.engine.EngineSpec`` fields; the command line's flags).
     """
     from vaxreport.params import RunParams
+    from vaxreport.runner.previous import previous_run
 
     params_path = Path(params_path).resolve()
     p = RunParams.from_yaml(params_path)
+    try:
+        p.engine.with_overrides(**(engine or {}))
+    except (TypeError, ValueError) as exc:
+        raise RunError(str(exc)) from exc
     out = Path(out) if out is not None else Path("outputs") / p.period
     out = out.resolve()
     chosen = p.district_codes()
@@ -240,6 +248,7 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
         if unknown:
             raise RunError(f"unknown district codes {unknown}; known: {chosen}")
         chosen = [d for d in chosen if d in set(districts)]
+    previous_run(p, out)  # a previous_run: that is no completed run (or is this one) fails before anything
     nb_dir = Path(notebooks) if notebooks is not None else notebooks_dir()
     started = datetime.now(UTC)
     t0 = time.perf_counter()
@@ -252,7 +261,8 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
         (out / "cleansed").mkdir(mode=0o700)  # personal data: owner only
         write_inputs(out, inputs)
         cleanse = execute("cleanse", "province-wide", nb_dir / "cleanse.ipynb",
-                          out / "cleansed" / "cleanse.ipynb", common, run_dir=out)
+                          out / "cleansed" / "cleanse.ipynb", {**common, "engine": json.dumps(engine or {})},
+                          run_dir=out)
         runs.append(cleanse)
         _tick(progress, cleanse)
         if cleanse.ok:
@@ -267,9 +277,15 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
             _tick(progress, province)
         seconds = time.perf_counter() - t0
         write_manifest(out, params_path=params_path, params=p.to_dict(), inputs=inputs, notebooks=runs,
-                        started=started, seconds=seconds)
+                        started=started, seconds=seconds, engine=_engine_record(out))
         (out / INCOMPLETE_NAME).unlink()
     return RunResult(out=out, notebooks=runs, seconds=seconds, resumed_note=note)
+
+
+def _engine_record(out: Path) -> dict[str, Any] | None:
+    """What stage 1 recorded of where it ran (``cleansed/engine.json``), if it got that far."""
+    path = layout.cleansed_dir(out) / layout.ENGINE_JSON
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def _tick(progress: bool, nb: NotebookRun) -> None:

@@ -202,7 +202,8 @@ def _versions() -> dict[str, str]:
 
 
 def write_manifest(out: Path, *, params_path: Path, params: dict[str, Any], inputs: dict[str, str],
-                    notebooks: list[NotebookRun], started: datetime, seconds: float) -> Path:
+                    notebooks: list[NotebookRun], started: datetime, seconds: float,
+                    engine: dict[str, Any] | None = None) -> Path:
     manifest = {
         "vaxreport_manifest": 1,
         "started_utc": started.isoformat(timespec="seconds"),
@@ -215,6 +216,7 @@ def write_manifest(out: Path, *, params_path: Path, params: dict[str, Any], inpu
         "params": params,
         "inputs": inputs,
         "notebooks": [asdict(nb) for nb in notebooks],
+        "engine": engine,
     }
     path = out / MANIFEST
     write_json(manifest, path)

@@ -10,7 +10,10 @@ parameters get the tiny example province (:func:`open_run`).
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,9 +22,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pandas as pd
 
 from vaxreport import frames, layout
+from vaxreport.engine import Engine, EngineSpec
 from vaxreport.facts import Facts, build_facts, check_conservation
 from vaxreport.io.write import sha256_file, write_json, write_parquet
-from vaxreport.params import RunParams, previous_period
+from vaxreport.params import RunParams
+from vaxreport.runner.previous import carry_over, follow_up_worklists, period_of, previous_run
 
 if TYPE_CHECKING:
     from vaxreport.cleansing.audit import CleanResult
@@ -104,10 +109,13 @@ class StageOne:
 
     p: RunParams
     run_dir: Path
+    engine: dict[str, Any] | str | None = None  # overrides of ``p.engine`` (``vaxreport run --engine``)
+    spec: EngineSpec = field(init=False)
     inputs: Inputs = field(init=False)
     cleaned: CleanResult = field(init=False)
     persons: pd.DataFrame = field(init=False)
     labels: pd.Series = field(init=False)
+    id_changes: pd.DataFrame = field(init=False)
     survivors: pd.DataFrame = field(init=False)
     reconciled: ReconcileResult = field(init=False)
     verification: pd.DataFrame = field(init=False)
@@ -117,6 +125,12 @@ class StageOne:
     review: DecisionOutcome = field(init=False)
     review_queue: pd.DataFrame = field(init=False)
     _pending: PendingWrites | None = field(init=False, default=None)
+    _engine: Engine | None = field(init=False, default=None)
+    _phases: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        overrides = json.loads(self.engine) if isinstance(self.engine, str) and self.engine else self.engine
+        self.spec = self.p.engine.with_overrides(**(overrides or {}))
 
     SECTIONS: ClassVar[tuple[str, ...]] = ("load", "cleanse", "link", "reconcile", "verify", "build_facts",
                                            "build_worklists", "save")
@@ -132,26 +146,92 @@ class StageOne:
         """Parse and repair every field; returns the per-step log."""
         from vaxreport.cleansing import audit
 
-        self.cleaned = audit.clean_doses(self.inputs.doses, params=clean_params(self.p))
+        params = clean_params(self.p)
+        partitions = self.spec.partition_count(len(self.inputs.doses))
+        with self._phase("cleanse", partitions=partitions):
+            if self.spec.executor == "embedded" and partitions == 1:
+                self.cleaned = audit.clean_doses(self.inputs.doses, params=params)
+            else:
+                self.cleaned = self._clean_partitioned(params, partitions)
         self.inputs = slim_inputs(self.inputs)  # the raw dose columns are no longer needed
         return self.cleaned.log
 
+    def _clean_partitioned(self, params: CleanParams, partitions: int) -> CleanResult:
+        """The cleansing over ``partitions`` buckets of the rows (``cleansing.phases``) on the
+        run's engine; Dask workers read each bucket from a Parquet file in the scratch folder.
+        The raw dose columns leave this process as soon as the buckets are made."""
+        from vaxreport.cleansing import phases
+        from vaxreport.runner.dask_engine import scratch_dir
+
+        engine = self.open_engine()
+        parts: list[Any] = phases.split_rows(self.inputs.doses, partitions, province_code=params.province_code)
+        self.inputs = slim_inputs(self.inputs)
+        if self.spec.executor == "dask":
+            parts = phases.write_partitions(parts, scratch_dir(self.spec, self.run_dir) / "doses")
+        return phases.clean_partitioned(parts, params, engine)
+
+    def _reconcile_partitioned(self, data: pd.DataFrame, partitions: int) -> ReconcileResult:
+        """Reconciliation over buckets of whole persons (``linkage.partitioned``), the doses
+        re-bucketed by ``person_id``; Dask workers read each bucket from the scratch folder."""
+        from vaxreport.cleansing import phases
+        from vaxreport.linkage import partitioned
+        from vaxreport.runner.dask_engine import scratch_dir
+
+        engine = self.open_engine()
+        parts: list[Any] = partitioned.split_by_person(data, partitions)
+        del data
+        if self.spec.executor == "dask":
+            parts = phases.write_partitions(parts, scratch_dir(self.spec, self.run_dir) / "by-person", index=True)
+        return partitioned.reconcile_partitioned(parts, engine)
+
+    def open_engine(self) -> Engine:
+        """The run's engine (started on first use; :meth:`close` stops it)."""
+        if self._engine is None:
+            from vaxreport.runner.dask_engine import open_engine
+
+            self._engine = open_engine(self.spec, self.run_dir)
+        return self._engine
+
+    def close(self) -> None:
+        """Stop the engine (a Dask cluster started for the run) and remove the scratch folder."""
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    @contextmanager
+    def _phase(self, name: str, **facts: Any) -> Iterator[None]:
+        """Time one phase (wall and this process's CPU) for ``cleansed/engine.json``."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self._phases[name] = {**facts, "wall_s": round(time.perf_counter() - wall, 3),
+                              "driver_cpu_s": round(time.process_time() - cpu, 3)}
+
+    def engine_record(self) -> dict[str, Any]:
+        """What ``cleansed/engine.json`` and the manifest record of where stage 1 ran."""
+        described = self._engine.describe() if self._engine is not None else {"executor": self.spec.executor}
+        return {"spec": self.spec.to_dict(), "engine": described, "phases": self._phases}
+
     def link(self) -> str:
         """Find the same person across records (province-wide) and name each person by their
-        smallest person code (a stable ``person_id``); returns a one-line summary."""
+        smallest person code (a stable ``person_id``), or by last month's id when the person keeps
+        one of last month's codes (:mod:`vaxreport.linkage.carry`); returns a one-line summary."""
         from vaxreport import linkage
         from vaxreport.linkage.persons import person_ids, person_records
         from vaxreport.linkage.review import link_and_queue
 
         self.persons = person_records(self.cleaned.data)
         res, self.review_queue = link_and_queue(self.p, self.persons, self.cleaned.data)
-        self.labels = person_ids(self.persons, pd.Series(res.labels, index=self.persons.index))
+        carried, previous = carry_over(self.p, self.run_dir, self.persons["person_ref"],
+                                       person_ids(self.persons, pd.Series(res.labels, index=self.persons.index)))
+        self.labels, self.id_changes = carried.ids, carried.changes
         self.survivors = linkage.survivors(self.persons, self.labels)
         self.review = res.review
         # the person records are taken: from here on the low-cardinality text is held as codes
         self.cleaned = replace(self.cleaned, data=frames.categorize(self.cleaned.data, LOW_CARDINALITY))
-        line = f"{len(self.persons):,} person records → {len(self.survivors):,} persons"
-        return line if self.p.review_decisions is None else f"{line}; {self.review.line()}"
+        since = "" if previous is None else f"; ids since {period_of(previous)}: " + ", ".join(
+            f"{why} {n:,}" for why, n in carried.counts().items())
+        review = "" if self.p.review_decisions is None else f"; {self.review.line()}"
+        return f"{len(self.persons):,} person records → {len(self.survivors):,} persons{since}{review}"
 
     def reconcile(self) -> pd.DataFrame:
         """Collapse duplicate doses, order each person's doses, find sequence problems; the
@@ -160,8 +240,14 @@ class StageOne:
         from vaxreport.linkage import doses
         from vaxreport.linkage.persons import with_person_id
 
-        self.reconciled = doses.reconcile(with_person_id(self.cleaned.data, self.persons, self.labels))
+        data = with_person_id(self.cleaned.data, self.persons, self.labels)
         self.cleaned = without_data(self.cleaned)  # superseded by reconciled.data
+        partitions = self.spec.partition_count(len(data))
+        with self._phase("reconcile", partitions=partitions):
+            if self.spec.executor == "embedded" and partitions == 1:
+                self.reconciled = doses.reconcile(data)
+            else:
+                self.reconciled = self._reconcile_partitioned(data, partitions)
         tables = self._reconciled_tables()
         self._pending = PendingWrites(_parquet_jobs(layout.cleansed_dir(self.run_dir), tables, private=True))
         return self.reconciled.findings.groupby(["code", "label_vi"]).size().rename("n").reset_index()
@@ -206,7 +292,8 @@ class StageOne:
 
         out = layout.cleansed_dir(self.run_dir)
         private = {**self._reconciled_tables(), "persons": self.survivors.reset_index(),
-                   "verification": self.verification, "review_queue": self.review_queue}
+                   "verification": self.verification, "id_changes": self.id_changes,
+                   "review_queue": self.review_queue}
         write_json(asdict(self.review) | {"unknown": len(self.review.unknown),  # counts only: no person codes
                                           "configured": self.p.review_decisions is not None},
                    layout.review_summary(self.run_dir))
@@ -219,10 +306,15 @@ class StageOne:
                        "merged_duplicates": len(self.reconciled.merged), "quarantined": len(self.cleaned.quarantine)}
         check_conservation(self.counts)
         write_json(self.counts, out / layout.CONSERVATION)
+        write_json(self.engine_record(), out / layout.ENGINE_JSON)
+        self.close()
         table = wl.to_table(self.worklists)
         table["district_code"] = table["site_code"].map(_site_district(self.facts.doses)).astype("string")
         write_parquet(table, layout.worklists_table(self.run_dir), private=True)
         write_parquet(check_worklist_returns(self.p, table, self.facts.doses), layout.returns_table(self.run_dir),
+                      private=False)
+        person_of = pd.Series(self.labels.to_numpy(), index=self.persons["person_ref"].to_numpy())
+        write_parquet(follow_up_worklists(self.p, self.run_dir, table, person_of), layout.followup_table(self.run_dir),
                       private=False)
         workbooks.write_summary_workbook(self.worklists, layout.worklists_dir(self.run_dir),
                                          province_name=self.p.province_name, period=self.p.period)
@@ -235,8 +327,11 @@ class StageOne:
 
     def run(self) -> dict[str, int]:
         """Every section in order; returns the row-conservation counts."""
-        for section in self.SECTIONS:
-            getattr(self, section)()
+        try:
+            for section in self.SECTIONS:
+                getattr(self, section)()
+        finally:
+            self.close()
         return self.counts
 
     def _reconciled_tables(self) -> dict[str, pd.DataFrame]:
@@ -265,13 +360,28 @@ def with_worklist_returns(doc: ReportDoc, run_dir: Path | str, district_code: st
     sites, or all for the province); unchanged when none came back or stage 1 checked none."""
     from vaxreport.reporting import worklist_returns as wr
 
-    path = layout.returns_table(run_dir)
+    summary = _district_counts(layout.returns_table(run_dir), district_code)
+    return doc if summary is None else wr.add_to_report(doc, summary)
+
+
+def with_worklist_followup(doc: ReportDoc, run_dir: Path | str, district_code: str | None) -> ReportDoc:
+    """``doc`` with the sentence on last month's worklist lines fixed by now in section II (the
+    district's lines, or all for the province); unchanged when there were none."""
+    from vaxreport.reporting import followup
+
+    summary = _district_counts(layout.followup_table(run_dir), district_code)
+    return doc if summary is None else doc.with_block(1, followup.followup_paragraph(summary))
+
+
+def _district_counts(path: Path, district_code: str | None) -> pd.DataFrame | None:
+    """A stage-1 counts table (``district_code`` column): the district's rows, or all for the
+    province; None when stage 1 wrote none."""
     if not path.exists():
-        return doc
+        return None
     summary = pd.read_parquet(path)
     if district_code is not None:
         summary = summary[summary["district_code"].eq(district_code).fillna(False).to_numpy(bool)]
-    return wr.add_to_report(doc, summary)
+    return summary
 
 
 def with_review_decisions(doc: ReportDoc, run_dir: Path | str) -> ReportDoc:
@@ -334,7 +444,8 @@ def render_report(doc: ReportDoc, facts: Facts, indicators: ReportMetrics, p: Ru
     from vaxreport.reporting.report import write_pdf
 
     if run_dir is not None:
-        doc = with_worklist_returns(with_review_decisions(doc, run_dir), run_dir, unit_code)
+        doc = with_review_decisions(doc, run_dir)
+        doc = with_worklist_returns(with_worklist_followup(doc, run_dir, unit_code), run_dir, unit_code)
     pdf = write_pdf(doc, out / "report.pdf", timestamp=report_timestamp(p))
     write_editable(doc, indicators, out, p, run_dir)
     summary = metrics.metrics_json(facts, unit_code=unit_code, unit_name=unit_name, period=p.period,
@@ -408,10 +519,11 @@ def district_rollup(run_dir: Path | str, p: RunParams) -> tuple[pd.DataFrame, li
 
 
 def previous_metrics(run_dir: Path | str, p: RunParams, code: str | None, name: str) -> dict[str, Any] | None:
-    """The same unit's ``metrics.json`` in the previous period's run folder, beside this one
-    (``outputs/2022-04`` for ``outputs/2022-05``), if that run completed; else None."""
-    previous = Path(run_dir).resolve().parent / previous_period(p.period)
-    if not (previous / layout.MANIFEST).exists():
+    """The same unit's ``metrics.json`` in last month's run (``previous_run:``, else the previous
+    period's folder beside this one: ``outputs/2022-04`` for ``outputs/2022-05``), if that run
+    completed; else None."""
+    previous = previous_run(p, run_dir)
+    if previous is None:
         return None
     path = layout.unit_path(previous, code, name) / "metrics.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None

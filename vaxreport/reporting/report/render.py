@@ -18,7 +18,7 @@ import math
 import os
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
@@ -158,6 +158,15 @@ class ReportDoc:
     recipients: list[str]
     signatory: Signatory
     footer_note: str | None = None
+
+    def with_block(self, section: int, block: Block | None) -> ReportDoc:
+        """A copy with ``block`` at the end of ``sections[section]``; the same document when
+        ``block`` is None or there is no such section. Does not mutate ``self``."""
+        if block is None or not 0 <= section < len(self.sections):
+            return self
+        sections = list(self.sections)
+        sections[section] = replace(sections[section], blocks=[*sections[section].blocks, block])
+        return replace(self, sections=sections)
 
 
 def _is_missing(v: object) -> bool:
