@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("reporting",),
     ("synth",),
     ("runner",),
-    ("explore", "cli", "__init__"),
+    ("explore", "review_desk", "cli", "__init__"),
 ]
 MAX_MODULE_LINES = 800
 MAX_FUNCTION_LINES = 100

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vaxreport.engine import EngineSpec
 from vaxreport.exceptions import ConservationError
 from vaxreport.facts import (
     age_group,
@@ -34,6 +35,7 @@ from vaxreport.facts import (
     site_districts,
 )
 from vaxreport.layout import unit_dir
+from vaxreport.linkage.decisions import DecisionOutcome
 from vaxreport.linkage.persons import PERSON_FIELDS, person_id_valid, person_merges, person_records, with_person_id
 from vaxreport.params import RunParams, previous_period
 from vaxreport.reporting import metrics
@@ -307,7 +309,8 @@ def _stage_one(run_dir: Path) -> StageOne:
     """A stage 1 at its last section, with tiny tables in place of a province's."""
     frame = lambda n, tag: pd.DataFrame({"record_id": [f"{tag}{i}" for i in range(n)],  # noqa: E731
                                          "value": pd.array(range(n), dtype="Int64")})
-    p = SimpleNamespace(**vars(_params("2022-05")), inputs=run_dir / "inputs", worklist_returns=None)
+    p = SimpleNamespace(**vars(_params("2022-05")), inputs=run_dir / "inputs", worklist_returns=None,
+                        review_decisions=None, engine=EngineSpec())
     s = StageOne(p, run_dir)
     s.cleaned = SimpleNamespace(quarantine=frame(2, "q"), audit=frame(3, "a"))  # type: ignore[assignment]
     s.reconciled = SimpleNamespace(data=frame(5, "d"), merged=frame(1, "m"),  # type: ignore[assignment]
@@ -319,6 +322,8 @@ def _stage_one(run_dir: Path) -> StageOne:
     s.facts = SimpleNamespace(doses=frame(8, "x").assign(site_code="s", district_code="164"),  # type: ignore[assignment]
                               tables=lambda: {"doses": frame(8, "x")})
     s.worklists = {}
+    s.review_queue = frame(2, "r")
+    s.review = DecisionOutcome()
     return s
 
 
@@ -338,9 +343,10 @@ def test_tables_written_in_the_background_are_the_same_files(tmp_path, monkeypat
     assert early._pending.names == {"doses", "merged_doses", "quarantine", "audit", "findings"}
     assert direct == early.save() == {"raw": 8, "cleansed": 5, "merged_duplicates": 1, "quarantined": 2}
     files = _saved_files(tmp_path / "a")
-    # 8 personal tables, 1 fact table, the returned worklists checked and last month's lines followed up
-    # (none: counts tables empty), worklists table, conservation.json
-    assert len(files) == 13
+    # 9 personal tables (with id_changes and the review queue), 1 fact table, the returned worklists checked
+    # and last month's lines followed up (none: counts tables empty), what the review decisions did
+    # (counts), the worklists table, conservation.json, engine.json
+    assert len(files) == 16
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
         assert ((tmp_path / "b" / rel).stat().st_mode & 0o777) == ((tmp_path / "a" / rel).stat().st_mode & 0o777)

@@ -129,7 +129,7 @@ def test_params_key_is_resolved_against_the_yaml_folder(tmp_path):
 def test_returned_workbooks_are_inputs_of_the_run(returned):
     from vaxreport.runner import dag
 
-    hashes = dag.input_hashes(SimpleNamespace(inputs=returned.parent, worklist_returns=None))
+    hashes = dag.input_hashes(SimpleNamespace(inputs=returned.parent, worklist_returns=None, review_decisions=None))
     assert sorted(hashes) == [f"{wr.FOLDER}/S1 (trả lại).xlsx", f"{wr.FOLDER}/S2.xlsx",
                               f"{wr.FOLDER}/{wbk.SUMMARY_FILE}"]
     assert all(len(h) == 64 for h in hashes.values())

@@ -1,4 +1,5 @@
-"""Ad hoc look-ups for ``notebooks/explore.ipynb``: find a person, show a merge, slice indicators.
+"""Ad hoc look-ups for ``notebooks/explore.ipynb``: find a person, show a merge, slice indicators,
+review the pairs the linkage was unsure of (:mod:`vaxreport.review_desk`).
 
 Personal data is shown masked (IDs, phones) and with the birth year only.
 """
@@ -12,7 +13,9 @@ import pandas as pd
 
 from vaxreport import linkage, text
 from vaxreport.facts import Facts
+from vaxreport.params import RunParams
 from vaxreport.reporting.worklists import mask_id, mask_phone
+from vaxreport.review_desk import ReviewDesk, decisions_file
 
 CLEANSED_TABLES = ("doses", "persons", "verification", "findings", "quarantine", "audit", "merged_doses")
 
@@ -73,3 +76,10 @@ def slice_doses(facts: Facts, by: list[str]) -> pd.DataFrame:
     d = facts.doses.assign(signed=facts.doses.sign_status.eq("signed"))
     out = d.groupby(by, dropna=False).agg(doses=("record_id", "size"), signed=("signed", "sum")).reset_index()
     return out.assign(signed_pct=(100 * out.signed / out.doses).round(2))
+
+
+def review_desk(p: RunParams, run_dir: Path | str) -> ReviewDesk:
+    """The clerical review desk of a run (:class:`vaxreport.review_desk.ReviewDesk`): its review
+    queue, reviewed into the params' ``review_decisions`` file (or ``review_decisions.csv`` beside
+    the params file)."""
+    return ReviewDesk.open(run_dir, decisions_file(p.source, p.review_decisions, run_dir))

@@ -39,6 +39,9 @@ ENGINE_JSON = "engine.json"
 RETURNS_TABLE = "worklist_returns.parquet"
 #: Last month's worklist lines followed up in this run (counts only), in ``facts/``.
 FOLLOWUP_TABLE = "worklist_followup.parquet"
+#: Pairs for clerical review (personal data), in ``cleansed/``; what the decisions did (counts), in ``facts/``.
+REVIEW_QUEUE = "review_queue.parquet"
+REVIEW_SUMMARY = "review_decisions.json"
 MANIFEST = "manifest.json"
 
 
@@ -76,6 +79,16 @@ def worklists_table(run_dir: Path | str) -> Path:
 def inputs_json(run_dir: Path | str) -> Path:
     """``<run>/cleansed/inputs.json``: the inputs' sha256 (as in the manifest), for the appendices."""
     return cleansed_dir(run_dir) / INPUTS_JSON
+
+
+def review_queue(run_dir: Path | str) -> Path:
+    """``<run>/cleansed/review_queue.parquet``: the pairs worth a clerical review (personal data)."""
+    return cleansed_dir(run_dir) / REVIEW_QUEUE
+
+
+def review_summary(run_dir: Path | str) -> Path:
+    """``<run>/cleansed/facts/review_decisions.json``: what the review decisions did (counts only)."""
+    return facts_dir(run_dir) / REVIEW_SUMMARY
 
 
 def returns_table(run_dir: Path | str) -> Path:

@@ -55,6 +55,10 @@ same word that is not a Vietnamese given name are read as a family name written 
 ("another name") applies only where both given names are real Vietnamese given names.
 Missing values weigh nothing.
 
+The records are read in one canonical order (:func:`.cluster.canonical_order`: by person code,
+then by content), so every tie-break — the first appearance of a value, the neighbours of an
+oversized block, the household sample, the order of EM's float sums — is the same whatever order
+the rows come in: the partition depends on the records, never on their order or partitioning.
 Labels are the smallest row position (0-based) of each cluster, aligned to the input index;
 stage 1 then names each cluster by its content, the stable ``person_id`` of
 :func:`.persons.person_ids` (derived from the cluster's smallest person code, whatever the
@@ -63,8 +67,11 @@ row order).
 The modules, in that order: :mod:`.priors` (the model's constants), :mod:`.prepare` (1),
 :mod:`.blocking` (2), :mod:`.compare` (3), :mod:`.model` and :mod:`.score` (4), :mod:`.cluster`
 (5), :mod:`.explain` (why two records were merged, survivors, the merge audit); :mod:`.threads`
-runs blocking and scoring on worker threads.  Then :mod:`.persons` (person records of the dose
-table, stable person ids), :mod:`.doses` (reconciliation) and :mod:`.verify` (identity checks).
+runs blocking and scoring on worker threads.  Clerical review: :mod:`.decisions` (an analyst's
+``same`` / ``different`` decisions, replayed every run: joins, and cuts at the weakest links of
+:mod:`.graph`) and :mod:`.review` (the queue of pairs near the threshold, most doses at stake
+first).  Then :mod:`.persons` (person records of the dose table, stable person ids),
+:mod:`.doses` (reconciliation) and :mod:`.verify` (identity checks).
 
 Examples:
     >>> import pandas as pd

@@ -117,6 +117,9 @@ class Thresholds:
         worklist_top_n: rows shown per site in report tables of records to fix.
         lowest_n: lowest-performing communes/sites listed in a report.
         max_age: birth dates implying an older person are flagged.
+        review_band: half-width (bits) of the band of match weights around the dedup threshold
+            whose pairs go to the clerical review queue (``cleansed/review_queue.parquet``);
+            at most 4, the margin the linkage scores below its threshold.
     """
 
     dedup_threshold: float | None = None
@@ -126,6 +129,7 @@ class Thresholds:
     worklist_top_n: int = 20
     lowest_n: int = 10
     max_age: int = 120
+    review_band: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,10 @@ class RunParams:
             ids this run carries over (``vaxreport.linkage.carry``) and whose worklists it
             follows up; default: the previous period's folder beside this run's, when that run
             completed.
+        review_decisions: CSV of clerical review decisions (``person_a, person_b, decision``
+            = ``same``/``different``, optional ``reviewer, decided_on, note``; resolved against
+            the YAML's folder), replayed by the linkage every run
+            (:mod:`vaxreport.linkage.decisions`); None: no decisions.
         source: the YAML file read (None when built in code).
     """
 
@@ -193,6 +201,7 @@ class RunParams:
     worklist_returns: Path | None = None
     engine: EngineSpec = field(default_factory=EngineSpec)
     previous_run: Path | None = None
+    review_decisions: Path | None = None
     source: Path | None = None
 
     # ---------------------------------------------------------------- constructors
@@ -333,6 +342,7 @@ def _thresholds(v: Any, pr: Problems) -> Thresholds:
         "worklist_top_n": lambda x, w: as_int(x, w, pr, 1),
         "lowest_n": lambda x, w: as_int(x, w, pr, 1),
         "max_age": lambda x, w: as_int(x, w, pr, 1, 150),
+        "review_band": lambda x, w: as_float(x, w, pr, 0.0, 4.0),
     }.items():
         if key in d:
             before = len(pr.items)
@@ -524,7 +534,7 @@ def _build(data: Any, base_dir: Path, source: Path | None) -> RunParams:
 
 def _required(get: _Reader, pr: Problems, kw: dict[str, Any], base_dir: Path) -> tuple[int, int] | None:
     """``period``, ``report_date``, ``inputs`` (and the optional ``worklist_returns`` and
-    ``previous_run`` folders) into ``kw``; the (year, month) of the period."""
+    ``previous_run`` folders and ``review_decisions`` file) into ``kw``; the (year, month) of the period."""
     period = get("period", lambda v, w: as_text(v, w, pr), required=True, hint=' ("YYYY-MM")')
     month: tuple[int, int] | None = None
     if isinstance(period, str):
@@ -548,6 +558,10 @@ def _required(get: _Reader, pr: Problems, kw: dict[str, Any], base_dir: Path) ->
         if isinstance(value, str):
             folder = Path(value).expanduser()
             kw[key] = (folder if folder.is_absolute() else base_dir / folder).resolve()
+    decisions = get("review_decisions", lambda v, w: as_text(v, w, pr, allow_empty=False))
+    if isinstance(decisions, str):
+        path = Path(decisions).expanduser()
+        kw["review_decisions"] = (path if path.is_absolute() else base_dir / path).resolve()
     return month
 
 

@@ -14,6 +14,7 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -325,3 +326,41 @@ def summary_line(p: RunParams, unit: Unit) -> str:
     """The trích yếu: the params title, scoped to the unit and the period end."""
     where = f" trên địa bàn {unit.name[:1].lower()}{unit.name[1:]}" if unit.code is not None else ""
     return f"{p.title}{where} đến ngày {fmt_date_short(p.period_bounds()[1])}"
+
+
+def review_paragraph(summary: dict[str, Any]) -> Paragraph | None:
+    """The sentence on the clerical review decisions replayed by this run (``linkage.decisions``:
+    counts only), and the warning on person codes the decisions file names but the data lacks;
+    None when the params name no decisions file.
+
+    >>> review_paragraph({"configured": True, "decisions": 5, "applied": 4, "joined": 1, "split": 2,
+    ...                   "unknown": 1}).text  # doctest: +NORMALIZE_WHITESPACE
+    'Rà soát trùng lặp đối tượng: đã áp dụng 4/5 kết luận rà soát của cán bộ: gộp 1 cặp hồ sơ và tách 2 cặp
+    hồ sơ so với kết quả tự động, 1 kết luận trùng với kết quả tự động. Cảnh báo: 1 mã đối tượng trong tệp
+    kết luận rà soát không có trong dữ liệu kỳ này; các kết luận có mã đó chưa được áp dụng.'
+    """
+    if not summary.get("configured"):
+        return None
+    applied, total = int(summary["applied"]), int(summary["decisions"])
+    joined, split = int(summary["joined"]), int(summary["split"])
+    text = (f"Rà soát trùng lặp đối tượng: đã áp dụng {fmt_int(applied)}/{fmt_int(total)} kết luận rà soát "
+            f"của cán bộ: gộp {fmt_int(joined)} cặp hồ sơ và tách {fmt_int(split)} cặp hồ sơ so với kết quả tự "
+            f"động, {fmt_int(applied - joined - split)} kết luận trùng với kết quả tự động.")
+    if int(summary.get("unknown", 0)):
+        text += (f" Cảnh báo: {fmt_int(int(summary['unknown']))} mã đối tượng trong tệp kết luận rà soát không có "
+                 "trong dữ liệu kỳ này; các kết luận có mã đó chưa được áp dụng.")
+    return Paragraph(text)
+
+
+def add_review_paragraph(doc: ReportDoc, summary: dict[str, Any]) -> ReportDoc:
+    """``doc`` with :func:`review_paragraph` right after the cleansing results of section I;
+    unchanged when there is none. Does not mutate ``doc``."""
+    para = review_paragraph(summary)
+    if para is None or not doc.sections:
+        return doc
+    blocks = list(doc.sections[0].blocks)
+    at = next((k + 1 for k, b in enumerate(blocks)
+               if isinstance(b, Paragraph) and b.text.startswith("Kết quả làm sạch dữ liệu")), len(blocks))
+    sections = list(doc.sections)
+    sections[0] = dataclasses.replace(sections[0], blocks=[*blocks[:at], para, *blocks[at:]])
+    return dataclasses.replace(doc, sections=sections)

@@ -200,14 +200,17 @@ def _execute_star(args: tuple) -> NotebookRun:
 
 
 def input_hashes(p: RunParams) -> dict[str, str]:
-    """sha256 of every input file of run params ``p``: the exports, and the returned worklists
-    (``worklist_returns/<name>``) when there are any."""
+    """sha256 of every input file of run params ``p``: the exports, the returned worklists
+    (``worklist_returns/<name>``) when there are any, and the clerical review decisions file
+    (``review_decisions``) when the params name one."""
     from vaxreport.reporting.worklist_returns import FOLDER, returns_folder
 
     out = {str(path.relative_to(p.inputs)): sha256_file(path) for path in sorted(p.inputs.iterdir()) if path.is_file()}
     returned = returns_folder(p)
     if returned is not None:
         out |= {f"{FOLDER}/{path.name}": sha256_file(path) for path in sorted(returned.glob("*.xlsx"))}
+    if p.review_decisions is not None and p.review_decisions.is_file():
+        out["review_decisions"] = sha256_file(p.review_decisions)
     return out
 
 

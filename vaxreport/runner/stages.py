@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from vaxreport.cleansing.audit import CleanResult
     from vaxreport.cleansing.protocol import CleanParams
     from vaxreport.io import Inputs
+    from vaxreport.linkage.decisions import DecisionOutcome
     from vaxreport.linkage.doses import ReconcileResult
     from vaxreport.reporting.metrics import ReportMetrics
     from vaxreport.reporting.report.render import ReportDoc
@@ -121,6 +122,8 @@ class StageOne:
     facts: Facts = field(init=False)
     worklists: dict[str, pd.DataFrame] = field(init=False)
     counts: dict[str, int] = field(init=False)
+    review: DecisionOutcome = field(init=False)
+    review_queue: pd.DataFrame = field(init=False)
     _pending: PendingWrites | None = field(init=False, default=None)
     _engine: Engine | None = field(init=False, default=None)
     _phases: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
@@ -214,18 +217,21 @@ class StageOne:
         one of last month's codes (:mod:`vaxreport.linkage.carry`); returns a one-line summary."""
         from vaxreport import linkage
         from vaxreport.linkage.persons import person_ids, person_records
+        from vaxreport.linkage.review import link_and_queue
 
         self.persons = person_records(self.cleaned.data)
-        clusters = linkage.cluster_persons(self.persons, threshold=self.p.thresholds.dedup_threshold)
+        res, self.review_queue = link_and_queue(self.p, self.persons, self.cleaned.data)
         carried, previous = carry_over(self.p, self.run_dir, self.persons["person_ref"],
-                                       person_ids(self.persons, clusters))
+                                       person_ids(self.persons, pd.Series(res.labels, index=self.persons.index)))
         self.labels, self.id_changes = carried.ids, carried.changes
         self.survivors = linkage.survivors(self.persons, self.labels)
+        self.review = res.review
         # the person records are taken: from here on the low-cardinality text is held as codes
         self.cleaned = replace(self.cleaned, data=frames.categorize(self.cleaned.data, LOW_CARDINALITY))
         since = "" if previous is None else f"; ids since {period_of(previous)}: " + ", ".join(
             f"{why} {n:,}" for why, n in carried.counts().items())
-        return f"{len(self.persons):,} person records → {len(self.survivors):,} persons{since}"
+        review = "" if self.p.review_decisions is None else f"; {self.review.line()}"
+        return f"{len(self.persons):,} person records → {len(self.survivors):,} persons{since}{review}"
 
     def reconcile(self) -> pd.DataFrame:
         """Collapse duplicate doses, order each person's doses, find sequence problems; the
@@ -286,7 +292,11 @@ class StageOne:
 
         out = layout.cleansed_dir(self.run_dir)
         private = {**self._reconciled_tables(), "persons": self.survivors.reset_index(),
-                   "verification": self.verification, "id_changes": self.id_changes}
+                   "verification": self.verification, "id_changes": self.id_changes,
+                   "review_queue": self.review_queue}
+        write_json(asdict(self.review) | {"unknown": len(self.review.unknown),  # counts only: no person codes
+                                          "configured": self.p.review_decisions is not None},
+                   layout.review_summary(self.run_dir))
         started = self._pending.names if self._pending is not None else set()
         jobs = _parquet_jobs(out, {k: v for k, v in private.items() if k not in started}, private=True)
         _write_all(jobs + _parquet_jobs(layout.facts_dir(self.run_dir), self.facts.tables(), private=False))
@@ -374,6 +384,15 @@ def _district_counts(path: Path, district_code: str | None) -> pd.DataFrame | No
     return summary
 
 
+def with_review_decisions(doc: ReportDoc, run_dir: Path | str) -> ReportDoc:
+    """``doc`` with the sentence on the clerical review decisions stage 1 replayed (and on unknown
+    person codes) after the cleansing results; unchanged when the params name no decisions file."""
+    from vaxreport.reporting.narrative import add_review_paragraph
+
+    path = layout.review_summary(run_dir)
+    return add_review_paragraph(doc, json.loads(path.read_text(encoding="utf-8"))) if path.exists() else doc
+
+
 def _site_district(dose_facts: pd.DataFrame) -> pd.Series:
     """District of each site as recorded in the dose facts (first row of the site)."""
     return dose_facts.drop_duplicates("site_code").set_index("site_code")["district_code"]
@@ -425,6 +444,7 @@ def render_report(doc: ReportDoc, facts: Facts, indicators: ReportMetrics, p: Ru
     from vaxreport.reporting.report import write_pdf
 
     if run_dir is not None:
+        doc = with_review_decisions(doc, run_dir)
         doc = with_worklist_returns(with_worklist_followup(doc, run_dir, unit_code), run_dir, unit_code)
     pdf = write_pdf(doc, out / "report.pdf", timestamp=report_timestamp(p))
     write_editable(doc, indicators, out, p, run_dir)
