@@ -95,10 +95,22 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str], *, private: bo
         (True, True)
     """
     path = Path(path)
-    table = _contiguous(pa.Table.from_pandas(df, preserve_index=None))
-    atomic_write(path, lambda fh: pq.write_table(table, fh, compression="zstd",
-                                                  compression_level=1), private=private)
+    table = pa.Table.from_pandas(df, preserve_index=None)
+
+    def write(fh: BinaryIO) -> None:
+        with pq.ParquetWriter(fh, table.schema, compression="zstd", compression_level=1) as writer:
+            for start in range(0, table.num_rows, ROW_GROUP_ROWS):  # pyarrow's default row groups
+                writer.write_table(_contiguous(table.slice(start, ROW_GROUP_ROWS)), row_group_size=ROW_GROUP_ROWS)
+            if table.num_rows == 0:
+                writer.write_table(table)
+
+    atomic_write(path, write, private=private)
     return path
+
+
+#: Rows per Parquet row group (pyarrow's default); each is made contiguous on its own, so a
+#: multi-chunk column is copied one row group at a time, not whole.
+ROW_GROUP_ROWS = 1024 * 1024
 
 
 def _contiguous(table: pa.Table) -> pa.Table:
