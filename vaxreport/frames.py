@@ -86,3 +86,34 @@ def _from_category(s: pd.Series) -> pd.Series:
     # a take from the categories: ≈ 5 times faster than ``astype`` on a 3-million-row column
     values = s.cat.categories.array.take(s.cat.codes.to_numpy(), allow_fill=True)  # code -1 -> NA
     return pd.Series(values, index=s.index, name=s.name, dtype=s.cat.categories.dtype)
+
+
+def split_by(frame: pd.DataFrame, bucket: np.ndarray, buckets: int) -> list[pd.DataFrame]:
+    """The rows of ``frame`` in ``buckets`` groups by ``bucket`` (0 … ``buckets`` − 1 per row),
+    rows in order within a group, index labels kept, empty groups left out.
+
+    >>> [p.index.tolist() for p in split_by(pd.DataFrame({"x": [5, 6, 7]}), np.array([1, 0, 1]), 3)]
+    [[1], [0, 2]]
+    """
+    order = np.argsort(bucket, kind="stable")
+    bounds = np.searchsorted(bucket[order], np.arange(buckets + 1))
+    return [frame.iloc[order[a:b]] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
+def stack_taken(frames: list[pd.DataFrame], order: np.ndarray, columns: Iterable[str]) -> pd.DataFrame:
+    """``columns`` of ``frames`` stacked, then rows taken in ``order`` (positions in the stack),
+    built one column at a time; each column is deleted from ``frames`` once taken (a province's
+    rows: one copy at a time). RangeIndex.
+
+    >>> parts = [pd.DataFrame({"x": [3, 1]}), pd.DataFrame({"x": [2]})]
+    >>> stack_taken(parts, np.array([1, 2, 0]), ["x"])["x"].tolist(), list(parts[0].columns)
+    ([1, 2, 3], [])
+    """
+    out: dict[str, pd.Series] = {}
+    for col in list(columns):
+        column = pd.concat([f[col] for f in frames], ignore_index=True)
+        for f in frames:
+            del f[col]
+        out[col] = column.take(order).reset_index(drop=True)
+        del column
+    return pd.DataFrame(out, index=pd.RangeIndex(len(order)))

@@ -81,6 +81,11 @@ def inputs_json(run_dir: Path | str) -> Path:
     return cleansed_dir(run_dir) / INPUTS_JSON
 
 
+def engine_json(run_dir: Path | str) -> Path:
+    """``<run>/cleansed/engine.json``: where stage 1 ran (engine, partitions, phase times)."""
+    return cleansed_dir(run_dir) / ENGINE_JSON
+
+
 def review_queue(run_dir: Path | str) -> Path:
     """``<run>/cleansed/review_queue.parquet``: the pairs worth a clerical review (personal data)."""
     return cleansed_dir(run_dir) / REVIEW_QUEUE

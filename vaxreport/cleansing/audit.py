@@ -47,6 +47,7 @@ from time import perf_counter
 import numpy as np
 import pandas as pd
 
+from vaxreport import frames as frames_
 from vaxreport.cleansing.columns import na_str, to_text
 from vaxreport.cleansing.protocol import FLAG, QUARANTINE, RULE, CleanParams, Step
 from vaxreport.cleansing.steps import STEPS
@@ -154,18 +155,10 @@ def combine_results(parts: Sequence[CleanResult]) -> CleanResult:
 
 
 def _ordered(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
-    """``frames`` stacked and sorted by ``keys`` (which are dropped), built one column at a time;
-    each column is deleted from ``frames`` once taken."""
+    """``frames`` stacked and sorted by ``keys`` (which are dropped), one column at a time."""
     stacked = [np.concatenate([f[k].to_numpy(np.int64) for f in frames]) for k in keys]
     rows = np.lexsort(stacked[::-1]) if stacked[0].size else np.zeros(0, np.int64)
-    out: dict[str, pd.Series] = {}
-    for col in [c for c in frames[0].columns if c not in keys]:
-        column = pd.concat([f[col] for f in frames], ignore_index=True)
-        for f in frames:
-            del f[col]
-        out[col] = column.take(rows).reset_index(drop=True)
-        del column
-    return pd.DataFrame(out, index=pd.RangeIndex(len(rows)))
+    return frames_.stack_taken(frames, rows, [c for c in frames[0].columns if c not in keys])
 
 
 def run_steps(df: pd.DataFrame, steps: Sequence[Step], params: CleanParams) -> CleanResult:

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vaxreport import frames
 from vaxreport.cleansing.audit import ROW, CleanResult, StepRun, combine_results, finish_cleaning, start_cleaning
 from vaxreport.cleansing.protocol import CleanParams, NameEvidence
 from vaxreport.cleansing.steps import STEPS
@@ -69,10 +70,7 @@ def split_rows(doses: pd.DataFrame, partitions: int, *, province_code: str) -> l
     row with its global row number ``ROW``, in row order within a bucket."""
     bucket = bucket_of(doses, partitions, province_code=province_code)
     frame = doses.assign(**{ROW: np.arange(len(doses), dtype=np.int64)})
-    order = np.argsort(bucket, kind="stable")
-    bounds = np.searchsorted(bucket[order], np.arange(partitions + 1))
-    return [frame.iloc[order[a:b]].reset_index(drop=True)
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    return [part.reset_index(drop=True) for part in frames.split_by(frame, bucket, partitions)]
 
 
 def write_partitions(parts: Sequence[pd.DataFrame], folder: Path, *, index: bool = False) -> list[Path]:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vaxreport import frames
 from vaxreport.engine import Engine
 from vaxreport.linkage.doses import DoseRules, ReconcileResult, reconcile
 
@@ -40,10 +41,7 @@ def split_by_person(doses: pd.DataFrame, partitions: int) -> list[pd.DataFrame]:
     [[1, 3], [0, 2]]
     """
     hashes = pd.util.hash_pandas_object(doses["person_id"], index=False).to_numpy()
-    bucket = (hashes % np.uint64(partitions)).astype(np.int64)
-    order = np.argsort(bucket, kind="stable")
-    bounds = np.searchsorted(bucket[order], np.arange(partitions + 1))
-    return [doses.iloc[order[a:b]] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    return frames.split_by(doses, (hashes % np.uint64(partitions)).astype(np.int64), partitions)
 
 
 def reconcile_part(part: pd.DataFrame | Path, rules: DoseRules | None = None) -> tuple[ReconcileResult, pd.Series]:
@@ -70,16 +68,8 @@ def reconcile_partitioned(parts: Sequence[pd.DataFrame | Path], engine: Engine, 
     return ReconcileResult(data=data, findings=findings, merged=merged)
 
 
-def _stack_by_index(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """``frames`` stacked in the order of their index labels, built one column at a time; each
-    column is deleted from ``frames`` once taken (a province's doses: one copy at a time)."""
-    labels = np.concatenate([f.index.to_numpy(np.int64) for f in frames])
+def _stack_by_index(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """``parts`` stacked in the order of their index labels, one column at a time."""
+    labels = np.concatenate([f.index.to_numpy(np.int64) for f in parts])
     order = np.argsort(labels, kind="stable")
-    out: dict[str, pd.Series] = {}
-    for col in list(frames[0].columns):
-        column = pd.concat([f[col] for f in frames], ignore_index=True)
-        for f in frames:
-            del f[col]
-        out[col] = column.take(order).reset_index(drop=True)
-        del column
-    return pd.DataFrame(out).set_axis(pd.Index(labels[order]))
+    return frames.stack_taken(parts, order, list(parts[0].columns)).set_axis(pd.Index(labels[order]))

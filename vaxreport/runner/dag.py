@@ -284,7 +284,7 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
 
 def _engine_record(out: Path) -> dict[str, Any] | None:
     """What stage 1 recorded of where it ran (``cleansed/engine.json``), if it got that far."""
-    path = layout.cleansed_dir(out) / layout.ENGINE_JSON
+    path = layout.engine_json(out)
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 

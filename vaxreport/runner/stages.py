@@ -306,7 +306,7 @@ class StageOne:
                        "merged_duplicates": len(self.reconciled.merged), "quarantined": len(self.cleaned.quarantine)}
         check_conservation(self.counts)
         write_json(self.counts, out / layout.CONSERVATION)
-        write_json(self.engine_record(), out / layout.ENGINE_JSON)
+        write_json(self.engine_record(), layout.engine_json(self.run_dir))
         self.close()
         table = wl.to_table(self.worklists)
         table["district_code"] = table["site_code"].map(_site_district(self.facts.doses)).astype("string")

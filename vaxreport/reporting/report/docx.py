@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import io
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ from docx.text.paragraph import Paragraph as DocxParagraph
 from vaxreport.exceptions import ReportRenderError
 from vaxreport.io.write import write_bytes
 from vaxreport.reporting.report.ooxml import fixed_zip
-from vaxreport.reporting.report.render import ReportDoc, _image_kind, _payload
+from vaxreport.reporting.report.render import ReportDoc, _as_utc, _image_kind, _payload
 
 __all__ = ["FONT", "MARGINS_MM", "render_docx", "write_docx"]
 
@@ -351,12 +351,6 @@ def _page_numbers(section: Any, footer_note: str | None) -> None:
         fp.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
         if footer_note:
             fp.add_run(footer_note).font.size = Pt(8)
-
-
-def _as_utc(ts: datetime) -> datetime:
-    if ts.tzinfo is None:
-        raise ValueError(f"timestamp must be timezone-aware, got {ts!r}")
-    return ts.astimezone(UTC)
 
 
 def render_docx(doc: ReportDoc, *, timestamp: datetime) -> bytes:
