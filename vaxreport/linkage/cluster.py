@@ -27,6 +27,7 @@ from vaxreport.linkage.model import (
 from vaxreport.linkage.persons import code_order
 from vaxreport.linkage.prepare import FIELDS, PreparedFields, dob_int, prepare_fields
 from vaxreport.linkage.priors import DUPLICATE_RATE_RANGE
+from vaxreport.linkage.replay import CARRIED_BITS, CarryOutcome, Prior, carried_links
 from vaxreport.linkage.score import floor_pairs, score_candidates
 from vaxreport.linkage.threads import worker_count
 
@@ -194,6 +195,9 @@ class Linkage:
         near: the scored pairs near the threshold, accepted or not (:class:`NearPairs`): where
             a clerical review is worth its time (:mod:`.review`).
         review: what the review decisions did (:class:`~.decisions.DecisionOutcome`).
+        carried: what last month's carried decisions did (:class:`~.replay.CarryOutcome`; zeros
+            without a previous run). The carried must-links are among the links, weight
+            :data:`~.replay.CARRIED_BITS`.
     """
 
     labels: np.ndarray
@@ -204,6 +208,7 @@ class Linkage:
     model: Model
     near: NearPairs = field(default_factory=lambda: NearPairs.empty())
     review: DecisionOutcome = field(default_factory=DecisionOutcome)
+    carried: CarryOutcome = field(default_factory=CarryOutcome)
 
 
 @dataclass(frozen=True)
@@ -224,10 +229,11 @@ class NearPairs:
 
 
 def link_persons(persons: pd.DataFrame, threshold: float | None, workers: int | None = None, *,
-                 decisions: pd.DataFrame | None = None) -> Linkage:
+                 decisions: pd.DataFrame | None = None, prior: Prior | None = None) -> Linkage:
     """The whole linkage of a person table: prepare, block, score (progressive filter a few
-    bits below the lowest default threshold), fit EM on the pairs near it, decide, cluster,
-    guard, then apply the review decisions.  The records are read in :func:`canonical_order`,
+    bits below the lowest default threshold), fit EM on the pairs near it, decide, replay last
+    month's decisions on the unchanged records (``prior``), cluster, guard, then apply the review
+    decisions.  The records are read in :func:`canonical_order`,
     so nothing depends on the order they come in.  :func:`cluster_persons` returns its labels;
     ``explain`` uses its links and model.
 
@@ -236,6 +242,8 @@ def link_persons(persons: pd.DataFrame, threshold: float | None, workers: int | 
         threshold: decision threshold (bits); None for the default of the table.
         workers: threads (:func:`~vaxreport.linkage.threads.worker_count`).
         decisions: clerical review decisions (see :func:`cluster_persons`).
+        prior: last month's persons of the unchanged records, aligned to ``persons``' rows
+            (:class:`~.replay.Prior`; :mod:`.replay`); None links every record afresh.
 
     Returns:
         :class:`Linkage`: labels per row position, accepted links, threshold and model.
@@ -250,7 +258,8 @@ def link_persons(persons: pd.DataFrame, threshold: float | None, workers: int | 
     if decisions is not None:
         decisions = check_decisions(decisions)
     perm = canonical_order(persons)
-    res = _link_canonical(persons.iloc[perm], threshold, worker_count(workers), decisions)
+    res = _link_canonical(persons.iloc[perm], threshold, worker_count(workers), decisions,
+                          None if prior is None else prior.take(perm))
     return _in_input_order(res, perm)
 
 
@@ -317,7 +326,7 @@ def _in_input_order(res: Linkage, perm: np.ndarray) -> Linkage:
 
 
 def _link_canonical(persons: pd.DataFrame, threshold: float | None, nw: int,
-                    decisions: pd.DataFrame | None) -> Linkage:
+                    decisions: pd.DataFrame | None, prior: Prior | None = None) -> Linkage:
     """:func:`link_persons` on records already in :func:`canonical_order`."""
     prep = prepare_fields(persons)
     model = estimate_u(prep)
@@ -339,10 +348,17 @@ def _link_canonical(persons: pd.DataFrame, threshold: float | None, nw: int,
     if fa.size:
         fw = total_weight(pair_weights(prep, model, fa, fb, compare_pairs(prep, fa, fb)), fa.size)
         ka, kb, kw = np.concatenate([ka, fa]), np.concatenate([kb, fb]), np.concatenate([kw, fw])
+    carried, sa, sb = CarryOutcome(), np.empty(0, np.int64), np.empty(0, np.int64)
+    if prior is not None:  # last month's decisions on the unchanged records (.replay)
+        stand, sa, sb, carried = carried_links(prior, ka, kb)
+        ka, kb = np.concatenate([ka[stand], sa]), np.concatenate([kb[stand], sb])
+        kw = np.concatenate([kw[stand], np.full(sa.size, CARRIED_BITS)])
     labels = connected_components(prep.n, ka, kb)
     labels = _split_incompatible(prep, labels, ka, kb, kw, persons)
+    if carried.kept_whole:  # and the guard does not split a person of last month kept whole
+        labels = connected_components(prep.n, np.concatenate([np.arange(prep.n), sa]), np.concatenate([labels, sb]))
     links = Linkage(labels=labels, a=ka, b=kb, weight=kw, threshold=thr, model=model,
-                    near=NearPairs(a=a, b=b, weight=total, levels=lv))
+                    near=NearPairs(a=a, b=b, weight=total, levels=lv), carried=carried)
     return links if decisions is None or not len(decisions) else _with_decisions(links, persons, decisions)
 
 

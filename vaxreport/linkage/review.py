@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from vaxreport.linkage.cluster import Linkage, link_persons
 from vaxreport.linkage.decisions import check_decisions
 from vaxreport.linkage.priors import LEVELS
+from vaxreport.linkage.replay import Prior
 from vaxreport.params import RunParams
 
 #: The columns of the queue before the level columns (``<field>_level``, one per :data:`LEVELS` key).
@@ -120,14 +121,17 @@ class ReviewWarning(UserWarning):
     """Raised (as a warning) when the decisions file names person codes this run does not hold."""
 
 
-def link_and_queue(p: RunParams, persons: pd.DataFrame, doses: pd.DataFrame) -> tuple[Linkage, pd.DataFrame]:
-    """Stage 1's linkage: the persons linked with the params' review decisions replayed, and the
-    review queue of what is left to decide.
+def link_and_queue(p: RunParams, persons: pd.DataFrame, doses: pd.DataFrame, *,
+                   prior: Prior | None = None) -> tuple[Linkage, pd.DataFrame]:
+    """Stage 1's linkage: the persons linked with last month's decisions on the unchanged records
+    (``prior``, :mod:`.replay`) and the params' review decisions replayed, and the review queue of
+    what is left to decide.
 
     Args:
         p: run params (``thresholds.dedup_threshold``, ``thresholds.review_band``, ``review_decisions``).
         persons: one row per person record (``person_ref`` and the person fields).
         doses: the cleansed dose rows (``person_ref``), for the doses at stake.
+        prior: last month's persons of the unchanged records (:class:`~.replay.Prior`), or None.
 
     Returns:
         The :class:`~vaxreport.linkage.cluster.Linkage` and the queue (:func:`review_queue`).
@@ -141,7 +145,7 @@ def link_and_queue(p: RunParams, persons: pd.DataFrame, doses: pd.DataFrame) -> 
 
     decisions = None if p.review_decisions is None else check_decisions(
         read_decisions(p.review_decisions), source=f"review_decisions ({p.review_decisions})")
-    res = link_persons(persons, p.thresholds.dedup_threshold, decisions=decisions)
+    res = link_persons(persons, p.thresholds.dedup_threshold, decisions=decisions, prior=prior)
     if res.review.unknown:
         warnings.warn(res.review.line(), ReviewWarning, stacklevel=2)
     queue = review_queue(persons, res, band=p.thresholds.review_band, doses=doses_per_record(doses, persons),

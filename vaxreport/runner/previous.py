@@ -1,7 +1,8 @@
 """Last month's run: where it is, and what this run takes from it.
 
-A run follows up the previous period's: it carries its person ids over
-(:func:`carry_over`, :mod:`vaxreport.linkage.carry`), compares its worklists with this month's
+A run follows up the previous period's: it replays its linkage decisions on the person records
+that did not change (:func:`last_month`, :mod:`vaxreport.linkage.replay`), carries its person ids
+over (:func:`carry_over`, :mod:`vaxreport.linkage.carry`), compares its worklists with this month's
 (:func:`follow_up_worklists`) and its metrics (``stages.previous_metrics``). The previous run is
 the params' ``previous_run:`` folder, else the previous period's folder beside this run's
 (``outputs/2022-04`` for ``outputs/2022-05``) — in both cases only a *completed* run (its
@@ -11,10 +12,12 @@ the params' ``previous_run:`` folder, else the previous period's folder beside t
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from vaxreport import layout
 from vaxreport.exceptions import RunError
@@ -22,6 +25,7 @@ from vaxreport.params import RunParams, previous_period
 
 if TYPE_CHECKING:
     from vaxreport.linkage.carry import Carried
+    from vaxreport.linkage.replay import Prior
 
 
 def previous_run(p: RunParams, run_dir: Path | str) -> Path | None:
@@ -42,27 +46,87 @@ def previous_run(p: RunParams, run_dir: Path | str) -> Path | None:
     return folder if (folder / layout.MANIFEST).is_file() else None
 
 
-def previous_person_ids(run: Path) -> pd.DataFrame:
-    """``person_ref, person_id`` of every person code in the run's cleansed doses (the kept and
-    the merged duplicate rows: a record whose doses were all duplicates still has its id)."""
+def _cleansed_rows(run: Path, columns: list[str]) -> pd.DataFrame:
+    """``columns`` (those the files have) of the run's cleansed doses, kept and merged rows: a
+    record whose doses were all duplicates still has its id."""
     folder = layout.cleansed_dir(run)
-    frames = [pd.read_parquet(path, columns=["person_ref", "person_id"])
-              for path in (folder / "doses.parquet", folder / "merged_doses.parquet") if path.is_file()]
+    frames = []
+    for path in (folder / "doses.parquet", folder / "merged_doses.parquet"):
+        if path.is_file():
+            names = set(pq.read_schema(path).names)
+            frames.append(pd.read_parquet(path, columns=[c for c in columns if c in names]))
     if not frames:
         raise RunError(f"previous run {run} has no cleansed doses")
-    table = pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True)
+
+
+def previous_person_ids(run: Path) -> pd.DataFrame:
+    """``person_ref, person_id`` of every person code in the run's cleansed doses (the kept and
+    the merged duplicate rows)."""
+    table = _cleansed_rows(run, ["person_ref", "person_id"])
     return table.drop_duplicates(["person_ref", "person_id"]).reset_index(drop=True)
 
 
-def carry_over(p: RunParams, run_dir: Path | str, refs: pd.Series, ids: pd.Series) -> tuple[Carried, Path | None]:
-    """This run's ids carried over from last month's run (:func:`previous_run`), and that run;
-    with no previous run the ids stay as they are and no change is listed."""
-    from vaxreport.linkage.carry import Carried, carry_ids, empty_changes
+def previous_records(run: Path) -> pd.DataFrame:
+    """``person_ref, person_id, digest``, one row per person code of the run's cleansed doses:
+    its id (the smallest if it had several) and the :func:`~vaxreport.linkage.replay.record_digests`
+    of its person fields (as cleansed last month)."""
+    from vaxreport.linkage.prepare import FIELDS
+    from vaxreport.linkage.replay import record_digests
+
+    rows = _cleansed_rows(run, ["person_ref", "person_id", *FIELDS])
+    digest = record_digests(rows)
+    ids = rows[["person_ref", "person_id"]].astype({"person_ref": "string"}).fillna({"person_ref": ""})
+    ids = ids.groupby("person_ref", sort=False)["person_id"].min()
+    return pd.DataFrame({"person_ref": digest.index.to_numpy(), "person_id": ids.reindex(digest.index).to_numpy(),
+                         "digest": digest.to_numpy()})
+
+
+@dataclass(frozen=True)
+class LastMonth:
+    """What a run takes from last month's for its linkage.
+
+    Attributes:
+        run: last month's run folder.
+        records: its ``person_ref, person_id, digest`` (:func:`previous_records`).
+        prior: its persons of this month's unchanged records, aligned to this month's person
+            table (:class:`~vaxreport.linkage.replay.Prior`).
+    """
+
+    run: Path
+    records: pd.DataFrame
+    prior: Prior
+
+
+def last_month(p: RunParams, run_dir: Path | str, persons: pd.DataFrame, rows: pd.DataFrame) -> LastMonth | None:
+    """Last month's run (:func:`previous_run`) read for this run's linkage, or None without one.
+
+    Args:
+        p: run params.
+        run_dir: this run's folder.
+        persons: this month's person records (``person_ref``).
+        rows: this month's cleansed dose rows (``person_ref`` and the person fields), whose
+            digests tell the unchanged records.
+    """
+    from vaxreport.linkage.replay import Prior, record_digests
 
     run = previous_run(p, run_dir)
     if run is None:
-        return Carried(ids=ids.rename("person_id"), changes=empty_changes()), None
-    return carry_ids(refs, ids, previous_person_ids(run)), run
+        return None
+    records = previous_records(run)
+    refs = persons["person_ref"]
+    digests = record_digests(rows).reindex(refs.astype("string").fillna("").to_numpy()).to_numpy()
+    return LastMonth(run=run, records=records, prior=Prior.of(refs, digests, records))
+
+
+def carry_over(last: LastMonth | None, refs: pd.Series, ids: pd.Series) -> Carried:
+    """This run's ids carried over from last month's run (:mod:`vaxreport.linkage.carry`); with
+    no previous run the ids stay as they are and no change is listed."""
+    from vaxreport.linkage.carry import Carried, carry_ids, empty_changes
+
+    if last is None:
+        return Carried(ids=ids.rename("person_id"), changes=empty_changes())
+    return carry_ids(refs, ids, last.records)
 
 
 def follow_up_worklists(p: RunParams, run_dir: Path | str, lines: pd.DataFrame, person_of: pd.Series) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from vaxreport.engine import Engine, EngineSpec
 from vaxreport.facts import Facts, build_facts, check_conservation
 from vaxreport.io.write import sha256_file, write_json, write_parquet
 from vaxreport.params import RunParams
-from vaxreport.runner.previous import carry_over, follow_up_worklists, period_of, previous_run
+from vaxreport.runner.previous import carry_over, follow_up_worklists, last_month, period_of, previous_run
 
 if TYPE_CHECKING:
     from vaxreport.cleansing.audit import CleanResult
@@ -212,24 +212,28 @@ class StageOne:
         return {"spec": self.spec.to_dict(), "engine": described, "phases": self._phases}
 
     def link(self) -> str:
-        """Find the same person across records (province-wide) and name each person by their
-        smallest person code (a stable ``person_id``), or by last month's id when the person keeps
-        one of last month's codes (:mod:`vaxreport.linkage.carry`); returns a one-line summary."""
+        """Find the same person across records (province-wide), replaying last month's decisions
+        on the records that did not change (:mod:`vaxreport.linkage.replay`), and name each person
+        by their smallest person code (a stable ``person_id``), or by last month's id when the
+        person keeps one of last month's codes (:mod:`vaxreport.linkage.carry`); returns a
+        one-line summary."""
         from vaxreport import linkage
         from vaxreport.linkage.persons import person_ids, person_records
         from vaxreport.linkage.review import link_and_queue
 
         self.persons = person_records(self.cleaned.data)
-        res, self.review_queue = link_and_queue(self.p, self.persons, self.cleaned.data)
-        carried, previous = carry_over(self.p, self.run_dir, self.persons["person_ref"],
-                                       person_ids(self.persons, pd.Series(res.labels, index=self.persons.index)))
+        last = last_month(self.p, self.run_dir, self.persons, self.cleaned.data)
+        res, self.review_queue = link_and_queue(self.p, self.persons, self.cleaned.data,
+                                                prior=None if last is None else last.prior)
+        carried = carry_over(last, self.persons["person_ref"],
+                             person_ids(self.persons, pd.Series(res.labels, index=self.persons.index)))
         self.labels, self.id_changes = carried.ids, carried.changes
         self.survivors = linkage.survivors(self.persons, self.labels)
         self.review = res.review
         # the person records are taken: from here on the low-cardinality text is held as codes
         self.cleaned = replace(self.cleaned, data=frames.categorize(self.cleaned.data, LOW_CARDINALITY))
-        since = "" if previous is None else f"; ids since {period_of(previous)}: " + ", ".join(
-            f"{why} {n:,}" for why, n in carried.counts().items())
+        since = "" if last is None else f"; ids since {period_of(last.run)}: " + ", ".join(
+            f"{why} {n:,}" for why, n in carried.counts().items()) + f"; {res.carried.line()}"
         review = "" if self.p.review_decisions is None else f"; {self.review.line()}"
         return f"{len(self.persons):,} person records → {len(self.survivors):,} persons{since}{review}"
 
