@@ -100,3 +100,60 @@ def test_last_months_worklist_lines_followed_up_in_the_district_report(june: dic
     text = " ".join(text.split())
     assert f"có {fmt_int(listed)} bản ghi cần sửa" in text
     assert f"{fmt_int(fixed)} bản ghi đã được sửa ({fmt_pct(fixed, listed)})" in text
+
+
+@pytest.mark.parametrize("drift", ["split", "merge"])
+def test_unchanged_persons_keep_their_ids_when_the_model_drifts(june: dict[str, Path], tmp_path: Path,
+                                                               drift: str) -> None:
+    """June linked at a threshold moved just past a pair of unchanged records (the weakest link
+    inside one of May's persons, or the strongest pair across two): afresh, that person would be
+    split or merged although none of their records changed (the constructed drift); stage 1
+    replays May's decisions on them, so every id change it lists holds a record new or changed
+    in June, while June's new records join the persons they join afresh."""
+    from dataclasses import replace
+
+    from vaxreport.linkage.carry import carry_ids
+    from vaxreport.linkage.cluster import link_persons
+    from vaxreport.linkage.persons import person_ids, person_records
+    from vaxreport.linkage.replay import change_causes, changed_codes
+    from vaxreport.params import RunParams
+    from vaxreport.runner.previous import last_month
+    from vaxreport.runner.stages import StageOne
+
+    p = RunParams.from_yaml(june["data"] / "params.yaml")
+    s = StageOne(p, tmp_path / "2022-06")
+    s.load()
+    s.cleanse()
+    persons = person_records(s.cleaned.data)
+    last = last_month(p, s.run_dir, persons, s.cleaned.data)
+    assert last is not None and last.run == june["may"].resolve()
+    res = link_persons(persons, None)
+    ca, cb = last.prior.cluster[res.near.a], last.prior.cluster[res.near.b]
+    unchanged = (ca >= 0) & (cb >= 0)
+    if drift == "split":
+        threshold = res.near.weight[unchanged & (ca == cb) & (res.near.weight >= res.threshold)].min() + 1e-3
+    else:
+        threshold = res.near.weight[unchanged & (ca != cb) & (res.near.weight < res.threshold)].max() - 1e-3
+    s.p = replace(p, thresholds=replace(p.thresholds, dedup_threshold=float(threshold)))
+    s.link()
+    previous = last.records[["person_ref", "person_id"]]
+    changed = changed_codes(persons["person_ref"], last.prior, last.records)
+
+    def unexplained(ids: pd.Series, changes: pd.DataFrame) -> int:
+        now = pd.DataFrame({"person_ref": persons["person_ref"].to_numpy(), "person_id": ids.to_numpy()})
+        return int(change_causes(changes, previous, now, changed).eq("").sum())
+
+    afresh = person_ids(persons, pd.Series(link_persons(persons, threshold).labels, index=persons.index))
+    before = carry_ids(persons["person_ref"], afresh, previous)
+    assert unexplained(before.ids, before.changes) > 0  # the drift is there
+    assert unexplained(s.labels, s.id_changes) == 0
+    # June's new records join the same persons of May as they would afresh
+    new = ~persons["person_ref"].isin(set(previous["person_ref"])).to_numpy()
+    assert new.any()
+    may_of = previous.set_index("person_ref")["person_id"].reindex(persons["person_ref"]).to_numpy()
+
+    def joined(ids: pd.Series) -> list[set[int]]:
+        cluster = ids.to_numpy()
+        return [set(may_of[(cluster == c) & ~new].tolist()) for c in cluster[new]]
+
+    assert joined(s.labels) == joined(afresh)

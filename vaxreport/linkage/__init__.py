@@ -70,7 +70,9 @@ The modules, in that order: :mod:`.priors` (the model's constants), :mod:`.prepa
 runs blocking and scoring on worker threads.  Clerical review: :mod:`.decisions` (an analyst's
 ``same`` / ``different`` decisions, replayed every run: joins, and cuts at the weakest links of
 :mod:`.graph`) and :mod:`.review` (the queue of pairs near the threshold, most doses at stake
-first).  Then :mod:`.persons` (person records of the dose table, stable person ids),
+first).  Month to month: :mod:`.replay` (last month's decisions replayed on the records that did
+not change, so that only new or changed records move a person) and :mod:`.carry` (last month's
+ids carried over, the changes listed).  Then :mod:`.persons` (person records of the dose table, stable person ids),
 :mod:`.doses` (reconciliation) and :mod:`.verify` (identity checks).
 
 Examples:
