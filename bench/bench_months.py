@@ -19,36 +19,26 @@ linkage: :mod:`vaxreport.linkage.replay`) — and for each prints:
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from vaxreport.linkage.carry import carry_ids
-from vaxreport.linkage.cluster import Linkage, link_persons
-from vaxreport.linkage.persons import person_ids, person_records
-from vaxreport.linkage.replay import Prior, change_causes, changed_codes, record_digests
-from vaxreport.params import RunParams
-from vaxreport.runner.previous import previous_records
-from vaxreport.runner.stages import StageOne
-from vaxreport.synth.months import next_month
-from vaxreport.synth.province import generate
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_dedup import pairwise  # noqa: E402
 
-def pairwise(truth: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Pairwise precision, recall and F1 of predicted clusters against true persons (as
-    ``bench_dedup.pairwise``)."""
-    def pairs(counts: pd.Series) -> int:
-        c = counts.to_numpy(np.int64)
-        return int((c * (c - 1) // 2).sum())
-
-    df = pd.DataFrame({"t": truth, "p": labels})
-    tp, true_pairs, pred_pairs = pairs(df.groupby(["t", "p"]).size()), pairs(df.groupby("t").size()), pairs(
-        df.groupby("p").size())
-    prec = tp / pred_pairs if pred_pairs else 1.0
-    rec = tp / true_pairs if true_pairs else 1.0
-    return {"precision": prec, "recall": rec, "f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0}
+from vaxreport.linkage.carry import carry_ids  # noqa: E402
+from vaxreport.linkage.cluster import Linkage, link_persons  # noqa: E402
+from vaxreport.linkage.persons import person_ids, person_records  # noqa: E402
+from vaxreport.linkage.replay import Prior, change_causes, changed_codes, record_digests  # noqa: E402
+from vaxreport.params import RunParams  # noqa: E402
+from vaxreport.runner.previous import previous_records  # noqa: E402
+from vaxreport.runner.stages import StageOne  # noqa: E402
+from vaxreport.synth.months import next_month  # noqa: E402
+from vaxreport.synth.province import generate  # noqa: E402
 
 
 def _stage_one(folder: Path, run: Path, *, link: bool) -> StageOne:
@@ -84,7 +74,8 @@ def _report(name: str, res: Linkage, seconds: tuple[float, float], persons: pd.D
     q = pairwise(truth, res.labels)
     print(f"\n## {name}: linkage {seconds[0]:.1f} s wall, {seconds[1]:.1f} s CPU; {res.carried.line()}")
     print(f"persons {len(np.unique(res.labels)):,}; codes keeping last month's id {kept:,} of {len(prev):,}; "
-          f"P {q['precision']:.4f} R {q['recall']:.4f} F1 {q['f1']:.4f}")
+          f"P {q['precision']:.5f} R {q['recall']:.5f} F1 {q['f1']:.5f} (pairs: true {q['true_pairs']:,}, "
+          f"predicted {q['predicted_pairs']:,}, right {q['tp']:,})")
     print("| why | rows | real (new or changed record) | unexplained | real by the synthetic truth |")
     print("|---|---:|---:|---:|---:|")
     for why, rows in changes.groupby("why", sort=False).groups.items():
@@ -115,15 +106,22 @@ def main() -> None:
         t0 = time.perf_counter()
         _stage_one(one, may, link=True)
         print(f"month 1 stage 1: {time.perf_counter() - t0:.1f} s")
-    t0 = time.perf_counter()
+    w, c = time.perf_counter(), time.process_time()
     prev = previous_records(may)
+    print(f"month 1: previous_records {time.perf_counter() - w:.1f} s wall, {time.process_time() - c:.1f} s CPU")
+    true1 = pd.read_parquet(one / "truth" / "persons_truth.parquet").set_index("person_ref")["person_id"]
+    q = pairwise(true1.reindex(prev["person_ref"]).to_numpy(), prev["person_id"].to_numpy())
+    print(f"month 1 persons (the run's): P {q['precision']:.5f} R {q['recall']:.5f} F1 {q['f1']:.5f}")
     s = _stage_one(two, args.out / "runs" / "month2", link=False)
     persons = person_records(s.cleaned.data)
+    w, c = time.perf_counter(), time.process_time()
     digests = record_digests(s.cleaned.data).reindex(persons["person_ref"].astype("string").fillna("").to_numpy())
     prior = Prior.of(persons["person_ref"], digests.to_numpy(), prev)
+    print(f"month 2: record_digests + Prior.of {time.perf_counter() - w:.1f} s wall, "
+          f"{time.process_time() - c:.1f} s CPU")
     changed = changed_codes(persons["person_ref"], prior, prev)
     print(f"month 2: {len(persons):,} person records, {prior.unchanged():,} unchanged, {len(changed):,} new, changed "
-          f"or gone codes (load + cleanse + digests {time.perf_counter() - t0:.1f} s)")
+          f"or gone codes")
     true_of = pd.read_parquet(two / "truth" / "persons_truth.parquet").set_index("person_ref")["person_id"]
     truth = true_of.reindex(persons["person_ref"]).to_numpy()
     threshold = s.p.thresholds.dedup_threshold
