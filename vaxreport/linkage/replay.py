@@ -48,6 +48,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from vaxreport.linkage.prepare import FIELDS
 
@@ -56,33 +58,64 @@ from vaxreport.linkage.prepare import FIELDS
 CARRIED_BITS = 1000.0
 #: ``change_causes`` values: the old or new person holds a new or changed record / a decided code.
 CAUSES = ("changed_record", "decision")
-_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _column_hash(values: pd.Series) -> np.ndarray:
-    """uint64 hash of each value, the same whatever the column's dtype (text, categorical,
-    datetime of any unit); missing values hash alike."""
+#: What a missing value reads as in a record's content (no cleansed text holds it).
+_MISSING = "\x00"
+#: Between a record's code and fields in its content.
+_SEPARATOR = "\x1f"
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """The values as Arrow text, the same whatever the column's dtype (text of any backing,
+    categorical, datetime of any unit: ``yyyy-mm-dd``); missing: :data:`_MISSING`."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        days = values.to_numpy().astype("datetime64[D]").astype(np.int64)  # NaT: the smallest int64
-        return pd.util.hash_array(days)
-    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
-    hashed = np.append(pd.util.hash_array(pd.Index(uniques).astype(object).to_numpy(), categorize=False),
-                       np.uint64(0))
-    return hashed[codes]  # code -1 (missing): the appended 0
+        arr = pa.array(values.to_numpy().astype("datetime64[D]"), pa.date32())
+    elif isinstance(values.dtype, (pd.StringDtype, pd.CategoricalDtype)):
+        arr = pa.array(values.array, from_pandas=True)  # Arrow-backed text: no copy; categories: dictionary
+    else:
+        arr = pa.array(values.to_numpy(object), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return pc.fill_null(pc.cast(arr, pa.large_string()), _MISSING)
+
+
+def _encode(arr: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Dense codes of Arrow values in order of first appearance, and the distinct values."""
+    enc = pc.dictionary_encode(arr)
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), enc.dictionary
+
+
+def _refs(rows: pd.DataFrame) -> pa.Array:
+    """The rows' person codes as Arrow text (``""`` for a missing one)."""
+    ref = _arrow_text(rows["person_ref"])
+    return pc.if_else(pc.equal(ref, _MISSING), "", ref)
+
+
+def _contents(rows: pd.DataFrame, fields: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
+    """The distinct (person code, content) of the rows: per row its pair (0 … P-1), per pair the
+    code of its person code (0 … R-1, first appearance) and its 64-bit hash; and the person codes."""
+    parts = [_refs(rows), *(_arrow_text(rows[c]) for c in fields if c in rows.columns)]
+    pair, pairs = _encode(pc.binary_join_element_wise(*parts, pa.scalar(_SEPARATOR, pa.large_string())))
+    code, refs = _encode(pc.list_element(pc.split_pattern(pairs, _SEPARATOR, max_splits=1), 0))
+    return pair, code, pd.util.hash_array(pairs.to_numpy(zero_copy_only=False), categorize=False), refs
 
 
 def record_digests(rows: pd.DataFrame, fields: tuple[str, ...] = FIELDS) -> pd.Series:
     """Per person code, a 64-bit digest of the distinct contents (``fields``) of its rows.
 
     Independent of row order and of how often a content repeats; a field the table lacks is left
-    out (so compare digests of tables with the same columns).
+    out (so compare digests of tables with the same columns). A row's content is its code and
+    fields as text joined by a separator; the distinct ones (Arrow's dictionary encoding) are
+    hashed once each (SipHash as :func:`pandas.util.hash_array`), and a record's digest is the
+    sum (modulo 2**64) of the hashes of its distinct contents. ≈ 3.5 s of CPU for 2.8 M dose rows.
 
     Args:
         rows: dose rows or person records, ``person_ref`` and any of ``fields``.
         fields: the linkage-relevant columns.
 
     Returns:
-        uint64 Series indexed by ``person_ref`` (each code once, in order of first appearance).
+        uint64 Series indexed by ``person_ref`` (each code once, a missing code as ``""``).
 
     Examples:
         >>> rows = pd.DataFrame({"person_ref": ["a", "b", "a"], "full_name": ["An", "Bình", "An"]})
@@ -92,16 +125,28 @@ def record_digests(rows: pd.DataFrame, fields: tuple[str, ...] = FIELDS) -> pd.S
         >>> bool(d["a"] == record_digests(rows.assign(full_name=["An", "Bình", "Ân"]))["a"])
         False
     """
-    h = np.zeros(len(rows), np.uint64)
-    with np.errstate(over="ignore"):
-        for col in (c for c in fields if c in rows.columns):
-            h = h * _MIX + _column_hash(rows[col])
-    ref, refs = pd.factorize(rows["person_ref"].astype("string").fillna(""))
-    distinct = ~pd.DataFrame({"r": ref, "h": h}).duplicated().to_numpy()
+    _, code, hashed, refs = _contents(rows, fields)
     out = np.zeros(len(refs), np.uint64)
-    with np.errstate(over="ignore"):
-        np.add.at(out, ref[distinct], pd.util.hash_array(h[distinct]))  # a sum: order-free
-    return pd.Series(out, index=pd.Index(np.asarray(refs, dtype=object), name="person_ref"), name="digest")
+    np.add.at(out, code, hashed)  # a sum: order-free
+    return pd.Series(out, index=pd.Index(refs.to_numpy(zero_copy_only=False), dtype=object, name="person_ref"),
+                     name="digest")
+
+
+def record_table(rows: pd.DataFrame, fields: tuple[str, ...] = FIELDS) -> pd.DataFrame:
+    """``person_ref, person_id, digest`` per person code of a run's dose rows: its id (the
+    smallest if it had several) and its :func:`record_digests`.
+
+    >>> record_table(pd.DataFrame({"person_ref": ["b", "a", "b"], "person_id": [7, 5, 6],
+    ...                            "full_name": ["X", "Y", "X"]}))[["person_ref", "person_id"]].values.tolist()
+    [['b', 6], ['a', 5]]
+    """
+    pair, code, hashed, refs = _contents(rows, fields)
+    digest = np.zeros(len(refs), np.uint64)
+    np.add.at(digest, code, hashed)
+    ids = np.full(len(refs), np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(ids, code[pair], rows["person_id"].to_numpy(np.int64))
+    return pd.DataFrame({"person_ref": pd.array(refs.to_numpy(zero_copy_only=False), dtype="string"),
+                         "person_id": ids, "digest": digest})
 
 
 @dataclass(frozen=True)

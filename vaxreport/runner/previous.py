@@ -72,14 +72,9 @@ def previous_records(run: Path) -> pd.DataFrame:
     its id (the smallest if it had several) and the :func:`~vaxreport.linkage.replay.record_digests`
     of its person fields (as cleansed last month)."""
     from vaxreport.linkage.prepare import FIELDS
-    from vaxreport.linkage.replay import record_digests
+    from vaxreport.linkage.replay import record_table
 
-    rows = _cleansed_rows(run, ["person_ref", "person_id", *FIELDS])
-    digest = record_digests(rows)
-    ids = rows[["person_ref", "person_id"]].astype({"person_ref": "string"}).fillna({"person_ref": ""})
-    ids = ids.groupby("person_ref", sort=False)["person_id"].min()
-    return pd.DataFrame({"person_ref": digest.index.to_numpy(), "person_id": ids.reindex(digest.index).to_numpy(),
-                         "digest": digest.to_numpy()})
+    return record_table(_cleansed_rows(run, ["person_ref", "person_id", *FIELDS]))
 
 
 @dataclass(frozen=True)
