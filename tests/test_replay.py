@@ -74,6 +74,19 @@ def test_digest_ignores_row_order_and_repeats_and_sees_every_field_and_dtype() -
     assert (record_digests(extra) != d).tolist() == [True] + [False] * 5
 
 
+def test_digests_do_not_depend_on_the_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows are digested a chunk at a time: a content met in two chunks counts once."""
+    from vaxreport.linkage import replay
+
+    rows = pd.concat([_persons()] * 3 + [_persons().assign(full_name="X")], ignore_index=True)
+    whole = record_digests(rows)
+    monkeypatch.setattr(replay, "DIGEST_CHUNK_ROWS", 4)
+    assert record_digests(rows).equals(whole)
+    table = replay.record_table([rows.assign(person_id=7).iloc[:5], rows.assign(person_id=np.arange(24)).iloc[5:]])
+    assert table["digest"].tolist() == whole.tolist()
+    assert table["person_id"].tolist() == [6, 7, 7, 7, 7, 5]  # "1": rows 0 (7), 6, 12, 18; "6": rows 5, 11 …
+
+
 def test_prior_tells_unchanged_changed_new_and_intact_records() -> None:
     last = pd.DataFrame({"person_ref": ["a", "b", "c", "d", "e"], "person_id": [1, 1, 2, 2, 3],
                          "digest": np.array([10, 11, 12, 13, 14], np.uint64)})

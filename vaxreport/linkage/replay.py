@@ -31,9 +31,9 @@ model.
 
 **Real changes.** Between two months a change of ``person_id`` (``cleansed/id_changes.parquet``,
 :mod:`.carry`) is *real* when the old person (last month's codes of ``old_id``) or the new one
-(this month's codes of ``new_id``) holds a new or changed record, or a code a review decision
-names: :func:`change_causes`. With the carried decisions every change is real (measured at scale 1
-by ``bench/bench_months.py``).
+(this month's codes of ``new_id``) holds a record new or changed this month or gone from the
+export (:func:`changed_codes`), or a code a review decision names: :func:`change_causes`. With
+the carried decisions every change is real (measured at scale 1 by ``bench/bench_months.py``).
 
 Examples:
     >>> prev = pd.DataFrame({"person_ref": ["a", "b", "c"], "person_id": [1, 1, 2], "digest": [10, 11, 12]})
@@ -44,6 +44,7 @@ Examples:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,8 +59,8 @@ from vaxreport.linkage.prepare import FIELDS
 CARRIED_BITS = 1000.0
 #: ``change_causes`` values: the old or new person holds a new or changed record / a decided code.
 CAUSES = ("changed_record", "decision")
-
-
+#: Rows digested at a time (:func:`record_digests`): the joined text of a chunk is ≈ 40 MB.
+DIGEST_CHUNK_ROWS = 262_144
 #: What a missing value reads as in a record's content (no cleansed text holds it).
 _MISSING = "\x00"
 #: Between a record's code and fields in its content.
@@ -92,13 +93,40 @@ def _refs(rows: pd.DataFrame) -> pa.Array:
     return pc.if_else(pc.equal(ref, _MISSING), "", ref)
 
 
-def _contents(rows: pd.DataFrame, fields: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
-    """The distinct (person code, content) of the rows: per row its pair (0 … P-1), per pair the
-    code of its person code (0 … R-1, first appearance) and its 64-bit hash; and the person codes."""
+def _chunk_pairs(rows: pd.DataFrame, fields: tuple[str, ...]) -> pa.Table:
+    """The distinct (person code, content) pairs of some rows: ``ref`` (the code), ``hash`` (of
+    the pair's text) and, when the rows have ``person_id``, ``id`` (the smallest of the pair's rows)."""
     parts = [_refs(rows), *(_arrow_text(rows[c]) for c in fields if c in rows.columns)]
     pair, pairs = _encode(pc.binary_join_element_wise(*parts, pa.scalar(_SEPARATOR, pa.large_string())))
-    code, refs = _encode(pc.list_element(pc.split_pattern(pairs, _SEPARATOR, max_splits=1), 0))
-    return pair, code, pd.util.hash_array(pairs.to_numpy(zero_copy_only=False), categorize=False), refs
+    out = {"ref": pc.list_element(pc.split_pattern(pairs, _SEPARATOR, max_splits=1), 0),
+           "hash": pd.util.hash_array(pairs.to_numpy(zero_copy_only=False), categorize=False)}
+    if "person_id" in rows.columns:
+        ids = np.full(len(pairs), np.iinfo(np.int64).max, np.int64)
+        np.minimum.at(ids, pair, rows["person_id"].to_numpy(np.int64))
+        out["id"] = ids
+    return pa.table(out)
+
+
+def _per_record(chunks: Iterable[pd.DataFrame], fields: tuple[str, ...]) -> pd.DataFrame:
+    """``person_ref, digest`` (and ``person_id`` when the rows have it) per code of the rows given
+    in chunks, in order of first appearance; a pair met in several chunks counts once."""
+    table = pa.concat_tables([_chunk_pairs(rows, fields) for rows in chunks])
+    code, refs = _encode(table["ref"].combine_chunks())
+    hashed = table["hash"].to_numpy()
+    first = ~pd.DataFrame({"c": code, "h": hashed}).duplicated().to_numpy()
+    digest = np.zeros(len(refs), np.uint64)
+    np.add.at(digest, code[first], hashed[first])  # a sum (modulo 2**64): order-free
+    out = pd.DataFrame({"person_ref": pd.array(refs.to_numpy(zero_copy_only=False), dtype="string")})
+    if "id" in table.column_names:
+        ids = np.full(len(refs), np.iinfo(np.int64).max, np.int64)
+        np.minimum.at(ids, code, table["id"].to_numpy())
+        out["person_id"] = ids
+    return out.assign(digest=digest)
+
+
+def _chunks(rows: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    for start in range(0, max(len(rows), 1), DIGEST_CHUNK_ROWS):
+        yield rows.iloc[start:start + DIGEST_CHUNK_ROWS]
 
 
 def record_digests(rows: pd.DataFrame, fields: tuple[str, ...] = FIELDS) -> pd.Series:
@@ -106,9 +134,10 @@ def record_digests(rows: pd.DataFrame, fields: tuple[str, ...] = FIELDS) -> pd.S
 
     Independent of row order and of how often a content repeats; a field the table lacks is left
     out (so compare digests of tables with the same columns). A row's content is its code and
-    fields as text joined by a separator; the distinct ones (Arrow's dictionary encoding) are
-    hashed once each (SipHash as :func:`pandas.util.hash_array`), and a record's digest is the
-    sum (modulo 2**64) of the hashes of its distinct contents. ≈ 3.5 s of CPU for 2.8 M dose rows.
+    fields as text joined by a separator; the distinct ones (Arrow's dictionary encoding, by
+    chunks of :data:`DIGEST_CHUNK_ROWS` rows) are hashed once each (SipHash as
+    :func:`pandas.util.hash_array`), and a record's digest is the sum (modulo 2**64) of the
+    hashes of its distinct contents.
 
     Args:
         rows: dose rows or person records, ``person_ref`` and any of ``fields``.
@@ -125,28 +154,23 @@ def record_digests(rows: pd.DataFrame, fields: tuple[str, ...] = FIELDS) -> pd.S
         >>> bool(d["a"] == record_digests(rows.assign(full_name=["An", "Bình", "Ân"]))["a"])
         False
     """
-    _, code, hashed, refs = _contents(rows, fields)
-    out = np.zeros(len(refs), np.uint64)
-    np.add.at(out, code, hashed)  # a sum: order-free
-    return pd.Series(out, index=pd.Index(refs.to_numpy(zero_copy_only=False), dtype=object, name="person_ref"),
+    out = _per_record(_chunks(rows.drop(columns="person_id", errors="ignore")), fields)
+    return pd.Series(out["digest"].to_numpy(), index=pd.Index(out["person_ref"].to_numpy(object), name="person_ref"),
                      name="digest")
 
 
-def record_table(rows: pd.DataFrame, fields: tuple[str, ...] = FIELDS) -> pd.DataFrame:
-    """``person_ref, person_id, digest`` per person code of a run's dose rows: its id (the
-    smallest if it had several) and its :func:`record_digests`.
+def record_table(chunks: Iterable[pd.DataFrame], fields: tuple[str, ...] = FIELDS) -> pd.DataFrame:
+    """``person_ref, person_id, digest`` per person code of a run's dose rows (given in chunks:
+    the whole line list need not be in memory): its id (the smallest if it had several) and its
+    :func:`record_digests`.
 
-    >>> record_table(pd.DataFrame({"person_ref": ["b", "a", "b"], "person_id": [7, 5, 6],
-    ...                            "full_name": ["X", "Y", "X"]}))[["person_ref", "person_id"]].values.tolist()
+    >>> rows = pd.DataFrame({"person_ref": ["b", "a", "b"], "person_id": [7, 5, 6], "full_name": ["X", "Y", "X"]})
+    >>> record_table([rows.iloc[:2], rows.iloc[2:]])[["person_ref", "person_id"]].values.tolist()
     [['b', 6], ['a', 5]]
+    >>> bool((record_table([rows])["digest"] == record_digests(rows).to_numpy()).all())
+    True
     """
-    pair, code, hashed, refs = _contents(rows, fields)
-    digest = np.zeros(len(refs), np.uint64)
-    np.add.at(digest, code, hashed)
-    ids = np.full(len(refs), np.iinfo(np.int64).max, np.int64)
-    np.minimum.at(ids, code[pair], rows["person_id"].to_numpy(np.int64))
-    return pd.DataFrame({"person_ref": pd.array(refs.to_numpy(zero_copy_only=False), dtype="string"),
-                         "person_id": ids, "digest": digest})
+    return _per_record(chunks, fields)[["person_ref", "person_id", "digest"]]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ the params' ``previous_run:`` folder, else the previous period's folder beside t
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,6 +68,22 @@ def previous_person_ids(run: Path) -> pd.DataFrame:
     return table.drop_duplicates(["person_ref", "person_id"]).reset_index(drop=True)
 
 
+def _cleansed_chunks(run: Path, columns: list[str]) -> Iterator[pd.DataFrame]:
+    """``columns`` (those the files have) of the run's cleansed doses, kept and merged rows, a
+    batch of rows at a time (the whole line list is never in memory)."""
+    from vaxreport.linkage.replay import DIGEST_CHUNK_ROWS
+
+    folder = layout.cleansed_dir(run)
+    paths = [p for p in (folder / "doses.parquet", folder / "merged_doses.parquet") if p.is_file()]
+    if not paths:
+        raise RunError(f"previous run {run} has no cleansed doses")
+    for path in paths:
+        file = pq.ParquetFile(path)
+        names = [c for c in columns if c in file.schema_arrow.names]
+        for batch in file.iter_batches(batch_size=DIGEST_CHUNK_ROWS, columns=names):
+            yield batch.to_pandas()
+
+
 def previous_records(run: Path) -> pd.DataFrame:
     """``person_ref, person_id, digest``, one row per person code of the run's cleansed doses:
     its id (the smallest if it had several) and the :func:`~vaxreport.linkage.replay.record_digests`
@@ -74,7 +91,7 @@ def previous_records(run: Path) -> pd.DataFrame:
     from vaxreport.linkage.prepare import FIELDS
     from vaxreport.linkage.replay import record_table
 
-    return record_table(_cleansed_rows(run, ["person_ref", "person_id", *FIELDS]))
+    return record_table(_cleansed_chunks(run, ["person_ref", "person_id", *FIELDS]))
 
 
 @dataclass(frozen=True)
