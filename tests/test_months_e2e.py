@@ -125,7 +125,7 @@ def test_unchanged_persons_keep_their_ids_when_the_model_drifts(june: dict[str, 
     s.load()
     s.cleanse()
     persons = person_records(s.cleaned.data)
-    last = last_month(p, s.run_dir, persons, s.cleaned.data)
+    last = last_month(p, s.run_dir, persons)
     assert last is not None and last.run == june["may"].resolve()
     res = link_persons(persons, None)
     ca, cb = last.prior.cluster[res.near.a], last.prior.cluster[res.near.b]

@@ -53,36 +53,36 @@ def test_carry_over_reads_last_months_codes(tmp_path: Path) -> None:
     assert previous_person_ids(run).values.tolist() == [["a", 1], ["b", 2], ["c", 3]]
     p = _params(tmp_path, previous_run="may")
     refs = pd.Series(["a", "b", "c"])
-    last = last_month(p, tmp_path / "june", pd.DataFrame({"person_ref": refs}), pd.DataFrame({"person_ref": refs}))
+    last = last_month(p, tmp_path / "june", pd.DataFrame({"person_ref": refs}))
     assert last is not None and last.run == run.resolve()
     carried = carry_over(last, refs, pd.Series([9, 9, 8]))
     assert carried.ids.tolist() == [1, 1, 3]
     assert carried.changes[["old_id", "new_id", "why"]].values.tolist() == [[2, 1, "merged"]]
-    assert last_month(_params(tmp_path), tmp_path / "june", pd.DataFrame({"person_ref": ["a"]}),
-                      pd.DataFrame({"person_ref": ["a"]})) is None
+    assert last_month(_params(tmp_path), tmp_path / "june", pd.DataFrame({"person_ref": ["a"]})) is None
     carried = carry_over(None, pd.Series(["a"]), pd.Series([9]))
     assert carried.ids.tolist() == [9] and carried.changes.empty
 
 
 def test_last_month_tells_the_records_whose_person_fields_changed(tmp_path: Path) -> None:
     """Last month's digests come from its cleansed doses (kept and merged rows, any row order);
-    a record is unchanged when its fields are what they were, and its person is then known."""
+    a record is unchanged when the linkage now reads the one content it had, and its person is
+    then known; a record with two contents last month counts as changed."""
     run = tmp_path / "may"
     layout.cleansed_dir(run).mkdir(parents=True)
-    may = pd.DataFrame({"person_ref": ["a", "b", "c", "a"], "person_id": [1, 1, 3, 1],
-                        "full_name": ["An", "An", "Chi", "An"],
-                        "birth_date": pd.to_datetime(["1990-01-02", "1990-01-02", "1980-05-05", "1990-01-02"])})
+    may = pd.DataFrame({"person_ref": ["a", "b", "c", "a", "e", "e"], "person_id": [1, 1, 3, 1, 5, 5],
+                        "full_name": ["An", "An", "Chi", "An", "Em", "Em B"],
+                        "birth_date": pd.to_datetime(["1990-01-02"] * 2 + ["1980-05-05"] + ["1990-01-02"] * 3)})
     may.iloc[:3].to_parquet(layout.cleansed_dir(run) / "doses.parquet")
     may.iloc[3:].to_parquet(layout.cleansed_dir(run) / "merged_doses.parquet")
     (run / layout.MANIFEST).write_text("{}", encoding="utf-8")
     records = previous_records(run)
-    assert records[["person_ref", "person_id"]].values.tolist() == [["a", 1], ["b", 1], ["c", 3]]
-    june = pd.DataFrame({"person_ref": ["d", "c", "b", "a"], "full_name": ["Dung", "Chí", "An", "An"],
-                         "birth_date": pd.to_datetime(["2000-01-01", "1980-05-05", "1990-01-02", "1990-01-02"])})
-    last = last_month(_params(tmp_path, previous_run="may"), tmp_path / "june", june, june.iloc[::-1])
+    assert records[["person_ref", "person_id"]].values.tolist() == [["a", 1], ["b", 1], ["c", 3], ["e", 5]]
+    june = pd.DataFrame({"person_ref": ["d", "c", "b", "a", "e"], "full_name": ["Dung", "Chí", "An", "An", "Em"],
+                         "birth_date": pd.to_datetime(["2000-01-01", "1980-05-05"] + ["1990-01-02"] * 3)})
+    last = last_month(_params(tmp_path, previous_run="may"), tmp_path / "june", june)
     assert last is not None
-    assert last.prior.cluster.tolist() == [-1, -1, 1, 1]  # d new, c corrected
-    assert last.prior.intact.tolist() == [False, False, True, True]
+    assert last.prior.cluster.tolist() == [-1, -1, 1, 1, -1]  # d new, c corrected, e had two contents
+    assert last.prior.intact.tolist() == [False, False, True, True, False]
 
 
 def test_period_of_a_run_comes_from_its_manifest(tmp_path: Path) -> None:

@@ -8,9 +8,12 @@ Stage 1 therefore keeps last month's outcome where last month's evidence is stil
 **Unchanged records.** A person record (person code) is *unchanged* when last month's run held it
 with the same linkage-relevant content: :func:`record_digests` gives each code an order-free 64-bit
 digest of the distinct person fields (:data:`~vaxreport.linkage.prepare.FIELDS`, as cleansed) of
-its dose rows; last month's are recomputed from last month's cleansed doses (kept and merged
-rows), so a run needs nothing its previous run did not already write. A code with no digest last
-month (new, or all its rows quarantined) or another digest is *new or changed*.
+its rows. Last month's are recomputed from last month's cleansed doses (kept and merged rows), so
+a run needs nothing its previous run did not already write; this month's are taken on the person
+table, the one row per code that the linkage reads. So a record is unchanged when last month it
+had one content and the linkage now reads that content; a record that had several contents last
+month (rows typed differently: which one the linkage read is not known) counts as changed, and so
+does a code with no digest last month (new, or all its rows quarantined).
 
 **The carried decisions** (:class:`Prior`, :func:`carried_links`), applied by
 :func:`~vaxreport.linkage.cluster.link_persons` between the model's decision and the guard:
@@ -194,7 +197,8 @@ class Prior:
             digests: their :func:`record_digests`, aligned to ``refs``.
             previous: last month's ``person_ref, person_id, digest`` (one row per code).
         """
-        prev = previous.drop_duplicates("person_ref").set_index(previous["person_ref"].astype("string").to_numpy())
+        prev = previous.drop_duplicates("person_ref")
+        prev = prev.set_index(prev["person_ref"].astype("string").to_numpy())
         where = prev.index.get_indexer(refs.astype("string").fillna("").to_numpy())
         found = where >= 0
         same = found & (prev["digest"].to_numpy(np.uint64)[np.maximum(where, 0)] == np.asarray(digests, np.uint64))

@@ -110,15 +110,14 @@ class LastMonth:
     prior: Prior
 
 
-def last_month(p: RunParams, run_dir: Path | str, persons: pd.DataFrame, rows: pd.DataFrame) -> LastMonth | None:
+def last_month(p: RunParams, run_dir: Path | str, persons: pd.DataFrame) -> LastMonth | None:
     """Last month's run (:func:`previous_run`) read for this run's linkage, or None without one.
 
     Args:
         p: run params.
         run_dir: this run's folder.
-        persons: this month's person records (``person_ref``).
-        rows: this month's cleansed dose rows (``person_ref`` and the person fields), whose
-            digests tell the unchanged records.
+        persons: this month's person records as the linkage reads them (``person_ref`` and the
+            person fields, one row per code), whose digests tell the unchanged records.
     """
     from vaxreport.linkage.replay import Prior, record_digests
 
@@ -127,7 +126,7 @@ def last_month(p: RunParams, run_dir: Path | str, persons: pd.DataFrame, rows: p
         return None
     records = previous_records(run)
     refs = persons["person_ref"]
-    digests = record_digests(rows).reindex(refs.astype("string").fillna("").to_numpy()).to_numpy()
+    digests = record_digests(persons).reindex(refs.astype("string").fillna("").to_numpy()).to_numpy()
     return LastMonth(run=run, records=records, prior=Prior.of(refs, digests, records))
 
 

@@ -222,7 +222,7 @@ class StageOne:
         from vaxreport.linkage.review import link_and_queue
 
         self.persons = person_records(self.cleaned.data)
-        last = last_month(self.p, self.run_dir, self.persons, self.cleaned.data)
+        last = last_month(self.p, self.run_dir, self.persons)
         res, self.review_queue = link_and_queue(self.p, self.persons, self.cleaned.data,
                                                 prior=None if last is None else last.prior)
         carried = carry_over(last, self.persons["person_ref"],
