@@ -115,7 +115,7 @@ def main() -> None:
     s = _stage_one(two, args.out / "runs" / "month2", link=False)
     persons = person_records(s.cleaned.data)
     w, c = time.perf_counter(), time.process_time()
-    digests = record_digests(s.cleaned.data).reindex(persons["person_ref"].astype("string").fillna("").to_numpy())
+    digests = record_digests(persons).reindex(persons["person_ref"].astype("string").fillna("").to_numpy())
     prior = Prior.of(persons["person_ref"], digests.to_numpy(), prev)
     print(f"month 2: record_digests + Prior.of {time.perf_counter() - w:.1f} s wall, "
           f"{time.process_time() - c:.1f} s CPU")
