@@ -230,6 +230,8 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
     holds ``RUN-INCOMPLETE.txt``. ``notebooks`` is the folder of the three stage notebooks
     (default: the project's ``notebooks/``; tests pass a copy). ``engine`` overrides the params'
     ``engine:`` for stage 1 (``vaxreport.engine.EngineSpec`` fields; the command line's flags).
+    When stage 1 fails there is no ``manifest.json``: ``RUN-INCOMPLETE.txt`` says why, and the
+    next run into the folder starts clean.
     """
     from vaxreport.params import RunParams
     from vaxreport.runner.previous import previous_run
@@ -276,10 +278,29 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
             runs.append(province)
             _tick(progress, province)
         seconds = time.perf_counter() - t0
+        if not cleanse.ok:  # nothing to report on: the folder stays visibly incomplete, no manifest
+            mark_failed(out, cleanse)
+            return RunResult(out=out, notebooks=runs, seconds=seconds, resumed_note=note)
         write_manifest(out, params_path=params_path, params=p.to_dict(), inputs=inputs, notebooks=runs,
                         started=started, seconds=seconds, engine=_engine_record(out))
         (out / INCOMPLETE_NAME).unlink()
     return RunResult(out=out, notebooks=runs, seconds=seconds, resumed_note=note)
+
+
+def mark_failed(out: Path, stage_one: NotebookRun) -> Path:
+    """``RUN-INCOMPLETE.txt`` of a run whose stage 1 failed: its failure line and where to look.
+
+    >>> import tempfile
+    >>> nb = NotebookRun("cleanse", "province-wide", "cleansed/cleanse.ipynb", error="MemoryError: x", failed_cell=4)
+    >>> text = mark_failed(Path(tempfile.mkdtemp()), nb).read_text(encoding="utf-8")
+    >>> "FAILED at cell In [4]: MemoryError: x" in text
+    True
+    """
+    path = out / INCOMPLETE_NAME
+    path.write_text("This run failed in stage 1 (cleansing); it has no reports and no manifest.json.\n"
+                    f"{stage_one.line()}\nThe executed notebook above shows the error; run vaxreport again "
+                    "after fixing it: the next run into this folder starts clean.\n", encoding="utf-8")
+    return path
 
 
 def _engine_record(out: Path) -> dict[str, Any] | None:
