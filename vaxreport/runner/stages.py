@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from vaxreport.io import Inputs
     from vaxreport.linkage.decisions import DecisionOutcome
     from vaxreport.linkage.doses import ReconcileResult
+    from vaxreport.linkage.partitioned import PersonParts
     from vaxreport.reporting.metrics import ReportMetrics
     from vaxreport.reporting.report.render import ReportDoc
 
@@ -126,6 +127,10 @@ class StageOne:
     review_queue: pd.DataFrame = field(init=False)
     _pending: PendingWrites | None = field(init=False, default=None)
     _engine: Engine | None = field(init=False, default=None)
+    #: partitioned runs: a handle per partition to its cleansed rows, where they were cleansed
+    #: (``cleansed.data`` stays empty), and the person records' partitions; until reconciled
+    _rows: list[Any] | None = field(init=False, default=None)
+    _person_parts: PersonParts | None = field(init=False, default=None)
     _phases: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -152,14 +157,15 @@ class StageOne:
             if self.spec.executor == "embedded" and partitions == 1:
                 self.cleaned = audit.clean_doses(self.inputs.doses, params=params)
             else:
-                self.cleaned = self._clean_partitioned(params, partitions)
+                self.cleaned, self._rows = self._clean_partitioned(params, partitions)
         self.inputs = slim_inputs(self.inputs)  # the raw dose columns are no longer needed
         return self.cleaned.log
 
-    def _clean_partitioned(self, params: CleanParams, partitions: int) -> CleanResult:
+    def _clean_partitioned(self, params: CleanParams, partitions: int) -> tuple[CleanResult, list[Any]]:
         """The cleansing over ``partitions`` buckets of the rows (``cleansing.phases``) on the
         run's engine; Dask workers read each bucket from a Parquet file in the scratch folder.
-        The raw dose columns leave this process as soon as the buckets are made."""
+        The raw dose columns leave this process as soon as the buckets are made, and the
+        cleansed rows stay on the workers until they are reconciled."""
         from vaxreport.cleansing import phases
         from vaxreport.runner.dask_engine import scratch_dir
 
@@ -168,21 +174,11 @@ class StageOne:
         self.inputs = slim_inputs(self.inputs)
         if self.spec.executor == "dask":
             parts = phases.write_partitions(parts, scratch_dir(self.spec, self.run_dir) / "doses")
-        return phases.clean_partitioned(parts, params, engine)
+        return phases.clean_partitioned_kept(parts, params, engine)
 
-    def _reconcile_partitioned(self, data: pd.DataFrame, partitions: int) -> ReconcileResult:
-        """Reconciliation over buckets of whole persons (``linkage.partitioned``), the doses
-        re-bucketed by ``person_id``; Dask workers read each bucket from the scratch folder."""
-        from vaxreport.cleansing import phases
-        from vaxreport.linkage import partitioned
-        from vaxreport.runner.dask_engine import scratch_dir
-
-        engine = self.open_engine()
-        parts: list[Any] = partitioned.split_by_person(data, partitions)
-        del data
-        if self.spec.executor == "dask":
-            parts = phases.write_partitions(parts, scratch_dir(self.spec, self.run_dir) / "by-person", index=True)
-        return partitioned.reconcile_partitioned(parts, engine)
+    def _cleansed_rows(self) -> int:
+        """Cleansed dose rows of the run (raw less quarantined)."""
+        return len(self.inputs.doses) - len(self.cleaned.quarantine)
 
     def open_engine(self) -> Engine:
         """The run's engine (started on first use; :meth:`close` stops it)."""
@@ -216,11 +212,19 @@ class StageOne:
         smallest person code (a stable ``person_id``), or by last month's id when the person keeps
         one of last month's codes (:mod:`vaxreport.linkage.carry`); returns a one-line summary."""
         from vaxreport import linkage
+        from vaxreport.linkage import partitioned
         from vaxreport.linkage.persons import person_ids, person_records
-        from vaxreport.linkage.review import link_and_queue
+        from vaxreport.linkage.review import doses_per_record, link_and_queue
 
-        self.persons = person_records(self.cleaned.data)
-        res, self.review_queue = link_and_queue(self.p, self.persons, self.cleaned.data)
+        if self._rows is None:
+            self.persons = person_records(self.cleaned.data)
+            at_stake = doses_per_record(self.cleaned.data, self.persons)
+        else:  # the records come from the partitions holding the rows
+            engine = self.open_engine()
+            self._person_parts = partitioned.stack_persons(
+                engine.gather(engine.map(partitioned.person_part, self._rows), label="link: person records"))
+            self.persons, at_stake = self._person_parts.persons, self._person_parts.doses_at_stake
+        res, self.review_queue = link_and_queue(self.p, self.persons, at_stake)
         carried, previous = carry_over(self.p, self.run_dir, self.persons["person_ref"],
                                        person_ids(self.persons, pd.Series(res.labels, index=self.persons.index)))
         self.labels, self.id_changes = carried.ids, carried.changes
@@ -237,17 +241,23 @@ class StageOne:
         """Collapse duplicate doses, order each person's doses, find sequence problems; the
         personal tables final from here on start writing in the background. Returns the
         findings by kind."""
-        from vaxreport.linkage import doses
+        from vaxreport.linkage import doses, partitioned
         from vaxreport.linkage.persons import with_person_id
 
-        data = with_person_id(self.cleaned.data, self.persons, self.labels)
-        self.cleaned = without_data(self.cleaned)  # superseded by reconciled.data
-        partitions = self.spec.partition_count(len(data))
-        with self._phase("reconcile", partitions=partitions):
-            if self.spec.executor == "embedded" and partitions == 1:
+        if self._rows is None:
+            data = with_person_id(self.cleaned.data, self.persons, self.labels)
+            self.cleaned = without_data(self.cleaned)  # superseded by reconciled.data
+            with self._phase("reconcile", partitions=1):
                 self.reconciled = doses.reconcile(data)
-            else:
-                self.reconciled = self._reconcile_partitioned(data, partitions)
+            del data
+        else:
+            assert self._person_parts is not None, "link() comes before reconcile()"
+            partitions = self.spec.partition_count(self._cleansed_rows())
+            with self._phase("reconcile", partitions=partitions):
+                self.reconciled = partitioned.reconcile_kept(self._rows, self._person_parts, self.labels,
+                                                             self.open_engine(), partitions=partitions,
+                                                             categorical=LOW_CARDINALITY)
+            self._rows = self._person_parts = None
         tables = self._reconciled_tables()
         self._pending = PendingWrites(_parquet_jobs(layout.cleansed_dir(self.run_dir), tables, private=True))
         return self.reconciled.findings.groupby(["code", "label_vi"]).size().rename("n").reset_index()
