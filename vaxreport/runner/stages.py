@@ -198,9 +198,13 @@ class StageOne:
     def _phase(self, name: str, **facts: Any) -> Iterator[None]:
         """Time one phase (wall and this process's CPU) for ``cleansed/engine.json``."""
         wall, cpu = time.perf_counter(), time.process_time()
+        before = self._engine.counters() if self._engine is not None else {}
         yield
         self._phases[name] = {**facts, "wall_s": round(time.perf_counter() - wall, 3),
                               "driver_cpu_s": round(time.process_time() - cpu, 3)}
+        after = self._engine.counters() if self._engine is not None else {}
+        # a replaced worker starts from zero: its share before the loss is not counted
+        self._phases[name] |= {key: max(0, n - before.get(key, 0)) for key, n in after.items()}
 
     def engine_record(self) -> dict[str, Any]:
         """What ``cleansed/engine.json`` and the manifest record of where stage 1 ran."""
@@ -221,10 +225,12 @@ class StageOne:
             at_stake = doses_per_record(self.cleaned.data, self.persons)
         else:  # the records come from the partitions holding the rows
             engine = self.open_engine()
-            self._person_parts = partitioned.stack_persons(
-                engine.gather(engine.map(partitioned.person_part, self._rows), label="link: person records"))
+            with self._phase("person_records", partitions=len(self._rows)):
+                self._person_parts = partitioned.stack_persons(
+                    engine.gather(engine.map(partitioned.person_part, self._rows), label="link: person records"))
             self.persons, at_stake = self._person_parts.persons, self._person_parts.doses_at_stake
-        res, self.review_queue = link_and_queue(self.p, self.persons, at_stake)
+        with self._phase("link", records=len(self.persons)):
+            res, self.review_queue = link_and_queue(self.p, self.persons, at_stake)
         carried, previous = carry_over(self.p, self.run_dir, self.persons["person_ref"],
                                        person_ids(self.persons, pd.Series(res.labels, index=self.persons.index)))
         self.labels, self.id_changes = carried.ids, carried.changes
