@@ -51,6 +51,7 @@ def clean_params(p: RunParams) -> CleanParams:
     from vaxreport.cleansing.protocol import CleanParams
 
     return CleanParams(as_of=p.report_date, campaign_start=p.campaign_start, province_code=p.province_code,
+                       provinces=p.provinces,
                        name_match_threshold=float(p.thresholds.name_match_score),
                        vaccine_match_threshold=float(p.thresholds.vaccine_match_score),
                        max_age=p.thresholds.max_age, units_on=p.period_end or p.report_date)
@@ -518,12 +519,30 @@ def district_rollup(run_dir: Path | str, p: RunParams) -> tuple[pd.DataFrame, li
     return pd.DataFrame(rows, columns=columns), missing
 
 
-def previous_metrics(run_dir: Path | str, p: RunParams, code: str | None, name: str) -> dict[str, Any] | None:
+def open_province(p: RunParams, run_dir: Path | str, province_code: str = "") -> tuple[RunParams, Facts, Path]:
+    """Stage 3: the province report's params, facts and output folder. A one-province run: the
+    params, all facts, ``province/``. A run covering several provinces: ``province_code``'s own
+    params (:meth:`RunParams.for_province`; default the issuing province), the facts of its
+    districts, ``provinces/<code>-<slug>/``."""
+    from vaxreport.facts import load_facts
+
+    if not p.provinces:
+        return p, load_facts(run_dir), layout.unit_dir(run_dir, None, p.province_name)
+    own = p.for_province(province_code or p.province_code)
+    folder = layout.province_path(run_dir, own.province_code, own.province_name)
+    folder.mkdir(parents=True, exist_ok=True)
+    return own, load_facts(run_dir).within(own.district_codes()), folder
+
+
+def previous_metrics(run_dir: Path | str, p: RunParams, code: str | None, name: str, *,
+                     folder: Path | None = None) -> dict[str, Any] | None:
     """The same unit's ``metrics.json`` in last month's run (``previous_run:``, else the previous
     period's folder beside this one: ``outputs/2022-04`` for ``outputs/2022-05``), if that run
-    completed; else None."""
+    completed; else None. ``folder``: the unit's folder in this run (a province report's in a
+    run covering several provinces), the same relative path is read in last month's."""
     previous = previous_run(p, run_dir)
     if previous is None:
         return None
-    path = layout.unit_path(previous, code, name) / "metrics.json"
+    unit = layout.unit_path(previous, code, name) if folder is None else previous / folder.relative_to(run_dir)
+    path = unit / "metrics.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
