@@ -91,7 +91,7 @@ def _write_csv(df: pd.DataFrame, path: Path, *, bom: bool = False) -> None:
 
 def _week_start(dates: pd.Series) -> pd.Series:
     """The Monday of each date's week as the tallies write it (dd/mm/yyyy)."""
-    return (dates - pd.to_timedelta(dates.dt.weekday, unit="D")).dt.strftime("%d/%m/%Y")
+    return (dates - pd.to_timedelta(dates.dt.day_of_week, unit="D")).dt.strftime("%d/%m/%Y")
 
 
 def _unaccented(name: str) -> str:
@@ -101,15 +101,21 @@ def _unaccented(name: str) -> str:
 
 
 def _movers(truth: pd.DataFrame, share: float, rng: np.random.Generator) -> pd.DataFrame:
-    """The movers of the home province: ``person_id, doses`` (their true doses) and ``k`` (doses
-    given away), drawn among the persons with two doses or more."""
-    doses = truth.loc[truth["dup_of"].isna()].groupby("person_id")["true_dose_number"].max()
-    eligible = doses[doses >= 2].sort_index()
+    """The movers of the home province: ``person_id``, ``doses`` (their dose rows entered, not
+    counting duplicates) and ``k``: the doses up to the ``k``-th of their true sequence were
+    given away — some entered dose up to it, some after it stay at home. Drawn among the
+    persons with two entered doses or more."""
+    given = truth.loc[truth["dup_of"].isna(), ["person_id", "true_dose_number"]]
+    last = given.groupby("person_id")["true_dose_number"].transform("max")
+    counts = given.groupby("person_id").size()
+    eligible = counts[counts >= 2].sort_index()
     n = min(len(eligible), int(round(share * truth["person_id"].nunique())))
-    chosen = np.sort(rng.choice(len(eligible), n, replace=False))
-    picked = eligible.iloc[chosen]
-    return pd.DataFrame({"person_id": picked.index.to_numpy(), "doses": picked.to_numpy(),
-                         "k": rng.integers(1, picked.to_numpy())})
+    picked = eligible.iloc[np.sort(rng.choice(len(eligible), n, replace=False))]
+    # k: one of the person's entered doses but the last, drawn uniformly
+    cut = given.loc[given["person_id"].isin(picked.index).to_numpy() & (given["true_dose_number"] < last).to_numpy()]
+    cut = cut.assign(draw=rng.random(len(cut))).sort_values(["person_id", "draw"]).drop_duplicates("person_id")
+    k = cut.set_index("person_id")["true_dose_number"].reindex(picked.index)
+    return pd.DataFrame({"person_id": picked.index.to_numpy(), "doses": picked.to_numpy(), "k": k.to_numpy()})
 
 
 def _retype(movers: pd.DataFrame, truth: pd.DataFrame, away: SynthProvince, rates: MoverRates,
