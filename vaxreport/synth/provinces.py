@@ -241,7 +241,8 @@ def _apply_moves(read: dict[str, dict[str, pd.DataFrame]], truth: dict[str, pd.D
     moved = doses.loc[moving].copy()
     pid = t.loc[moving, "person_id"].to_numpy()
     moved["home_site"] = moved[H["site_code"]]
-    moved["dup_of"], moved["true_dose_date"] = t.loc[moving, "dup_of"].to_numpy(), t.loc[moving, "true_dose_date"].to_numpy()
+    moved["dup_of"] = t.loc[moving, "dup_of"].to_numpy()
+    moved["true_dose_date"] = t.loc[moving, "true_dose_date"].to_numpy()
     typed = [H[c] for c in ("full_name", "birth_date", "gender", "id_number", "phone", "province_code",
                             "district_code", "commune_code", "address", "site_code", "site_name")]
     moved[typed] = rec.loc[pid, typed].to_numpy()
