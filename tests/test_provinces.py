@@ -116,7 +116,7 @@ def test_each_province_report_gets_its_own_districts(national):
     whole = load_facts(run)
     for code in PROVINCES:
         own, facts, folder = open_province(stage.p, run, code)
-        assert own.province_code == code and own.provinces == ()
+        assert own.province_code == code and own.provinces == (code,)
         assert folder == run / "provinces" / f"{code}-{'thai-nguyen' if code == '19' else 'bac-kan'}"
         assert set(facts.doses["district_code"]) <= set(own.district_codes())
         assert facts.units["province_code"].eq(code).all()

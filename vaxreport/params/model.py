@@ -259,7 +259,8 @@ class RunParams:
         """The params of one province of a run that covers several, for that province's report:
         its code, name and districts; the issuing province keeps its configured agency, number
         and signatory, another gets the defaults (``SỞ Y TẾ``, ``UBND TỈNH <NAME>``, ``…/BC-SYT``,
-        signed by the director). The params themselves for a one-province run.
+        signed by the director); ``provinces`` is ``(code,)``, marking a province of a run
+        covering several. The params themselves for a one-province run.
 
         Raises:
             ParamsError: ``code`` is not a province of the run.
@@ -280,11 +281,39 @@ class RunParams:
         own = set(refdata.districts(code, on=self.period_end)["district_code"])
         districts = tuple(d for d in self.districts if d.code in own)
         if code == self.province_code:
-            return replace(self, provinces=(), districts=districts)
-        name = str(refdata.districts(code, on=self.period_end)["province_name"].iloc[0])
-        return replace(self, province_code=code, province_name=name, provinces=(), districts=districts,
+            return replace(self, provinces=(code,), districts=districts)
+        name = self.province_names()[self.province_codes().index(code)]
+        return replace(self, province_code=code, province_name=name, provinces=(code,), districts=districts,
                        agency_parent=_agency_parent(name), place=name, doc_number=RunParams.doc_number,
                        signatory=Signatory(), recipients=RunParams.recipients)
+
+    def province_names(self) -> tuple[str, ...]:
+        """The names of :meth:`province_codes` ("Thái Nguyên", "Bắc Kạn")."""
+        if not self.provinces:
+            return (self.province_name,)
+        from vaxreport import refdata
+
+        names = refdata.districts(None, on=self.period_end).drop_duplicates("province_code")
+        named = dict(zip(names["province_code"], names["province_name"]))
+        return tuple(self.province_name if c == self.province_code else str(named[c]) for c in self.provinces)
+
+    def province_name_of(self, district_code: str) -> str:
+        """The name of the province a district of the run belongs to (worklist titles).
+
+        >>> p = RunParams.from_dict({"period": "2022-05", "report_date": "2022-06-01", "inputs": "x",
+        ...                          "provinces": ["19", "06"]})
+        >>> p.province_name_of("058"), p.province_name_of("164"), p.province_names()
+        ('Bắc Kạn', 'Thái Nguyên', ('Thái Nguyên', 'Bắc Kạn'))
+        """
+        if not self.provinces:
+            return self.province_name
+        from vaxreport import refdata
+
+        units = refdata.districts(None, on=self.period_end)
+        hit = units.loc[units["district_code"] == str(district_code), "province_code"]
+        if hit.empty or hit.iloc[0] not in self.provinces:
+            return self.province_name
+        return self.province_names()[self.provinces.index(hit.iloc[0])]
 
     def district_codes(self) -> list[str]:
         """Codes of every district reported on, in code order."""
