@@ -15,7 +15,7 @@ from vaxreport.exceptions import ParamsError
 from vaxreport.facts import load_facts
 from vaxreport.params import RunParams
 from vaxreport.runner.stages import StageOne, open_province
-from vaxreport.synth.provinces import generate_provinces
+from vaxreport.synth.provinces import generate_provinces, link_scores
 
 PROVINCES = ("19", "06")
 
@@ -30,29 +30,12 @@ def national(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict
     return data, run, totals, stage
 
 
-def _refs(run: Path, data: Path) -> pd.DataFrame:
-    """Each person code: the person the run found, the true person, the province of its rows."""
+def _scores(run: Path, data: Path) -> pd.DataFrame:
+    """The run's person linkage scored against the truth, within and across provinces."""
     kept = [pd.read_parquet(run / "cleansed" / f"{t}.parquet", columns=["person_ref", "person_id", "province_code"])
             for t in ("doses", "merged_doses")]
     found = pd.concat(kept).astype({"person_ref": str, "province_code": str}).drop_duplicates("person_ref")
-    truth = pd.read_parquet(data / "truth" / "persons_truth.parquet")
-    return found.merge(truth, on="person_ref", suffixes=("_found", "_true"), validate="one_to_one")
-
-
-def _pairs(refs: pd.DataFrame, by: str) -> pd.DataFrame:
-    both = refs[[by, "person_ref", "province_code"]]
-    pairs = both.merge(both, on=by)
-    return pairs[pairs["person_ref_x"] < pairs["person_ref_y"]]
-
-
-def _scores(refs: pd.DataFrame, cross: bool) -> tuple[int, int, int]:
-    """(true pairs, found pairs, both) of person codes in two provinces (``cross``) or in one."""
-    def keys(pairs: pd.DataFrame) -> set[tuple[str, str]]:
-        pairs = pairs[(pairs["province_code_x"] != pairs["province_code_y"]) == cross]
-        return set(zip(pairs["person_ref_x"], pairs["person_ref_y"]))
-
-    true, found = keys(_pairs(refs, "person_id_true")), keys(_pairs(refs, "person_id_found"))
-    return len(true), len(found), len(true & found)
+    return link_scores(found, pd.read_parquet(data / "truth" / "persons_truth.parquet"))
 
 
 def test_the_export_holds_both_provinces_and_its_truth(national):
@@ -72,9 +55,9 @@ def test_the_export_holds_both_provinces_and_its_truth(national):
 
 def test_cross_province_duplicates_are_linked(national):
     data, run, _, _ = national
-    refs = _refs(run, data)
-    cross_true, cross_found, cross_both = _scores(refs, cross=True)
-    within_true, within_found, within_both = _scores(refs, cross=False)
+    scores = _scores(run, data)
+    cross_true, cross_found, cross_both = scores.loc["cross", ["true_pairs", "found_pairs", "both"]]
+    within_true, within_found, within_both = scores.loc["within", ["true_pairs", "found_pairs", "both"]]
     assert cross_true > 20 and within_true > 20
     assert cross_both / cross_true >= 0.95  # recall of the pairs of codes in two provinces
     # no more false merges across provinces than the scorer makes within one

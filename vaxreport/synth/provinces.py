@@ -45,7 +45,7 @@ from vaxreport.synth.errors import ErrorRates
 from vaxreport.synth.province import generate
 from vaxreport.synth.seed import PERIOD_END, SynthProvince
 
-__all__ = ["MoverRates", "generate_provinces"]
+__all__ = ["MoverRates", "generate_provinces", "link_scores"]
 
 TABLES = ("doses", "site_tallies", "feedback", "registry", "population")
 H = export.DOSE_HEADERS
@@ -317,3 +317,40 @@ def _write(out: Path, read: dict[str, dict[str, pd.DataFrame]], truth: dict[str,
     pq.write_table(pa.Table.from_pandas(persons.reset_index(drop=True), preserve_index=False),
                    out / "truth" / "persons_truth.parquet")
     export.write_params(out, provinces[0], provinces=[p.code for p in provinces])
+
+
+def link_scores(found: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Pairwise scores of a run's person linkage against the truth, for the pairs of person
+    codes in one province (``within``) and in two (``cross``).
+
+    Args:
+        found: one row per person code: ``person_ref, person_id`` (the run's) and
+            ``province_code`` (of its rows).
+        truth: ``truth/persons_truth.parquet``: ``person_ref, person_id`` (the true person).
+
+    Returns:
+        Index ``within, cross``; columns ``true_pairs, found_pairs, both, precision, recall``.
+
+    Examples:
+        >>> found = pd.DataFrame({"person_ref": ["a", "b", "c", "d"], "person_id": [1, 1, 2, 2],
+        ...                       "province_code": ["19", "06", "19", "19"]})
+        >>> truth = pd.DataFrame({"person_ref": ["a", "b", "c", "d"], "person_id": ["x", "x", "y", "z"]})
+        >>> link_scores(found, truth)[["true_pairs", "found_pairs", "both"]].values.tolist()
+        [[0, 1, 0], [1, 1, 1]]
+    """
+    refs = found.merge(truth, on="person_ref", suffixes=("_found", "_true"), validate="one_to_one")
+
+    def pairs(by: str, cross: bool) -> set[tuple[str, str]]:
+        side = refs[[by, "person_ref", "province_code"]]
+        both = side.merge(side, on=by)
+        two = both["province_code_x"] != both["province_code_y"]
+        keep = (both["person_ref_x"] < both["person_ref_y"]) & (two == cross)
+        return set(zip(both.loc[keep, "person_ref_x"], both.loc[keep, "person_ref_y"]))
+
+    rows = {}
+    for name, cross in (("within", False), ("cross", True)):
+        true, got = pairs("person_id_true", cross), pairs("person_id_found", cross)
+        hit = len(true & got)
+        rows[name] = {"true_pairs": len(true), "found_pairs": len(got), "both": hit,
+                      "precision": hit / len(got) if got else 1.0, "recall": hit / len(true) if true else 1.0}
+    return pd.DataFrame.from_dict(rows, orient="index")
