@@ -136,3 +136,5 @@ def test_params_provinces_default_issuer_is_the_first():
     assert p.district("058").agency_parent == "SỞ Y TẾ BẮC KẠN"
     with pytest.raises(ParamsError, match="not covered"):
         p.for_province("01")
+    alone = RunParams.from_dict({"period": "2022-05", "report_date": "2022-06-01", "inputs": "x", "provinces": [19]})
+    assert alone.provinces == () and alone.province_codes() == ("19",) and alone.for_province("19") is alone

@@ -683,6 +683,8 @@ def _other_provinces(get: _Reader, pr: Problems, kw: dict[str, Any],
         return []
     if kw["province_code"] not in provinces:
         pr.add("provinces", f"must include province_code {kw['province_code']!r}, got {list(provinces)}")
+    if provinces == (kw["province_code"],):
+        return []  # the province alone: a one-province run
     kw["provinces"] = provinces
     on = dt.date(month[0], month[1], calendar.monthrange(*month)[1]) if month is not None else None
     rows: list[dict[str, str]] = []
