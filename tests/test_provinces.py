@@ -138,3 +138,28 @@ def test_params_provinces_default_issuer_is_the_first():
         p.for_province("01")
     alone = RunParams.from_dict({"period": "2022-05", "report_date": "2022-06-01", "inputs": "x", "provinces": [19]})
     assert alone.provinces == () and alone.province_codes() == ("19",) and alone.for_province("19") is alone
+
+
+def test_dask_workers_cleanse_with_both_provinces_units(national):
+    """The run's provinces reach the Dask workers: the partitioned cleansing gives the one-call
+    tables and flags no unit of either province."""
+    pytest.importorskip("distributed")
+    from vaxreport import io
+    from vaxreport.cleansing import audit, phases
+    from vaxreport.engine import EngineSpec
+    from vaxreport.runner.dask_engine import DaskEngine
+    from vaxreport.runner.stages import clean_params
+
+    data, _, _, stage = national
+    doses, params = io.load_inputs(stage.p.inputs).doses, clean_params(stage.p)
+    whole = audit.clean_doses(doses, params=params)
+    engine = DaskEngine(EngineSpec("dask", workers=2, memory_limit="2GB"), data / "run.scratch")
+    try:
+        paths = phases.write_partitions(phases.split_rows(doses, 3, province_code=params.province_code),
+                                        engine.scratch / "doses")
+        parted = phases.clean_partitioned(paths, params, engine)
+    finally:
+        engine.close()
+    for name in ("data", "audit", "quarantine", "flags"):
+        pd.testing.assert_frame_equal(getattr(parted, name), getattr(whole, name), check_exact=True, obj=name)
+    assert not parted.flags["column"].isin(["province_code", "district_code", "commune_code"]).any()
