@@ -71,7 +71,8 @@ class RunResult:
 
     def reports(self, name: str) -> list[Path]:
         """``name`` (one of :data:`REPORT_FILES`) of every district, then of the province."""
-        return sorted(self.out.glob(f"districts/*/{name}")) + sorted(self.out.glob(f"province/{name}"))
+        return (sorted(self.out.glob(f"districts/*/{name}")) + sorted(self.out.glob(f"province/{name}"))
+                + sorted(self.out.glob(f"provinces/*/{name}")))
 
     def describe(self) -> str:
         lines = [nb.line() for nb in self.notebooks]
@@ -273,10 +274,14 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
                       layout.unit_dir(out, code, names[code]) / "report.ipynb",
                       {**common, "district_code": code}, out) for code in chosen]
             runs += _run_parallel(tasks, jobs, progress)
-            province = execute("province", p.province_name, nb_dir / "province_report.ipynb",
-                               layout.unit_dir(out, None, p.province_name) / "report.ipynb", common, run_dir=out)
-            runs.append(province)
-            _tick(progress, province)
+            for code in p.province_codes():  # one report per province of a run covering several
+                own = p.for_province(code)
+                folder, args = ((layout.province_path(out, code, own.province_name), {**common, "province_code": code})
+                                if p.provinces else (layout.unit_path(out, None, p.province_name), common))
+                province = execute("province", own.province_name, nb_dir / "province_report.ipynb",
+                                   folder / "report.ipynb", args, run_dir=out)
+                runs.append(province)
+                _tick(progress, province)
         seconds = time.perf_counter() - t0
         if not cleanse.ok:  # nothing to report on: the folder stays visibly incomplete, no manifest
             mark_failed(out, cleanse)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -52,6 +52,7 @@ def clean_params(p: RunParams) -> CleanParams:
     from vaxreport.cleansing.protocol import CleanParams
 
     return CleanParams(as_of=p.report_date, campaign_start=p.campaign_start, province_code=p.province_code,
+                       provinces=p.provinces,
                        name_match_threshold=float(p.thresholds.name_match_score),
                        vaccine_match_threshold=float(p.thresholds.vaccine_match_score),
                        max_age=p.thresholds.max_age, units_on=p.period_end or p.report_date)
@@ -333,7 +334,7 @@ class StageOne:
         write_parquet(follow_up_worklists(self.p, self.run_dir, table, person_of), layout.followup_table(self.run_dir),
                       private=False)
         workbooks.write_summary_workbook(self.worklists, layout.worklists_dir(self.run_dir),
-                                         province_name=self.p.province_name, period=self.p.period)
+                                         province_name=", ".join(self.p.province_names()), period=self.p.period)
         orphan = ~table["district_code"].isin(list(self.p.district_names())).to_numpy(bool)
         if orphan.any():
             workbooks.write_site_workbooks(wl.from_table(table[orphan]), layout.worklists_dir(self.run_dir),
@@ -371,32 +372,36 @@ def check_worklist_returns(p: RunParams, table: pd.DataFrame, dose_facts: pd.Dat
     return wr.summarise(checked, sites["district_code"], sites["site_name"] if "site_name" in sites else None)
 
 
-def with_worklist_returns(doc: ReportDoc, run_dir: Path | str, district_code: str | None) -> ReportDoc:
+def with_worklist_returns(doc: ReportDoc, run_dir: Path | str, district_code: str | Collection[str] | None
+                          ) -> ReportDoc:
     """``doc`` with the sentence on last month's returned worklists in section II (the district's
-    sites, or all for the province); unchanged when none came back or stage 1 checked none."""
+    sites — or those of several districts: one province's in a run covering several — or all for
+    the province); unchanged when none came back or stage 1 checked none."""
     from vaxreport.reporting import worklist_returns as wr
 
     summary = _district_counts(layout.returns_table(run_dir), district_code)
     return doc if summary is None else wr.add_to_report(doc, summary)
 
 
-def with_worklist_followup(doc: ReportDoc, run_dir: Path | str, district_code: str | None) -> ReportDoc:
+def with_worklist_followup(doc: ReportDoc, run_dir: Path | str, district_code: str | Collection[str] | None
+                           ) -> ReportDoc:
     """``doc`` with the sentence on last month's worklist lines fixed by now in section II (the
-    district's lines, or all for the province); unchanged when there were none."""
+    district's lines, or several districts', or all for the province); unchanged when there were none."""
     from vaxreport.reporting import followup
 
     summary = _district_counts(layout.followup_table(run_dir), district_code)
     return doc if summary is None else doc.with_block(1, followup.followup_paragraph(summary))
 
 
-def _district_counts(path: Path, district_code: str | None) -> pd.DataFrame | None:
-    """A stage-1 counts table (``district_code`` column): the district's rows, or all for the
-    province; None when stage 1 wrote none."""
+def _district_counts(path: Path, district_code: str | Collection[str] | None) -> pd.DataFrame | None:
+    """A stage-1 counts table (``district_code`` column): the district's rows (or several
+    districts'), or all for the province; None when stage 1 wrote none."""
     if not path.exists():
         return None
     summary = pd.read_parquet(path)
     if district_code is not None:
-        summary = summary[summary["district_code"].eq(district_code).fillna(False).to_numpy(bool)]
+        codes = [district_code] if isinstance(district_code, str) else list(district_code)
+        summary = summary[summary["district_code"].isin(codes).fillna(False).to_numpy(bool)]
     return summary
 
 
@@ -424,7 +429,8 @@ def write_district_worklists(run_dir: Path | str, p: RunParams, district_code: s
     if table.empty:
         return []
     return workbooks.write_site_workbooks(wl.from_table(table), layout.worklists_dir(run_dir),
-                                          province_name=p.province_name, period=p.period, summary=False)
+                                          province_name=p.province_name_of(district_code), period=p.period,
+                                          summary=False)
 
 
 def open_run(params_path: str, run_dir: str, *, need_stage_one: bool = False) -> tuple[RunParams, Path]:
@@ -461,7 +467,9 @@ def render_report(doc: ReportDoc, facts: Facts, indicators: ReportMetrics, p: Ru
 
     if run_dir is not None:
         doc = with_review_decisions(doc, run_dir)
-        doc = with_worklist_returns(with_worklist_followup(doc, run_dir, unit_code), run_dir, unit_code)
+        # a province report of a run covering several provinces: its own districts' lines
+        scope: str | list[str] | None = p.district_codes() if unit_code is None and p.provinces else unit_code
+        doc = with_worklist_returns(with_worklist_followup(doc, run_dir, scope), run_dir, scope)
     pdf = write_pdf(doc, out / "report.pdf", timestamp=report_timestamp(p))
     write_editable(doc, indicators, out, p, run_dir)
     summary = metrics.metrics_json(facts, unit_code=unit_code, unit_name=unit_name, period=p.period,
@@ -534,12 +542,30 @@ def district_rollup(run_dir: Path | str, p: RunParams) -> tuple[pd.DataFrame, li
     return pd.DataFrame(rows, columns=columns), missing
 
 
-def previous_metrics(run_dir: Path | str, p: RunParams, code: str | None, name: str) -> dict[str, Any] | None:
+def open_province(p: RunParams, run_dir: Path | str, province_code: str = "") -> tuple[RunParams, Facts, Path]:
+    """Stage 3: the province report's params, facts and output folder. A one-province run: the
+    params, all facts, ``province/``. A run covering several provinces: ``province_code``'s own
+    params (:meth:`RunParams.for_province`; default the issuing province), the facts of its
+    districts, ``provinces/<code>-<slug>/``."""
+    from vaxreport.facts import load_facts
+
+    if not p.provinces:
+        return p, load_facts(run_dir), layout.unit_dir(run_dir, None, p.province_name)
+    own = p.for_province(province_code or p.province_code)
+    folder = layout.province_path(run_dir, own.province_code, own.province_name)
+    folder.mkdir(parents=True, exist_ok=True)
+    return own, load_facts(run_dir).within(own.district_codes()), folder
+
+
+def previous_metrics(run_dir: Path | str, p: RunParams, code: str | None, name: str, *,
+                     folder: Path | None = None) -> dict[str, Any] | None:
     """The same unit's ``metrics.json`` in last month's run (``previous_run:``, else the previous
     period's folder beside this one: ``outputs/2022-04`` for ``outputs/2022-05``), if that run
-    completed; else None."""
+    completed; else None. ``folder``: the unit's folder in this run (a province report's in a
+    run covering several provinces), the same relative path is read in last month's."""
     previous = previous_run(p, run_dir)
     if previous is None:
         return None
-    path = layout.unit_path(previous, code, name) / "metrics.json"
+    unit = layout.unit_path(previous, code, name) if folder is None else previous / folder.relative_to(run_dir)
+    path = unit / "metrics.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
