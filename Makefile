@@ -38,7 +38,13 @@ test-fast: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow tests
 
-lab: $(STAMP)
+# JupyterLab with the review section's buttons (the [lab] extra: ipywidgets).
+LAB_STAMP := $(VENV)/.lab-stamp
+$(LAB_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,lab]'
+	@touch $(LAB_STAMP)
+
+lab: $(LAB_STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
 bench: $(STAMP)

@@ -4,8 +4,9 @@ For each ``--scale-scales`` value the province is synthesised once, then ``vaxre
 on every engine of ``--scale-engines`` (``embedded``; ``dask`` = a 2-worker ``LocalCluster``,
 ``--workers 2``, ``--memory-limit`` from ``--scale-memory``) on the same inputs. Per run: wall,
 CPU (user + system of the whole process tree: kernels, Dask workers), peak resident memory of
-the process tree and of its largest process, stage 1, the partition-wise cleanse phase as
-``cleansed/engine.json`` recorded it, and whether every output (tables, PDFs, DOCX, XLSX,
+the process tree and of its largest process, stage 1, each engine phase (cleanse, person
+records, link, reconcile) as ``cleansed/engine.json`` recorded it — wall, the driver's CPU and,
+on Dask, the bytes the workers sent each other and spilled to disk — and whether every output (tables, PDFs, DOCX, XLSX,
 metrics.json) has the embedded run's sha256. Ratios to the embedded run of the same invocation
 are given beside wall times (machines differ; ratios of one sitting much less).
 
@@ -106,10 +107,13 @@ def record(store: Any, results: list[dict[str, Any]]) -> None:
         store.add(sec, f"{tag}: peak RSS (largest process)", r["peak_single_gb"], unit="GB", load=load, at=at)
         if res.get("stage1") is not None:
             store.add(sec, f"{tag}: stage 1 (cleanse notebook)", res["stage1"], unit="s", load=load, at=at)
-        cleanse = res.get("phases", {}).get("cleanse")
-        if cleanse:
-            store.add(sec, f"{tag}: cleanse phase wall", cleanse["wall_s"], unit="s", load=load, at=at,
-                      note="cleansed/engine.json")
+        for name, phase in res.get("phases", {}).items():
+            store.add(sec, f"{tag}: {name} phase wall", phase["wall_s"], unit="s", load=load, at=at,
+                      note=f"driver CPU {phase['driver_cpu_s']:.1f} s; cleansed/engine.json")
+            for counter in ("shuffle_bytes", "spilled_bytes"):
+                if counter in phase:
+                    store.add(sec, f"{tag}: {name} phase {counter.replace('_', ' ')}", phase[counter] / 2**20,
+                              unit="MiB", load=None, note="summed over the Dask workers")
         store.add(sec, f"{tag}: outputs with the {base['engine'] if base else '?'} run's sha256",
                   float(res["identical"]) * res["outputs"], unit=f"of {res['outputs']}", load=None)
         if base is not None and res is not base:

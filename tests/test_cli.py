@@ -53,6 +53,8 @@ def _usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     (["demo", "--jobs", "0"], "argument --jobs: must be at least 1, got '0'"),
     (["run", "p.yaml", "--jobs", "two"], "argument --jobs: invalid whole number: 'two'"),
     (["synth", "--out", "x", "--seed", "1.5"], "argument --seed: invalid int value"),
+    (["synth", "--out", "x", "--provinces", "19", "06", "--shared", "2"],
+     "argument --shared: must lie between 0 and 1"),
 ])
 def test_usage_errors_exit_2_with_a_message(argv: list[str], message: str, capsys: pytest.CaptureFixture[str],
                                             no_work: None) -> None:
@@ -98,3 +100,27 @@ def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "must be a number greater than 0" in proc.stderr and "Traceback" not in proc.stderr
     assert not any(tmp_path.iterdir())  # nothing written
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--provinces", "19"], "give two provinces or more"),
+    (["--provinces", "19", "19"], "give two provinces or more"),
+    (["--provinces", "19", "99"], "'99'"),
+    (["--provinces", "19", "06", "--months", "2"], "--provinces writes one month"),
+])
+def test_synth_provinces_refused_exits_1_writing_nothing(argv: list[str], message: str, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["synth", "--out", str(tmp_path / "two"), "--scale", "0.0005", *argv]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("vaxreport synth: ") and message in err and "Traceback" not in err
+    assert not (tmp_path / "two").exists()
+
+
+def test_synth_provinces_writes_one_export_with_its_params(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from vaxreport.params import RunParams
+
+    assert cli.main(["synth", "--out", str(tmp_path), "--scale", "0.0005", "--provinces", "19", "06"]) == 0
+    assert "movers" in capsys.readouterr().out
+    p = RunParams.from_yaml(tmp_path / "params.yaml")
+    assert p.province_codes() == ("19", "06") and p.inputs == (tmp_path / "inputs").resolve()
+    assert (tmp_path / "truth" / "cross_province.parquet").is_file()

@@ -40,6 +40,13 @@ def test_partitioned_run_gives_the_embedded_bytes(demo_run, demo_data, tmp_path,
     assert manifest["engine"]["engine"]["executor"] == engine
     assert manifest["engine"]["phases"]["cleanse"]["partitions"] == partitions
     assert manifest["engine"]["phases"]["reconcile"]["partitions"] == partitions
+    phases = manifest["engine"]["phases"]
+    assert {"cleanse", "person_records", "link", "reconcile"} <= set(phases)
+    if engine == "dask":  # the reconcile buckets gather their pieces from both workers' partitions
+        assert all(isinstance(ph["shuffle_bytes"], int) and ph["spilled_bytes"] >= 0 for ph in phases.values())
+        assert phases["reconcile"]["shuffle_bytes"] > 0
+    else:
+        assert not any("shuffle_bytes" in ph for ph in phases.values())
     assert manifest["params"]["engine"]["executor"] == "embedded"  # the params' own; the CLI won
     assert not (tmp_path / "2022-05.scratch").exists()
     embedded_manifest = json.loads((demo_run.out / layout.MANIFEST).read_text(encoding="utf-8"))

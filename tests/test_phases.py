@@ -116,3 +116,44 @@ def test_reconcile_buckets_read_back_from_parquet(linked, tmp_path: Path):
 
     paths = phases.write_partitions(partitioned.split_by_person(linked, 3), tmp_path, index=True)
     _same_reconciled(partitioned.reconcile_partitioned(paths, Embedded(EngineSpec())), doses.reconcile(linked))
+
+
+def _stage_through_reconcile(folder: Path, partitions: int):
+    from vaxreport.runner.stages import StageOne
+
+    stage = StageOne(RunParams.from_yaml(folder / "params.yaml"), folder / f"run-{partitions}",
+                     {"partitions": partitions})
+    for section in ("load", "cleanse", "link", "reconcile"):
+        getattr(stage, section)()
+    return stage
+
+
+@pytest.fixture(scope="module")
+def tiny_province(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("kept")
+    generate(out, scale=0.003, seed=13)
+    return out
+
+
+@pytest.mark.parametrize("partitions", [3, 16])
+def test_rows_kept_in_partitions_link_and_reconcile_as_one_run(tiny_province, partitions):
+    """The cleansed rows never come together (``clean_partitioned_kept``): the person records,
+    the linkage, the review queue and the reconciled tables are still those of one partition."""
+    one, split = _stage_through_reconcile(tiny_province, 1), _stage_through_reconcile(tiny_province, partitions)
+    assert split.cleaned.data.empty and list(split.cleaned.data.columns) == list(one.cleaned.data.columns)
+    for name in ("audit", "quarantine", "flags"):
+        pd.testing.assert_frame_equal(getattr(split.cleaned, name), getattr(one.cleaned, name), check_exact=True)
+    pd.testing.assert_frame_equal(split.persons, one.persons, check_exact=True)
+    pd.testing.assert_series_equal(split.labels, one.labels, check_exact=True)
+    pd.testing.assert_frame_equal(split.review_queue, one.review_queue, check_exact=True)
+    assert len(one.review_queue) and len(one.reconciled.merged) and len(one.reconciled.findings)
+    assert one.labels.nunique() < len(one.labels)  # some records were linked
+    _same_reconciled(split.reconciled, one.reconciled)
+
+
+def test_a_person_code_in_two_partitions_is_refused():
+    from vaxreport.linkage import partitioned
+
+    part = pd.DataFrame({"person_ref": ["a"], "full_name": ["X"]}, index=[0])
+    with pytest.raises(RuntimeError, match="two partitions"):
+        partitioned.stack_persons([partitioned.person_part(part), partitioned.person_part(part.set_axis([1]))])

@@ -229,7 +229,7 @@ def test_feedback_findings_and_quarantine_facts_carry_no_personal_data() -> None
 # ----------------------------------------------------------------------------- province roll-up
 def _params(period: str = "2022-05", districts: dict[str, str] = DISTRICTS) -> SimpleNamespace:
     return SimpleNamespace(period=period, province_name="Thái Nguyên", district_names=lambda: dict(districts),
-                           previous_run=None)
+                           previous_run=None, province_names=lambda: ("Thái Nguyên",))
 
 
 def _headline(entry: tuple[int, int], feedback: tuple[int, int] = (5, 5), signing: tuple[int, int] = (9, 10),

@@ -200,8 +200,13 @@ def test_cli_run_on_a_truncated_export_fails_with_one_clear_message(tmp_path, de
     assert f"InputDataError: file {doses_csv}, row " in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
     assert not (tmp_path / "run" / "districts").exists()
-    manifest = json.loads((tmp_path / "run" / layout.MANIFEST).read_text(encoding="utf-8"))
-    assert manifest["ok"] is False and [nb["stage"] for nb in manifest["notebooks"]] == ["cleanse"]
+    # nothing to report on: no manifest, the folder says why, and the next run starts clean
+    assert not (tmp_path / "run" / layout.MANIFEST).exists()
+    incomplete = (tmp_path / "run" / rundir.INCOMPLETE_NAME).read_text(encoding="utf-8")
+    assert "failed in stage 1" in incomplete and "FAILED at cell In [" in incomplete
+    assert not (tmp_path / "run" / rundir.LOCK_NAME).exists()
+    with rundir.run_lock(tmp_path / "run", force=False) as note:
+        assert note == f"note: {tmp_path / 'run'} holds an incomplete run (no manifest); starting clean"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -108,6 +108,9 @@ def test_stage_one_writes_counts_and_the_district_report_states_them(month1, ret
     assert [b.text for b in doc.sections[1].blocks][1].startswith(
         "Theo danh sách điều chỉnh kỳ trước, các cơ sở tiêm chủng báo cáo đã sửa 2 bản ghi")
     assert with_worklist_returns(_doc(), run, "999") == _doc()  # no returns for that district
+    # a province of a run covering several: its districts' returns only
+    assert with_worklist_returns(_doc(), run, ["165", "058"]) == doc
+    assert with_worklist_returns(_doc(), run, ["999", "058"]) == _doc()
     assert with_worklist_returns(_doc(), tmp_path / "none", None) == _doc()
 
 

@@ -20,6 +20,19 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     from vaxreport.synth.months import next_month
 
     out = Path(args.out)
+    if args.provinces:
+        from vaxreport.synth.provinces import MoverRates, generate_provinces
+
+        if args.months > 1 or args.next_month:
+            raise VaxReportError("--provinces writes one month: leave out --months and --next-month")
+        try:
+            counts = generate_provinces(out, tuple(args.provinces), scale=args.scale, seed=args.seed,
+                                        movers=MoverRates(shared=args.shared))
+        except ValueError as exc:
+            raise VaxReportError(str(exc)) from exc
+        print(f"synthetic provinces {' '.join(args.provinces)}, scale {args.scale:g}, seed {args.seed} -> {out}: "
+              + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        return 0
     if args.next_month:
         print(_describe_month(out, next_month(Path(args.next_month), out)))
         return 0
@@ -86,6 +99,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _share(text: str) -> float:
+    """``--shared``: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must lie between 0 and 1, got {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     """``--jobs``: a whole number >= 1."""
     try:
@@ -109,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="months to write: the first into --out, each next one into --out/<period>")
     p.add_argument("--next-month", metavar="FROM_DIR", default=None,
                    help="write the month after the synthetic province in FROM_DIR into --out (no --scale)")
+    p.add_argument("--provinces", nargs="+", metavar="CODE", default=None,
+                   help="two provinces or more (GSO codes, e.g. 19 06) in one export, with persons "
+                        "vaccinated in the first and another (truth/cross_province.parquet)")
+    p.add_argument("--shared", type=_share, default=0.03,
+                   help="with --provinces: share of the first province's vaccinated persons with doses in another")
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("validate", help="load a folder of inputs and say what is wrong")

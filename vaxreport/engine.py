@@ -136,6 +136,8 @@ class Engine(Protocol):
 
     def describe(self) -> dict[str, Any]: ...
 
+    def counters(self) -> dict[str, int]: ...
+
     def close(self) -> None: ...
 
 
@@ -153,6 +155,10 @@ class Embedded:
 
     def describe(self) -> dict[str, Any]:
         return {"executor": "embedded"}
+
+    def counters(self) -> dict[str, int]:
+        """Nothing moves between processes: no counters."""
+        return {}
 
     def close(self) -> None:
         return None

@@ -12,6 +12,7 @@ Row conservation is asserted when the facts are built:
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
@@ -76,6 +77,23 @@ class Facts:
         )
 
 
+    def within(self, district_codes: Collection[str]) -> Facts:
+        """The same facts restricted to several districts (one province's, in a run covering
+        several provinces): rows of other or unknown districts are left out.
+
+        >>> empty = pd.DataFrame({"district_code": pd.Series(["164", "058", None], dtype="string"),
+        ...                       "commune_code": ["05443", "01840", "x"]})
+        >>> f = Facts(*[empty] * 9).within({"164"})
+        >>> len(f.doses), f.population.commune_code.tolist()
+        (1, ['05443'])
+        """
+        keep = set(district_codes)
+        communes = set(self.units.loc[self.units.district_code.isin(keep), "commune_code"])
+        tables = {name: table[table["district_code"].isin(keep).fillna(False).to_numpy(bool)]
+                  for name, table in self.tables().items() if name != "population"}
+        return Facts(**tables, population=self.population[self.population.commune_code.isin(communes)])
+
+
 def load_facts(run_dir: Path | str, district_code: str | None = None) -> Facts:
     """The facts written by stage 1 — of one district only when ``district_code`` is given (rows
     filtered while reading, so a district notebook never holds the province's 3 million dose rows)."""
@@ -101,9 +119,10 @@ def age_group(birth_date: pd.Series, on: date) -> pd.Series:
     return pd.cut(years, AGE_BINS, labels=AGE_LABELS).astype(object)
 
 
-def commune_district_map(province_code: str, on: date | None = None) -> pd.Series:
-    """District code of each commune code of the province (units in force ``on``)."""
-    units = refdata.admin_units(province_code, on=on)
+def commune_district_map(province_codes: str | Sequence[str], on: date | None = None) -> pd.Series:
+    """District code of each commune code of the province(s) (units in force ``on``)."""
+    codes = [province_codes] if isinstance(province_codes, str) else province_codes
+    units = refdata.admin_units_of(codes, on=on)
     return units.drop_duplicates("commune_code").set_index("commune_code").district_code
 
 
@@ -227,7 +246,7 @@ def build_facts(inputs: Inputs, cleaned: CleanResult, survivors: pd.DataFrame, r
     check_conservation({"raw": len(inputs.doses), "cleansed": len(reconciled.data),
                         "merged_duplicates": len(reconciled.merged), "quarantined": len(cleaned.quarantine)})
     on = p.period_end or p.report_date
-    communes = commune_district_map(p.province_code, on)
+    communes = commune_district_map(p.province_codes(), on)
     sites = site_districts(inputs.site_tallies, inputs.doses)
     dose_facts = build_dose_facts(inputs.doses, cleaned, reconciled, sites)
     person_facts = build_person_facts(survivors, reconciled, verification, communes, on)
@@ -241,5 +260,5 @@ def build_facts(inputs: Inputs, cleaned: CleanResult, survivors: pd.DataFrame, r
         population=inputs.population.assign(commune_code=inputs.population["commune_code"].astype(str).str.zfill(5)),
         findings=findings_facts(reconciled.findings, dose_facts),
         quarantine=quarantine_facts(cleaned.quarantine, dose_facts),
-        units=refdata.admin_units(p.province_code, on=on),
+        units=refdata.admin_units_of(p.province_codes(), on=on),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,8 @@ def positions(keys: pd.Series, wanted: pd.Series, *, small_share: float = SMALL_
     return first[np.where(codes >= 0, codes, len(distinct))]
 
 
-def categorize(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+def categorize(df: pd.DataFrame, columns: Iterable[str],
+               dtypes: Mapping[str, pd.CategoricalDtype] | None = None) -> pd.DataFrame:
     """``df`` with its text ``columns`` (those present) as categoricals: one small integer code
     per row and each distinct value stored once — for the low-cardinality columns of a
     3-million-row line list (site, commune, vaccine, statuses). The categories are the sorted
@@ -59,9 +60,34 @@ def categorize(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     ('category', ['S1', 'S2'], [1, -1, 0, 1])
     >>> plain(out).equals(df)
     True
+
+    ``dtypes`` (from :func:`category_dtypes`) gives columns the categories of a whole run whose
+    rows are split into partitions, so that each partition is coded as the whole would be.
     """
     cols = {c: df[c] for c in columns if c in df.columns and not isinstance(df[c].dtype, pd.CategoricalDtype)}
-    return df.assign(**{c: _to_category(s) for c, s in cols.items()}) if cols else df
+    given = dtypes or {}
+    return df.assign(**{c: s.astype(given[c]) if c in given else _to_category(s)
+                        for c, s in cols.items()}) if cols else df
+
+
+def distinct_values(df: pd.DataFrame, columns: Iterable[str]) -> dict[str, pd.Series]:
+    """The distinct values of each of ``columns`` (those present), in the column's dtype: one
+    partition's share of :func:`category_dtypes`."""
+    return {c: df[c].drop_duplicates().reset_index(drop=True) for c in columns if c in df.columns}
+
+
+def category_dtypes(parts: Iterable[Mapping[str, pd.Series]]) -> dict[str, pd.CategoricalDtype]:
+    """The categorical dtype :func:`categorize` gives each column of the whole, from the
+    partitions' :func:`distinct_values`.
+
+    >>> a, b = pd.DataFrame({"s": ["S2", None]}), pd.DataFrame({"s": ["S1", "S2"]})
+    >>> dtypes = category_dtypes([distinct_values(a, ["s"]), distinct_values(b, ["s"])])
+    >>> categorize(a, ["s"], dtypes)["s"].equals(categorize(pd.concat([a, b]), ["s"])["s"].iloc[:2])
+    True
+    """
+    listed = list(parts)
+    return {c: _to_category(pd.concat([p[c] for p in listed], ignore_index=True)).dtype for c in listed[0]} \
+        if listed else {}
 
 
 def _to_category(s: pd.Series) -> pd.Series:
@@ -88,16 +114,19 @@ def _from_category(s: pd.Series) -> pd.Series:
     return pd.Series(values, index=s.index, name=s.name, dtype=s.cat.categories.dtype)
 
 
-def split_by(frame: pd.DataFrame, bucket: np.ndarray, buckets: int) -> list[pd.DataFrame]:
+def split_by(frame: pd.DataFrame, bucket: np.ndarray, buckets: int, *, keep_empty: bool = False) -> list[pd.DataFrame]:
     """The rows of ``frame`` in ``buckets`` groups by ``bucket`` (0 … ``buckets`` − 1 per row),
-    rows in order within a group, index labels kept, empty groups left out.
+    rows in order within a group, index labels kept, empty groups left out (kept with
+    ``keep_empty``: then group ``j`` is item ``j``).
 
     >>> [p.index.tolist() for p in split_by(pd.DataFrame({"x": [5, 6, 7]}), np.array([1, 0, 1]), 3)]
     [[1], [0, 2]]
+    >>> [len(p) for p in split_by(pd.DataFrame({"x": [5, 6, 7]}), np.array([1, 0, 1]), 3, keep_empty=True)]
+    [1, 2, 0]
     """
     order = np.argsort(bucket, kind="stable")
     bounds = np.searchsorted(bucket[order], np.arange(buckets + 1))
-    return [frame.iloc[order[a:b]] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    return [frame.iloc[order[a:b]] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if keep_empty or b > a]
 
 
 def stack_taken(frames: list[pd.DataFrame], order: np.ndarray, columns: Iterable[str]) -> pd.DataFrame:

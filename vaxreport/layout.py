@@ -11,7 +11,8 @@ A run folder looks like::
     <run>/cleansed/facts/worklist_followup.parquet last month's worklist lines, fixed or not (counts)
     <run>/districts/<code>-<slug>/report.*   stage 2, one folder per district (pdf, docx;
                                              indicators.xlsx beside them)
-    <run>/province/report.*                  stage 3
+    <run>/province/report.*                  stage 3 (a run covering several provinces:
+                                             provinces/<code>-<slug>/report.*, one each)
     <run>/manifest.json                      written last: a run without it is not complete
 
 Examples:
@@ -110,6 +111,16 @@ def followup_table(run_dir: Path | str) -> Path:
 def unit_path(run_dir: Path | str, code: str | None, name: str) -> Path:
     """Output folder of one report, ``districts/<code>-<slug>`` or ``province`` (not created)."""
     return Path(run_dir) / ("province" if code is None else f"districts/{code}-{slugify(name)}")
+
+
+def province_path(run_dir: Path | str, code: str | None, name: str) -> Path:
+    """Output folder of a province report: ``province`` (``code`` None: a one-province run) or
+    ``provinces/<code>-<slug>`` (each province of a run covering several; not created).
+
+    >>> province_path("/r", "06", "Bắc Kạn").as_posix(), province_path("/r", None, "Bắc Kạn").as_posix()
+    ('/r/provinces/06-bac-kan', '/r/province')
+    """
+    return Path(run_dir) / ("province" if code is None else f"provinces/{code}-{slugify(name)}")
 
 
 def unit_dir(run_dir: Path | str, code: str | None, name: str) -> Path:

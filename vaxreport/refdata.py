@@ -11,6 +11,7 @@ Examples:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from functools import cache
 from importlib import resources
@@ -137,6 +138,19 @@ def admin_units(province_code: str | None = "19", *, on: date | None = None) -> 
     day = on.isoformat()
     keep = (df["valid_from"] <= day) & (df["valid_to"] >= day)
     return df.loc[keep, ADMIN_COLUMNS].reset_index(drop=True)
+
+
+def admin_units_of(province_codes: Sequence[str], *, on: date | None = None) -> pd.DataFrame:
+    """:func:`admin_units` of several provinces (a run that covers more than one), in the order
+    given: GSO district and commune codes are national, so the rows never clash.
+
+    Examples:
+        >>> two = admin_units_of(["19", "06"])
+        >>> two.province_code.unique().tolist(), len(two) == len(admin_units("19")) + len(admin_units("06"))
+        (['19', '06'], True)
+    """
+    units = [admin_units(code, on=on) for code in dict.fromkeys(province_codes)]
+    return units[0] if len(units) == 1 else pd.concat(units, ignore_index=True)
 
 
 def commune_successors() -> pd.DataFrame:

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,8 +45,8 @@ from vaxreport.cleansing.steps import STEPS
 from vaxreport.cleansing.steps_text import NameEvidencePart, merge_name_evidence, name_evidence_part, standardise_codes
 from vaxreport.engine import Engine
 
-__all__ = ["EVIDENCE_STEP", "bucket_of", "clean_head", "clean_partitioned", "clean_tail", "head_evidence",
-           "split_rows", "write_partitions"]
+__all__ = ["EVIDENCE_STEP", "bucket_of", "clean_head", "clean_partitioned", "clean_partitioned_kept", "clean_tail",
+           "cleansed_rows", "head_evidence", "split_rows", "without_rows", "write_partitions"]
 
 #: The first step that needs the whole run's evidence: the partitions pause before it.
 EVIDENCE_STEP = "standardise_text"
@@ -107,7 +108,41 @@ def clean_tail(run: StepRun, params: CleanParams, evidence: NameEvidence) -> Cle
 def clean_partitioned(parts: Sequence[pd.DataFrame | Path], params: CleanParams, engine: Engine) -> CleanResult:
     """``audit.clean_doses`` over partitions of the rows, on ``engine``: the same result (values,
     dtypes, order) as one call on all rows, without the ``ROW`` column."""
+    return combine_results(engine.gather(_cleaned_parts(parts, params, engine), label="cleanse: repair"))
+
+
+def clean_partitioned_kept(parts: Sequence[pd.DataFrame | Path], params: CleanParams,
+                           engine: Engine) -> tuple[CleanResult, list[Any]]:
+    """:func:`clean_partitioned` whose cleansed rows stay where they were cleansed (on the Dask
+    workers): returns the result without its rows (audit, quarantine, flags, log as one call
+    gives them; ``data`` empty but typed) and a handle per partition to its cleansed rows, each
+    labelled with its position in the rows of one call (:func:`cleansed_rows`)."""
+    results = _cleaned_parts(parts, params, engine)
+    summaries = engine.gather(engine.map(without_rows, results), label="cleanse: repair")
+    quarantined = np.sort(np.concatenate([s.quarantine[ROW].to_numpy(np.int64) for s in summaries]))
+    return combine_results(summaries), engine.map(cleansed_rows, results, quarantined=quarantined)
+
+
+def _cleaned_parts(parts: Sequence[pd.DataFrame | Path], params: CleanParams, engine: Engine) -> list[Any]:
     runs = engine.map(clean_head, parts, params=params)
     evidence = merge_name_evidence(engine.gather(engine.map(head_evidence, runs), label="cleanse: evidence"))
-    return combine_results(engine.gather(engine.map(clean_tail, runs, params=params, evidence=evidence),
-                                         label="cleanse: repair"))
+    return engine.map(clean_tail, runs, params=params, evidence=evidence)
+
+
+def without_rows(res: CleanResult) -> CleanResult:
+    """A partition's result without its cleansed rows (kept typed, with no rows)."""
+    return replace(res, data=res.data.iloc[:0])
+
+
+def cleansed_rows(res: CleanResult, quarantined: np.ndarray) -> pd.DataFrame:
+    """A partition's cleansed rows labelled by their position among the cleansed rows of the whole
+    run — their global row number less the quarantined rows before them (``quarantined``: the
+    global row numbers of every quarantined row, sorted) — without the ``ROW`` column.
+
+    >>> res = CleanResult(data=pd.DataFrame({"x": ["a", "b"], ROW: [1, 4]}), audit=pd.DataFrame(),
+    ...                   quarantine=pd.DataFrame())
+    >>> cleansed_rows(res, np.array([0, 2, 3])).index.tolist()
+    [0, 1]
+    """
+    rows = res.data[ROW].to_numpy(np.int64)
+    return res.data.drop(columns=ROW).set_axis(pd.Index(rows - np.searchsorted(quarantined, rows)))

@@ -56,6 +56,8 @@ class CleanParams:
         as_of: report date; dose and birth dates after it are flagged (default: today).
         campaign_start: first day of the national campaign; earlier doses are flagged.
         province_code: GSO code of the province whose admin units are checked.
+        provinces: every province of a run that covers several (``RunParams.provinces``):
+            the units of all of them are accepted; empty = ``province_code`` alone.
         name_match_threshold: rapidfuzz score (0-100) to accept an admin-unit name match.
         vaccine_match_threshold: rapidfuzz ratio (0-100) to accept a misspelt vaccine name.
         max_age: birth dates implying an older person are flagged ``birth_date_implausible``.
@@ -73,6 +75,7 @@ class CleanParams:
     as_of: dt.date | None = None
     campaign_start: dt.date = dt.date(2021, 3, 8)
     province_code: str = "19"
+    provinces: tuple[str, ...] = ()
     name_match_threshold: float = 90.0
     vaccine_match_threshold: float = 85.0
     max_age: int = 120
@@ -84,6 +87,15 @@ class CleanParams:
     @property
     def report_date(self) -> dt.date:
         return self.as_of or dt.date.today()
+
+    @property
+    def province_codes(self) -> tuple[str, ...]:
+        """The provinces whose admin units are checked: ``provinces``, else ``province_code``.
+
+        >>> CleanParams().province_codes, CleanParams(provinces=("19", "01")).province_codes
+        (('19',), ('19', '01'))
+        """
+        return self.provinces or (self.province_code,)
 
 
 @dataclass(frozen=True)

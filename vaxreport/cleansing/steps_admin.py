@@ -41,8 +41,8 @@ def _unit_key(name: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _unit_tables(province_code: str, on: dt.date | None = None) -> dict[str, pd.DataFrame]:
-    units = refdata.admin_units(province_code, on=on)
+def _unit_tables(province_codes: tuple[str, ...], on: dt.date | None = None) -> dict[str, pd.DataFrame]:
+    units = refdata.admin_units_of(province_codes, on=on)
     prov = refdata.admin_units(None, on=on)[["province_code", "province_name"]].drop_duplicates()
     dist = units[["district_code", "district_name", "province_code"]].drop_duplicates()
     comm = units[["commune_code", "commune_name", "district_code"]]
@@ -136,7 +136,7 @@ def match_admin_units(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
         [nan, nan, nan, 'unknown_code']
     """
     require_columns(df, ["district_code", "commune_code"], "doses")
-    tables = _unit_tables(params.province_code, params.units_on)
+    tables = _unit_tables(params.province_codes, params.units_on)
     new: dict[str, pd.Series] = {}
     parent: pd.Series | None = None
     for col, level, width in (("province_code", "province", 2), ("district_code", "district", 3),

@@ -95,14 +95,16 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str], *, private: bo
         (True, True)
     """
     path = Path(path)
-    table = pa.Table.from_pandas(df, preserve_index=None)
+    schema = pa.Schema.from_pandas(df, preserve_index=None)  # the whole frame's types and pandas metadata
 
     def write(fh: BinaryIO) -> None:
-        with pq.ParquetWriter(fh, table.schema, compression="zstd", compression_level=1) as writer:
-            for start in range(0, table.num_rows, ROW_GROUP_ROWS):  # pyarrow's default row groups
-                writer.write_table(_contiguous(table.slice(start, ROW_GROUP_ROWS)), row_group_size=ROW_GROUP_ROWS)
-            if table.num_rows == 0:
-                writer.write_table(table)
+        with pq.ParquetWriter(fh, schema, compression="zstd", compression_level=1) as writer:
+            # one row group (pyarrow's default size) converted at a time: never an Arrow copy of
+            # the whole frame (a province's line list)
+            for start in range(0, max(len(df), 1), ROW_GROUP_ROWS):
+                rows = pa.Table.from_pandas(df.iloc[start:start + ROW_GROUP_ROWS], schema=schema, preserve_index=None)
+                writer.write_table(_contiguous(rows.replace_schema_metadata(schema.metadata)),
+                                   row_group_size=ROW_GROUP_ROWS)
 
     atomic_write(path, write, private=private)
     return path

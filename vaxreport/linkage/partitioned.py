@@ -20,8 +20,11 @@ Examples:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,25 +32,110 @@ import pandas as pd
 from vaxreport import frames
 from vaxreport.engine import Engine
 from vaxreport.linkage.doses import DoseRules, ReconcileResult, reconcile
+from vaxreport.linkage.persons import person_records
+from vaxreport.linkage.review import doses_per_record
 
-__all__ = ["reconcile_part", "reconcile_partitioned", "split_by_person"]
+__all__ = ["PersonParts", "person_part", "reconcile_kept", "reconcile_part", "reconcile_partitioned",
+           "split_by_person", "stack_persons", "with_ids_split"]
 
 
-def split_by_person(doses: pd.DataFrame, partitions: int) -> list[pd.DataFrame]:
+def person_bucket(person_id: pd.Series, partitions: int) -> np.ndarray:
+    """The bucket (0 … ``partitions`` − 1) of each dose by a stable hash of its ``person_id``."""
+    hashes = pd.util.hash_pandas_object(person_id, index=False).to_numpy()
+    return (hashes % np.uint64(partitions)).astype(np.int64)
+
+
+def split_by_person(doses: pd.DataFrame, partitions: int, *, keep_empty: bool = False) -> list[pd.DataFrame]:
     """The dose rows in ``partitions`` buckets by a stable hash of ``person_id`` (empty buckets
-    left out), each keeping its rows' index labels, in row order.
+    left out unless ``keep_empty``), each keeping its rows' index labels, in row order.
 
     >>> [p.index.tolist() for p in split_by_person(pd.DataFrame({"person_id": [1, 2, 1, 3]}), 2)]
     [[1, 3], [0, 2]]
     """
-    hashes = pd.util.hash_pandas_object(doses["person_id"], index=False).to_numpy()
-    return frames.split_by(doses, (hashes % np.uint64(partitions)).astype(np.int64), partitions)
+    return frames.split_by(doses, person_bucket(doses["person_id"], partitions), partitions, keep_empty=keep_empty)
 
 
-def reconcile_part(part: pd.DataFrame | Path, rules: DoseRules | None = None) -> tuple[ReconcileResult, pd.Series]:
-    """``doses.reconcile`` of one bucket (a frame, or a Parquet file written with its index),
-    and the first row (index label) of each person in it."""
-    doses = pd.read_parquet(part) if isinstance(part, Path) else part
+@dataclass
+class PersonParts:
+    """The person records of a run whose cleansed rows stay in partitions (:func:`stack_persons`).
+
+    Attributes:
+        persons: one row per person record, as ``persons.person_records`` of all the rows gives.
+        doses_at_stake: dose rows of each record, aligned to ``persons``.
+        part: the partition holding each record's rows, aligned to ``persons``.
+        local: each record's position among its partition's records (:func:`person_part` order).
+    """
+
+    persons: pd.DataFrame
+    doses_at_stake: np.ndarray
+    part: np.ndarray
+    local: np.ndarray
+
+    def ids_by_part(self, labels: pd.Series, parts: int) -> list[np.ndarray]:
+        """``labels`` (aligned to ``persons``) split per partition in :func:`person_part` order."""
+        ids = labels.to_numpy().astype(np.int64)
+        out = []
+        for i in range(parts):
+            mine = self.part == i
+            local = np.empty(int(mine.sum()), np.int64)
+            local[self.local[mine]] = ids[mine]
+            out.append(local)
+        return out
+
+
+def person_part(doses: pd.DataFrame) -> pd.DataFrame:
+    """The person records of one partition of cleansed doses (``persons.person_records``; all of
+    a person code's rows are in one partition), with the position of each record's first dose
+    row (``_first``, the rows' index labels) and its dose rows (``_doses``)."""
+    persons = person_records(doses)
+    first = doses.index.to_numpy(np.int64)[~doses["person_ref"].duplicated().to_numpy()]
+    return persons.assign(_first=first, _doses=doses_per_record(doses, persons))
+
+
+def stack_persons(parts: list[pd.DataFrame]) -> PersonParts:
+    """The partitions' :func:`person_part` as the records of all rows, in order of first row.
+    The argument's frames are emptied. Raises ``RuntimeError`` if a person code is in two
+    partitions (the rows were not bucketed by person code)."""
+    sizes = [len(p) for p in parts]
+    part = np.repeat(np.arange(len(parts)), sizes)
+    local = np.concatenate([np.arange(n, dtype=np.int64) for n in sizes]) if parts else np.zeros(0, np.int64)
+    order = np.argsort(np.concatenate([p["_first"].to_numpy(np.int64) for p in parts]), kind="stable")
+    stacked = frames.stack_taken(parts, order, [c for c in parts[0].columns if c != "_first"])
+    at_stake = stacked.pop("_doses").to_numpy(np.int64)
+    persons = stacked.set_index("person_ref", drop=False)
+    if persons.index.duplicated().any():
+        raise RuntimeError("a person code's rows are in two partitions: the rows were not bucketed by person code")
+    return PersonParts(persons=persons, doses_at_stake=at_stake, part=part[order], local=local[order])
+
+
+def with_ids_split(doses: pd.DataFrame, ids: np.ndarray, dtypes: dict[str, pd.CategoricalDtype],
+                   partitions: int) -> list[pd.DataFrame]:
+    """One partition of cleansed doses with ``person_id`` (``ids``: the id of each of the
+    partition's person records in :func:`person_part` order), its low-cardinality columns coded
+    as the whole run's (``dtypes``, ``frames.category_dtypes``), cut into the ``partitions``
+    buckets of :func:`split_by_person` (empty ones kept: bucket ``j`` is item ``j``).
+
+    >>> doses = pd.DataFrame({"person_ref": ["a", "b", "a"], "site": ["S", "S", "T"]})
+    >>> parts = with_ids_split(doses, np.array([7, 9]), {}, 2)
+    >>> [p["person_id"].tolist() for p in parts]
+    [[7, 7], [9]]
+    """
+    record, _ = pd.factorize(doses["person_ref"], use_na_sentinel=False)  # person_records' order
+    data = frames.categorize(doses.assign(person_id=ids[record]), dtypes, dtypes)
+    return split_by_person(data, partitions, keep_empty=True)
+
+
+def _bucket_rows(pieces: list[pd.DataFrame]) -> pd.DataFrame:
+    """One bucket from its pieces (one per partition), in the order of the rows' index labels."""
+    doses = pd.concat([p for p in pieces if len(p)] or pieces[:1])
+    return doses.iloc[np.argsort(doses.index.to_numpy(np.int64), kind="stable")]
+
+
+def reconcile_part(part: pd.DataFrame | Path | list[pd.DataFrame],
+                   rules: DoseRules | None = None) -> tuple[ReconcileResult, pd.Series]:
+    """``doses.reconcile`` of one bucket (a frame, a Parquet file written with its index, or the
+    bucket's pieces from every partition), and the first row (index label) of each person in it."""
+    doses = pd.read_parquet(part) if isinstance(part, Path) else _bucket_rows(part) if isinstance(part, list) else part
     first = pd.Series(doses.index.to_numpy(np.int64), index=doses["person_id"].to_numpy())
     first = first.groupby(level=0, sort=False).min()
     return reconcile(doses, rules=rules), first
@@ -66,6 +154,29 @@ def reconcile_partitioned(parts: Sequence[pd.DataFrame | Path], engine: Engine, 
     key = firsts.reindex(findings["person_id"].to_numpy()).to_numpy(np.int64)
     findings = findings.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
     return ReconcileResult(data=data, findings=findings, merged=merged)
+
+
+def reconcile_kept(rows: Sequence[Any], persons: PersonParts, labels: pd.Series, engine: Engine, *,
+                   partitions: int, categorical: Sequence[str] = (), rules: DoseRules | None = None) -> ReconcileResult:
+    """``doses.reconcile`` of cleansed rows that stayed in partitions on ``engine``
+    (``cleansing.phases.clean_partitioned_kept``) once linkage gave each person record its
+    ``labels``: each partition attaches ``person_id`` and cuts its rows into ``partitions``
+    buckets by person (:func:`with_ids_split`), each bucket gathers its pieces from every
+    partition and is reconciled where it lands; only the results come back. The same tables
+    as :func:`reconcile_partitioned` of the whole rows with ``categorical`` columns coded by
+    ``frames.categorize``."""
+    dtypes = frames.category_dtypes(engine.gather(engine.map(frames.distinct_values, rows, columns=list(categorical)),
+                                                  label="reconcile: categories"))
+    ids = persons.ids_by_part(labels, len(rows))
+    split = engine.map(with_ids_split, rows, ids, dtypes=dtypes, partitions=partitions)
+    sizes = np.array(engine.gather(engine.map(_piece_sizes, split)), dtype=np.int64).reshape(len(rows), partitions)
+    buckets = [[piece for piece in engine.map(operator.getitem, split, [j] * len(rows))]
+               for j in range(partitions) if sizes[:, j].sum()]
+    return reconcile_partitioned(buckets, engine, rules=rules)
+
+
+def _piece_sizes(pieces: list[pd.DataFrame]) -> list[int]:
+    return [len(p) for p in pieces]
 
 
 def _stack_by_index(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -121,7 +121,7 @@ class ReviewWarning(UserWarning):
     """Raised (as a warning) when the decisions file names person codes this run does not hold."""
 
 
-def link_and_queue(p: RunParams, persons: pd.DataFrame, doses: pd.DataFrame, *,
+def link_and_queue(p: RunParams, persons: pd.DataFrame, doses_at_stake: np.ndarray, *,
                    prior: Prior | None = None) -> tuple[Linkage, pd.DataFrame]:
     """Stage 1's linkage: the persons linked with last month's decisions on the unchanged records
     (``prior``, :mod:`.replay`) and the params' review decisions replayed, and the review queue of
@@ -130,7 +130,7 @@ def link_and_queue(p: RunParams, persons: pd.DataFrame, doses: pd.DataFrame, *,
     Args:
         p: run params (``thresholds.dedup_threshold``, ``thresholds.review_band``, ``review_decisions``).
         persons: one row per person record (``person_ref`` and the person fields).
-        doses: the cleansed dose rows (``person_ref``), for the doses at stake.
+        doses_at_stake: dose rows of each person record (:func:`doses_per_record`).
         prior: last month's persons of the unchanged records (:class:`~.replay.Prior`), or None.
 
     Returns:
@@ -148,6 +148,6 @@ def link_and_queue(p: RunParams, persons: pd.DataFrame, doses: pd.DataFrame, *,
     res = link_persons(persons, p.thresholds.dedup_threshold, decisions=decisions, prior=prior)
     if res.review.unknown:
         warnings.warn(res.review.line(), ReviewWarning, stacklevel=2)
-    queue = review_queue(persons, res, band=p.thresholds.review_band, doses=doses_per_record(doses, persons),
+    queue = review_queue(persons, res, band=p.thresholds.review_band, doses=doses_at_stake,
                          decisions=decisions)
     return res, queue

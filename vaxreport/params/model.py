@@ -140,8 +140,12 @@ class RunParams:
         period: "YYYY-MM", the reporting month.
         report_date: date printed on the reports; data after it are "future".
         inputs: folder of the platform exports (resolved against the YAML's folder).
-        province_code: 2-digit GSO code ("19").
+        province_code: 2-digit GSO code ("19"): the province whose Sở Y tế issues the run.
         province_name: from the admin table when not given ("Thái Nguyên").
+        provinces: every province a run covers when it covers several (the Ministry's run of
+            several provinces' exports together: ``provinces: ["19", "01"]``, ``province_code``
+            among them, the first by default); their districts are all in ``districts``, one
+            province report each (:meth:`for_province`). Empty: ``province_code`` alone.
         period_start: first day counted (default: the first of the month; set it to the campaign
             start for cumulative figures).
         period_end: last day counted (default: the last of the month; must lie in the month).
@@ -181,6 +185,7 @@ class RunParams:
     inputs: Path
     province_code: str = "19"
     province_name: str = ""
+    provinces: tuple[str, ...] = ()
     period_start: dt.date | None = None
     period_end: dt.date | None = None
     campaign_start: dt.date = dt.date(2021, 3, 8)
@@ -245,6 +250,70 @@ class RunParams:
         if self.period_start is None or self.period_end is None:
             raise ParamsError(f"params for {self.period} have no period_start/period_end")
         return self.period_start, self.period_end
+
+    def province_codes(self) -> tuple[str, ...]:
+        """Every province the run covers: ``provinces``, else ``(province_code,)``."""
+        return self.provinces or (self.province_code,)
+
+    def for_province(self, code: str) -> RunParams:
+        """The params of one province of a run that covers several, for that province's report:
+        its code, name and districts; the issuing province keeps its configured agency, number
+        and signatory, another gets the defaults (``SỞ Y TẾ``, ``UBND TỈNH <NAME>``, ``…/BC-SYT``,
+        signed by the director); ``provinces`` is ``(code,)``, marking a province of a run
+        covering several. The params themselves for a one-province run.
+
+        Raises:
+            ParamsError: ``code`` is not a province of the run.
+
+        Examples:
+            >>> p = RunParams.from_dict({"period": "2022-05", "report_date": "2022-06-01", "inputs": "x",
+            ...                          "provinces": ["19", "06"]})
+            >>> b = p.for_province("06")
+            >>> b.province_name, b.agency_parent, b.district_codes()[:2], len(p.districts)
+            ('Bắc Kạn', 'UBND TỈNH BẮC KẠN', ['058', '060'], 17)
+        """
+        from vaxreport import refdata
+
+        if code not in self.province_codes():
+            raise ParamsError(f"province {code!r} is not covered by this run; covers: {list(self.province_codes())}")
+        if not self.provinces:
+            return self
+        own = set(refdata.districts(code, on=self.period_end)["district_code"])
+        districts = tuple(d for d in self.districts if d.code in own)
+        if code == self.province_code:
+            return replace(self, provinces=(code,), districts=districts)
+        name = self.province_names()[self.province_codes().index(code)]
+        return replace(self, province_code=code, province_name=name, provinces=(code,), districts=districts,
+                       agency_parent=_agency_parent(name), place=name, doc_number=RunParams.doc_number,
+                       signatory=Signatory(), recipients=RunParams.recipients)
+
+    def province_names(self) -> tuple[str, ...]:
+        """The names of :meth:`province_codes` ("Thái Nguyên", "Bắc Kạn")."""
+        if not self.provinces:
+            return (self.province_name,)
+        from vaxreport import refdata
+
+        names = refdata.districts(None, on=self.period_end).drop_duplicates("province_code")
+        named = dict(zip(names["province_code"], names["province_name"]))
+        return tuple(self.province_name if c == self.province_code else str(named[c]) for c in self.provinces)
+
+    def province_name_of(self, district_code: str) -> str:
+        """The name of the province a district of the run belongs to (worklist titles).
+
+        >>> p = RunParams.from_dict({"period": "2022-05", "report_date": "2022-06-01", "inputs": "x",
+        ...                          "provinces": ["19", "06"]})
+        >>> p.province_name_of("058"), p.province_name_of("164"), p.province_names()
+        ('Bắc Kạn', 'Thái Nguyên', ('Thái Nguyên', 'Bắc Kạn'))
+        """
+        if not self.provinces:
+            return self.province_name
+        from vaxreport import refdata
+
+        units = refdata.districts(None, on=self.period_end)
+        hit = units.loc[units["district_code"] == str(district_code), "province_code"]
+        if hit.empty or hit.iloc[0] not in self.provinces:
+            return self.province_name
+        return self.province_names()[self.provinces.index(hit.iloc[0])]
 
     def district_codes(self) -> list[str]:
         """Codes of every district reported on, in code order."""
@@ -380,6 +449,15 @@ def _deadlines(v: Any, pr: Problems) -> dict[str, dt.date]:
     return out
 
 
+def _agency_parent(province_name: str) -> str:
+    """The first header line of a province's Sở Y tế report: its People's Committee.
+
+    >>> _agency_parent("Thái Nguyên")
+    'UBND TỈNH THÁI NGUYÊN'
+    """
+    return f"UBND TỈNH {province_name.upper()}"
+
+
 def _admin_districts(province_code: str, pr: Problems, on: dt.date | None = None
                      ) -> tuple[str, list[dict[str, str]]]:
     """(province name, district rows) from the admin reference table: the units in force ``on``
@@ -457,10 +535,10 @@ def _districts(v: Any, admin: list[dict[str, str]], province_code: str, base: di
         name = kw.pop("name", name)
         out.append(DistrictParams(
             code=code, name=name, short_name=kw.pop("short_name", row["district_short"]),
-            agency_parent=kw.pop("agency_parent", base["district_parent"]),
+            agency_parent=kw.pop("agency_parent", row.get("district_parent", base["district_parent"])),
             agency=kw.pop("agency", f"TRUNG TÂM Y TẾ {name.upper()}"),
             doc_number=kw.pop("doc_number", "…/BC-TTYT"),
-            place=kw.pop("place", base["place"]),
+            place=kw.pop("place", row.get("place", base["place"])),
             signatory=sig,
             recipients=kw.pop("recipients", ("Sở Y tế (b/c)", f"UBND {name[:1].lower()}{name[1:]} (b/c)",
                                              "Lưu: VT")),
@@ -501,6 +579,8 @@ def _build(data: Any, base_dir: Path, source: Path | None) -> RunParams:
                           f"{type_name(data)}")
     data = {str(k): v for k, v in data.items()}
     check_keys(data, _FIELD_NAMES, "", pr)
+    if data.get("province_code") is None and isinstance(data.get("provinces"), list) and data["provinces"]:
+        data["province_code"] = data["provinces"][0]  # the issuing province: the first listed
     get = _Reader(data, pr)
     kw: dict[str, Any] = {}
     month = _required(get, pr, kw, base_dir)
@@ -524,6 +604,7 @@ def _build(data: Any, base_dir: Path, source: Path | None) -> RunParams:
     base = {"district_parent": f"{kw.get('agency', RunParams.agency)} {kw['province_name'].upper()}",
             "agency": kw.get("agency", RunParams.agency), "place": kw["place"],
             "district_signatory": Signatory()}
+    admin = admin + _other_provinces(get, pr, kw, month)
     kw["districts"] = _districts(data.get("districts"), admin, province_code, base, pr)
 
     if pr.items:
@@ -581,9 +662,39 @@ def _province(get: _Reader, pr: Problems, kw: dict[str, Any],
         if isinstance(val, str):
             kw[key] = val
     kw.setdefault("province_name", admin_name)
-    kw.setdefault("agency_parent", f"UBND TỈNH {kw['province_name'].upper()}")
+    kw.setdefault("agency_parent", _agency_parent(kw["province_name"]))
     kw.setdefault("place", kw["province_name"])
     return province_code, admin
+
+
+def _other_provinces(get: _Reader, pr: Problems, kw: dict[str, Any],
+                     month: tuple[int, int] | None) -> list[dict[str, str]]:
+    """``provinces`` (a run covering several) into ``kw``; the district rows of the provinces
+    other than ``province_code``, each with its own province's header line and place."""
+    codes = get("provinces", lambda v, w: v if isinstance(v, list) else pr.add(
+        w, f'expected a list of 2-digit province codes (["19", "01"]), got {show(v)} ({type_name(v)})'))
+    if not isinstance(codes, list):
+        return []
+    checked = [as_code(c, f"provinces[{i}]", pr, 2) for i, c in enumerate(codes)]
+    provinces = tuple(c for c in checked if c is not None)
+    if len(set(provinces)) < len(provinces):
+        pr.add("provinces", f"a province is listed twice: {list(provinces)}")
+    if not provinces or len(provinces) < len(checked):
+        return []
+    if kw["province_code"] not in provinces:
+        pr.add("provinces", f"must include province_code {kw['province_code']!r}, got {list(provinces)}")
+    if provinces == (kw["province_code"],):
+        return []  # the province alone: a one-province run
+    kw["provinces"] = provinces
+    on = dt.date(month[0], month[1], calendar.monthrange(*month)[1]) if month is not None else None
+    rows: list[dict[str, str]] = []
+    for code in provinces:
+        if code == kw["province_code"]:
+            continue
+        name, admin = _admin_districts(code, pr, on)
+        parent = f"{kw.get('agency', RunParams.agency)} {name.upper()}"
+        rows += [{**row, "district_parent": parent, "place": name} for row in admin]
+    return rows
 
 
 def _period_bounds(get: _Reader, pr: Problems, kw: dict[str, Any], month: tuple[int, int] | None) -> None:

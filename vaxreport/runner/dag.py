@@ -71,7 +71,8 @@ class RunResult:
 
     def reports(self, name: str) -> list[Path]:
         """``name`` (one of :data:`REPORT_FILES`) of every district, then of the province."""
-        return sorted(self.out.glob(f"districts/*/{name}")) + sorted(self.out.glob(f"province/{name}"))
+        return (sorted(self.out.glob(f"districts/*/{name}")) + sorted(self.out.glob(f"province/{name}"))
+                + sorted(self.out.glob(f"provinces/*/{name}")))
 
     def describe(self) -> str:
         lines = [nb.line() for nb in self.notebooks]
@@ -230,6 +231,8 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
     holds ``RUN-INCOMPLETE.txt``. ``notebooks`` is the folder of the three stage notebooks
     (default: the project's ``notebooks/``; tests pass a copy). ``engine`` overrides the params'
     ``engine:`` for stage 1 (``vaxreport.engine.EngineSpec`` fields; the command line's flags).
+    When stage 1 fails there is no ``manifest.json``: ``RUN-INCOMPLETE.txt`` says why, and the
+    next run into the folder starts clean.
     """
     from vaxreport.params import RunParams
     from vaxreport.runner.previous import previous_run
@@ -271,15 +274,38 @@ def run(params_path: Path, *, out: Path | None = None, districts: list[str] | No
                       layout.unit_dir(out, code, names[code]) / "report.ipynb",
                       {**common, "district_code": code}, out) for code in chosen]
             runs += _run_parallel(tasks, jobs, progress)
-            province = execute("province", p.province_name, nb_dir / "province_report.ipynb",
-                               layout.unit_dir(out, None, p.province_name) / "report.ipynb", common, run_dir=out)
-            runs.append(province)
-            _tick(progress, province)
+            for code in p.province_codes():  # one report per province of a run covering several
+                own = p.for_province(code)
+                folder, args = ((layout.province_path(out, code, own.province_name), {**common, "province_code": code})
+                                if p.provinces else (layout.unit_path(out, None, p.province_name), common))
+                province = execute("province", own.province_name, nb_dir / "province_report.ipynb",
+                                   folder / "report.ipynb", args, run_dir=out)
+                runs.append(province)
+                _tick(progress, province)
         seconds = time.perf_counter() - t0
+        if not cleanse.ok:  # nothing to report on: the folder stays visibly incomplete, no manifest
+            mark_failed(out, cleanse)
+            return RunResult(out=out, notebooks=runs, seconds=seconds, resumed_note=note)
         write_manifest(out, params_path=params_path, params=p.to_dict(), inputs=inputs, notebooks=runs,
                         started=started, seconds=seconds, engine=_engine_record(out))
         (out / INCOMPLETE_NAME).unlink()
     return RunResult(out=out, notebooks=runs, seconds=seconds, resumed_note=note)
+
+
+def mark_failed(out: Path, stage_one: NotebookRun) -> Path:
+    """``RUN-INCOMPLETE.txt`` of a run whose stage 1 failed: its failure line and where to look.
+
+    >>> import tempfile
+    >>> nb = NotebookRun("cleanse", "province-wide", "cleansed/cleanse.ipynb", error="MemoryError: x", failed_cell=4)
+    >>> text = mark_failed(Path(tempfile.mkdtemp()), nb).read_text(encoding="utf-8")
+    >>> "FAILED at cell In [4]: MemoryError: x" in text
+    True
+    """
+    path = out / INCOMPLETE_NAME
+    path.write_text("This run failed in stage 1 (cleansing); it has no reports and no manifest.json.\n"
+                    f"{stage_one.line()}\nThe executed notebook above shows the error; run vaxreport again "
+                    "after fixing it: the next run into this folder starts clean.\n", encoding="utf-8")
+    return path
 
 
 def _engine_record(out: Path) -> dict[str, Any] | None:

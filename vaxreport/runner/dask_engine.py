@@ -83,6 +83,16 @@ class DaskEngine:
                 "memory_limit": self.spec.memory_limit, "dask": dask.__version__,
                 "distributed": distributed.__version__}
 
+    def counters(self) -> dict[str, int]:
+        """Bytes the workers have sent each other (``shuffle_bytes``: a reconcile bucket gathering
+        its pieces, a task reading another worker's result) and written to disk when short of
+        memory (``spilled_bytes``), summed over the live workers since they started."""
+        try:
+            per_worker = self.client.run(_worker_counters)
+        except Exception:  # a worker being replaced: the counters are a record, not a result
+            return {}
+        return {key: sum(c[key] for c in per_worker.values()) for key in ("shuffle_bytes", "spilled_bytes")}
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.client.close()
@@ -90,6 +100,12 @@ class DaskEngine:
             with contextlib.suppress(Exception):
                 self.cluster.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _worker_counters(dask_worker: Any) -> dict[str, int]:
+    metrics = getattr(dask_worker.data, "cumulative_metrics", {})
+    return {"shuffle_bytes": int(dask_worker.transfer_outgoing_bytes_total),
+            "spilled_bytes": int(metrics.get(("disk-write", "bytes"), 0))}
 
 
 def open_engine(spec: EngineSpec, run_dir: Path) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from vaxreport.io import Inputs
     from vaxreport.linkage.decisions import DecisionOutcome
     from vaxreport.linkage.doses import ReconcileResult
+    from vaxreport.linkage.partitioned import PersonParts
     from vaxreport.reporting.metrics import ReportMetrics
     from vaxreport.reporting.report.render import ReportDoc
 
@@ -51,6 +52,7 @@ def clean_params(p: RunParams) -> CleanParams:
     from vaxreport.cleansing.protocol import CleanParams
 
     return CleanParams(as_of=p.report_date, campaign_start=p.campaign_start, province_code=p.province_code,
+                       provinces=p.provinces,
                        name_match_threshold=float(p.thresholds.name_match_score),
                        vaccine_match_threshold=float(p.thresholds.vaccine_match_score),
                        max_age=p.thresholds.max_age, units_on=p.period_end or p.report_date)
@@ -126,6 +128,10 @@ class StageOne:
     review_queue: pd.DataFrame = field(init=False)
     _pending: PendingWrites | None = field(init=False, default=None)
     _engine: Engine | None = field(init=False, default=None)
+    #: partitioned runs: a handle per partition to its cleansed rows, where they were cleansed
+    #: (``cleansed.data`` stays empty), and the person records' partitions; until reconciled
+    _rows: list[Any] | None = field(init=False, default=None)
+    _person_parts: PersonParts | None = field(init=False, default=None)
     _phases: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -152,14 +158,15 @@ class StageOne:
             if self.spec.executor == "embedded" and partitions == 1:
                 self.cleaned = audit.clean_doses(self.inputs.doses, params=params)
             else:
-                self.cleaned = self._clean_partitioned(params, partitions)
+                self.cleaned, self._rows = self._clean_partitioned(params, partitions)
         self.inputs = slim_inputs(self.inputs)  # the raw dose columns are no longer needed
         return self.cleaned.log
 
-    def _clean_partitioned(self, params: CleanParams, partitions: int) -> CleanResult:
+    def _clean_partitioned(self, params: CleanParams, partitions: int) -> tuple[CleanResult, list[Any]]:
         """The cleansing over ``partitions`` buckets of the rows (``cleansing.phases``) on the
         run's engine; Dask workers read each bucket from a Parquet file in the scratch folder.
-        The raw dose columns leave this process as soon as the buckets are made."""
+        The raw dose columns leave this process as soon as the buckets are made, and the
+        cleansed rows stay on the workers until they are reconciled."""
         from vaxreport.cleansing import phases
         from vaxreport.runner.dask_engine import scratch_dir
 
@@ -168,21 +175,11 @@ class StageOne:
         self.inputs = slim_inputs(self.inputs)
         if self.spec.executor == "dask":
             parts = phases.write_partitions(parts, scratch_dir(self.spec, self.run_dir) / "doses")
-        return phases.clean_partitioned(parts, params, engine)
+        return phases.clean_partitioned_kept(parts, params, engine)
 
-    def _reconcile_partitioned(self, data: pd.DataFrame, partitions: int) -> ReconcileResult:
-        """Reconciliation over buckets of whole persons (``linkage.partitioned``), the doses
-        re-bucketed by ``person_id``; Dask workers read each bucket from the scratch folder."""
-        from vaxreport.cleansing import phases
-        from vaxreport.linkage import partitioned
-        from vaxreport.runner.dask_engine import scratch_dir
-
-        engine = self.open_engine()
-        parts: list[Any] = partitioned.split_by_person(data, partitions)
-        del data
-        if self.spec.executor == "dask":
-            parts = phases.write_partitions(parts, scratch_dir(self.spec, self.run_dir) / "by-person", index=True)
-        return partitioned.reconcile_partitioned(parts, engine)
+    def _cleansed_rows(self) -> int:
+        """Cleansed dose rows of the run (raw less quarantined)."""
+        return len(self.inputs.doses) - len(self.cleaned.quarantine)
 
     def open_engine(self) -> Engine:
         """The run's engine (started on first use; :meth:`close` stops it)."""
@@ -202,9 +199,13 @@ class StageOne:
     def _phase(self, name: str, **facts: Any) -> Iterator[None]:
         """Time one phase (wall and this process's CPU) for ``cleansed/engine.json``."""
         wall, cpu = time.perf_counter(), time.process_time()
+        before = self._engine.counters() if self._engine is not None else {}
         yield
         self._phases[name] = {**facts, "wall_s": round(time.perf_counter() - wall, 3),
                               "driver_cpu_s": round(time.process_time() - cpu, 3)}
+        after = self._engine.counters() if self._engine is not None else {}
+        # a replaced worker starts from zero: its share before the loss is not counted
+        self._phases[name] |= {key: max(0, n - before.get(key, 0)) for key, n in after.items()}
 
     def engine_record(self) -> dict[str, Any]:
         """What ``cleansed/engine.json`` and the manifest record of where stage 1 ran."""
@@ -218,13 +219,23 @@ class StageOne:
         person keeps one of last month's codes (:mod:`vaxreport.linkage.carry`); returns a
         one-line summary."""
         from vaxreport import linkage
+        from vaxreport.linkage import partitioned
         from vaxreport.linkage.persons import person_ids, person_records
-        from vaxreport.linkage.review import link_and_queue
+        from vaxreport.linkage.review import doses_per_record, link_and_queue
 
-        self.persons = person_records(self.cleaned.data)
-        last = last_month(self.p, self.run_dir, self.persons)
-        res, self.review_queue = link_and_queue(self.p, self.persons, self.cleaned.data,
-                                                prior=None if last is None else last.prior)
+        if self._rows is None:
+            self.persons = person_records(self.cleaned.data)
+            at_stake = doses_per_record(self.cleaned.data, self.persons)
+        else:  # the records come from the partitions holding the rows
+            engine = self.open_engine()
+            with self._phase("person_records", partitions=len(self._rows)):
+                self._person_parts = partitioned.stack_persons(
+                    engine.gather(engine.map(partitioned.person_part, self._rows), label="link: person records"))
+            self.persons, at_stake = self._person_parts.persons, self._person_parts.doses_at_stake
+        with self._phase("link", records=len(self.persons)):
+            last = last_month(self.p, self.run_dir, self.persons)
+            res, self.review_queue = link_and_queue(self.p, self.persons, at_stake,
+                                                    prior=None if last is None else last.prior)
         carried = carry_over(last, self.persons["person_ref"],
                              person_ids(self.persons, pd.Series(res.labels, index=self.persons.index)))
         self.labels, self.id_changes = carried.ids, carried.changes
@@ -241,17 +252,23 @@ class StageOne:
         """Collapse duplicate doses, order each person's doses, find sequence problems; the
         personal tables final from here on start writing in the background. Returns the
         findings by kind."""
-        from vaxreport.linkage import doses
+        from vaxreport.linkage import doses, partitioned
         from vaxreport.linkage.persons import with_person_id
 
-        data = with_person_id(self.cleaned.data, self.persons, self.labels)
-        self.cleaned = without_data(self.cleaned)  # superseded by reconciled.data
-        partitions = self.spec.partition_count(len(data))
-        with self._phase("reconcile", partitions=partitions):
-            if self.spec.executor == "embedded" and partitions == 1:
+        if self._rows is None:
+            data = with_person_id(self.cleaned.data, self.persons, self.labels)
+            self.cleaned = without_data(self.cleaned)  # superseded by reconciled.data
+            with self._phase("reconcile", partitions=1):
                 self.reconciled = doses.reconcile(data)
-            else:
-                self.reconciled = self._reconcile_partitioned(data, partitions)
+            del data
+        else:
+            assert self._person_parts is not None, "link() comes before reconcile()"
+            partitions = self.spec.partition_count(self._cleansed_rows())
+            with self._phase("reconcile", partitions=partitions):
+                self.reconciled = partitioned.reconcile_kept(self._rows, self._person_parts, self.labels,
+                                                             self.open_engine(), partitions=partitions,
+                                                             categorical=LOW_CARDINALITY)
+            self._rows = self._person_parts = None
         tables = self._reconciled_tables()
         self._pending = PendingWrites(_parquet_jobs(layout.cleansed_dir(self.run_dir), tables, private=True))
         return self.reconciled.findings.groupby(["code", "label_vi"]).size().rename("n").reset_index()
@@ -321,7 +338,7 @@ class StageOne:
         write_parquet(follow_up_worklists(self.p, self.run_dir, table, person_of), layout.followup_table(self.run_dir),
                       private=False)
         workbooks.write_summary_workbook(self.worklists, layout.worklists_dir(self.run_dir),
-                                         province_name=self.p.province_name, period=self.p.period)
+                                         province_name=", ".join(self.p.province_names()), period=self.p.period)
         orphan = ~table["district_code"].isin(list(self.p.district_names())).to_numpy(bool)
         if orphan.any():
             workbooks.write_site_workbooks(wl.from_table(table[orphan]), layout.worklists_dir(self.run_dir),
@@ -359,32 +376,36 @@ def check_worklist_returns(p: RunParams, table: pd.DataFrame, dose_facts: pd.Dat
     return wr.summarise(checked, sites["district_code"], sites["site_name"] if "site_name" in sites else None)
 
 
-def with_worklist_returns(doc: ReportDoc, run_dir: Path | str, district_code: str | None) -> ReportDoc:
+def with_worklist_returns(doc: ReportDoc, run_dir: Path | str, district_code: str | Collection[str] | None
+                          ) -> ReportDoc:
     """``doc`` with the sentence on last month's returned worklists in section II (the district's
-    sites, or all for the province); unchanged when none came back or stage 1 checked none."""
+    sites — or those of several districts: one province's in a run covering several — or all for
+    the province); unchanged when none came back or stage 1 checked none."""
     from vaxreport.reporting import worklist_returns as wr
 
     summary = _district_counts(layout.returns_table(run_dir), district_code)
     return doc if summary is None else wr.add_to_report(doc, summary)
 
 
-def with_worklist_followup(doc: ReportDoc, run_dir: Path | str, district_code: str | None) -> ReportDoc:
+def with_worklist_followup(doc: ReportDoc, run_dir: Path | str, district_code: str | Collection[str] | None
+                           ) -> ReportDoc:
     """``doc`` with the sentence on last month's worklist lines fixed by now in section II (the
-    district's lines, or all for the province); unchanged when there were none."""
+    district's lines, or several districts', or all for the province); unchanged when there were none."""
     from vaxreport.reporting import followup
 
     summary = _district_counts(layout.followup_table(run_dir), district_code)
     return doc if summary is None else doc.with_block(1, followup.followup_paragraph(summary))
 
 
-def _district_counts(path: Path, district_code: str | None) -> pd.DataFrame | None:
-    """A stage-1 counts table (``district_code`` column): the district's rows, or all for the
-    province; None when stage 1 wrote none."""
+def _district_counts(path: Path, district_code: str | Collection[str] | None) -> pd.DataFrame | None:
+    """A stage-1 counts table (``district_code`` column): the district's rows (or several
+    districts'), or all for the province; None when stage 1 wrote none."""
     if not path.exists():
         return None
     summary = pd.read_parquet(path)
     if district_code is not None:
-        summary = summary[summary["district_code"].eq(district_code).fillna(False).to_numpy(bool)]
+        codes = [district_code] if isinstance(district_code, str) else list(district_code)
+        summary = summary[summary["district_code"].isin(codes).fillna(False).to_numpy(bool)]
     return summary
 
 
@@ -412,7 +433,8 @@ def write_district_worklists(run_dir: Path | str, p: RunParams, district_code: s
     if table.empty:
         return []
     return workbooks.write_site_workbooks(wl.from_table(table), layout.worklists_dir(run_dir),
-                                          province_name=p.province_name, period=p.period, summary=False)
+                                          province_name=p.province_name_of(district_code), period=p.period,
+                                          summary=False)
 
 
 def open_run(params_path: str, run_dir: str, *, need_stage_one: bool = False) -> tuple[RunParams, Path]:
@@ -449,7 +471,9 @@ def render_report(doc: ReportDoc, facts: Facts, indicators: ReportMetrics, p: Ru
 
     if run_dir is not None:
         doc = with_review_decisions(doc, run_dir)
-        doc = with_worklist_returns(with_worklist_followup(doc, run_dir, unit_code), run_dir, unit_code)
+        # a province report of a run covering several provinces: its own districts' lines
+        scope: str | list[str] | None = p.district_codes() if unit_code is None and p.provinces else unit_code
+        doc = with_worklist_returns(with_worklist_followup(doc, run_dir, scope), run_dir, scope)
     pdf = write_pdf(doc, out / "report.pdf", timestamp=report_timestamp(p))
     write_editable(doc, indicators, out, p, run_dir)
     summary = metrics.metrics_json(facts, unit_code=unit_code, unit_name=unit_name, period=p.period,
@@ -522,12 +546,30 @@ def district_rollup(run_dir: Path | str, p: RunParams) -> tuple[pd.DataFrame, li
     return pd.DataFrame(rows, columns=columns), missing
 
 
-def previous_metrics(run_dir: Path | str, p: RunParams, code: str | None, name: str) -> dict[str, Any] | None:
+def open_province(p: RunParams, run_dir: Path | str, province_code: str = "") -> tuple[RunParams, Facts, Path]:
+    """Stage 3: the province report's params, facts and output folder. A one-province run: the
+    params, all facts, ``province/``. A run covering several provinces: ``province_code``'s own
+    params (:meth:`RunParams.for_province`; default the issuing province), the facts of its
+    districts, ``provinces/<code>-<slug>/``."""
+    from vaxreport.facts import load_facts
+
+    if not p.provinces:
+        return p, load_facts(run_dir), layout.unit_dir(run_dir, None, p.province_name)
+    own = p.for_province(province_code or p.province_code)
+    folder = layout.province_path(run_dir, own.province_code, own.province_name)
+    folder.mkdir(parents=True, exist_ok=True)
+    return own, load_facts(run_dir).within(own.district_codes()), folder
+
+
+def previous_metrics(run_dir: Path | str, p: RunParams, code: str | None, name: str, *,
+                     folder: Path | None = None) -> dict[str, Any] | None:
     """The same unit's ``metrics.json`` in last month's run (``previous_run:``, else the previous
     period's folder beside this one: ``outputs/2022-04`` for ``outputs/2022-05``), if that run
-    completed; else None."""
+    completed; else None. ``folder``: the unit's folder in this run (a province report's in a
+    run covering several provinces), the same relative path is read in last month's."""
     previous = previous_run(p, run_dir)
     if previous is None:
         return None
-    path = layout.unit_path(previous, code, name) / "metrics.json"
+    unit = layout.unit_path(previous, code, name) if folder is None else previous / folder.relative_to(run_dir)
+    path = unit / "metrics.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None

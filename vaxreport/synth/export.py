@@ -32,7 +32,7 @@ from vaxreport.synth.doses import VaccineNames, lot_table
 from vaxreport.synth.errors import ERROR_KINDS, ErrorRates, RecordFields, error_codes, error_text
 from vaxreport.synth.population import Population, id_strings, phone_strings
 from vaxreport.synth.records import VERIFY_STATUSES, DoseRows, Entry, PersonRecords
-from vaxreport.synth.seed import CAMPAIGN_START, END_SECOND, PERIOD_END, PROVINCE_CODE, PROVINCE_NAME
+from vaxreport.synth.seed import CAMPAIGN_START, END_SECOND, PERIOD_END, SynthProvince
 
 
 @dataclass
@@ -52,10 +52,11 @@ class SynthSummary:
     error_rows: dict[str, int] = field(default_factory=dict)
     error_refs: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    province: str = "Thái Nguyên"
 
     def describe(self) -> str:
         """Totals as a short human-readable block."""
-        lines = [f"synthetic Thái Nguyên, scale {self.scale:g}, seed {self.seed} -> {self.out}"]
+        lines = [f"synthetic {self.province}, scale {self.scale:g}, seed {self.seed} -> {self.out}"]
         for key, value in self.totals.items():
             lines.append(f"  {key:<24} {value:>12,}")
         if self.error_rows:
@@ -97,6 +98,15 @@ VERIFY_VI = {"verified": "Xác thực đúng", "mismatch": "Xác thực sai",
 #: low-cardinality truth columns worth dictionary encoding (the others are mostly unique)
 _TRUTH_DICT = ["true_gender", "true_vaccine", "true_commune_code", "true_dose_number", "errors"]
 _CSV_OPTIONS = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+
+
+def _prefixed(prefix: str, codes: pa.Array) -> pa.Array:
+    """``codes`` with ``prefix`` (``SynthProvince.code_prefix``) before each; unchanged if empty.
+
+    >>> _prefixed("06", pa.array(["1", None])).to_pylist(), _prefixed("", pa.array(["1"])).to_pylist()
+    (['061', None], ['1'])
+    """
+    return join(prefix, codes, sep="") if prefix else codes
 
 
 def _write_csv(table: pa.Table, path: Path, *, bom: bool = False) -> None:
@@ -142,11 +152,13 @@ class _DoseColumns:
     true_id: pa.Array  # true ID of each person
     true_phone: pa.Array  # true phone of each person
     lots: pa.Array  # lot numbers (see ``lot_table``)
+    province: SynthProvince  # its code, and the prefix of record ids, person codes and true person ids
 
     @classmethod
     def build(cls, V: np.ndarray, pop: Population, recs: PersonRecords, fields: RecordFields, rows: DoseRows,
               entry: Entry, vaccines: VaccineNames, com: dict[str, np.ndarray], sites: dict[str, np.ndarray],
-              rng_out: np.random.Generator, rng_str: np.random.Generator) -> _DoseColumns:
+              rng_out: np.random.Generator, rng_str: np.random.Generator,
+              province: SynthProvince | None = None) -> _DoseColumns:
         """Draw the raw strings' formats (``rng_str``) and the person_refs (``rng_out``)."""
         N = rows.ref.size
         all_ref = rows.ref
@@ -165,8 +177,9 @@ class _DoseColumns:
         dose_no_kind = np.where(dn_style < 0.75, 0, np.where((rows.number >= 3) & (dn_style > 0.98), 2, 1)
                                 ).astype(np.int8)
         del dn_style
-        ref_person_ref = as_str(10_000_000 + rng_out.permutation(recs.rp.size))
-        person_id = join("P", zero_pad(np.arange(pop.P["hh"].shape[0]), 7))
+        province = province or SynthProvince()
+        ref_person_ref = _prefixed(province.code_prefix, as_str(10_000_000 + rng_out.permutation(recs.rp.size)))
+        person_id = join("P" + province.code_prefix, zero_pad(np.arange(pop.P["hh"].shape[0]), 7), sep="")
         rank_dtype = np.int32 if N < 2**31 else np.int64
         dup_rank = np.where(rows.dup_of >= 0, entry.rank[np.maximum(rows.dup_of, 0)], -1).astype(rank_dtype)
         codes = error_codes(rows.err, recs.err, all_ref, N)
@@ -177,7 +190,7 @@ class _DoseColumns:
                    year=ry.astype(np.int16), dose_no_kind=dose_no_kind, ref_person_ref=ref_person_ref,
                    person_id=person_id, errors=codes, dup_rank=dup_rank,
                    true_id=id_strings(pop.id_kind, pop.id_num), true_phone=phone_strings(pop.phone),
-                   lots=lot_table())
+                   lots=lot_table(), province=province)
 
     def tables(self, ix: np.ndarray) -> tuple[pa.Table, pa.Table]:
         """The line list's rows ``ix`` (Vietnamese headers) and their truth, in export order."""
@@ -205,7 +218,7 @@ class _DoseColumns:
         site_codes, site_names = pa.array(self.sites["code"]), pa.array(self.sites["name"])
         verify_vi = pa.array([VERIFY_VI[c] for c in VERIFY_STATUSES])
         return {
-            "record_id": as_str(1_000_000_000 + entry.rank[ix].astype(np.int64)),
+            "record_id": _prefixed(self.province.code_prefix, as_str(1_000_000_000 + entry.rank[ix].astype(np.int64))),
             "person_ref": self.ref_person_ref.take(ref),
             "full_name": fields.name.take(ref),
             "birth_date": fmt_date(fields.birth[rows.ref[ix]], self.style_b[ix]),
@@ -213,7 +226,7 @@ class _DoseColumns:
             "id_number": fields.id_number.take(ref),
             "phone": fields.phone.take(ref),
             "insurance_no": self.pop.insurance.take(pa.array(recs.rp[rows.ref[ix]])),
-            "province_code": pa.array(np.full(n, PROVINCE_CODE)),
+            "province_code": pa.array(np.full(n, self.province.code)),
             "district_code": com_dist.take(pa.array(rc)),
             "commune_code": com_codes.take(pa.array(rc)),
             "address": recs.address.take(ref),
@@ -239,7 +252,8 @@ class _DoseColumns:
             "record_id": raw["record_id"],
             "person_ref": raw["person_ref"],
             "person_id": self.person_id.take(pers),
-            "dup_of": pc.if_else(pa.array(dup >= 0), as_str(1_000_000_000 + dup), pa.nulls(n, pa.string())),
+            "dup_of": pc.if_else(pa.array(dup >= 0), _prefixed(self.province.code_prefix, as_str(1_000_000_000 + dup)),
+                                 pa.nulls(n, pa.string())),
             "true_full_name": self.pop.names.take(pers),
             "true_birth_date": pa.array(as_seconds(P["birth"][person])),
             "true_gender": pc.if_else(pa.array(P["female"][person]), "F", "M"),
@@ -261,12 +275,12 @@ DOSE_CHUNK = 250_000
 def write_doses(out: Path, V: np.ndarray, pop: Population, recs: PersonRecords, fields: RecordFields,
                 rows: DoseRows, entry: Entry, vaccines: VaccineNames, com: dict[str, np.ndarray],
                 sites: dict[str, np.ndarray], rng_out: np.random.Generator, rng_str: np.random.Generator,
-                *, chunk: int = DOSE_CHUNK) -> tuple[pa.Array, pa.Array]:
+                *, chunk: int = DOSE_CHUNK, province: SynthProvince | None = None) -> tuple[pa.Array, pa.Array]:
     """Write ``inputs/doses.csv`` (UTF-8 with BOM, rows in order of entry) and
     ``truth/doses_truth.parquet`` (``chunk`` rows per row group), ``V`` the person index of each
     vaccinated person; return the person_ref of each record and the person_id of each person
     (for the persons' truth)."""
-    cols = _DoseColumns.build(V, pop, recs, fields, rows, entry, vaccines, com, sites, rng_out, rng_str)
+    cols = _DoseColumns.build(V, pop, recs, fields, rows, entry, vaccines, com, sites, rng_out, rng_str, province)
     doses_path = out / "inputs" / "doses.csv"
     truth_path = out / "truth" / "doses_truth.parquet"
     doses_path.parent.mkdir(parents=True, exist_ok=True)
@@ -328,8 +342,8 @@ class TruePersons:
 
 def write_side_files(out: Path, target: dict[str, int], tally_counts: np.ndarray, pop: Population,
                      recs: PersonRecords, fields: RecordFields, verify: np.ndarray,
-                     com: dict[str, np.ndarray], sites: dict[str, np.ndarray], rng: np.random.Generator
-                     ) -> dict[str, int]:
+                     com: dict[str, np.ndarray], sites: dict[str, np.ndarray], rng: np.random.Generator,
+                     ticket_prefix: str = "") -> dict[str, int]:
     """Write the site tallies (``tally_counts``: :func:`site_week_counts` of the true doses), the
     feedback tickets, the registry extract and the population denominators (drawing from ``rng``
     in that order); return their totals."""
@@ -340,7 +354,7 @@ def write_side_files(out: Path, target: dict[str, int], tally_counts: np.ndarray
     person = TruePersons(name=pop.names, id=id_strings(pop.id_kind, pop.id_num), phone=phone_strings(pop.phone),
                          birth=pop.P["birth"], female=pop.P["female"], commune=pop.commune)
     n_fb = write_feedback(out, target["feedback"], recs.rp, recs.commune, recs.b_site, has_err, person,
-                          com, sites, rng)
+                          com, sites, rng, ticket_prefix)
     n_reg = write_registry(out, target["registry"], recs.rp, fields.has_id, verify, has_err,
                            recs.err["id_digit_error"], fields.id_number, person, com, rng)
     pop_total = write_population(out, pop.P["age"], pop.commune, com, rng)
@@ -391,7 +405,7 @@ def write_site_tallies(out: Path, counts: np.ndarray, sites: dict[str, np.ndarra
 def write_feedback(out: Path, n_fb: int, rp: np.ndarray, ref_commune: np.ndarray,
                    ref_site: np.ndarray, has_err: np.ndarray, person: TruePersons,
                    com: dict[str, np.ndarray], sites: dict[str, np.ndarray],
-                   r: np.random.Generator) -> int:
+                   r: np.random.Generator, ticket_prefix: str = "") -> int:
     """Citizen feedback tickets (9458/BYT-CNTT), mostly about records with errors, all handled."""
     n_ref = rp.size
     w = np.where(has_err, 6.0, 1.0)
@@ -407,7 +421,7 @@ def write_feedback(out: Path, n_fb: int, rp: np.ndarray, ref_commune: np.ndarray
     approved = r.random(n_fb) < 0.84
     fb_rp = pa.array(rp[fb_ref])
     feedback = pa.table({
-        "Mã phản ánh": join("PA", zero_pad(np.arange(1, n_fb + 1), 6)),
+        "Mã phản ánh": join("PA" + ticket_prefix, zero_pad(np.arange(1, n_fb + 1), 6), sep=""),
         "Thời gian phản ánh": fmt_timestamp(recv),
         "Mã huyện": pa.array(com["district"]).take(pa.array(ref_commune[fb_ref])),
         "Mã cơ sở tiêm": pa.array(sites["code"]).take(pa.array(ref_site[fb_ref])),
@@ -476,21 +490,22 @@ def write_population(out: Path, age: np.ndarray, commune: np.ndarray, com: dict[
     return int(pop.sum())
 
 
-def params_yaml() -> dict[str, object]:
+def params_yaml(province: SynthProvince | None = None) -> dict[str, object]:
     """Run parameters of the synthetic province (the layout of ``params/2022-05.yaml``)."""
+    province = province or SynthProvince()
     return {
-        "province_code": PROVINCE_CODE,
-        "province_name": PROVINCE_NAME,
+        "province_code": province.code,
+        "province_name": province.name,
         "period": "2022-05",
         "period_start": dt.date(2021, 3, 8),
         "period_end": dt.date(2022, 5, 31),
         "report_date": dt.date(2022, 6, 1),
         "campaign_start": dt.date(2021, 3, 8),
         "inputs": "inputs",
-        "agency_parent": "UBND TỈNH THÁI NGUYÊN",
+        "agency_parent": f"UBND TỈNH {province.name.upper()}",
         "agency": "SỞ Y TẾ",
         "doc_number": "2102/BC-SYT",
-        "place": PROVINCE_NAME,
+        "place": province.name,
         "doc_type": "BÁO CÁO",
         "title": ("Kết quả thực hiện Đề án 06 trong triển khai “làm sạch” dữ liệu tiêm chủng "
                   "COVID-19 và triển khai ký xác nhận “Hộ chiếu vắc xin”"),
@@ -506,11 +521,15 @@ def params_yaml() -> dict[str, object]:
     }
 
 
-def write_params(out: Path) -> None:
-    """``params.yaml``: run the synthetic province with ``vaxreport run params.yaml``."""
+def write_params(out: Path, province: SynthProvince | None = None, **extra: object) -> None:
+    """``params.yaml``: run the synthetic province with ``vaxreport run params.yaml`` (``extra``:
+    keys added after the province's, e.g. ``provinces``)."""
+    province = province or SynthProvince()
+    data = params_yaml(province)
+    data = {"province_code": data.pop("province_code"), **extra, **data}
     (out / "params.yaml").write_text(
-        "# Synthetic Thái Nguyên (vaxreport synth): run with `vaxreport run params.yaml`.\n"
-        + yaml.safe_dump(params_yaml(), allow_unicode=True, sort_keys=False, width=100), encoding="utf-8")
+        f"# Synthetic {province.name} (vaxreport synth): run with `vaxreport run params.yaml`.\n"
+        + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100), encoding="utf-8")
 
 
 def write_summary(summary: SynthSummary, rates: ErrorRates) -> None:

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from vaxreport import refdata
 from vaxreport.synth.arrays import DAYS_PER_YEAR, as_str, join, probs, unique_numbers, ymd, zero_pad
-from vaxreport.synth.seed import DISTRICT_POPULATION, PERIOD_END, PROVINCE_CODE, PROVINCE_NAME
+from vaxreport.synth.seed import CCCD_ORIGIN, PERIOD_END, SynthProvince
 
 # --------------------------------------------------------------------------------------------
 # Reference tables
@@ -40,29 +40,24 @@ PHONE_PREFIXES: dict[str, float] = {
     "056": 0.008, "058": 0.008, "092": 0.012, "059": 0.007, "087": 0.006,
 }
 
-#: CCCD province-of-birth codes of people living in Thái Nguyên (019 most, neighbours next).
-CCCD_ORIGIN: dict[str, float] = {
-    "019": 0.86, "006": 0.02, "008": 0.012, "024": 0.015, "020": 0.008, "001": 0.02,
-    "002": 0.004, "004": 0.005, "025": 0.006, "026": 0.005, "027": 0.005, "030": 0.004,
-    "033": 0.003, "034": 0.004, "036": 0.004, "038": 0.004, "040": 0.004, "022": 0.003,
-    "031": 0.003, "079": 0.002, "010": 0.002, "015": 0.002, "017": 0.002, "037": 0.002,
-}
 
 HAMLETS = ("Đồng Tâm", "Làng Mới", "Trung Tâm", "Đồng Bẩm", "Na Mao", "Bản Ngoại", "Cây Thị",
            "Đồng Xe", "Khe Mo", "Làng Chũ", "Nà Lẹng", "Tân Lập", "Hợp Thành", "Đèo Khế", "Cầu Trà",
            "Phú Thịnh", "Văn Lang", "Bờ Đậu", "Đá Mài", "Suối Cát", "Gốc Gạo", "Khuôn Lân",
            "Làng Phan", "Đồng Chằm", "Ba Đình", "Thác Lở", "Xuân Hòa", "An Thịnh", "Hòa Bình")
 
-def communes(rng: np.random.Generator) -> dict[str, np.ndarray]:
+def communes(rng: np.random.Generator, province: SynthProvince | None = None) -> dict[str, np.ndarray]:
     """The province's communes (``admin_units``), each weighted by its share of the district's
-    population (wards 1.7, townships 1.4 times a rural commune, times a lognormal draw)."""
-    units = refdata.admin_units(PROVINCE_CODE, on=PERIOD_END.astype("datetime64[D]").item())
+    population (wards 1.7, townships 1.4 times a rural commune, times a lognormal draw); the
+    province's name is ``province_name`` (a 0-d array) for the addresses."""
+    province = province or SynthProvince()
+    units = refdata.admin_units(province.code, on=PERIOD_END.astype("datetime64[D]").item())
     typ = units["commune_type"].to_numpy()
     factor = np.where(typ == "Phường", 1.7, np.where(typ == "Thị trấn", 1.4, 1.0))
     factor = factor * rng.lognormal(0.0, 0.3, len(units))
     dist = units["district_code"].to_numpy()
     share = np.zeros(len(units))
-    for d, pop in DISTRICT_POPULATION.items():
+    for d, pop in province.district_population.items():
         m = dist == d
         share[m] = pop * factor[m] / factor[m].sum()
     return {
@@ -73,12 +68,15 @@ def communes(rng: np.random.Generator) -> dict[str, np.ndarray]:
         "district_name": units["district_name"].to_numpy().astype(str),
         "district_short": units["district_short"].to_numpy().astype(str),
         "weight": share / share.sum(),
+        "province_name": np.array(province.name),
     }
 
 
-def vaccination_sites(com: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def vaccination_sites(com: dict[str, np.ndarray], province: SynthProvince | None = None) -> dict[str, np.ndarray]:
     """Vaccination sites: one Trạm Y tế per commune, the TTYT and a hospital per district,
-    and province-level hospitals in TP Thái Nguyên. Codes are digit strings."""
+    and the province-level hospitals in the first district (TP Thái Nguyên). Codes are digit
+    strings."""
+    province = province or SynthProvince()
     codes = [f"{c}01" for c in com["code"]]
     names = [f"Trạm Y tế {n}" for n in com["name"]]
     dists = list(com["district"])
@@ -92,12 +90,11 @@ def vaccination_sites(com: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
                   f"Bệnh viện đa khoa {dn.replace('Huyện ', '').replace('Thành phố ', 'thành phố ')}"]
         dists += [d, d]
         kinds += [1, 1]
-    for i, n in enumerate(("Bệnh viện Trung ương Thái Nguyên", "Bệnh viện A Thái Nguyên",
-                           "Trung tâm Kiểm soát bệnh tật tỉnh Thái Nguyên",
-                           "Bệnh viện Quốc tế Thái Nguyên")):
-        codes.append(f"190000{i + 1}")
+    zeros = "0000" if not province.code_prefix else "00000"  # 8 digits: no clash with another province's
+    for i, n in enumerate(province.hospitals):
+        codes.append(f"{province.code}{zeros}{i + 1}")
         names.append(n)
-        dists.append("164")
+        dists.append(str(com["district"][0]))
         kinds.append(2)
     return {"code": np.array(codes), "name": np.array(names), "district": np.array(dists),
             "kind": np.array(kinds)}
@@ -220,8 +217,8 @@ def person_names(P: dict[str, np.ndarray], rng: np.random.Generator) -> pa.Array
     return join(s, m_, g, sep=" ")
 
 
-def person_ids(P: dict[str, np.ndarray],
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def person_ids(P: dict[str, np.ndarray], rng: np.random.Generator,
+               origin_shares: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """True IDs: (kind 0 none/1 CCCD/2 CMND, number as int64, spare CMNDs).
 
     CCCD = PPP G YY NNNNNN; CMND = 09x + 6 digits. The spare CMNDs (unique, unused) are old
@@ -234,8 +231,9 @@ def person_ids(P: dict[str, np.ndarray],
     p_cmnd = np.select([by < 1960, by < 1980, age >= 18], [0.18, 0.08, 0.03], 0.0)
     u = rng.random(n)
     kind = np.where(u < p_none, 0, np.where(u < p_none + (1 - p_none) * p_cmnd, 2, 1))
-    origins = np.array([int(k) for k in CCCD_ORIGIN])
-    origin = origins[rng.choice(len(CCCD_ORIGIN), n, p=probs(list(CCCD_ORIGIN.values())))]
+    shares = CCCD_ORIGIN if origin_shares is None else origin_shares
+    origins = np.array([int(k) for k in shares])
+    origin = origins[rng.choice(len(shares), n, p=probs(list(shares.values())))]
     century = (by - 1900) // 100
     g = century * 2 + P["female"].astype(np.int64)
     number = np.full(n, -1, np.int64)
@@ -283,8 +281,8 @@ def phone_strings(number: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(number < 0), pa.nulls(len(number), pa.string()), out)
 
 
-def insurance_numbers(P: dict[str, np.ndarray], rng: np.random.Generator) -> pa.Array:
-    """BHYT card number per person (72 % hold one): group code by age, benefit level, "19"."""
+def insurance_numbers(P: dict[str, np.ndarray], rng: np.random.Generator, province_code: str = "19") -> pa.Array:
+    """BHYT card number per person (72 % hold one): group code by age, benefit level, province."""
     n = P["hh"].shape[0]
     age = P["age"]
     codes = np.array(["GD", "DN", "HT", "CN", "HN", "XN", "CB"])
@@ -293,7 +291,7 @@ def insurance_numbers(P: dict[str, np.ndarray], rng: np.random.Generator) -> pa.
     code = np.where((age >= 60) & (rng.random(n) < 0.4), "HT", code)
     level = rng.integers(1, 6, n)
     serial = rng.integers(0, 10 ** 10, n)
-    s = join(pa.array(code), as_str(level), "19", zero_pad(serial, 10))
+    s = join(pa.array(code), as_str(level), province_code, zero_pad(serial, 10))
     return pc.if_else(pa.array(rng.random(n) < 0.72), s, pa.nulls(n, pa.string()))
 
 
@@ -302,7 +300,7 @@ def addresses(commune: np.ndarray, com: dict[str, np.ndarray], rng: np.random.Ge
     n = commune.shape[0]
     urban = np.isin(com["type"][commune], ["Phường", "Thị trấn"])
     tail = join(pa.array(com["name"]).take(pa.array(commune)),
-                pa.array(com["district_name"]).take(pa.array(commune)), PROVINCE_NAME, sep=", ")
+                pa.array(com["district_name"]).take(pa.array(commune)), str(com["province_name"]), sep=", ")
     house = join(as_str(rng.integers(1, 300, n)), ", tổ", sep="")
     street = join("Số", house, as_str(rng.integers(1, 45, n)), sep=" ")
     hamlet_name = pa.array(np.array(HAMLETS)).take(pa.array(rng.integers(0, len(HAMLETS), n)))
@@ -344,16 +342,18 @@ class Population:
 
 
 def identities(P: dict[str, np.ndarray], com: dict[str, np.ndarray], rng_names: np.random.Generator,
-               rng_ids: np.random.Generator, rng_geo: np.random.Generator) -> Population:
+               rng_ids: np.random.Generator, rng_geo: np.random.Generator,
+               province: SynthProvince | None = None) -> Population:
     """Names, IDs, phones, insurance numbers and addresses of the persons ``P``.
 
     Draws from ``rng_names`` (names), ``rng_ids`` (IDs, phones, insurance, in that order) and
     ``rng_geo`` (addresses).
     """
     names = person_names(P, rng_names)
-    id_kind, id_num, spare_cmnd = person_ids(P, rng_ids)
+    province = province or SynthProvince()
+    id_kind, id_num, spare_cmnd = person_ids(P, rng_ids, province.cccd_origin)
     phone = phones(P, rng_ids)
-    insurance = insurance_numbers(P, rng_ids)
+    insurance = insurance_numbers(P, rng_ids, province.code)
     commune = P["hh_commune"][P["hh"]]
     hh_address = addresses(P["hh_commune"], com, rng_geo)
     return Population(P=P, names=names, id_kind=id_kind, id_num=id_num, spare_cmnd=spare_cmnd,

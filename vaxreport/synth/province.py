@@ -36,7 +36,7 @@ import numpy as np
 from vaxreport.synth import doses, errors, export, population, records
 from vaxreport.synth.errors import ErrorRates
 from vaxreport.synth.export import SynthSummary
-from vaxreport.synth.seed import scaled_totals
+from vaxreport.synth.seed import SynthProvince, scaled_totals
 
 
 class _Streams(NamedTuple):
@@ -77,7 +77,8 @@ def _row_counts(target: dict[str, int], rates: ErrorRates) -> tuple[int, int]:
 
 
 def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
-             rates: ErrorRates | None = None, chunk: int = export.DOSE_CHUNK) -> SynthSummary:
+             rates: ErrorRates | None = None, chunk: int = export.DOSE_CHUNK,
+             province: SynthProvince | None = None) -> SynthSummary:
     """Write the synthetic province into ``out`` (inputs/, params.yaml, truth/).
 
     Args:
@@ -87,6 +88,8 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
         rates: error rates (``ErrorRates()`` if None).
         chunk: rows per chunk of the dose line list as it is written (and per row group of
             ``doses_truth.parquet``): ``doses.csv`` has the same bytes whatever the chunk.
+        province: which province (default Thái Nguyên; ``SynthProvince.of(code)`` for another,
+            with the same totals at the same scale).
 
     Returns:
         A ``SynthSummary`` with the totals written.
@@ -102,6 +105,7 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     """
     t0 = time.perf_counter()
     rates = rates or ErrorRates()
+    province = province or SynthProvince()
     target = scaled_totals(scale)
     out = Path(out)
     population.check_phone_prefixes()
@@ -109,11 +113,11 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
     n_dup, n_missing = _row_counts(target, rates)
 
     # 1–3. the true population and its doses, cut exactly at the dose target
-    com = population.communes(rng.geo)
-    sites = population.vaccination_sites(com)
+    com = population.communes(rng.geo, province)
+    sites = population.vaccination_sites(com, province)
     need = target["dose_rows"] - n_dup + n_missing
     P, vaccinated, dates, vax = doses.simulate_population(need, com, rng.hh, rng.dose)
-    pop = population.identities(P, com, rng.names, rng.ids, rng.geo)
+    pop = population.identities(P, com, rng.names, rng.ids, rng.geo, province)
     true = doses.true_doses(vaccinated, dates, vax, n_missing, pop.commune, com, sites, rng.dose, rng.row)
     del P, vaccinated, dates, vax  # the flat TrueDoses replace the (N, 5) histories
 
@@ -136,12 +140,14 @@ def generate(out: Path, *, scale: float = 1.0, seed: int = 2022,
 
     # 5. the exports and the truth
     ref_person_ref, person_id = export.write_doses(out, V, pop, recs, fields, rows, entry, vaccines, com,
-                                                   sites, rng.out, rng.strings, chunk=chunk)
+                                                   sites, rng.out, rng.strings, chunk=chunk, province=province)
     export.write_persons_truth(out, recs, ref_person_ref, person_id)
-    side = export.write_side_files(out, target, tally_counts, pop, recs, fields, verify, com, sites, rng.side)
-    export.write_params(out)
+    side = export.write_side_files(out, target, tally_counts, pop, recs, fields, verify, com, sites, rng.side,
+                                   province.code_prefix)
+    export.write_params(out, province)
     summary = _summary(out, scale, seed, rows, entry, recs, side, n_vaccinated=V.size,
                        n_communes=len(com["code"]))
+    summary.province = province.name
     export.write_summary(summary, rates)
     summary.seconds = time.perf_counter() - t0
     return summary
