@@ -48,18 +48,34 @@ def _sum_sq(counts: np.ndarray) -> float:
     return float((p * p).sum())
 
 
-def _u_fuzzy(uniq: np.ndarray, counts: np.ndarray, pred: Callable[[np.ndarray, np.ndarray], np.ndarray],
-             top: int = 1500) -> float:
-    """P(two random non-equal values satisfy ``pred``), over the ``top`` most frequent values."""
+def _u_fuzzy(uniq: np.ndarray, counts: np.ndarray,
+             pred: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], top: int = 1500) -> float:
+    """P(two random non-equal values satisfy ``pred(distances, lengths, value indices)``), over
+    the ``top`` most frequent values."""
     if len(uniq) < 2 or counts.sum() == 0:
         return 0.0
     order = np.argsort(-counts, kind="stable")[:top]
     vals = [str(v) for v in uniq[order]]
     p = counts[order] / counts.sum()
     mat = process.cdist(vals, vals, scorer=OSA.distance, workers=-1)
-    hit = pred(mat, np.array([len(v) for v in vals]))
+    hit = pred(mat, np.array([len(v) for v in vals]), order)
     np.fill_diagonal(hit, False)
     return float(p @ hit @ p)
+
+
+def _given_typo_pred(real: np.ndarray) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """The "typo" level of two given names as a predicate on (edit distances, lengths, value
+    indices): one edit, or two in names of six letters or more, unless both are real given names.
+
+    >>> pred = _given_typo_pred(np.array([True, True, False]))
+    >>> pred(np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]), np.array([3, 3, 3]), np.arange(3)).tolist()
+    [[False, False, True], [False, False, True], [True, True, True]]
+    """
+    def pred(d: np.ndarray, ln: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        close = (d <= 1) | ((d <= 2) & (np.minimum.outer(ln, ln) >= 6))
+        both_real = np.logical_and.outer(real[idx], real[idx])
+        return close & ~both_real
+    return pred
 
 
 def _u_birth_date(prep: PreparedFields) -> dict[str, float]:
@@ -198,15 +214,16 @@ def estimate_u(prep: PreparedFields) -> Model:
         return np.bincount(x[x >= 0], minlength=len(prep.strings[key])).astype(np.float64)
 
     gc = counts("given")
-    g_typo = _u_fuzzy(prep.strings["given"], gc,
-                      lambda d, ln: (d <= 1) | ((d <= 2) & (np.minimum.outer(ln, ln) >= 6)))
-    u["given"] = {"accent_differs": 0.3 * max(_sum_sq(gc), 1e-3), "typo": max(g_typo, 1e-3)}
     real = real_given_names(prep)
-    r = float(gc[real].sum() / max(gc.sum(), 1.0))
-    u["given"]["another_name"] = max(r * r - _sum_sq(gc) - g_typo, 0.05)
+    # u of each level as the level is defined (:func:`~.compare.resolve_given`): two real given
+    # names one edit apart ("Hùng"/"Dũng") are "another_name", never a "typo"
+    g_typo = _u_fuzzy(prep.strings["given"], gc, _given_typo_pred(real))
+    u["given"] = {"accent_differs": 0.3 * max(_sum_sq(gc), 1e-3), "typo": max(g_typo, 1e-4)}
+    p_real = gc[real] / max(gc.sum(), 1.0)
+    u["given"]["another_name"] = max(float(p_real.sum() ** 2 - (p_real ** 2).sum()), 0.05)
     u["given"]["different"] = max(1 - _sum_sq(gc) - g_typo - u["given"]["another_name"], 0.01)
     rc = counts("surname_middle")
-    r_part = _u_fuzzy(prep.strings["surname_middle"], rc, lambda d, ln: d <= 2)
+    r_part = _u_fuzzy(prep.strings["surname_middle"], rc, lambda d, ln, idx: d <= 2)
     u["surname_middle"] = {"partial": max(r_part, 1e-3),
                            "different": max(1 - _sum_sq(rc) - r_part, 0.3)}
     u["birth_date"] = _u_birth_date(prep)
@@ -316,6 +333,7 @@ def comparison_weight(prep: PreparedFields, model: Model, comp: str, a: np.ndarr
         if acc.size:
             w[acc] = _w(M["given"]["accent_differs"],
                         0.3 * prep.freq["given"][prep.codes["given"][a[acc]]])
+        w += sibling_correction(prep, model, a, lv, hh)
     if comp == "surname_middle":  # the full name's own frequency, not a product of its parts
         full = np.flatnonzero((level == 1) & (lv["given"] == 1) & (hh == 0))
         if full.size:
@@ -327,6 +345,47 @@ def comparison_weight(prep: PreparedFields, model: Model, comp: str, a: np.ndarr
             wh = np.where(level[h] == 1, np.maximum(wh, w[h]), wh)
         w[h] = wh
     return w
+
+
+#: Level codes the sibling correction (:func:`siblings`) reads.
+_ANOTHER_NAME = LEVELS["given"].index("another_name")
+_DOB_EXACT = LEVELS["birth_date"].index("exact")
+
+
+def siblings(lv: dict[str, np.ndarray], hh: np.ndarray) -> np.ndarray:
+    """Per pair: scored as possible siblings — two different real given names
+    ("another_name"), the same birth date and the same place (commune or address), outside the
+    household regime (``hh`` 0, which conditions on the family already).
+
+    Among two *different* people with one birth date in one place, two real given names are
+    the rule (twins); the birth date's agreement is then not independent of the names'
+    disagreement, and its chance agreement is that of two members of one family
+    (:data:`~.priors.HOUSEHOLD_U`), not of two random records.
+
+    >>> lv = {"given": np.array([5, 5, 1]), "birth_date": np.array([1, 1, 1]),
+    ...       "commune": np.array([1, 2, 1]), "address": np.array([0, 3, 0])}
+    >>> siblings(lv, np.zeros(3, np.int8)).tolist()
+    [True, False, False]
+    """
+    place = (lv["commune"] == 1) | (lv["address"] == 1)
+    return (lv["given"] == _ANOTHER_NAME) & (lv["birth_date"] == _DOB_EXACT) & place & (hh == 0)
+
+
+def sibling_correction(prep: PreparedFields, model: Model, a: np.ndarray,
+                       lv: dict[str, np.ndarray], hh: np.ndarray) -> np.ndarray:
+    """Bits added to the given name's weight of the pairs :func:`siblings` marks: the birth
+    date's agreement re-weighed with the household-conditional u instead of its term-frequency
+    u (never upwards); 0 elsewhere."""
+    out = np.zeros(a.size, np.float64)
+    if "birth_date" not in lv or "commune" not in lv:
+        return out
+    sib = np.flatnonzero(siblings(lv, hh))
+    if sib.size:
+        rows = a[sib]
+        u_tf = prep.freq["dob"][np.searchsorted(prep.freq["dob_values"], prep.nums["dob"][rows])]
+        m = model.m["birth_date"]["exact"]
+        out[sib] = np.minimum(_w(m, model.hh_u["birth_date"]["exact"]) - _w(m, u_tf), 0.0)
+    return out
 
 
 def _id_one_edit_u(prep: PreparedFields, model: Model, rows: np.ndarray) -> np.ndarray:
