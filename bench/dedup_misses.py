@@ -9,7 +9,8 @@ options) it prints:
 * the true pairs left apart: how many were never candidates, how many were candidates scored
   below the threshold (with the distribution of their levels and of their weight's distance to
   the threshold), and how many were joined directly but cut by the guard;
-* the false positives' levels.
+* the false positives' levels;
+* an optimistic bound for any scorer of these levels (:func:`signature_oracle`).
 
 Usage::
 
@@ -31,7 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_dedup  # noqa: E402
 
 from vaxreport import linkage  # noqa: E402
-from vaxreport.linkage.blocking import BLOCKING_RULES, block_pairs, combine_keys, name_date_rank  # noqa: E402
+from vaxreport.linkage.blocking import (  # noqa: E402
+    BLOCKING_RULES,
+    block_candidates,
+    block_pairs,
+    combine_keys,
+    name_date_rank,
+)
 from vaxreport.linkage.cluster import canonical_order, link_persons  # noqa: E402
 from vaxreport.linkage.compare import compare_pairs  # noqa: E402
 from vaxreport.linkage.model import pair_weights, total_weight  # noqa: E402
@@ -64,6 +71,28 @@ def completeness(prep: object, ta: np.ndarray, tb: np.ndarray, n: int) -> pd.Dat
     return pd.DataFrame(rows), found_any
 
 
+def signature_oracle(prep: object, a: np.ndarray, b: np.ndarray, match: np.ndarray,
+                     true_pairs: int, min_precision: float) -> dict[str, float]:
+    """An upper bound for any scorer of these comparison levels: candidate pairs grouped by their
+    levels and the frequency of the first record's full name (log2 bins), each group merged or not
+    *knowing the truth* (purest groups first); the best pairwise F1, and the best recall at
+    ``min_precision``.  Optimistic: it decides with the answer, on direct pairs only."""
+    lv = compare_pairs(prep, a, b)  # type: ignore[arg-type]
+    codes = prep.codes["sorted_name"]  # type: ignore[attr-defined]
+    cnt = np.bincount(codes[codes >= 0])
+    freq = np.where(codes[a] >= 0, cnt[np.maximum(codes[a], 0)], 1)
+    df = pd.DataFrame({k: v for k, v in lv.items()})
+    df["name_bin"] = np.minimum(np.log2(np.maximum(freq, 1)).astype(int), 10)
+    df["m"] = match
+    g = df.groupby(list(df.columns[:-1]))["m"].agg(["sum", "count"]).reset_index()
+    g = g.assign(purity=g["sum"] / g["count"]).sort_values("purity", ascending=False)
+    tp, fp = g["sum"].cumsum(), (g["count"] - g["sum"]).cumsum()
+    prec, rec = tp / (tp + fp), tp / max(true_pairs, 1)
+    f1 = 2 * prec * rec / (prec + rec)
+    ok = rec[prec >= min_precision]
+    return {"f1": float(f1.max()), "recall_at_precision": float(ok.max()) if ok.size else 0.0}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", default="synth")
@@ -75,6 +104,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--records", type=int, default=200_000)
     ap.add_argument("--show", type=int, default=8, help="example pairs printed per group")
+    ap.add_argument("--min-precision", type=float, default=0.996,
+                    help="the oracle's best recall at this precision")
     args = ap.parse_args()
     data = bench_dedup._variant(bench_dedup._load(args), args).reset_index(drop=True)
     persons = data[[c for c in ("person_ref", *linkage.FIELDS) if c in data.columns]]
@@ -97,6 +128,10 @@ def main() -> None:
           f"{int((missed & ~candidate).sum()):,}, candidates below the threshold "
           f"{int((missed & candidate & ~direct).sum()):,}, linked but cut by the guard "
           f"{int((missed & direct).sum()):,}")
+    ca, cb = block_candidates(prep, BLOCKING_RULES)
+    orc = signature_oracle(prep, ca, cb, truth[ca] == truth[cb], ta.size, args.min_precision)
+    print(f"per-signature oracle (levels + name-frequency bin, decided with the truth): best F1 "
+          f"{orc['f1']:.4f}; best R at P >= {args.min_precision}: {orc['recall_at_precision']:.4f}")
     ma, mb = ta[missed & candidate & ~direct], tb[missed & candidate & ~direct]
     lv = compare_pairs(prep, ma, mb)
     w = pair_weights(prep, res.model, ma, mb, lv)

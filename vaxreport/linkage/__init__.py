@@ -33,8 +33,14 @@ The pipeline of :func:`cluster_persons`:
    sharing a household-sized phone or address are scored in a *household regime*
    (:data:`.priors.HOUSEHOLD_U`, also estimated by EM on household pairs): surname, birth date and given
    name then use u conditional on two different members of one household, so parents, children
-   and twins sharing a phone or an address are not merged on that evidence.  Address implies
-   commune: the stronger agreement counts once, and two communes' difference counts alone.
+   and twins sharing a phone or an address are not merged on that evidence; two different real
+   given names with one birth date in one place are scored as possible siblings (the birth
+   date's agreement weighed with the household u, :func:`.model.siblings`).  Address implies
+   commune: the stronger agreement counts once, and two communes' difference counts alone;
+   within one commune an address that is not the same counts by the chain rule, with m and u
+   conditional on the commune (EM on the pairs of one commune; u from pairs drawn within
+   communes).  Each level's u is computed as the level is defined (a given-name "typo" is never
+   two real given names: those are "another_name").
 5. **Decide and cluster**: pairs with weight ≥ ``threshold`` (default: the prior log-odds of a
    random pair being a match, :func:`default_threshold`, with the duplicate rate EM estimates,
    plus :data:`MERGE_ODDS_BITS`) are joined transitively, and so are the pairs of the

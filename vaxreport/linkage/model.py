@@ -27,6 +27,7 @@ from vaxreport.linkage.compare import (
 )
 from vaxreport.linkage.prepare import PreparedFields, dob_int
 from vaxreport.linkage.priors import (
+    ADDRESS_IN_COMMUNE_M,
     ADDRESS_U_PAIRS,
     DUPLICATE_RATE_RANGE,
     HOUSEHOLD_MAX_RECORDS,
@@ -178,6 +179,37 @@ def _u_address_similar(prep: PreparedFields) -> float:
     return max((hits + 0.5) / (ADDRESS_U_PAIRS + 1.0), 1e-5)
 
 
+def _u_address_in_commune(prep: PreparedFields) -> dict[str, float]:
+    """u of the address levels between two records of one commune (both addresses known): the
+    shares of same, similar and different addresses in a seeded sample of
+    :data:`~vaxreport.linkage.priors.ADDRESS_U_PAIRS` pairs of records drawn within communes
+    (each commune as often as it holds records)."""
+    c = prep.codes
+    rows = np.flatnonzero((c["address"] >= 0) & (c["commune"] >= 0))
+    out = {"same": 0.05, "similar": 0.05, "different": 0.90}
+    if rows.size < 2:
+        return out
+    rows = rows[np.argsort(c["commune"][rows], kind="stable")]
+    com = c["commune"][rows]
+    start = np.searchsorted(com, com, side="left")
+    size = np.searchsorted(com, com, side="right") - start
+    rng = np.random.default_rng(0)
+    k = rng.integers(0, rows.size, ADDRESS_U_PAIRS)
+    k = k[size[k] >= 2]
+    if not k.size:
+        return out
+    other = start[k] + rng.integers(0, size[k] - 1)
+    other = np.where(other >= k, other + 1, other)  # another record of the commune
+    i, j = rows[k], rows[other]
+    lv = comparison_levels(prep, "locality", i, j)
+    resolve_address(prep, i, j, lv)
+    n = float(i.size)
+    for name in ("same", "similar", "different"):
+        hits = float((lv["address"] == LEVELS["address"].index(name)).sum())
+        out[name] = max((hits + 0.5) / (n + 1.5), 1e-5)
+    return out
+
+
 @dataclass(frozen=True)
 class Model:
     """u probabilities of the non-term-frequency levels, per comparison; m probabilities and
@@ -185,7 +217,8 @@ class Model:
 
     u: dict[str, dict[str, float]]
     m: dict[str, dict[str, float]] = field(
-        default_factory=lambda: {k: dict(v) for k, v in M_PRIORS.items()})
+        default_factory=lambda: {**{k: dict(v) for k, v in M_PRIORS.items()},
+                                 "address_in_commune": dict(ADDRESS_IN_COMMUNE_M)})
     hh_u: dict[str, dict[str, float]] = field(
         default_factory=lambda: {k: dict(v) for k, v in HOUSEHOLD_U.items()})
 
@@ -240,6 +273,7 @@ def estimate_u(prep: PreparedFields) -> Model:
     u_sim = _u_address_similar(prep)
     u["address"] = {"same": max(_sum_sq(ac), 1e-4), "similar": u_sim,
                     "different": max(1 - _sum_sq(ac) - u_sim, 0.5)}
+    u["address_in_commune"] = _u_address_in_commune(prep)
     # shrink towards the priors: a table of a few rows says little about chance agreement
     share = prep.n / (prep.n + TF_PSEUDO_RECORDS)
     for comp, levels in U_PRIORS.items():
@@ -260,6 +294,16 @@ def _table(model: Model, comp: str, names: tuple[str, ...]) -> np.ndarray:
         if lvl in model.u[comp]:
             tab[k] = _w(model.m[comp][lvl], model.u[comp][lvl])
     return tab
+
+
+def _in_commune_table(model: Model) -> np.ndarray:
+    """Weights (bits) of the address levels given that the commune agrees, indexed by level; an
+    address that is not the same never adds to the commune's agreement (at most 0 bits: where
+    both m and u of a rare level rest on a handful of pairs, their ratio says nothing)."""
+    m, u = model.m["address_in_commune"], model.u["address_in_commune"]
+    w = [float(_w(m[k], u[k])) for k in LEVELS["address"][1:]]
+    return np.array([0.0] + [x if k == "same" else min(x, 0.0)
+                             for k, x in zip(LEVELS["address"][1:], w)])
 
 
 def household_regime(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -299,6 +343,11 @@ def comparison_weight(prep: PreparedFields, model: Model, comp: str, a: np.ndarr
         # and two communes imply two addresses: the commune's difference counts alone
         neg = np.where(lv["commune"] == 2, np.minimum(wc, 0.0), np.minimum(wa, 0.0))
         out = np.where(pos > 0, pos, neg)
+        # one commune, two addresses that are not the same: the commune's agreement, then the
+        # address's given the commune (chain rule)
+        inside = np.flatnonzero((lv["commune"] == 1) & (lv["address"] >= ADDRESS_SIMILAR))
+        if inside.size:
+            out[inside] = wc[inside] + _in_commune_table(model)[lv["address"][inside]]
         ex = np.flatnonzero(lv["address"] == 1)  # a shared address: term-frequency u
         out[ex] = np.maximum(_w(M["address"]["same"],
                                 prep.freq["address"][prep.codes["address"][a[ex]]]), wc[ex])
@@ -402,7 +451,8 @@ def max_weight(prep: PreparedFields, model: Model, comp: str) -> float:
     M = model.m
     if comp == "locality":
         fa = prep.freq["address"]
-        return float(max(_table(model, "commune", ("same",))[1],
+        wc = _table(model, "commune", ("same",))[1]
+        return float(max(wc, wc + _in_commune_table(model)[ADDRESS_SIMILAR:].max(),
                          _table(model, "address", LEVELS["address"][1:]).max(), 0.0,
                          _w(M["address"]["same"], fa.min()) if fa.size else 0.0))
     if comp == "gender":
@@ -520,6 +570,18 @@ def _household_pairs(prep: PreparedFields, limit: int) -> tuple[np.ndarray, np.n
     return code // prep.n, code % prep.n
 
 
+def _em_address_in_commune(lv: dict[str, np.ndarray], post: np.ndarray) -> dict[str, float]:
+    """m of the address levels given that the commune agrees: the posterior-weighted shares among
+    the pairs of one commune with both addresses known (the prior counts as
+    :data:`EM_PRIOR_PAIRS` pairs)."""
+    inside = (lv["commune"] == 1) & (lv["address"] > 0)
+    cnt = np.bincount(lv["address"][inside], weights=post[inside], minlength=len(LEVELS["address"]))
+    raw = {k: cnt[LEVELS["address"].index(k)] + EM_PRIOR_PAIRS * p
+           for k, p in ADDRESS_IN_COMMUNE_M.items()}
+    total = sum(raw.values())
+    return {k: v / total for k, v in raw.items()}
+
+
 def fit_em(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarray,
            lv: dict[str, np.ndarray]) -> tuple[Model, float]:
     """m probabilities, household-conditional u and the duplicate rate, estimated by EM.
@@ -553,6 +615,7 @@ def fit_em(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarray,
             free = {k: v for k, v in raw.items() if k not in fixed}
             scale = (1.0 - sum(fixed.values())) / sum(free.values())
             m[comp] = {k: fixed.get(k, raw[k] * scale) for k in raw}
+        m["address_in_commune"] = _em_address_in_commune(lv, post)
         hh_u = {k: dict(v) for k, v in HOUSEHOLD_U.items()}
         if ha.size:
             hpost = _posterior(total_weight(pair_weights(prep, model, ha, hb, hlv), ha.size), thr)
