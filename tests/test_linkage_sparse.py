@@ -188,3 +188,20 @@ def test_passport_is_not_looked_up_in_the_citizen_registry() -> None:
     assert out.loc[1, "status"] != out.loc[2, "status"]
     no_id = verify_persons(persons.assign(id_number=[None, "019090000123"]), registry)
     assert out.loc[1, "status"] == no_id.set_index("person_id").loc[1, "status"]
+
+
+def test_birth_date_and_house_number_block_a_pair_with_every_name_word_changed() -> None:
+    # a free-text list without a commune: another ID, a typo in both names, day and month
+    # swapped — only the birth date and the house number are left to find the pair by
+    df = pd.DataFrame({"full_name": ["sophie nicolle", "sophi ncille", "sophie nicolle"],
+                       "birth_date": ["19111001", "19110110", "19111001"],
+                       "id_number": ["7186634", "7492384", "5550001"],
+                       "address": ["112 garling street kotara 4740", "112 garlings treet kotara 4740",
+                                   "7 river road leeton 2705"]})
+    prep = prepare_fields(df)
+    a, b = block_candidates(prep, {"dob_address_number": BLOCKING_RULES["dob_address_number"]})
+    assert list(zip(a.tolist(), b.tolist())) == [(0, 1)]
+    assert prep.strings["address"][prep.codes["address"][0]].startswith("112")
+    others = {k: v for k, v in BLOCKING_RULES.items() if k != "dob_address_number"}
+    a, b = block_candidates(prep, others)
+    assert (0, 1) not in set(zip(a.tolist(), b.tolist()))

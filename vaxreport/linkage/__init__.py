@@ -18,9 +18,11 @@ The pipeline of :func:`cluster_persons`:
 2. **Block**: candidate pairs come from several cheap keys (:data:`BLOCKING_RULES`): ID and ID
    pigeonhole keys (any one typo or adjacent transposition leaves one key intact), phone,
    token-sorted name + birth year, given name + birth date with day/month order ignored, surname +
-   birth date, name + commune, name + day/month, birth date + commune.  A block with more than
-   ``cap`` records (a phone shared by a whole site, "Nguyễn Văn An" born 1990) only pairs each
-   record with its ``window`` neighbours in name/date order: never a cross product.
+   birth date, name + commune, name + day/month, birth date + commune, birth date (day/month in
+   either order) + the address's first number (house number: free-text lists without a commune).
+   A block with more than ``cap`` records (a phone shared by a whole site, "Nguyễn Văn An" born
+   1990) only pairs each record with its ``window`` neighbours in name/date order: never a
+   cross product.
 3. **Compare** each field to an agreement level (:data:`LEVELS`) with vectorised numpy on integer
    codes and :func:`rapidfuzz.process.cpdist` on the *unique* pairs of name strings.
 4. **Score**: the match weight is the sum of per-field log2(m/u) (Fellegi–Sunter).  ``u`` comes
