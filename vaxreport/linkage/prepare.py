@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from vaxreport.cleansing.parse import parse_gender, phone_migration
 from vaxreport.linkage.priors import GENDER_PSEUDO_RECORDS, TF_PRIOR, TF_PSEUDO_RECORDS
@@ -326,9 +328,9 @@ def prepare_fields(persons: pd.DataFrame) -> PreparedFields:
     c, u = _factor(_column(persons, "address"))
     codes["address"], strings["address"] = _recode(c, fold_series(pd.Series(u, dtype="str")).fillna(""))
     # the address's first number (house number, or lane/group), a blocking key with the birth date
-    first_number = pd.Series(strings["address"], dtype="str").str.extract(r"([0-9]+)")[0]
-    codes["address_number"], _ = _recode(codes["address"].astype(np.int64),
-                                         first_number.str.lstrip("0").fillna(""))
+    found = pc.extract_regex(pa.array(strings["address"], pa.string()), r"(?P<n>[0-9]+)")
+    first_number = pc.utf8_ltrim(pc.struct_field(found, "n"), "0").to_pandas()
+    codes["address_number"], _ = _recode(codes["address"].astype(np.int64), first_number.fillna(""))
 
     nums["dob"] = np.where(y > 0, y.astype(np.int64) * 10000 + m * 100 + d, 0)
     nums["id_row_ok"] = _id_fits_birth_year(codes["id"], nums["id_num"], nums["id_shape"], y)
