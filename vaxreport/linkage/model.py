@@ -546,6 +546,11 @@ EM_FIXED_M: dict[str, tuple[str, ...]] = {"given": ("another_name",)}
 #: only as twins and a given name practically never; pairs EM misses (one person whose
 #: records disagree elsewhere) would otherwise teach it that they often do.
 EM_FIXED_HH_U: dict[str, tuple[str, ...]] = {"given": ("exact",), "birth_date": ("exact",)}
+#: Household u that EM may learn below its prior but never above it: two members of one
+#: household share an identity number only when a relative's is typed on the record (the
+#: household guard and the floor handle that case); the pairs EM misses (a FEBRL duplicate with
+#: the same ID and address but another birth date) would teach it that households share IDs.
+EM_CAPPED_HH_U: dict[str, tuple[str, ...]] = {"id_number": ("exact",)}
 
 
 def _posterior(total: np.ndarray, threshold: float) -> np.ndarray:
@@ -624,6 +629,8 @@ def fit_em(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarray,
                 raw = {k: cnt[i] + EM_PRIOR_PAIRS * prior[k]
                        for i, k in enumerate(LEVELS[comp]) if k in prior}
                 fixed = {k: prior[k] for k in EM_FIXED_HH_U.get(comp, ())}
+                total = sum(raw.values())
+                fixed |= {k: min(raw[k] / total, prior[k]) for k in EM_CAPPED_HH_U.get(comp, ())}
                 scale = (1.0 - sum(fixed.values())) / sum(
                     v for k, v in raw.items() if k not in fixed)
                 hh_u[comp] = {k: fixed.get(k, v * scale) for k, v in raw.items()}
