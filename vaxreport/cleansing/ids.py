@@ -1,4 +1,5 @@
-"""The ID-number parser: CCCD (12 digits) and CMND (9 digits) as exported, labels, separators and Excel damage.
+"""The ID-number parser: CCCD (12 digits), CMND (9 digits) and passports (``C1234567``) as exported,
+labels, separators and Excel damage.
 
 Only digits that are certain are recovered. The row-level checks that need other columns (the
 CCCD's century, sex and year digits against birth date and gender) are the step
@@ -21,6 +22,12 @@ from vaxreport.cleansing.columns import na_str, on_noncanonical, to_text
 __all__ = ["cccd_province_codes", "parse_ids"]
 
 NA = pd.NA
+#: A passport number as kept: one or two capital letters and 6-8 digits (Vietnamese passports:
+#: one letter and 7 digits, "C1234567"; many foreign ones alike).
+PASSPORT = r"[A-Z]{1,2}[0-9]{6,8}"
+#: An optional label before a passport number ("Hộ chiếu: ", "HC ", "Passport No. ").
+PASSPORT_LABEL = (r"(?i)^ *(?:(?:s[ốo] *)?(?:h[ộo] *chi[ếe]u|passport(?: *no\.?)?|hc|pp)"
+                  r"[^A-Za-z0-9]*)?")
 
 
 @lru_cache(maxsize=1)
@@ -77,12 +84,20 @@ def _parse_id_uniques(u: pd.Series) -> pd.DataFrame:
     value = stripped
 
     value = value.mask(value.eq(""), NA)
+    # A passport (Vietnamese: one letter and 7 digits, "C1234567"; foreign: one or two letters
+    # and 6-8 digits), with or without a label, spaces or lower case: kept with its letters.
+    pp = value.str.extract(PASSPORT_LABEL + r"(?P<p>[A-Za-z]{1,2}[ .\-]?[0-9][0-9 .\-]{4,9}[0-9])$")["p"]
+    pp = pp.str.replace(r"[ .\-]", "", regex=True).str.upper()
+    pp = pp.where(pp.str.fullmatch(PASSPORT).fillna(False))
+    is_pp = pp.notna() & value.notna()
+    rule = rule.mask(is_pp & pp.ne(value).fillna(False) & rule.isna(), "id_passport")
+    value = value.mask(is_pp, pp)
     # Letter O typed for the digit 0 in an otherwise numeric CCCD/CMND ("O19054491468").
     oh = value.str.fullmatch(r"[0-9Oo]{9}|[0-9Oo]{12}").fillna(False) & value.str.contains("[Oo]")
     value = value.mask(oh, value.str.replace("[Oo]", "0", regex=True))
     rule = rule.mask(oh, "id_letter_o")
     digits = value.str.fullmatch(r"[0-9]+").fillna(False)
-    bad = value.notna() & ~digits
+    bad = value.notna() & ~digits & ~value.str.fullmatch(PASSPORT).fillna(False)
     value = value.mask(bad, NA)
     rule = rule.mask(bad, "id_not_digits")
     flag = flag.mask(bad, "id_not_digits")
@@ -124,7 +139,7 @@ def parse_ids(values: pd.Series) -> pd.DataFrame:
         >>> r["restorable"].tolist()
         [False, False, True, False]
     """
-    out = on_noncanonical(to_text(values), "^(?:[0-9]{9}|[0-9]{12})$", _parse_id_uniques,
+    out = on_noncanonical(to_text(values), f"^(?:[0-9]{{9}}|[0-9]{{12}}|{PASSPORT})$", _parse_id_uniques,
                               keep=("value",), false=("restorable",))
     out["restorable"] = out["restorable"].fillna(False).astype(bool)
     return out

@@ -1,4 +1,4 @@
-"""Cleansing step for ID numbers: CCCD/CMND normalised and the CCCD's digits checked against the person.
+"""Cleansing step for ID numbers: CCCD/CMND/passport normalised and the CCCD's digits checked against the person.
 
 A CCCD is ``PPP G YY NNNNNN``: ``PPP`` the province of birth registration (``ids.cccd_province_codes``),
 ``G`` the century and sex (0/1 a man/woman born 1900-1999, 2/3 2000-2099), ``YY`` the last two
@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vaxreport.cleansing.columns import arrow, fixed_width_bytes, to_text
-from vaxreport.cleansing.ids import cccd_province_codes, parse_ids
+from vaxreport.cleansing.ids import PASSPORT, cccd_province_codes, parse_ids
 from vaxreport.cleansing.protocol import RULE, CleanParams, drop_flags, flags_join
 from vaxreport.schemas import require_columns
 
@@ -29,10 +29,10 @@ __all__ = ["ID_FLAGS", "standardise_ids"]
 
 # Flag codes, in the order they are listed in ``id_flags``.
 ID_FLAGS = ("id_missing", "id_not_digits", "id_excel_lost_digits", "id_bad_length",
-            "id_placeholder", "cmnd9", "cccd_bad_province", "cccd_century_mismatch",
+            "id_placeholder", "cmnd9", "passport", "cccd_bad_province", "cccd_century_mismatch",
             "cccd_sex_mismatch", "cccd_year_mismatch")
 # Flags that make an ID unusable (``id_valid`` False).
-_ID_INVALID = frozenset(ID_FLAGS) - {"cmnd9"}
+_ID_INVALID = frozenset(ID_FLAGS) - {"cmnd9", "passport"}
 
 
 def standardise_ids(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
@@ -44,18 +44,20 @@ def standardise_ids(df: pd.DataFrame, params: CleanParams) -> pd.DataFrame:
     agree with it; an 8-digit value becomes a 9-digit CMND (rule ``id_restore_leading_zero``). Checks, each a
     flag in ``id_flags`` and never a fix:
     ``id_missing``, ``id_not_digits``, ``id_excel_lost_digits``, ``id_bad_length``,
-    ``id_placeholder``, ``cmnd9`` (9-digit CMND, accepted), ``cccd_bad_province``,
+    ``id_placeholder``, ``cmnd9`` (9-digit CMND, accepted), ``passport`` (one or two letters
+    and 6-8 digits, kept with its letters, accepted), ``cccd_bad_province``,
     ``cccd_century_mismatch``, ``cccd_sex_mismatch``, ``cccd_year_mismatch``. ``id_valid`` is
-    True for a 12-digit CCCD passing every check or a 9-digit CMND. Needs ``birth_date`` parsed
-    and ``gender`` standardised. Does not mutate the input.
+    True for a 12-digit CCCD passing every check, a 9-digit CMND or a passport. Needs
+    ``birth_date`` parsed and ``gender`` standardised. Does not mutate the input.
 
     Examples:
-        >>> df = pd.DataFrame({"id_number": ["019080000123", "19080000123", "019280000123", "090123456"],
-        ...                    "birth_date": pd.to_datetime(["1980-01-01"] * 4), "gender": ["M"] * 4})
+        >>> df = pd.DataFrame({"id_number": ["019080000123", "19080000123", "019280000123", "090123456",
+        ...                                  "Hộ chiếu: c1234567"],
+        ...                    "birth_date": pd.to_datetime(["1980-01-01"] * 5), "gender": ["M"] * 5})
         >>> out = standardise_ids(df, CleanParams())
         >>> out[["id_number", "id_flags", "id_valid"]].values.tolist()
         [['019080000123', '', True], ['019080000123', '', True], ['019280000123', \
-'cccd_century_mismatch', False], ['090123456', 'cmnd9', True]]
+'cccd_century_mismatch', False], ['090123456', 'cmnd9', True], ['C1234567', 'passport', True]]
     """
     require_columns(df, ["id_number", "birth_date", "gender"], "doses")
     r = parse_ids(df["id_number"])
@@ -129,6 +131,8 @@ def _id_checks(r: pd.DataFrame, value: pd.Series, existing: pd.Series | None, ye
     known = ~np.isnan(year)
     n = np.asarray(pc.utf8_length(arrow(to_text(value))).fill_null(-1), dtype=np.int64)
     is12, is9 = pd.Series(n == 12, index=index), pd.Series(n == 9, index=index)
+    passport = value.str.fullmatch(PASSPORT).fillna(False).astype(bool)
+    is12, is9 = is12 & ~passport, is9 & ~passport
     _, prov, g, y = _cccd_fields(value)
     provinces = np.array(sorted(int(c) for c in cccd_province_codes()), dtype="float64")
     placeholder = value.str.fullmatch("|".join(f"{d}+" for d in "0123456789")
@@ -142,12 +146,13 @@ def _id_checks(r: pd.DataFrame, value: pd.Series, existing: pd.Series | None, ye
         ("id_missing", value.isna() & r["flag"].isna() & ~s_(lost)),
         ("id_not_digits", r["flag"].eq("id_not_digits")),
         ("id_excel_lost_digits", r["flag"].eq("id_excel_lost_digits")),
-        ("id_bad_length", value.notna() & ~is12 & ~is9),
+        ("id_bad_length", value.notna() & ~is12 & ~is9 & ~passport),
         ("id_placeholder", placeholder),
         ("cmnd9", is9),
+        ("passport", passport),
         ("cccd_bad_province", is12 & ~s_(np.isin(prov, provinces))),
         ("cccd_century_mismatch", s_(known & ~np.isnan(g) & (np.floor(g / 2) * 2 != base))),
         ("cccd_sex_mismatch", s_(~np.isnan(sex) & ~np.isnan(g) & (g % 2 != sex))),
         ("cccd_year_mismatch", s_(known & ~np.isnan(y) & (y != year % 100))),
     ]
-    return parts, is12 | is9
+    return parts, is12 | is9 | passport

@@ -18,9 +18,11 @@ The pipeline of :func:`cluster_persons`:
 2. **Block**: candidate pairs come from several cheap keys (:data:`BLOCKING_RULES`): ID and ID
    pigeonhole keys (any one typo or adjacent transposition leaves one key intact), phone,
    token-sorted name + birth year, given name + birth date with day/month order ignored, surname +
-   birth date, name + commune, name + day/month, birth date + commune.  A block with more than
-   ``cap`` records (a phone shared by a whole site, "Nguyễn Văn An" born 1990) only pairs each
-   record with its ``window`` neighbours in name/date order: never a cross product.
+   birth date, name + commune, name + day/month, birth date + commune, birth date (day/month in
+   either order) + the address's first number (house number: free-text lists without a commune).
+   A block with more than ``cap`` records (a phone shared by a whole site, "Nguyễn Văn An" born
+   1990) only pairs each record with its ``window`` neighbours in name/date order: never a
+   cross product.
 3. **Compare** each field to an agreement level (:data:`LEVELS`) with vectorised numpy on integer
    codes and :func:`rapidfuzz.process.cpdist` on the *unique* pairs of name strings.
 4. **Score**: the match weight is the sum of per-field log2(m/u) (Fellegi–Sunter).  ``u`` comes
@@ -33,8 +35,14 @@ The pipeline of :func:`cluster_persons`:
    sharing a household-sized phone or address are scored in a *household regime*
    (:data:`.priors.HOUSEHOLD_U`, also estimated by EM on household pairs): surname, birth date and given
    name then use u conditional on two different members of one household, so parents, children
-   and twins sharing a phone or an address are not merged on that evidence.  Address implies
-   commune: the stronger agreement counts once, and two communes' difference counts alone.
+   and twins sharing a phone or an address are not merged on that evidence; two different real
+   given names with one birth date in one place are scored as possible siblings (the birth
+   date's agreement weighed with the household u, :func:`.model.siblings`).  Address implies
+   commune: the stronger agreement counts once, and two communes' difference counts alone;
+   within one commune an address that is not the same counts by the chain rule, with m and u
+   conditional on the commune (EM on the pairs of one commune; u from pairs drawn within
+   communes).  Each level's u is computed as the level is defined (a given-name "typo" is never
+   two real given names: those are "another_name").
 5. **Decide and cluster**: pairs with weight ≥ ``threshold`` (default: the prior log-odds of a
    random pair being a match, :func:`default_threshold`, with the duplicate rate EM estimates,
    plus :data:`MERGE_ODDS_BITS`) are joined transitively, and so are the pairs of the

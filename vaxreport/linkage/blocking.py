@@ -28,6 +28,7 @@ BLOCKING_RULES: dict[str, tuple[tuple[str, ...], int, int]] = {
     "name_commune": (("name", "commune"), 30, 6),
     "name_day_month": (("name", "month", "day"), 30, 6),
     "dob_commune": (("year", "month", "day", "commune"), 30, 6),
+    "dob_address_number": (("year", "dm_lo", "dm_hi", "address_number"), 30, 6),
 }
 
 

@@ -12,7 +12,14 @@ import numpy as np
 import pandas as pd
 
 from vaxreport.linkage.cluster import link_persons
-from vaxreport.linkage.model import MERGE_ODDS_BITS, Model, default_threshold, estimate_u, household_regime
+from vaxreport.linkage.model import (
+    MERGE_ODDS_BITS,
+    Model,
+    default_threshold,
+    estimate_u,
+    household_regime,
+    siblings,
+)
 from vaxreport.linkage.persons import survivor_rows
 from vaxreport.linkage.prepare import FIELDS, ID_KINDS, PreparedFields, digits, prepare_fields
 from vaxreport.linkage.priors import HOUSEHOLD_U, ID_FLOOR_MAX_RECORDS, LEVELS
@@ -107,11 +114,14 @@ def explain_pair(a: Mapping[str, Any] | pd.Series, b: Mapping[str, Any] | pd.Ser
             level += _id_kinds(prep, ia, ib)
         if regime and comp in HOUSEHOLD_U:
             level += " (household)"
+        if comp == "given" and siblings(lv, np.array([kind]))[0]:
+            level += " (siblings: birth date and place shared, household u)"
         rows.append({"comparison": comp, "value_a": ra.get(col), "value_b": rb.get(col),
                      "level": level, "weight": float(w[comp][0])})
+    commune, address = int(lv["commune"][0]), int(lv["address"][0])
     loc = "implied by household phone" if kind == 1 else (
-        f"commune {LEVELS['commune'][int(lv['commune'][0])]}, "
-        f"address {LEVELS['address'][int(lv['address'][0])]}")
+        f"commune {LEVELS['commune'][commune]}, address {LEVELS['address'][address]}"
+        + (" within the commune" if commune == 1 and address >= 2 else ""))
     rows.append({"comparison": "locality",
                  "value_a": f"{ra.get('commune_code')} / {ra.get('address')}",
                  "value_b": f"{rb.get('commune_code')} / {rb.get('address')}",

@@ -27,6 +27,7 @@ from vaxreport.linkage.compare import (
 )
 from vaxreport.linkage.prepare import PreparedFields, dob_int
 from vaxreport.linkage.priors import (
+    ADDRESS_IN_COMMUNE_M,
     ADDRESS_U_PAIRS,
     DUPLICATE_RATE_RANGE,
     HOUSEHOLD_MAX_RECORDS,
@@ -48,18 +49,34 @@ def _sum_sq(counts: np.ndarray) -> float:
     return float((p * p).sum())
 
 
-def _u_fuzzy(uniq: np.ndarray, counts: np.ndarray, pred: Callable[[np.ndarray, np.ndarray], np.ndarray],
-             top: int = 1500) -> float:
-    """P(two random non-equal values satisfy ``pred``), over the ``top`` most frequent values."""
+def _u_fuzzy(uniq: np.ndarray, counts: np.ndarray,
+             pred: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], top: int = 1500) -> float:
+    """P(two random non-equal values satisfy ``pred(distances, lengths, value indices)``), over
+    the ``top`` most frequent values."""
     if len(uniq) < 2 or counts.sum() == 0:
         return 0.0
     order = np.argsort(-counts, kind="stable")[:top]
     vals = [str(v) for v in uniq[order]]
     p = counts[order] / counts.sum()
     mat = process.cdist(vals, vals, scorer=OSA.distance, workers=-1)
-    hit = pred(mat, np.array([len(v) for v in vals]))
+    hit = pred(mat, np.array([len(v) for v in vals]), order)
     np.fill_diagonal(hit, False)
     return float(p @ hit @ p)
+
+
+def _given_typo_pred(real: np.ndarray) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """The "typo" level of two given names as a predicate on (edit distances, lengths, value
+    indices): one edit, or two in names of six letters or more, unless both are real given names.
+
+    >>> pred = _given_typo_pred(np.array([True, True, False]))
+    >>> pred(np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]), np.array([3, 3, 3]), np.arange(3)).tolist()
+    [[False, False, True], [False, False, True], [True, True, True]]
+    """
+    def pred(d: np.ndarray, ln: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        close = (d <= 1) | ((d <= 2) & (np.minimum.outer(ln, ln) >= 6))
+        both_real = np.logical_and.outer(real[idx], real[idx])
+        return close & ~both_real
+    return pred
 
 
 def _u_birth_date(prep: PreparedFields) -> dict[str, float]:
@@ -162,6 +179,37 @@ def _u_address_similar(prep: PreparedFields) -> float:
     return max((hits + 0.5) / (ADDRESS_U_PAIRS + 1.0), 1e-5)
 
 
+def _u_address_in_commune(prep: PreparedFields) -> dict[str, float]:
+    """u of the address levels between two records of one commune (both addresses known): the
+    shares of same, similar and different addresses in a seeded sample of
+    :data:`~vaxreport.linkage.priors.ADDRESS_U_PAIRS` pairs of records drawn within communes
+    (each commune as often as it holds records)."""
+    c = prep.codes
+    rows = np.flatnonzero((c["address"] >= 0) & (c["commune"] >= 0))
+    out = {"same": 0.05, "similar": 0.05, "different": 0.90}
+    if rows.size < 2:
+        return out
+    rows = rows[np.argsort(c["commune"][rows], kind="stable")]
+    com = c["commune"][rows]
+    start = np.searchsorted(com, com, side="left")
+    size = np.searchsorted(com, com, side="right") - start
+    rng = np.random.default_rng(0)
+    k = rng.integers(0, rows.size, ADDRESS_U_PAIRS)
+    k = k[size[k] >= 2]
+    if not k.size:
+        return out
+    other = start[k] + rng.integers(0, size[k] - 1)
+    other = np.where(other >= k, other + 1, other)  # another record of the commune
+    i, j = rows[k], rows[other]
+    lv = comparison_levels(prep, "locality", i, j)
+    resolve_address(prep, i, j, lv)
+    n = float(i.size)
+    for name in ("same", "similar", "different"):
+        hits = float((lv["address"] == LEVELS["address"].index(name)).sum())
+        out[name] = max((hits + 0.5) / (n + 1.5), 1e-5)
+    return out
+
+
 @dataclass(frozen=True)
 class Model:
     """u probabilities of the non-term-frequency levels, per comparison; m probabilities and
@@ -169,7 +217,8 @@ class Model:
 
     u: dict[str, dict[str, float]]
     m: dict[str, dict[str, float]] = field(
-        default_factory=lambda: {k: dict(v) for k, v in M_PRIORS.items()})
+        default_factory=lambda: {**{k: dict(v) for k, v in M_PRIORS.items()},
+                                 "address_in_commune": dict(ADDRESS_IN_COMMUNE_M)})
     hh_u: dict[str, dict[str, float]] = field(
         default_factory=lambda: {k: dict(v) for k, v in HOUSEHOLD_U.items()})
 
@@ -198,15 +247,16 @@ def estimate_u(prep: PreparedFields) -> Model:
         return np.bincount(x[x >= 0], minlength=len(prep.strings[key])).astype(np.float64)
 
     gc = counts("given")
-    g_typo = _u_fuzzy(prep.strings["given"], gc,
-                      lambda d, ln: (d <= 1) | ((d <= 2) & (np.minimum.outer(ln, ln) >= 6)))
-    u["given"] = {"accent_differs": 0.3 * max(_sum_sq(gc), 1e-3), "typo": max(g_typo, 1e-3)}
     real = real_given_names(prep)
-    r = float(gc[real].sum() / max(gc.sum(), 1.0))
-    u["given"]["another_name"] = max(r * r - _sum_sq(gc) - g_typo, 0.05)
+    # u of each level as the level is defined (:func:`~.compare.resolve_given`): two real given
+    # names one edit apart ("Hùng"/"Dũng") are "another_name", never a "typo"
+    g_typo = _u_fuzzy(prep.strings["given"], gc, _given_typo_pred(real))
+    u["given"] = {"accent_differs": 0.3 * max(_sum_sq(gc), 1e-3), "typo": max(g_typo, 1e-4)}
+    p_real = gc[real] / max(gc.sum(), 1.0)
+    u["given"]["another_name"] = max(float(p_real.sum() ** 2 - (p_real ** 2).sum()), 0.05)
     u["given"]["different"] = max(1 - _sum_sq(gc) - g_typo - u["given"]["another_name"], 0.01)
     rc = counts("surname_middle")
-    r_part = _u_fuzzy(prep.strings["surname_middle"], rc, lambda d, ln: d <= 2)
+    r_part = _u_fuzzy(prep.strings["surname_middle"], rc, lambda d, ln, idx: d <= 2)
     u["surname_middle"] = {"partial": max(r_part, 1e-3),
                            "different": max(1 - _sum_sq(rc) - r_part, 0.3)}
     u["birth_date"] = _u_birth_date(prep)
@@ -223,6 +273,7 @@ def estimate_u(prep: PreparedFields) -> Model:
     u_sim = _u_address_similar(prep)
     u["address"] = {"same": max(_sum_sq(ac), 1e-4), "similar": u_sim,
                     "different": max(1 - _sum_sq(ac) - u_sim, 0.5)}
+    u["address_in_commune"] = _u_address_in_commune(prep)
     # shrink towards the priors: a table of a few rows says little about chance agreement
     share = prep.n / (prep.n + TF_PSEUDO_RECORDS)
     for comp, levels in U_PRIORS.items():
@@ -243,6 +294,16 @@ def _table(model: Model, comp: str, names: tuple[str, ...]) -> np.ndarray:
         if lvl in model.u[comp]:
             tab[k] = _w(model.m[comp][lvl], model.u[comp][lvl])
     return tab
+
+
+def _in_commune_table(model: Model) -> np.ndarray:
+    """Weights (bits) of the address levels given that the commune agrees, indexed by level; an
+    address that is not the same never adds to the commune's agreement (at most 0 bits: where
+    both m and u of a rare level rest on a handful of pairs, their ratio says nothing)."""
+    m, u = model.m["address_in_commune"], model.u["address_in_commune"]
+    w = [float(_w(m[k], u[k])) for k in LEVELS["address"][1:]]
+    return np.array([0.0] + [x if k == "same" else min(x, 0.0)
+                             for k, x in zip(LEVELS["address"][1:], w)])
 
 
 def household_regime(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -282,6 +343,11 @@ def comparison_weight(prep: PreparedFields, model: Model, comp: str, a: np.ndarr
         # and two communes imply two addresses: the commune's difference counts alone
         neg = np.where(lv["commune"] == 2, np.minimum(wc, 0.0), np.minimum(wa, 0.0))
         out = np.where(pos > 0, pos, neg)
+        # one commune, two addresses that are not the same: the commune's agreement, then the
+        # address's given the commune (chain rule)
+        inside = np.flatnonzero((lv["commune"] == 1) & (lv["address"] >= ADDRESS_SIMILAR))
+        if inside.size:
+            out[inside] = wc[inside] + _in_commune_table(model)[lv["address"][inside]]
         ex = np.flatnonzero(lv["address"] == 1)  # a shared address: term-frequency u
         out[ex] = np.maximum(_w(M["address"]["same"],
                                 prep.freq["address"][prep.codes["address"][a[ex]]]), wc[ex])
@@ -316,6 +382,7 @@ def comparison_weight(prep: PreparedFields, model: Model, comp: str, a: np.ndarr
         if acc.size:
             w[acc] = _w(M["given"]["accent_differs"],
                         0.3 * prep.freq["given"][prep.codes["given"][a[acc]]])
+        w += sibling_correction(prep, model, a, lv, hh)
     if comp == "surname_middle":  # the full name's own frequency, not a product of its parts
         full = np.flatnonzero((level == 1) & (lv["given"] == 1) & (hh == 0))
         if full.size:
@@ -327,6 +394,47 @@ def comparison_weight(prep: PreparedFields, model: Model, comp: str, a: np.ndarr
             wh = np.where(level[h] == 1, np.maximum(wh, w[h]), wh)
         w[h] = wh
     return w
+
+
+#: Level codes the sibling correction (:func:`siblings`) reads.
+_ANOTHER_NAME = LEVELS["given"].index("another_name")
+_DOB_EXACT = LEVELS["birth_date"].index("exact")
+
+
+def siblings(lv: dict[str, np.ndarray], hh: np.ndarray) -> np.ndarray:
+    """Per pair: scored as possible siblings — two different real given names
+    ("another_name"), the same birth date and the same place (commune or address), outside the
+    household regime (``hh`` 0, which conditions on the family already).
+
+    Among two *different* people with one birth date in one place, two real given names are
+    the rule (twins); the birth date's agreement is then not independent of the names'
+    disagreement, and its chance agreement is that of two members of one family
+    (:data:`~.priors.HOUSEHOLD_U`), not of two random records.
+
+    >>> lv = {"given": np.array([5, 5, 1]), "birth_date": np.array([1, 1, 1]),
+    ...       "commune": np.array([1, 2, 1]), "address": np.array([0, 3, 0])}
+    >>> siblings(lv, np.zeros(3, np.int8)).tolist()
+    [True, False, False]
+    """
+    place = (lv["commune"] == 1) | (lv["address"] == 1)
+    return (lv["given"] == _ANOTHER_NAME) & (lv["birth_date"] == _DOB_EXACT) & place & (hh == 0)
+
+
+def sibling_correction(prep: PreparedFields, model: Model, a: np.ndarray,
+                       lv: dict[str, np.ndarray], hh: np.ndarray) -> np.ndarray:
+    """Bits added to the given name's weight of the pairs :func:`siblings` marks: the birth
+    date's agreement re-weighed with the household-conditional u instead of its term-frequency
+    u (never upwards); 0 elsewhere."""
+    out = np.zeros(a.size, np.float64)
+    if "birth_date" not in lv or "commune" not in lv:
+        return out
+    sib = np.flatnonzero(siblings(lv, hh))
+    if sib.size:
+        rows = a[sib]
+        u_tf = prep.freq["dob"][np.searchsorted(prep.freq["dob_values"], prep.nums["dob"][rows])]
+        m = model.m["birth_date"]["exact"]
+        out[sib] = np.minimum(_w(m, model.hh_u["birth_date"]["exact"]) - _w(m, u_tf), 0.0)
+    return out
 
 
 def _id_one_edit_u(prep: PreparedFields, model: Model, rows: np.ndarray) -> np.ndarray:
@@ -343,7 +451,8 @@ def max_weight(prep: PreparedFields, model: Model, comp: str) -> float:
     M = model.m
     if comp == "locality":
         fa = prep.freq["address"]
-        return float(max(_table(model, "commune", ("same",))[1],
+        wc = _table(model, "commune", ("same",))[1]
+        return float(max(wc, wc + _in_commune_table(model)[ADDRESS_SIMILAR:].max(),
                          _table(model, "address", LEVELS["address"][1:]).max(), 0.0,
                          _w(M["address"]["same"], fa.min()) if fa.size else 0.0))
     if comp == "gender":
@@ -437,6 +546,11 @@ EM_FIXED_M: dict[str, tuple[str, ...]] = {"given": ("another_name",)}
 #: only as twins and a given name practically never; pairs EM misses (one person whose
 #: records disagree elsewhere) would otherwise teach it that they often do.
 EM_FIXED_HH_U: dict[str, tuple[str, ...]] = {"given": ("exact",), "birth_date": ("exact",)}
+#: Household u that EM may learn below its prior but never above it: two members of one
+#: household share an identity number only when a relative's is typed on the record (the
+#: household guard and the floor handle that case); the pairs EM misses (a FEBRL duplicate with
+#: the same ID and address but another birth date) would teach it that households share IDs.
+EM_CAPPED_HH_U: dict[str, tuple[str, ...]] = {"id_number": ("exact",)}
 
 
 def _posterior(total: np.ndarray, threshold: float) -> np.ndarray:
@@ -459,6 +573,18 @@ def _household_pairs(prep: PreparedFields, limit: int) -> tuple[np.ndarray, np.n
     if code.size > limit:
         code = code[np.linspace(0, code.size - 1, limit).astype(np.int64)]
     return code // prep.n, code % prep.n
+
+
+def _em_address_in_commune(lv: dict[str, np.ndarray], post: np.ndarray) -> dict[str, float]:
+    """m of the address levels given that the commune agrees: the posterior-weighted shares among
+    the pairs of one commune with both addresses known (the prior counts as
+    :data:`EM_PRIOR_PAIRS` pairs)."""
+    inside = (lv["commune"] == 1) & (lv["address"] > 0)
+    cnt = np.bincount(lv["address"][inside], weights=post[inside], minlength=len(LEVELS["address"]))
+    raw = {k: cnt[LEVELS["address"].index(k)] + EM_PRIOR_PAIRS * p
+           for k, p in ADDRESS_IN_COMMUNE_M.items()}
+    total = sum(raw.values())
+    return {k: v / total for k, v in raw.items()}
 
 
 def fit_em(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarray,
@@ -494,6 +620,7 @@ def fit_em(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarray,
             free = {k: v for k, v in raw.items() if k not in fixed}
             scale = (1.0 - sum(fixed.values())) / sum(free.values())
             m[comp] = {k: fixed.get(k, raw[k] * scale) for k in raw}
+        m["address_in_commune"] = _em_address_in_commune(lv, post)
         hh_u = {k: dict(v) for k, v in HOUSEHOLD_U.items()}
         if ha.size:
             hpost = _posterior(total_weight(pair_weights(prep, model, ha, hb, hlv), ha.size), thr)
@@ -502,6 +629,8 @@ def fit_em(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarray,
                 raw = {k: cnt[i] + EM_PRIOR_PAIRS * prior[k]
                        for i, k in enumerate(LEVELS[comp]) if k in prior}
                 fixed = {k: prior[k] for k in EM_FIXED_HH_U.get(comp, ())}
+                total = sum(raw.values())
+                fixed |= {k: min(raw[k] / total, prior[k]) for k in EM_CAPPED_HH_U.get(comp, ())}
                 scale = (1.0 - sum(fixed.values())) / sum(
                     v for k, v in raw.items() if k not in fixed)
                 hh_u[comp] = {k: fixed.get(k, v * scale) for k, v in raw.items()}

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from vaxreport.cleansing.parse import parse_gender, phone_migration
 from vaxreport.linkage.priors import GENDER_PSEUDO_RECORDS, TF_PRIOR, TF_PSEUDO_RECORDS
@@ -231,7 +233,8 @@ class PreparedFields:
             exists: ``name`` (folded full name), ``given``, ``surname``, ``middle``,
             ``surname_middle``, ``sorted_name`` (tokens sorted), ``given_first``/``given_last``
             (letters), ``given_accent`` (the accented given name when it has marks), ``id``,
-            ``phone``, ``commune``, ``address`` and the ID pigeonhole keys (``id_tail6`` …).
+            ``phone``, ``commune``, ``address``, ``address_number`` (the address's first number)
+            and the ID pigeonhole keys (``id_tail6`` …).
         strings: per key the distinct values the codes point to.
         y: birth year per row (0 unknown); ``m``, ``d`` month and day as written (1–31).
         gender: 1 male, 2 female, 0 unknown per row.
@@ -324,6 +327,10 @@ def prepare_fields(persons: pd.DataFrame) -> PreparedFields:
     codes["commune"], strings["commune"] = _recode(c, u.str.strip())
     c, u = _factor(_column(persons, "address"))
     codes["address"], strings["address"] = _recode(c, fold_series(pd.Series(u, dtype="str")).fillna(""))
+    # the address's first number (house number, or lane/group), a blocking key with the birth date
+    found = pc.extract_regex(pa.array(strings["address"], pa.string()), r"(?P<n>[0-9]+)")
+    first_number = pc.utf8_ltrim(pc.struct_field(found, "n"), "0").to_pandas()
+    codes["address_number"], _ = _recode(codes["address"].astype(np.int64), first_number.fillna(""))
 
     nums["dob"] = np.where(y > 0, y.astype(np.int64) * 10000 + m * 100 + d, 0)
     nums["id_row_ok"] = _id_fits_birth_year(codes["id"], nums["id_num"], nums["id_shape"], y)

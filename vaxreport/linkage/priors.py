@@ -35,6 +35,14 @@ M_PRIORS: dict[str, dict[str, float]] = {
     "address": {"same": 0.55, "similar": 0.10, "different": 0.35},
 }
 
+#: m of the address given that the commune agrees (both addresses known): the chain rule
+#: P(commune, address | match) = P(commune | match) · P(address | commune, match), so that a
+#: different or merely similar address within one commune counts against the pair instead of
+#: being ignored beside the commune's agreement (two neighbours with one name and birth date).
+#: Estimated by EM (:func:`vaxreport.linkage.model.fit_em`) from the pairs in one commune, so a
+#: province whose clerks write one address many ways learns that a different text costs little.
+ADDRESS_IN_COMMUNE_M: dict[str, float] = {"same": 0.80, "similar": 0.10, "different": 0.10}
+
 #: Households share a phone (DESIGN.md: phone agreement alone is weak evidence; children carry
 #: the head's surname).  Two records sharing a phone used by at most
 #: :data:`HOUSEHOLD_MAX_RECORDS` records are scored in the *household regime*: the phone

@@ -134,11 +134,15 @@ def _filter_block(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarr
     hh = household_regime(prep, a, b)
     m, u = model.m["address"], model.u["address"]
     similar_weighs_more = m["similar"] / u["similar"] >= m["different"] / u["different"]
+    mc, uc = model.m["address_in_commune"], model.u["address_in_commune"]
+    similar_weighs_more_inside = mc["similar"] / uc["similar"] >= mc["different"] / uc["different"]
     for step, comp in enumerate(COMPARISONS):
         new = comparison_levels(prep, comp, a, b)
         best = dict(new)
-        if comp == "locality" and similar_weighs_more:  # similar until resolved
+        if comp == "locality":  # similar until resolved, where it would weigh more
             pending = (best["address"] == ADDRESS_DIFFERENT) & (best["commune"] != 2)
+            pending &= np.where(best["commune"] == 1, similar_weighs_more_inside,
+                                similar_weighs_more)
             best["address"] = np.where(pending, ADDRESS_SIMILAR, best["address"]).astype(np.int8)
         elif comp in ("given", "surname_middle"):  # resolved now, where it can matter
             after = (bits[:, step + 1:] * top[step + 1:]).sum(axis=1)[mask]
@@ -154,7 +158,15 @@ def _filter_block(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarr
             lv = {k: v[keep] for k, v in lv.items()}
     resolve_address(prep, a, b, lv)
     w = pair_weights(prep, model, a, b, lv)
-    return a, b, lv, w, total_weight(w, a.size)
+    total = total_weight(w, a.size)
+    # a pending address resolved "similar" can weigh less than the "different" it was bounded
+    # by (within one commune): the final totals decide
+    keep = np.flatnonzero(total >= threshold - 1e-9)
+    if keep.size < a.size:
+        a, b, total = a[keep], b[keep], total[keep]
+        lv = {k: v[keep] for k, v in lv.items()}
+        w = {k: v[keep] for k, v in w.items()}
+    return a, b, lv, w, total
 
 
 def _upgrade_bound(model: Model, comp: str) -> float:

@@ -314,11 +314,13 @@ class _Persons:
 def _person_keys(persons: pd.DataFrame) -> _Persons:
     """Step 1: IDs (valid by ``id_valid`` or by shape), folded names, birth days, genders."""
     ids = persons["id_number"].astype("string").str.strip()
+    # the registry holds citizens' CCCD/CMND: a passport (valid, kept by the cleansing) is not
+    # looked up there
+    citizen = ids.str.fullmatch(r"\d{9}|\d{12}").fillna(False).to_numpy(bool)
     if "id_valid" in persons:
-        valid = persons["id_valid"].astype("boolean").fillna(False).to_numpy(bool)
-        valid &= ids.notna().to_numpy()
+        valid = persons["id_valid"].astype("boolean").fillna(False).to_numpy(bool) & citizen
     else:
-        valid = ids.str.fullmatch(r"\d{9}|\d{12}").fillna(False).to_numpy(bool)
+        valid = citizen
     commune = (persons["commune_code"].astype("string") if "commune_code" in persons
                else pd.Series(pd.NA, index=persons.index, dtype="string"))
     keys = pd.DataFrame({
