@@ -170,8 +170,7 @@ def reconcile_kept(rows: Sequence[Any], persons: PersonParts, labels: pd.Series,
     ids = persons.ids_by_part(labels, len(rows))
     split = engine.map(with_ids_split, rows, ids, dtypes=dtypes, partitions=partitions)
     sizes = np.array(engine.gather(engine.map(_piece_sizes, split)), dtype=np.int64).reshape(len(rows), partitions)
-    buckets = [[piece for piece in engine.map(operator.getitem, split, [j] * len(rows))]
-               for j in range(partitions) if sizes[:, j].sum()]
+    buckets = [engine.map(operator.getitem, split, [j] * len(rows)) for j in range(partitions) if sizes[:, j].sum()]
     return reconcile_partitioned(buckets, engine, rules=rules)
 
 
