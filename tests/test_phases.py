@@ -146,9 +146,9 @@ def test_rows_kept_in_partitions_link_and_reconcile_as_one_run(tiny_province, pa
     pd.testing.assert_frame_equal(split.persons, one.persons, check_exact=True)
     pd.testing.assert_series_equal(split.labels, one.labels, check_exact=True)
     pd.testing.assert_frame_equal(split.review_queue, one.review_queue, check_exact=True)
-    assert len(one.review_queue) and len(one.reconciled.merged) and len(one.reconciled.findings)
+    assert len(one.review_queue) and len(one.kept.merged) and len(one.kept.findings)
     assert one.labels.nunique() < len(one.labels)  # some records were linked
-    _same_reconciled(split.reconciled, one.reconciled)
+    _same_reconciled(split.kept.gathered(), one.kept.gathered())
 
 
 def test_a_person_code_in_two_partitions_is_refused():

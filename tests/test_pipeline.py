@@ -36,9 +36,11 @@ from vaxreport.facts import (
 )
 from vaxreport.layout import unit_dir
 from vaxreport.linkage.decisions import DecisionOutcome
+from vaxreport.linkage.doses import ReconcileResult
 from vaxreport.linkage.persons import PERSON_FIELDS, person_id_valid, person_merges, person_records, with_person_id
 from vaxreport.params import RunParams, previous_period
 from vaxreport.reporting import metrics
+from vaxreport.runner.kept import KeptInProcess
 from vaxreport.runner.stages import PendingWrites, StageOne, district_rollup, previous_metrics
 from vaxreport.synth.province import generate
 
@@ -313,8 +315,7 @@ def _stage_one(run_dir: Path) -> StageOne:
                         review_decisions=None, engine=EngineSpec())
     s = StageOne(p, run_dir)
     s.cleaned = SimpleNamespace(quarantine=frame(2, "q"), audit=frame(3, "a"))  # type: ignore[assignment]
-    s.reconciled = SimpleNamespace(data=frame(5, "d"), merged=frame(1, "m"),  # type: ignore[assignment]
-                                   findings=frame(4, "f"))
+    s.kept = KeptInProcess(ReconcileResult(data=frame(5, "d"), merged=frame(1, "m"), findings=frame(4, "f")))
     s.survivors = frame(3, "p").set_index("record_id")
     s.verification = frame(3, "v")
     s.id_changes = frame(2, "c")

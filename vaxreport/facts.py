@@ -166,15 +166,12 @@ def build_dose_facts(raw: pd.DataFrame, cleaned: CleanResult, reconciled: Reconc
     return facts
 
 
-def build_person_facts(survivors: pd.DataFrame, reconciled: ReconcileResult, verification: pd.DataFrame,
+def build_person_facts(survivors: pd.DataFrame, summary: pd.DataFrame, verification: pd.DataFrame,
                        commune_district: pd.Series, as_of: date) -> pd.DataFrame:
-    """One row per person after dedup: residence, age group, doses, ID validity, verification."""
-    from vaxreport.linkage.doses import person_doses_summary
+    """One row per person after dedup: residence, age group, doses, ID validity, verification.
 
-    used = ("person_id", "dose_seq", "dose_date", "vaccine", "vaccine_code", "suspect_duplicate", "birth_date",
-            "commune_code", "district_code")
-    # the columns it reads only: its row filter then copies 9 columns, not the whole line list
-    summary = person_doses_summary(reconciled.data[[c for c in used if c in reconciled.data.columns]])
+    ``summary``: ``linkage.doses.person_doses_summary`` of the reconciled doses (any row order).
+    """
     s = survivors
     out = pd.DataFrame({"person_id": s.index.to_numpy()})
     out["commune_code"] = s["commune_code"].to_numpy() if "commune_code" in s else pd.NA
@@ -235,10 +232,12 @@ def quarantine_facts(quarantine: pd.DataFrame, dose_facts: pd.DataFrame) -> pd.D
 
 
 def build_facts(inputs: Inputs, cleaned: CleanResult, survivors: pd.DataFrame, reconciled: ReconcileResult,
-                verification: pd.DataFrame, p: RunParams) -> Facts:
+                verification: pd.DataFrame, p: RunParams, *, summary: pd.DataFrame | None = None) -> Facts:
     """All non-personal tables the report notebooks compute indicators from.
 
     ``survivors``: one row per person (index ``person_id``) with ``id_valid`` per cluster.
+    ``summary``: each person's ``person_doses_summary``, computed from ``reconciled.data`` when
+    not given (then ``reconciled.data`` needs only the columns the two read).
 
     Raises:
         ConservationError: raw rows != cleansed + merged duplicates + quarantined.
@@ -249,7 +248,11 @@ def build_facts(inputs: Inputs, cleaned: CleanResult, survivors: pd.DataFrame, r
     communes = commune_district_map(p.province_codes(), on)
     sites = site_districts(inputs.site_tallies, inputs.doses)
     dose_facts = build_dose_facts(inputs.doses, cleaned, reconciled, sites)
-    person_facts = build_person_facts(survivors, reconciled, verification, communes, on)
+    if summary is None:
+        from vaxreport.linkage.doses import SUMMARY_COLUMNS, person_doses_summary
+
+        summary = person_doses_summary(reconciled.data[[c for c in SUMMARY_COLUMNS if c in reconciled.data.columns]])
+    person_facts = build_person_facts(survivors, summary, verification, communes, on)
     return Facts(
         doses=dose_facts,
         persons=person_facts,

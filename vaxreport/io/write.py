@@ -9,7 +9,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -94,15 +94,33 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str], *, private: bo
         >>> a == b, pd.read_parquet(p).equals(df)
         (True, True)
     """
-    path = Path(path)
     schema = pa.Schema.from_pandas(df, preserve_index=None)  # the whole frame's types and pandas metadata
+    # one row group converted at a time: never an Arrow copy of the whole frame (a province's line list)
+    groups = (df.iloc[start:start + ROW_GROUP_ROWS] for start in range(0, max(len(df), 1), ROW_GROUP_ROWS))
+    return write_parquet_groups(schema, groups, path, private=private)
+
+
+def write_parquet_groups(schema: pa.Schema, groups: Iterable[pd.DataFrame], path: str | os.PathLike[str], *,
+                         private: bool = False) -> Path:
+    """Write frames as the row groups of one Parquet file, converted one at a time with
+    ``schema`` (``pa.Schema.from_pandas`` of the whole, pandas metadata included): when every
+    group but the last has :data:`ROW_GROUP_ROWS` rows, the bytes :func:`write_parquet` writes
+    of their concatenation — for a table whose rows are never all in one process.
+
+    >>> import tempfile, pathlib
+    >>> df = pd.DataFrame({"n": range(5)})
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> a = write_parquet(df, d / "a.parquet").read_bytes()
+    >>> b = write_parquet_groups(pa.Schema.from_pandas(df), [df], d / "b.parquet").read_bytes()
+    >>> a == b
+    True
+    """
+    path = Path(path)
 
     def write(fh: BinaryIO) -> None:
         with pq.ParquetWriter(fh, schema, compression="zstd", compression_level=1) as writer:
-            # one row group (pyarrow's default size) converted at a time: never an Arrow copy of
-            # the whole frame (a province's line list)
-            for start in range(0, max(len(df), 1), ROW_GROUP_ROWS):
-                rows = pa.Table.from_pandas(df.iloc[start:start + ROW_GROUP_ROWS], schema=schema, preserve_index=None)
+            for group in groups:
+                rows = pa.Table.from_pandas(group, schema=schema, preserve_index=None)
                 writer.write_table(_contiguous(rows.replace_schema_metadata(schema.metadata)),
                                    row_group_size=ROW_GROUP_ROWS)
 

@@ -50,8 +50,8 @@ from vaxreport.linkage.dose_arrays import (
 from vaxreport.linkage.dose_checks import BLOCK_ROWS, DoseRules, Products, check_persons
 from vaxreport.schemas import require_columns
 
-__all__ = ["MERGE_COLUMNS", "REQUIRED_COLUMNS", "DoseRules", "ReconcileResult", "person_doses_summary",
-           "reconcile"]
+__all__ = ["MERGE_COLUMNS", "REQUIRED_COLUMNS", "SUMMARY_COLUMNS", "DoseRules", "ReconcileResult",
+           "person_doses_summary", "reconcile"]
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("record_id", "person_id", "birth_date", "vaccine",
                                      "dose_number", "dose_date", "site_code", "sign_status")
@@ -347,6 +347,12 @@ def _sequence_and_flag(doses: pd.DataFrame, kept: np.ndarray, pid: np.ndarray,
     del sort_day, sub
     return check_persons(doses, kept, order, pid, pid_values, day, usable, entered_no, vac,
                          rules, block_rows=block_rows)
+
+
+#: The columns :func:`person_doses_summary` reads (those present): selecting them first, its row
+#: filter copies these, not the whole line list.
+SUMMARY_COLUMNS = ("person_id", "dose_seq", "dose_date", "vaccine", "vaccine_code", "suspect_duplicate", "birth_date",
+                   "commune_code", "district_code")
 
 
 def person_doses_summary(data: pd.DataFrame, *,

@@ -21,7 +21,7 @@ Examples:
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,8 @@ from vaxreport.linkage.doses import DoseRules, ReconcileResult, reconcile
 from vaxreport.linkage.persons import person_records
 from vaxreport.linkage.review import doses_per_record
 
-__all__ = ["PersonParts", "person_part", "reconcile_kept", "reconcile_part", "reconcile_partitioned",
-           "split_by_person", "stack_persons", "with_ids_split"]
+__all__ = ["KeptBuckets", "PersonParts", "person_part", "reconcile_buckets", "reconcile_kept", "reconcile_part",
+           "reconcile_partitioned", "split_by_person", "stack_persons", "with_ids_split"]
 
 
 def person_bucket(person_id: pd.Series, partitions: int) -> np.ndarray:
@@ -145,33 +145,132 @@ def reconcile_partitioned(parts: Sequence[pd.DataFrame | Path], engine: Engine, 
                           rules: DoseRules | None = None) -> ReconcileResult:
     """``doses.reconcile`` over buckets of whole persons (:func:`split_by_person`) on ``engine``,
     in the order one call over all rows gives (the rows' index labels must be unique)."""
-    done = engine.gather(engine.map(reconcile_part, parts, rules=rules), label="reconcile")
-    results, firsts = [r for r, _ in done], pd.concat([f for _, f in done])
+    return reconcile_buckets(parts, engine, rules=rules).gathered()
+
+
+@dataclass
+class KeptBuckets:
+    """Reconciled doses that stay where each bucket of whole persons was reconciled (Dask
+    workers, or this process): the kept rows never come together unless asked
+    (:meth:`gathered`); the merged rows and findings, a few percent of the rows, are here.
+
+    Attributes:
+        engine: where the buckets are.
+        results: per bucket, a handle to its ``ReconcileResult``.
+        buckets: the :func:`person_bucket` number of each (empty buckets have none).
+        partitions: the number of :func:`person_bucket` buckets.
+        labels: per bucket, its kept rows' index labels (ascending: the line-list order).
+        merged, findings: as one ``doses.reconcile`` of all rows gives them.
+    """
+
+    engine: Engine
+    results: list[Any]
+    buckets: np.ndarray
+    partitions: int
+    labels: list[np.ndarray]
+    merged: pd.DataFrame
+    findings: pd.DataFrame
+
+    def __len__(self) -> int:
+        return sum(len(lab) for lab in self.labels)
+
+    def map(self, fn: Callable[..., Any], *per_bucket: Sequence[Any], label: str = "", **kwargs: Any) -> list[Any]:
+        """``fn(result, *items, **kwargs)`` on each bucket where it is; the results, gathered."""
+        return self.engine.gather(self.engine.map(fn, self.results, *per_bucket, **kwargs), label=label)
+
+    def columns(self, names: Sequence[str]) -> pd.DataFrame:
+        """``names`` of the kept rows, in line-list order, indexed by row label (what
+        ``gathered().data[names]`` gives, without the other columns ever coming here)."""
+        return _stack_by_index(self.map(_kept_columns, names=list(names), label="kept columns"))
+
+    def split(self, frame: pd.DataFrame, person_id: str = "person_id") -> list[pd.DataFrame]:
+        """``frame``'s rows cut by the bucket of their ``person_id``, one piece per bucket of
+        :attr:`results` (rows in order)."""
+        ids = pd.Series(frame[person_id].to_numpy(np.int64))
+        pieces = frames.split_by(frame, person_bucket(ids, self.partitions), self.partitions, keep_empty=True)
+        return [pieces[j] for j in self.buckets]
+
+    def row_groups(self, rows: int) -> Iterator[pd.DataFrame]:
+        """The kept rows in line-list order, ``rows`` at a time (the last group shorter; one
+        empty frame when there are none), each gathered from the buckets that hold them."""
+        ordered = np.sort(np.concatenate(self.labels)) if self.labels else np.zeros(0, np.int64)
+        if not len(ordered):
+            yield self._pieces([0], 1, 0)[0]
+            return
+        for start in range(0, len(ordered), rows):
+            lo, hi = int(ordered[start]), int(ordered[min(start + rows, len(ordered)) - 1])
+            held = [i for i, lab in enumerate(self.labels)
+                    if np.searchsorted(lab, lo) < np.searchsorted(lab, hi, "right")]
+            pieces = self._pieces(held, lo, hi)
+            group = pd.concat(pieces) if len(pieces) > 1 else pieces[0]
+            del pieces
+            yield group.iloc[np.argsort(group.index.to_numpy(np.int64), kind="stable")]
+
+    def _pieces(self, held: list[int], lo: int, hi: int) -> list[pd.DataFrame]:
+        handles = [self.results[i] for i in held]
+        return self.engine.gather(self.engine.map(_kept_between, handles, lo=lo, hi=hi), label="kept rows")
+
+    def gathered(self) -> ReconcileResult:
+        """The whole ``ReconcileResult`` here (a province's line list: for tests and small runs)."""
+        data = _stack_by_index(self.map(_kept_columns, names=None, label="kept rows"))
+        return ReconcileResult(data=data, findings=self.findings, merged=self.merged)
+
+
+def _kept_columns(res: ReconcileResult, names: list[str] | None) -> pd.DataFrame:
+    # a frame of its own (no data copied): the stacking here takes its columns away
+    return res.data.copy(deep=False) if names is None else res.data[names]
+
+
+def _kept_between(res: ReconcileResult, lo: int, hi: int) -> pd.DataFrame:
+    """The kept rows whose label is in ``lo`` … ``hi`` (the rows are in label order)."""
+    labels = res.data.index.to_numpy(np.int64)
+    return res.data.iloc[np.searchsorted(labels, lo):np.searchsorted(labels, hi, "right")]
+
+
+def _outline(done: tuple[ReconcileResult, pd.Series]) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, pd.Series]:
+    res, first = done
+    return res.data.index.to_numpy(np.int64), res.merged.copy(deep=False), res.findings, first
+
+
+def reconcile_buckets(parts: Sequence[Any], engine: Engine, *, buckets: np.ndarray | None = None,
+                      partitions: int | None = None, rules: DoseRules | None = None) -> KeptBuckets:
+    """``doses.reconcile`` of each bucket of whole persons (frames, Parquet files or lists of
+    pieces; bucket numbers ``buckets`` of ``partitions``, by default ``0 … len(parts) − 1``)
+    where it lies on ``engine``; the kept rows stay there (:class:`KeptBuckets`)."""
+    done = engine.map(reconcile_part, parts, rules=rules)
+    outlines = engine.gather(engine.map(_outline, done), label="reconcile")
+    results = engine.map(operator.getitem, done, [0] * len(done))
     del done
-    data = _stack_by_index([r.data for r in results])
-    merged = _stack_by_index([r.merged for r in results])
-    findings = pd.concat([r.findings for r in results], ignore_index=True)
+    labels = [lab for lab, _, _, _ in outlines]
+    merged = _stack_by_index([m for _, m, _, _ in outlines])
+    findings = pd.concat([f for _, _, f, _ in outlines], ignore_index=True)
+    firsts = pd.concat([first for _, _, _, first in outlines])
+    del outlines
     key = firsts.reindex(findings["person_id"].to_numpy()).to_numpy(np.int64)
     findings = findings.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
-    return ReconcileResult(data=data, findings=findings, merged=merged)
+    numbers = np.arange(len(parts)) if buckets is None else np.asarray(buckets, np.int64)
+    return KeptBuckets(engine=engine, results=results, buckets=numbers,
+                       partitions=len(parts) if partitions is None else partitions, labels=labels,
+                       merged=merged, findings=findings)
 
 
 def reconcile_kept(rows: Sequence[Any], persons: PersonParts, labels: pd.Series, engine: Engine, *,
-                   partitions: int, categorical: Sequence[str] = (), rules: DoseRules | None = None) -> ReconcileResult:
+                   partitions: int, categorical: Sequence[str] = (), rules: DoseRules | None = None) -> KeptBuckets:
     """``doses.reconcile`` of cleansed rows that stayed in partitions on ``engine``
     (``cleansing.phases.clean_partitioned_kept``) once linkage gave each person record its
     ``labels``: each partition attaches ``person_id`` and cuts its rows into ``partitions``
     buckets by person (:func:`with_ids_split`), each bucket gathers its pieces from every
-    partition and is reconciled where it lands; only the results come back. The same tables
-    as :func:`reconcile_partitioned` of the whole rows with ``categorical`` columns coded by
-    ``frames.categorize``."""
+    partition and is reconciled where it lands, and stays there (:class:`KeptBuckets`): the
+    tables of :func:`reconcile_partitioned` of the whole rows with ``categorical`` columns coded
+    by ``frames.categorize``."""
     dtypes = frames.category_dtypes(engine.gather(engine.map(frames.distinct_values, rows, columns=list(categorical)),
                                                   label="reconcile: categories"))
     ids = persons.ids_by_part(labels, len(rows))
     split = engine.map(with_ids_split, rows, ids, dtypes=dtypes, partitions=partitions)
     sizes = np.array(engine.gather(engine.map(_piece_sizes, split)), dtype=np.int64).reshape(len(rows), partitions)
-    buckets = [engine.map(operator.getitem, split, [j] * len(rows)) for j in range(partitions) if sizes[:, j].sum()]
-    return reconcile_partitioned(buckets, engine, rules=rules)
+    held = np.flatnonzero(sizes.sum(axis=0))
+    buckets = [engine.map(operator.getitem, split, [j] * len(rows)) for j in held]
+    return reconcile_buckets(buckets, engine, buckets=held, partitions=partitions, rules=rules)
 
 
 def _piece_sizes(pieces: list[pd.DataFrame]) -> list[int]:

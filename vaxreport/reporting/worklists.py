@@ -17,7 +17,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 import numpy as np
@@ -447,6 +447,18 @@ def build_worklists(doses_data: pd.DataFrame, findings: pd.DataFrame,
                    pd.Series([], dtype="string"), pd.Series([], dtype="string"), codes)
     return {k: _finalise(pd.concat([empty, *parts], ignore_index=True) if parts else empty)
             for k, parts in out.items()}
+
+
+def combine_worklists(parts: Sequence[Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """The worklists of several groups of whole persons (each from :func:`build_worklists` of
+    its persons' rows) as one call over all the rows gives them: a record is in one group only,
+    and each kind is sorted on keys that tell its rows apart.
+
+    >>> one = build_worklists(*_example_inputs(), unsigned_days=30, as_of=date(2022, 5, 31))
+    >>> all(table.equals(one[kind]) for kind, table in combine_worklists([one]).items())
+    True
+    """
+    return {kind: _finalise(pd.concat([p[kind] for p in parts], ignore_index=True)) for kind in KINDS}
 
 
 def to_table(worklists: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

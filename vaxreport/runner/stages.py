@@ -33,16 +33,20 @@ if TYPE_CHECKING:
     from vaxreport.cleansing.protocol import CleanParams
     from vaxreport.io import Inputs
     from vaxreport.linkage.decisions import DecisionOutcome
-    from vaxreport.linkage.doses import ReconcileResult
     from vaxreport.linkage.partitioned import PersonParts
     from vaxreport.reporting.metrics import ReportMetrics
     from vaxreport.reporting.report.render import ReportDoc
+    from vaxreport.runner.kept import KeptDoses
 
-_Job = tuple[pd.DataFrame, Path, bool]  # (frame, parquet path, personal data)
+_Job = tuple["pd.DataFrame | KeptDoses", Path, bool]  # (table, parquet path, personal data)
 
 #: Text columns of the cleansed doses with few distinct values (units, sites, products, statuses):
 #: held as categoricals from linkage on (:func:`vaxreport.frames.categorize`) — at scale 1 about
 #: 0.7 GB of the line list's 1.3 GB were these strings. The facts and worklists get plain text.
+#: The reconciled doses' columns the facts read (``facts.build_dose_facts``).
+DOSE_FACT_COLUMNS = ("record_id", "site_code", "site_name", "commune_code", "sign_status", "entered_at", "signed_at",
+                     "dose_date", "vaccine", "vaccine_code", "person_id", "dose_seq")
+
 LOW_CARDINALITY = ("gender", "province_code", "district_code", "commune_code", "site_code", "site_name",
                    "vaccine", "vaccine_code", "lot", "sign_status", "verify_status", "id_flags", "date_flags")
 
@@ -76,7 +80,7 @@ class PendingWrites:
     def __init__(self, jobs: list[_Job]) -> None:
         self.names = {path.stem for _, path, _ in jobs}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vaxreport-write")
-        self._futures = [self._pool.submit(write_parquet, df, path, private=private) for df, path, private in jobs]
+        self._futures = [self._pool.submit(_write_job, job) for job in jobs]
 
     def wait(self) -> None:
         """Block until every file is written; re-raise the first failure."""
@@ -87,7 +91,14 @@ class PendingWrites:
             self._pool.shutdown(wait=True)
 
 
-def _parquet_jobs(folder: Path, tables: dict[str, pd.DataFrame], *, private: bool) -> list[_Job]:
+def _write_job(job: _Job) -> Path:
+    table, path, private = job
+    if isinstance(table, pd.DataFrame):
+        return write_parquet(table, path, private=private)
+    return table.write_parquet(path, private=private)  # rows that may be held elsewhere (``runner.kept``)
+
+
+def _parquet_jobs(folder: Path, tables: dict[str, pd.DataFrame | KeptDoses], *, private: bool) -> list[_Job]:
     """``(frame, folder/<name>.parquet, private)`` per table."""
     return [(df, folder / f"{name}.parquet", private) for name, df in tables.items()]
 
@@ -96,7 +107,7 @@ def _write_all(jobs: list[_Job]) -> None:
     jobs = sorted(jobs, key=lambda job: -len(job[0]))  # largest first: the two threads finish together
     # Arrow encodes and compresses without the GIL: two threads use the second core
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda job: write_parquet(job[0], job[1], private=job[2]), jobs))
+        list(pool.map(_write_job, jobs))
 
 
 @dataclass
@@ -119,7 +130,8 @@ class StageOne:
     labels: pd.Series = field(init=False)
     id_changes: pd.DataFrame = field(init=False)
     survivors: pd.DataFrame = field(init=False)
-    reconciled: ReconcileResult = field(init=False)
+    #: the reconciled doses, in this process or where their buckets were reconciled
+    kept: KeptDoses = field(init=False)
     verification: pd.DataFrame = field(init=False)
     facts: Facts = field(init=False)
     worklists: dict[str, pd.DataFrame] = field(init=False)
@@ -254,24 +266,25 @@ class StageOne:
         findings by kind."""
         from vaxreport.linkage import doses, partitioned
         from vaxreport.linkage.persons import with_person_id
+        from vaxreport.runner.kept import KeptInBuckets, KeptInProcess
 
         if self._rows is None:
             data = with_person_id(self.cleaned.data, self.persons, self.labels)
-            self.cleaned = without_data(self.cleaned)  # superseded by reconciled.data
+            self.cleaned = without_data(self.cleaned)  # superseded by the reconciled doses
             with self._phase("reconcile", partitions=1):
-                self.reconciled = doses.reconcile(data)
+                self.kept = KeptInProcess(doses.reconcile(data))
             del data
-        else:
+        else:  # the reconciled rows stay where their buckets were reconciled
             assert self._person_parts is not None, "link() comes before reconcile()"
             partitions = self.spec.partition_count(self._cleansed_rows())
             with self._phase("reconcile", partitions=partitions):
-                self.reconciled = partitioned.reconcile_kept(self._rows, self._person_parts, self.labels,
-                                                             self.open_engine(), partitions=partitions,
-                                                             categorical=LOW_CARDINALITY)
+                self.kept = KeptInBuckets(partitioned.reconcile_kept(
+                    self._rows, self._person_parts, self.labels, self.open_engine(), partitions=partitions,
+                    categorical=LOW_CARDINALITY))
             self._rows = self._person_parts = None
         tables = self._reconciled_tables()
         self._pending = PendingWrites(_parquet_jobs(layout.cleansed_dir(self.run_dir), tables, private=True))
-        return self.reconciled.findings.groupby(["code", "label_vi"]).size().rename("n").reset_index()
+        return self.kept.findings.groupby(["code", "label_vi"]).size().rename("n").reset_index()
 
     def verify(self) -> pd.Series:
         """Check each person against the police's registry extract; returns counts by status."""
@@ -282,22 +295,25 @@ class StageOne:
 
     def build_facts(self) -> dict[str, int]:
         """The non-personal tables of the reports; returns their row counts."""
+        from vaxreport.linkage.doses import ReconcileResult
         from vaxreport.linkage.persons import person_id_valid
 
         valid = person_id_valid(self.persons, self.labels).reindex(self.survivors.index).to_numpy()
-        self.facts = build_facts(self.inputs, self.cleaned, self.survivors.assign(id_valid=valid), self.reconciled,
-                                 self.verification, self.p)
+        with self._phase("facts"):
+            kept = ReconcileResult(data=self.kept.columns(DOSE_FACT_COLUMNS), findings=self.kept.findings,
+                                   merged=self.kept.merged)
+            self.facts = build_facts(self.inputs, self.cleaned, self.survivors.assign(id_valid=valid), kept,
+                                     self.verification, self.p, summary=self.kept.person_summary())
         return {name: len(table) for name, table in self.facts.tables().items()}
 
     def build_worklists(self) -> dict[str, int]:
         """The per-site correction worklists (personal data); returns lines per kind."""
         from vaxreport.linkage.persons import person_merges
-        from vaxreport.reporting import worklists as wl
 
-        self.worklists = wl.build_worklists(
-            self.reconciled.data, self.reconciled.findings, self.verification,
-            unsigned_days=self.p.thresholds.unsigned_days, as_of=self.p.period_end or self.p.report_date,
-            person_merges=person_merges(self.persons, self.labels), merged_doses=self.reconciled.merged)
+        with self._phase("worklists"):
+            self.worklists = self.kept.worklists(self.verification, person_merges(self.persons, self.labels),
+                                                 unsigned_days=self.p.thresholds.unsigned_days,
+                                                 as_of=self.p.period_end or self.p.report_date)
         self.worklists = {kind: frames.plain(table) for kind, table in self.worklists.items()}
         return {kind: len(table) for kind, table in self.worklists.items()}
 
@@ -323,8 +339,8 @@ class StageOne:
         _write_all(jobs + _parquet_jobs(layout.facts_dir(self.run_dir), self.facts.tables(), private=False))
         if self._pending is not None:
             self._pending.wait()
-        self.counts = {"raw": len(self.facts.doses), "cleansed": len(self.reconciled.data),
-                       "merged_duplicates": len(self.reconciled.merged), "quarantined": len(self.cleaned.quarantine)}
+        self.counts = {"raw": len(self.facts.doses), "cleansed": len(self.kept),
+                       "merged_duplicates": len(self.kept.merged), "quarantined": len(self.cleaned.quarantine)}
         check_conservation(self.counts)
         write_json(self.counts, out / layout.CONSERVATION)
         write_json(self.engine_record(), layout.engine_json(self.run_dir))
@@ -355,10 +371,10 @@ class StageOne:
             self.close()
         return self.counts
 
-    def _reconciled_tables(self) -> dict[str, pd.DataFrame]:
-        return {"doses": self.reconciled.data, "merged_doses": self.reconciled.merged,
+    def _reconciled_tables(self) -> dict[str, pd.DataFrame | KeptDoses]:
+        return {"doses": self.kept, "merged_doses": self.kept.merged,
                 "quarantine": self.cleaned.quarantine, "audit": self.cleaned.audit,
-                "findings": self.reconciled.findings}
+                "findings": self.kept.findings}
 
 
 def run_stage_one(p: RunParams, run_dir: Path | str) -> dict[str, int]:
