@@ -128,6 +128,11 @@ class StageOne:
     cleaned: CleanResult = field(init=False)
     persons: pd.DataFrame = field(init=False)
     labels: pd.Series = field(init=False)
+    #: what the sections after reconciliation need of the person records (dropped then):
+    #: ``person_id`` by ``person_ref``, the merged records, and per person whether a record has a valid ID
+    person_of: pd.Series = field(init=False)
+    merges: pd.DataFrame = field(init=False)
+    id_valid: pd.Series = field(init=False)
     id_changes: pd.DataFrame = field(init=False)
     survivors: pd.DataFrame = field(init=False)
     #: the reconciled doses, in this process or where their buckets were reconciled
@@ -232,7 +237,7 @@ class StageOne:
         one-line summary."""
         from vaxreport import linkage
         from vaxreport.linkage import partitioned
-        from vaxreport.linkage.persons import person_ids, person_records
+        from vaxreport.linkage.persons import person_id_valid, person_ids, person_merges, person_records
         from vaxreport.linkage.review import doses_per_record, link_and_queue
 
         if self._rows is None:
@@ -252,6 +257,9 @@ class StageOne:
                              person_ids(self.persons, pd.Series(res.labels, index=self.persons.index)))
         self.labels, self.id_changes = carried.ids, carried.changes
         self.survivors = linkage.survivors(self.persons, self.labels)
+        self.person_of = pd.Series(self.labels.to_numpy(), index=self.persons["person_ref"].to_numpy())
+        self.merges = person_merges(self.persons, self.labels)
+        self.id_valid = person_id_valid(self.persons, self.labels)
         self.review = res.review
         # the person records are taken: from here on the low-cardinality text is held as codes
         self.cleaned = replace(self.cleaned, data=frames.categorize(self.cleaned.data, LOW_CARDINALITY))
@@ -282,6 +290,7 @@ class StageOne:
                     self._rows, self._person_parts, self.labels, self.open_engine(), partitions=partitions,
                     categorical=LOW_CARDINALITY))
             self._rows = self._person_parts = None
+        self.persons = self.persons.iloc[:0]  # a province's person records: what is still needed is kept (link)
         tables = self._reconciled_tables()
         self._pending = PendingWrites(_parquet_jobs(layout.cleansed_dir(self.run_dir), tables, private=True))
         return self.kept.findings.groupby(["code", "label_vi"]).size().rename("n").reset_index()
@@ -296,9 +305,8 @@ class StageOne:
     def build_facts(self) -> dict[str, int]:
         """The non-personal tables of the reports; returns their row counts."""
         from vaxreport.linkage.doses import ReconcileResult
-        from vaxreport.linkage.persons import person_id_valid
 
-        valid = person_id_valid(self.persons, self.labels).reindex(self.survivors.index).to_numpy()
+        valid = self.id_valid.reindex(self.survivors.index).to_numpy()
         with self._phase("facts"):
             kept = ReconcileResult(data=self.kept.columns(DOSE_FACT_COLUMNS), findings=self.kept.findings,
                                    merged=self.kept.merged)
@@ -308,10 +316,8 @@ class StageOne:
 
     def build_worklists(self) -> dict[str, int]:
         """The per-site correction worklists (personal data); returns lines per kind."""
-        from vaxreport.linkage.persons import person_merges
-
         with self._phase("worklists"):
-            self.worklists = self.kept.worklists(self.verification, person_merges(self.persons, self.labels),
+            self.worklists = self.kept.worklists(self.verification, self.merges,
                                                  unsigned_days=self.p.thresholds.unsigned_days,
                                                  as_of=self.p.period_end or self.p.report_date)
         self.worklists = {kind: frames.plain(table) for kind, table in self.worklists.items()}
@@ -350,8 +356,8 @@ class StageOne:
         write_parquet(table, layout.worklists_table(self.run_dir), private=True)
         write_parquet(check_worklist_returns(self.p, table, self.facts.doses), layout.returns_table(self.run_dir),
                       private=False)
-        person_of = pd.Series(self.labels.to_numpy(), index=self.persons["person_ref"].to_numpy())
-        write_parquet(follow_up_worklists(self.p, self.run_dir, table, person_of), layout.followup_table(self.run_dir),
+        write_parquet(follow_up_worklists(self.p, self.run_dir, table, self.person_of),
+                      layout.followup_table(self.run_dir),
                       private=False)
         workbooks.write_summary_workbook(self.worklists, layout.worklists_dir(self.run_dir),
                                          province_name=", ".join(self.p.province_names()), period=self.p.period)
