@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vaxreport import frames
 from vaxreport.engine import EngineSpec
 from vaxreport.exceptions import ConservationError
 from vaxreport.facts import (
@@ -195,6 +196,58 @@ def test_dose_facts_one_row_per_raw_row_with_its_state_and_district() -> None:
     assert dict(zip(facts.record_id, facts.district_code, strict=True)) == {"r1": "164", "r2": "173", "r3": "164",
                                                                             "r4": "165"}
     assert not {"full_name", "id_number", "phone", "birth_date"} & set(facts.columns)  # no personal data
+
+
+def _whole_frame_dose_facts(raw, quarantine, kept, merged, site_district):
+    """The dose facts as one concatenation of whole frames (what ``build_dose_facts`` builds a
+    column at a time)."""
+    cols = ["record_id", "site_code", "site_name", "commune_code", "sign_status", "entered_at", "signed_at",
+            "dose_date", "vaccine", "vaccine_code", "person_id"]
+    typed = frames.plain(pd.concat([kept[cols + ["dose_seq"]].assign(state="kept"),
+                                    merged[cols].assign(state="merged")], ignore_index=True))
+    quarantined = pd.DataFrame({
+        "record_id": quarantine["record_id"].astype(str), "site_code": quarantine["site_code"].astype(str),
+        "site_name": quarantine["site_name"] if "site_name" in quarantine else pd.NA,
+        "commune_code": quarantine["commune_code"], "sign_status": quarantine["sign_status"], "state": "quarantined"})
+    facts = pd.concat([typed, quarantined], ignore_index=True)
+    district = facts["site_code"].map(site_district)
+    unknown = district.isna().to_numpy()
+    district[unknown] = facts.loc[unknown, "record_id"].map(raw.set_index("record_id")["district_code"]).to_numpy()
+    facts["district_code"] = district
+    return facts.astype({"dose_seq": "Int64", "person_id": "Int64"})
+
+
+@pytest.mark.parametrize("site_name_in_quarantine", [True, False])
+def test_dose_facts_built_a_column_at_a_time_equal_the_whole_frame_build(site_name_in_quarantine) -> None:
+    """Categorical text (as stage 1 holds it), a missing ``dose_seq`` on merged rows, quarantined
+    rows without dates or products, a site in no tally: the same values and dtypes."""
+    rng = np.random.default_rng(3)
+    n = 400
+    sites = pd.Series(rng.choice(["S1", "S2", "S9", None], n), dtype="str")
+    kept = pd.DataFrame({
+        "record_id": pd.Series([f"r{i}" for i in range(n)], dtype="str"), "site_code": sites,
+        "site_name": sites.map({"S1": "Trạm Y tế Xã Quang Sơn", "S2": "Bệnh viện A"}),
+        "commune_code": pd.Series(rng.choice(["05443", "05446"], n), dtype="str"),
+        "sign_status": pd.Series(rng.choice(["signed", "unsigned"], n), dtype="str"),
+        "entered_at": pd.Timestamp("2022-01-02") + pd.to_timedelta(rng.integers(0, 300, n), "D"),
+        "signed_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]"),
+        "dose_date": pd.Timestamp("2021-07-01") + pd.to_timedelta(rng.integers(0, 300, n), "D"),
+        "vaccine": pd.Series(rng.choice(["Pfizer", "AstraZeneca", None], n), dtype="str"),
+        "vaccine_code": pd.Series(rng.choice(["PFIZER", "AZ"], n), dtype="str"),
+        "person_id": rng.integers(0, 10**12, n), "dose_seq": pd.array(rng.integers(1, 4, n), dtype="Int64")})
+    kept = frames.categorize(kept, ["site_code", "site_name", "commune_code", "sign_status", "vaccine", "vaccine_code"])
+    merged, kept = kept.iloc[:40].drop(columns="dose_seq"), kept.iloc[40:]
+    quarantine = pd.DataFrame({"record_id": ["q1", "q2"], "site_code": ["S2", "S7"], "commune_code": ["05443", None],
+                               "sign_status": ["unsigned", None], "reason": ["x", "y"]})
+    if site_name_in_quarantine:
+        quarantine["site_name"] = ["Bệnh viện A", None]
+    raw = pd.DataFrame({"record_id": [f"r{i}" for i in range(n)] + ["q1", "q2"],
+                        "district_code": rng.choice(["164", "173"], n + 2)})
+    site_district = pd.Series({"S1": "164", "S2": "165"}, dtype="str")
+    built = build_dose_facts(raw, SimpleNamespace(quarantine=quarantine), SimpleNamespace(data=kept, merged=merged),
+                             site_district)
+    pd.testing.assert_frame_equal(built, _whole_frame_dose_facts(raw, quarantine, kept, merged, site_district),
+                                  check_exact=True)
 
 
 def test_registry_facts_keep_commune_district_and_result_only() -> None:

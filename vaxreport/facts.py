@@ -134,26 +134,37 @@ def site_districts(tallies: pd.DataFrame, doses: pd.DataFrame) -> pd.Series:
     return from_tallies.combine_first(from_doses)
 
 
+#: The reconciled doses' columns in the dose facts (and ``dose_seq``, of the kept rows only).
+DOSE_COLUMNS = ["record_id", "site_code", "site_name", "commune_code", "sign_status", "entered_at", "signed_at",
+                "dose_date", "vaccine", "vaccine_code", "person_id"]
+
+
 def build_dose_facts(raw: pd.DataFrame, cleaned: CleanResult, reconciled: ReconcileResult,
                      site_district: pd.Series) -> pd.DataFrame:
     """One row per raw platform row, no personal data: where it was given, its state, signing.
 
     ``state`` is ``kept`` (a unique dose), ``merged`` (a duplicate entry of a kept dose) or
-    ``quarantined``; ``len(result) == len(raw)``.
+    ``quarantined``; ``len(result) == len(raw)``. Rows: the kept, then the merged, then the
+    quarantined. Built one column at a time (the kept rows' text is held as categoricals by
+    stage 1; the facts are plain text): a province's table is never copied whole.
     """
-    cols = ["record_id", "site_code", "site_name", "commune_code", "sign_status", "entered_at", "signed_at",
-            "dose_date", "vaccine", "vaccine_code", "person_id"]
-    kept = reconciled.data
-    typed = pd.concat([kept[cols + ["dose_seq"]].assign(state="kept"),
-                       reconciled.merged[cols].assign(state="merged")], ignore_index=True)
-    typed = frames.plain(typed)  # text held as categoricals by stage 1: the facts are plain text
     q = cleaned.quarantine
     quarantined = pd.DataFrame({
         "record_id": q["record_id"].astype(str), "site_code": q["site_code"].astype(str),
         "site_name": q["site_name"] if "site_name" in q else pd.NA, "commune_code": q["commune_code"],
         "sign_status": q["sign_status"], "state": "quarantined"})
-    facts = pd.concat([typed, quarantined], ignore_index=True)
-    district = facts["site_code"].map(site_district)
+    parts = [(reconciled.data, [*DOSE_COLUMNS, "dose_seq"], "kept"), (reconciled.merged, DOSE_COLUMNS, "merged"),
+             (quarantined, list(quarantined.columns), "")]
+    columns: dict[str, pd.Series] = {}
+    for col in [*DOSE_COLUMNS, "dose_seq", "state"]:
+        # single-column frames: the dtypes whole-frame concatenation gives (a column missing
+        # from a part is all-missing there, in the column's dtype where it can hold one)
+        pieces = [frames.plain(_column_of(frame, col, have, state)) for frame, have, state in parts]
+        columns[col] = pd.concat(pieces, ignore_index=True)[col]
+        del pieces
+    facts = pd.DataFrame(columns, copy=False)
+    del columns
+    district = _mapped(facts["site_code"], site_district)
     unknown_site = district.isna().to_numpy()
     if unknown_site.any():  # a site missing from the tallies: the district the platform recorded
         raw_district = pd.Series(raw["district_code"].to_numpy(), index=raw["record_id"].astype(str).to_numpy())
@@ -164,6 +175,25 @@ def build_dose_facts(raw: pd.DataFrame, cleaned: CleanResult, reconciled: Reconc
     facts["dose_seq"] = facts["dose_seq"].astype("Int64")
     facts["person_id"] = facts["person_id"].astype("Int64")
     return facts
+
+
+def _column_of(frame: pd.DataFrame, col: str, have: list[str], state: str) -> pd.DataFrame:
+    """``col`` of one part of the dose facts as a one-column frame (no column where the part has
+    none; ``state`` is the part's own)."""
+    if col in have:
+        return frame[[col]]
+    return frame[[]].assign(state=state) if col == "state" and state else frame[[]]
+
+
+def _mapped(values: pd.Series, mapping: pd.Series) -> pd.Series:
+    """``values.map(mapping)``, looked up once per distinct value.
+
+    >>> _mapped(pd.Series(["a", "b", None, "a"]), pd.Series({"a": "1"})).tolist()
+    ['1', nan, nan, '1']
+    """
+    codes, uniques = pd.factorize(values)
+    looked_up = pd.Series(uniques).map(mapping)
+    return pd.Series(looked_up.array.take(codes, allow_fill=True), index=values.index)
 
 
 def build_person_facts(survivors: pd.DataFrame, summary: pd.DataFrame, verification: pd.DataFrame,
