@@ -76,10 +76,12 @@ def _recode(row_codes: np.ndarray, derived: pd.Series | np.ndarray, *, sort: boo
     return dc[row_codes], np.asarray(du, dtype=object)
 
 
-def _column(persons: pd.DataFrame, name: str) -> pd.Series:
+def _column(persons: pd.DataFrame, name: str, rows: np.ndarray | None = None) -> pd.Series:
+    """A column of ``persons`` (its rows ``rows`` in that order, if given), numbered from 0."""
     if name in persons.columns:
-        return persons[name].reset_index(drop=True)
-    return pd.Series([pd.NA] * len(persons), dtype="object")
+        col = persons[name] if rows is None else persons[name].take(rows)
+        return col.reset_index(drop=True)
+    return pd.Series([pd.NA] * (len(persons) if rows is None else len(rows)), dtype="object")
 
 
 def _parse_dates(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -256,10 +258,11 @@ class PreparedFields:
     nums: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _add_names(persons: pd.DataFrame, codes: dict[str, np.ndarray], strings: dict[str, np.ndarray]) -> None:
+def _add_names(persons: pd.DataFrame, codes: dict[str, np.ndarray], strings: dict[str, np.ndarray],
+               rows: np.ndarray | None = None) -> None:
     """Name codes: fold the unique raw strings (legacy fonts repaired first), then split the
     unique folded keys into surname, middle and given name; the accent-aware given name."""
-    rc, ru = _factor(_column(persons, "full_name"))
+    rc, ru = _factor(_column(persons, "full_name", rows))
     ru = _repair_legacy(ru)
     folded_u = fold_series(pd.Series(ru, dtype="str")).fillna("")
     codes["name"], strings["name"] = _recode(rc, folded_u, sort=True)
@@ -287,15 +290,17 @@ def _add_names(persons: pd.DataFrame, codes: dict[str, np.ndarray], strings: dic
         rc, acc_given.where(acc_given != fold_given, ""))
 
 
-def prepare_fields(persons: pd.DataFrame) -> PreparedFields:
+def prepare_fields(persons: pd.DataFrame, *, rows: np.ndarray | None = None) -> PreparedFields:
     """Parse, clean and code every person field once, on its unique values.
 
     Args:
         persons: person table with any of :data:`FIELDS` (missing columns count as NA).
+        rows: read the table's rows in this order (positions), as ``persons.iloc[rows]`` —
+            one column at a time, without a copy of the table; default all, in order.
 
     Returns:
-        :class:`PreparedFields`, rows in input order (positions, not index labels), with
-        the ID pigeonhole keys and the value frequencies.  Does not mutate the input.
+        :class:`PreparedFields`, rows in input order (or ``rows``' order; positions, not index
+        labels), with the ID pigeonhole keys and the value frequencies.  Does not mutate the input.
 
     Examples:
         >>> p = prepare_fields(pd.DataFrame({"full_name": ["Lê Văn Tám", "LE VAN TAM"],
@@ -303,19 +308,19 @@ def prepare_fields(persons: pd.DataFrame) -> PreparedFields:
         >>> p.codes["name"].tolist(), p.strings["surname_middle"].tolist(), p.nums["dob"].tolist()
         ([0, 0], ['le van'], [19900102, 19900102])
     """
-    n = len(persons)
+    n = len(persons) if rows is None else len(rows)
     codes: dict[str, np.ndarray] = {}
     strings: dict[str, np.ndarray] = {}
-    _add_names(persons, codes, strings)
+    _add_names(persons, codes, strings, rows)
 
     # dates and gender
-    y, m, d = _parse_dates(_column(persons, "birth_date"))
-    gender = _gender_codes(_column(persons, "gender"))
+    y, m, d = _parse_dates(_column(persons, "birth_date", rows))
+    gender = _gender_codes(_column(persons, "gender", rows))
 
     # ids, phones, communes, addresses (cleaned on unique values)
     nums: dict[str, np.ndarray] = {}
     for key, col, clean in (("id", "id_number", _clean_ids), ("phone", "phone", _clean_phones)):
-        c, u = _factor(_column(persons, col))
+        c, u = _factor(_column(persons, col, rows))
         codes[key], strings[key] = _recode(c, clean(u))
         su = pd.Series(strings[key], dtype="str")
         nums[f"{key}_len"] = su.str.len().to_numpy(np.int64)
@@ -323,9 +328,9 @@ def prepare_fields(persons: pd.DataFrame) -> PreparedFields:
             nums["id_shape"], nums["id_num"] = id_shapes(su)
         else:
             nums[f"{key}_num"] = su.where(su != "", "-1").astype("int64").to_numpy(np.int64)
-    c, u = _factor(_column(persons, "commune_code"))
+    c, u = _factor(_column(persons, "commune_code", rows))
     codes["commune"], strings["commune"] = _recode(c, u.str.strip())
-    c, u = _factor(_column(persons, "address"))
+    c, u = _factor(_column(persons, "address", rows))
     codes["address"], strings["address"] = _recode(c, fold_series(pd.Series(u, dtype="str")).fillna(""))
     # the address's first number (house number, or lane/group), a blocking key with the birth date
     found = pc.extract_regex(pa.array(strings["address"], pa.string()), r"(?P<n>[0-9]+)")
