@@ -232,7 +232,7 @@ CHUNK_PAIRS = 1 << 22
 
 
 def rule_chunks(prep: PreparedFields, rule: tuple[tuple[str, ...], int, int], rank: np.ndarray,
-                max_pairs: int = CHUNK_PAIRS) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                max_pairs: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The candidate pairs of one blocking rule (the pairs of :func:`block_pairs`, ``a < b``), a
     run of whole blocks at a time — about ``max_pairs`` pairs (more only for one larger block):
     a rule's pairs are never all held at once.  The pairs come in another order than
@@ -242,7 +242,7 @@ def rule_chunks(prep: PreparedFields, rule: tuple[tuple[str, ...], int, int], ra
         prep: the prepared table (:func:`~vaxreport.linkage.prepare.prepare_fields`).
         rule: (key fields, cap, window), a value of :data:`BLOCKING_RULES`.
         rank: :func:`name_date_rank` of ``prep``.
-        max_pairs: pairs per chunk.
+        max_pairs: pairs per chunk; default :data:`CHUNK_PAIRS`.
 
     Examples:
         >>> p = prepare_fields(pd.DataFrame({"full_name": ["Lê An", "Le An", "Lê Ân", "Trần Bình"],
@@ -255,7 +255,7 @@ def rule_chunks(prep: PreparedFields, rule: tuple[tuple[str, ...], int, int], ra
     order, starts, sizes = sorted_blocks(combine_keys(prep, names), rank)
     pairs = block_pair_counts(sizes, cap, window)
     first = np.cumsum(pairs) - pairs  # the rule's pairs before each block
-    cuts = np.flatnonzero(np.diff(first // max(max_pairs, 1))) + 1
+    cuts = np.flatnonzero(np.diff(first // max(max_pairs or CHUNK_PAIRS, 1))) + 1
     for lo, hi in zip(np.concatenate(([0], cuts)).tolist(), np.append(cuts, sizes.size).tolist()):
         if lo < hi:
             a, b = blocks_pairs(order, starts[lo:hi], sizes[lo:hi], cap, window)
