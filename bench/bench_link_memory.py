@@ -19,6 +19,8 @@ Usage::
 
     .venv/bin/python bench/bench_link_memory.py --scales 0.25,0.5,1 --steps
     .venv/bin/python bench/bench_link_memory.py --scales 0.05           # a quick look
+    PYTHONPATH=/path/to/other/checkout .venv/bin/python bench/bench_link_memory.py --json before.json
+    .venv/bin/python bench/bench_link_memory.py --report before.json   # the tables again
 
 Never a timed unit test.
 """
@@ -286,6 +288,13 @@ def fit(n: list[float], y: list[float]) -> tuple[float, float]:
     return math.exp(my - k * mx), k
 
 
+def fit_affine(n: list[float], y: list[float]) -> tuple[float, float]:
+    """Least-squares ``y = α + β · n``: ``(α, β)``."""
+    mx, my = sum(n) / len(n), sum(y) / len(y)
+    beta = sum((a - mx) * (b - my) for a, b in zip(n, y)) / max(sum((a - mx) ** 2 for a in n), 1e-12)
+    return my - beta * mx, beta
+
+
 def report(results: list[dict[str, Any]], target: int) -> None:
     """The tables and the extrapolation, as Markdown."""
     print("| records | before, MB | peak, MB | linkage (peak − before), MB | bytes/record (linkage) "
@@ -324,9 +333,10 @@ def report(results: list[dict[str, Any]], target: int) -> None:
     if len(results) < 2:
         return
     n = [float(r["records"]) for r in results]
-    print(f"\nExtrapolated to {target:,} records (fit y = c·n^k over the sizes above):\n")
-    print("| measure | k | at the largest size | at target |")
-    print("|---|---:|---:|---:|")
+    print(f"\nExtrapolated to {target:,} records: power law y = c·n^k, and affine y = α + β·n "
+          "(per record β), both fitted over the sizes above:\n")
+    print("| measure | at the largest size | k | at target (power) | β per record | at target (affine) |")
+    print("|---|---:|---:|---:|---:|---:|")
     for label, ys in (("linkage (peak − before), MB", [r["peak_mb"] - r["before_mb"] for r in results]),
                       ("records' table, MB", [r["before_mb"] - r["base_mb"] for r in results]),
                       ("peak, MB", [r["peak_mb"] for r in results]),
@@ -334,7 +344,11 @@ def report(results: list[dict[str, Any]], target: int) -> None:
                       ("near pairs", [float(r["near_pairs"]) for r in results]),
                       ("wall, s", [r["wall_s"] for r in results])):
         c, k = fit(n, ys)
-        print(f"| {label} | {k:.2f} | {ys[-1]:,.0f} | {c * target ** k:,.0f} |")
+        alpha, beta = fit_affine(n, ys)
+        unit = " B" if label.endswith("MB") else ""
+        per = beta * (MB if unit else 1)
+        print(f"| {label} | {ys[-1]:,.0f} | {k:.2f} | {c * target ** k:,.0f} | {per:,.{0 if unit else 3}f}{unit} "
+              f"| {alpha + beta * target:,.0f} |")
 
 
 def main() -> None:
@@ -344,12 +358,16 @@ def main() -> None:
     ap.add_argument("--steps", action="store_true", help="also time each step of the linkage")
     ap.add_argument("--target", type=int, default=TARGET_RECORDS)
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--report", type=Path, help="only print the tables of figures written by --json")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         kind, *rest = args.child
         data = child_persons(*rest) if kind == "persons" else child_link(*rest[:2], steps=rest[2:] == ["steps"])
         print(json.dumps(data))
+        return
+    if args.report:
+        report(json.loads(args.report.read_text()), args.target)
         return
     args.work.mkdir(parents=True, exist_ok=True)
     results = []
