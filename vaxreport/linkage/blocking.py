@@ -58,16 +58,21 @@ def combine_keys(prep: PreparedFields, names: tuple[str, ...]) -> np.ndarray:
     }
     key = np.zeros(prep.n, np.int64)
     bad = np.zeros(prep.n, bool)
-    for name in names:
+    for name in names:  # in place: a rule's key is made beside a few arrays of n, not a dozen
         part = derived[name]() if name in derived else prep.codes[name]
         part = part.astype(np.int64)
         bad |= part < 0
-        key = key * (int(part.max(initial=0)) + 2) + (part + 1)
+        key *= int(part.max(initial=0)) + 2
+        part += 1
+        key += part
+        del part
         if key.max(initial=0) > 2**40:
-            key = pd.factorize(key)[0].astype(np.int64)
-    key = np.where(bad, -1, key)
-    dense = pd.factorize(key)[0].astype(np.int64)
-    return np.where(bad, -1, dense)
+            key = pd.factorize(key)[0].astype(np.int64, copy=False)
+    key[bad] = -1
+    dense = pd.factorize(key)[0].astype(np.int64, copy=False)
+    del key
+    dense[bad] = -1
+    return dense
 
 
 def block_pairs(key: np.ndarray, rank: np.ndarray, cap: int,
@@ -102,8 +107,11 @@ def sorted_blocks(key: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.nda
     ([0, 2, 5], [0], [3])
     """
     rows = np.flatnonzero(key >= 0)
-    order = rows[np.argsort(key[rows] * np.int64(rank.size) + rank[rows])]
-    del rows
+    sort_key = key[rows]
+    sort_key *= np.int64(rank.size)
+    sort_key += rank[rows]
+    order = rows[np.argsort(sort_key)]
+    del rows, sort_key
     k = key[order]
     starts = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
     del k

@@ -237,7 +237,8 @@ class PreparedFields:
             (letters), ``given_accent`` (the accented given name when it has marks), ``id``,
             ``phone``, ``commune``, ``address``, ``address_number`` (the address's first number)
             and the ID pigeonhole keys (``id_tail6`` …).
-        strings: per key the distinct values the codes point to.
+        strings: per key the distinct values the codes point to (object arrays of ``str``;
+            ``id`` and ``phone``, about one per record, numpy ``StringDType`` arrays).
         y: birth year per row (0 unknown); ``m``, ``d`` month and day as written (1–31).
         gender: 1 male, 2 female, 0 unknown per row.
         freq: smoothed value frequencies (term-frequency u) per distinct value, and
@@ -321,7 +322,11 @@ def prepare_fields(persons: pd.DataFrame, *, rows: np.ndarray | None = None) -> 
     nums: dict[str, np.ndarray] = {}
     for key, col, clean in (("id", "id_number", _clean_ids), ("phone", "phone", _clean_phones)):
         c, u = _factor(_column(persons, col, rows))
-        codes[key], strings[key] = _recode(c, clean(u))
+        codes[key], distinct = _recode(c, clean(u))
+        # about one distinct value per record: numpy strings (16 bytes each, inline up to 15
+        # characters) rather than Python objects (≈ 60 bytes each)
+        strings[key] = distinct.astype(np.dtypes.StringDType())
+        del distinct
         su = pd.Series(strings[key], dtype="str")
         nums[f"{key}_len"] = su.str.len().to_numpy(np.int64)
         if key == "id":
