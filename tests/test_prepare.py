@@ -65,3 +65,21 @@ def test_dates_and_id_keys() -> None:
     # a CCCD whose birth-year digits contradict the record's birth date is not this person's ID
     assert prep.nums["id_row_ok"].tolist() == [True, True, True, True, False, True]
     assert np.all(prep.gender == 0)
+
+
+def test_rows_read_the_table_in_that_order_without_a_copy() -> None:
+    df = pd.DataFrame({"full_name": ["Lê Văn Tám", "LE VAN TAM", "Phạm Hà", None],
+                       "birth_date": ["1990-01-02", "02/01/1990", None, "1970"],
+                       "phone": ["0912345678", None, "0912345678", "84912345679"],
+                       "id_number": ["019090000123", "019090000123", None, "C1234567"]},
+                      index=[7, 3, 5, 1])
+    rows = np.array([2, 0, 3, 1])
+    got, want = prepare_fields(df, rows=rows), prepare_fields(df.iloc[rows])
+    assert got.n == want.n == 4
+    for part in ("codes", "strings", "nums", "freq"):
+        a, b = getattr(got, part), getattr(want, part)
+        assert a.keys() == b.keys()
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])
+    for part in ("y", "m", "d", "gender"):
+        np.testing.assert_array_equal(getattr(got, part), getattr(want, part))

@@ -5,7 +5,7 @@ neighbours in name, then birth-date order only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -49,25 +49,30 @@ def combine_keys(prep: PreparedFields, names: tuple[str, ...]) -> np.ndarray:
         >>> combine_keys(p, ("name", "year", "month", "day")).tolist()
         [0, 0, -1]
     """
-    derived = {
-        "year": np.where(prep.y > 0, prep.y, -1),
-        "month": np.where(prep.m > 0, prep.m, -1),
-        "day": np.where(prep.d > 0, prep.d, -1),
-        "dm_lo": np.where(prep.m > 0, np.minimum(prep.m, prep.d), -1),
-        "dm_hi": np.where(prep.m > 0, np.maximum(prep.m, prep.d), -1),
+    derived: dict[str, Callable[[], np.ndarray]] = {  # made only for the rules that read them
+        "year": lambda: np.where(prep.y > 0, prep.y, -1),
+        "month": lambda: np.where(prep.m > 0, prep.m, -1),
+        "day": lambda: np.where(prep.d > 0, prep.d, -1),
+        "dm_lo": lambda: np.where(prep.m > 0, np.minimum(prep.m, prep.d), -1),
+        "dm_hi": lambda: np.where(prep.m > 0, np.maximum(prep.m, prep.d), -1),
     }
     key = np.zeros(prep.n, np.int64)
     bad = np.zeros(prep.n, bool)
-    for name in names:
-        part = derived[name] if name in derived else prep.codes[name]
+    for name in names:  # in place: a rule's key is made beside a few arrays of n, not a dozen
+        part = derived[name]() if name in derived else prep.codes[name]
         part = part.astype(np.int64)
         bad |= part < 0
-        key = key * (int(part.max(initial=0)) + 2) + (part + 1)
+        key *= int(part.max(initial=0)) + 2
+        part += 1
+        key += part
+        del part
         if key.max(initial=0) > 2**40:
-            key = pd.factorize(key)[0].astype(np.int64)
-    key = np.where(bad, -1, key)
-    dense = pd.factorize(key)[0].astype(np.int64)
-    return np.where(bad, -1, dense)
+            key = pd.factorize(key)[0].astype(np.int64, copy=False)
+    key[bad] = -1
+    dense = pd.factorize(key)[0].astype(np.int64, copy=False)
+    del key
+    dense[bad] = -1
+    return dense
 
 
 def block_pairs(key: np.ndarray, rank: np.ndarray, cap: int,
@@ -89,32 +94,82 @@ def block_pairs(key: np.ndarray, rank: np.ndarray, cap: int,
         >>> list(zip(a.tolist(), b.tolist()))
         [(0, 1), (1, 2)]
     """
+    order, starts, sizes = sorted_blocks(key, rank)
+    return blocks_pairs(order, starts, sizes, cap, window)
+
+
+def sorted_blocks(key: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of each block (key) of two rows or more, in key then ``rank`` order: the rows
+    (``order``) and each block's start in them and size, blocks in key order.
+
+    >>> order, starts, sizes = sorted_blocks(np.array([1, 0, 1, -1, 2, 1]), np.arange(6))
+    >>> order.tolist(), starts.tolist(), sizes.tolist()
+    ([0, 2, 5], [0], [3])
+    """
     rows = np.flatnonzero(key >= 0)
-    if rows.size < 2:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    order = rows[np.argsort(key[rows] * np.int64(rank.size) + rank[rows])]
+    sort_key = key[rows]
+    sort_key *= np.int64(rank.size)
+    sort_key += rank[rows]
+    order = rows[np.argsort(sort_key)]
+    del rows, sort_key
     k = key[order]
-    cut = np.flatnonzero(k[1:] != k[:-1]) + 1
-    starts = np.concatenate(([0], cut))
-    ends = np.concatenate((cut, [k.size]))
-    sizes = ends - starts
-    gid = np.repeat(np.arange(starts.size), sizes)
-    pos = np.arange(k.size)
-    gend = ends[gid]
-    gsize = sizes[gid]
-    small = (gsize >= 2) & (gsize <= cap)
-    p = pos[small]
-    cnt = gend[small] - p - 1
+    starts = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
+    del k
+    sizes = np.diff(np.append(starts, order.size))
+    many = sizes >= 2
+    starts, sizes = starts[many], sizes[many]
+    keep = np.zeros(order.size, bool)  # the rows of the blocks kept, renumbered from 0
+    keep[np.repeat(starts, sizes) + _within(sizes)] = True
+    return order[keep], np.cumsum(sizes) - sizes, sizes
+
+
+def _within(sizes: np.ndarray) -> np.ndarray:
+    """0, 1, …, size − 1 for each size in turn.
+
+    >>> _within(np.array([2, 3])).tolist()
+    [0, 1, 0, 1, 2]
+    """
+    return np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+
+
+def block_pair_counts(sizes: np.ndarray, cap: int, window: int) -> np.ndarray:
+    """Pairs :func:`blocks_pairs` makes of each block of ``sizes`` rows.
+
+    >>> block_pair_counts(np.array([2, 3, 5]), cap=3, window=2).tolist()
+    [1, 3, 7]
+    """
+    s = sizes.astype(np.int64)
+    windowed = sum(np.maximum(s - w, 0) for w in range(1, window + 1))
+    return np.where(s <= cap, s * (s - 1) // 2, windowed)
+
+
+def blocks_pairs(order: np.ndarray, starts: np.ndarray, sizes: np.ndarray, cap: int,
+                 window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of :func:`block_pairs` in some of the blocks of :func:`sorted_blocks`
+    (``starts`` and ``sizes`` of consecutive blocks of ``order``): every pair of a block of
+    ≤ cap rows, then each row of a larger block with its ``window`` next rows (by distance).
+
+    >>> blocks_pairs(np.array([7, 8, 9, 4, 5]), np.array([0, 3]), np.array([3, 2]), cap=2,
+    ...              window=1)[1].tolist()
+    [5, 8, 9]
+    """
+    small = sizes <= cap
+    st, sz = starts[small], sizes[small]
+    p = np.repeat(st, sz) + _within(sz)  # the positions of the small blocks' rows
+    cnt = np.repeat(st + sz, sz) - p - 1  # rows after each in its block
     left = np.repeat(p, cnt)
-    offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-    lefts, rights = [left], [left + 1 + offs]
-    big = gsize > cap
-    pb, geb = pos[big], gend[big]
+    lefts, rights = [left], [left + 1 + _within(cnt)]
+    del p, cnt
+    st, sz = starts[~small], sizes[~small]
+    pb = np.repeat(st, sz) + _within(sz)
+    geb = np.repeat(st + sz, sz)
     for w in range(1, window + 1):
         ok = pb + w < geb
         lefts.append(pb[ok])
         rights.append(pb[ok] + w)
+    del pb, geb
     a = order[np.concatenate(lefts)]
+    del lefts
     b = order[np.concatenate(rights)]
     return a.astype(np.int64), b.astype(np.int64)
 
@@ -178,6 +233,41 @@ def block_candidates(prep: PreparedFields, rules: Mapping[str, tuple[tuple[str, 
         return lo, hi
     code = sorted_unique(lo * n + hi)
     return code // max(n, 1), code % max(n, 1)
+
+
+#: Candidate pairs :func:`candidate_chunks` makes at a time (≈ 64 MB of int64 row pairs).
+CHUNK_PAIRS = 1 << 22
+
+
+def rule_chunks(prep: PreparedFields, rule: tuple[tuple[str, ...], int, int], rank: np.ndarray,
+                max_pairs: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The candidate pairs of one blocking rule (the pairs of :func:`block_pairs`, ``a < b``), a
+    run of whole blocks at a time — about ``max_pairs`` pairs (more only for one larger block):
+    a rule's pairs are never all held at once.  The pairs come in another order than
+    :func:`block_pairs` gives them (block by block).
+
+    Args:
+        prep: the prepared table (:func:`~vaxreport.linkage.prepare.prepare_fields`).
+        rule: (key fields, cap, window), a value of :data:`BLOCKING_RULES`.
+        rank: :func:`name_date_rank` of ``prep``.
+        max_pairs: pairs per chunk; default :data:`CHUNK_PAIRS`.
+
+    Examples:
+        >>> p = prepare_fields(pd.DataFrame({"full_name": ["Lê An", "Le An", "Lê Ân", "Trần Bình"],
+        ...                                  "birth_date": ["1990"] * 4}))
+        >>> [(a.tolist(), b.tolist()) for a, b in rule_chunks(p, BLOCKING_RULES["name_year"],
+        ...                                                    name_date_rank(p), max_pairs=2)]
+        [([0, 0, 1], [1, 2, 2])]
+    """
+    names, cap, window = rule
+    order, starts, sizes = sorted_blocks(combine_keys(prep, names), rank)
+    pairs = block_pair_counts(sizes, cap, window)
+    first = np.cumsum(pairs) - pairs  # the rule's pairs before each block
+    cuts = np.flatnonzero(np.diff(first // max(max_pairs or CHUNK_PAIRS, 1))) + 1
+    for lo, hi in zip(np.concatenate(([0], cuts)).tolist(), np.append(cuts, sizes.size).tolist()):
+        if lo < hi:
+            a, b = blocks_pairs(order, starts[lo:hi], sizes[lo:hi], cap, window)
+            yield np.minimum(a, b), np.maximum(a, b)
 
 
 def sorted_unique(x: np.ndarray) -> np.ndarray:

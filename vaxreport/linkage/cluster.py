@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from vaxreport.linkage.blocking import BLOCKING_RULES, block_candidates
+from vaxreport.linkage.blocking import BLOCKING_RULES
 from vaxreport.linkage.compare import compare_pairs
 from vaxreport.linkage.decisions import DecisionOutcome, apply_decisions, check_decisions, decision_rows
 from vaxreport.linkage.graph import connected_components
@@ -28,7 +28,7 @@ from vaxreport.linkage.persons import code_order
 from vaxreport.linkage.prepare import FIELDS, PreparedFields, dob_int, prepare_fields
 from vaxreport.linkage.priors import DUPLICATE_RATE_RANGE
 from vaxreport.linkage.replay import CARRIED_BITS, CarryOutcome, Prior, carried_links
-from vaxreport.linkage.score import floor_pairs, score_candidates
+from vaxreport.linkage.score import floor_pairs, score_blocked
 from vaxreport.linkage.threads import worker_count
 
 #: Two IDs of one length differing in more digits than this cannot be typos of one ID (a chain
@@ -88,8 +88,9 @@ def _clashes(labels: np.ndarray, tagged: np.ndarray, max_apart: int, *, swap: bo
 
 
 def _split_incompatible(prep: PreparedFields, labels: np.ndarray, a: np.ndarray, b: np.ndarray,
-                        w: np.ndarray, persons: pd.DataFrame) -> np.ndarray:
-    """Split clusters holding incompatible IDs or birth dates on their weakest links.
+                        w: np.ndarray, persons: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """Split clusters holding incompatible IDs or birth dates on their weakest links
+    (``rows``: the row of ``persons`` each row of ``prep`` was prepared from).
 
     Links are replayed strongest first (ties broken by the records' content hashes, so the
     result does not depend on row order) and a link is skipped when it would put incompatible
@@ -115,7 +116,7 @@ def _split_incompatible(prep: PreparedFields, labels: np.ndarray, a: np.ndarray,
     content = np.zeros(prep.n, np.uint64)
     if present and involved.size:
         content[involved] = pd.util.hash_pandas_object(
-            persons.iloc[involved][present].astype(str), index=False).to_numpy()
+            persons.iloc[rows[involved]][present].astype(str), index=False).to_numpy()
     ca, cb = content[ea], content[eb]
     order = np.lexsort((np.maximum(ca, cb), np.minimum(ca, cb), -np.round(ew, 9)))
     ea, eb = ea[order], eb[order]
@@ -258,7 +259,7 @@ def link_persons(persons: pd.DataFrame, threshold: float | None, workers: int | 
     if decisions is not None:
         decisions = check_decisions(decisions)
     perm = canonical_order(persons)
-    res = _link_canonical(persons.iloc[perm], threshold, worker_count(workers), decisions,
+    res = _link_canonical(persons, perm, threshold, worker_count(workers), decisions,
                           None if prior is None else prior.take(perm))
     return _in_input_order(res, perm)
 
@@ -325,15 +326,16 @@ def _in_input_order(res: Linkage, perm: np.ndarray) -> Linkage:
     return replace(res, labels=labels, a=np.minimum(a, b), b=np.maximum(a, b), near=near)
 
 
-def _link_canonical(persons: pd.DataFrame, threshold: float | None, nw: int,
+def _link_canonical(persons: pd.DataFrame, rows: np.ndarray, threshold: float | None, nw: int,
                     decisions: pd.DataFrame | None, prior: Prior | None = None) -> Linkage:
-    """:func:`link_persons` on records already in :func:`canonical_order`."""
-    prep = prepare_fields(persons)
+    """:func:`link_persons` on the records read in :func:`canonical_order` (``rows``), positions
+    in that order; the table is not copied (its fields are prepared one column at a time)."""
+    prep = prepare_fields(persons, rows=rows)
     model = estimate_u(prep)
-    a, b = block_candidates(prep, BLOCKING_RULES, unique=False, workers=nw)
     lo, hi = DUPLICATE_RATE_RANGE
     floor = default_threshold(prep.n, hi) if threshold is None else float(threshold)
-    a, b, lv, _, total = score_candidates(prep, model, a, b, threshold=floor - EM_MARGIN_BITS, workers=nw)
+    # candidates made and scored a chunk at a time; the pairs near the threshold, each once
+    a, b, lv, total = score_blocked(prep, model, BLOCKING_RULES, floor - EM_MARGIN_BITS, workers=nw)
     close = total >= floor - EM_MARGIN_BITS
     a, b, lv = a[close], b[close], {k: v[close] for k, v in lv.items()}
     first = np.unique(a * prep.n + b, return_index=True)[1]
@@ -354,18 +356,18 @@ def _link_canonical(persons: pd.DataFrame, threshold: float | None, nw: int,
         ka, kb = np.concatenate([ka[stand], sa]), np.concatenate([kb[stand], sb])
         kw = np.concatenate([kw[stand], np.full(sa.size, CARRIED_BITS)])
     labels = connected_components(prep.n, ka, kb)
-    labels = _split_incompatible(prep, labels, ka, kb, kw, persons)
+    labels = _split_incompatible(prep, labels, ka, kb, kw, persons, rows)
     if carried.kept_whole:  # and the guard does not split a person of last month kept whole
         labels = connected_components(prep.n, np.concatenate([np.arange(prep.n), sa]), np.concatenate([labels, sb]))
     links = Linkage(labels=labels, a=ka, b=kb, weight=kw, threshold=thr, model=model,
                     near=NearPairs(a=a, b=b, weight=total, levels=lv), carried=carried)
-    return links if decisions is None or not len(decisions) else _with_decisions(links, persons, decisions)
+    return links if decisions is None or not len(decisions) else _with_decisions(links, persons, rows, decisions)
 
 
-def _with_decisions(links: Linkage, persons: pd.DataFrame, decisions: pd.DataFrame) -> Linkage:
+def _with_decisions(links: Linkage, persons: pd.DataFrame, rows: np.ndarray, decisions: pd.DataFrame) -> Linkage:
     """The clusters with the review decisions applied (:func:`~.decisions.apply_decisions`);
-    the decisions' rows taken in canonical order, so the cuts do not depend on the file's."""
-    refs = persons["person_ref"] if "person_ref" in persons.columns else pd.Series([], dtype="string")
+    the decisions' rows taken in canonical order (``rows``), so the cuts do not depend on the file's."""
+    refs = persons["person_ref"].iloc[rows] if "person_ref" in persons.columns else pd.Series([], dtype="string")
     da, db, same, unknown = decision_rows(decisions, refs)
     order = np.lexsort((same, np.maximum(da, db), np.minimum(da, db)))
     labels, kept, joined, split = apply_decisions(links.labels, links.a, links.b, links.weight,

@@ -76,10 +76,12 @@ def _recode(row_codes: np.ndarray, derived: pd.Series | np.ndarray, *, sort: boo
     return dc[row_codes], np.asarray(du, dtype=object)
 
 
-def _column(persons: pd.DataFrame, name: str) -> pd.Series:
+def _column(persons: pd.DataFrame, name: str, rows: np.ndarray | None = None) -> pd.Series:
+    """A column of ``persons`` (its rows ``rows`` in that order, if given), numbered from 0."""
     if name in persons.columns:
-        return persons[name].reset_index(drop=True)
-    return pd.Series([pd.NA] * len(persons), dtype="object")
+        col = persons[name] if rows is None else persons[name].take(rows)
+        return col.reset_index(drop=True)
+    return pd.Series([pd.NA] * (len(persons) if rows is None else len(rows)), dtype="object")
 
 
 def _parse_dates(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -235,7 +237,8 @@ class PreparedFields:
             (letters), ``given_accent`` (the accented given name when it has marks), ``id``,
             ``phone``, ``commune``, ``address``, ``address_number`` (the address's first number)
             and the ID pigeonhole keys (``id_tail6`` …).
-        strings: per key the distinct values the codes point to.
+        strings: per key the distinct values the codes point to (object arrays of ``str``;
+            ``id`` and ``phone``, about one per record, numpy ``StringDType`` arrays).
         y: birth year per row (0 unknown); ``m``, ``d`` month and day as written (1–31).
         gender: 1 male, 2 female, 0 unknown per row.
         freq: smoothed value frequencies (term-frequency u) per distinct value, and
@@ -256,10 +259,11 @@ class PreparedFields:
     nums: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _add_names(persons: pd.DataFrame, codes: dict[str, np.ndarray], strings: dict[str, np.ndarray]) -> None:
+def _add_names(persons: pd.DataFrame, codes: dict[str, np.ndarray], strings: dict[str, np.ndarray],
+               rows: np.ndarray | None = None) -> None:
     """Name codes: fold the unique raw strings (legacy fonts repaired first), then split the
     unique folded keys into surname, middle and given name; the accent-aware given name."""
-    rc, ru = _factor(_column(persons, "full_name"))
+    rc, ru = _factor(_column(persons, "full_name", rows))
     ru = _repair_legacy(ru)
     folded_u = fold_series(pd.Series(ru, dtype="str")).fillna("")
     codes["name"], strings["name"] = _recode(rc, folded_u, sort=True)
@@ -287,15 +291,17 @@ def _add_names(persons: pd.DataFrame, codes: dict[str, np.ndarray], strings: dic
         rc, acc_given.where(acc_given != fold_given, ""))
 
 
-def prepare_fields(persons: pd.DataFrame) -> PreparedFields:
+def prepare_fields(persons: pd.DataFrame, *, rows: np.ndarray | None = None) -> PreparedFields:
     """Parse, clean and code every person field once, on its unique values.
 
     Args:
         persons: person table with any of :data:`FIELDS` (missing columns count as NA).
+        rows: read the table's rows in this order (positions), as ``persons.iloc[rows]`` —
+            one column at a time, without a copy of the table; default all, in order.
 
     Returns:
-        :class:`PreparedFields`, rows in input order (positions, not index labels), with
-        the ID pigeonhole keys and the value frequencies.  Does not mutate the input.
+        :class:`PreparedFields`, rows in input order (or ``rows``' order; positions, not index
+        labels), with the ID pigeonhole keys and the value frequencies.  Does not mutate the input.
 
     Examples:
         >>> p = prepare_fields(pd.DataFrame({"full_name": ["Lê Văn Tám", "LE VAN TAM"],
@@ -303,29 +309,33 @@ def prepare_fields(persons: pd.DataFrame) -> PreparedFields:
         >>> p.codes["name"].tolist(), p.strings["surname_middle"].tolist(), p.nums["dob"].tolist()
         ([0, 0], ['le van'], [19900102, 19900102])
     """
-    n = len(persons)
+    n = len(persons) if rows is None else len(rows)
     codes: dict[str, np.ndarray] = {}
     strings: dict[str, np.ndarray] = {}
-    _add_names(persons, codes, strings)
+    _add_names(persons, codes, strings, rows)
 
     # dates and gender
-    y, m, d = _parse_dates(_column(persons, "birth_date"))
-    gender = _gender_codes(_column(persons, "gender"))
+    y, m, d = _parse_dates(_column(persons, "birth_date", rows))
+    gender = _gender_codes(_column(persons, "gender", rows))
 
     # ids, phones, communes, addresses (cleaned on unique values)
     nums: dict[str, np.ndarray] = {}
     for key, col, clean in (("id", "id_number", _clean_ids), ("phone", "phone", _clean_phones)):
-        c, u = _factor(_column(persons, col))
-        codes[key], strings[key] = _recode(c, clean(u))
+        c, u = _factor(_column(persons, col, rows))
+        codes[key], distinct = _recode(c, clean(u))
+        # about one distinct value per record: numpy strings (16 bytes each, inline up to 15
+        # characters) rather than Python objects (≈ 60 bytes each)
+        strings[key] = distinct.astype(np.dtypes.StringDType())
+        del distinct
         su = pd.Series(strings[key], dtype="str")
         nums[f"{key}_len"] = su.str.len().to_numpy(np.int64)
         if key == "id":
             nums["id_shape"], nums["id_num"] = id_shapes(su)
         else:
             nums[f"{key}_num"] = su.where(su != "", "-1").astype("int64").to_numpy(np.int64)
-    c, u = _factor(_column(persons, "commune_code"))
+    c, u = _factor(_column(persons, "commune_code", rows))
     codes["commune"], strings["commune"] = _recode(c, u.str.strip())
-    c, u = _factor(_column(persons, "address"))
+    c, u = _factor(_column(persons, "address", rows))
     codes["address"], strings["address"] = _recode(c, fold_series(pd.Series(u, dtype="str")).fillna(""))
     # the address's first number (house number, or lane/group), a blocking key with the birth date
     found = pc.extract_regex(pa.array(strings["address"], pa.string()), r"(?P<n>[0-9]+)")

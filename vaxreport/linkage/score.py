@@ -4,10 +4,12 @@ filter that drops a pair as soon as it can no longer reach the threshold.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
-from vaxreport.linkage.blocking import BLOCKING_RULES, block_candidates, block_pairs
+from vaxreport.linkage.blocking import BLOCKING_RULES, block_candidates, block_pairs, name_date_rank, rule_chunks
 from vaxreport.linkage.compare import (
     ADDRESS_DIFFERENT,
     ADDRESS_SIMILAR,
@@ -98,13 +100,7 @@ def score_candidates(prep: PreparedFields, model: Model, a: np.ndarray, b: np.nd
         lv = compare_pairs(prep, a, b)
         w = pair_weights(prep, model, a, b, lv)
         return a, b, lv, w, total_weight(w, a.size)
-    # the bound of the comparisons still to run, per pair: a field missing on either side
-    # (bit k of ``mask`` clear) can add nothing
-    top = np.array([max_weight(prep, model, comp) for comp in COMPARISONS])
-    row_mask = _field_mask(prep)
-    # cached now, not by the threads sharing ``prep``
-    given_lengths(prep), real_given_names(prep), name_ends(prep)
-    end_word_dropped(prep, a[:0], b[:0])
+    top, row_mask = _filter_setup(prep, model)
     step = SCORE_BLOCK_PAIRS
 
     def block(start: int) -> Scored:
@@ -114,13 +110,71 @@ def score_candidates(prep: PreparedFields, model: Model, a: np.ndarray, b: np.nd
     parts = thread_map(block, range(0, max(a.size, 1), step), workers)
     if len(parts) == 1:
         return parts[0]
-
-    def join(dicts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        return {k: np.concatenate([d[k] for d in dicts]) for k in dicts[0]}
-
     return (np.concatenate([q[0] for q in parts]), np.concatenate([q[1] for q in parts]),
-            join([q[2] for q in parts]), join([q[3] for q in parts]),
+            _join([q[2] for q in parts]), _join([q[3] for q in parts]),
             np.concatenate([q[4] for q in parts]))
+
+
+def _join(dicts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Per key the arrays of ``dicts`` end to end."""
+    return {k: np.concatenate([d[k] for d in dicts]) for k in dicts[0]}
+
+
+def _filter_setup(prep: PreparedFields, model: Model) -> tuple[np.ndarray, np.ndarray]:
+    """What the progressive filter (:func:`_filter_block`) reads besides the pairs: each
+    comparison's largest weight and :func:`_field_mask` (the bound of the comparisons still to
+    run, per pair: a field missing on either side can add nothing); the name comparisons'
+    caches on ``prep`` are filled now, not by the threads that share it."""
+    none = np.empty(0, np.int64)
+    given_lengths(prep), real_given_names(prep), name_ends(prep)
+    end_word_dropped(prep, none, none)
+    return np.array([max_weight(prep, model, comp) for comp in COMPARISONS]), _field_mask(prep)
+
+
+#: Scored candidate pairs without the per-comparison weights: ``a, b``, levels, total weight.
+Kept = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]
+
+
+def score_blocked(prep: PreparedFields, model: Model, rules: Mapping[str, tuple[tuple[str, ...], int, int]],
+                  threshold: float, *, workers: int = 1) -> Kept:
+    """The candidate pairs of the blocking ``rules`` that reach ``threshold``
+    (:func:`score_candidates`), with their levels and totals — the candidates made and
+    filtered a chunk at a time (:func:`~vaxreport.linkage.blocking.rule_chunks`), never all
+    held at once.  The rules run on ``workers`` threads.
+
+    A pair several rules find repeats, once per rule; the pairs come rule by rule, block by
+    block (not :func:`~vaxreport.linkage.blocking.block_candidates`' order).  Each pair is
+    judged on its own, so the pairs kept, their levels and totals are those of
+    :func:`score_candidates` on all the candidates at once.
+
+    Examples:
+        >>> from vaxreport.linkage.model import estimate_u
+        >>> p = prepare_fields(pd.DataFrame({"full_name": ["Lê Văn Tám", "Le Van Tam", "Phạm Hà"],
+        ...                                  "birth_date": ["1990-01-02", "1990-01-02", "1970-05-05"]}))
+        >>> a, b, lv, total = score_blocked(p, estimate_u(p), BLOCKING_RULES, threshold=10.0)
+        >>> sorted(set(zip(a.tolist(), b.tolist())))
+        [(0, 1)]
+    """
+    top, row_mask = _filter_setup(prep, model)
+    rank = name_date_rank(prep)
+    step = SCORE_BLOCK_PAIRS
+
+    def rule_kept(rule: tuple[tuple[str, ...], int, int]) -> list[Kept]:
+        kept = []
+        for a, b in rule_chunks(prep, rule, rank):
+            for start in range(0, a.size, step):
+                ka, kb, lv, _, total = _filter_block(prep, model, a[start:start + step], b[start:start + step],
+                                                     threshold, top, row_mask)
+                kept.append((ka, kb, lv, total))
+        return kept
+
+    parts = [q for rule in thread_map(rule_kept, rules.values(), workers) for q in rule]
+    if not parts:
+        none = np.empty(0, np.int64)
+        ka, kb, lv, _, total = _filter_block(prep, model, none, none, threshold, top, row_mask)
+        parts = [(ka, kb, lv, total)]
+    return (np.concatenate([q[0] for q in parts]), np.concatenate([q[1] for q in parts]),
+            _join([q[2] for q in parts]), np.concatenate([q[3] for q in parts]))
 
 
 def _filter_block(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarray, threshold: float,
