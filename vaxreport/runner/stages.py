@@ -14,7 +14,7 @@ import shutil
 import time
 from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -183,12 +183,27 @@ class StageOne:
                                                 keep=SLIM_COLUMNS)
             return self._buckets
 
-        inputs = io.load_inputs(self.p.inputs, sinks={"doses": open_sink})
-        exact = len(inputs.doses)
-        if self._buckets is not None and self._buckets.partitions != self.spec.partition_count(exact):
-            kept, _, _ = io.stream_table(inputs.sources["doses"].path, schemas.DOSES, lambda p, _: open_sink(p, exact))
-            inputs = replace(inputs, doses=kept)
+        try:
+            inputs = io.load_inputs(self.p.inputs, sinks={"doses": open_sink})
+            exact = len(inputs.doses)
+            if self._buckets is not None and self._buckets.partitions != self.spec.partition_count(exact):
+                kept, _, _ = io.stream_table(inputs.sources["doses"].path, schemas.DOSES,
+                                             lambda path, _: open_sink(path, exact))
+                inputs = replace(inputs, doses=kept)
+        except BaseException:
+            self._drop_buckets(folder)
+            raise
         return inputs
+
+    def _drop_buckets(self, folder: Path) -> None:
+        """Remove the embedded engine's bucket files, and the scratch folder if nothing else is
+        in it (the Dask engine removes its scratch folder when it closes: its workers may read a
+        bucket again)."""
+        self._buckets = None
+        if self.spec.executor == "embedded":
+            shutil.rmtree(folder, ignore_errors=True)
+            with suppress(OSError):
+                folder.parent.rmdir()
 
     def cleanse(self) -> pd.DataFrame:
         """Parse and repair every field; returns the per-step log."""
@@ -223,9 +238,7 @@ class StageOne:
         try:
             return phases.clean_partitioned_kept(buckets.paths, params, engine)
         finally:
-            self._buckets = None
-            if self.spec.executor == "embedded":  # read already; the Dask workers may read them again
-                shutil.rmtree(buckets.folder.parent, ignore_errors=True)
+            self._drop_buckets(buckets.folder)  # the embedded engine has read them
 
     def _cleansed_rows(self) -> int:
         """Cleansed dose rows of the run (raw less quarantined)."""
