@@ -3,7 +3,7 @@ streaming ingest (issue 13): peak resident memory of the driver process (sampled
 its CPU, the wall time and the CPU of its children (the Dask workers), per phase.
 
 *before* runs the package as it was at ``--before`` (default: the commit this branch started
-from; exported with ``git archive`` into ``--work``, first on ``PYTHONPATH``): the whole export
+from; exported with ``git archive`` into ``--work``, first on ``sys.path``): the whole export
 read on the driver, then ``split_rows`` + ``write_partitions``. *after* runs this tree: the dose
 export streamed into the Parquet buckets (``io.stream_table`` → ``phases.BucketWriter``). Each
 variant runs in a fresh process, ``--runs`` times alternately, on the same inputs.
@@ -31,9 +31,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from bench_clean import PeakRSS  # noqa: E402  (RSS sampled every 50 ms)
+from rss import PeakRSS  # noqa: E402
 
 BASE = "5ff7160"  # main when the streaming ingest was started
+SRC = "BENCH_INGEST_SRC"  # environment: the folder holding the 'before' package
 
 
 def _children_cpu() -> float:
@@ -49,6 +50,8 @@ def _children_cpu() -> float:
 
 def child(params: Path, run_dir: Path, engine: dict[str, Any]) -> dict[str, Any]:
     """Load and cleanse in this process; the figures of each phase."""
+    if os.environ.get(SRC):  # the 'before' package, ahead of this tree (which an editable install names)
+        sys.path.insert(0, os.environ[SRC])
     import vaxreport
     from vaxreport.params import RunParams
     from vaxreport.runner.stages import StageOne
@@ -84,7 +87,7 @@ def export_before(commit: str, work: Path) -> Path:
 def run_variant(variant: str, a: argparse.Namespace, before_src: Path, i: int) -> dict[str, Any]:
     env = dict(os.environ)
     if variant == "before":
-        env["PYTHONPATH"] = str(before_src) + os.pathsep + env.get("PYTHONPATH", "")
+        env[SRC] = str(before_src)
     engine = {"executor": a.engine, "workers": a.workers, "partitions": a.partitions}
     run_dir = a.work / f"run-{variant}-{i}"
     proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(engine), "--data", str(a.data),

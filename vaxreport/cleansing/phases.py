@@ -30,8 +30,11 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -88,7 +91,8 @@ class BucketWriter:
     row order; empty buckets left out), while this process holds at most ``buffer_rows`` rows
     (plus the ``keep`` columns of every row, what the driver needs later). A ``TableSink``.
 
-    Rows are buffered per bucket and written as Parquet row groups of ``row_group`` rows.
+    Rows are buffered per bucket and written as Parquet row groups of ``row_group`` rows, on a
+    thread of their own (Arrow encodes and compresses without the GIL) while the next batch is read.
 
     >>> import tempfile
     >>> w = BucketWriter(Path(tempfile.mkdtemp()), 2, province_code="19", keep=["record_id"])
@@ -107,12 +111,16 @@ class BucketWriter:
 
     def discard(self) -> None:
         """Forget every row taken and remove the folder's files."""
-        for writer in getattr(self, "_writers", {}).values():
-            writer.close()
+        if hasattr(self, "_pool"):
+            with contextlib.suppress(Exception):
+                self._close()
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True)
         self.rows = 0
         self._writers: dict[int, pq.ParquetWriter] = {}
+        # Parquet is encoded and written on one thread (in order), while the next batch is parsed
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vaxreport-buckets")
+        self._pending: deque[Future[None]] = deque()
         self._buffers: list[list[pa.Table]] = [[] for _ in range(self.partitions)]
         self._buffered = np.zeros(self.partitions, dtype=np.int64)
         self._kept: list[pd.DataFrame] = []
@@ -137,10 +145,25 @@ class BucketWriter:
 
     def _flush(self, b: int) -> None:
         table = pa.concat_tables(self._buffers[b])
+        self._buffers[b], self._buffered[b] = [], 0
+        while len(self._pending) > 1:  # at most two row groups waiting for the disk
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(self._append, b, table))
+
+    def _append(self, b: int, table: pa.Table) -> None:
         if b not in self._writers:
             self._writers[b] = pq.ParquetWriter(self.folder / f"bucket-{b:05d}.parquet", table.schema)
         self._writers[b].write_table(table, row_group_size=self.row_group)
-        self._buffers[b], self._buffered[b] = [], 0
+
+    def _close(self) -> None:
+        """Wait for the writes (raising the first failure), close the files, stop the thread."""
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pool.shutdown(wait=True)
+            for writer in self._writers.values():
+                writer.close()
 
     def finish(self, dropped: Sequence[str]) -> pd.DataFrame:
         """Write what is buffered and close the files, without the ``dropped`` columns; sets
@@ -148,8 +171,7 @@ class BucketWriter:
         ``keep`` columns of every row, in row order."""
         for full in np.flatnonzero(self._buffered):
             self._flush(int(full))
-        for writer in self._writers.values():
-            writer.close()
+        self._close()
         self.paths = []
         for bucket in sorted(self._writers):
             path = self.folder / f"part-{len(self.paths):05d}.parquet"
