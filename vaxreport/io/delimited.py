@@ -25,9 +25,11 @@ Examples:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Full, Queue
 from typing import Any
 
 import pandas as pd
@@ -209,14 +211,59 @@ def stream_delimited(path: Path, schema: TableSchema, *, block_size: int = STREA
         return None
     read_opts, parse_opts, convert_opts = layout.options(threads=True, block_size=block_size, on_invalid=None)
 
-    def batches() -> Iterator[RawTable]:
+    def tables() -> Iterator[pa.Table]:
         with pacsv.open_csv(path, read_options=read_opts, parse_options=parse_opts,
                             convert_options=convert_opts) as reader:
             for batch in reader:
                 if batch.num_rows:
-                    yield layout.raw(_unwrap_excel_text(pa.Table.from_batches([batch])).to_pandas())
+                    yield _unwrap_excel_text(pa.Table.from_batches([batch]))
 
-    return layout.raw(pd.DataFrame({n: pd.Series([], dtype="str") for n in layout.names})), batches()
+    batches = (layout.raw(table.to_pandas()) for table in _read_ahead(tables()))
+    return layout.raw(pd.DataFrame({n: pd.Series([], dtype="str") for n in layout.names})), batches
+
+
+def _read_ahead(items: Iterator[pa.Table], depth: int = 2) -> Iterator[pa.Table]:
+    """``items`` produced on a thread of their own, up to ``depth`` ahead of the consumer: pyarrow
+    parses the next block (without the GIL) while this one is conformed. The producer's exception
+    is raised here; the thread stops when the consumer does.
+
+    >>> list(_read_ahead(iter(range(5))))
+    [0, 1, 2, 3, 4]
+    """
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(kind: str, value: Any) -> bool:
+        """Queue one message unless the consumer has stopped; whether it was queued."""
+        while not stop.is_set():
+            try:
+                queue.put((kind, value), timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put("item", item):
+                    return  # leaving the loop closes the reader
+            put("end", None)
+        except BaseException as exc:  # handed to the consumer
+            put("error", exc)
+
+    thread = threading.Thread(target=produce, daemon=True, name="vaxreport-csv-read-ahead")
+    thread.start()
+    try:
+        while True:
+            kind, value = queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
 
 
 def count_lines(path: Path) -> int:
