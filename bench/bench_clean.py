@@ -21,7 +21,6 @@ import datetime as dt
 import resource
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -30,6 +29,8 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from rss import PeakRSS  # noqa: E402
 
 from vaxreport import io, synth  # noqa: E402
 from vaxreport.cleansing.audit import CleanParams, clean_doses  # noqa: E402
@@ -56,30 +57,6 @@ FIXABLE: dict[str, tuple[str, set[str], set[str]]] = {
                    "dose_date_impossible", "dose_duplicate"}),
     "commune_code": ("true_commune_code", set(), {"commune_moved"}),
 }
-
-
-class PeakRSS:
-    """Samples this process's RSS every 50 ms (ru_maxrss also counts the synthesiser)."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-        self._proc = psutil.Process()
-        self._t = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._proc.memory_info().rss)
-            time.sleep(0.05)
-
-    def __enter__(self) -> PeakRSS:
-        self.peak = self._proc.memory_info().rss
-        self._t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._t.join()
 
 
 def _norm(s: pd.Series) -> pd.Series:

@@ -7,23 +7,78 @@ from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
-from vaxreport import io
+from vaxreport import io, schemas
 from vaxreport.cleansing import audit, phases
 from vaxreport.cleansing.protocol import CleanParams
 from vaxreport.engine import Embedded, EngineSpec
 from vaxreport.params import RunParams
-from vaxreport.runner.stages import clean_params
+from vaxreport.runner.stages import SLIM_COLUMNS, StageOne, clean_params, slim_inputs
 from vaxreport.synth.province import generate
 
 
 @pytest.fixture(scope="module")
-def province(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, CleanParams]:
+def province_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("phases")
     generate(out, scale=0.003, seed=13)
-    p = RunParams.from_yaml(out / "params.yaml")
+    return out
+
+
+@pytest.fixture(scope="module")
+def province(province_folder: Path) -> tuple[pd.DataFrame, CleanParams]:
+    p = RunParams.from_yaml(province_folder / "params.yaml")
     return io.load_inputs(p.inputs).doses, clean_params(p)
+
+
+def _same_files(streamed: list[Path], written: list[Path]) -> None:
+    """The same partition files: names, Arrow types and frames read back."""
+    assert [p.name for p in streamed] == [p.name for p in written]
+    for a, b in zip(streamed, written, strict=True):
+        assert pq.read_schema(a).remove_metadata() == pq.read_schema(b).remove_metadata()
+        pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b), check_exact=True)
+
+
+@pytest.mark.parametrize(("partitions", "row_group", "buffer_rows"), [(3, 65_536, 500_000), (16, 50, 400)])
+def test_streamed_buckets_are_the_split_partitions(province_folder, province, tmp_path: Path, partitions, row_group,
+                                                   buffer_rows):
+    """The export streamed in small batches (row groups and flushes of every size) into a
+    ``BucketWriter``: the files ``split_rows`` + ``write_partitions`` make of the whole table, and
+    the kept columns of every row."""
+    doses, params = province
+    written = phases.write_partitions(phases.split_rows(doses, partitions, province_code=params.province_code),
+                                      tmp_path / "whole")
+    sinks: list[phases.BucketWriter] = []
+
+    def open_sink(_path: Path, _rows: int | None) -> phases.BucketWriter:
+        sinks.append(phases.BucketWriter(tmp_path / "streamed", partitions, province_code=params.province_code,
+                                         keep=SLIM_COLUMNS, row_group=row_group, buffer_rows=buffer_rows))
+        return sinks[-1]
+
+    path = io.find_input(province_folder / "inputs", "doses")
+    kept, _, _ = io.stream_table(path, schemas.DOSES, open_sink, block_size=1 << 16)
+    assert len(sinks) == 1 and sinks[0].rows == len(doses) > 3 * (row_group if row_group < 100 else 0)
+    _same_files(sinks[0].paths, written)
+    assert sorted(p.name for p in (tmp_path / "streamed").iterdir()) == [p.name for p in written]
+    pd.testing.assert_frame_equal(kept, doses[list(SLIM_COLUMNS)], check_exact=True)
+
+
+def test_bucket_writer_drops_columns_and_discards(province, tmp_path: Path):
+    """Columns dropped at the end leave every file (what the whole table without them gives);
+    ``discard`` forgets the rows taken; empty buckets leave no file."""
+    doses, params = province
+    writer = phases.BucketWriter(tmp_path / "w", 64, province_code=params.province_code, row_group=100)
+    writer.write(doses.iloc[:50])
+    writer.discard()
+    assert writer.rows == 0 and not list((tmp_path / "w").iterdir())
+    few = doses.iloc[:100]
+    for lo in range(0, len(few), 7):
+        writer.write(few.iloc[lo:lo + 7].assign(note="x"))
+    writer.finish(["note"])
+    written = phases.write_partitions(phases.split_rows(few, 64, province_code=params.province_code), tmp_path / "ref")
+    assert len(written) < 64  # 100 rows: some buckets are empty, and left out
+    _same_files(writer.paths, written)
 
 
 def _same(a: audit.CleanResult, b: audit.CleanResult) -> None:
@@ -161,3 +216,38 @@ def test_a_person_code_in_two_partitions_is_refused():
     part = pd.DataFrame({"person_ref": ["a"], "full_name": ["X"]}, index=[0])
     with pytest.raises(RuntimeError, match="two partitions"):
         partitioned.stack_persons([partitioned.person_part(part), partitioned.person_part(part.set_axis([1]))])
+
+
+def _partitioned_load(folder: Path, run: Path, engine: dict) -> tuple[StageOne, io.Inputs]:
+    stage = StageOne(RunParams.from_yaml(folder / "params.yaml"), run, engine)
+    stage.load()
+    return stage, io.load_inputs(stage.p.inputs)
+
+
+def test_partitioned_load_streams_the_buckets_and_keeps_the_inputs(province_folder, tmp_path: Path):
+    """A partitioned stage 1 loads the inputs it loads whole, but for the raw dose columns it
+    no longer needs, and the dose rows are in their buckets; cleansed, the buckets are gone."""
+    stage, whole = _partitioned_load(province_folder, tmp_path / "run", {"partitions": 3})
+    assert stage.inputs.sources == whole.sources and stage.inputs.warnings == whole.warnings
+    pd.testing.assert_frame_equal(stage.inputs.doses, slim_inputs(whole).doses, check_exact=True)
+    for name in ("site_tallies", "feedback", "registry", "population"):
+        pd.testing.assert_frame_equal(stage.inputs.table(name), whole.table(name), check_exact=True)
+    assert stage._buckets is not None
+    _same_files(stage._buckets.paths, phases.write_partitions(
+        phases.split_rows(whole.doses, 3, province_code=clean_params(stage.p).province_code), tmp_path / "ref"))
+    stage.cleanse()
+    assert not (tmp_path / "run.scratch").exists()
+
+
+def test_a_line_count_that_gives_another_partition_count_streams_again(province_folder, tmp_path, monkeypatch):
+    """Without ``engine.partitions`` the count comes from the export's lines; when its rows give
+    another count, the export is streamed again into that many buckets."""
+    from vaxreport.runner import stages
+
+    monkeypatch.setattr(stages.StageOne, "open_engine", lambda self: Embedded(self.spec))
+    monkeypatch.setattr(io, "count_lines", lambda path: 10_000_000)  # 14 partitions of 750 k rows
+    stage, whole = _partitioned_load(province_folder, tmp_path / "run", {"executor": "dask", "workers": 2})
+    assert stage._buckets is not None and stage._buckets.partitions == 2 == stage.spec.partition_count(len(whole.doses))
+    _same_files(stage._buckets.paths, phases.write_partitions(
+        phases.split_rows(whole.doses, 2, province_code=clean_params(stage.p).province_code), tmp_path / "ref"))
+    pd.testing.assert_frame_equal(stage.inputs.doses, slim_inputs(whole).doses, check_exact=True)

@@ -30,13 +30,19 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from vaxreport import frames
 from vaxreport.cleansing.audit import ROW, CleanResult, StepRun, combine_results, finish_cleaning, start_cleaning
@@ -45,8 +51,8 @@ from vaxreport.cleansing.steps import STEPS
 from vaxreport.cleansing.steps_text import NameEvidencePart, merge_name_evidence, name_evidence_part, standardise_codes
 from vaxreport.engine import Engine
 
-__all__ = ["EVIDENCE_STEP", "bucket_of", "clean_head", "clean_partitioned", "clean_partitioned_kept", "clean_tail",
-           "cleansed_rows", "head_evidence", "split_rows", "without_rows", "write_partitions"]
+__all__ = ["EVIDENCE_STEP", "BucketWriter", "bucket_of", "clean_head", "clean_partitioned", "clean_partitioned_kept",
+           "clean_tail", "cleansed_rows", "head_evidence", "split_rows", "without_rows", "write_partitions"]
 
 #: The first step that needs the whole run's evidence: the partitions pause before it.
 EVIDENCE_STEP = "standardise_text"
@@ -70,8 +76,114 @@ def split_rows(doses: pd.DataFrame, partitions: int, *, province_code: str) -> l
     """The dose rows in ``partitions`` buckets (:func:`bucket_of`; empty buckets left out), each
     row with its global row number ``ROW``, in row order within a bucket."""
     bucket = bucket_of(doses, partitions, province_code=province_code)
-    frame = doses.assign(**{ROW: np.arange(len(doses), dtype=np.int64)})
-    return [part.reset_index(drop=True) for part in frames.split_by(frame, bucket, partitions)]
+    return [part.reset_index(drop=True) for part in frames.split_by(_numbered(doses, 0), bucket, partitions)]
+
+
+def _numbered(doses: pd.DataFrame, first: int) -> pd.DataFrame:
+    """``doses`` with their global row numbers ``ROW`` from ``first``."""
+    return doses.assign(**{ROW: np.arange(first, first + len(doses), dtype=np.int64)})
+
+
+class BucketWriter:
+    """The dose rows, batch by batch as the export is read (``io.stream_table``), into one Parquet
+    file per bucket: at :meth:`finish`, :attr:`paths` hold what :func:`split_rows` and
+    :func:`write_partitions` make of all the rows at once (the same columns, dtypes, values and
+    row order; empty buckets left out), while this process holds at most ``buffer_rows`` rows
+    (plus the ``keep`` columns of every row, what the driver needs later). A ``TableSink``.
+
+    Rows are buffered per bucket and written as Parquet row groups of ``row_group`` rows, on a
+    thread of their own (Arrow encodes and compresses without the GIL) while the next batch is read.
+
+    >>> import tempfile
+    >>> w = BucketWriter(Path(tempfile.mkdtemp()), 2, province_code="19", keep=["record_id"])
+    >>> for refs in (["p1", "p2"], ["p1", "p3"]):
+    ...     w.write(pd.DataFrame({"record_id": ["r"] * 2, "person_ref": refs}))
+    >>> w.finish([]).shape, [pd.read_parquet(p)[ROW].tolist() for p in w.paths]
+    ((4, 1), [[0, 1, 2], [3]])
+    """
+
+    def __init__(self, folder: Path, partitions: int, *, province_code: str, keep: Sequence[str] = (),
+                 row_group: int = 65_536, buffer_rows: int = 500_000) -> None:
+        self.folder, self.partitions, self.province_code = folder, partitions, province_code
+        self.keep, self.row_group, self.buffer_rows = list(keep), row_group, buffer_rows
+        self.paths: list[Path] = []
+        self.discard()
+
+    def discard(self) -> None:
+        """Forget every row taken and remove the folder's files."""
+        if hasattr(self, "_pool"):
+            with contextlib.suppress(Exception):
+                self._close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        self.rows = 0
+        self._writers: dict[int, pq.ParquetWriter] = {}
+        # Parquet is encoded and written on one thread (in order), while the next batch is parsed
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vaxreport-buckets")
+        self._pending: deque[Future[None]] = deque()
+        self._buffers: list[list[pa.Table]] = [[] for _ in range(self.partitions)]
+        self._buffered = np.zeros(self.partitions, dtype=np.int64)
+        self._kept: list[pd.DataFrame] = []
+
+    def write(self, batch: pd.DataFrame) -> None:
+        """Take the next rows of the export (conformed; any index)."""
+        bucket = bucket_of(batch, self.partitions, province_code=self.province_code)
+        table = pa.Table.from_pandas(_numbered(batch.reset_index(drop=True), self.rows), preserve_index=False)
+        self.rows += len(batch)
+        self._kept.append(batch[self.keep].reset_index(drop=True))
+        order = np.argsort(bucket, kind="stable")
+        bounds = np.searchsorted(bucket[order], np.arange(self.partitions + 1))
+        for b, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            if hi > lo:
+                self._buffers[b].append(table.take(order[lo:hi]))
+                self._buffered[b] += hi - lo
+                if self._buffered[b] >= self.row_group:
+                    self._flush(b)
+        if self._buffered.sum() > self.buffer_rows:
+            for full in np.flatnonzero(self._buffered):
+                self._flush(int(full))
+
+    def _flush(self, b: int) -> None:
+        table = pa.concat_tables(self._buffers[b])
+        self._buffers[b], self._buffered[b] = [], 0
+        while len(self._pending) > 1:  # at most two row groups waiting for the disk
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(self._append, b, table))
+
+    def _append(self, b: int, table: pa.Table) -> None:
+        if b not in self._writers:
+            self._writers[b] = pq.ParquetWriter(self.folder / f"bucket-{b:05d}.parquet", table.schema)
+        self._writers[b].write_table(table, row_group_size=self.row_group)
+
+    def _close(self) -> None:
+        """Wait for the writes (raising the first failure), close the files, stop the thread."""
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pool.shutdown(wait=True)
+            for writer in self._writers.values():
+                writer.close()
+
+    def finish(self, dropped: Sequence[str]) -> pd.DataFrame:
+        """Write what is buffered and close the files, without the ``dropped`` columns; sets
+        :attr:`paths` (``part-NNNNN.parquet``, the non-empty buckets in order). Returns the
+        ``keep`` columns of every row, in row order."""
+        for full in np.flatnonzero(self._buffered):
+            self._flush(int(full))
+        self._close()
+        self.paths = []
+        for bucket in sorted(self._writers):
+            path = self.folder / f"part-{len(self.paths):05d}.parquet"
+            (self.folder / f"bucket-{bucket:05d}.parquet").rename(path)
+            if dropped:  # rare: an unnamed column found empty in the whole file; one bucket at a time
+                pd.read_parquet(path).drop(columns=list(dropped)).to_parquet(path, index=False)
+            self.paths.append(path)
+        self._writers = {}
+        kept, self._kept = self._kept, []
+        if not kept:
+            return pd.DataFrame({c: pd.Series([], dtype="str") for c in self.keep})
+        return pd.concat(kept, ignore_index=True)
 
 
 def write_partitions(parts: Sequence[pd.DataFrame], folder: Path, *, index: bool = False) -> list[Path]:

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ import pyarrow as pa
 
 from vaxreport import schemas, text
 from vaxreport.exceptions import InputDataError, SchemaViolation
-from vaxreport.io.delimited import CSV_SUFFIXES, read_delimited
+from vaxreport.io.delimited import CSV_SUFFIXES, STREAM_BLOCK_BYTES, read_delimited, stream_delimited
 from vaxreport.io.raw import RawTable
 from vaxreport.io.sniff import recognise_header
 from vaxreport.io.write import sha256_file
@@ -47,8 +48,8 @@ from vaxreport.io.xlsx import XLSX_SUFFIXES, read_xlsx
 from vaxreport.schemas import TableSchema
 
 __all__ = [
-    "FILE_ALIASES", "MAX_LISTED", "InputWarning", "Inputs", "LoadedTables", "SourceFile", "find_input",
-    "load_all", "load_inputs", "load_table", "read_raw",
+    "FILE_ALIASES", "MAX_LISTED", "InputWarning", "Inputs", "LoadedTables", "OpenSink", "SourceFile", "TableSink",
+    "find_input", "load_all", "load_inputs", "load_table", "read_raw", "stream_table",
 ]
 
 MAX_LISTED = 5  # offending rows/values quoted in one message
@@ -175,8 +176,20 @@ def _col_letter(i: int) -> str:
     return s
 
 
-def _map_headers(raw: RawTable, schema: TableSchema, path: Path) -> tuple[dict[str, str], list[str]]:
-    """Raw positional column -> output column name, and the warnings for unknown extras."""
+def _unnamed(raw: RawTable) -> list[str]:
+    """The positional columns whose header cell is empty."""
+    return [f"c{j}" for j, h in enumerate(raw.headers) if h == ""]
+
+
+def _map_headers(raw: RawTable, schema: TableSchema, path: Path, filled: Collection[str] | None = None
+                 ) -> tuple[dict[str, str], list[str]]:
+    """Raw positional column -> output column name, and the warnings for unknown extras.
+
+    A column with an empty header is kept (as ``unnamed_<letter>``) when it holds a value:
+    ``filled`` names the positional columns that do (None = look in ``raw.frame``)."""
+    if filled is None:
+        filled = [pos for pos in _unnamed(raw) if pos in raw.frame and raw.frame[pos].notna().any()]
+    filled = set(filled)
     seen: dict[str, int] = {}
     mapping: dict[str, str] = {}
     extras: list[str] = []
@@ -184,7 +197,7 @@ def _map_headers(raw: RawTable, schema: TableSchema, path: Path) -> tuple[dict[s
     for j, h in enumerate(raw.headers):
         pos = f"c{j}"
         if h == "":
-            if pos in raw.frame and raw.frame[pos].notna().any():
+            if pos in filled:
                 h = f"unnamed_{_col_letter(j)}"
             else:
                 continue  # an empty trailing/filler column
@@ -278,6 +291,13 @@ def _map_vocab(s: pd.Series, vocab: Mapping[str, str], raw: RawTable, path: Path
 
 def _conform(raw: RawTable, schema: TableSchema, path: Path) -> tuple[pd.DataFrame, list[str]]:
     mapping, warns = _map_headers(raw, schema, path)
+    return _conform_with(raw, schema, path, mapping), warns
+
+
+def _conform_with(raw: RawTable, schema: TableSchema, path: Path, mapping: Mapping[str, str]) -> pd.DataFrame:
+    """``raw``'s cells under the columns ``mapping`` gives them (``_map_headers``): the schema's
+    columns in order (missing optional ones as NA), vocabularies mapped, integers parsed, then the
+    extra columns. What the whole-file read and each streamed batch go through."""
     header_of = {name: raw.headers[int(pos[1:])] for pos, name in mapping.items()}
     frame = raw.frame.rename(columns=mapping)[list(mapping.values())]
     n = len(frame)
@@ -295,7 +315,7 @@ def _conform(raw: RawTable, schema: TableSchema, path: Path) -> tuple[pd.DataFra
     for col in frame.columns:
         if col not in out:
             out[col] = frame[col]
-    return pd.DataFrame(out, index=pd.RangeIndex(n)), warns
+    return pd.DataFrame(out, index=pd.RangeIndex(n))
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,6 +332,92 @@ def _load(path: Path, schema: TableSchema) -> tuple[pd.DataFrame, RawTable, list
                              path=str(path)) from exc
     df, warns = _conform(raw, schema, path)
     return df, raw, raw.notes + warns
+
+
+class TableSink(Protocol):
+    """Where :func:`stream_table` puts a table's conformed rows, batch by batch, instead of
+    holding them (``cleansing.phases.BucketWriter``: Parquet buckets of the dose rows)."""
+
+    def write(self, batch: pd.DataFrame) -> None:
+        """Take the next conformed rows (file order; RangeIndex from 0 in each batch)."""
+
+    def discard(self) -> None:
+        """Forget every batch taken: the table is read again, whole."""
+
+    def finish(self, dropped: Sequence[str]) -> pd.DataFrame:
+        """The last batch was taken; ``dropped``: columns of the batches the table has not
+        (an empty-header column found empty in every batch). Returns what ``Inputs`` keeps of
+        the table."""
+
+
+#: ``open_sink(path, rows)``: the sink for the table in ``path``; ``rows`` is its row count when
+#: the file was read whole (an XLSX, or after a failed stream), None while streaming.
+OpenSink = Callable[[Path, int | None], TableSink]
+
+
+def stream_table(path: Path | str, schema: TableSchema, open_sink: OpenSink, *,
+                 block_size: int = STREAM_BLOCK_BYTES) -> tuple[pd.DataFrame, RawTable, list[str]]:
+    """Load one input table into a sink, never holding all its rows: a delimited file is read
+    batch by batch (``delimited.stream_delimited``: the whole-file read's options) and each batch
+    conformed by the whole-file code (``_conform_with``) under one header decision. An XLSX is
+    read whole and given to the sink as one batch (openpyxl reads ~15 k rows a second: a large
+    export is a CSV).
+
+    Anything failing while streaming (a malformed row, invalid UTF-8 after the first megabyte, an
+    unknown status value, a full disk…) is not reported from the stream: the sink discards what it
+    took and the file is read whole (:func:`load_table`'s path), which raises today's error (file,
+    row, column) or, where the stream alone failed, gives the sink the whole table.
+
+    Returns:
+        What the sink keeps (``TableSink.finish``), the file's ``RawTable`` without rows (headers,
+        encoding, delimiter, header row) and its warnings, as ``load_all`` records them.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> class Rows(list):
+        ...     def write(self, batch): self.append(len(batch))
+        ...     def discard(self): self.clear()
+        ...     def finish(self, dropped): return pd.DataFrame({"batches": self})
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "population.csv"
+        >>> _ = p.write_text("commune_code,age_group,population\\n" + "05443,18+,10\\n" * 50_000)
+        >>> kept, raw, warns = stream_table(p, schemas.POPULATION, lambda path, rows: Rows(), block_size=1 << 18)
+        >>> kept.batches.sum(), len(kept) > 1, raw.delimiter
+        (np.int64(50000), True, ',')
+    """
+    path = Path(path)
+    sink = open_sink(path, None)
+    try:
+        streamed = _stream(path, schema, sink, block_size)
+        if streamed is not None:
+            return streamed
+    except Exception:  # reported by the whole-file read below, as today
+        pass
+    sink.discard()
+    df, raw, warns = _load(path, schema)
+    sink = open_sink(path, len(df))
+    sink.write(df)
+    return sink.finish([]), replace(raw, frame=raw.frame.iloc[:0]), warns
+
+
+def _stream(path: Path, schema: TableSchema, sink: TableSink, block_size: int
+            ) -> tuple[pd.DataFrame, RawTable, list[str]] | None:
+    if path.suffix.lower() not in CSV_SUFFIXES:
+        return None
+    with path.open("rb") as fh:
+        if fh.read(4) == b"PK\x03\x04":  # an XLSX saved as .csv
+            return None
+    opened = stream_delimited(path, schema, block_size=block_size)
+    if opened is None:  # empty or header only
+        return None
+    header, batches = opened
+    unnamed = _unnamed(header)
+    mapping, _ = _map_headers(header, schema, path, filled=unnamed)  # every unnamed column, until seen empty
+    filled: set[str] = set()
+    for raw in batches:
+        filled |= {pos for pos in unnamed if pos not in filled and raw.frame[pos].notna().any()}
+        sink.write(_conform_with(raw, schema, path, mapping))
+    final, warns = _map_headers(header, schema, path, filled=filled)
+    return sink.finish([name for pos, name in mapping.items() if pos not in final]), header, warns
 
 
 def load_table(path: Path | str, schema: TableSchema) -> pd.DataFrame:
@@ -408,9 +514,11 @@ class LoadedTables:
     errors: list[InputDataError] = field(default_factory=list)
 
 
-def load_all(folder: Path) -> LoadedTables:
+def load_all(folder: Path, sinks: Mapping[str, OpenSink] | None = None) -> LoadedTables:
     """Try every table of ``schemas.TABLES`` in ``folder``, collecting errors instead of raising:
-    what ``load_inputs`` and ``validate_folder`` share.
+    what ``load_inputs`` and ``validate_folder`` share. A table named in ``sinks`` is streamed
+    into its sink (:func:`stream_table`): its frame is what the sink keeps, its ``RawTable``
+    has no rows.
 
     Examples:
         >>> import tempfile, pathlib
@@ -427,7 +535,10 @@ def load_all(folder: Path) -> LoadedTables:
             try:
                 path = find_input(folder, name)
                 digest = pool.submit(sha256_file, path)  # hashing overlaps parsing
-                df, raw, w = _load(path, schema)
+                if sinks and name in sinks:
+                    df, raw, w = stream_table(path, schema, sinks[name])
+                else:
+                    df, raw, w = _load(path, schema)
                 out.sources[name] = SourceFile(path=path, sha256=digest.result(), rows=len(df),
                                                encoding=raw.encoding, delimiter=raw.delimiter,
                                                sheet=raw.sheet, header_row=raw.header_row)
@@ -438,12 +549,14 @@ def load_all(folder: Path) -> LoadedTables:
     return out
 
 
-def load_inputs(folder: Path | str) -> Inputs:
+def load_inputs(folder: Path | str, *, sinks: Mapping[str, OpenSink] | None = None) -> Inputs:
     """Load the five input tables of a period folder (never modifying the files).
 
     Args:
         folder: folder holding ``doses``, ``site_tallies``, ``feedback``, ``registry`` and
             ``population`` as CSV or XLSX (see ``find_input``).
+        sinks: tables streamed into a sink instead of held (:func:`stream_table`): the table
+            in ``Inputs`` is what the sink keeps; sources and warnings are the same.
 
     Returns:
         ``Inputs`` with canonical-column DataFrames (see ``load_table``), each file's
@@ -455,7 +568,7 @@ def load_inputs(folder: Path | str) -> Inputs:
             otherwise one error listing every table that failed, one ``- ...`` line each.
     """
     folder = Path(folder)
-    loaded = load_all(folder)
+    loaded = load_all(folder, sinks)
     if len(loaded.errors) == 1:
         raise loaded.errors[0]
     if loaded.errors:

@@ -9,14 +9,14 @@ parameters get the tiny example province (:func:`open_run`).
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import functools
 import json
+import shutil
 import time
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from vaxreport.runner.previous import carry_over, follow_up_worklists, last_mont
 
 if TYPE_CHECKING:
     from vaxreport.cleansing.audit import CleanResult
+    from vaxreport.cleansing.phases import BucketWriter
     from vaxreport.cleansing.protocol import CleanParams
     from vaxreport.io import Inputs
     from vaxreport.linkage.decisions import DecisionOutcome
@@ -62,10 +63,14 @@ def clean_params(p: RunParams) -> CleanParams:
                        max_age=p.thresholds.max_age, units_on=p.period_end or p.report_date)
 
 
+#: The raw dose columns stage 1 uses after cleansing (the facts: a site's district, a row's record).
+SLIM_COLUMNS = ("record_id", "site_code", "district_code")
+
+
 def slim_inputs(inputs: Inputs) -> Inputs:
     """The inputs without the raw dose columns stage 1 no longer needs once doses are cleansed
-    (only ``record_id, site_code, district_code`` are used later). The argument is not modified."""
-    return replace(inputs, doses=inputs.doses[["record_id", "site_code", "district_code"]].copy())
+    (only :data:`SLIM_COLUMNS` are used later). The argument is not modified."""
+    return replace(inputs, doses=inputs.doses[list(SLIM_COLUMNS)].copy())
 
 
 def without_data(cleaned: CleanResult) -> CleanResult:
@@ -81,7 +86,7 @@ def release_freed_memory() -> None:
     drops by 0.5 GB and after the facts by 1 GB, room the workers of a partitioned run can use.
     Does nothing where the C library has no ``malloc_trim``."""
     pa.default_memory_pool().release_unused()
-    with contextlib.suppress(OSError, AttributeError):
+    with suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
@@ -173,6 +178,8 @@ class StageOne:
     #: (``cleansed.data`` stays empty), and the person records' partitions; until reconciled
     _rows: list[Any] | None = field(init=False, default=None)
     _person_parts: PersonParts | None = field(init=False, default=None)
+    #: partitioned runs: the raw dose rows' Parquet buckets, from load to cleanse
+    _buckets: BucketWriter | None = field(init=False, default=None)
     _phases: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -184,11 +191,60 @@ class StageOne:
 
     @_section
     def load(self) -> dict[str, tuple[int, str | None, str]]:
-        """Read the five input tables; returns ``{table: (rows, encoding, sha256 prefix)}``."""
+        """Read the five input tables; returns ``{table: (rows, encoding, sha256 prefix)}``. A
+        partitioned run streams the dose rows into their buckets instead (:meth:`_load_buckets`)."""
         from vaxreport import io
 
-        self.inputs = io.load_inputs(self.p.inputs)
+        self.inputs = self._load_buckets() if self._partitioned() else io.load_inputs(self.p.inputs)
         return {name: (src.rows, src.encoding, src.sha256[:12]) for name, src in self.inputs.sources.items()}
+
+    def _partitioned(self) -> bool:
+        """Whether the cleansing runs over partitions: on Dask, or embedded with more than one."""
+        return self.spec.executor != "embedded" or self.spec.partition_count(0) > 1
+
+    def _load_buckets(self) -> Inputs:
+        """The inputs, the dose export streamed batch by batch into Parquet buckets in the scratch
+        folder (``io.stream_table`` → ``phases.BucketWriter``): this process keeps only
+        ``record_id, site_code, district_code`` of the raw rows (:func:`slim_inputs`). Without
+        ``engine.partitions`` the count comes from the export's lines (at least its rows); when
+        the rows read give another count the export is streamed again (rare: near a multiple of
+        ``ROWS_PER_PARTITION``)."""
+        from vaxreport import io, schemas
+        from vaxreport.cleansing import phases
+        from vaxreport.runner.dask_engine import scratch_dir
+
+        self.open_engine()  # the Dask engine empties the scratch folder as it starts: before the buckets
+        folder = scratch_dir(self.spec, self.run_dir) / "doses"
+        province = clean_params(self.p).province_code
+
+        def open_sink(path: Path, rows: int | None) -> phases.BucketWriter:
+            if rows is None and self.spec.partitions is None:
+                rows = io.count_lines(path)
+            self._buckets = phases.BucketWriter(folder, self.spec.partition_count(rows or 0), province_code=province,
+                                                keep=SLIM_COLUMNS)
+            return self._buckets
+
+        try:
+            inputs = io.load_inputs(self.p.inputs, sinks={"doses": open_sink})
+            exact = len(inputs.doses)
+            if self._buckets is not None and self._buckets.partitions != self.spec.partition_count(exact):
+                kept, _, _ = io.stream_table(inputs.sources["doses"].path, schemas.DOSES,
+                                             lambda path, _: open_sink(path, exact))
+                inputs = replace(inputs, doses=kept)
+        except BaseException:
+            self._drop_buckets(folder)
+            raise
+        return inputs
+
+    def _drop_buckets(self, folder: Path) -> None:
+        """Remove the embedded engine's bucket files, and the scratch folder if nothing else is
+        in it (the Dask engine removes its scratch folder when it closes: its workers may read a
+        bucket again)."""
+        self._buckets = None
+        if self.spec.executor == "embedded":
+            shutil.rmtree(folder, ignore_errors=True)
+            with suppress(OSError):
+                folder.parent.rmdir()
 
     @_section
     def cleanse(self) -> pd.DataFrame:
@@ -207,18 +263,24 @@ class StageOne:
 
     def _clean_partitioned(self, params: CleanParams, partitions: int) -> tuple[CleanResult, list[Any]]:
         """The cleansing over ``partitions`` buckets of the rows (``cleansing.phases``) on the
-        run's engine; Dask workers read each bucket from a Parquet file in the scratch folder.
-        The raw dose columns leave this process as soon as the buckets are made, and the
-        cleansed rows stay on the workers until they are reconciled."""
+        run's engine, each read from its Parquet file in the scratch folder (written by
+        :meth:`load`, or here from ``inputs.doses``). The raw dose rows never come to this
+        process, and the cleansed rows stay on the workers until they are reconciled."""
         from vaxreport.cleansing import phases
         from vaxreport.runner.dask_engine import scratch_dir
 
         engine = self.open_engine()
-        parts: list[Any] = phases.split_rows(self.inputs.doses, partitions, province_code=params.province_code)
+        buckets = self._buckets
+        if buckets is None or buckets.partitions != partitions:  # the inputs did not come from load()
+            buckets = phases.BucketWriter(scratch_dir(self.spec, self.run_dir) / "doses", partitions,
+                                          province_code=params.province_code)
+            buckets.write(self.inputs.doses)
+            buckets.finish([])
         self.inputs = slim_inputs(self.inputs)
-        if self.spec.executor == "dask":
-            parts = phases.write_partitions(parts, scratch_dir(self.spec, self.run_dir) / "doses")
-        return phases.clean_partitioned_kept(parts, params, engine)
+        try:
+            return phases.clean_partitioned_kept(buckets.paths, params, engine)
+        finally:
+            self._drop_buckets(buckets.folder)  # the embedded engine has read them
 
     def _cleansed_rows(self) -> int:
         """Cleansed dose rows of the run (raw less quarantined)."""
