@@ -332,12 +332,60 @@ def prepare_fields(persons: pd.DataFrame) -> PreparedFields:
     first_number = pc.utf8_ltrim(pc.struct_field(found, "n"), "0").to_pandas()
     codes["address_number"], _ = _recode(codes["address"].astype(np.int64), first_number.fillna(""))
 
+    nums["dose_day"], nums["dose_no"] = dose_slots(_column(persons, "doses"))
     nums["dob"] = np.where(y > 0, y.astype(np.int64) * 10000 + m * 100 + d, 0)
     nums["id_row_ok"] = _id_fits_birth_year(codes["id"], nums["id_num"], nums["id_shape"], y)
     prep = PreparedFields(n=n, codes=codes, strings=strings, y=y, m=m, d=d, gender=gender, nums=nums)
     _add_id_keys(prep)
     _add_frequencies(prep)
     return prep
+
+
+#: Doses of a record the dose comparison reads (its first ones by date): a person record rarely
+#: holds more.
+MAX_DOSES = 6
+
+
+def dose_slots(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A record's dose history (``yyyy-mm-dd#n`` separated by spaces, as
+    :func:`vaxreport.linkage.persons.dose_histories` writes it) as two ``(rows, MAX_DOSES)``
+    arrays: the distinct dose days (days since 1970, ascending, 0 after the last) and their dose
+    numbers (0 unknown; the smallest number entered on that day).  Parsed with Arrow.
+
+    >>> day, no = dose_slots(pd.Series(["2021-08-01#1 2021-09-01#2", None, "2021-08-01#3"]))
+    >>> day[:, :2].tolist(), no[:, :2].tolist()
+    ([[18840, 18871], [0, 0], [18840, 0]], [[1, 2], [0, 0], [3, 0]])
+    """
+    n = len(col)
+    day = np.zeros((n, MAX_DOSES), np.int32)
+    no = np.zeros((n, MAX_DOSES), np.int16)
+    text = pa.array(col.astype(object).where(col.notna(), "").to_numpy(object), pa.string())
+    tokens = pc.split_pattern(text, " ")
+    flat = pc.list_flatten(tokens)
+    if not len(flat):
+        return day, no
+    row = pc.list_parent_indices(tokens).to_numpy()
+    ok = pc.greater_equal(pc.utf8_length(flat), 10).to_numpy(zero_copy_only=False)
+    row, flat = row[ok], flat.filter(pa.array(ok))
+    d = pc.strptime(pc.utf8_slice_codeunits(flat, 0, 10), format="%Y-%m-%d", unit="s", error_is_null=True)
+    d = d.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    nums = pc.utf8_slice_codeunits(flat, 11, 13)
+    k = pd.to_numeric(pd.Series(nums.to_numpy(zero_copy_only=False)), errors="coerce").fillna(0).to_numpy(np.int64)
+    good = ~np.isnan(d.astype(float)) if d.dtype.kind == "f" else np.ones(d.size, bool)
+    row, d, k = row[good], d[good].astype(np.int64) // 86400, k[good]
+    pos = d > 0  # 0 marks an empty slot
+    row, d, k = row[pos], d[pos], k[pos]
+    order = np.lexsort((k, d, row))
+    row, d, k = row[order], d[order], k[order]
+    first = np.ones(row.size, bool)
+    first[1:] = (row[1:] != row[:-1]) | (d[1:] != d[:-1])  # one slot per day
+    row, d, k = row[first], d[first], k[first]
+    start = np.searchsorted(row, row, side="left")
+    slot = np.arange(row.size) - start
+    fit = slot < MAX_DOSES
+    day[row[fit], slot[fit]] = d[fit]
+    no[row[fit], slot[fit]] = k[fit]
+    return day, no
 
 
 def _id_fits_birth_year(code: np.ndarray, num: np.ndarray, shape: np.ndarray,

@@ -51,7 +51,8 @@ def _field_mask(prep: PreparedFields) -> np.ndarray:
            "id_number": (c["id"] >= 0) & prep.nums["id_row_ok"],
            "given": c["given"] >= 0,
            "surname_middle": c["surname_middle"] >= 0,
-           "gender": prep.gender > 0}
+           "gender": prep.gender > 0,
+           "doses": prep.nums["dose_day"][:, 0] > 0}
     mask = np.zeros(prep.n, np.uint8)
     for k, comp in enumerate(COMPARISONS):
         mask |= has[comp].astype(np.uint8) << k
