@@ -52,3 +52,25 @@ def test_levels_of_labelled_differences() -> None:
     assert named["phone"] == ["one_digit", "missing", "exact", "different", "missing"]
     # no marks on one side is not a difference; other marks on both sides are
     assert named["given"] == ["exact", "typo", "another_name", "missing", "accent_differs"]
+
+
+def test_dose_levels_of_labelled_histories() -> None:
+    """One labelled pair of dose histories per level; a dose date typo within the minimum gap
+    reads "too close"; order and repeated entries of one day do not matter."""
+    first = "2021-08-01#1 2021-09-01#2"
+    others = {
+        "sequential": "2022-01-10#3",              # moved: the second record takes dose 3
+        "renumbered": "2022-01-10#1 2022-06-01#2",  # … and numbers it from 1 again
+        "same_date": "2021-09-01#2",               # one dose entered on both records
+        "too_close": "2021-08-09#1 2021-09-10#2",  # two people vaccinated in one campaign
+        "interleaved": "2021-08-16#1 2021-09-20#2",
+        "missing": None,
+    }
+    hist = [first, *others.values(), "2021-09-01#2 2021-08-01#1 2021-08-01#1"]
+    prep = prepare_fields(pd.DataFrame({"doses": hist}))
+    n = len(others)
+    lv = compare_pairs(prep, np.zeros(n + 1, np.int64), np.arange(1, n + 2))["doses"]
+    assert [LEVELS["doses"][k] for k in lv] == [*others, "same_date"]
+    # symmetric
+    back = compare_pairs(prep, np.arange(1, n + 2), np.zeros(n + 1, np.int64))["doses"]
+    assert back.tolist() == lv.tolist()

@@ -10,7 +10,7 @@ import pandas as pd
 
 from vaxreport import refdata
 from vaxreport.cleansing.parse import parse_gender, parse_phones
-from vaxreport.linkage.prepare import GENDER_CODES, dob_int, prepare_fields
+from vaxreport.linkage.prepare import GENDER_CODES, MAX_DOSES, dob_int, prepare_fields
 from vaxreport.text import encode_legacy, fold
 
 
@@ -65,3 +65,17 @@ def test_dates_and_id_keys() -> None:
     # a CCCD whose birth-year digits contradict the record's birth date is not this person's ID
     assert prep.nums["id_row_ok"].tolist() == [True, True, True, True, False, True]
     assert np.all(prep.gender == 0)
+
+
+def test_dose_history_slots() -> None:
+    """Distinct days in order with their numbers, unparseable tokens skipped, at most
+    MAX_DOSES slots."""
+    many = " ".join(f"2021-{m:02d}-01#{m}" for m in range(1, MAX_DOSES + 3))
+    p = prepare_fields(pd.DataFrame({"doses": ["2021-09-01#2 2021-08-01#1 2021-08-01#1 junk",
+                                               "", None, many]}))
+    day, no = p.nums["dose_day"], p.nums["dose_no"]
+    assert day.shape == (4, MAX_DOSES)
+    assert (day[0, :3] == [18840, 18871, 0]).all() and (no[0, :2] == [1, 2]).all()
+    assert not day[1:3].any()
+    assert (no[3] == np.arange(1, MAX_DOSES + 1)).all()
+    assert not prepare_fields(pd.DataFrame({"full_name": ["An"]})).nums["dose_day"].any()

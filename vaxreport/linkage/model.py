@@ -426,15 +426,28 @@ def comparison_weight(prep: PreparedFields, model: Model, comp: str, a: np.ndarr
     return w
 
 
+def possible_twins(lv: dict[str, np.ndarray], hh: np.ndarray) -> np.ndarray:
+    """Per pair: two real, different given names and one birth date, in one place or one
+    household (:func:`siblings`, or ``hh`` > 0).
+
+    >>> lv = {"given": np.array([5, 5, 1]), "birth_date": np.array([1, 1, 1]),
+    ...       "commune": np.array([2, 2, 1]), "address": np.array([0, 0, 0])}
+    >>> possible_twins(lv, np.array([0, 1, 1])).tolist()
+    [False, True, False]
+    """
+    household = (hh > 0) & (lv["given"] == _ANOTHER_NAME) & (lv["birth_date"] == _DOB_EXACT)
+    return household | siblings(lv, hh)
+
+
 def _dose_weight(model: Model, lv: dict[str, np.ndarray], hh: np.ndarray) -> np.ndarray:
     """Weights (bits) of the dose levels: household-conditional u in the household regime (a
     family is vaccinated together), and never for a match between possible twins
-    (:func:`siblings`: vaccinated together too)."""
+    (:func:`possible_twins`: their doses are as alike as one person's)."""
     level = lv["doses"]
     w = np.where(hh > 0, _hh_table(model, "doses")[level],
                  _table(model, "doses", LEVELS["doses"][1:])[level])
     if {"given", "birth_date", "commune", "address"} <= lv.keys():
-        w = np.where(siblings(lv, hh), np.minimum(w, 0.0), w)
+        w = np.where(possible_twins(lv, hh), np.minimum(w, 0.0), w)
     return w
 
 
