@@ -74,3 +74,18 @@ def test_dose_levels_of_labelled_histories() -> None:
     # symmetric
     back = compare_pairs(prep, np.arange(1, n + 2), np.zeros(n + 1, np.int64))["doses"]
     assert back.tolist() == lv.tolist()
+
+
+def test_commune_levels_district_and_successor() -> None:
+    """Two communes of one district are "same_district", of two districts "different"; a
+    commune code retired by a merger compares as its successor; a value that is not a GSO code
+    has no district."""
+    from vaxreport import refdata
+
+    tn = refdata.admin_units("19")
+    city = tn.loc[tn.district_code == "164", "commune_code"].tolist()
+    other = tn.loc[tn.district_code != "164", "commune_code"].iloc[0]
+    prep = prepare_fields(pd.DataFrame({"commune_code": [city[0], city[1], other, "11353", "11344",
+                                                         "Xã A", "Xã B"]}))
+    lv = compare_pairs(prep, np.array([0, 0, 3, 5]), np.array([1, 2, 4, 6]))["commune"]
+    assert [LEVELS["commune"][k] for k in lv] == ["same_district", "different", "same", "different"]

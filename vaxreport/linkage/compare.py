@@ -152,8 +152,17 @@ def _lv_same(x: np.ndarray, y: np.ndarray, missing: int = -1, different: int = 2
 
 def _lv_locality(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     c = prep.codes
-    return {"commune": _lv_same(c["commune"][a], c["commune"][b]),
+    commune = _lv_same(c["commune"][a], c["commune"][b])
+    da, db = c["district"][a], c["district"][b]
+    commune[(commune == COMMUNE_DIFFERENT) & (da == db) & (da >= 0)] = COMMUNE_SAME_DISTRICT
+    return {"commune": commune,
             "address": _lv_same(c["address"][a], c["address"][b], different=ADDRESS_DIFFERENT)}
+
+
+#: Level codes of communes: two communes (another district, or one district) are the levels
+#: from :data:`COMMUNE_DIFFERENT` up.
+COMMUNE_DIFFERENT = LEVELS["commune"].index("different")
+COMMUNE_SAME_DISTRICT = LEVELS["commune"].index("same_district")
 
 
 #: Level codes of addresses (:data:`~vaxreport.linkage.priors.LEVELS`).
@@ -172,7 +181,7 @@ def resolve_address(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
     the communes differ (``lv["commune"]``); unique pairs of strings only."""
     # a similar address adds nothing to two different communes (the commune's difference
     # counts alone, :func:`~vaxreport.linkage.model.comparison_weight`): not compared there
-    ne = np.flatnonzero((lv["address"] == ADDRESS_DIFFERENT) & (lv["commune"] != 2))
+    ne = np.flatnonzero((lv["address"] == ADDRESS_DIFFERENT) & (lv["commune"] < COMMUNE_DIFFERENT))
     if ne.size:
         c = prep.codes["address"]
         sim = _unique_pair_apply(c[a[ne]], c[b[ne]], prep.strings["address"], _token_set)

@@ -18,6 +18,7 @@ from rapidfuzz.distance import OSA
 from vaxreport.linkage.blocking import block_pairs, sorted_unique
 from vaxreport.linkage.compare import (
     ADDRESS_SIMILAR,
+    COMMUNE_DIFFERENT,
     COMPARISONS,
     compare_pairs,
     comparison_levels,
@@ -294,7 +295,10 @@ def estimate_u(prep: PreparedFields) -> Model:
     same_g = max(share_m ** 2 + (1 - share_m) ** 2, 0.5)
     u["gender"] = {"same": same_g, "different": 1 - same_g}
     cc = counts("commune")
-    u["commune"] = {"same": max(_sum_sq(cc), 1e-4), "different": max(1 - _sum_sq(cc), 0.5)}
+    dc = counts("district")
+    u_district = max(_sum_sq(dc) - _sum_sq(cc), 1e-4) if dc.sum() else 0.1
+    u["commune"] = {"same": max(_sum_sq(cc), 1e-4), "same_district": u_district,
+                    "different": max(1 - _sum_sq(cc) - u_district, 0.5)}
     u["phone"] = {"one_digit": 1e-4, "different": 0.99}
     ac = counts("address")
     u_sim = _u_address_similar(prep)
@@ -365,11 +369,11 @@ def comparison_weight(prep: PreparedFields, model: Model, comp: str, a: np.ndarr
         w[ex] = _w(M["phone"]["exact"], prep.freq["phone"][prep.codes["phone"][a[ex]]])
         return w
     if comp == "locality":  # address implies commune: the stronger agreement counts once
-        wc = _table(model, "commune", ("same", "different"))[lv["commune"]]
+        wc = _table(model, "commune", LEVELS["commune"][1:])[lv["commune"]]
         wa = _table(model, "address", LEVELS["address"][1:])[lv["address"]]
         pos = np.maximum(np.maximum(wc, wa), 0.0)
         # and two communes imply two addresses: the commune's difference counts alone
-        neg = np.where(lv["commune"] == 2, np.minimum(wc, 0.0), np.minimum(wa, 0.0))
+        neg = np.where(lv["commune"] >= COMMUNE_DIFFERENT, np.minimum(wc, 0.0), np.minimum(wa, 0.0))
         out = np.where(pos > 0, pos, neg)
         # one commune, two addresses that are not the same: the commune's agreement, then the
         # address's given the commune (chain rule)

@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vaxreport import refdata
 from vaxreport.cleansing.parse import parse_gender, phone_migration
 from vaxreport.linkage.priors import GENDER_PSEUDO_RECORDS, TF_PRIOR, TF_PSEUDO_RECORDS
 from vaxreport.text import fold_series, to_unicode_series
@@ -324,7 +325,9 @@ def prepare_fields(persons: pd.DataFrame) -> PreparedFields:
         else:
             nums[f"{key}_num"] = su.where(su != "", "-1").astype("int64").to_numpy(np.int64)
     c, u = _factor(_column(persons, "commune_code"))
-    codes["commune"], strings["commune"] = _recode(c, u.str.strip())
+    codes["commune"], strings["commune"] = _recode(c, commune_successor(u.str.strip()))
+    codes["district"], strings["district"] = _recode(codes["commune"].astype(np.int64),
+                                                     commune_district(pd.Series(strings["commune"], dtype="str")))
     c, u = _factor(_column(persons, "address"))
     codes["address"], strings["address"] = _recode(c, fold_series(pd.Series(u, dtype="str")).fillna(""))
     # the address's first number (house number, or lane/group), a blocking key with the birth date
@@ -339,6 +342,31 @@ def prepare_fields(persons: pd.DataFrame) -> PreparedFields:
     _add_id_keys(prep)
     _add_frequencies(prep)
     return prep
+
+
+def commune_successor(communes: pd.Series) -> pd.Series:
+    """GSO commune codes retired by a merger replaced by the code that took over
+    (:func:`vaxreport.refdata.commune_successors`); other values unchanged.
+
+    >>> commune_successor(pd.Series(["11353", "05443", "x"])).tolist()
+    ['11344', '05443', 'x']
+    """
+    s = refdata.commune_successors()
+    s = s[s["new_code"].fillna("").astype(str) != ""]
+    return communes.replace(dict(zip(s["old_code"].astype(str), s["new_code"].astype(str))))
+
+
+def commune_district(communes: pd.Series) -> pd.Series:
+    """The GSO district code of each GSO commune code (its latest unit in
+    :func:`vaxreport.refdata.admin_unit_history`); "" for a value that is not a known commune code.
+
+    >>> commune_district(pd.Series(["05443", "05854", "Xã A", None])).tolist()
+    ['164', '172', '', '']
+    """
+    units = refdata.admin_unit_history(None).sort_values("valid_to")
+    last = units.drop_duplicates("commune_code", keep="last")
+    lookup = pd.Series(last["district_code"].to_numpy(), index=last["commune_code"].to_numpy())
+    return communes.map(lookup).fillna("").astype(str)
 
 
 #: Doses of a record the dose comparison reads (its first ones by date): a person record rarely

@@ -13,7 +13,8 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "id_number": ("missing", "exact", "one_edit", "different"),
     "gender": ("missing", "same", "different"),
     "phone": ("missing", "exact", "one_digit", "different"),
-    "commune": ("missing", "same", "different"),
+    # "same_district": two communes of one district (GSO codes, :mod:`vaxreport.refdata`)
+    "commune": ("missing", "same", "different", "same_district"),
     "address": ("missing", "same", "similar", "different"),
     # the records' dose histories (:func:`vaxreport.linkage.compare.dose_levels`)
     "doses": ("missing", "same_date", "sequential", "renumbered", "interleaved", "too_close"),
@@ -33,7 +34,7 @@ M_PRIORS: dict[str, dict[str, float]] = {
     "id_number": {"exact": 0.93, "one_edit": 0.05, "different": 0.02},
     "gender": {"same": 0.97, "different": 0.03},
     "phone": {"exact": 0.70, "one_digit": 0.03, "different": 0.27},
-    "commune": {"same": 0.80, "different": 0.20},
+    "commune": {"same": 0.80, "different": 0.12, "same_district": 0.08},
     "address": {"same": 0.55, "similar": 0.10, "different": 0.35},
     # one person's two records mostly hold complementary doses: a second record takes the doses
     # given after a move (numbered on, or from 1 again), or one dose entered on both
@@ -89,7 +90,7 @@ U_PRIORS: dict[str, dict[str, float]] = {
     "birth_date": {"day_month_swapped": 2e-5, "one_digit": 4e-4, "same_year": 0.015,
                    "different": 0.97},
     "gender": {"same": 0.5, "different": 0.5},
-    "commune": {"same": 0.01, "different": 0.99},
+    "commune": {"same": 0.01, "different": 0.89, "same_district": 0.10},
     "address": {"same": 0.002, "similar": 0.002, "different": 0.996},
     "doses": {"same_date": 0.02, "sequential": 0.05, "renumbered": 0.05, "interleaved": 0.38,
               "too_close": 0.50},

@@ -11,6 +11,7 @@ from vaxreport.linkage.blocking import BLOCKING_RULES, block_candidates, block_p
 from vaxreport.linkage.compare import (
     ADDRESS_DIFFERENT,
     ADDRESS_SIMILAR,
+    COMMUNE_DIFFERENT,
     COMPARISONS,
     compare_pairs,
     comparison_levels,
@@ -141,7 +142,7 @@ def _filter_block(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarr
         new = comparison_levels(prep, comp, a, b)
         best = dict(new)
         if comp == "locality":  # similar until resolved, where it would weigh more
-            pending = (best["address"] == ADDRESS_DIFFERENT) & (best["commune"] != 2)
+            pending = (best["address"] == ADDRESS_DIFFERENT) & (best["commune"] < COMMUNE_DIFFERENT)
             pending &= np.where(best["commune"] == 1, similar_weighs_more_inside,
                                 similar_weighs_more)
             best["address"] = np.where(pending, ADDRESS_SIMILAR, best["address"]).astype(np.int8)
