@@ -257,23 +257,28 @@ def dose_levels(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.ndarra
     out = np.zeros(a.size, np.int8)
     if not day.size or not (day[:, 0] > 0).any():
         return out
+    used = int(np.flatnonzero((day > 0).any(axis=0)).max()) + 1  # slots some record fills
     has = np.flatnonzero((day[a, 0] > 0) & (day[b, 0] > 0))
-    da, db = day[a[has]].astype(np.int64), day[b[has]].astype(np.int64)
-    na, nb = no[a[has]].astype(np.int64), no[b[has]].astype(np.int64)
-    va, vb = da > 0, db > 0
+    ra, rb = a[has], b[has]
+    ya, yb = day[ra, :used].T, day[rb, :used].T  # one gather each; slot-major
+    # empty slots far apart (-2^20 on one side, +2^20 on the other): never shared or close
+    da = np.where(ya > 0, ya, np.int32(-(1 << 20)))
+    db = np.where(yb > 0, yb, np.int32(1 << 20))
     shared = np.zeros(has.size, bool)
-    close = np.zeros(has.size, bool)
-    for j in range(day.shape[1]):
-        gap = np.abs(da - db[:, j:j + 1])
-        both = va & vb[:, j:j + 1]
-        shared |= (both & (gap == 0)).any(axis=1)
-        close |= (both & (gap > 0) & (gap < DOSE_MIN_GAP_DAYS)).any(axis=1)
-    big = np.iinfo(np.int64).max
-    last_a, last_b = np.where(va, da, 0).max(axis=1), np.where(vb, db, 0).max(axis=1)
-    a_first = last_a < db[:, 0]
-    b_first = last_b < da[:, 0]
+    near = np.zeros(has.size, bool)
+    for x in da:
+        for y in db:
+            gap = np.abs(x - y)
+            shared |= gap == 0
+            near |= gap < DOSE_MIN_GAP_DAYS
+    close = near & ~shared
+    last_a, last_b = ya.max(axis=0), yb.max(axis=0)  # empty slots are 0
+    a_first = last_a < db[0]
+    b_first = last_b < da[0]
     # numbers continue: the earlier record's largest known number below the later's smallest
-    top_a, top_b = np.where(na > 0, na, 0).max(axis=1), np.where(nb > 0, nb, 0).max(axis=1)
+    na, nb = no[ra, :used].astype(np.int32), no[rb, :used].astype(np.int32)
+    big = np.int32(1 << 20)
+    top_a, top_b = na.max(axis=1), nb.max(axis=1)
     low_a, low_b = np.where(na > 0, na, big).min(axis=1), np.where(nb > 0, nb, big).min(axis=1)
     on = np.where(a_first, top_a < low_b, top_b < low_a)
     lvl = np.full(has.size, _DOSE_LEVEL["interleaved"], np.int8)

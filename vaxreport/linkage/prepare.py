@@ -387,22 +387,25 @@ def dose_slots(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     n = len(col)
     day = np.zeros((n, MAX_DOSES), np.int32)
     no = np.zeros((n, MAX_DOSES), np.int16)
-    text = pa.array(col.astype(object).where(col.notna(), "").to_numpy(object), pa.string())
-    tokens = pc.split_pattern(text, " ")
+    text = pa.array(col, pa.string(), from_pandas=True) if len(col) else pa.array([], pa.string())
+    tokens = pc.split_pattern(pc.fill_null(text, ""), " ")
     flat = pc.list_flatten(tokens)
     if not len(flat):
         return day, no
     row = pc.list_parent_indices(tokens).to_numpy()
-    ok = pc.greater_equal(pc.utf8_length(flat), 10).to_numpy(zero_copy_only=False)
-    row, flat = row[ok], flat.filter(pa.array(ok))
-    d = pc.strptime(pc.utf8_slice_codeunits(flat, 0, 10), format="%Y-%m-%d", unit="s", error_is_null=True)
-    d = d.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    date = pc.utf8_slice_codeunits(flat, 0, 10)
+    ok = pc.and_(pc.equal(pc.utf8_length(date), 10),
+                 pc.match_substring_regex(date, r"^\d{4}-\d{2}-\d{2}$"))
+    ok = pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
+    row, date, flat = row[ok], date.filter(pa.array(ok)), flat.filter(pa.array(ok))
+    parsed = pc.strptime(date, format="%Y-%m-%d", unit="s", error_is_null=True)
+    good = pc.is_valid(parsed).to_numpy(zero_copy_only=False)
+    d = pc.fill_null(pc.cast(parsed, pa.int64()), 0).to_numpy() // 86400
     nums = pc.utf8_slice_codeunits(flat, 11, 13)
-    k = pd.to_numeric(pd.Series(nums.to_numpy(zero_copy_only=False)), errors="coerce").fillna(0).to_numpy(np.int64)
-    good = ~np.isnan(d.astype(float)) if d.dtype.kind == "f" else np.ones(d.size, bool)
-    row, d, k = row[good], d[good].astype(np.int64) // 86400, k[good]
-    pos = d > 0  # 0 marks an empty slot
-    row, d, k = row[pos], d[pos], k[pos]
+    nums = pc.if_else(pc.utf8_is_digit(nums), nums, "0")
+    k = pc.cast(pc.fill_null(nums, "0"), pa.int64()).to_numpy()
+    good &= d > 0  # 0 marks an empty slot
+    row, d, k = row[good], d[good], k[good]
     order = np.lexsort((k, d, row))
     row, d, k = row[order], d[order], k[order]
     first = np.ones(row.size, bool)
