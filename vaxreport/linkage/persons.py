@@ -53,7 +53,7 @@ def person_records(doses: pd.DataFrame) -> pd.DataFrame:
     extra = [c for c in ("id_valid",) if c in doses.columns]
     out = doses[cols + extra].drop_duplicates("person_ref").set_index("person_ref", drop=False)
     if "dose_date" in doses.columns:
-        out[DOSES] = dose_histories(doses).to_numpy()
+        out[DOSES] = pd.Series(dose_histories(doses).array, index=out.index)
     return out
 
 
@@ -66,7 +66,7 @@ def dose_histories(doses: pd.DataFrame) -> pd.Series:
     """Each person record's doses as text, ``yyyy-mm-dd#n`` (date and dose number as entered, 0
     if unknown) separated by spaces in date order, one line per ``person_ref`` in order of first
     appearance (as :func:`person_records`); rows without a dose date are left out ("" if none).
-    Built with Arrow on whole columns.
+    Built with Arrow on whole columns, held as Arrow strings (≈ 30 bytes a record).
 
     >>> dose_histories(pd.DataFrame({"person_ref": ["a", "b", "a"], "dose_number": ["2", None, "1"],
     ...     "dose_date": pd.to_datetime(["2021-09-01", None, "2021-08-01"])})).tolist()
@@ -85,7 +85,7 @@ def dose_histories(doses: pd.DataFrame) -> pd.Series:
     offsets = np.zeros(n_ref + 1, np.int32)
     np.cumsum(np.bincount(ref[order], minlength=n_ref), out=offsets[1:])
     lists = pa.ListArray.from_arrays(pa.array(offsets), text)
-    return pd.Series(pc.binary_join(lists, " ").to_numpy(zero_copy_only=False), dtype=object)
+    return pd.Series(pd.arrays.ArrowStringArray(pc.binary_join(lists, " ")))  # no Python objects
 
 
 def code_order(codes: pd.Series | Sequence[str | None]) -> np.ndarray:
