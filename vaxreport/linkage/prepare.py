@@ -393,12 +393,8 @@ def dose_slots(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if not len(flat):
         return day, no
     row = pc.list_parent_indices(tokens).to_numpy()
-    date = pc.utf8_slice_codeunits(flat, 0, 10)
-    ok = pc.and_(pc.equal(pc.utf8_length(date), 10),
-                 pc.match_substring_regex(date, r"^\d{4}-\d{2}-\d{2}$"))
-    ok = pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
-    row, date, flat = row[ok], date.filter(pa.array(ok)), flat.filter(pa.array(ok))
-    parsed = pc.strptime(date, format="%Y-%m-%d", unit="s", error_is_null=True)
+    parsed = pc.strptime(pc.utf8_slice_codeunits(flat, 0, 10), format="%Y-%m-%d", unit="s",
+                         error_is_null=True)
     good = pc.is_valid(parsed).to_numpy(zero_copy_only=False)
     d = pc.fill_null(pc.cast(parsed, pa.int64()), 0).to_numpy() // 86400
     nums = pc.utf8_slice_codeunits(flat, 11, 13)
