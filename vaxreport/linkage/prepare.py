@@ -402,8 +402,10 @@ def dose_slots(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     k = pc.cast(pc.fill_null(nums, "0"), pa.int64()).to_numpy()
     good &= d > 0  # 0 marks an empty slot
     row, d, k = row[good], d[good], k[good]
-    order = np.lexsort((k, d, row))
-    row, d, k = row[order], d[order], k[order]
+    same_row = row[1:] == row[:-1]
+    if not ((row[1:] >= row[:-1]).all() and (~same_row | (d[1:] >= d[:-1])).all()):  # as written: sorted
+        order = np.lexsort((k, d, row))
+        row, d, k = row[order], d[order], k[order]
     first = np.ones(row.size, bool)
     first[1:] = (row[1:] != row[:-1]) | (d[1:] != d[:-1])  # one slot per day
     row, d, k = row[first], d[first], k[first]
