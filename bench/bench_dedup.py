@@ -45,9 +45,12 @@ import dedup_sources as sources  # noqa: E402
 from dedup_sources import strip_marks, typo  # noqa: E402
 
 from vaxreport import linkage  # noqa: E402
+from vaxreport.linkage.persons import DOSES  # noqa: E402
 from vaxreport.linkage.threads import worker_count  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+#: The person columns the linkage reads: the person fields and each record's dose history.
+LINKED = (*linkage.FIELDS, DOSES)
 
 SURNAMES = [("Nguyễn", 380), ("Trần", 110), ("Lê", 95), ("Phạm", 70), ("Hoàng", 40),
             ("Huỳnh", 10), ("Phan", 45), ("Vũ", 30), ("Võ", 9), ("Đặng", 21), ("Bùi", 20),
@@ -252,7 +255,7 @@ def _load_synth(folder: Path) -> pd.DataFrame:
     persons = person_records(cleaned.data).reset_index(drop=True)
     truth = pd.read_parquet(folder / "truth" / "persons_truth.parquet")
     out = persons.merge(truth[["person_ref", "person_id"]], on="person_ref", how="left")
-    cols = [c for c in linkage.FIELDS if c in out.columns]
+    cols = [c for c in LINKED if c in out.columns]
     return out[["person_id", *cols]]
 
 
@@ -270,7 +273,7 @@ def _load(args: argparse.Namespace) -> pd.DataFrame:
         if not path.exists():  # made once; run_bench.py --only dedup remakes it when code changes
             path, _ = run_bench.prepare_persons(args.scale, args.work)
         df = pd.read_parquet(path).rename(columns={"true_person_id": "person_id"})
-        return df[["person_id", "person_ref", *[c for c in linkage.FIELDS if c in df.columns]]]
+        return df[["person_id", "person_ref", *[c for c in LINKED if c in df.columns]]]
     return _load_synth(args.dir)
 
 
@@ -335,7 +338,7 @@ def main() -> None:
     t0 = time.perf_counter()
     data = _variant(_load(args), args).reset_index(drop=True)
     t_gen = time.perf_counter() - t0
-    persons = data[[c for c in ("person_ref", *linkage.FIELDS) if c in data.columns]]
+    persons = data[[c for c in ("person_ref", *LINKED) if c in data.columns]]
     t0, c0 = time.perf_counter(), time.process_time()
     labels = linkage.cluster_persons(persons, threshold=args.threshold, workers=args.workers)
     t_dedup, c_dedup = time.perf_counter() - t0, time.process_time() - c0

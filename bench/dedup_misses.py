@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_dedup  # noqa: E402
 
-from vaxreport import linkage  # noqa: E402
 from vaxreport.linkage.blocking import (  # noqa: E402
     BLOCKING_RULES,
     block_candidates,
@@ -108,7 +107,7 @@ def main() -> None:
                     help="the oracle's best recall at this precision")
     args = ap.parse_args()
     data = bench_dedup._variant(bench_dedup._load(args), args).reset_index(drop=True)
-    persons = data[[c for c in ("person_ref", *linkage.FIELDS) if c in data.columns]]
+    persons = data[[c for c in ("person_ref", *bench_dedup.LINKED) if c in data.columns]]
     perm = canonical_order(persons)
     data, persons = data.iloc[perm].reset_index(drop=True), persons.iloc[perm].reset_index(drop=True)
     n = len(persons)
@@ -148,7 +147,7 @@ def main() -> None:
                 sel = np.asarray(levels)[lv[comp]] == name
                 mean_w[name] = round(float(w[key][sel].mean()), 1)
             print(f"  {comp:15s}", ", ".join(f"{k} {v} ({mean_w[k]:+})" for k, v in cnt.items()))
-    cols = list(linkage.FIELDS)
+    cols = list(bench_dedup.LINKED)
     for k in np.argsort(gap)[: args.show]:
         print(f"--- FN gap {gap[k]:.1f}:",
               {c: round(float(w[c][k]), 1) for c in w})

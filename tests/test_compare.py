@@ -52,3 +52,40 @@ def test_levels_of_labelled_differences() -> None:
     assert named["phone"] == ["one_digit", "missing", "exact", "different", "missing"]
     # no marks on one side is not a difference; other marks on both sides are
     assert named["given"] == ["exact", "typo", "another_name", "missing", "accent_differs"]
+
+
+def test_dose_levels_of_labelled_histories() -> None:
+    """One labelled pair of dose histories per level; a dose date typo within the minimum gap
+    reads "too close"; order and repeated entries of one day do not matter."""
+    first = "2021-08-01#1 2021-09-01#2"
+    others = {
+        "sequential": "2022-01-10#3",              # moved: the second record takes dose 3
+        "renumbered": "2022-01-10#1 2022-06-01#2",  # … and numbers it from 1 again
+        "same_date": "2021-09-01#2",               # one dose entered on both records
+        "too_close": "2021-08-09#1 2021-09-10#2",  # two people vaccinated in one campaign
+        "interleaved": "2021-08-16#1 2021-09-20#2",
+        "missing": None,
+    }
+    hist = [first, *others.values(), "2021-09-01#2 2021-08-01#1 2021-08-01#1"]
+    prep = prepare_fields(pd.DataFrame({"doses": hist}))
+    n = len(others)
+    lv = compare_pairs(prep, np.zeros(n + 1, np.int64), np.arange(1, n + 2))["doses"]
+    assert [LEVELS["doses"][k] for k in lv] == [*others, "same_date"]
+    # symmetric
+    back = compare_pairs(prep, np.arange(1, n + 2), np.zeros(n + 1, np.int64))["doses"]
+    assert back.tolist() == lv.tolist()
+
+
+def test_commune_levels_district_and_successor() -> None:
+    """Two communes of one district are "same_district", of two districts "different"; a
+    commune code retired by a merger compares as its successor; a value that is not a GSO code
+    has no district."""
+    from vaxreport import refdata
+
+    tn = refdata.admin_units("19")
+    city = tn.loc[tn.district_code == "164", "commune_code"].tolist()
+    other = tn.loc[tn.district_code != "164", "commune_code"].iloc[0]
+    prep = prepare_fields(pd.DataFrame({"commune_code": [city[0], city[1], other, "11353", "11344",
+                                                         "Xã A", "Xã B"]}))
+    lv = compare_pairs(prep, np.array([0, 0, 3, 5]), np.array([1, 2, 4, 6]))["commune"]
+    assert [LEVELS["commune"][k] for k in lv] == ["same_district", "different", "same", "different"]

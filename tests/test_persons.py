@@ -16,12 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vaxreport.linkage.persons import (
+    DOSES,
     ID_BITS,
     _hash_ids,
     code_order,
     content_ids,
+    dose_histories,
     person_ids,
     person_merges,
+    person_records,
     survivor_rows,
 )
 
@@ -136,3 +139,24 @@ def test_the_survivor_is_the_smallest_code_whatever_the_row_order() -> None:
     back = person_merges(persons.iloc[::-1].reset_index(drop=True), labels.iloc[::-1].reset_index(drop=True))
     pd.testing.assert_frame_equal(back, merges)
     assert survivor_rows(pd.DataFrame({"x": [1, 2, 3]}), pd.Series([5, 6, 5])).tolist() == [0, 1, 0]
+
+
+# ----------------------------------------------------------------------------- dose histories
+def test_person_records_carry_each_records_dose_history() -> None:
+    """Doses in date order whatever the row order, the number as entered (0 unknown), undated
+    rows left out, a record without a dated dose empty; aligned to the records."""
+    doses = pd.DataFrame({
+        "person_ref": ["b", "a", "b", "c", "a", "b"],
+        "full_name": ["Y", "X", "Y", "Z", "X", "Y"],
+        "dose_number": [3.0, 2.0, None, 1.0, 1.0, 1.0],
+        "dose_date": pd.to_datetime(["2022-01-10", "2021-09-01", "2021-10-01", None, "2021-08-01",
+                                     "2021-07-01"]),
+    })
+    rec = person_records(doses)
+    assert rec["person_ref"].tolist() == ["b", "a", "c"]
+    assert rec[DOSES].tolist() == ["2021-07-01#1 2021-10-01#0 2022-01-10#3",
+                                   "2021-08-01#1 2021-09-01#2", ""]
+    shuffled = doses.sample(frac=1.0, random_state=3)
+    again = dose_histories(shuffled)
+    assert dict(zip(pd.unique(shuffled["person_ref"]), again)) == dict(zip(rec["person_ref"], rec[DOSES]))
+    assert DOSES not in person_records(doses.drop(columns="dose_date")).columns

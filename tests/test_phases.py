@@ -190,7 +190,9 @@ def _stage_through_reconcile(folder: Path, partitions: int):
 @pytest.fixture(scope="module")
 def tiny_province(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("kept")
-    generate(out, scale=0.003, seed=13)
+    # a seed whose few thousand records hold pairs near the threshold (a review queue to compare);
+    # with the dose histories as evidence, seed 13's tiny province has none
+    generate(out, scale=0.003, seed=14)
     return out
 
 

@@ -38,7 +38,14 @@ from vaxreport.facts import (
 from vaxreport.layout import unit_dir
 from vaxreport.linkage.decisions import DecisionOutcome
 from vaxreport.linkage.doses import ReconcileResult
-from vaxreport.linkage.persons import PERSON_FIELDS, person_id_valid, person_merges, person_records, with_person_id
+from vaxreport.linkage.persons import (
+    DOSES,
+    PERSON_FIELDS,
+    person_id_valid,
+    person_merges,
+    person_records,
+    with_person_id,
+)
 from vaxreport.params import RunParams, previous_period
 from vaxreport.reporting import metrics
 from vaxreport.runner.kept import KeptInProcess
@@ -71,8 +78,9 @@ def test_person_records_one_row_per_person_ref_from_its_first_dose(person_refs: 
     assert [None if pd.isna(r) else r for r in persons["person_ref"]] == distinct
     first = [person_refs.index(r) for r in distinct]
     assert persons["full_name"].tolist() == doses["full_name"].iloc[first].tolist()
-    assert "dose_date" not in persons and "vaccine" not in persons  # person fields only (+ id_valid)
-    assert set(PERSON_FIELDS) | {"person_ref", "id_valid"} == set(persons.columns)
+    assert "dose_date" not in persons and "vaccine" not in persons  # person fields (+ id_valid, doses)
+    assert set(PERSON_FIELDS) | {"person_ref", "id_valid", DOSES} == set(persons.columns)
+    assert persons[DOSES].tolist() == [" ".join(["2022-01-01#0"] * person_refs.count(r)) for r in distinct]
 
 
 @settings(max_examples=60, deadline=None)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from vaxreport import refdata
 from vaxreport.cleansing.parse import parse_gender, parse_phones
-from vaxreport.linkage.prepare import GENDER_CODES, dob_int, prepare_fields
+from vaxreport.linkage.prepare import GENDER_CODES, MAX_DOSES, dob_int, prepare_fields
 from vaxreport.text import encode_legacy, fold
 
 
@@ -71,7 +71,8 @@ def test_rows_read_the_table_in_that_order_without_a_copy() -> None:
     df = pd.DataFrame({"full_name": ["Lê Văn Tám", "LE VAN TAM", "Phạm Hà", None],
                        "birth_date": ["1990-01-02", "02/01/1990", None, "1970"],
                        "phone": ["0912345678", None, "0912345678", "84912345679"],
-                       "id_number": ["019090000123", "019090000123", None, "C1234567"]},
+                       "id_number": ["019090000123", "019090000123", None, "C1234567"],
+                       "doses": ["2021-08-01#1", "2021-09-01#2 2021-08-01#1", None, ""]},
                       index=[7, 3, 5, 1])
     rows = np.array([2, 0, 3, 1])
     got, want = prepare_fields(df, rows=rows), prepare_fields(df.iloc[rows])
@@ -83,3 +84,17 @@ def test_rows_read_the_table_in_that_order_without_a_copy() -> None:
             np.testing.assert_array_equal(a[k], b[k])
     for part in ("y", "m", "d", "gender"):
         np.testing.assert_array_equal(getattr(got, part), getattr(want, part))
+
+
+def test_dose_history_slots() -> None:
+    """Distinct days in order with their numbers, unparseable tokens skipped, at most
+    MAX_DOSES slots."""
+    many = " ".join(f"2021-{m:02d}-01#{m}" for m in range(1, MAX_DOSES + 3))
+    p = prepare_fields(pd.DataFrame({"doses": ["2021-09-01#2 2021-08-01#1 2021-08-01#1 junk",
+                                               "", None, many]}))
+    day, no = p.nums["dose_day"], p.nums["dose_no"]
+    assert day.shape == (4, MAX_DOSES)
+    assert (day[0, :3] == [18840, 18871, 0]).all() and (no[0, :2] == [1, 2]).all()
+    assert not day[1:3].any()
+    assert (no[3] == np.arange(1, MAX_DOSES + 1)).all()
+    assert not prepare_fields(pd.DataFrame({"full_name": ["An"]})).nums["dose_day"].any()

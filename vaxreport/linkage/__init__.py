@@ -42,7 +42,13 @@ The pipeline of :func:`cluster_persons`:
    within one commune an address that is not the same counts by the chain rule, with m and u
    conditional on the commune (EM on the pairs of one commune; u from pairs drawn within
    communes).  Each level's u is computed as the level is defined (a given-name "typo" is never
-   two real given names: those are "another_name").
+   two real given names: those are "another_name").  Two communes of one district are a level
+   of their own (GSO codes, a retired code read as its successor).  The records' **dose
+   histories** (column ``doses`` of :func:`.persons.person_records`) are compared too
+   (:func:`.compare.dose_levels`: one dose on both records, doses too close for one person,
+   one record's doses all after the other's — numbered on or from 1 again —, interleaved),
+   u from pairs of one birth year, m by EM, household u in the household regime, and no match
+   weight for possible twins (:func:`.model.possible_twins`).
 5. **Decide and cluster**: pairs with weight ≥ ``threshold`` (default: the prior log-odds of a
    random pair being a match, :func:`default_threshold`, with the duplicate rate EM estimates,
    plus :data:`MERGE_ODDS_BITS`) are joined transitively, and so are the pairs of the

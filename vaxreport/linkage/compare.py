@@ -15,6 +15,7 @@ from rapidfuzz.distance import OSA
 from vaxreport.linkage.prepare import PreparedFields
 from vaxreport.linkage.priors import (
     ADDRESS_SIMILAR_MIN,
+    DOSE_MIN_GAP_DAYS,
     LEVELS,
     REAL_NAME_MIN_SHARE,
     REAL_NAME_MIN_TABLE,
@@ -151,8 +152,17 @@ def _lv_same(x: np.ndarray, y: np.ndarray, missing: int = -1, different: int = 2
 
 def _lv_locality(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     c = prep.codes
-    return {"commune": _lv_same(c["commune"][a], c["commune"][b]),
+    commune = _lv_same(c["commune"][a], c["commune"][b])
+    da, db = c["district"][a], c["district"][b]
+    commune[(commune == COMMUNE_DIFFERENT) & (da == db) & (da >= 0)] = COMMUNE_SAME_DISTRICT
+    return {"commune": commune,
             "address": _lv_same(c["address"][a], c["address"][b], different=ADDRESS_DIFFERENT)}
+
+
+#: Level codes of communes: two communes (another district, or one district) are the levels
+#: from :data:`COMMUNE_DIFFERENT` up.
+COMMUNE_DIFFERENT = LEVELS["commune"].index("different")
+COMMUNE_SAME_DISTRICT = LEVELS["commune"].index("same_district")
 
 
 #: Level codes of addresses (:data:`~vaxreport.linkage.priors.LEVELS`).
@@ -171,7 +181,7 @@ def resolve_address(prep: PreparedFields, a: np.ndarray, b: np.ndarray,
     the communes differ (``lv["commune"]``); unique pairs of strings only."""
     # a similar address adds nothing to two different communes (the commune's difference
     # counts alone, :func:`~vaxreport.linkage.model.comparison_weight`): not compared there
-    ne = np.flatnonzero((lv["address"] == ADDRESS_DIFFERENT) & (lv["commune"] != 2))
+    ne = np.flatnonzero((lv["address"] == ADDRESS_DIFFERENT) & (lv["commune"] < COMMUNE_DIFFERENT))
     if ne.size:
         c = prep.codes["address"]
         sim = _unique_pair_apply(c[a[ne]], c[b[ne]], prep.strings["address"], _token_set)
@@ -207,12 +217,77 @@ def comparison_levels(prep: PreparedFields, comp: str, a: np.ndarray, b: np.ndar
         return {"gender": _lv_same(prep.gender[a], prep.gender[b], missing=0)}
     if comp == "phone":
         return {"phone": _digit_levels(prep, "phone", a, b)}
+    if comp == "doses":
+        return {"doses": dose_levels(prep, a, b)}
     return _lv_locality(prep, a, b)
 
 
 #: Comparisons, in the order the progressive filter evaluates them (most decisive first).
 COMPARISONS = ("phone", "locality", "birth_date", "id_number", "given", "surname_middle",
-               "gender")
+               "gender", "doses")
+
+#: Level codes of the dose comparison (:data:`~vaxreport.linkage.priors.LEVELS`).
+_DOSE_LEVEL = {k: np.int8(i) for i, k in enumerate(LEVELS["doses"])}
+
+
+def dose_levels(prep: PreparedFields, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Level of the two records' dose histories (``prep.nums["dose_day"]``, ``"dose_no"``,
+    :func:`~vaxreport.linkage.prepare.dose_slots`) for pairs (a[k], b[k]), in this order:
+
+    - ``same_date``: a dose on one day on both records (one dose entered twice);
+    - ``too_close``: two doses on two days less than
+      :data:`~vaxreport.linkage.priors.DOSE_MIN_GAP_DAYS` apart (two people vaccinated in one
+      campaign — or a dose date typed wrong);
+    - ``sequential``: every dose of one record before every dose of the other, the later
+      record's dose numbers above the earlier's (a person who moved: the second record takes
+      the later doses); ``renumbered``: the same, numbered from 1 again (or a number repeated);
+    - ``interleaved``: the doses alternate in time (two people, mostly);
+    - ``missing``: a record without a dated dose.
+
+    Examples:
+        >>> from vaxreport.linkage.prepare import prepare_fields
+        >>> p = prepare_fields(pd.DataFrame({"doses": [
+        ...     "2021-08-01#1 2021-09-01#2", "2022-01-10#3", "2022-01-10#1", "2021-08-05#1 2021-09-03#2",
+        ...     "2021-08-16#1 2021-09-20#2", "2021-09-01#2", None]}))
+        >>> lv = dose_levels(p, np.zeros(6, np.int64), np.arange(1, 7))
+        >>> [LEVELS["doses"][k] for k in lv]
+        ['sequential', 'renumbered', 'too_close', 'interleaved', 'same_date', 'missing']
+    """
+    day, no = prep.nums["dose_day"], prep.nums["dose_no"]
+    out = np.zeros(a.size, np.int8)
+    if not day.size or not (day[:, 0] > 0).any():
+        return out
+    used = int(np.flatnonzero((day > 0).any(axis=0)).max()) + 1  # slots some record fills
+    has = np.flatnonzero((day[a, 0] > 0) & (day[b, 0] > 0))
+    ra, rb = a[has], b[has]
+    ya, yb = day[ra, :used].T, day[rb, :used].T  # one gather each; slot-major
+    # empty slots far apart (-2^20 on one side, +2^20 on the other): never shared or close
+    da = np.where(ya > 0, ya, np.int32(-(1 << 20)))
+    db = np.where(yb > 0, yb, np.int32(1 << 20))
+    shared = np.zeros(has.size, bool)
+    near = np.zeros(has.size, bool)
+    for x in da:
+        for y in db:
+            gap = np.abs(x - y)
+            shared |= gap == 0
+            near |= gap < DOSE_MIN_GAP_DAYS
+    close = near & ~shared
+    last_a, last_b = ya.max(axis=0), yb.max(axis=0)  # empty slots are 0
+    a_first = last_a < db[0]
+    b_first = last_b < da[0]
+    # numbers continue: the earlier record's largest known number below the later's smallest
+    na, nb = no[ra, :used].astype(np.int32), no[rb, :used].astype(np.int32)
+    big = np.int32(1 << 20)
+    top_a, top_b = na.max(axis=1), nb.max(axis=1)
+    low_a, low_b = np.where(na > 0, na, big).min(axis=1), np.where(nb > 0, nb, big).min(axis=1)
+    on = np.where(a_first, top_a < low_b, top_b < low_a)
+    lvl = np.full(has.size, _DOSE_LEVEL["interleaved"], np.int8)
+    seq = a_first | b_first
+    lvl[seq] = np.where(on[seq], _DOSE_LEVEL["sequential"], _DOSE_LEVEL["renumbered"])
+    lvl[close] = _DOSE_LEVEL["too_close"]
+    lvl[shared] = _DOSE_LEVEL["same_date"]
+    out[has] = lvl
+    return out
 
 
 def compare_pairs(prep: PreparedFields, a: np.ndarray, b: np.ndarray, *, fuzzy: bool = True

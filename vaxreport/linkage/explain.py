@@ -18,9 +18,10 @@ from vaxreport.linkage.model import (
     default_threshold,
     estimate_u,
     household_regime,
+    possible_twins,
     siblings,
 )
-from vaxreport.linkage.persons import survivor_rows
+from vaxreport.linkage.persons import DOSES, survivor_rows
 from vaxreport.linkage.prepare import FIELDS, ID_KINDS, PreparedFields, digits, prepare_fields
 from vaxreport.linkage.priors import HOUSEHOLD_U, ID_FLOOR_MAX_RECORDS, LEVELS
 from vaxreport.linkage.score import identifier_floor, score_candidates
@@ -80,7 +81,7 @@ def explain_pair(a: Mapping[str, Any] | pd.Series, b: Mapping[str, Any] | pd.Ser
         True
     """
     ra, rb = dict(a), dict(b)
-    cols = [c for c in FIELDS if c in ra or c in rb]
+    cols = [c for c in (*FIELDS, DOSES) if c in ra or c in rb]
     pair = pd.DataFrame([{c: ra.get(c) for c in cols}, {c: rb.get(c) for c in cols}],
                         dtype=object)
     if persons is not None:
@@ -104,7 +105,7 @@ def explain_pair(a: Mapping[str, Any] | pd.Series, b: Mapping[str, Any] | pd.Ser
     ai, bi = np.array([ia]), np.array([ib])
     _, _, lv, w, total = score_candidates(prep, model, ai, bi)
     show = {"given": "full_name", "surname_middle": "full_name", "birth_date": "birth_date",
-            "id_number": "id_number", "gender": "gender", "phone": "phone"}
+            "id_number": "id_number", "gender": "gender", "phone": "phone", "doses": DOSES}
     kind = int(household_regime(prep, ai, bi)[0])
     regime = kind > 0
     rows = []
@@ -116,6 +117,8 @@ def explain_pair(a: Mapping[str, Any] | pd.Series, b: Mapping[str, Any] | pd.Ser
             level += " (household)"
         if comp == "given" and siblings(lv, np.array([kind]))[0]:
             level += " (siblings: birth date and place shared, household u)"
+        if comp == "doses" and possible_twins(lv, np.array([kind]))[0]:
+            level += " (possible twins: no weight for a match)"
         rows.append({"comparison": comp, "value_a": ra.get(col), "value_b": rb.get(col),
                      "level": level, "weight": float(w[comp][0])})
     commune, address = int(lv["commune"][0]), int(lv["address"][0])

@@ -18,9 +18,11 @@ from rapidfuzz.distance import OSA
 from vaxreport.linkage.blocking import block_pairs, sorted_unique
 from vaxreport.linkage.compare import (
     ADDRESS_SIMILAR,
+    COMMUNE_DIFFERENT,
     COMPARISONS,
     compare_pairs,
     comparison_levels,
+    dose_levels,
     one_edit,
     real_given_names,
     resolve_address,
@@ -29,6 +31,7 @@ from vaxreport.linkage.prepare import PreparedFields, dob_int
 from vaxreport.linkage.priors import (
     ADDRESS_IN_COMMUNE_M,
     ADDRESS_U_PAIRS,
+    DOSE_U_PAIRS,
     DUPLICATE_RATE_RANGE,
     HOUSEHOLD_MAX_RECORDS,
     HOUSEHOLD_U,
@@ -185,22 +188,10 @@ def _u_address_in_commune(prep: PreparedFields) -> dict[str, float]:
     :data:`~vaxreport.linkage.priors.ADDRESS_U_PAIRS` pairs of records drawn within communes
     (each commune as often as it holds records)."""
     c = prep.codes
-    rows = np.flatnonzero((c["address"] >= 0) & (c["commune"] >= 0))
     out = {"same": 0.05, "similar": 0.05, "different": 0.90}
-    if rows.size < 2:
+    i, j = _pairs_within(c["commune"], (c["address"] >= 0) & (c["commune"] >= 0), ADDRESS_U_PAIRS)
+    if not i.size:
         return out
-    rows = rows[np.argsort(c["commune"][rows], kind="stable")]
-    com = c["commune"][rows]
-    start = np.searchsorted(com, com, side="left")
-    size = np.searchsorted(com, com, side="right") - start
-    rng = np.random.default_rng(0)
-    k = rng.integers(0, rows.size, ADDRESS_U_PAIRS)
-    k = k[size[k] >= 2]
-    if not k.size:
-        return out
-    other = start[k] + rng.integers(0, size[k] - 1)
-    other = np.where(other >= k, other + 1, other)  # another record of the commune
-    i, j = rows[k], rows[other]
     lv = comparison_levels(prep, "locality", i, j)
     resolve_address(prep, i, j, lv)
     n = float(i.size)
@@ -208,6 +199,43 @@ def _u_address_in_commune(prep: PreparedFields) -> dict[str, float]:
         hits = float((lv["address"] == LEVELS["address"].index(name)).sum())
         out[name] = max((hits + 0.5) / (n + 1.5), 1e-5)
     return out
+
+
+def _pairs_within(group: np.ndarray, usable: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded sample of about ``size`` pairs of distinct ``usable`` rows of one ``group``
+    (each group as often as it holds rows); empty when no group holds two.
+
+    >>> i, j = _pairs_within(np.array([0, 0, 1, 1]), np.array([True, True, True, False]), 10)
+    >>> sorted(set(zip(i.tolist(), j.tolist())))
+    [(0, 1), (1, 0)]
+    """
+    rows = np.flatnonzero(usable)
+    if rows.size < 2:
+        return rows[:0], rows[:0]
+    rows = rows[np.argsort(group[rows], kind="stable")]
+    key = group[rows]
+    start = np.searchsorted(key, key, side="left")
+    n = np.searchsorted(key, key, side="right") - start
+    rng = np.random.default_rng(0)
+    k = rng.integers(0, rows.size, size)
+    k = k[n[k] >= 2]
+    other = start[k] + rng.integers(0, np.maximum(n[k] - 1, 1))
+    other = np.where(other >= k, other + 1, other)  # another row of the group
+    return rows[k], rows[other]
+
+
+def _u_doses(prep: PreparedFields) -> dict[str, float]:
+    """u of the dose levels (:func:`~vaxreport.linkage.compare.dose_levels`): their shares among
+    a seeded sample of :data:`~vaxreport.linkage.priors.DOSE_U_PAIRS` pairs of records of one
+    birth year with doses on both (who is vaccinated when depends on age), the prior counting
+    as a few pairs."""
+    prior = U_PRIORS["doses"]
+    i, j = _pairs_within(prep.y, (prep.nums["dose_day"][:, 0] > 0) & (prep.y > 0), DOSE_U_PAIRS)
+    if not i.size:
+        return dict(prior)
+    cnt = np.bincount(dose_levels(prep, i, j), minlength=len(LEVELS["doses"]))
+    return {k: max((cnt[LEVELS["doses"].index(k)] + 2.0 * p) / (i.size + 2.0), 1e-5)
+            for k, p in prior.items()}
 
 
 @dataclass(frozen=True)
@@ -267,13 +295,17 @@ def estimate_u(prep: PreparedFields) -> Model:
     same_g = max(share_m ** 2 + (1 - share_m) ** 2, 0.5)
     u["gender"] = {"same": same_g, "different": 1 - same_g}
     cc = counts("commune")
-    u["commune"] = {"same": max(_sum_sq(cc), 1e-4), "different": max(1 - _sum_sq(cc), 0.5)}
+    dc = counts("district")
+    u_district = max(_sum_sq(dc) - _sum_sq(cc), 1e-4) if dc.sum() else 0.1
+    u["commune"] = {"same": max(_sum_sq(cc), 1e-4), "same_district": u_district,
+                    "different": max(1 - _sum_sq(cc) - u_district, 0.5)}
     u["phone"] = {"one_digit": 1e-4, "different": 0.99}
     ac = counts("address")
     u_sim = _u_address_similar(prep)
     u["address"] = {"same": max(_sum_sq(ac), 1e-4), "similar": u_sim,
                     "different": max(1 - _sum_sq(ac) - u_sim, 0.5)}
     u["address_in_commune"] = _u_address_in_commune(prep)
+    u["doses"] = _u_doses(prep)
     # shrink towards the priors: a table of a few rows says little about chance agreement
     share = prep.n / (prep.n + TF_PSEUDO_RECORDS)
     for comp, levels in U_PRIORS.items():
@@ -337,11 +369,11 @@ def comparison_weight(prep: PreparedFields, model: Model, comp: str, a: np.ndarr
         w[ex] = _w(M["phone"]["exact"], prep.freq["phone"][prep.codes["phone"][a[ex]]])
         return w
     if comp == "locality":  # address implies commune: the stronger agreement counts once
-        wc = _table(model, "commune", ("same", "different"))[lv["commune"]]
+        wc = _table(model, "commune", LEVELS["commune"][1:])[lv["commune"]]
         wa = _table(model, "address", LEVELS["address"][1:])[lv["address"]]
         pos = np.maximum(np.maximum(wc, wa), 0.0)
         # and two communes imply two addresses: the commune's difference counts alone
-        neg = np.where(lv["commune"] == 2, np.minimum(wc, 0.0), np.minimum(wa, 0.0))
+        neg = np.where(lv["commune"] >= COMMUNE_DIFFERENT, np.minimum(wc, 0.0), np.minimum(wa, 0.0))
         out = np.where(pos > 0, pos, neg)
         # one commune, two addresses that are not the same: the commune's agreement, then the
         # address's given the commune (chain rule)
@@ -352,6 +384,8 @@ def comparison_weight(prep: PreparedFields, model: Model, comp: str, a: np.ndarr
         out[ex] = np.maximum(_w(M["address"]["same"],
                                 prep.freq["address"][prep.codes["address"][a[ex]]]), wc[ex])
         return np.where(hh == 1, 0.0, out)
+    if comp == "doses":
+        return _dose_weight(model, lv, hh)
     if comp == "gender":
         w = _table(model, "gender", ("same", "different"))[lv["gender"]]
         named = np.flatnonzero(((lv["given"] == 1) | (lv["given"] == 2)) & (lv["gender"] > 0))
@@ -393,6 +427,31 @@ def comparison_weight(prep: PreparedFields, model: Model, comp: str, a: np.ndarr
         if comp == "given":  # a rare given name is rarer still within one household
             wh = np.where(level[h] == 1, np.maximum(wh, w[h]), wh)
         w[h] = wh
+    return w
+
+
+def possible_twins(lv: dict[str, np.ndarray], hh: np.ndarray) -> np.ndarray:
+    """Per pair: two real, different given names and one birth date, in one place or one
+    household (:func:`siblings`, or ``hh`` > 0).
+
+    >>> lv = {"given": np.array([5, 5, 1]), "birth_date": np.array([1, 1, 1]),
+    ...       "commune": np.array([2, 2, 1]), "address": np.array([0, 0, 0])}
+    >>> possible_twins(lv, np.array([0, 1, 1])).tolist()
+    [False, True, False]
+    """
+    household = (hh > 0) & (lv["given"] == _ANOTHER_NAME) & (lv["birth_date"] == _DOB_EXACT)
+    return household | siblings(lv, hh)
+
+
+def _dose_weight(model: Model, lv: dict[str, np.ndarray], hh: np.ndarray) -> np.ndarray:
+    """Weights (bits) of the dose levels: household-conditional u in the household regime (a
+    family is vaccinated together), and never for a match between possible twins
+    (:func:`possible_twins`: their doses are as alike as one person's)."""
+    level = lv["doses"]
+    w = np.where(hh > 0, _hh_table(model, "doses")[level],
+                 _table(model, "doses", LEVELS["doses"][1:])[level])
+    if {"given", "birth_date", "commune", "address"} <= lv.keys():
+        w = np.where(possible_twins(lv, hh), np.minimum(w, 0.0), w)
     return w
 
 

@@ -43,14 +43,49 @@ ID_BITS = 63
 
 
 def person_records(doses: pd.DataFrame) -> pd.DataFrame:
-    """One row per platform person record (``person_ref``) with the person fields, for dedup.
+    """One row per platform person record (``person_ref``) with the person fields, for dedup,
+    and the record's dose history (``doses``, :func:`dose_histories`) when the rows have dates.
 
     >>> person_records(pd.DataFrame({"person_ref": ["a", "a", "b"], "full_name": ["X", "X", "Y"]})).full_name.tolist()
     ['X', 'Y']
     """
     cols = ["person_ref", *[c for c in PERSON_FIELDS if c in doses.columns]]
     extra = [c for c in ("id_valid",) if c in doses.columns]
-    return doses[cols + extra].drop_duplicates("person_ref").set_index("person_ref", drop=False)
+    out = doses[cols + extra].drop_duplicates("person_ref").set_index("person_ref", drop=False)
+    if "dose_date" in doses.columns:
+        out[DOSES] = pd.Series(dose_histories(doses).array, index=out.index)
+    return out
+
+
+#: The person-record column holding the record's dose history (:func:`dose_histories`), read by
+#: the linkage's dose comparison (:mod:`vaxreport.linkage.compare`).
+DOSES = "doses"
+
+
+def dose_histories(doses: pd.DataFrame) -> pd.Series:
+    """Each person record's doses as text, ``yyyy-mm-dd#n`` (date and dose number as entered, 0
+    if unknown) separated by spaces in date order, one line per ``person_ref`` in order of first
+    appearance (as :func:`person_records`); rows without a dose date are left out ("" if none).
+    Built with Arrow on whole columns, held as Arrow strings (≈ 30 bytes a record).
+
+    >>> dose_histories(pd.DataFrame({"person_ref": ["a", "b", "a"], "dose_number": ["2", None, "1"],
+    ...     "dose_date": pd.to_datetime(["2021-09-01", None, "2021-08-01"])})).tolist()
+    ['2021-08-01#1 2021-09-01#2', '']
+    """
+    ref, _ = pd.factorize(doses["person_ref"], use_na_sentinel=False)
+    day = pd.to_datetime(doses["dose_date"], errors="coerce").to_numpy("datetime64[D]")
+    number = (pd.to_numeric(doses["dose_number"], errors="coerce").astype("Float64").to_numpy(float, na_value=0.0)
+              if "dose_number" in doses.columns else np.zeros(len(doses)))
+    number = np.where((number >= 0) & (number < 100), number, 0).astype(np.int64)
+    keep = ~np.isnat(day)
+    order = np.flatnonzero(keep)[np.lexsort((number[keep], day[keep], ref[keep]))]
+    n_ref = int(ref.max()) + 1 if ref.size else 0
+    text = pc.binary_join_element_wise(
+        pc.cast(pa.array(day[order]), pa.string()), pa.array(number[order]).cast(pa.string()), "#")
+    offsets = np.zeros(n_ref + 1, np.int32)
+    np.cumsum(np.bincount(ref[order], minlength=n_ref), out=offsets[1:])
+    lists = pa.ListArray.from_arrays(pa.array(offsets), text)
+    return pd.Series(pd.arrays.ArrowStringArray(pc.binary_join(lists, " ")))  # no Python objects
 
 
 def code_order(codes: pd.Series | Sequence[str | None]) -> np.ndarray:

@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vaxreport import refdata
 from vaxreport.cleansing.parse import parse_gender, phone_migration
 from vaxreport.linkage.priors import GENDER_PSEUDO_RECORDS, TF_PRIOR, TF_PSEUDO_RECORDS
 from vaxreport.text import fold_series, to_unicode_series
@@ -334,7 +335,9 @@ def prepare_fields(persons: pd.DataFrame, *, rows: np.ndarray | None = None) -> 
         else:
             nums[f"{key}_num"] = su.where(su != "", "-1").astype("int64").to_numpy(np.int64)
     c, u = _factor(_column(persons, "commune_code", rows))
-    codes["commune"], strings["commune"] = _recode(c, u.str.strip())
+    codes["commune"], strings["commune"] = _recode(c, commune_successor(u.str.strip()))
+    codes["district"], strings["district"] = _recode(codes["commune"].astype(np.int64),
+                                                     commune_district(pd.Series(strings["commune"], dtype="str")))
     c, u = _factor(_column(persons, "address", rows))
     codes["address"], strings["address"] = _recode(c, fold_series(pd.Series(u, dtype="str")).fillna(""))
     # the address's first number (house number, or lane/group), a blocking key with the birth date
@@ -342,12 +345,86 @@ def prepare_fields(persons: pd.DataFrame, *, rows: np.ndarray | None = None) -> 
     first_number = pc.utf8_ltrim(pc.struct_field(found, "n"), "0").to_pandas()
     codes["address_number"], _ = _recode(codes["address"].astype(np.int64), first_number.fillna(""))
 
+    nums["dose_day"], nums["dose_no"] = dose_slots(_column(persons, "doses", rows))
     nums["dob"] = np.where(y > 0, y.astype(np.int64) * 10000 + m * 100 + d, 0)
     nums["id_row_ok"] = _id_fits_birth_year(codes["id"], nums["id_num"], nums["id_shape"], y)
     prep = PreparedFields(n=n, codes=codes, strings=strings, y=y, m=m, d=d, gender=gender, nums=nums)
     _add_id_keys(prep)
     _add_frequencies(prep)
     return prep
+
+
+def commune_successor(communes: pd.Series) -> pd.Series:
+    """GSO commune codes retired by a merger replaced by the code that took over
+    (:func:`vaxreport.refdata.commune_successors`); other values unchanged.
+
+    >>> commune_successor(pd.Series(["11353", "05443", "x"])).tolist()
+    ['11344', '05443', 'x']
+    """
+    s = refdata.commune_successors()
+    s = s[s["new_code"].fillna("").astype(str) != ""]
+    return communes.replace(dict(zip(s["old_code"].astype(str), s["new_code"].astype(str))))
+
+
+def commune_district(communes: pd.Series) -> pd.Series:
+    """The GSO district code of each GSO commune code (its latest unit in
+    :func:`vaxreport.refdata.admin_unit_history`); "" for a value that is not a known commune code.
+
+    >>> commune_district(pd.Series(["05443", "05854", "Xã A", None])).tolist()
+    ['164', '172', '', '']
+    """
+    units = refdata.admin_unit_history(None).sort_values("valid_to")
+    last = units.drop_duplicates("commune_code", keep="last")
+    lookup = pd.Series(last["district_code"].to_numpy(), index=last["commune_code"].to_numpy())
+    return communes.map(lookup).fillna("").astype(str)
+
+
+#: Doses of a record the dose comparison reads (its first ones by date): a person record rarely
+#: holds more.
+MAX_DOSES = 6
+
+
+def dose_slots(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A record's dose history (``yyyy-mm-dd#n`` separated by spaces, as
+    :func:`vaxreport.linkage.persons.dose_histories` writes it) as two ``(rows, MAX_DOSES)``
+    arrays: the distinct dose days (days since 1970, ascending, 0 after the last) and their dose
+    numbers (0 unknown; the smallest number entered on that day).  Parsed with Arrow.
+
+    >>> day, no = dose_slots(pd.Series(["2021-08-01#1 2021-09-01#2", None, "2021-08-01#3"]))
+    >>> day[:, :2].tolist(), no[:, :2].tolist()
+    ([[18840, 18871], [0, 0], [18840, 0]], [[1, 2], [0, 0], [3, 0]])
+    """
+    n = len(col)
+    day = np.zeros((n, MAX_DOSES), np.int32)
+    no = np.zeros((n, MAX_DOSES), np.int16)
+    text = pa.array(col, pa.string(), from_pandas=True) if len(col) else pa.array([], pa.string())
+    tokens = pc.split_pattern(pc.fill_null(text, ""), " ")
+    flat = pc.list_flatten(tokens)
+    if not len(flat):
+        return day, no
+    row = pc.list_parent_indices(tokens).to_numpy()
+    parsed = pc.strptime(pc.utf8_slice_codeunits(flat, 0, 10), format="%Y-%m-%d", unit="s",
+                         error_is_null=True)
+    good = pc.is_valid(parsed).to_numpy(zero_copy_only=False)
+    d = pc.fill_null(pc.cast(parsed, pa.int64()), 0).to_numpy() // 86400
+    nums = pc.utf8_slice_codeunits(flat, 11, 13)
+    nums = pc.if_else(pc.utf8_is_digit(nums), nums, "0")
+    k = pc.cast(pc.fill_null(nums, "0"), pa.int64()).to_numpy()
+    good &= d > 0  # 0 marks an empty slot
+    row, d, k = row[good], d[good], k[good]
+    same_row = row[1:] == row[:-1]
+    if not ((row[1:] >= row[:-1]).all() and (~same_row | (d[1:] >= d[:-1])).all()):  # as written: sorted
+        order = np.lexsort((k, d, row))
+        row, d, k = row[order], d[order], k[order]
+    first = np.ones(row.size, bool)
+    first[1:] = (row[1:] != row[:-1]) | (d[1:] != d[:-1])  # one slot per day
+    row, d, k = row[first], d[first], k[first]
+    start = np.searchsorted(row, row, side="left")
+    slot = np.arange(row.size) - start
+    fit = slot < MAX_DOSES
+    day[row[fit], slot[fit]] = d[fit]
+    no[row[fit], slot[fit]] = k[fit]
+    return day, no
 
 
 def _id_fits_birth_year(code: np.ndarray, num: np.ndarray, shape: np.ndarray,

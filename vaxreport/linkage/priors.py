@@ -13,8 +13,11 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "id_number": ("missing", "exact", "one_edit", "different"),
     "gender": ("missing", "same", "different"),
     "phone": ("missing", "exact", "one_digit", "different"),
-    "commune": ("missing", "same", "different"),
+    # "same_district": two communes of one district (GSO codes, :mod:`vaxreport.refdata`)
+    "commune": ("missing", "same", "different", "same_district"),
     "address": ("missing", "same", "similar", "different"),
+    # the records' dose histories (:func:`vaxreport.linkage.compare.dose_levels`)
+    "doses": ("missing", "same_date", "sequential", "renumbered", "interleaved", "too_close"),
 }
 
 #: m = P(level | same person), reasoned priors.  Data-entry error rates on the platform are a few
@@ -31,8 +34,12 @@ M_PRIORS: dict[str, dict[str, float]] = {
     "id_number": {"exact": 0.93, "one_edit": 0.05, "different": 0.02},
     "gender": {"same": 0.97, "different": 0.03},
     "phone": {"exact": 0.70, "one_digit": 0.03, "different": 0.27},
-    "commune": {"same": 0.80, "different": 0.20},
+    "commune": {"same": 0.80, "different": 0.12, "same_district": 0.08},
     "address": {"same": 0.55, "similar": 0.10, "different": 0.35},
+    # one person's two records mostly hold complementary doses: a second record takes the doses
+    # given after a move (numbered on, or from 1 again), or one dose entered on both
+    "doses": {"same_date": 0.15, "sequential": 0.45, "renumbered": 0.25, "interleaved": 0.10,
+              "too_close": 0.05},
 }
 
 #: m of the address given that the commune agrees (both addresses known): the chain rule
@@ -60,6 +67,9 @@ HOUSEHOLD_U: dict[str, dict[str, float]] = {
                    "same_year": 0.1, "different": 0.87},
     # a relative's ID typed on the record (DOMAIN.md, error kind 2) happens within households
     "id_number": {"exact": 0.005, "one_edit": 0.001, "different": 0.99},
+    # a family is often vaccinated on one day at one site
+    "doses": {"same_date": 0.40, "sequential": 0.05, "renumbered": 0.05, "interleaved": 0.20,
+              "too_close": 0.30},
 }
 #: A phone shared by more records than this is a site's or a village head's, not a household's.
 HOUSEHOLD_MAX_RECORDS = 8
@@ -80,9 +90,17 @@ U_PRIORS: dict[str, dict[str, float]] = {
     "birth_date": {"day_month_swapped": 2e-5, "one_digit": 4e-4, "same_year": 0.015,
                    "different": 0.97},
     "gender": {"same": 0.5, "different": 0.5},
-    "commune": {"same": 0.01, "different": 0.99},
+    "commune": {"same": 0.01, "different": 0.89, "same_district": 0.10},
     "address": {"same": 0.002, "similar": 0.002, "different": 0.996},
+    "doses": {"same_date": 0.02, "sequential": 0.05, "renumbered": 0.05, "interleaved": 0.38,
+              "too_close": 0.50},
 }
+#: Two doses of one person are at least this many days apart (no COVID-19 schedule spaces doses
+#: closer; a dose entered twice has one date): two records holding doses on two dates closer than
+#: this are two people, or a dose-date typo (:data:`LEVELS` ``doses`` "too_close").
+DOSE_MIN_GAP_DAYS = 14
+#: Random pairs of records (of one birth year) sampled to estimate the u of the dose levels.
+DOSE_U_PAIRS = 30_000
 #: Two given names one edit apart are both "real" (so the pair is not a typo) when both are valid
 #: Vietnamese syllables and, in tables of at least REAL_NAME_MIN_TABLE rows, each is borne by at
 #: least this share of the records (a typo's product is rare: "Tuấ", "Hy" for "Huy").

@@ -13,6 +13,7 @@ from vaxreport.linkage.blocking import BLOCKING_RULES, block_candidates, block_p
 from vaxreport.linkage.compare import (
     ADDRESS_DIFFERENT,
     ADDRESS_SIMILAR,
+    COMMUNE_DIFFERENT,
     COMPARISONS,
     compare_pairs,
     comparison_levels,
@@ -53,7 +54,8 @@ def _field_mask(prep: PreparedFields) -> np.ndarray:
            "id_number": (c["id"] >= 0) & prep.nums["id_row_ok"],
            "given": c["given"] >= 0,
            "surname_middle": c["surname_middle"] >= 0,
-           "gender": prep.gender > 0}
+           "gender": prep.gender > 0,
+           "doses": prep.nums["dose_day"][:, 0] > 0}
     mask = np.zeros(prep.n, np.uint8)
     for k, comp in enumerate(COMPARISONS):
         mask |= has[comp].astype(np.uint8) << k
@@ -194,7 +196,7 @@ def _filter_block(prep: PreparedFields, model: Model, a: np.ndarray, b: np.ndarr
         new = comparison_levels(prep, comp, a, b)
         best = dict(new)
         if comp == "locality":  # similar until resolved, where it would weigh more
-            pending = (best["address"] == ADDRESS_DIFFERENT) & (best["commune"] != 2)
+            pending = (best["address"] == ADDRESS_DIFFERENT) & (best["commune"] < COMMUNE_DIFFERENT)
             pending &= np.where(best["commune"] == 1, similar_weighs_more_inside,
                                 similar_weighs_more)
             best["address"] = np.where(pending, ADDRESS_SIMILAR, best["address"]).astype(np.int8)
