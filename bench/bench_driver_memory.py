@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -108,6 +110,7 @@ def main() -> None:
     ap.add_argument("--memory-limit", default=None)
     ap.add_argument("--rows", type=int, default=22_000_000, help="dose rows to extrapolate to")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     engine: dict[str, Any] = {"executor": a.engine}
     if a.partitions:
@@ -116,14 +119,23 @@ def main() -> None:
         engine["workers"] = a.workers
         if a.memory_limit:
             engine["memory_limit"] = a.memory_limit
-    runs = []
-    for params in a.params:
+    if a.child:
         with tempfile.TemporaryDirectory(prefix="driver-memory-") as tmp:
-            rows, doses = measure(params, Path(tmp) / "run", engine)
-        runs.append((rows, doses))
-        print(table(rows, doses), "", sep="\n", flush=True)
+            rows, doses = measure(a.params[0], Path(tmp) / "run", engine)
+        print(json.dumps({"engine": engine, "doses": doses, "sections": rows}), flush=True)
+        return
+    runs = []
+    for params in a.params:  # each size in a fresh process: the memory of one run is not the next one's start
+        options = ["--engine", a.engine, "--workers", str(a.workers)]
+        options += ["--partitions", str(a.partitions)] if a.partitions else []
+        options += ["--memory-limit", a.memory_limit] if a.memory_limit else []
+        child = subprocess.run([sys.executable, __file__, str(params), "--child", *options],
+                               capture_output=True, text=True, check=True)
+        measured = json.loads(child.stdout.strip().splitlines()[-1])
+        runs.append((measured["sections"], measured["doses"]))
+        print(table(*runs[-1]), "", sep="\n", flush=True)
         if a.json:
-            print(json.dumps({"engine": engine, "doses": doses, "sections": rows}), flush=True)
+            print(json.dumps(measured), flush=True)
     if len(runs) > 1:
         print(fitted(runs, a.rows))
 
