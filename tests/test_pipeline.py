@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -35,6 +36,7 @@ from vaxreport.facts import (
     registry_facts,
     site_districts,
 )
+from vaxreport.io.write import write_parquet
 from vaxreport.layout import unit_dir
 from vaxreport.linkage.decisions import DecisionOutcome
 from vaxreport.linkage.doses import ReconcileResult
@@ -49,7 +51,7 @@ from vaxreport.linkage.persons import (
 from vaxreport.params import RunParams, previous_period
 from vaxreport.reporting import metrics
 from vaxreport.runner.kept import KeptInProcess
-from vaxreport.runner.stages import PendingWrites, StageOne, district_rollup, previous_metrics
+from vaxreport.runner.stages import PendingWrites, PlainText, StageOne, district_rollup, previous_metrics
 from vaxreport.synth.province import generate
 
 DISTRICTS = {"164": "Thành phố Thái Nguyên", "165": "Thành phố Sông Công", "167": "Huyện Định Hóa"}
@@ -254,8 +256,24 @@ def test_dose_facts_built_a_column_at_a_time_equal_the_whole_frame_build(site_na
     site_district = pd.Series({"S1": "164", "S2": "165"}, dtype="str")
     built = build_dose_facts(raw, SimpleNamespace(quarantine=quarantine), SimpleNamespace(data=kept, merged=merged),
                              site_district)
-    pd.testing.assert_frame_equal(built, _whole_frame_dose_facts(raw, quarantine, kept, merged, site_district),
+    assert isinstance(built["site_code"].dtype, pd.CategoricalDtype)  # held as codes; written as text
+    pd.testing.assert_frame_equal(frames.plain(built),
+                                  _whole_frame_dose_facts(raw, quarantine, kept, merged, site_district),
                                   check_exact=True)
+
+
+@pytest.mark.parametrize("index", [None, [5, 3, 9, 1, 7, 2, 8]])
+def test_plain_text_writes_the_bytes_of_the_plain_table(tmp_path, monkeypatch, index) -> None:
+    """Categorical columns written as their text, row group by row group (3 rows each here):
+    the file ``write_parquet`` writes of the plain table, RangeIndex or not."""
+    monkeypatch.setattr("vaxreport.io.write.ROW_GROUP_ROWS", 3)
+    monkeypatch.setattr("vaxreport.runner.stages.ROW_GROUP_ROWS", 3)
+    plain = pd.DataFrame({"site": pd.Series(["S1", "S2", None, "S1", "S3", "S2", "S1"], dtype="str"),
+                          "n": pd.array([1, 2, None, 4, 5, 6, 7], dtype="Int64")}, index=index)
+    held = frames.categorize(plain, ["site"])
+    a = write_parquet(plain, tmp_path / "a.parquet").read_bytes()
+    b = PlainText(held).write_parquet(tmp_path / "b.parquet").read_bytes()
+    assert a == b and pq.ParquetFile(tmp_path / "b.parquet").num_row_groups == 3
 
 
 def test_registry_facts_keep_commune_district_and_result_only() -> None:

@@ -14,7 +14,7 @@ import functools
 import json
 import shutil
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, replace
@@ -28,7 +28,7 @@ import pyarrow as pa
 from vaxreport import frames, layout
 from vaxreport.engine import Engine, EngineSpec
 from vaxreport.facts import DOSE_COLUMNS, Facts, build_facts, check_conservation
-from vaxreport.io.write import sha256_file, write_json, write_parquet
+from vaxreport.io.write import ROW_GROUP_ROWS, sha256_file, write_json, write_parquet, write_parquet_groups
 from vaxreport.params import RunParams
 from vaxreport.runner.previous import carry_over, follow_up_worklists, last_month, period_of, previous_run
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from vaxreport.reporting.report.render import ReportDoc
     from vaxreport.runner.kept import KeptDoses
 
-_Job = tuple["pd.DataFrame | KeptDoses", Path, bool]  # (table, parquet path, personal data)
+_Job = tuple["pd.DataFrame | KeptDoses | PlainText", Path, bool]  # (table, parquet path, personal data)
 
 #: Text columns of the cleansed doses with few distinct values (units, sites, products, statuses):
 #: held as categoricals from linkage on (:func:`vaxreport.frames.categorize`) — at scale 1 about
@@ -103,6 +103,30 @@ def _section(method: Callable[_P, _R]) -> Callable[_P, _R]:
     return run
 
 
+@dataclass
+class PlainText:
+    """A table whose categorical columns are written as the plain text they stand for
+    (``frames.plain``), one row group at a time: the bytes ``write_parquet`` writes of the
+    plain table, without a plain copy of it (the dose facts hold their text as categoricals)."""
+
+    table: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def write_parquet(self, path: Path, *, private: bool = False) -> Path:
+        df = self.table
+        schema = pa.Schema.from_pandas(frames.plain(df.iloc[:0]), preserve_index=None)
+        if isinstance(df.index, pd.RangeIndex):  # recorded with its start, stop and step: the whole table's
+            meta = json.loads(schema.metadata[b"pandas"])
+            meta["index_columns"] = [{"kind": "range", "name": df.index.name, "start": df.index.start,
+                                      "stop": df.index.stop, "step": df.index.step}]
+            schema = schema.with_metadata({**schema.metadata, b"pandas": json.dumps(meta).encode()})
+        groups = (frames.plain(df.iloc[start:start + ROW_GROUP_ROWS])
+                  for start in range(0, max(len(df), 1), ROW_GROUP_ROWS))
+        return write_parquet_groups(schema, groups, path, private=private)
+
+
 class PendingWrites:
     """Parquet files being written on a background thread (see :meth:`StageOne.reconcile`)."""
 
@@ -127,7 +151,8 @@ def _write_job(job: _Job) -> Path:
     return table.write_parquet(path, private=private)  # rows that may be held elsewhere (``runner.kept``)
 
 
-def _parquet_jobs(folder: Path, tables: dict[str, pd.DataFrame | KeptDoses], *, private: bool) -> list[_Job]:
+def _parquet_jobs(folder: Path, tables: Mapping[str, pd.DataFrame | KeptDoses | PlainText], *,
+                  private: bool) -> list[_Job]:
     """``(frame, folder/<name>.parquet, private)`` per table."""
     return [(df, folder / f"{name}.parquet", private) for name, df in tables.items()]
 
@@ -436,7 +461,8 @@ class StageOne:
                    layout.review_summary(self.run_dir))
         started = self._pending.names if self._pending is not None else set()
         jobs = _parquet_jobs(out, {k: v for k, v in private.items() if k not in started}, private=True)
-        _write_all(jobs + _parquet_jobs(layout.facts_dir(self.run_dir), self.facts.tables(), private=False))
+        facts = {name: PlainText(table) for name, table in self.facts.tables().items()}
+        _write_all(jobs + _parquet_jobs(layout.facts_dir(self.run_dir), facts, private=False))
         if self._pending is not None:
             self._pending.wait()
         self.counts = {"raw": len(self.facts.doses), "cleansed": len(self.kept),
@@ -487,7 +513,7 @@ def check_worklist_returns(p: RunParams, table: pd.DataFrame, dose_facts: pd.Dat
     checked against this run's worklists ``table``, as counts per district, site and kind."""
     from vaxreport.reporting import worklist_returns as wr
 
-    sites = dose_facts.drop_duplicates("site_code").set_index("site_code")
+    sites = frames.plain(dose_facts.drop_duplicates("site_code")).set_index("site_code")
     checked = wr.check_returns(wr.read_returns(wr.returns_folder(p)), table)
     return wr.summarise(checked, sites["district_code"], sites["site_name"] if "site_name" in sites else None)
 
@@ -536,7 +562,7 @@ def with_review_decisions(doc: ReportDoc, run_dir: Path | str) -> ReportDoc:
 
 def _site_district(dose_facts: pd.DataFrame) -> pd.Series:
     """District of each site as recorded in the dose facts (first row of the site)."""
-    return dose_facts.drop_duplicates("site_code").set_index("site_code")["district_code"]
+    return frames.plain(dose_facts.drop_duplicates("site_code")).set_index("site_code")["district_code"]
 
 
 def write_district_worklists(run_dir: Path | str, p: RunParams, district_code: str) -> list[Path]:
