@@ -267,7 +267,6 @@ def test_plain_text_writes_the_bytes_of_the_plain_table(tmp_path, monkeypatch, i
     """Categorical columns written as their text, row group by row group (3 rows each here):
     the file ``write_parquet`` writes of the plain table, RangeIndex or not."""
     monkeypatch.setattr("vaxreport.io.write.ROW_GROUP_ROWS", 3)
-    monkeypatch.setattr("vaxreport.runner.stages.ROW_GROUP_ROWS", 3)
     plain = pd.DataFrame({"site": pd.Series(["S1", "S2", None, "S1", "S3", "S2", "S1"], dtype="str"),
                           "n": pd.array([1, 2, None, 4, 5, 6, 7], dtype="Int64")}, index=index)
     held = frames.categorize(plain, ["site"])
@@ -398,8 +397,7 @@ def _stage_one(run_dir: Path) -> StageOne:
     s.survivors = frame(3, "p").set_index("record_id")
     s.verification = frame(3, "v")
     s.id_changes = frame(2, "c")
-    s.persons, s.labels = pd.DataFrame({"person_ref": ["a", "b"]}), pd.Series([1, 2])
-    s.person_of = pd.Series([1, 2], index=["a", "b"])
+    s.persons, s.labels = pd.DataFrame({"person_ref": ["a", "b"]}), pd.Series([1, 2], index=["a", "b"])
     s.facts = SimpleNamespace(doses=frame(8, "x").assign(site_code="s", district_code="164"),  # type: ignore[assignment]
                               tables=lambda: {"doses": frame(8, "x")})
     s.worklists = {}
@@ -470,7 +468,7 @@ def reordered_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StageO
 
 
 def _ids_by_ref(s: StageOne) -> dict[str, int]:
-    return s.person_of.to_dict()
+    return s.labels.to_dict()
 
 
 def _as_set(df: pd.DataFrame) -> pd.DataFrame:

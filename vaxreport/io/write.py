@@ -19,6 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from vaxreport import frames
+
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
     """Hex sha256 of a file's bytes.
@@ -74,7 +76,8 @@ def atomic_write(path: str | os.PathLike[str], data_writer: Callable[[BinaryIO],
     return path
 
 
-def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str], *, private: bool = False) -> Path:
+def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str], *, private: bool = False,
+                  plain_text: bool = False) -> Path:
     """Write ``df`` as a byte-reproducible parquet file, atomically.
 
     zstd level 1 (as small as level 3 on our tables, a quarter faster), no row-group statistics
@@ -85,6 +88,9 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str], *, private: bo
         df: the frame to write.
         path: destination; parent folders are created.
         private: file mode 0o600 (personal data) instead of 0o644.
+        plain_text: categorical columns written as the text they stand for (``frames.plain``),
+            converted a row group at a time: the file of the plain frame, without a plain copy
+            of the whole (a province's dose facts hold their text as categoricals).
 
     Examples:
         >>> import tempfile, pathlib
@@ -95,9 +101,19 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str], *, private: bo
         (True, True)
     """
     schema = pa.Schema.from_pandas(df, preserve_index=None)  # the whole frame's types and pandas metadata
+    if plain_text:
+        schema = _with_index_of(pa.Schema.from_pandas(frames.plain(df.iloc[:0]), preserve_index=None), schema)
     # one row group converted at a time: never an Arrow copy of the whole frame (a province's line list)
     groups = (df.iloc[start:start + ROW_GROUP_ROWS] for start in range(0, max(len(df), 1), ROW_GROUP_ROWS))
-    return write_parquet_groups(schema, groups, path, private=private)
+    return write_parquet_groups(schema, map(frames.plain, groups) if plain_text else groups, path, private=private)
+
+
+def _with_index_of(schema: pa.Schema, whole: pa.Schema) -> pa.Schema:
+    """``schema`` with the index as ``whole``'s pandas metadata records it (a RangeIndex is
+    recorded with its start, stop and step: an empty frame's is not the whole frame's)."""
+    meta = json.loads(schema.metadata[b"pandas"])
+    meta["index_columns"] = json.loads(whole.metadata[b"pandas"])["index_columns"]
+    return schema.with_metadata({**schema.metadata, b"pandas": json.dumps(meta).encode()})
 
 
 def write_parquet_groups(schema: pa.Schema, groups: Iterable[pd.DataFrame], path: str | os.PathLike[str], *,

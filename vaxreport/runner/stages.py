@@ -28,7 +28,7 @@ import pyarrow as pa
 from vaxreport import frames, layout
 from vaxreport.engine import Engine, EngineSpec
 from vaxreport.facts import DOSE_COLUMNS, Facts, build_facts, check_conservation
-from vaxreport.io.write import ROW_GROUP_ROWS, sha256_file, write_json, write_parquet, write_parquet_groups
+from vaxreport.io.write import sha256_file, write_json, write_parquet
 from vaxreport.params import RunParams
 from vaxreport.runner.previous import carry_over, follow_up_worklists, last_month, period_of, previous_run
 
@@ -115,16 +115,7 @@ class PlainText:
         return len(self.table)
 
     def write_parquet(self, path: Path, *, private: bool = False) -> Path:
-        df = self.table
-        schema = pa.Schema.from_pandas(frames.plain(df.iloc[:0]), preserve_index=None)
-        if isinstance(df.index, pd.RangeIndex):  # recorded with its start, stop and step: the whole table's
-            meta = json.loads(schema.metadata[b"pandas"])
-            meta["index_columns"] = [{"kind": "range", "name": df.index.name, "start": df.index.start,
-                                      "stop": df.index.stop, "step": df.index.step}]
-            schema = schema.with_metadata({**schema.metadata, b"pandas": json.dumps(meta).encode()})
-        groups = (frames.plain(df.iloc[start:start + ROW_GROUP_ROWS])
-                  for start in range(0, max(len(df), 1), ROW_GROUP_ROWS))
-        return write_parquet_groups(schema, groups, path, private=private)
+        return write_parquet(self.table, path, private=private, plain_text=True)
 
 
 class PendingWrites:
@@ -182,9 +173,8 @@ class StageOne:
     cleaned: CleanResult = field(init=False)
     persons: pd.DataFrame = field(init=False)
     labels: pd.Series = field(init=False)
-    #: what the sections after reconciliation need of the person records (dropped then):
-    #: ``person_id`` by ``person_ref``, the merged records, and per person whether a record has a valid ID
-    person_of: pd.Series = field(init=False)
+    #: what the sections after reconciliation need of the person records (dropped then; ``labels``
+    #: is indexed by ``person_ref``): the merged records, and per person whether a record has a valid ID
     merges: pd.DataFrame = field(init=False)
     id_valid: pd.Series = field(init=False)
     id_changes: pd.DataFrame = field(init=False)
@@ -371,7 +361,6 @@ class StageOne:
                              person_ids(self.persons, pd.Series(res.labels, index=self.persons.index)))
         self.labels, self.id_changes = carried.ids, carried.changes
         self.survivors = linkage.survivors(self.persons, self.labels)
-        self.person_of = pd.Series(self.labels.to_numpy(), index=self.persons["person_ref"].to_numpy())
         self.merges = person_merges(self.persons, self.labels)
         self.id_valid = person_id_valid(self.persons, self.labels)
         self.review = res.review
@@ -476,7 +465,7 @@ class StageOne:
         write_parquet(table, layout.worklists_table(self.run_dir), private=True)
         write_parquet(check_worklist_returns(self.p, table, self.facts.doses), layout.returns_table(self.run_dir),
                       private=False)
-        write_parquet(follow_up_worklists(self.p, self.run_dir, table, self.person_of),
+        write_parquet(follow_up_worklists(self.p, self.run_dir, table, self.labels),
                       layout.followup_table(self.run_dir),
                       private=False)
         workbooks.write_summary_workbook(self.worklists, layout.worklists_dir(self.run_dir),
